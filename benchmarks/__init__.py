@@ -1,0 +1,1 @@
+"""The benchmark harness: registries, suites, grid expansion, launcher, job runner, result store, metrics, CLI."""

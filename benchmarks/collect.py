@@ -1,0 +1,82 @@
+"""The result store as a pandas DataFrame, one row per job, for ``status``, ``collect`` and the report.
+
+Jobs that a grid run expected (its manifest) but that have no record appear as ``missing``;
+a corrupt record appears as ``missing`` with the reason, so nothing is silently dropped.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmarks.store import CorruptRecord, ResultStore
+from methods import METHODS
+from methods.networks import describe_network
+
+METRIC_COLUMNS = ("fid", "kid", "kid_std", "params", "macs", "latency_ms", "macs_ratio", "params_ratio",
+                  "fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol")
+
+
+def expected_jobs(store: ResultStore) -> dict[str, dict[str, Any]]:
+    """Job configs named by every grid run's manifest (newest run wins on duplicates)."""
+    jobs: dict[str, dict[str, Any]] = {}
+    for manifest in sorted((store.root / "runs").glob("*/manifest.json")):
+        try:
+            jobs.update(json.loads(manifest.read_text())["jobs"])
+        except (OSError, ValueError, KeyError):
+            continue  # a manifest being written or damaged: its jobs still show up through their records
+    return jobs
+
+
+def hparams_label(method: str, hparams: dict[str, Any]) -> str:
+    """``k=v`` for every hyperparameter that differs from the method's default."""
+    defaults = METHODS.get(method).defaults if method in METHODS else {}
+    return ", ".join(f"{k}={v}" for k, v in sorted(hparams.items()) if defaults.get(k, object()) != v)
+
+
+def _row(config: dict[str, Any], status: str, record: dict[str, Any] | None, folder: Path) -> dict[str, Any]:
+    teacher = describe_network(config["teacher"])
+    row: dict[str, Any] = {
+        "job_id": config["job_id"], "phase": config["phase"], "status": status, "suite": config.get("suite", ""),
+        "family": config["family"], "task": config["task"], "method": config["method"],
+        "teacher": teacher, "student": describe_network(config["student"]) if config["student"] else teacher,
+        "hparams": hparams_label(config["method"], config["hparams"]) if config["phase"] == "student" else "",
+        "seed": config["seed"], "error": None, "samples_png": None, "inputs_png": None,
+        "log_path": str(folder / "job.log") if (folder / "job.log").exists() else None,
+    }
+    if record:
+        row["error"] = record.get("error")
+        metrics = record.get("metrics") or {}
+        row.update({k: metrics.get(k) for k in METRIC_COLUMNS})
+        artifacts = record.get("artifacts") or {}
+        for key in ("samples_png", "inputs_png"):
+            if artifacts.get(key) and (folder / artifacts[key]).exists():
+                row[key] = str(folder / artifacts[key])
+        row["train_s"] = (record.get("timings") or {}).get("train_s")
+        row["total_s"] = (record.get("timings") or {}).get("total_s")
+    return row
+
+
+def collect(store: ResultStore) -> tuple[pd.DataFrame, list[str]]:
+    """All jobs (recorded or expected) as a DataFrame, plus messages about corrupt records."""
+    rows, problems, seen = [], [], set()
+    corrupt: dict[str, CorruptRecord] = {}
+    for record in store.records():
+        if isinstance(record, CorruptRecord):
+            corrupt[record.path.parent.name] = record
+            problems.append(str(record))
+            continue
+        seen.add(record["job_id"])
+        rows.append(_row(record["config"], record["status"], record, store.job_dir(record["job_id"])))
+    for job_id, config in expected_jobs(store).items():
+        if job_id not in seen:
+            row = _row(config, "missing", None, store.job_dir(job_id))
+            if job_id in corrupt:
+                row["error"] = corrupt[job_id].reason
+            rows.append(row)
+    columns = ["job_id", "phase", "status", "suite", "family", "task", "method", "teacher", "student", "hparams",
+               "seed", *METRIC_COLUMNS, "error", "samples_png", "inputs_png", "log_path", "train_s", "total_s"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["task", "phase", "method", "student", "seed"], ignore_index=True), problems

@@ -1,0 +1,77 @@
+"""One job = one frozen, plain-data config with a stable id (a hash of its canonical JSON).
+
+Configs hold only JSON primitives, so they pickle for SLURM, hash for caching and print for
+humans. The id covers everything that changes the result (task arguments, networks, method
+hyperparameters with defaults filled in, recipe, schedule, seed, evaluation settings), so a
+changed default reruns the jobs it affects and nothing else.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+PHASES = ("teacher", "student")
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, floats as Python repr."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def short_hash(value: Any, length: int = 12) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Everything one job needs, as plain data.
+
+    ``phase`` is ``teacher`` (train a teacher with its task's recipe) or ``student`` (train a
+    student with ``method``). ``teacher_id`` names the teacher job a pretrained-teacher
+    student depends on (None for teachers, the scratch baseline and online-teacher methods).
+    """
+
+    phase: str
+    family: str
+    task: str
+    task_args: Mapping[str, Any]
+    teacher: Mapping[str, Any]
+    student: Mapping[str, Any] | None
+    method: str
+    hparams: Mapping[str, Any]
+    recipe: Mapping[str, Any]
+    schedule: Mapping[str, Any]
+    evaluation: Mapping[str, Any]
+    seed: int
+    teacher_id: str | None = None
+    suite: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.phase not in PHASES:
+            raise ValueError(f"phase must be one of {PHASES}, got {self.phase!r}")
+        canonical_json(self.identity())  # fails early on non-JSON values (NaN, objects)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that define the job (the suite name is a label, not part of the identity)."""
+        data = asdict(self)
+        data.pop("suite")
+        return data
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.phase[0]}-{short_hash(self.identity())}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "job_id": self.job_id}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "JobConfig":
+        data = {k: v for k, v in data.items() if k != "job_id"}
+        return cls(**data)
+
+    @property
+    def network(self) -> Mapping[str, Any]:
+        """The generator this job trains and evaluates."""
+        return self.teacher if self.phase == "teacher" else self.student  # type: ignore[return-value]

@@ -1,0 +1,157 @@
+"""Run a grid's jobs through submitit, teachers before the students that need them.
+
+* ``debug``: submitit's ``DebugExecutor``, in this process, one job at a time (pdb-friendly).
+* ``local``: submitit's ``LocalExecutor``, one subprocess per job. It has no queue of its own
+  and starts every submitted job at once, so this module keeps at most ``max_parallel`` jobs
+  running (default: one per CPU core) and splits the cores' torch threads between them.
+
+Scheduling is dependency-driven: a student that needs a pretrained teacher starts when its
+teacher's record says done; when the teacher failed, the student is recorded as ``blocked`` by
+it and not run. Jobs without a teacher dependency (teachers, the scratch baseline) start first.
+The record in the store is the source of truth: a job whose process died without writing one
+(killed, out of memory) is recorded as failed with submitit's error. Ctrl-C cancels the jobs
+in flight; finished records stay and the next run resumes with what is missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+import submitit
+from tqdm import tqdm
+
+from benchmarks.config import JobConfig
+from benchmarks.environment import REPO_ROOT
+from benchmarks.runner import JobRunner, RunOptions
+from benchmarks.store import DONE, ResultStore, atomic_write_bytes
+
+EXECUTORS = ("debug", "local")
+POLL_S = 0.25
+
+
+def new_run_dir(store: ResultStore, suite: str) -> Path:
+    """A fresh folder for one grid invocation: its manifest and submitit's job files."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    run_dir = store.root / "runs" / f"{stamp}-{suite}"
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_dir
+
+
+def write_manifest(run_dir: Path, jobs: Iterable[JobConfig], extra: dict[str, Any]) -> None:
+    """The jobs a grid run expects, so ``status``/``report`` can show the missing ones."""
+    manifest = {"jobs": {j.job_id: j.to_dict() for j in jobs}, **extra}
+    atomic_write_bytes(run_dir / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+
+def make_executor(kind: str, folder: Path, timeout_min: int = 24 * 60) -> submitit.Executor:
+    if kind == "debug":
+        return submitit.DebugExecutor(folder=folder)
+    if kind == "local":
+        executor = submitit.LocalExecutor(folder=folder)
+        executor.update_parameters(timeout_min=timeout_min)
+        return executor
+    raise ValueError(f"unknown executor {kind!r}; valid: {', '.join(EXECUTORS)}")
+
+
+def _blocked_record(config: JobConfig, teacher_state: str, teacher_error: str | None) -> dict[str, Any]:
+    reason = f"teacher job {config.teacher_id} {teacher_state}" + (f": {teacher_error}" if teacher_error else "")
+    return {"job_id": config.job_id, "status": "blocked", "config": config.to_dict(), "error": reason,
+            "traceback": None, "metrics": {}, "timings": {}, "blocked_by": config.teacher_id}
+
+
+def _lost_record(config: JobConfig, job: submitit.Job) -> dict[str, Any]:
+    try:
+        exc = job.exception()
+        detail = f"{type(exc).__name__}: {exc}" if exc is not None else "the job ended without writing a record"
+    except Exception as err:  # submitit could not even read the job's result files
+        detail = f"{type(err).__name__}: {err}"
+    return {"job_id": config.job_id, "status": "failed", "config": config.to_dict(),
+            "error": f"job process died ({detail})"[:2000], "traceback": None, "metrics": {}, "timings": {}}
+
+
+def default_parallelism() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "local", run_dir: Path,
+             max_parallel: int | None = None, force: bool = False, progress: bool = True) -> dict[str, str]:
+    """Run what is missing (everything with ``force``); return ``{job_id: final status}``."""
+    store = ResultStore(options.results_root)
+    if executor == "debug":
+        max_parallel = 1
+    max_parallel = max_parallel or default_parallelism()
+    if not options.threads:
+        options = RunOptions(**{**asdict(options), "threads": max(1, (os.cpu_count() or 1) // max_parallel)})
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    submitter = make_executor(executor, run_dir / "submitit")
+
+    outcome: dict[str, str] = {}
+    pending: list[JobConfig] = []
+    for job in jobs:
+        if not force and store.is_done(job.job_id):
+            outcome[job.job_id] = "skipped (done)"
+        else:
+            pending.append(job)
+    pending_ids = {j.job_id for j in pending}
+    running: dict[str, tuple[JobConfig, submitit.Job, float]] = {}
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), desc="grid", unit="job", disable=not progress)
+    counts = {"done": 0, "failed": 0, "blocked": 0}
+
+    def finish(config: JobConfig, status: str) -> None:
+        outcome[config.job_id] = status
+        counts[status if status in counts else "failed"] += 1
+        bar.update(1)
+        bar.set_postfix(**counts, running=len(running))
+
+    def teacher_state(config: JobConfig) -> tuple[str, str | None] | None:
+        """None while the teacher is still to come; else its final status and error."""
+        if config.teacher_id is None:
+            return DONE, None
+        if config.teacher_id in pending_ids and config.teacher_id not in outcome:
+            return None
+        record = store.read_record(config.teacher_id)
+        if isinstance(record, dict):
+            return record["status"], record.get("error")
+        return ("missing" if record is None else "corrupt"), None
+
+    try:
+        while pending or running:
+            for config in list(pending):
+                if len(running) >= max_parallel:
+                    break
+                state = teacher_state(config)
+                if state is None:
+                    continue
+                pending.remove(config)
+                if state[0] != DONE:
+                    store.write_record(_blocked_record(config, *state))
+                    finish(config, "blocked")
+                    continue
+                submitted_at = time.time()
+                job = submitter.submit(JobRunner(config.to_dict(), options))
+                running[config.job_id] = (config, job, submitted_at)
+                if executor == "debug":
+                    job.result()
+            for job_id, (config, job, submitted_at) in list(running.items()):
+                if job.done():
+                    del running[job_id]
+                    record = store.read_record(job_id)
+                    path = store.record_path(job_id)
+                    if not isinstance(record, dict) or path.stat().st_mtime < submitted_at:  # none, or an old one
+                        record = _lost_record(config, job)
+                        store.write_record(record)
+                    finish(config, record["status"])
+            if running:
+                time.sleep(POLL_S)
+    except KeyboardInterrupt:
+        for _config, job, _ in running.values():
+            job.cancel(check=False)
+        bar.close()
+        raise
+    bar.close()
+    return outcome

@@ -1,0 +1,224 @@
+"""Command line: ``python -m benchmarks.run grid|list|status|collect|report``.
+
+``grid`` with no arguments runs the built-in ``default`` suite on this machine and writes the
+leaderboard. Results go to ``--results`` (default ``$KDGAN_RESULTS`` or ``./results``).
+Bad input exits with status 2 and a message that says what was wrong and what is valid.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+from benchmarks.collect import collect
+from benchmarks.config import canonical_json
+from benchmarks.environment import choose_device, git_state
+from benchmarks.grid import OverrideError, expand
+from benchmarks.launcher import EXECUTORS, new_run_dir, run_grid, write_manifest
+from benchmarks.metrics import METRICS
+from benchmarks.metrics.fid import resolve_extractor
+from benchmarks.runner import RunOptions
+from benchmarks.store import ResultStore, StoreError
+from benchmarks.suites import SUITES
+from datasets import TASKS
+from methods import METHODS, NETWORKS
+from methods.networks import describe_network
+from methods.registry import UnknownNameError, describe
+
+EXIT_BAD_INPUT = 2
+
+
+def default_results() -> str:
+    return os.environ.get("KDGAN_RESULTS", "results")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results", default=default_results(),
+                        help="result store folder (default: $KDGAN_RESULTS or ./results)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    grid = sub.add_parser("grid", help="expand a suite into jobs and run what is missing (default: the default suite)")
+    _add_common(grid)
+    grid.add_argument("--suite", default="default", help="suite name (see `list`)")
+    grid.add_argument("--tasks", nargs="+", help="only these tasks")
+    grid.add_argument("--methods", nargs="+", help="only these methods (may name methods outside the suite)")
+    grid.add_argument("--seeds", nargs="+", type=int, help="these seeds instead of the suite's")
+    grid.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a suite setting, e.g. teacher.ngf=32, schedule.steps=100, output_kd.lambda_recon=[1,10]")
+    grid.add_argument("--dry-run", action="store_true", help="print the job table and run nothing")
+    grid.add_argument("--executor", choices=EXECUTORS, default="local", help="debug: in-process; local: subprocesses")
+    grid.add_argument("--max-parallel", type=int, help="concurrent jobs (default: one per CPU core)")
+    grid.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
+    grid.add_argument("--fid-weights", help="torch-fidelity InceptionV3 weights file (pt_inception-2015-12-05)")
+    grid.add_argument("--force", action="store_true", help="rerun jobs that are already done")
+    grid.add_argument("--no-report", action="store_true", help="do not render the leaderboard at the end")
+    grid.add_argument("--no-progress", action="store_true", help="no progress bar")
+    lst = sub.add_parser("list", help="methods, tasks, suites, networks, metrics")
+    lst.add_argument("what", nargs="?", choices=("methods", "tasks", "suites", "networks", "metrics"))
+    for name, text in (("status", "what is done / failed / blocked / missing"),
+                       ("collect", "the store as a CSV table"), ("report", "render the HTML leaderboard")):
+        p = sub.add_parser(name, help=text)
+        _add_common(p)
+        if name == "collect":
+            p.add_argument("--output", help="CSV path (default: <results>/results.csv)")
+        if name == "report":
+            p.add_argument("--output", help="folder for index.html (default: <results>/report)")
+        if name == "status":
+            p.add_argument("--all", action="store_true", help="one line per job, not only the summary and problems")
+    return parser
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    sections = [args.what] if args.what else ["methods", "tasks", "suites", "networks", "metrics"]
+    for section in sections:
+        print(f"{section}:")
+        if section == "methods":
+            for name, cls in METHODS.items():
+                print(f"  {name:<14} [{cls.family}, teacher: {cls.teacher_mode}] {describe(cls)}")
+                if cls.citation:
+                    print(f"  {'':<14} paper: {cls.citation}")
+                print(f"  {'':<14} defaults: {canonical_json(dict(cls.defaults))}")
+        elif section == "tasks":
+            for name, info in TASKS.items():
+                kind = "paired" if info.paired else "unpaired"
+                print(f"  {name:<26} [{info.family}, {kind}, FID: {info.fid_protocol}] {info.description}")
+                print(f"  {'':<26} args: {canonical_json(dict(info.defaults))}")
+        elif section == "suites":
+            for name, suite in SUITES.items():
+                n_jobs = len(expand(suite))
+                print(f"  {name:<10} {n_jobs} jobs: {suite.description}")
+                print(f"  {'':<10} teacher {describe_network(suite.teacher)}; students "
+                      f"{', '.join(describe_network(s) for s in suite.students)}; methods {', '.join(suite.methods)}")
+        elif section == "networks":
+            for name, cls in NETWORKS.items():
+                print(f"  {name:<26} {describe(cls)}")
+        elif section == "metrics":
+            for name, metric in METRICS.items():
+                print(f"  {name:<14} {metric.arrow} {'higher' if metric.higher_is_better else 'lower'} is better: "
+                      f"{metric.description}")
+    return 0
+
+
+def _job_table(jobs) -> str:
+    lines = [f"{'job id':<15} {'phase':<8} {'task':<24} {'method':<12} {'network':<24} {'seed':>4}  depends on"]
+    for job in jobs:
+        lines.append(f"{job.job_id:<15} {job.phase:<8} {job.task:<24} {job.method:<12} "
+                     f"{describe_network(job.network):<24} {job.seed:>4}  {job.teacher_id or '-'}")
+    return "\n".join(lines)
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    suite = SUITES.get(args.suite)
+    jobs = expand(suite, tasks=args.tasks, methods=args.methods, seeds=args.seeds, overrides=args.overrides)
+    store = ResultStore(args.results)
+    if args.dry_run:
+        print(_job_table(jobs))
+        done = sum(store.is_done(j.job_id) for j in jobs) if store.jobs_dir.is_dir() else 0
+        print(f"\n{len(jobs)} jobs ({sum(j.phase == 'teacher' for j in jobs)} teachers, "
+              f"{sum(j.phase == 'student' for j in jobs)} students); {done} already done, {len(jobs) - done} to run")
+        return 0
+    store.ensure_writable()
+    choose_device(args.device)  # fail now, not in every job
+    prefer = {j.evaluation["fid_extractor"] for j in jobs}.pop() if jobs else "auto"
+    extractor = resolve_extractor(args.fid_weights, prefer=prefer)
+    options = RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
+                         fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception)
+    run_dir = new_run_dir(store, suite.name)
+    write_manifest(run_dir, jobs, {"suite": suite.name, "argv": sys.argv[1:], "created": datetime.now().isoformat()})
+    print(f"{len(jobs)} jobs; job files and logs under {run_dir} and {store.jobs_dir}/<job id>/job.log")
+    outcome = run_grid(jobs, options, executor=args.executor, run_dir=run_dir, max_parallel=args.max_parallel,
+                       force=args.force, progress=not args.no_progress)
+    summary: dict[str, int] = {}
+    for status in outcome.values():
+        summary[status] = summary.get(status, 0) + 1
+    print("grid finished: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
+    for job in jobs:
+        if outcome.get(job.job_id) in ("failed", "blocked"):
+            record = store.read_record(job.job_id)
+            error = record.get("error") if isinstance(record, dict) else None
+            print(f"  {outcome[job.job_id]}: {job.job_id} ({job.task}, {job.method}): {error}\n"
+                  f"    log: {store.job_dir(job.job_id) / 'job.log'}")
+    if not args.no_report:
+        path = render(store, None, suite=suite.name)
+        print(f"leaderboard: {path}")
+    return 0
+
+
+def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
+    from report.render import render_report  # imported late: the grid's jobs never need it
+
+    frame, problems = collect(store)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    out_dir = Path(output) if output else store.root / "report"
+    context = {"suite": suite or ", ".join(sorted(set(frame["suite"]) - {""})), "results": str(store.root),
+               **git_state()}
+    return render_report(frame, out_dir, context=context)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    store = ResultStore(args.results)
+    frame, problems = collect(store)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if frame.empty:
+        print(f"no jobs in {store.root}: run `python -m benchmarks.run grid` first")
+        return 0
+    counts = frame["status"].value_counts().to_dict()
+    print(f"{len(frame)} jobs in {store.root}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    shown = frame if args.all else frame[frame["status"] != "done"]
+    for row in shown.itertuples():
+        error = f"  {row.error[:120]}" if isinstance(row.error, str) else ""
+        print(f"  {row.status:<9} {row.job_id:<15} {row.task:<24} {row.method:<12} {row.student:<24} seed {row.seed}{error}")
+        if row.log_path:
+            print(f"  {'':<9} log: {row.log_path}")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    store = ResultStore(args.results)
+    frame, problems = collect(store)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    out = Path(args.output) if args.output else store.root / "results.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    print(f"{len(frame)} rows -> {out}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    store = ResultStore(args.results)
+    print(f"leaderboard: {render(store, args.output)}")
+    return 0
+
+
+COMMANDS = {"grid": cmd_grid, "list": cmd_list, "status": cmd_status, "collect": cmd_collect, "report": cmd_report}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:  # `python -m benchmarks.run` alone: the default grid
+        args = build_parser().parse_args(["grid", *(argv or [])])
+    try:
+        return COMMANDS[args.command](args)
+    except (UnknownNameError, OverrideError, StoreError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished jobs are kept in the store; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The result store: one JSON record per job under ``<root>/jobs/<job_id>/record.json``.
+
+Records are written atomically (a temporary file in the same folder, fsync, ``os.replace``), so
+a job killed mid-write leaves the previous record or none, never half a file. A job's folder
+also holds its log, checkpoints and sample images. Only a record with ``status == "done"``
+counts as done; failed, blocked and timed-out jobs are recorded as such and rerun by the next
+grid. A record that cannot be parsed is reported (path and reason) and treated as missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+DONE = "done"
+STATUSES = ("done", "failed", "blocked", "timed_out", "missing", "queued", "running")
+
+
+class StoreError(RuntimeError):
+    """The results directory cannot be used; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class CorruptRecord:
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return (f"corrupt record {self.path}: {self.reason}. The job counts as missing; rerun the grid to "
+                f"replace it (or delete the file).")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """``torch.save`` through a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultStore:
+    """Job folders and records under ``root``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).absolute()
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.root / "jobs"
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.jobs_dir / job_id
+
+    def record_path(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "record.json"
+
+    def ensure_writable(self) -> None:
+        """Create the store or raise ``StoreError`` saying why it cannot be written."""
+        try:
+            self.jobs_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.jobs_dir / f".write-probe-{os.getpid()}"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(f"results directory {self.root} is not writable ({exc.strerror or exc}). "
+                             f"Choose another with --results PATH (or KDGAN_RESULTS), or fix its permissions.") from None
+
+    def write_record(self, record: dict[str, Any]) -> Path:
+        path = self.record_path(record["job_id"])
+        atomic_write_bytes(path, (json.dumps(record, indent=2, sort_keys=True, default=str) + "\n").encode())
+        return path
+
+    def read_record(self, job_id: str) -> dict[str, Any] | CorruptRecord | None:
+        return self._read(self.record_path(job_id))
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any] | CorruptRecord | None:
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return CorruptRecord(path, f"unreadable ({exc})")
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return CorruptRecord(path, f"invalid JSON ({exc})")
+        if not isinstance(record, dict) or not {"job_id", "status", "config"} <= set(record):
+            return CorruptRecord(path, "not a job record (needs job_id, status, config)")
+        return record
+
+    def is_done(self, job_id: str) -> bool:
+        record = self.read_record(job_id)
+        return isinstance(record, dict) and record["status"] == DONE
+
+    def records(self) -> Iterator[dict[str, Any] | CorruptRecord]:
+        if not self.jobs_dir.is_dir():
+            return
+        for path in sorted(self.jobs_dir.glob("*/record.json")):
+            record = self._read(path)
+            if record is not None:
+                yield record

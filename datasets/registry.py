@@ -1,0 +1,4 @@
+"""The task registry (task name -> TaskInfo)."""
+from methods.registry import Registry
+
+TASKS: Registry = Registry("task")

@@ -1,0 +1,10 @@
+"""Distillation methods, the baselines, the networks they train and the losses they share.
+
+Importing this package registers every method in ``methods.registry.METHODS``.
+A method never imports the harness (``benchmarks``).
+"""
+from methods import feature_kd, output_kd, scratch  # noqa: F401  (registration)
+from methods.base import Method, TrainOutcome, TrainSetup
+from methods.registry import METHODS, NETWORKS
+
+__all__ = ["METHODS", "NETWORKS", "Method", "TrainOutcome", "TrainSetup"]

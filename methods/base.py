@@ -1,0 +1,83 @@
+"""The interface every method implements, and what the harness hands it.
+
+A method turns a ``TrainSetup`` (data, the student's network spec, a frozen pretrained
+teacher where it asks for one, its hyperparameters, the suite's recipe settings shared with the
+teacher such as the discriminator's width, schedule, device, seed, a checkpointer and a log) into a ``TrainOutcome`` (the trained A->B student generator and its loss history).
+It never touches the harness: records, metrics, files and scheduling are the harness's job.
+
+``teacher_mode`` tells the harness how to build the job graph:
+* ``"pretrained"``: the student job depends on a teacher job and gets its generator (frozen);
+* ``"none"``: no teacher at all (the scratch / NOKD baseline);
+* ``"online"``: the method trains its own teacher inside its job (CRD, OMGD).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+
+import torch
+from torch import nn
+
+from methods.training import Checkpointer, Schedule
+
+if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
+    from datasets.base import ImageTranslationData
+
+TEACHER_MODES = ("pretrained", "none", "online")
+
+
+@dataclass
+class TrainSetup:
+    """Inputs of one training run."""
+
+    data: ImageTranslationData
+    student_spec: Mapping[str, Any]
+    teacher_spec: Mapping[str, Any]
+    hparams: Mapping[str, Any]
+    schedule: Schedule
+    device: torch.device
+    seed: int
+    recipe: Mapping[str, Any] = field(default_factory=dict)
+    teacher: nn.Module | None = None
+    teacher_discriminator: nn.Module | None = None
+    checkpointer: Checkpointer | None = None
+    log: Callable[[str], None] = print
+
+
+@dataclass
+class TrainOutcome:
+    """What training produced: the A->B generator to evaluate, and per-term loss history."""
+
+    generator: nn.Module
+    history: dict
+    discriminator: nn.Module | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Method(ABC):
+    """A registered method. Subclasses set the class attributes and implement ``train``."""
+
+    name: ClassVar[str]
+    family: ClassVar[str] = "i2i"
+    teacher_mode: ClassVar[str] = "pretrained"
+    citation: ClassVar[str] = ""
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "teacher_mode", "pretrained") not in TEACHER_MODES:
+            raise ValueError(f"{cls.__name__}.teacher_mode must be one of {TEACHER_MODES}")
+
+    @classmethod
+    def resolve_hparams(cls, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overridden by ``overrides``; an unknown key names the valid ones."""
+        unknown = set(overrides) - set(cls.defaults)
+        if unknown:
+            raise ValueError(f"method {cls.name!r} has no hyperparameter(s) {sorted(unknown)}; "
+                             f"valid: {sorted(cls.defaults)}")
+        return {**cls.defaults, **overrides}
+
+    @abstractmethod
+    def train(self, setup: TrainSetup) -> TrainOutcome:
+        """Train the student and return it with its loss history."""

@@ -1,0 +1,31 @@
+"""Networks the methods train: generators, discriminators, and the spec -> module factory."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from torch import nn
+
+from methods.networks import discriminators, generators  # noqa: F401  (registration)
+from methods.registry import NETWORKS
+
+
+def build_network(spec: Mapping[str, Any]) -> nn.Module:
+    """Build a registered network from a plain spec: ``{"arch": name, **constructor kwargs}``."""
+    spec = dict(spec)
+    arch = spec.pop("arch")
+    cls = NETWORKS.get(arch)
+    try:
+        return cls(**spec)
+    except TypeError as exc:
+        raise ValueError(f"bad arguments for network {arch!r}: {exc}") from None
+
+
+def describe_network(spec: Mapping[str, Any]) -> str:
+    """Short human label of a network spec, e.g. ``resnet ngf16 b9`` or ``mobile_resnet ngf16``."""
+    arch = str(spec["arch"]).replace("_generator", "").replace("_discriminator", "")
+    parts = [arch, f"ngf{spec['ngf']}"] if "ngf" in spec else [arch]
+    if "n_blocks" in spec:
+        parts.append(f"b{spec['n_blocks']}")
+    if "num_downs" in spec:
+        parts.append(f"d{spec['num_downs']}")
+    return " ".join(parts)

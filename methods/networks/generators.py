@@ -1,0 +1,190 @@
+"""Image-to-image generators in the public CycleGAN / pix2pix / GAN Compression module layout.
+
+The module trees (and therefore the ``state_dict`` keys, ``model.<index>...``) follow
+junyanz/pytorch-CycleGAN-and-pix2pix (``ResnetGenerator``, ``UnetGenerator``) and
+mit-han-lab/gan-compression (``MobileResnetGenerator``), so published checkpoints of those
+generators load with ``strict=True``. The width ``ngf`` is the compression knob.
+
+Each generator names its distillation points: ``distill_points()`` maps a logical feature
+name (``encoder``, ``block3``...) to the dotted module path whose output is that feature.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from methods.registry import NETWORKS
+
+
+def norm_layer(kind: str):
+    """CycleGAN's ``get_norm_layer``: instance norm without affine/stats, or affine batch norm."""
+    if kind == "instance":
+        return lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False)
+    if kind == "batch":
+        return lambda c: nn.BatchNorm2d(c, affine=True, track_running_stats=True)
+    raise ValueError(f"unknown norm {kind!r}; valid: 'instance', 'batch'")
+
+
+class ResnetBlock(nn.Module):
+    """Residual block with two 3x3 convolutions, reflection padding (CycleGAN ``ResnetBlock``)."""
+
+    def __init__(self, dim: int, norm, use_bias: bool, dropout: float = 0.0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=use_bias), norm(dim), nn.ReLU(True)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=use_bias), norm(dim)]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv_block(x)
+
+
+class SeparableConv2d(nn.Module):
+    """Depthwise k x k convolution, norm, pointwise 1x1 convolution (GAN Compression ``SeparableConv2d``)."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, norm, use_bias: bool, scale_factor: int = 1) -> None:
+        super().__init__()
+        mid = in_ch * scale_factor
+        self.conv = nn.Sequential(
+            nn.Conv2d(in_ch, mid, kernel, groups=in_ch, bias=use_bias),
+            norm(mid),
+            nn.Conv2d(mid, out_ch, 1, bias=use_bias),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class MobileResnetBlock(nn.Module):
+    """Residual block with depthwise-separable convolutions (GAN Compression ``MobileResnetBlock``)."""
+
+    def __init__(self, dim: int, norm, use_bias: bool, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.conv_block = nn.Sequential(
+            nn.ReflectionPad2d(1), SeparableConv2d(dim, dim, 3, norm, use_bias), norm(dim), nn.ReLU(True),
+            nn.Dropout(dropout),
+            nn.ReflectionPad2d(1), SeparableConv2d(dim, dim, 3, norm, use_bias), norm(dim),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv_block(x)
+
+
+class _ResnetFamily(nn.Module):
+    """c7s1-ngf, two stride-2 downsamplings, ``n_blocks`` residual blocks at 4*ngf, two
+    stride-2 transposed convolutions, c7s1-3, tanh (Johnson et al.; CycleGAN's generator)."""
+
+    block_type: type[nn.Module] = ResnetBlock
+
+    def __init__(self, ngf: int = 64, n_blocks: int = 9, norm: str = "instance", dropout: float = 0.0,
+                 input_nc: int = 3, output_nc: int = 3) -> None:
+        super().__init__()
+        if n_blocks < 1:
+            raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
+        norm_fn = norm_layer(norm)
+        use_bias = norm == "instance"
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=use_bias), norm_fn(ngf), nn.ReLU(True)]
+        for i in range(2):
+            mult = 2 ** i
+            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=use_bias),
+                       norm_fn(ngf * mult * 2), nn.ReLU(True)]
+        layers += [self.block_type(ngf * 4, norm_fn, use_bias, dropout) for _ in range(n_blocks)]
+        for i in range(2):
+            mult = 2 ** (2 - i)
+            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1, bias=use_bias),
+                       norm_fn(ngf * mult // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+        self.ngf, self.n_blocks = ngf, n_blocks
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def distill_points(self) -> dict[str, str]:
+        """Encoder output (``model.9``) and three evenly spaced residual-block outputs.
+
+        For 9 blocks these are GAN Compression's layers 9, 12, 15, 18."""
+        points = {"encoder": "model.9"}
+        for i in (1, 2, 3):
+            k = max(1, round(i * self.n_blocks / 3))
+            points.setdefault(f"block{k}", f"model.{9 + k}")
+        return points
+
+
+@NETWORKS.register("resnet_generator")
+class ResnetGenerator(_ResnetFamily):
+    """CycleGAN ResNet generator (``resnet_9blocks`` at n_blocks=9): 11.38M params, 56.8G MACs at ngf 64, 256x256."""
+
+
+@NETWORKS.register("mobile_resnet_generator")
+class MobileResnetGenerator(_ResnetFamily):
+    """ResNet generator with depthwise-separable residual blocks (GAN Compression / OMGD / CRD students)."""
+
+    block_type = MobileResnetBlock
+
+
+class UnetSkipConnectionBlock(nn.Module):
+    """One U-Net level: down conv, the inner levels, up conv, concatenated with its input (pix2pix)."""
+
+    def __init__(self, outer_nc: int, inner_nc: int, input_nc: int | None = None, submodule: nn.Module | None = None,
+                 outermost: bool = False, innermost: bool = False, norm=None, use_bias: bool = False,
+                 dropout: bool = False) -> None:
+        super().__init__()
+        self.outermost = outermost
+        input_nc = outer_nc if input_nc is None else input_nc
+        downconv = nn.Conv2d(input_nc, inner_nc, 4, 2, 1, bias=use_bias)
+        downrelu, uprelu = nn.LeakyReLU(0.2, True), nn.ReLU(True)
+        if outermost:
+            layers = [downconv, submodule, uprelu, nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, 2, 1), nn.Tanh()]
+        elif innermost:
+            layers = [downrelu, downconv, uprelu, nn.ConvTranspose2d(inner_nc, outer_nc, 4, 2, 1, bias=use_bias), norm(outer_nc)]
+        else:
+            layers = [downrelu, downconv, norm(inner_nc), submodule, uprelu,
+                      nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, 2, 1, bias=use_bias), norm(outer_nc)]
+            if dropout:
+                layers.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
+
+
+@NETWORKS.register("unet_generator")
+class UnetGenerator(nn.Module):
+    """pix2pix U-Net (``unet_256`` at num_downs=8): 54.41M params at ngf 64. ``num_downs`` must
+    satisfy 2**num_downs <= image size (6 for 64x64, 8 for 256x256)."""
+
+    def __init__(self, ngf: int = 64, num_downs: int = 8, norm: str = "batch", dropout: bool = True,
+                 input_nc: int = 3, output_nc: int = 3) -> None:
+        super().__init__()
+        if num_downs < 5:
+            raise ValueError(f"num_downs must be >= 5 (pix2pix layout), got {num_downs}")
+        norm_fn = norm_layer(norm)
+        use_bias = norm == "instance"
+        kw = dict(norm=norm_fn, use_bias=use_bias)
+        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, **kw)
+        for _ in range(num_downs - 5):
+            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, dropout=dropout, **kw)
+        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, **kw)
+        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, **kw)
+        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, **kw)
+        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, **kw)
+        self.ngf, self.num_downs = ngf, num_downs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def distill_points(self) -> dict[str, str]:
+        """The bottleneck code (innermost down conv) and the up-path outputs of the three
+        levels above it, the U-Net analogue of GAN Compression's ResNet layers."""
+        paths = ["model"]  # path of the outermost block's Sequential parent
+        for _ in range(self.num_downs - 1):
+            # outermost: submodule at index 1; other non-innermost levels: index 3
+            idx = 1 if len(paths) == 1 else 3
+            paths.append(f"{paths[-1]}.model.{idx}")
+        innermost = paths[-1]
+        points = {"encoder": f"{innermost}.model.1"}
+        for depth, path in enumerate(reversed(paths[-4:-1]), start=1):
+            points[f"up{depth}"] = f"{path}.model.6"
+        return points

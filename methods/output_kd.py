@@ -1,0 +1,29 @@
+"""``output_kd``: the student's output matched to the teacher's output with L1, plus the GAN loss."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
+from methods.registry import METHODS
+
+
+def recon_weight(hp: Mapping[str, Any], paired: bool) -> float:
+    """``lambda_recon``; ``None`` means GAN Compression's values: 100 for pix2pix, 10 for CycleGAN."""
+    value = hp["lambda_recon"]
+    return float(value) if value is not None else (100.0 if paired else 10.0)
+
+
+@METHODS.register("output_kd")
+class OutputKD(DistillationMethod):
+    """Output distillation: lambda_recon x L1(student(x), teacher(x)) + GAN loss."""
+
+    name = "output_kd"
+    citation = "Output-level KD baseline, as in GAN Compression (Li et al., CVPR 2020) without the feature term"
+    defaults = {**LOOP_DEFAULTS, "lambda_recon": None}
+
+    def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
+        return {"recon": F.l1_loss(t.student_out, t.teacher_out) * recon_weight(hp, t.paired)}

@@ -1,0 +1,138 @@
+"""The teachers' training recipes: pix2pix for paired tasks, CycleGAN for unpaired ones.
+
+pix2pix (Isola et al., CVPR 2017): conditional PatchGAN on (input, output) pairs, vanilla GAN
+loss + 100 x L1 to the ground truth. CycleGAN (Zhu et al., ICCV 2017): two generators and two
+PatchGANs, LSGAN, cycle weight 10, identity 0.5, image pool 50, Adam 2e-4 (beta1 0.5), constant
+then linearly decaying learning rate. Differences from the papers: training length is counted
+in steps (``Schedule.steps``) rather than epochs, and the batch size is a schedule setting.
+
+The same recipes train the ``scratch`` (NOKD) baseline at the student's width.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.base import TrainOutcome, TrainSetup
+from methods.networks import build_network
+from methods.training import (BatchSampler, ImagePool, TrainingState, adam, gan_loss, linear_decay, run_steps,
+                              set_requires_grad)
+
+RECIPE_DEFAULTS: Mapping[str, Any] = {
+    "gan_mode": "auto",         # auto: vanilla for pix2pix, lsgan for CycleGAN
+    "lambda_l1": 100.0,         # pix2pix
+    "lambda_cycle": 10.0,       # CycleGAN
+    "lambda_identity": 0.5,     # CycleGAN, relative to lambda_cycle
+    "pool_size": 50,            # CycleGAN
+    "ndf": 64,
+    "d_layers": 3,
+    "d_norm": "auto",           # auto: batch for pix2pix, instance for CycleGAN
+}
+
+
+def resolve_recipe(overrides: Mapping[str, Any], paired: bool) -> dict[str, Any]:
+    """Recipe settings with the ``auto`` entries filled in for the task's pairing."""
+    unknown = set(overrides) - set(RECIPE_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown recipe key(s) {sorted(unknown)}; valid: {sorted(RECIPE_DEFAULTS)}")
+    hp = {**RECIPE_DEFAULTS, **overrides}
+    if hp["gan_mode"] == "auto":
+        hp["gan_mode"] = "vanilla" if paired else "lsgan"
+    if hp["d_norm"] == "auto":
+        hp["d_norm"] = "batch" if paired else "instance"
+    return hp
+
+
+def build_discriminator(hp: Mapping[str, Any], paired: bool) -> nn.Module:
+    """PatchGAN; conditional (6 input channels: input and output image) for paired tasks."""
+    return build_network({"arch": "patchgan_discriminator", "input_nc": 6 if paired else 3,
+                          "ndf": hp["ndf"], "n_layers": hp["d_layers"], "norm": hp["d_norm"]})
+
+
+def train_recipe(setup: TrainSetup, generator_spec: Mapping[str, Any]) -> TrainOutcome:
+    """Train a generator of ``generator_spec`` with the task's recipe (pix2pix or CycleGAN)."""
+    train = _train_pix2pix if setup.data.paired else _train_cyclegan
+    return train(setup, generator_spec, resolve_recipe(setup.recipe, setup.data.paired))
+
+
+def _sampler(setup: TrainSetup, generator: torch.Generator) -> BatchSampler:
+    return BatchSampler(setup.data.train_a, setup.data.train_b, setup.data.paired, setup.schedule.batch_size,
+                        setup.device, generator)
+
+
+def _train_pix2pix(setup: TrainSetup, generator_spec: Mapping[str, Any], hp: Mapping[str, Any]) -> TrainOutcome:
+    torch.manual_seed(setup.seed)
+    gen = torch.Generator().manual_seed(setup.seed)
+    net_g = build_network(generator_spec).to(setup.device)
+    net_d = build_discriminator(hp, paired=True).to(setup.device)
+    opt_g, opt_d = adam(net_g.parameters(), setup.schedule), adam(net_d.parameters(), setup.schedule)
+    state = TrainingState({"G": net_g, "D": net_d}, {"G": opt_g, "D": opt_d},
+                          {"G": linear_decay(opt_g, setup.schedule), "D": linear_decay(opt_d, setup.schedule)},
+                          generator=gen)
+    sampler = _sampler(setup, gen)
+
+    def step(_: int) -> dict[str, torch.Tensor]:
+        real_a, real_b = sampler.sample()
+        fake_b = net_g(real_a)
+        set_requires_grad(net_d, True)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d = 0.5 * (gan_loss(net_d(torch.cat([real_a, fake_b.detach()], 1)), False, hp["gan_mode"])
+                        + gan_loss(net_d(torch.cat([real_a, real_b], 1)), True, hp["gan_mode"]))
+        loss_d.backward()
+        opt_d.step()
+        set_requires_grad(net_d, False)
+        opt_g.zero_grad(set_to_none=True)
+        loss_gan = gan_loss(net_d(torch.cat([real_a, fake_b], 1)), True, hp["gan_mode"])
+        loss_l1 = F.l1_loss(fake_b, real_b) * hp["lambda_l1"]
+        (loss_gan + loss_l1).backward()
+        opt_g.step()
+        return {"D": loss_d, "G_gan": loss_gan, "G_l1": loss_l1}
+
+    history = run_steps(step, state, setup.schedule, setup.device, setup.checkpointer, setup.log)
+    return TrainOutcome(net_g, history, discriminator=net_d)
+
+
+def _train_cyclegan(setup: TrainSetup, generator_spec: Mapping[str, Any], hp: Mapping[str, Any]) -> TrainOutcome:
+    torch.manual_seed(setup.seed)
+    gen = torch.Generator().manual_seed(setup.seed)
+    g_ab, g_ba = build_network(generator_spec).to(setup.device), build_network(generator_spec).to(setup.device)
+    d_b, d_a = build_discriminator(hp, False).to(setup.device), build_discriminator(hp, False).to(setup.device)
+    opt_g = adam(list(g_ab.parameters()) + list(g_ba.parameters()), setup.schedule)
+    opt_d = adam(list(d_b.parameters()) + list(d_a.parameters()), setup.schedule)
+    pool_a, pool_b = ImagePool(hp["pool_size"], gen), ImagePool(hp["pool_size"], gen)
+    state = TrainingState({"G_AB": g_ab, "G_BA": g_ba, "D_B": d_b, "D_A": d_a}, {"G": opt_g, "D": opt_d},
+                          {"G": linear_decay(opt_g, setup.schedule), "D": linear_decay(opt_d, setup.schedule)},
+                          extras={"pool_A": pool_a, "pool_B": pool_b}, generator=gen)
+    sampler = _sampler(setup, gen)
+    mode, lam, lam_idt = hp["gan_mode"], hp["lambda_cycle"], hp["lambda_identity"]
+
+    def step(_: int) -> dict[str, torch.Tensor]:
+        real_a, real_b = sampler.sample()
+        fake_b, fake_a = g_ab(real_a), g_ba(real_b)
+        set_requires_grad([d_a, d_b], False)
+        opt_g.zero_grad(set_to_none=True)
+        terms = {
+            "G_gan_AB": gan_loss(d_b(fake_b), True, mode),
+            "G_gan_BA": gan_loss(d_a(fake_a), True, mode),
+            "cycle_A": F.l1_loss(g_ba(fake_b), real_a) * lam,
+            "cycle_B": F.l1_loss(g_ab(fake_a), real_b) * lam,
+        }
+        if lam_idt > 0:
+            terms["idt_A"] = F.l1_loss(g_ba(real_a), real_a) * lam * lam_idt
+            terms["idt_B"] = F.l1_loss(g_ab(real_b), real_b) * lam * lam_idt
+        sum(terms.values()).backward()
+        opt_g.step()
+        set_requires_grad([d_a, d_b], True)
+        opt_d.zero_grad(set_to_none=True)
+        fb, fa = pool_b.query(fake_b), pool_a.query(fake_a)
+        loss_d_b = 0.5 * (gan_loss(d_b(real_b), True, mode) + gan_loss(d_b(fb.detach()), False, mode))
+        loss_d_a = 0.5 * (gan_loss(d_a(real_a), True, mode) + gan_loss(d_a(fa.detach()), False, mode))
+        (loss_d_a + loss_d_b).backward()
+        opt_d.step()
+        return {**terms, "D_B": loss_d_b, "D_A": loss_d_a}
+
+    history = run_steps(step, state, setup.schedule, setup.device, setup.checkpointer, setup.log)
+    return TrainOutcome(g_ab, history, discriminator=d_b, extras={"generator_BA": g_ba})

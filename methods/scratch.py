@@ -1,0 +1,21 @@
+"""``scratch``: the NOKD baseline, the student trained with the teacher's own recipe, no teacher."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from methods.base import Method, TrainOutcome, TrainSetup
+from methods.recipes import train_recipe
+from methods.registry import METHODS
+
+
+@METHODS.register("scratch")
+class Scratch(Method):
+    """Student trained from scratch with the teacher's recipe (pix2pix or CycleGAN), no distillation."""
+
+    name = "scratch"
+    teacher_mode: ClassVar[str] = "none"
+    citation = "NOKD baseline of every paper here; recipes: Isola et al. CVPR 2017 (pix2pix), Zhu et al. ICCV 2017 (CycleGAN)"
+    defaults = {}
+
+    def train(self, setup: TrainSetup) -> TrainOutcome:
+        return train_recipe(setup, setup.student_spec)

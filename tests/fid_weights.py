@@ -1,0 +1,57 @@
+"""Test helper (not product code): a stand-in for torch-fidelity's InceptionV3 weights file.
+
+No weights can be downloaded here, but the real loading path must be exercised. This writes a file
+of exactly the format ``inception-v3-compat`` loads (``torch.load`` -> ``load_state_dict(strict=True)``
+on ``FeatureExtractorInceptionV3``): the state_dict of that very module, with seeded He-normal conv
+weights, BatchNorm running_mean 0 / running_var 1 / weight 1 / bias 0, and a small random fc. Passed
+as ``feature_extractor_weights_path`` it runs torch-fidelity's full InceptionV3 code path offline.
+The features are of course meaningless (no ImageNet training).
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+
+class _InceptionSkeleton(FeatureExtractorInceptionV3):
+    """FeatureExtractorInceptionV3 whose constructor skips the weights load (same module tree and
+    state_dict keys). Its ``__init__`` always loads weights (downloading when no path is given), so
+    we hand it a file holding an empty dict and make ``load_state_dict`` a no-op."""
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):  # noqa: D102
+        return None
+
+
+def make_inception_test_weights(path: str | os.PathLike, seed: int = 0) -> Path:
+    """Write a seeded random InceptionV3 weights file in torch-fidelity's format to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        empty = Path(tmp) / "empty.pth"
+        torch.save({}, empty)
+        model = _InceptionSkeleton("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                fan_in = m.in_channels // m.groups * math.prod(m.kernel_size)
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * math.sqrt(2.0 / fan_in))
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, nn.BatchNorm2d):
+                m.weight.fill_(1.0)
+                m.bias.zero_()
+                m.running_mean.zero_()
+                m.running_var.fill_(1.0)
+            elif isinstance(m, nn.Linear):
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * math.sqrt(1.0 / m.in_features))
+                m.bias.zero_()
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    torch.save(state, path)
+    return path

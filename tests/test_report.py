@@ -1,0 +1,230 @@
+"""Tests of the HTML leaderboard (report/): aggregation, Pareto front, self-contained HTML, a real browser."""
+from __future__ import annotations
+
+import base64
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.image import imsave
+
+from report import pareto_front, render_report, summarize
+
+TASKS = ["synthetic_edges2shapes", "synthetic_colorize"]
+METHODS = ["output_kd", "feature_kd"]
+STUDENTS = {"mobile_resnet ngf16 b6": 4.0, "mobile_resnet ngf8 b6": 12.0}  # student -> MACs ratio
+TEACHER = "resnet ngf32 b6"
+FAILED_ERROR = "RuntimeError: CUDA out of memory while allocating <tensor> & friends (tried 2.00 GiB)"
+ALL_FAILED_ERROR = "ValueError: generator loss is NaN at step 12; " + "x" * 300
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _strip(path: Path, rng: np.random.Generator, k: int = 4, size: int = 16) -> str:
+    """A tiny PNG strip of k random RGB tiles side by side."""
+    imsave(path, rng.random((size, k * size, 3)))
+    return str(path)
+
+
+def _fid(task_i: int, method: str, student: str, seed: int) -> float:
+    base = 40.0 + 10 * task_i + (0 if method == "feature_kd" else 5) + (0 if "ngf16" in student else 12)
+    return base + 1.5 * seed
+
+
+def make_jobs(tmp: Path) -> pd.DataFrame:
+    """2 tasks x (teacher + 2 methods x 2 students x 2 seeds), one failed seed, one all-failed config."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for ti, task in enumerate(TASKS):
+        common = dict(family="i2i", task=task, teacher=TEACHER, fid_extractor="offline-randconv-v1",
+                      fid_protocol="target test split", fid_n_fake=64, fid_n_real=64, error=None)
+        rows.append(dict(common, job_id=f"t{ti}", phase="teacher", status="done", method="teacher",
+                         student=TEACHER, hparams="", seed=0, fid=30.0 + 10 * ti, kid=2.0, kid_std=0.1,
+                         params=11.4, macs=56.8, latency_ms=20.0, macs_ratio=1.0, params_ratio=1.0,
+                         samples_png=_strip(tmp / f"t{ti}.png", rng), inputs_png=_strip(tmp / f"in{ti}.png", rng),
+                         log_path=str(tmp / f"t{ti}.log")))
+        for method in METHODS:
+            for student, ratio in STUDENTS.items():
+                for seed in (0, 1):
+                    jid = f"s{ti}-{method}-{ratio:.0f}-{seed}"
+                    failed = ti == 0 and method == "output_kd" and ratio == 12.0 and seed == 1
+                    row = dict(common, job_id=jid, phase="student", method=method, student=student,
+                               hparams="" if method == "output_kd" else "lambda=10", seed=seed,
+                               log_path=str(tmp / f"{jid}.log"))
+                    if failed:
+                        row.update(status="failed", error=FAILED_ERROR)
+                    else:
+                        row.update(status="done", fid=_fid(ti, method, student, seed), kid=1.0 + seed,
+                                   kid_std=0.1, params=11.4 / ratio, macs=56.8 / ratio, latency_ms=20 / ratio,
+                                   macs_ratio=ratio, params_ratio=ratio,
+                                   samples_png=_strip(tmp / f"{jid}.png", rng))
+                    rows.append(row)
+        # a configuration whose every seed failed
+        for seed in (0, 1):
+            rows.append(dict(common, job_id=f"scratch{ti}-{seed}", phase="student", method="scratch",
+                             student="mobile_resnet ngf16 b6", hparams="lr=0.01", seed=seed,
+                             status="failed" if ti == 0 else "blocked",
+                             error=ALL_FAILED_ERROR if ti == 0 else "teacher job t1 not done",
+                             log_path=str(tmp / f"scratch{ti}-{seed}.log") if ti == 0 else None))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path, str]:
+    tmp = tmp_path_factory.mktemp("report")
+    df = make_jobs(tmp)
+    path = render_report(df, tmp / "out", context={
+        "suite": "tiny", "git_commit": "abc1234", "device": "cpu",
+        "extractor_notes": ["offline-randconv-v1: random conv features, Inception weights unavailable"]})
+    return df, path, path.read_text(encoding="utf-8")
+
+
+def _section(html: str, task: str) -> str:
+    start = html.index(f'data-task="{task}"')
+    end = html.find("<section", start)
+    return html[start:end]
+
+
+def test_pareto_front_hand_made() -> None:
+    pts = pd.DataFrame({"ratio": [1.0, 2.0, 4.0, 4.0, 8.0, 3.0, np.nan],
+                        "fid": [10.0, 12.0, 15.0, 20.0, 30.0, 11.0, 1.0]},
+                       index=list("ABCDEFG"))
+    front = pareto_front(pts, "ratio", "fid", x_higher_is_better=True, y_higher_is_better=False)
+    assert list(front.index) == ["A", "F", "C", "E"]  # B dominated by F, D by C, G has NaN
+    both_max = pareto_front(pts, "ratio", "fid", x_higher_is_better=True, y_higher_is_better=True)
+    assert list(both_max.index) == ["E"]
+    both_min = pareto_front(pts, "ratio", "fid", x_higher_is_better=False, y_higher_is_better=False)
+    assert list(both_min.index) == ["A"]
+    assert pareto_front(pts.iloc[:0], "ratio", "fid", True, False).empty
+
+
+def test_summarize_aggregates_over_seeds(tmp_path: Path) -> None:
+    s = summarize(make_jobs(tmp_path))
+    cfg = s[(s.task == TASKS[0]) & (s.method == "feature_kd") & (s.student == "mobile_resnet ngf16 b6")].iloc[0]
+    vals = [_fid(0, "feature_kd", "mobile_resnet ngf16 b6", seed) for seed in (0, 1)]
+    assert cfg.n_done == 2 and cfg.n_total == 2 and cfg.status == "done"
+    assert cfg.fid_mean == pytest.approx(np.mean(vals)) and cfg.fid_std == pytest.approx(np.std(vals, ddof=1))
+    partial = s[(s.task == TASKS[0]) & (s.method == "output_kd") & (s.student == "mobile_resnet ngf8 b6")].iloc[0]
+    assert (partial.n_done, partial.n_total, partial.status) == (1, 2, "partial")
+    assert partial.errors == [FAILED_ERROR]
+    dead = s[(s.task == TASKS[0]) & (s.method == "scratch")].iloc[0]
+    assert dead.status == "failed" and dead.n_done == 0
+
+
+def test_html_contents(rendered: tuple[pd.DataFrame, Path, str]) -> None:
+    df, path, html = rendered
+    assert path.name == "index.html" and path.exists()
+    for task in TASKS:
+        assert task in html
+    for method in [*METHODS, "scratch", "teacher"]:
+        assert f"<td>{method}</td>" in html
+    # failed job and all-failed configuration are shown, escaped, with their error text
+    assert 'data-status="failed"' in html and 'data-status="blocked"' in html
+    assert "CUDA out of memory while allocating &lt;tensor&gt; &amp; friends" in html
+    assert "<tensor>" not in html
+    assert "generator loss is NaN at step 12" in html
+    assert f'title="{ALL_FAILED_ERROR}"' in html  # full text in the tooltip, truncated in the cell
+    assert f">{ALL_FAILED_ERROR}<" not in html and "xxx\u2026</span>" in html
+    assert "1 done, 1 failed" in html and "1/2 seeds" in html and "2/2 seeds" in html
+    assert "status-failed" in html and "status-done" in html
+    assert "file://" in html and "scratch0-0.log" in html
+    # mean ± std values with the metric's format
+    vals = [_fid(0, "feature_kd", "mobile_resnet ngf16 b6", s) for s in (0, 1)]
+    assert f"{np.mean(vals):.2f} \u00b1 {np.std(vals, ddof=1):.2f}" in html
+    # headers with arrows, FID protocol note and the non-Inception warning banner
+    assert "FID \u2193" in html and "MACs ratio \u2191" in html
+    assert "offline-randconv-v1 features (NOT Inception FID), target test split, N=64 generated vs 64 real" in html
+    assert 'id="extractor-warning"' in html and "abc1234" in html
+    # the best student FID is bold; rows sorted by FID with the all-failed configuration last
+    sec = _section(html, TASKS[0])
+    best = f"{np.mean(vals):.2f}"
+    assert re.search(r'class="num best"[^>]*><b>' + re.escape(best), sec)
+    rows = re.findall(r"<tr class=\"(student-row|teacher-row)[^\"]*\" data-status=\"(\w+)\">\s*<td>([^<]*)</td>", sec)
+    assert rows[0][0] == "teacher-row"
+    assert [r[2] for r in rows[1:]][-1] == "scratch" and rows[-1][1] == "failed"
+    sorts = [re.findall(r'data-sort="([^"]*)"', tr) for tr in sec.split("<tr")[2:]]
+    fids = [row[4] for row in sorts[1:]]  # students; FID is the 5th metric column
+    assert fids[-1] == "" and [float(x) for x in fids[:-1]] == sorted(float(x) for x in fids[:-1])
+    # embedded, decodable images; nothing fetched from the network
+    imgs = re.findall(r'<img class="(pareto-figure|sample-grid)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert sorted({c for c, _ in imgs}) == ["pareto-figure", "sample-grid"] and len(imgs) == 4
+    assert all(base64.b64decode(b)[:8] == b"\x89PNG\r\n\x1a\n" for _, b in imgs)
+    assert not re.search(r"(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", html, re.I)
+    assert "http://" not in html and "https://" not in html
+    # every job appears in the Jobs table
+    jobs = html[html.index('id="jobs-table"'):]
+    for jid in df["job_id"]:
+        assert f"<code>{jid}</code>" in jobs
+
+
+def test_missing_strips_and_no_done_jobs(tmp_path: Path) -> None:
+    df = make_jobs(tmp_path).assign(samples_png=None, inputs_png=None)
+    html = render_report(df, tmp_path / "out").read_text(encoding="utf-8")
+    assert "No sample strips available" in html and 'class="sample-grid"' not in html
+    assert 'class="pareto-figure"' in html
+    dead = df.assign(status="failed", error="boom")
+    html = render_report(dead, tmp_path / "out2").read_text(encoding="utf-8")
+    assert "nothing to plot" in html and html.count('data-status="failed"') >= len(df)
+
+
+def _browser_skip_reason() -> str | None:
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not importable"
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} (Debian's chromium) is missing"
+    return None
+
+
+@pytest.mark.browser
+def test_report_in_real_browser(rendered: tuple[pd.DataFrame, Path, str], tmp_path: Path) -> None:
+    reason = _browser_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    _, path, _ = rendered
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: errors.append("network: " + r.url)
+                    if not r.url.startswith(("file:", "data:")) else None)
+            page.goto(path.as_uri(), wait_until="load")
+            sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.className, e.complete, e.naturalWidth])")
+            assert len(sizes) == 4 and all(ok and w > 0 for _, ok, w in sizes), sizes
+            table = page.locator("table.leaderboard").first
+            assert table.locator("tbody tr").first.is_visible()
+            assert page.locator("#extractor-warning").is_visible()
+
+            def fid_order() -> list[str]:
+                return table.locator("tbody tr").evaluate_all(
+                    "rows => rows.map(r => r.cells[7].getAttribute('data-sort'))")
+
+            header = table.locator("th", has_text="FID")
+            before = fid_order()
+            header.click()  # ascending
+            asc = fid_order()
+            header.click()  # descending
+            desc = fid_order()
+            nums = lambda xs: [float(x) for x in xs[1:] if x]  # noqa: E731 (skip the pinned teacher row)
+            assert nums(asc) == sorted(nums(asc)) and nums(desc) == sorted(nums(desc), reverse=True)
+            assert desc != before and desc[0] == before[0]  # teacher stays pinned on top
+            assert desc[-1] == ""  # configurations without a value stay last
+            first_method = table.locator("tbody tr").nth(1).locator("td").first.inner_text()
+            assert first_method in METHODS
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            if os.environ.get("REPORT_SCREENSHOT"):
+                page.screenshot(path=os.environ["REPORT_SCREENSHOT"], full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
