@@ -125,8 +125,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
         return 0
     store.ensure_writable()
     choose_device(args.device)  # fail now, not in every job
-    prefer = {j.evaluation["fid_extractor"] for j in jobs}.pop() if jobs else "auto"
-    extractor = resolve_extractor(args.fid_weights, prefer=prefer)
+    preferred = {j.evaluation["fid_extractor"] for j in jobs} or {"auto"}
+    if len(preferred) > 1:
+        raise ValueError(f"one grid needs one FID extractor, the jobs ask for {sorted(preferred)}")
+    extractor = resolve_extractor(args.fid_weights, prefer=preferred.pop())
     options = RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
                          fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception)
     run_dir = new_run_dir(store, suite.name)
@@ -208,10 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(["grid", *(argv or [])])
     try:
         return COMMANDS[args.command](args)
-    except (UnknownNameError, OverrideError, StoreError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ValueError as exc:
+    except (UnknownNameError, OverrideError, StoreError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from methods.registry import Registry
 
 EVALUATION_DEFAULTS: Mapping[str, Any] = {
-    "fid_extractor": "auto",   # auto: InceptionV3 if its weights are available, else the offline extractor
+    "fid_extractor": "auto",   # auto: InceptionV3 if its weights are available, else offline; or inception / offline
     "fid_protocol": "task",    # task: the task's own protocol (target_test or target_train_test)
     "n_samples": 6,            # test images shown per job in the report's sample grid
     "latency_warmup": 3,

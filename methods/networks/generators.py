@@ -152,8 +152,9 @@ class UnetSkipConnectionBlock(nn.Module):
 
 @NETWORKS.register("unet_generator")
 class UnetGenerator(nn.Module):
-    """pix2pix U-Net (``unet_256`` at num_downs=8): 54.41M params at ngf 64. ``num_downs`` must
-    satisfy 2**num_downs <= image size (6 for 64x64, 8 for 256x256)."""
+    """pix2pix U-Net (``unet_256`` at num_downs=8): 54.41M params at ngf 64.
+
+    ``num_downs`` must satisfy 2**num_downs <= image size (6 for 64x64, 8 for 256x256)."""
 
     def __init__(self, ngf: int = 64, num_downs: int = 8, norm: str = "batch", dropout: bool = True,
                  input_nc: int = 3, output_nc: int = 3) -> None:

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up and run the test suite: the README's test command, and what CI runs (.ci/run).
+# Installs the package with its test extras, the Debian packages the real-part tests use
+# (Chromium for the browser test of the leaderboard, SLURM + munge for the cluster tests)
+# when running as root with apt-get, then runs pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v sbatch >/dev/null 2>&1 || missing+=(slurmctld slurmd slurm-client munge)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "warning: not root or no apt-get; tests needing ${missing[*]} will skip" >&2
+  fi
+fi
+
+exec python -m pytest "$@"

@@ -1,0 +1,110 @@
+"""Registries, suites and grid expansion through the public API."""
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.grid import OverrideError, apply_overrides, expand, expand_hparams, parse_value
+from benchmarks.suites import SUITES
+from methods import METHODS
+from methods.registry import Registry, UnknownNameError
+
+
+def test_unknown_name_lists_valid_names_and_nearest_match():
+    with pytest.raises(UnknownNameError) as err:
+        METHODS.get("output_dk")
+    message = str(err.value)
+    assert "Did you mean 'output_kd'?" in message
+    for name in ("scratch", "output_kd", "feature_kd"):
+        assert name in message
+
+
+def test_registry_decorator_and_patterns():
+    reg: Registry = Registry("thing")
+
+    @reg.register("alpha_one")
+    def alpha():
+        """First."""
+
+    reg.add("beta", object())
+    assert reg.get("alpha_one") is alpha
+    assert reg.names("alpha*") == ["alpha_one"]
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.add("beta", object())
+
+
+def test_job_ids_are_stable_and_change_with_the_config():
+    suite = SUITES.get("smoke")
+    first = [j.job_id for j in expand(suite)]
+    assert first == [j.job_id for j in expand(suite)]
+    assert len(set(first)) == len(first)
+    changed = [j.job_id for j in expand(suite, overrides=["output_kd.lambda_recon=5"])]
+    assert set(changed) - set(first), "a changed hyperparameter must give new ids"
+    teachers = [j for j in expand(suite) if j.phase == "teacher"]
+    assert {j.job_id for j in teachers} <= set(changed), "teachers do not depend on a student hyperparameter"
+    renamed = suite.with_changes(name="other")
+    assert [j.job_id for j in expand(renamed)] == first, "the suite name is a label, not part of the identity"
+
+
+def test_teachers_first_and_students_depend_on_them():
+    jobs = expand(SUITES.get("smoke"))
+    phases = [j.phase for j in jobs]
+    assert phases == sorted(phases, key=lambda p: p != "teacher")
+    teacher_ids = {j.job_id for j in jobs if j.phase == "teacher"}
+    for job in jobs:
+        if job.method in ("output_kd", "feature_kd"):
+            assert job.teacher_id in teacher_ids
+        if job.method == "scratch":
+            assert job.teacher_id is None
+
+
+def test_filters_narrow_the_grid():
+    suite = SUITES.get("smoke")
+    jobs = expand(suite, tasks=["synthetic_edges2shapes"], methods=["output_kd"], seeds=[0, 1])
+    assert {j.task for j in jobs} == {"synthetic_edges2shapes"}
+    assert {j.method for j in jobs} == {"teacher", "output_kd"}
+    assert sorted({j.seed for j in jobs}) == [0, 1]
+    assert len(jobs) == 2 * (1 + len(suite.students))
+    with pytest.raises(UnknownNameError, match="Valid task names"):
+        expand(suite, tasks=["horse2zebraa"])
+
+
+def test_hparam_grid_is_cartesian_with_zipped_keys():
+    grid = {"a": [1, 2], "b": [10, 20], "c": ["x", "y", "z"]}
+    assert len(expand_hparams("m", grid)) == 12
+    zipped = expand_hparams("m", grid, zipped=[("a", "b")])
+    assert len(zipped) == 6
+    assert {(h["a"], h["b"]) for h in zipped} == {(1, 10), (2, 20)}
+    with pytest.raises(ValueError, match="equal length"):
+        expand_hparams("m", grid, zipped=[("a", "c")])
+
+
+def test_overrides_apply_and_list_axes_expand():
+    suite = SUITES.get("smoke")
+    jobs = expand(suite, overrides=["teacher.ngf=12", "task.size=16", "output_kd.lambda_recon=[1, 10]",
+                                     "student_schedule.steps=7"])
+    assert all(j.teacher["ngf"] == 12 and j.task_args["size"] == 16 for j in jobs)
+    kd = [j for j in jobs if j.method == "output_kd"]
+    assert sorted(j.hparams["lambda_recon"] for j in kd) == [1, 1, 10, 10]
+    assert {j.schedule["steps"] for j in jobs if j.phase == "student"} == {7}
+    assert {j.schedule["steps"] for j in jobs if j.phase == "teacher"} == {suite.teacher_schedule["steps"]}
+
+
+@pytest.mark.parametrize("item, message", [
+    ("teacher.ngf", "expected KEY=VALUE"),
+    ("teacher.ngff=3", "valid: arch, dropout"),
+    ("teacher.ngf=abc", "expected a int"),
+    ("output_kd.lambda_recon=[1,", "cannot parse value"),
+    ("output_kd.nope=1", "valid: d_init, lambda_gan, lambda_recon"),
+    ("outputkd.lambda=1", "Did you mean 'output_kd'"),
+    ("schedule.stepz=3", "valid: batch_size"),
+    ("task.colour=3", "valid: n_test, n_train, seed, size"),
+])
+def test_malformed_overrides_say_what_is_valid(item, message):
+    with pytest.raises(OverrideError, match=message.replace("[", r"\[")):
+        apply_overrides(SUITES.get("smoke"), [item])
+
+
+def test_parse_value():
+    assert parse_value("3") == 3 and parse_value("0.5") == 0.5 and parse_value("true") is True
+    assert parse_value("null") is None and parse_value("[1,2]") == [1, 2]
+    assert parse_value("mobile_resnet_generator") == "mobile_resnet_generator"
