@@ -4,8 +4,11 @@
 * ``local``: submitit's ``LocalExecutor``, one subprocess per job. It has no queue of its own
   and starts every submitted job at once, so this module keeps at most ``max_parallel`` jobs
   running (default: one per CPU core) and splits the cores' torch threads between them.
+* ``slurm``: job arrays on a SLURM cluster, see :mod:`benchmarks.slurm`; ``auto`` picks it when
+  a SLURM controller answers, else ``local``.
 
-Scheduling is dependency-driven: a student that needs a pretrained teacher starts when its
+Which jobs run is decided by :func:`benchmarks.plan.plan_jobs` for every executor. Locally,
+scheduling is dependency-driven: a student that needs a pretrained teacher starts when its
 teacher's record says done; when the teacher failed, the student is recorded as ``blocked`` by
 it and not run. Jobs without a teacher dependency (teachers, the scratch baseline) start first.
 The record in the store is the source of truth: a job whose process died without writing one
@@ -25,12 +28,15 @@ from typing import Any, Iterable
 import submitit
 from tqdm import tqdm
 
+from benchmarks import slurm
+from benchmarks.cluster_config import ClusterConfig
 from benchmarks.config import JobConfig
 from benchmarks.environment import REPO_ROOT
+from benchmarks.plan import blocked_record, plan_jobs
 from benchmarks.runner import JobRunner, RunOptions
-from benchmarks.store import DONE, ResultStore, atomic_write_bytes
+from benchmarks.store import DONE, ResultStore, atomic_write_bytes, outcome_record
 
-EXECUTORS = ("debug", "local")
+EXECUTORS = ("debug", "local", "slurm", "auto")
 POLL_S = 0.25
 
 
@@ -58,48 +64,54 @@ def make_executor(kind: str, folder: Path, timeout_min: int = 24 * 60) -> submit
     raise ValueError(f"unknown executor {kind!r}; valid: {', '.join(EXECUTORS)}")
 
 
-def _blocked_record(config: JobConfig, teacher_state: str, teacher_error: str | None) -> dict[str, Any]:
-    reason = f"teacher job {config.teacher_id} {teacher_state}" + (f": {teacher_error}" if teacher_error else "")
-    return {"job_id": config.job_id, "status": "blocked", "config": config.to_dict(), "error": reason,
-            "traceback": None, "metrics": {}, "timings": {}, "blocked_by": config.teacher_id}
-
-
-def _lost_record(config: JobConfig, job: submitit.Job) -> dict[str, Any]:
+def _lost_record(config: JobConfig, job: submitit.Job, run: str) -> dict[str, Any]:
     try:
         exc = job.exception()
         detail = f"{type(exc).__name__}: {exc}" if exc is not None else "the job ended without writing a record"
     except Exception as err:  # submitit could not even read the job's result files
         detail = f"{type(err).__name__}: {err}"
-    return {"job_id": config.job_id, "status": "failed", "config": config.to_dict(),
-            "error": f"job process died ({detail})"[:2000], "traceback": None, "metrics": {}, "timings": {}}
+    return outcome_record(config.to_dict(), "failed", f"job process died ({detail})"[:2000], run)
 
 
 def default_parallelism() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def resolve_executor(kind: str) -> tuple[str, str]:
+    """``auto`` -> ``slurm`` when a SLURM controller answers, else ``local``; with the reason."""
+    if kind != "auto":
+        return kind, f"--executor {kind}"
+    ok, why = slurm.available()
+    return ("slurm" if ok else "local"), f"--executor auto: {why}"
+
+
 def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "local", run_dir: Path,
-             max_parallel: int | None = None, force: bool = False, progress: bool = True) -> dict[str, str]:
-    """Run what is missing (everything with ``force``); return ``{job_id: final status}``."""
+             max_parallel: int | None = None, force: bool = False, retry_failed: bool = False,
+             progress: bool = True, cluster: ClusterConfig | None = None, wait: bool = True) -> dict[str, str]:
+    """Run what :func:`plan_jobs` selects; return ``{job_id: status}`` for every job of the grid.
+
+    ``slurm`` submits job arrays (``cluster``: their resource requests) and, with ``wait``, follows
+    them to the end; without it, the statuses are ``queued``/``running`` as submitted."""
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(REPO_ROOT) not in paths:  # jobs (subprocesses, SLURM tasks) import the harness from this checkout
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *paths])
+    if executor == "slurm":
+        return slurm.run_grid(jobs, options, run_dir=run_dir, cluster=cluster or ClusterConfig(), force=force,
+                              retry_failed=retry_failed, wait=wait, progress=progress)
     store = ResultStore(options.results_root)
     if executor == "debug":
         max_parallel = 1
     max_parallel = max_parallel or default_parallelism()
     if not options.threads:
         options = RunOptions(**{**asdict(options), "threads": max(1, (os.cpu_count() or 1) // max_parallel)})
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     submitter = make_executor(executor, run_dir / "submitit")
 
-    outcome: dict[str, str] = {}
-    pending: list[JobConfig] = []
-    for job in jobs:
-        if not force and store.is_done(job.job_id):
-            outcome[job.job_id] = "skipped (done)"
-        else:
-            pending.append(job)
+    plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed)
+    outcome: dict[str, str] = {job_id: f"skipped ({why})" for job_id, why in plan.skipped.items()}
+    pending = list(plan.run)
     pending_ids = {j.job_id for j in pending}
-    running: dict[str, tuple[JobConfig, submitit.Job, float]] = {}
-    bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), desc="grid", unit="job", disable=not progress)
+    running: dict[str, tuple[JobConfig, submitit.Job]] = {}
+    bar = tqdm(total=len(jobs), initial=len(plan.skipped), desc="grid", unit="job", disable=not progress)
     counts = {"done": 0, "failed": 0, "blocked": 0}
 
     def finish(config: JobConfig, status: str) -> None:
@@ -114,10 +126,7 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
             return DONE, None
         if config.teacher_id in pending_ids and config.teacher_id not in outcome:
             return None
-        record = store.read_record(config.teacher_id)
-        if isinstance(record, dict):
-            return record["status"], record.get("error")
-        return ("missing" if record is None else "corrupt"), None
+        return store.status_of(config.teacher_id)
 
     try:
         while pending or running:
@@ -129,27 +138,25 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
                     continue
                 pending.remove(config)
                 if state[0] != DONE:
-                    store.write_record(_blocked_record(config, *state))
+                    store.write_record(blocked_record(config, *state, options.run_id))
                     finish(config, "blocked")
                     continue
-                submitted_at = time.time()
                 job = submitter.submit(JobRunner(config.to_dict(), options))
-                running[config.job_id] = (config, job, submitted_at)
+                running[config.job_id] = (config, job)
                 if executor == "debug":
                     job.result()
-            for job_id, (config, job, submitted_at) in list(running.items()):
+            for job_id, (config, job) in list(running.items()):
                 if job.done():
                     del running[job_id]
                     record = store.read_record(job_id)
-                    path = store.record_path(job_id)
-                    if not isinstance(record, dict) or path.stat().st_mtime < submitted_at:  # none, or an old one
-                        record = _lost_record(config, job)
+                    if not isinstance(record, dict) or record.get("run") != options.run_id:  # none, or an old one
+                        record = _lost_record(config, job, options.run_id)
                         store.write_record(record)
                     finish(config, record["status"])
             if running:
                 time.sleep(POLL_S)
     except KeyboardInterrupt:
-        for _config, job, _ in running.values():
+        for _config, job in running.values():
             job.cancel(check=False)
         bar.close()
         raise

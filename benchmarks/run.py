@@ -2,7 +2,9 @@
 
 ``grid`` with no arguments runs the built-in ``default`` suite on this machine and writes the
 leaderboard. Results go to ``--results`` (default ``$KDGAN_RESULTS`` or ``./results``).
-Bad input exits with status 2 and a message that says what was wrong and what is valid.
+``grid --executor slurm`` submits job arrays to SLURM (``--no-wait`` returns at once; ``status``
+follows them later). Bad input exits with status 2 and a message that says what was wrong and
+what is valid.
 """
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from benchmarks import cluster_config, slurm
 from benchmarks.collect import collect
 from benchmarks.config import canonical_json
 from benchmarks.environment import choose_device, git_state
 from benchmarks.grid import OverrideError, expand
-from benchmarks.launcher import EXECUTORS, new_run_dir, run_grid, write_manifest
+from benchmarks.launcher import EXECUTORS, new_run_dir, resolve_executor, run_grid, write_manifest
 from benchmarks.metrics import METRICS
 from benchmarks.metrics.fid import resolve_extractor
+from benchmarks.plan import plan_jobs
 from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES
@@ -29,6 +33,7 @@ from methods.networks import describe_network
 from methods.registry import UnknownNameError, describe
 
 EXIT_BAD_INPUT = 2
+EXIT_SLURM = 3
 
 
 def default_results() -> str:
@@ -52,13 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                       help="override a suite setting, e.g. teacher.ngf=32, schedule.steps=100, output_kd.lambda_recon=[1,10]")
     grid.add_argument("--dry-run", action="store_true", help="print the job table and run nothing")
-    grid.add_argument("--executor", choices=EXECUTORS, default="local", help="debug: in-process; local: subprocesses")
-    grid.add_argument("--max-parallel", type=int, help="concurrent jobs (default: one per CPU core)")
+    grid.add_argument("--executor", choices=EXECUTORS, default="local",
+                      help="debug: in-process; local: subprocesses; slurm: job arrays on a SLURM cluster; "
+                           "auto: slurm when a SLURM controller answers, else local")
+    grid.add_argument("--max-parallel", type=int, help="local: concurrent jobs (default: one per CPU core)")
     grid.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     grid.add_argument("--fid-weights", help="torch-fidelity InceptionV3 weights file (pt_inception-2015-12-05)")
-    grid.add_argument("--force", action="store_true", help="rerun jobs that are already done")
+    grid.add_argument("--force", action="store_true", help="rerun every job, done ones included")
+    grid.add_argument("--retry-failed", action="store_true",
+                      help="also rerun failed and timed-out jobs (missing and blocked ones always rerun)")
+    grid.add_argument("--no-wait", action="store_true",
+                      help="slurm: return after submitting; follow with `status`, collect results any time")
     grid.add_argument("--no-report", action="store_true", help="do not render the leaderboard at the end")
     grid.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cluster_config.add_arguments(grid)
     lst = sub.add_parser("list", help="methods, tasks, suites, networks, metrics")
     lst.add_argument("what", nargs="?", choices=("methods", "tasks", "suites", "networks", "metrics"))
     for name, text in (("status", "what is done / failed / blocked / missing"),
@@ -113,35 +125,59 @@ def _job_table(jobs) -> str:
     return "\n".join(lines)
 
 
+def _cluster(args: argparse.Namespace, executor: str, suite) -> cluster_config.ClusterConfig | None:
+    """The SLURM requests (validated even before anything is submitted); None off SLURM, with a warning
+    when SLURM settings were given anyway."""
+    config = cluster_config.from_arguments(args, suite.resources)
+    if executor == "slurm":
+        return config
+    if config.cli or args.cluster_config:
+        print(f"warning: SLURM settings are ignored with --executor {executor}", file=sys.stderr)
+    return None
+
+
 def cmd_grid(args: argparse.Namespace) -> int:
     suite = SUITES.get(args.suite)
     jobs = expand(suite, tasks=args.tasks, methods=args.methods, seeds=args.seeds, overrides=args.overrides)
     store = ResultStore(args.results)
+    executor, why = resolve_executor(args.executor)
+    cluster = _cluster(args, executor, suite)
     if args.dry_run:
         print(_job_table(jobs))
-        done = sum(store.is_done(j.job_id) for j in jobs) if store.jobs_dir.is_dir() else 0
+        plan = plan_jobs(jobs, store, force=args.force, retry_failed=args.retry_failed)
         print(f"\n{len(jobs)} jobs ({sum(j.phase == 'teacher' for j in jobs)} teachers, "
-              f"{sum(j.phase == 'student' for j in jobs)} students); {done} already done, {len(jobs) - done} to run")
+              f"{sum(j.phase == 'student' for j in jobs)} students); {len(plan.run)} to run, "
+              f"{len(plan.skipped)} left alone ({why})")
         return 0
     store.ensure_writable()
-    choose_device(args.device)  # fail now, not in every job
+    if executor != "slurm":
+        choose_device(args.device)  # fail now, not in every job (compute nodes decide for themselves)
     preferred = {j.evaluation["fid_extractor"] for j in jobs} or {"auto"}
     if len(preferred) > 1:
         raise ValueError(f"one grid needs one FID extractor, the jobs ask for {sorted(preferred)}")
     extractor = resolve_extractor(args.fid_weights, prefer=preferred.pop())
-    options = RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
-                         fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception)
     run_dir = new_run_dir(store, suite.name)
-    write_manifest(run_dir, jobs, {"suite": suite.name, "argv": sys.argv[1:], "created": datetime.now().isoformat()})
+    options = RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
+                         fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
+                         run_id=run_dir.name)
+    write_manifest(run_dir, jobs, {"suite": suite.name, "argv": sys.argv[1:], "created": datetime.now().isoformat(),
+                                   "executor": executor})
+    if args.executor == "auto":
+        print(f"executor: {executor} ({why})")
     print(f"{len(jobs)} jobs; job files and logs under {run_dir} and {store.jobs_dir}/<job id>/job.log")
-    outcome = run_grid(jobs, options, executor=args.executor, run_dir=run_dir, max_parallel=args.max_parallel,
-                       force=args.force, progress=not args.no_progress)
+    outcome = run_grid(jobs, options, executor=executor, run_dir=run_dir, max_parallel=args.max_parallel,
+                       force=args.force, retry_failed=args.retry_failed, progress=not args.no_progress,
+                       cluster=cluster, wait=not args.no_wait)
     summary: dict[str, int] = {}
     for status in outcome.values():
         summary[status] = summary.get(status, 0) + 1
+    if executor == "slurm" and args.no_wait:
+        print("grid submitted: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
+        print(f"follow with: python -m benchmarks.run status --results {store.root}")
+        return 0
     print("grid finished: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
     for job in jobs:
-        if outcome.get(job.job_id) in ("failed", "blocked"):
+        if outcome.get(job.job_id) in ("failed", "blocked", "timed_out"):
             record = store.read_record(job.job_id)
             error = record.get("error") if isinstance(record, dict) else None
             print(f"  {outcome[job.job_id]}: {job.job_id} ({job.task}, {job.method}): {error}\n"
@@ -166,20 +202,37 @@ def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
 
 def cmd_status(args: argparse.Namespace) -> int:
     store = ResultStore(args.results)
+    submissions = slurm.latest_submissions(store)
+    live: dict[str, slurm.LiveState] = {}
+    if submissions:
+        try:
+            live = slurm.reconcile(store, submissions)  # also records jobs that died without a record
+        except slurm.SlurmError as exc:
+            print(f"warning: cannot ask SLURM ({exc}); queued/running jobs show their last record or as missing",
+                  file=sys.stderr)
     frame, problems = collect(store)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     if frame.empty:
         print(f"no jobs in {store.root}: run `python -m benchmarks.run grid` first")
         return 0
+    for job_id, state in live.items():
+        if state.status in ("queued", "running"):
+            frame.loc[frame["job_id"] == job_id, "status"] = state.status
     counts = frame["status"].value_counts().to_dict()
     print(f"{len(frame)} jobs in {store.root}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     shown = frame if args.all else frame[frame["status"] != "done"]
     for row in shown.itertuples():
-        error = f"  {row.error[:120]}" if isinstance(row.error, str) else ""
-        print(f"  {row.status:<9} {row.job_id:<15} {row.task:<24} {row.method:<12} {row.student:<24} seed {row.seed}{error}")
+        state = live.get(row.job_id)
+        where = f"  SLURM {state.submission.slurm_id}" + (f" {state.slurm_state}" if state.slurm_state else "") \
+            if state else ""
+        error = f"  {row.error[:120]}" if isinstance(row.error, str) and row.status not in ("queued", "running") else ""
+        print(f"  {row.status:<9} {row.job_id:<15} {row.task:<24} {row.method:<12} {row.student:<24} seed {row.seed}"
+              f"{where}{error}")
         if row.log_path:
             print(f"  {'':<9} log: {row.log_path}")
+        if state:
+            print(f"  {'':<9} stdout: {state.submission.stdout}\n  {'':<9} stderr: {state.submission.stderr}")
     return 0
 
 
@@ -213,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UnknownNameError, OverrideError, StoreError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except slurm.SlurmError as exc:  # SLURM down, sbatch refused a request
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_SLURM
     except KeyboardInterrupt:
         print("\ninterrupted: finished jobs are kept in the store; run the same command again to resume",
               file=sys.stderr)

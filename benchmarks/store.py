@@ -3,8 +3,10 @@
 Records are written atomically (a temporary file in the same folder, fsync, ``os.replace``), so
 a job killed mid-write leaves the previous record or none, never half a file. A job's folder
 also holds its log, checkpoints and sample images. Only a record with ``status == "done"``
-counts as done; failed, blocked and timed-out jobs are recorded as such and rerun by the next
-grid. A record that cannot be parsed is reported (path and reason) and treated as missing.
+counts as done; failed, blocked and timed-out jobs are recorded as such (which of them the next
+grid reruns: :func:`benchmarks.plan.plan_jobs`). A record that cannot be parsed is reported (path
+and reason) and treated as missing. Every record names the grid run that produced it (``run``),
+so a scheduler-side check can tell a job's fresh record from one left by an earlier run.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import torch
 
 DONE = "done"
 STATUSES = ("done", "failed", "blocked", "timed_out", "missing", "queued", "running")
+#: Final statuses a record can carry.
+RECORD_STATUSES = ("done", "failed", "blocked", "timed_out")
 
 
 class StoreError(RuntimeError):
@@ -60,6 +64,15 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def outcome_record(config: dict[str, Any], status: str, error: str | None, run: str,
+                   **extra: Any) -> dict[str, Any]:
+    """A record for a job that produced no results (blocked, timed out, lost): same shape as a run's."""
+    if status not in RECORD_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {RECORD_STATUSES}")
+    return {"job_id": config["job_id"], "status": status, "config": config, "error": error, "traceback": None,
+            "metrics": {}, "timings": {}, "run": run, **extra}
 
 
 class ResultStore:
@@ -116,6 +129,13 @@ class ResultStore:
     def is_done(self, job_id: str) -> bool:
         record = self.read_record(job_id)
         return isinstance(record, dict) and record["status"] == DONE
+
+    def status_of(self, job_id: str) -> tuple[str, str | None]:
+        """The job's recorded status and error: ``missing`` without a record, ``corrupt`` for an unreadable one."""
+        record = self.read_record(job_id)
+        if isinstance(record, dict):
+            return record["status"], record.get("error")
+        return ("missing", None) if record is None else ("corrupt", record.reason)
 
     def records(self) -> Iterator[dict[str, Any] | CorruptRecord]:
         if not self.jobs_dir.is_dir():

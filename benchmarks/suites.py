@@ -3,7 +3,9 @@
 A suite is data. ``hparams`` maps a method to lists of values (a Cartesian grid, in the style of
 benchopt's ``parameters``); ``zipped`` names groups of keys that advance together instead.
 ``recipe`` holds settings shared by the teacher and every student (the discriminator's width,
-GAN mode...), so a comparison never differs in them by accident.
+GAN mode...), so a comparison never differs in them by accident. ``resources`` holds the suite's
+cluster requests per phase (``{"teacher": {"time_min": 240}, "student": {"time_min": 60}}``,
+see :mod:`benchmarks.cluster_config`); they are not part of any job's identity.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class Suite:
     teacher_schedule: Mapping[str, Any] = field(default_factory=dict)
     student_schedule: Mapping[str, Any] = field(default_factory=dict)
     evaluation: Mapping[str, Any] = field(default_factory=dict)
+    resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> "Suite":
         return replace(self, **changes)
@@ -65,6 +68,7 @@ register_suite(Suite(
     recipe={"ndf": 16},
     teacher_schedule={"steps": 300, "batch_size": 4, "log_every": 50},
     student_schedule={"steps": 300, "batch_size": 4, "log_every": 50},
+    resources={"teacher": {"time_min": 60}, "student": {"time_min": 30}},
 ))
 
 register_suite(Suite(
@@ -80,4 +84,5 @@ register_suite(Suite(
     teacher_schedule={"steps": 4, "batch_size": 2, "log_every": 2},
     student_schedule={"steps": 4, "batch_size": 2, "log_every": 2},
     evaluation={"n_samples": 3, "latency_warmup": 1, "latency_repeats": 3},
+    resources={"teacher": {"time_min": 10}, "student": {"time_min": 10}},
 ))

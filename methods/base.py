@@ -63,6 +63,10 @@ class Method(ABC):
     teacher_mode: ClassVar[str] = "pretrained"
     citation: ClassVar[str] = ""
     defaults: ClassVar[Mapping[str, Any]] = {}
+    #: Cluster resources this method needs beyond its phase's defaults (keys of the harness's
+    #: SLURM settings, e.g. ``{"time_min": 240, "mem_gb": 32}`` for a method that trains its own
+    #: teacher); a user's config file and command line still override them.
+    resources: ClassVar[Mapping[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

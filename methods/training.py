@@ -217,8 +217,8 @@ def run_steps(step_fn: Callable[[int], dict[str, torch.Tensor]], state: Training
     is checked: a NaN or infinite value stops training with ``NonFiniteLossError``. The history
     keeps, per term, the mean over each ``log_every`` window (``history["steps"]`` the window
     ends), which is what tests and records read. With a checkpointer, the loop resumes from
-    saved state, saves every ``checkpoint_every`` steps, and when ``checkpointer.requested()``
-    saves and raises ``PreemptedError`` so the job can be requeued.
+    saved state, saves every ``checkpoint_every`` steps and once more when training ends, and when
+    ``checkpointer.requested()`` saves and raises ``PreemptedError`` so the job can be requeued.
     """
     step, history = 0, {"steps": []}
     if checkpointer is not None and (saved := checkpointer.load()) is not None:
@@ -247,4 +247,6 @@ def run_steps(step_fn: Callable[[int], dict[str, torch.Tensor]], state: Training
                 raise PreemptedError(f"stopped at step {step} on request; state saved")
             if schedule.checkpoint_every and step % schedule.checkpoint_every == 0 and step < schedule.steps:
                 checkpointer.save(state.state_dict(step, history))
+    if checkpointer is not None:  # the finished state: a job stopped during evaluation resumes without retraining
+        checkpointer.save(state.state_dict(step, history))
     return history

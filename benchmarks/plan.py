@@ -1,0 +1,58 @@
+"""Which of a grid's jobs a run starts: the one rule every executor (debug, local, SLURM) follows.
+
+* no record, or a corrupt one: run;
+* ``blocked``: run again (its teacher may succeed this time; if not, it is blocked again at once);
+* ``failed`` / ``timed_out``: run only with ``retry_failed`` (failures are usually deterministic;
+  a timed-out job resumes from the training state it saved);
+* ``done``: skipped unless ``force``;
+* queued or running on the cluster (an earlier ``--no-wait`` submission): never submitted twice,
+  not even with ``force`` (two copies would write the same job folder).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from benchmarks.config import JobConfig
+from benchmarks.store import DONE, ResultStore, outcome_record
+
+RETRY_STATUSES = ("failed", "timed_out")
+
+
+@dataclass
+class Plan:
+    """The jobs to start, in grid order (teachers first), and why every other job is left alone."""
+
+    run: list[JobConfig] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def plan_jobs(jobs: Iterable[JobConfig], store: ResultStore, *, force: bool = False, retry_failed: bool = False,
+              in_flight: Mapping[str, str] | None = None) -> Plan:
+    """Split ``jobs`` into those to start and those to skip (``in_flight``: job id -> its cluster state)."""
+    plan = Plan()
+    for job in jobs:
+        status, _ = store.status_of(job.job_id)
+        if in_flight and job.job_id in in_flight:
+            plan.skipped[job.job_id] = f"{in_flight[job.job_id]} (submitted earlier)"
+        elif force or status in ("missing", "corrupt", "blocked") or (retry_failed and status in RETRY_STATUSES):
+            plan.run.append(job)
+        elif status in RETRY_STATUSES:
+            plan.skipped[job.job_id] = f"{status} (rerun with --retry-failed)"
+        else:
+            plan.skipped[job.job_id] = status
+    return plan
+
+
+def blocked_record(config: JobConfig, teacher_status: str, teacher_error: str | None, run: str) -> dict[str, Any]:
+    """The record of a student that did not run because its teacher is not done."""
+    reason = f"teacher job {config.teacher_id} {teacher_status}" + (f": {teacher_error}" if teacher_error else "")
+    return outcome_record(config.to_dict(), "blocked", reason, run, blocked_by=config.teacher_id)
+
+
+def teacher_ready(config: JobConfig, store: ResultStore) -> tuple[bool, str, str | None]:
+    """Whether a student may start: ``(ready, teacher status, teacher error)`` (ready without a teacher)."""
+    if config.teacher_id is None:
+        return True, DONE, None
+    status, error = store.status_of(config.teacher_id)
+    return status == DONE, status, error

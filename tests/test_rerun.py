@@ -1,0 +1,114 @@
+"""What a grid run reruns (shared by every executor), and resumable training state (no SLURM needed)."""
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmarks.grid import expand
+from benchmarks.plan import plan_jobs
+from benchmarks.run import main
+from benchmarks.runner import FileCheckpointer
+from benchmarks.store import CorruptRecord, ResultStore, outcome_record
+from benchmarks.suites import SUITES
+from methods.training import PreemptedError, Schedule, TrainingState, run_steps
+
+
+def test_plan_rules(tmp_path: Path) -> None:
+    jobs = expand(SUITES.get("smoke"), seeds=[0, 1])  # 4 teachers + 12 students
+    store = ResultStore(tmp_path)
+    statuses = ["done", "failed", "timed_out", "blocked", None, "done", "corrupt", "failed"]
+    for job, status in zip(jobs, statuses):
+        if status == "corrupt":
+            store.record_path(job.job_id).parent.mkdir(parents=True)
+            store.record_path(job.job_id).write_text("{half a rec")
+        elif status:
+            store.write_record(outcome_record(job.to_dict(), status, None, "run-1"))
+    assert isinstance(store.read_record(jobs[6].job_id), CorruptRecord)
+    ids = [j.job_id for j in jobs]
+
+    plan = plan_jobs(jobs, store)
+    assert [j.job_id for j in plan.run] == [ids[3], ids[4], ids[6], *ids[8:]]  # blocked, missing, corrupt
+    assert plan.skipped[ids[0]] == "done" and plan.skipped[ids[1]] == "failed (rerun with --retry-failed)"
+    assert plan.skipped[ids[2]] == "timed_out (rerun with --retry-failed)"
+
+    plan = plan_jobs(jobs, store, retry_failed=True)
+    assert {j.job_id for j in plan.run} == set(ids) - {ids[0], ids[5]}
+    plan = plan_jobs(jobs, store, force=True, in_flight={ids[4]: "running as SLURM job 7_1"})
+    assert {j.job_id for j in plan.run} == set(ids) - {ids[4]}  # never twice, not even with --force
+    assert plan.skipped == {ids[4]: "running as SLURM job 7_1 (submitted earlier)"}
+
+
+def test_local_reruns_blocked_but_not_failed_without_retry(tmp_path: Path) -> None:
+    """A teacher failing at run time blocks its student; the next grid reruns only the blocked
+    student (blocked again at once), --retry-failed reruns the teacher too."""
+    def grid(*extra: str) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            assert main(["grid", "--suite", "smoke", "--tasks", "synthetic_edges2shapes", "--methods", "output_kd",
+                         "--set", "teacher_schedule.batch_size=0", "--executor", "debug", "--no-report",
+                         "--no-progress", "--results", str(tmp_path), *extra]) == 0
+        return out.getvalue()
+
+    def runs_of() -> dict[str, tuple[str, str]]:
+        return {r["config"]["phase"]: (r["status"], r["run"]) for r in ResultStore(tmp_path).records()}
+
+    assert "grid finished: 1 blocked, 1 failed" in grid()
+    first = runs_of()
+    assert first["teacher"][0] == "failed" and first["student"][0] == "blocked"
+    assert "grid finished: 1 blocked, 1 skipped (failed (rerun with --retry-failed))" in grid()
+    second = runs_of()
+    assert second["teacher"] == first["teacher"] and second["student"][1] != first["student"][1]
+    grid("--retry-failed")
+    assert runs_of()["teacher"][1] > second["teacher"][1]
+
+
+def _loop(checkpointer: FileCheckpointer, steps: int, stop_at: int | None = None) -> tuple[dict, torch.nn.Module]:
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 1)
+    opt = torch.optim.Adam(net.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(0)
+    state = TrainingState({"net": net}, {"opt": opt}, generator=gen)
+
+    def step(i: int) -> dict[str, torch.Tensor]:
+        if i + 1 == stop_at:
+            checkpointer.request_stop()  # what the SIGUSR2 handler does, mid-step
+        x = torch.randn(4, 3, generator=gen)
+        loss = net(x).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss}
+
+    with checkpointer.training():
+        history = run_steps(step, state, Schedule(steps=steps, log_every=2), torch.device("cpu"), checkpointer,
+                            log=lambda _: None)
+    return history, net
+
+
+def test_stop_request_saves_at_a_step_boundary_and_resume_continues(tmp_path: Path) -> None:
+    straight, net_straight = _loop(FileCheckpointer(tmp_path / "a.pt"), 10)
+    checkpointer = FileCheckpointer(tmp_path / "b.pt")
+    with pytest.raises(PreemptedError, match="stopped at step 4"):
+        _loop(checkpointer, 10, stop_at=4)
+    assert torch.load(checkpointer.path, weights_only=False)["step"] == 4
+    resumed, net_resumed = _loop(FileCheckpointer(tmp_path / "b.pt"), 10)
+    assert resumed == straight  # same losses at the same steps: RNG and optimiser state restored
+    assert torch.equal(net_resumed.weight, net_straight.weight)
+    assert torch.load(checkpointer.path, weights_only=False)["step"] == 10  # the finished state is kept
+
+
+def test_stop_request_outside_training_stops_at_once_and_is_ignored_when_finished(tmp_path: Path) -> None:
+    checkpointer = FileCheckpointer(tmp_path / "s.pt")
+    with pytest.raises(PreemptedError, match="during setup"):
+        checkpointer.request_stop()
+    with pytest.raises(PreemptedError, match="end of training"):
+        with checkpointer.training():
+            checkpointer.request_stop()  # after the loop's last check: honoured when training ends
+    with pytest.raises(PreemptedError, match="during evaluation"):
+        checkpointer.request_stop()
+    checkpointer.finish()
+    checkpointer.request_stop()  # the record is written: nothing left to save

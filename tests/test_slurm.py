@@ -1,0 +1,258 @@
+"""The grid on a real SLURM cluster, through the public CLI (no mocks of SLURM).
+
+The cluster is the one-node cluster of ``tests/slurm/start_cluster.sh`` (see conftest). Jobs are
+the ``smoke`` suite on one task, made longer with ``--set`` where a test needs a job that is
+still training when something happens to it.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks import slurm
+from benchmarks.run import main
+from benchmarks.store import ResultStore
+
+pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
+
+SMOKE = ("--suite", "smoke", "--tasks", "synthetic_edges2shapes", "--executor", "slurm", "--no-progress",
+         "--no-report")
+
+
+def cli(*args: str) -> tuple[int, str]:
+    """``python -m benchmarks.run ARGS`` in this process: exit status and stdout."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(list(args))
+    return rc, out.getvalue()
+
+
+def runs(results: Path) -> list[Path]:
+    return sorted((results / "runs").iterdir())
+
+
+def ledger(run_dir: Path) -> dict:
+    return json.loads((run_dir / slurm.LEDGER).read_text())
+
+
+def records(results: Path) -> dict[str, dict]:
+    return {r["job_id"]: r for r in ResultStore(results).records()}
+
+
+def by_method(results: Path) -> dict[str, dict]:
+    return {r["config"]["method"]: r for r in records(results).values()}
+
+
+def settle(results: Path, timeout_s: float, release_held: bool = False) -> dict[str, slurm.LiveState]:
+    """Poll like ``status`` does until no job is queued or running.
+
+    ``release_held``: a job SLURM requeued waits ~2 minutes (``Reason=BeginTime``); make it eligible
+    at once, with a 10-minute limit so that its next run can finish (each 1-minute run trains for
+    only ~10-30 s: one interrupted run is the point, five would only make the test slow)."""
+    store = ResultStore(results)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        live = slurm.reconcile(store, slurm.latest_submissions(store))
+        waiting = {j: s for j, s in live.items() if s.status in ("queued", "running")}
+        if not waiting:
+            return live
+        for state in waiting.values():
+            if release_held and "BeginTime" in (state.slurm_state or ""):
+                subprocess.run(["scontrol", "update", f"JobId={state.submission.slurm_id}", "StartTime=now",
+                                "TimeLimit=10"], check=True, capture_output=True)
+        assert time.monotonic() < deadline, f"jobs still not over after {timeout_s}s: " + ", ".join(
+            f"{j} {s.submission.slurm_id} {s.slurm_state}" for j, s in waiting.items())
+        time.sleep(2)
+
+
+def wait_for_text(path: Path, pattern: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not (path.exists() and re.search(pattern, path.read_text())):
+        assert time.monotonic() < deadline, f"{pattern!r} never appeared in {path}"
+        time.sleep(1)
+
+
+def assert_done_records_intact(results: Path) -> None:
+    """Every done record is complete, and the leaderboard renders from the store."""
+    for record in records(results).values():
+        if record["status"] == "done":
+            assert {"fid", "kid", "params", "macs", "latency_ms"} <= set(record["metrics"]), record["job_id"]
+            assert (results / "jobs" / record["job_id"] / "generator.pt").is_file()
+    rc, out = cli("report", "--results", str(results))
+    assert rc == 0 and (results / "report" / "index.html").stat().st_size > 0, out
+
+
+def test_two_phase_grid_goes_out_as_arrays_with_afterok(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    grid = (*SMOKE, "--seeds", "0", "1", "--methods", "output_kd", "feature_kd", "--results", str(results))
+    rc, out = cli("grid", *grid, "--no-wait")
+    assert rc == 0, out
+    assert "submitted 6 job(s) to SLURM in 3 sbatch call(s)" in out
+    run_dir, = runs(results)
+    arrays = ledger(run_dir)["arrays"]
+    teachers = [a for a in arrays if a["phase"] == "teacher"]
+    students = [a for a in arrays if a["phase"] == "student"]
+    assert [a["size"] for a in teachers] == [2] and [a["size"] for a in students] == [2, 2]
+    teacher_array = teachers[0]["array_id"]
+    assert sorted(a["dependency"] for a in students) == [f"afterok:{teacher_array}_0", f"afterok:{teacher_array}_1"]
+    for array in arrays:
+        script = Path(array["submission_file"]).read_text()
+        assert "#SBATCH --array=0-1%2" in script
+        assert "#SBATCH --requeue" in script and "#SBATCH --signal=USR2@90" in script
+        if array["phase"] == "student":
+            assert f"#SBATCH --dependency={array['dependency']}" in script
+            assert "#SBATCH --kill-on-invalid-dep=yes" in script
+
+    # SLURM itself holds each student array on its own teacher's array task
+    squeue = subprocess.run(["squeue", "--array", "--noheader", "--format=%i|%T|%E",
+                             "--jobs=" + ",".join(a["array_id"] for a in students)],
+                            capture_output=True, text=True, check=True).stdout
+    pending = {line.split("|")[0]: line.split("|")[2] for line in squeue.splitlines()}
+    for array in students:
+        for index in range(2):
+            assert pending[f"{array['array_id']}_{index}"].startswith(array["dependency"] + "(unfulfilled)")
+
+    # `grid` again (waiting) submits nothing and follows the jobs of the first submission to the end
+    rc, out = cli("grid", *grid)
+    assert rc == 0, out
+    assert "6 job(s) still queued/running from an earlier submission" in out and "nothing submitted" in out
+    assert "grid finished: 6 done" in out
+    done = records(results)
+    assert len(done) == 6 and {r["status"] for r in done.values()} == {"done"}
+    assert {r["run"] for r in done.values()} == {run_dir.name}
+    teacher_ids = {j for j, r in done.items() if r["config"]["phase"] == "teacher"}
+    assert {r["config"]["teacher_id"] for r in done.values() if r["config"]["phase"] == "student"} == teacher_ids
+    rc, out = cli("status", "--results", str(results), "--all")
+    assert rc == 0 and "6 jobs in" in out and ": 6 done" in out and "stderr:" in out
+    assert_done_records_intact(results)
+
+
+def test_time_limit_requeues_resumes_and_times_out_past_max_requeues(tmp_path: Path) -> None:
+    """A 1-minute limit: the teacher saves, requeues itself and resumes until it finishes; the
+    student (max_requeues = 0) is recorded timed_out at its first signal, its state kept.
+
+    signal_delay_s = 10: SLURM checks time limits every 30 s and sends the signal at the first
+    check where ``now + delay + 30 s >= end``, i.e. 20-50 s into the job here (after Python has
+    started even on a loaded machine) and 30 s before the kill. 3000 steps cannot be trained in
+    one such window, even on an idle machine."""
+    config = tmp_path / "cluster.toml"
+    config.write_text("[slurm]\ntime_min = 1\nsignal_delay_s = 10\n\n[slurm.teacher]\nmax_requeues = 10\n\n"
+                      "[slurm.student]\nmax_requeues = 0\n")
+    results = tmp_path / "results"
+    rc, out = cli("grid", *SMOKE, "--methods", "scratch", "--set", "teacher_schedule.steps=3000",
+                  "--set", "student_schedule.steps=100000", "--set", "schedule.log_every=50",
+                  "--cluster-config", str(config), "--results", str(results), "--no-wait")
+    assert rc == 0, out
+    settle(results, timeout_s=900, release_held=True)
+    teacher, student = by_method(results)["teacher"], by_method(results)["scratch"]
+
+    assert teacher["status"] == "done", teacher["error"]
+    log = (results / "jobs" / teacher["job_id"] / "job.log").read_text()
+    resumed = [int(k) for k in re.findall(r"resumed from step (\d+)", log)]
+    requeued = re.findall(r"requeued SLURM job \S+ \((\d+)/10 requeues\)", log)
+    assert resumed and len(requeued) == len(resumed), log
+    assert all(0 < k <= 3000 for k in resumed) and resumed == sorted(resumed)
+    for k in (k for k in resumed if k < 3000):  # (3000: stopped during evaluation, nothing left to train)
+        after = log[log.index(f"resumed from step {k}"):]  # the step counter continues, it does not start over
+        first_step = int(re.search(r"step (\d+)/3000", after).group(1))
+        assert k < first_step <= k + 50
+    assert teacher["history"]["steps"] == list(range(50, 3001, 50))
+    assert not (results / "jobs" / teacher["job_id"] / "state.pt").exists()
+
+    assert student["status"] == "timed_out", student
+    assert "max_requeues=0" in student["error"] and student["requeues"] == 0
+    assert (results / "jobs" / student["job_id"] / "state.pt").is_file()  # --retry-failed resumes from it
+    assert_done_records_intact(results)
+
+
+def test_scancelled_job_is_failed_and_only_it_is_retried(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    grid = (*SMOKE, "--methods", "scratch", "--set", "student_schedule.steps=600", "--results", str(results))
+    rc, out = cli("grid", *grid, "--no-wait")
+    assert rc == 0, out
+    run_dir, = runs(results)
+    jobs = ledger(run_dir)["jobs"]
+    student_id, = (j for j, s in jobs.items() if s["phase"] == "student")
+    wait_for_text(results / "jobs" / student_id / "job.log", r"step \d+/600", timeout_s=300)
+    subprocess.run(["scancel", jobs[student_id]["slurm_id"]], check=True)
+    settle(results, timeout_s=300)
+
+    student, teacher = by_method(results)["scratch"], by_method(results)["teacher"]
+    assert teacher["status"] == "done"
+    assert student["status"] == "failed" and "CANCELLED" in student["error"], student
+    assert jobs[student_id]["stderr"] in student["error"]
+    teacher_record = (results / "jobs" / teacher["job_id"] / "record.json").read_bytes()
+
+    rc, out = cli("grid", *grid)  # failed jobs wait for --retry-failed
+    assert rc == 0 and "nothing submitted to SLURM" in out, out
+    assert by_method(results)["scratch"]["status"] == "failed"
+
+    rc, out = cli("grid", *grid, "--retry-failed")
+    assert rc == 0 and "grid finished: 1 done, 1 skipped (done)" in out, out
+    retry_run = runs(results)[-1]
+    assert list(ledger(retry_run)["jobs"]) == [student_id]
+    student = by_method(results)["scratch"]
+    assert student["status"] == "done" and student["run"] == retry_run.name
+    assert (results / "jobs" / teacher["job_id"] / "record.json").read_bytes() == teacher_record
+    assert_done_records_intact(results)
+
+
+def test_failed_teacher_blocks_its_students_which_never_run(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    # batch_size=0 passes grid expansion but fails when the teacher job starts training
+    rc, out = cli("grid", *SMOKE, "--methods", "output_kd", "feature_kd", "scratch",
+                  "--set", "teacher_schedule.batch_size=0", "--results", str(results))
+    assert rc == 0, out
+    run_dir, = runs(results)
+    jobs = ledger(run_dir)["jobs"]
+    result = by_method(results)
+    teacher = result["teacher"]
+    assert teacher["status"] == "failed" and "batch_size" in teacher["error"]
+    for method in ("output_kd", "feature_kd"):
+        student = result[method]
+        assert student["status"] == "blocked" and student["blocked_by"] == teacher["job_id"], student
+        assert jobs[student["job_id"]]["dependency"] == f"afterok:{jobs[teacher['job_id']]['slurm_id']}"
+        assert not (results / "jobs" / student["job_id"] / "job.log").exists()  # never started
+        assert not Path(jobs[student["job_id"]]["stdout"]).exists()
+    assert result["scratch"]["status"] == "done"  # no teacher dependency: unaffected
+    rc, out = cli("status", "--results", str(results))
+    assert rc == 0 and "2 blocked" in out and "1 failed" in out
+    assert_done_records_intact(results)
+
+
+def test_arrays_are_chunked_under_max_array_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real MaxArraySize is read from the controller; a smaller one (patched) splits the arrays.
+    The jobs are submitted held and cancelled: only the submission is under test."""
+    assert slurm.max_array_size() == int(re.search(r"MaxArraySize\s*=\s*(\d+)", subprocess.run(
+        ["scontrol", "show", "config"], capture_output=True, text=True).stdout).group(1))
+    monkeypatch.setattr(slurm, "max_array_size", lambda: 2)
+    results = tmp_path / "results"
+    rc, out = cli("grid", *SMOKE, "--seeds", "0", "1", "2", "--methods", "output_kd", "--results", str(results),
+                  "--no-wait", "--sbatch=--hold")
+    assert rc == 0, out
+    arrays = ledger(runs(results)[0])["arrays"]
+    try:
+        assert [(a["phase"], a["size"]) for a in arrays] == [("teacher", 2), ("teacher", 1), ("student", 1),
+                                                              ("student", 1), ("student", 1)]
+        teacher_ids = [f"{arrays[0]['array_id']}_0", f"{arrays[0]['array_id']}_1", arrays[1]["array_id"]]
+        assert [a["dependency"] for a in arrays[2:]] == [f"afterok:{t}" for t in teacher_ids]
+    finally:
+        subprocess.run(["scancel", *(a["array_id"] for a in arrays)], check=True)
+
+
+def test_a_request_sbatch_refuses_is_a_clear_error(tmp_path: Path) -> None:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc, out = cli("grid", *SMOKE, "--methods", "scratch", "--partition", "nosuch", "--results",
+                      str(tmp_path / "results"), "--no-wait")
+    assert rc == 3, out
+    message = err.getvalue()
+    assert "sbatch refused a teacher array of 1 job(s) (partition=nosuch" in message
+    assert "invalid partition specified: nosuch" in message and "Partitions here: debug" in message
