@@ -1,0 +1,1 @@
+"""Performance measurements of the harness itself (not of the methods)."""
