@@ -229,9 +229,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         error = f"  {row.error[:120]}" if isinstance(row.error, str) and row.status not in ("queued", "running") else ""
         print(f"  {row.status:<9} {row.job_id:<15} {row.task:<24} {row.method:<12} {row.student:<24} seed {row.seed}"
               f"{where}{error}")
-        if row.log_path:
+        if isinstance(row.log_path, str):
             print(f"  {'':<9} log: {row.log_path}")
-        if state:
+        if state and (row.status in ("queued", "running") or Path(state.submission.stdout).exists()):
             print(f"  {'':<9} stdout: {state.submission.stdout}\n  {'':<9} stderr: {state.submission.stderr}")
     return 0
 

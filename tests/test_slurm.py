@@ -119,6 +119,14 @@ def test_two_phase_grid_goes_out_as_arrays_with_afterok(tmp_path: Path) -> None:
         for index in range(2):
             assert pending[f"{array['array_id']}_{index}"].startswith(array["dependency"] + "(unfulfilled)")
 
+    # partial results: nothing is done yet, and collect/report work all the same
+    rc, out = cli("collect", "--results", str(results))
+    assert rc == 0 and "6 rows" in out
+    rc, out = cli("report", "--results", str(results))
+    assert rc == 0 and (results / "report" / "index.html").is_file()
+    rc, out = cli("status", "--results", str(results))
+    assert rc == 0 and re.search(r"6 jobs in \S+: .*(queued|running)", out), out
+
     # `grid` again (waiting) submits nothing and follows the jobs of the first submission to the end
     rc, out = cli("grid", *grid)
     assert rc == 0, out
