@@ -81,3 +81,5 @@ register_suite(Suite(
     student_schedule={"steps": 4, "batch_size": 2, "log_every": 2},
     evaluation={"n_samples": 3, "latency_warmup": 1, "latency_repeats": 3},
 ))
+
+from benchmarks import paper_suites  # noqa: E402,F401  (registers the papers' suites)
