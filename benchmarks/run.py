@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks.run grid|list|status|collect|report``.
+"""Command line: ``python -m benchmarks.run grid|list|status|collect|report|datasets|teachers|calibrate``.
 
 ``grid`` with no arguments runs the built-in ``default`` suite on this machine and writes the
 leaderboard. Results go to ``--results`` (default ``$KDGAN_RESULTS`` or ``./results``).
@@ -13,17 +13,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from benchmarks import datasets_cli, teachers_cli
 from benchmarks.collect import collect
 from benchmarks.config import canonical_json
 from benchmarks.environment import choose_device, git_state
+from benchmarks.estimate import calibrate, estimate, format_estimate
 from benchmarks.grid import OverrideError, expand
 from benchmarks.launcher import EXECUTORS, new_run_dir, run_grid, write_manifest
 from benchmarks.metrics import METRICS
 from benchmarks.metrics.fid import resolve_extractor
+from benchmarks.published import load_published
 from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES
 from datasets import TASKS
+from datasets.catalog import DATA_ROOT_ENV
 from methods import METHODS, NETWORKS
 from methods.networks import describe_network
 from methods.registry import UnknownNameError, describe
@@ -56,9 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--max-parallel", type=int, help="concurrent jobs (default: one per CPU core)")
     grid.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     grid.add_argument("--fid-weights", help="torch-fidelity InceptionV3 weights file (pt_inception-2015-12-05)")
+    grid.add_argument("--seg-weights", help="DRN-D-105 Cityscapes weights for mIoU tasks (drn-d-105_ms_cityscapes.pth)")
+    grid.add_argument("--data-root", help=f"real datasets' root (default: ${DATA_ROOT_ENV} or ./data)")
     grid.add_argument("--force", action="store_true", help="rerun jobs that are already done")
     grid.add_argument("--no-report", action="store_true", help="do not render the leaderboard at the end")
     grid.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cal = sub.add_parser("calibrate", help="measure seconds per training step of a suite's jobs on this machine "
+                                           "(for grid --dry-run's GPU-hour estimate)")
+    _add_common(cal)
+    cal.add_argument("--suite", default="default")
+    cal.add_argument("--tasks", nargs="+")
+    cal.add_argument("--methods", nargs="+")
+    cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cal.add_argument("--device", default="auto")
+    datasets_cli.add_parser(sub)
+    teachers_cli.add_parser(sub)
     lst = sub.add_parser("list", help="methods, tasks, suites, networks, metrics")
     lst.add_argument("what", nargs="?", choices=("methods", "tasks", "suites", "networks", "metrics"))
     for name, text in (("status", "what is done / failed / blocked / missing"),
@@ -87,7 +103,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         elif section == "tasks":
             for name, info in TASKS.items():
                 kind = "paired" if info.paired else "unpaired"
-                print(f"  {name:<26} [{info.family}, {kind}, FID: {info.fid_protocol}] {info.description}")
+                quality = f"FID: {info.fid_protocol}" if info.quality_metric == "fid" else "mIoU: DRN-D-105"
+                print(f"  {name:<26} [{info.family}, {kind}, {quality}] {info.description}")
                 print(f"  {'':<26} args: {canonical_json(dict(info.defaults))}")
         elif section == "suites":
             for name, suite in SUITES.items():
@@ -117,18 +134,24 @@ def cmd_grid(args: argparse.Namespace) -> int:
     suite = SUITES.get(args.suite)
     jobs = expand(suite, tasks=args.tasks, methods=args.methods, seeds=args.seeds, overrides=args.overrides)
     store = ResultStore(args.results)
+    if args.data_root:
+        os.environ[DATA_ROOT_ENV] = str(Path(args.data_root).expanduser().absolute())  # inherited by the jobs
     if args.dry_run:
         print(_job_table(jobs))
         done = sum(store.is_done(j.job_id) for j in jobs) if store.jobs_dir.is_dir() else 0
         print(f"\n{len(jobs)} jobs ({sum(j.phase == 'teacher' for j in jobs)} teachers, "
               f"{sum(j.phase == 'student' for j in jobs)} students); {done} already done, {len(jobs) - done} to run")
+        print(format_estimate(estimate(jobs, store)))
+        for line in datasets_cli.data_status(j.task for j in jobs):
+            print(line)
         return 0
     store.ensure_writable()
     choose_device(args.device)  # fail now, not in every job
     prefer = {j.evaluation["fid_extractor"] for j in jobs}.pop() if jobs else "auto"
     extractor = resolve_extractor(args.fid_weights, prefer=prefer)
     options = RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
-                         fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception)
+                         fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
+                         seg_weights=args.seg_weights)
     run_dir = new_run_dir(store, suite.name)
     write_manifest(run_dir, jobs, {"suite": suite.name, "argv": sys.argv[1:], "created": datetime.now().isoformat()})
     print(f"{len(jobs)} jobs; job files and logs under {run_dir} and {store.jobs_dir}/<job id>/job.log")
@@ -159,7 +182,7 @@ def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
     out_dir = Path(output) if output else store.root / "report"
     context = {"suite": suite or ", ".join(sorted(set(frame["suite"]) - {""})), "results": str(store.root),
                **git_state()}
-    return render_report(frame, out_dir, context=context)
+    return render_report(frame, out_dir, context=context, reported=load_published())
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -199,7 +222,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"grid": cmd_grid, "list": cmd_list, "status": cmd_status, "collect": cmd_collect, "report": cmd_report}
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    jobs = expand(SUITES.get(args.suite), tasks=args.tasks, methods=args.methods, overrides=args.overrides)
+    store = ResultStore(args.results)
+    store.ensure_writable()
+    print(f"calibration written to {calibrate(jobs, store, device=args.device)}")
+    return 0
+
+
+COMMANDS = {"grid": cmd_grid, "list": cmd_list, "status": cmd_status, "collect": cmd_collect, "report": cmd_report,
+            "calibrate": cmd_calibrate, "datasets": datasets_cli.run, "teachers": teachers_cli.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
