@@ -21,11 +21,12 @@ import inspect
 import itertools
 import json
 from dataclasses import fields
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from benchmarks.config import JobConfig
 from benchmarks.suites import EVALUATION_DEFAULTS, Suite
-from benchmarks.teachers import CheckpointError, check_spec
+from benchmarks.teachers import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
 from methods import METHODS, NETWORKS
 from methods.recipes import RECIPE_DEFAULTS
@@ -74,6 +75,8 @@ def _set_checkpoint(key: str, spec: Mapping[str, Any], value: Any) -> dict[str, 
     if not key.startswith("teacher."):
         raise OverrideError(f"--set {key}: only the teacher can start from a checkpoint (teacher.checkpoint=NAME|PATH)")
     spec = {k: v for k, v in spec.items() if k != "checkpoint"}
+    if isinstance(value, str) and value not in CHECKPOINTS:  # a file: absolute, so every job finds it
+        value = str(Path(value).expanduser().absolute())
     if value is not None:
         spec["checkpoint"] = value
     try:

@@ -27,7 +27,7 @@ from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES
 from datasets import TASKS
-from datasets.catalog import DATA_ROOT_ENV
+from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
 from methods import METHODS, NETWORKS
 from methods.networks import describe_network
 from methods.registry import UnknownNameError, describe
@@ -134,8 +134,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     suite = SUITES.get(args.suite)
     jobs = expand(suite, tasks=args.tasks, methods=args.methods, seeds=args.seeds, overrides=args.overrides)
     store = ResultStore(args.results)
-    if args.data_root:
-        os.environ[DATA_ROOT_ENV] = str(Path(args.data_root).expanduser().absolute())  # inherited by the jobs
+    os.environ[DATA_ROOT_ENV] = str(resolve_data_root(args.data_root))  # absolute, inherited by every job
     if args.dry_run:
         print(_job_table(jobs))
         done = sum(store.is_done(j.job_id) for j in jobs) if store.jobs_dir.is_dir() else 0
@@ -149,9 +148,12 @@ def cmd_grid(args: argparse.Namespace) -> int:
     choose_device(args.device)  # fail now, not in every job
     prefer = {j.evaluation["fid_extractor"] for j in jobs}.pop() if jobs else "auto"
     extractor = resolve_extractor(args.fid_weights, prefer=prefer)
+    seg_weights = Path(args.seg_weights).expanduser().absolute() if args.seg_weights else None
+    if seg_weights and not seg_weights.is_file():
+        raise FileNotFoundError(f"--seg-weights {args.seg_weights}: no such file (DRN-D-105 Cityscapes weights)")
     options = RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
                          fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
-                         seg_weights=args.seg_weights)
+                         seg_weights=str(seg_weights) if seg_weights else None)
     run_dir = new_run_dir(store, suite.name)
     write_manifest(run_dir, jobs, {"suite": suite.name, "argv": sys.argv[1:], "created": datetime.now().isoformat()})
     print(f"{len(jobs)} jobs; job files and logs under {run_dir} and {store.jobs_dir}/<job id>/job.log")

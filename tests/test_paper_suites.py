@@ -61,7 +61,9 @@ def test_method_wildcard_picks_up_methods_registered_later() -> None:
         del METHODS._entries["late_kd"], METHODS._entries["cls_only"]
 
 
-def test_dry_run_shows_phases_and_a_cpu_estimate(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_dry_run_shows_phases_and_a_cpu_estimate(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KDGAN_DATA_ROOT", "unused")  # grid exports --data-root; restored afterwards
     assert main(["grid", "--suite", "cyclegan_horse2zebra", "--dry-run", "--results", str(tmp_path / "r"),
                  "--data-root", str(tmp_path / "data")]) == 0
     out = capsys.readouterr().out

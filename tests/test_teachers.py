@@ -90,11 +90,14 @@ def test_registry_checkpoint_must_match_the_teacher_spec() -> None:
     jobs = expand(SUITES.get("smoke"), overrides=["teacher.ngf=64", "teacher.n_blocks=9",
                                                   "teacher.checkpoint=cyclegan/horse2zebra"])
     assert jobs[0].teacher["checkpoint"] == "cyclegan/horse2zebra"
+    relative = expand(SUITES.get("smoke"), overrides=["teacher.checkpoint=ckpts/g.pth"])[0].teacher["checkpoint"]
+    assert relative == str(Path("ckpts/g.pth").absolute())  # jobs may run elsewhere: the path is made absolute
     trained = expand(SUITES.get("cyclegan_horse2zebra"), overrides=["teacher.checkpoint=null"])
     assert "checkpoint" not in trained[0].teacher
 
 
-def test_grid_teacher_phase_loads_instead_of_training(tmp_path: Path) -> None:
+def test_grid_teacher_phase_loads_instead_of_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KDGAN_DATA_ROOT", str(tmp_path / "data"))  # grid exports it; restored afterwards
     ckpt = tmp_path / "teacher.pth"
     _save(SMALL, ckpt)
     wrong = tmp_path / "wrong.pth"
