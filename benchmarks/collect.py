@@ -15,8 +15,8 @@ from benchmarks.store import CorruptRecord, ResultStore
 from methods import METHODS
 from methods.networks import describe_network
 
-METRIC_COLUMNS = ("fid", "kid", "kid_std", "params", "macs", "latency_ms", "macs_ratio", "params_ratio",
-                  "fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol")
+METRIC_COLUMNS = ("fid", "kid", "kid_std", "miou", "params", "macs", "latency_ms", "macs_ratio", "params_ratio",
+                  "fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "miou_n", "quality_metric", "eval_protocol")
 
 
 def expected_jobs(store: ResultStore) -> dict[str, dict[str, Any]]:
@@ -36,13 +36,20 @@ def hparams_label(method: str, hparams: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(hparams.items()) if defaults.get(k, object()) != v)
 
 
+def teacher_note(teacher: dict[str, Any]) -> str:
+    """How a teacher job got its weights, shown in its row: a published checkpoint, or nothing (trained)."""
+    ref = teacher.get("checkpoint")
+    return f"published checkpoint {Path(ref).name if '/' in ref and Path(ref).suffix else ref}" if ref else ""
+
+
 def _row(config: dict[str, Any], status: str, record: dict[str, Any] | None, folder: Path) -> dict[str, Any]:
     teacher = describe_network(config["teacher"])
     row: dict[str, Any] = {
         "job_id": config["job_id"], "phase": config["phase"], "status": status, "suite": config.get("suite", ""),
         "family": config["family"], "task": config["task"], "method": config["method"],
         "teacher": teacher, "student": describe_network(config["student"]) if config["student"] else teacher,
-        "hparams": hparams_label(config["method"], config["hparams"]) if config["phase"] == "student" else "",
+        "hparams": hparams_label(config["method"], config["hparams"]) if config["phase"] == "student"
+        else teacher_note(config["teacher"]),
         "seed": config["seed"], "error": None, "samples_png": None, "inputs_png": None,
         "log_path": str(folder / "job.log") if (folder / "job.log").exists() else None,
     }

@@ -4,12 +4,16 @@ Override keys (values are JSON; a bare word is a string; a list on a method hype
 makes it a grid axis):
 
 * ``task.<arg>``            every task's argument (``task.size=32``)
-* ``teacher.<key>``         the teacher network (``teacher.ngf=32``)
+* ``teacher.<key>``         the teacher network (``teacher.ngf=32``); ``teacher.checkpoint=NAME|PATH``
+                            loads published weights instead of training (``null`` trains it)
 * ``student.<key>``         every student network (``student.n_blocks=6``)
 * ``recipe.<key>``          settings shared by teacher and students (``recipe.ndf=32``)
 * ``schedule.<key>``        both schedules; ``teacher_schedule.<key>``/``student_schedule.<key>`` one
 * ``evaluation.<key>``      evaluation settings (``evaluation.n_samples=4``)
 * ``<method>.<hparam>``     a method hyperparameter (``output_kd.lambda_recon=[1,10]``)
+
+A suite's ``methods`` may hold shell-style patterns (``"*"``): they expand, per task, to every
+registered method of the task's family, so a suite picks up methods registered after it was written.
 """
 from __future__ import annotations
 
@@ -17,10 +21,12 @@ import inspect
 import itertools
 import json
 from dataclasses import fields
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from benchmarks.config import JobConfig
 from benchmarks.suites import EVALUATION_DEFAULTS, Suite
+from benchmarks.teachers import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
 from methods import METHODS, NETWORKS
 from methods.recipes import RECIPE_DEFAULTS
@@ -65,14 +71,31 @@ def _network_keys(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
 
 
+def _set_checkpoint(key: str, spec: Mapping[str, Any], value: Any) -> dict[str, Any]:
+    if not key.startswith("teacher."):
+        raise OverrideError(f"--set {key}: only the teacher can start from a checkpoint (teacher.checkpoint=NAME|PATH)")
+    spec = {k: v for k, v in spec.items() if k != "checkpoint"}
+    if isinstance(value, str) and value not in CHECKPOINTS:  # a file: absolute, so every job finds it
+        value = str(Path(value).expanduser().absolute())
+    if value is not None:
+        spec["checkpoint"] = value
+    try:
+        check_spec(spec)
+    except CheckpointError as exc:
+        raise OverrideError(f"--set {key}: {exc}") from None
+    return spec
+
+
 def _set_network(key: str, spec: Mapping[str, Any], field_name: str, value: Any) -> dict[str, Any]:
+    if field_name == "checkpoint":
+        return _set_checkpoint(key, spec, value)
     if field_name == "arch":
         NETWORKS.get(value)
         return {**spec, "arch": value}
     valid = _network_keys(spec)
     if field_name not in valid:
         raise OverrideError(f"--set {key}: network {spec['arch']!r} has no argument {field_name!r}; "
-                            f"valid: arch, {', '.join(sorted(valid))}")
+                            f"valid: arch, {', '.join(sorted(valid))}" + (", checkpoint" if key.startswith("teacher.") else ""))
     _check_type(key, spec.get(field_name, valid[field_name]), value)
     return {**spec, field_name: value}
 
@@ -149,8 +172,27 @@ def expand_hparams(method: str, grid: Mapping[str, Sequence[Any]],
     return [dict(kv for part in combo for kv in part.items()) for combo in itertools.product(*axes)]
 
 
+def resolve_methods(names: Sequence[str], family: str) -> list[str]:
+    """Method names with patterns (``*``, ``*_kd``) expanded to the registered methods of ``family``."""
+    out: list[str] = []
+    for name in names:
+        if any(c in name for c in "*?["):
+            matched = [m for m in METHODS.names(name) if METHODS.get(m).family == family]
+            if not matched:
+                raise ValueError(f"method pattern {name!r} matches no registered {family} method; "
+                                 f"registered: {', '.join(METHODS)}")
+            out += [m for m in matched if m not in out]
+        elif name not in out:
+            out.append(name)
+    return out
+
+
 def _teacher_job(suite: Suite, task: Mapping[str, Any], seed: int) -> JobConfig:
     info = TASKS.get(task["name"])
+    try:
+        check_spec(suite.teacher)
+    except CheckpointError as exc:
+        raise ValueError(f"suite {suite.name!r}: {exc}") from None
     return JobConfig(
         phase="teacher", family=info.family, task=info.name, task_args={k: v for k, v in task.items() if k != "name"},
         teacher=dict(suite.teacher), student=None, method="teacher", hparams={}, recipe=dict(suite.recipe),
@@ -169,7 +211,8 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
     for name in tasks or ():
         TASKS.get(name)
     for name in methods or ():
-        METHODS.get(name)
+        if not any(c in name for c in "*?["):
+            METHODS.get(name)
     selected_tasks = [task_specs.get(n, {"name": n}) for n in tasks] if tasks else list(suite.tasks)
     selected_methods = list(methods) if methods else list(suite.methods)
     selected_seeds = list(seeds) if seeds is not None else list(suite.seeds)
@@ -179,7 +222,7 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
             teacher = _teacher_job(suite, task, seed)
             teachers.append(teacher)  # always: the leaderboard compares every student with it
             for student in suite.students:
-                for method_name in selected_methods:
+                for method_name in resolve_methods(selected_methods, teacher.family):
                     method = METHODS.get(method_name)
                     for hp in expand_hparams(method_name, suite.hparams.get(method_name, {}),
                                              suite.zipped.get(method_name, ())):

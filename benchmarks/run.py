@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks.run grid|list|status|collect|report``.
+"""Command line: ``python -m benchmarks.run grid|list|status|collect|report|datasets|teachers|calibrate``.
 
 ``grid`` with no arguments runs the built-in ``default`` suite on this machine and writes the
 leaderboard. Results go to ``--results`` (default ``$KDGAN_RESULTS`` or ``./results``).
@@ -16,18 +16,22 @@ from pathlib import Path
 from typing import Sequence
 
 from benchmarks import cluster_config, slurm
+from benchmarks import datasets_cli, teachers_cli
 from benchmarks.collect import collect
 from benchmarks.config import canonical_json
 from benchmarks.environment import choose_device, git_state
+from benchmarks.estimate import calibrate, estimate, format_estimate
 from benchmarks.grid import OverrideError, expand
 from benchmarks.launcher import EXECUTORS, new_run_dir, resolve_executor, run_grid, write_manifest
 from benchmarks.metrics import METRICS
 from benchmarks.metrics.fid import resolve_extractor
 from benchmarks.plan import plan_jobs
+from benchmarks.published import load_published
 from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES
 from datasets import TASKS
+from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
 from methods import METHODS, NETWORKS
 from methods.networks import describe_network
 from methods.registry import UnknownNameError, describe
@@ -63,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--max-parallel", type=int, help="local: concurrent jobs (default: one per CPU core)")
     grid.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     grid.add_argument("--fid-weights", help="torch-fidelity InceptionV3 weights file (pt_inception-2015-12-05)")
+    grid.add_argument("--seg-weights", help="DRN-D-105 Cityscapes weights for mIoU tasks (drn-d-105_ms_cityscapes.pth)")
+    grid.add_argument("--data-root", help=f"real datasets' root (default: ${DATA_ROOT_ENV} or ./data)")
     grid.add_argument("--force", action="store_true", help="rerun every job, done ones included")
     grid.add_argument("--retry-failed", action="store_true",
                       help="also rerun failed and timed-out jobs (missing and blocked ones always rerun)")
@@ -71,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--no-report", action="store_true", help="do not render the leaderboard at the end")
     grid.add_argument("--no-progress", action="store_true", help="no progress bar")
     cluster_config.add_arguments(grid)
+    cal = sub.add_parser("calibrate", help="measure seconds per training step of a suite's jobs on this machine "
+                                           "(for grid --dry-run's GPU-hour estimate)")
+    _add_common(cal)
+    cal.add_argument("--suite", default="default")
+    cal.add_argument("--tasks", nargs="+")
+    cal.add_argument("--methods", nargs="+")
+    cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cal.add_argument("--device", default="auto")
+    datasets_cli.add_parser(sub)
+    teachers_cli.add_parser(sub)
     lst = sub.add_parser("list", help="methods, tasks, suites, networks, metrics")
     lst.add_argument("what", nargs="?", choices=("methods", "tasks", "suites", "networks", "metrics"))
     for name, text in (("status", "what is done / failed / blocked / missing"),
@@ -99,7 +115,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         elif section == "tasks":
             for name, info in TASKS.items():
                 kind = "paired" if info.paired else "unpaired"
-                print(f"  {name:<26} [{info.family}, {kind}, FID: {info.fid_protocol}] {info.description}")
+                quality = f"FID: {info.fid_protocol}" if info.quality_metric == "fid" else "mIoU: DRN-D-105"
+                print(f"  {name:<26} [{info.family}, {kind}, {quality}] {info.description}")
                 print(f"  {'':<26} args: {canonical_json(dict(info.defaults))}")
         elif section == "suites":
             for name, suite in SUITES.items():
@@ -142,12 +159,16 @@ def cmd_grid(args: argparse.Namespace) -> int:
     store = ResultStore(args.results)
     executor, why = resolve_executor(args.executor)
     cluster = _cluster(args, executor, suite)
+    os.environ[DATA_ROOT_ENV] = str(resolve_data_root(args.data_root))  # absolute, inherited by every job
     if args.dry_run:
         print(_job_table(jobs))
         plan = plan_jobs(jobs, store, force=args.force, retry_failed=args.retry_failed)
         print(f"\n{len(jobs)} jobs ({sum(j.phase == 'teacher' for j in jobs)} teachers, "
               f"{sum(j.phase == 'student' for j in jobs)} students); {len(plan.run)} to run, "
               f"{len(plan.skipped)} left alone ({why})")
+        print(format_estimate(estimate(jobs, store)))
+        for line in datasets_cli.data_status(j.task for j in jobs):
+            print(line)
         return 0
     store.ensure_writable()
     if executor != "slurm":
@@ -156,10 +177,13 @@ def cmd_grid(args: argparse.Namespace) -> int:
     if len(preferred) > 1:
         raise ValueError(f"one grid needs one FID extractor, the jobs ask for {sorted(preferred)}")
     extractor = resolve_extractor(args.fid_weights, prefer=preferred.pop())
+    seg_weights = Path(args.seg_weights).expanduser().absolute() if args.seg_weights else None
+    if seg_weights and not seg_weights.is_file():
+        raise FileNotFoundError(f"--seg-weights {args.seg_weights}: no such file (DRN-D-105 Cityscapes weights)")
     run_dir = new_run_dir(store, suite.name)
     options = RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
                          fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
-                         run_id=run_dir.name)
+                         run_id=run_dir.name, seg_weights=str(seg_weights) if seg_weights else None)
     write_manifest(run_dir, jobs, {"suite": suite.name, "argv": sys.argv[1:], "created": datetime.now().isoformat(),
                                    "executor": executor})
     if args.executor == "auto":
@@ -197,7 +221,7 @@ def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
     out_dir = Path(output) if output else store.root / "report"
     context = {"suite": suite or ", ".join(sorted(set(frame["suite"]) - {""})), "results": str(store.root),
                **git_state()}
-    return render_report(frame, out_dir, context=context)
+    return render_report(frame, out_dir, context=context, reported=load_published())
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -254,7 +278,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"grid": cmd_grid, "list": cmd_list, "status": cmd_status, "collect": cmd_collect, "report": cmd_report}
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    jobs = expand(SUITES.get(args.suite), tasks=args.tasks, methods=args.methods, overrides=args.overrides)
+    store = ResultStore(args.results)
+    store.ensure_writable()
+    print(f"calibration written to {calibrate(jobs, store, device=args.device)}")
+    return 0
+
+
+COMMANDS = {"grid": cmd_grid, "list": cmd_list, "status": cmd_status, "collect": cmd_collect, "report": cmd_report,
+            "calibrate": cmd_calibrate, "datasets": datasets_cli.run, "teachers": teachers_cli.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

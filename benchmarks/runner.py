@@ -32,10 +32,11 @@ import torch
 from benchmarks.config import JobConfig
 from benchmarks.environment import choose_device, environment
 from benchmarks.metrics.complexity import count_macs, count_params
-from benchmarks.metrics.fid import Extractor, compute_fid_kid, fid_cache_name
 from benchmarks.metrics.latency import measure_latency
 from benchmarks.plan import blocked_record, teacher_ready
+from benchmarks.protocols import check_ready, quality_metrics
 from benchmarks.store import DONE, ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record
+from benchmarks.teachers import load_teacher_checkpoint
 from datasets import TASKS, ImageTranslationData, load_task
 from methods import METHODS, TrainSetup
 from methods.networks import build_network
@@ -55,6 +56,7 @@ class RunOptions:
     fid_is_inception: bool = False
     run_id: str = ""                  # the grid run (its folder name under <results>/runs), stamped on records
     max_requeues: int = 3             # SLURM: requeues after a time limit/preemption before ``timed_out``
+    seg_weights: str | None = None    # DRN-D-105 weights for mIoU tasks (None: torch.hub's cache)
 
 
 class FileCheckpointer:
@@ -164,21 +166,13 @@ def _disc_spec(config: JobConfig) -> dict[str, Any]:
 
 def evaluate(generator: torch.nn.Module, config: JobConfig, data: ImageTranslationData, options: RunOptions,
              device: torch.device, folder: Path) -> dict[str, Any]:
-    """FID/KID on the whole test split, params, MACs, latency and compression ratios."""
+    """The task's quality metric (FID/KID or mIoU) on the whole test split, params, MACs, latency and
+    compression ratios."""
     fake = translate(generator, data.test_a, device)
-    protocol = config.evaluation["fid_protocol"]
-    if protocol == "task":
-        protocol = TASKS.get(config.task).fid_protocol
-    real, split = data.fid_reference(protocol)
-    extractor = Extractor(options.fid_extractor, options.fid_weights, options.fid_is_inception)
-    cache_name = fid_cache_name(data.name + "-" + _short_args(config.task_args), f"B-{split}", data.size, len(real), extractor)
-    fid = compute_fid_kid(fake, real, real_cache_name=cache_name, cache_root=Path(options.results_root) / "fid_cache",
-                          extractor=extractor, device=device)
     shape = (1, 3, data.size, data.size)
     teacher_net = build_network(config.teacher)
     metrics: dict[str, Any] = {
-        **fid,
-        "fid_protocol": f"{protocol} ({split} split of domain B)",
+        **quality_metrics(config, data, fake, options, device),
         "params_count": count_params(generator),
         "macs_count": count_macs(generator, shape),
         "teacher_params_count": count_params(teacher_net),
@@ -198,10 +192,6 @@ def evaluate(generator: torch.nn.Module, config: JobConfig, data: ImageTranslati
         if isinstance(value, float) and not math.isfinite(value):
             raise FloatingPointError(f"metric {key} is {value}")
     return metrics
-
-
-def _short_args(args: dict[str, Any]) -> str:
-    return "_".join(f"{k}{v}" for k, v in sorted(args.items())) or "defaults"
 
 
 def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpointer | None = None) -> dict[str, Any]:
@@ -232,6 +222,7 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
             t = time.perf_counter()
             data = load_task(config.task, **config.task_args)
             timings["data_s"] = time.perf_counter() - t
+            check_ready(config, options)
             setup = TrainSetup(data=data, student_spec=config.student or config.teacher, teacher_spec=config.teacher,
                                hparams=config.hparams, schedule=Schedule.from_mapping(config.schedule), device=device,
                                seed=config.seed, recipe=config.recipe, checkpointer=checkpointer, log=log.info)
@@ -241,7 +232,10 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
                 timings["teacher_load_s"] = time.perf_counter() - t
             t = time.perf_counter()
             with checkpointer.training():
-                if config.phase == "teacher":
+                if config.phase == "teacher" and config.teacher.get("checkpoint"):
+                    outcome = load_teacher_checkpoint(config.teacher, log.info)
+                    record["teacher_checkpoint"] = outcome.extras["checkpoint"]
+                elif config.phase == "teacher":
                     outcome = train_recipe(setup, config.teacher)
                 else:
                     outcome = METHODS.get(config.method)().train(setup)
@@ -258,7 +252,7 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
                 record["artifacts"]["inputs_png"] = "inputs.png"
             record["history"] = outcome.history
             record.update(status=DONE, error=None, traceback=None)
-            log.info("done: %s", {k: record["metrics"][k] for k in ("fid", "kid", "params", "macs", "latency_ms")})
+            log.info("done: %s", {k: record["metrics"].get(k) for k in ("fid", "kid", "miou", "params", "macs", "latency_ms")})
         except PreemptedError as exc:
             log.info("preempted (%s): resumable training state in %s", exc, checkpointer.path)
             raise

@@ -86,3 +86,5 @@ register_suite(Suite(
     evaluation={"n_samples": 3, "latency_warmup": 1, "latency_repeats": 3},
     resources={"teacher": {"time_min": 10}, "student": {"time_min": 10}},
 ))
+
+from benchmarks import paper_suites  # noqa: E402,F401  (registers the papers' suites)

@@ -1,8 +1,11 @@
 """The interface every image-to-image task has, built-in or real.
 
 A task yields train/test splits of domains A and B as uint8 tensors (N x 3 x H x W), the
-image size, whether A and B are paired (pix2pix) or unaligned sets (CycleGAN), and the FID
-protocol that goes with it (which real target-domain images the statistics come from).
+image size, whether A and B are paired (pix2pix) or unaligned sets (CycleGAN), and the
+evaluation protocol that goes with it: ``quality_metric`` ``"fid"`` with its FID protocol (which
+real target-domain images the statistics come from), or ``"miou"`` (Cityscapes: a segmenter on the
+generated photos against ``test_labels``). ``reported_as`` names the task in the published
+results (``results/published_results.csv``), ``dataset`` the real dataset it needs (None: built in).
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ class ImageTranslationData:
     train_b: torch.Tensor
     test_a: torch.Tensor
     test_b: torch.Tensor
+    test_labels: torch.Tensor | None = None  # uint8 N x H x W class ids of test B (255: ignore), for mIoU
 
     def fid_reference(self, protocol: str) -> tuple[torch.Tensor, str]:
         """Real target-domain (B) images for FID and the split label that names them.
@@ -49,15 +53,25 @@ class TaskInfo:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     fid_protocol: str = "target_test"
     description: str = ""
+    quality_metric: str = "fid"      # "fid" or "miou"
+    reported_as: str | None = None   # the task's name in the published results, if it has any
+    dataset: str | None = None       # the real dataset it loads (datasets.catalog.DATASETS), None: built in
+
+
+QUALITY_METRICS = ("fid", "miou")
 
 
 def register_task(name: str, *, family: str = "i2i", paired: bool, fid_protocol: str, description: str = "",
+                  quality_metric: str = "fid", reported_as: str | None = None, dataset: str | None = None,
                   **defaults: Any) -> Callable[[Callable[..., ImageTranslationData]], Callable[..., ImageTranslationData]]:
     """Decorator: register a loader ``fn(**args) -> ImageTranslationData`` as task ``name``."""
+    if quality_metric not in QUALITY_METRICS:
+        raise ValueError(f"task {name!r}: quality_metric must be one of {QUALITY_METRICS}, got {quality_metric!r}")
 
     def decorator(fn: Callable[..., ImageTranslationData]) -> Callable[..., ImageTranslationData]:
         TASKS.add(name, TaskInfo(name, family, paired, fn, dict(defaults), fid_protocol,
-                                 description or (fn.__doc__ or "").strip().splitlines()[0]))
+                                 description or (fn.__doc__ or "").strip().splitlines()[0],
+                                 quality_metric, reported_as, dataset))
         return fn
 
     return decorator

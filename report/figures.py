@@ -72,6 +72,7 @@ def quality_vs_compression_figure(
     title: str = "",
     methods_order: Sequence[str] | None = None,
     students_order: Sequence[str] | None = None,
+    reported: pd.DataFrame | None = None,
 ) -> bytes | None:
     """Scatter of quality vs compression ratio, one point per student configuration.
 
@@ -79,15 +80,18 @@ def quality_vs_compression_figure(
     ``{x}_mean``, ``{y}_mean`` and ``{y}_std`` (std may be NaN). ``teacher`` (same columns,
     possibly several rows) is drawn as a star. The Pareto front (maximise ``x``, optimise ``y``)
     over students and teacher is drawn as a step line with its points ringed. Colour encodes
-    the method, the marker encodes the student architecture. Returns PNG bytes, or None when
-    there is nothing to plot.
+    the method, the marker encodes the student architecture. ``reported`` (columns ``x``, ``y``,
+    ``label``) adds numbers reported in the papers as hollow black diamonds, labelled with their
+    method; they are not part of the Pareto front (other protocols and teachers). Returns PNG bytes,
+    or None when there is nothing to plot.
     """
     import seaborn as sns  # imported lazily: only needed when a figure is drawn
 
     xm, ym, ys = f"{x}_mean", f"{y}_mean", f"{y}_std"
     pts = configs.dropna(subset=[xm, ym]).copy() if not configs.empty else configs
     tpts = teacher.dropna(subset=[xm, ym]).copy() if teacher is not None and not teacher.empty else None
-    if (pts is None or pts.empty) and (tpts is None or tpts.empty):
+    rpts = reported.dropna(subset=["x", "y"]) if reported is not None and not reported.empty else None
+    if (pts is None or pts.empty) and (tpts is None or tpts.empty) and (rpts is None or rpts.empty):
         return None
 
     # Colours and markers come from the full (report-wide) orders so they agree across tasks;
@@ -124,7 +128,15 @@ def quality_vs_compression_figure(
                 if err is not None and not pd.isna(err) and err > 0:
                     ax.errorbar(r[xm], r[ym], yerr=err, fmt="none", ecolor="black", capsize=3, zorder=2)
 
-        allpts = pd.concat([d for d in (pts, tpts) if d is not None and not d.empty], ignore_index=True)
+        if rpts is not None and not rpts.empty:
+            ax.scatter(rpts["x"], rpts["y"], marker="D", s=70, facecolors="none", edgecolors="black",
+                       linewidths=1.3, zorder=4, label="reported in papers")
+            for _, r in rpts.iterrows():
+                ax.annotate(str(r["label"]), (r["x"], r["y"]), textcoords="offset points", xytext=(6, 4),
+                            fontsize=7, color="0.25")
+
+        ours = [d for d in (pts, tpts) if d is not None and not d.empty]
+        allpts = pd.concat(ours, ignore_index=True) if ours else pd.DataFrame(columns=[xm, ym])
         front = pareto_front(allpts, xm, ym, x_higher_is_better=True, y_higher_is_better=y_higher_is_better)
         if not front.empty:
             ax.plot(front[xm], front[ym], drawstyle="steps-pre", color="0.35", linestyle="--",
@@ -133,11 +145,16 @@ def quality_vs_compression_figure(
                        linewidths=1.6, zorder=5, label="on Pareto front")
 
         ax.set_xscale("log")
-        xs = sorted({round(float(v), 2) for v in allpts[xm]})
+        xs = sorted({round(float(v), 2) for v in [*allpts[xm], *(rpts["x"] if rpts is not None else [])]})
         lo, hi = min(xs), max(xs)
         pad = max(math.log10(hi / lo) * 0.12, 0.08) if lo > 0 else 0.1
         ax.set_xlim(lo / 10**pad, hi * 10**pad)
-        if len(xs) > 8:  # thin out crowded tick positions
+        ticks = [xs[0]]
+        for v in xs[1:]:  # thin out crowded tick positions: at least 25% apart on the log axis
+            if ticks[-1] <= 0 or v / ticks[-1] >= 1.25:
+                ticks.append(v)
+        xs = ticks
+        if len(xs) > 8:
             xs = [v for i, v in enumerate(xs) if i % math.ceil(len(xs) / 8) == 0]
         ax.xaxis.set_major_locator(FixedLocator(xs))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _ratio_label(v)))

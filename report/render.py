@@ -39,7 +39,10 @@ INCEPTION_EXTRACTOR = "inception-v3-compat"
 ERROR_CHARS = 200
 JOB_ERROR_CHARS = 120
 STRING_COLS = ["job_id", "phase", "status", "error", "family", "task", "method", "teacher", "student",
-               "hparams", "fid_extractor", "fid_protocol", "samples_png", "inputs_png", "log_path"]
+               "hparams", "fid_extractor", "fid_protocol", "eval_protocol", "samples_png", "inputs_png", "log_path"]
+#: Columns of the published-results frame (``benchmarks.published.load_published``).
+REPORTED_COLS = ["family", "task", "csv_task", "method", "role", "generator", "params_M", "macs_G", "metric",
+                 "metric_key", "value", "higher_is_better", "source", "note", "match_method", "match_network"]
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -274,6 +277,103 @@ def _fid_notes(task_df: pd.DataFrame) -> list[str]:
     return notes
 
 
+def _protocol_notes(task_df: pd.DataFrame) -> list[str]:
+    """Evaluation protocols of the task's done jobs that FID notes do not cover (mIoU)."""
+    done = task_df[(task_df["status"] == "done") & task_df["miou"].notna()]
+    return list(dict.fromkeys(_str(p) for p in done["eval_protocol"] if _str(p)))
+
+
+# --------------------------------------------------------------------------- published (reported) numbers
+
+
+def _prepare_reported(reported: pd.DataFrame | None) -> pd.DataFrame:
+    out = pd.DataFrame(columns=REPORTED_COLS) if reported is None else reported.copy()
+    for col in REPORTED_COLS:
+        if col not in out.columns:
+            out[col] = None
+    for col in ("params_M", "macs_G", "value"):
+        out[col] = pd.to_numeric(out[col], errors="coerce")
+    for col in set(REPORTED_COLS) - {"params_M", "macs_G", "value", "higher_is_better"}:
+        out[col] = out[col].map(_str)
+    return out
+
+
+def _reported_value(key: str, raw_metric: str, value: float) -> tuple[str, str]:
+    """(label, formatted value) of a reported number in our metric's format when we have the metric."""
+    if key in METRICS:
+        metric = METRICS.get(key)
+        return metric.label, metric.fmt.format(value)
+    return raw_metric, "\u2013" if _isna(value) else f"{value:g}"
+
+
+def _matching_config(rep: pd.Series, summary: pd.DataFrame) -> pd.Series | None:
+    """Our configuration a reported row speaks of (``benchmarks.published`` documents the rule):
+    the default-hyperparameter one when it ran, else the best; None when none finished."""
+    col = f"{rep['metric_key']}_mean"
+    if not rep["match_method"] or not rep["metric_key"] or col not in summary.columns:
+        return None
+    phase = "teacher" if rep["role"] == "teacher" else "student"
+    cand = summary[(summary["phase"] == phase) & (summary["method"] == rep["match_method"])
+                   & (summary["student"] == rep["match_network"]) & summary[col].notna()]
+    if cand.empty:
+        return None
+    default = cand[cand["hparams"] == ""] if phase == "student" else cand
+    pool = default if not default.empty else cand
+    hib = METRICS.get(rep["metric_key"]).higher_is_better
+    return pool.loc[pool[col].idxmax() if hib else pool[col].idxmin()]
+
+
+def _gap(rep: pd.Series, ours: float) -> dict[str, Any]:
+    metric = METRICS.get(rep["metric_key"])
+    gap = ours - float(rep["value"])
+    better = gap > 0 if metric.higher_is_better else gap < 0
+    return {"ours": metric.fmt.format(ours), "gap": f"{gap:+.2f}",
+            "gap_class": "gap-better" if better else ("gap-worse" if gap else "")}
+
+
+def _reported_rows(task_reported: pd.DataFrame, summary: pd.DataFrame | None) -> list[dict[str, Any]]:
+    rows = []
+    order = task_reported.assign(_t=task_reported["role"] != "teacher").sort_values(["_t", "method"], kind="mergesort")
+    for _, rep in order.iterrows():
+        label, value = _reported_value(rep["metric_key"], rep["metric"], rep["value"])
+        row = {"method": rep["method"], "role": rep["role"], "generator": rep["generator"],
+               "params": "" if _isna(rep["params_M"]) else f"{rep['params_M']:g}",
+               "macs": "" if _isna(rep["macs_G"]) else f"{rep['macs_G']:g}",
+               "metric": label, "value": value, "source": rep["source"], "note": rep["note"],
+               "ours": "", "gap": "", "gap_class": "", "ours_config": ""}
+        match = _matching_config(rep, summary) if summary is not None else None
+        if match is not None:
+            row.update(_gap(rep, float(match[f"{rep['metric_key']}_mean"])))
+            row["ours_config"] = " ".join(x for x in (match["method"], match["student"], match["hparams"]) if x)
+        rows.append(row)
+    return rows
+
+
+def _gap_cells(configs: pd.DataFrame, task_reported: pd.DataFrame) -> dict[Any, str]:
+    """Per configuration (summary index): "gap vs reported value" texts of the reported rows matching it."""
+    cells: dict[Any, str] = {}
+    for _, rep in task_reported.iterrows():
+        match = _matching_config(rep, configs)
+        if match is not None:
+            g = _gap(rep, float(match[f"{rep['metric_key']}_mean"]))
+            text = f"{g['gap']} vs {_reported_value(rep['metric_key'], rep['metric'], rep['value'])[1]} ({rep['method']})"
+            cells[match.name] = "; ".join(filter(None, [cells.get(match.name, ""), text]))
+    return cells
+
+
+def _reported_points(task_reported: pd.DataFrame, teachers: pd.DataFrame, primary: str) -> pd.DataFrame:
+    """Reported rows placed in the figure: x = teacher MACs / reported MACs (the reported teacher's
+    MACs when the papers give them, else our teacher's), y = the reported value of ``primary``."""
+    rows = task_reported[(task_reported["metric_key"] == primary) & task_reported["value"].notna()
+                         & task_reported["macs_G"].notna()]
+    ref_rows = task_reported[(task_reported["role"] == "teacher") & task_reported["macs_G"].notna()]
+    ours = teachers["macs_mean"].dropna() if "macs_mean" in teachers.columns else pd.Series(dtype=float)
+    ref = float(ref_rows["macs_G"].iloc[0]) if not ref_rows.empty else (float(ours.iloc[0]) if len(ours) else None)
+    if rows.empty or not ref:
+        return pd.DataFrame(columns=["x", "y", "label"])
+    return pd.DataFrame({"x": ref / rows["macs_G"], "y": rows["value"], "label": rows["method"]})
+
+
 def _sample_rows(teachers: pd.DataFrame, students: pd.DataFrame) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     tdone = teachers[teachers["n_done"] > 0] if not teachers.empty else teachers
@@ -289,8 +389,8 @@ def _sample_rows(teachers: pd.DataFrame, students: pd.DataFrame) -> list[tuple[s
 
 
 def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.DataFrame,
-                  methods_order: list[str], students_order: list[str]) -> dict[str, Any]:
-    """Everything the template needs for one task: table, notes, figure, sample grid."""
+                  methods_order: list[str], students_order: list[str], task_reported: pd.DataFrame) -> dict[str, Any]:
+    """Everything the template needs for one task: table, reported numbers, notes, figure, sample grid."""
     metrics = _task_metrics(task_df, family)
     primary = _primary_metric(metrics)
     teachers = summary[summary["phase"] == "teacher"]
@@ -298,6 +398,9 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
     best = _best_values(students, metrics)
     rows = [_row_view(r, metrics, best, "teacher") for _, r in teachers.iterrows()]
     rows += [_row_view(r, metrics, best, "student") for _, r in students.iterrows()]
+    gaps = _gap_cells(summary, task_reported)
+    for row, idx in zip(rows, [*teachers.index, *students.index], strict=True):
+        row["gap"] = gaps.get(idx, "")
     show_teacher_col = summary["teacher"].nunique() > 1
 
     figure_uri, figure_note = None, ""
@@ -308,7 +411,7 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
             done_students, teachers[teachers["n_done"] > 0] if not teachers.empty else teachers,
             y=primary, y_label=pm.label, y_higher_is_better=pm.higher_is_better,
             title=f"{task}: {pm.label} vs MACs compression", methods_order=methods_order,
-            students_order=students_order,
+            students_order=students_order, reported=_reported_points(task_reported, teachers, primary),
         )
         figure_uri = _data_uri(png)
         if png is None:
@@ -326,8 +429,11 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
         "columns": [{"label": METRICS.get(m).label, "arrow": METRICS.get(m).arrow,
                      "title": METRICS.get(m).description} for m in metrics],
         "show_teacher_col": show_teacher_col,
+        "show_gap_col": bool(gaps),
         "rows": rows,
+        "reported_rows": _reported_rows(task_reported, summary),
         "fid_notes": _fid_notes(task_df) if "fid" in metrics else [],
+        "protocol_notes": _protocol_notes(task_df),
         "primary_label": METRICS.get(primary).label if primary else "",
         "figure_uri": figure_uri, "figure_note": figure_note,
         "grid_uri": _data_uri(grid_png), "grid_note": grid_note,
@@ -401,7 +507,7 @@ def _unique_sorted(values: Iterable[str]) -> list[str]:
 
 
 def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN leaderboard",
-                  context: dict | None = None) -> Path:
+                  context: dict | None = None, reported: pd.DataFrame | None = None) -> Path:
     """Write ``out_dir/index.html``, a self-contained leaderboard of the jobs in ``df``.
 
     ``df`` has one row per job (columns: job_id, phase, status, error, family, task, method,
@@ -410,11 +516,14 @@ def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN
     a leaderboard aggregated over seeds (failed/missing/blocked jobs included), the FID
     protocol, a quality-vs-compression figure with its Pareto front and a sample grid; then a
     table of every job. ``context`` (suite, git commit, device, ``extractor_notes``...) is
-    shown in the header. Returns the path of the HTML file.
+    shown in the header. ``reported`` (``benchmarks.published.load_published``) adds the papers'
+    numbers: per task beside ours (with the gap where a row matches), in the figure, and for
+    tasks not run here in a section of their own. Returns the path of the HTML file.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = _prepare(df)
+    published = _prepare_reported(reported)
     sections = []
     if not jobs.empty:
         summary = summarize(jobs)
@@ -423,7 +532,13 @@ def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN
         students_order = _unique_sorted(students["student"])
         for (family, task), task_df in jobs.groupby(["family", "task"], sort=True):
             task_summary = summary[(summary["family"] == family) & (summary["task"] == task)]
-            sections.append(_task_section(family, task, task_df, task_summary, methods_order, students_order))
+            sections.append(_task_section(family, task, task_df, task_summary, methods_order, students_order,
+                                          published[published["task"] == task]))
+    run_tasks = set(jobs["task"]) if not jobs.empty else set()
+    reported_only = [{"family": family or "", "task": task, "anchor": _slug(f"reported-{task}"),
+                      "rows": _reported_rows(rows, None)}
+                     for (family, task), rows in published[~published["task"].isin(run_tasks)].groupby(
+                         ["family", "task"], sort=True)]
     items, notes = _context_items(context)
     html = _environment().get_template(TEMPLATE_NAME).render(
         title=title,
@@ -431,6 +546,7 @@ def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN
         extractor_notes=notes,
         warning=_extractor_warning(jobs) if not jobs.empty else None,
         sections=sections,
+        reported_only=reported_only,
         jobs=_jobs_view(jobs) if not jobs.empty else [],
         n_jobs=len(jobs),
         status_text=_status_counts_text(jobs["status"].value_counts().to_dict()) if not jobs.empty else "",

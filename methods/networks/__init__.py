@@ -10,8 +10,12 @@ from methods.registry import NETWORKS
 
 
 def build_network(spec: Mapping[str, Any]) -> nn.Module:
-    """Build a registered network from a plain spec: ``{"arch": name, **constructor kwargs}``."""
+    """Build a registered network from a plain spec: ``{"arch": name, **constructor kwargs}``.
+
+    A spec may also name the weights it starts from (``checkpoint``, a published teacher): that is
+    the harness's to load, so it is ignored here and the architecture is built with fresh weights."""
     spec = dict(spec)
+    spec.pop("checkpoint", None)
     arch = spec.pop("arch")
     cls = NETWORKS.get(arch)
     try:

@@ -1,0 +1,108 @@
+"""The papers' own benchmarks as suites, runnable as they are on a GPU cluster.
+
+* ``cyclegan_horse2zebra``: horse -> zebra at 256x256; the CycleGAN ResNet-9blocks ngf 64 teacher
+  (the authors' published checkpoint); students ResNet-9blocks at ngf 16 and 32 and the mobile
+  (depthwise-separable) ResNet at ngf 16 (GAN Compression, OMGD, CRD, DCD, ReKo); FID against
+  train+test zebras (GAN Compression's protocol).
+* ``pix2pix_edges2shoes``: edges -> shoes at 256x256; the pix2pix U-Net-256 ngf 64 teacher (published
+  checkpoint); U-Net students at ngf 16 and 32 (DMAD's family); FID against the 200 val photos.
+* ``pix2pix_cityscapes``: Cityscapes labels -> photo at 256x256; GAN Compression's ResNet-9blocks
+  ngf 64 teacher (published checkpoint); the three ResNet students; mIoU of DRN-D-105.
+
+Every suite lists ``methods=("*",)``: every registered image-to-image method, resolved when the
+grid is expanded, so methods added later (SRPKD, ReKo, CRD...) join without editing this file.
+The teacher is loaded, not trained; ``--set teacher.checkpoint=null`` trains it instead with the
+teacher schedule below.
+
+Schedules are the papers' epochs turned into steps (``epochs_to_steps``): one epoch is
+``ceil(N / batch)`` steps, with N the training-set size of the official release: for unpaired
+CycleGAN sets ``max(|trainA|, |trainB|)`` (CycleGAN's ``UnalignedDataset.__len__``), for pix2pix
+sets the number of training pairs. ``decay_from`` is the fraction of steps at constant learning
+rate before the linear decay to zero (``n_epochs / (n_epochs + n_epochs_decay)``).
+
+* CycleGAN teacher and students: 100 + 100 epochs, batch 1 (CycleGAN; GAN Compression's
+  ``scripts/cycle_gan/horse2zebra/distill.sh``: ``--nepochs 100 --nepochs_decay 100``).
+* edges2shoes: 15 epochs at batch 4 (pix2pix paper, appendix), split as pix2pix's default shape:
+  8 epochs at constant learning rate, then 7 of linear decay (our choice: the paper gives no split).
+* Cityscapes: 100 + 150 epochs, batch 1 (GAN Compression ``scripts/pix2pix/cityscapes/train_full.sh``).
+
+Not here: the cGAN-KD suites (CIFAR-100, UTKFace). They need the classification/regression
+family (class-conditional BigGAN / CcGAN sample generation, cDR-RS subsampling, filtering,
+classifier students), which the harness does not have yet; a suite cannot be written honestly
+before it exists.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from benchmarks.suites import Suite, register_suite
+from datasets.cityscapes import OFFICIAL_COUNTS as CITYSCAPES
+from datasets.cyclegan import OFFICIAL_COUNTS as CYCLEGAN
+from datasets.pix2pix import OFFICIAL_COUNTS as PIX2PIX
+
+ALL_METHODS = ("*",)
+RESNET_TEACHER = {"arch": "resnet_generator", "ngf": 64, "n_blocks": 9}
+UNET_TEACHER = {"arch": "unet_generator", "ngf": 64, "num_downs": 8}
+RESNET_STUDENTS = ({"arch": "resnet_generator", "ngf": 16, "n_blocks": 9},
+                   {"arch": "resnet_generator", "ngf": 32, "n_blocks": 9},
+                   {"arch": "mobile_resnet_generator", "ngf": 16, "n_blocks": 9})
+UNET_STUDENTS = ({"arch": "unet_generator", "ngf": 16, "num_downs": 8},
+                 {"arch": "unet_generator", "ngf": 32, "num_downs": 8})
+EVALUATION = {"n_samples": 6}
+
+
+def epochs_to_steps(epochs: int, n_train: int, batch_size: int) -> int:
+    """Training steps of ``epochs`` passes over ``n_train`` examples at ``batch_size``."""
+    return epochs * math.ceil(n_train / batch_size)
+
+
+def paper_schedule(n_epochs: int, n_epochs_decay: int, n_train: int, batch_size: int) -> dict[str, Any]:
+    """A harness schedule for CycleGAN/pix2pix-style ``--n_epochs`` + ``--n_epochs_decay``."""
+    steps = epochs_to_steps(n_epochs + n_epochs_decay, n_train, batch_size)
+    return {"steps": steps, "batch_size": batch_size, "decay_from": n_epochs / (n_epochs + n_epochs_decay),
+            "log_every": 500, "checkpoint_every": max(1000, steps // 50)}
+
+
+_H2Z = CYCLEGAN["horse2zebra"]
+_H2Z_SCHEDULE = paper_schedule(100, 100, max(_H2Z["trainA"], _H2Z["trainB"]), 1)
+register_suite(Suite(
+    name="cyclegan_horse2zebra",
+    description="horse2zebra 256px as in GAN Compression/OMGD/CRD: published CycleGAN ResNet-9 ngf64 teacher; ResNet "
+                "ngf16/32 and mobile ngf16 students; every image-to-image method; FID vs train+test zebras.",
+    tasks=({"name": "horse2zebra"},),
+    teacher={**RESNET_TEACHER, "checkpoint": "cyclegan/horse2zebra"},
+    students=RESNET_STUDENTS,
+    methods=ALL_METHODS,
+    teacher_schedule=_H2Z_SCHEDULE,
+    student_schedule=_H2Z_SCHEDULE,
+    evaluation=EVALUATION,
+))
+
+_E2S_SCHEDULE = paper_schedule(8, 7, PIX2PIX["edges2shoes"]["train"], 4)
+register_suite(Suite(
+    name="pix2pix_edges2shoes",
+    description="edges2shoes 256px as in pix2pix/DMAD: published pix2pix U-Net-256 ngf64 teacher; U-Net ngf16/32 "
+                "students; every image-to-image method; FID vs the 200 val photos.",
+    tasks=({"name": "edges2shoes"},),
+    teacher={**UNET_TEACHER, "checkpoint": "pix2pix/edges2shoes"},
+    students=UNET_STUDENTS,
+    methods=ALL_METHODS,
+    teacher_schedule=_E2S_SCHEDULE,
+    student_schedule=_E2S_SCHEDULE,
+    evaluation=EVALUATION,
+))
+
+_CITY_SCHEDULE = paper_schedule(100, 150, CITYSCAPES["train"], 1)
+register_suite(Suite(
+    name="pix2pix_cityscapes",
+    description="Cityscapes labels->photo 256px as in GAN Compression: published ResNet-9 ngf64 teacher; ResNet "
+                "ngf16/32 and mobile ngf16 students; every image-to-image method; mIoU of DRN-D-105.",
+    tasks=({"name": "cityscapes"},),
+    teacher={**RESNET_TEACHER, "checkpoint": "gan_compression/cityscapes"},
+    students=RESNET_STUDENTS,
+    methods=ALL_METHODS,
+    teacher_schedule=_CITY_SCHEDULE,
+    student_schedule=_CITY_SCHEDULE,
+    evaluation=EVALUATION,
+))

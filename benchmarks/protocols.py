@@ -1,0 +1,85 @@
+"""Quality metrics as the papers compute them, chosen by the task's protocol.
+
+* ``fid`` (every task but Cityscapes): FID/KID of the translated test inputs against real
+  target-domain images: ``target_train_test`` is the CycleGAN convention GAN Compression uses
+  (train+test images of the target domain), ``target_test`` the pix2pix one (its test images).
+* ``miou`` (Cityscapes labels -> photo): DRN-D-105 segmentation of the generated photos scored
+  against the test label maps (``benchmarks.metrics.segmentation``).
+
+Every record names its protocol in ``eval_protocol`` (with N), and the report shows it. A job
+whose protocol cannot run here (mIoU without segmenter weights) fails before training with
+that reason, so no time is spent on a number that cannot be computed and none is invented.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.config import JobConfig
+from benchmarks.metrics.fid import Extractor, compute_fid_kid, fid_cache_name
+from benchmarks.metrics.segmentation import file_sha256, load_segmenter, resolve_weights, segmentation_miou
+from datasets import TASKS, ImageTranslationData
+
+FID_CONVENTIONS = {
+    "target_train_test": "CycleGAN/GAN Compression convention, real = train+test images of the target domain",
+    "target_test": "pix2pix convention, real = test images of the target domain",
+}
+
+
+def quality_metric(config: JobConfig) -> str:
+    return TASKS.get(config.task).quality_metric
+
+
+def check_ready(config: JobConfig, options: Any) -> None:
+    """Raise now (before training) when the job's quality metric cannot be computed here."""
+    if quality_metric(config) == "miou":
+        _segmenter(str(resolve_weights(options.seg_weights)))
+
+
+@functools.lru_cache(maxsize=1)
+def _segmenter(path: str) -> tuple[torch.nn.Module, str]:
+    return load_segmenter(Path(path)), file_sha256(Path(path))
+
+
+def _short_args(args: dict[str, Any]) -> str:
+    return "_".join(f"{k}{v}" for k, v in sorted(args.items())) or "defaults"
+
+
+def _fid(config: JobConfig, data: ImageTranslationData, fake: torch.Tensor, options: Any,
+         device: torch.device) -> dict[str, Any]:
+    protocol = config.evaluation["fid_protocol"]
+    if protocol == "task":
+        protocol = TASKS.get(config.task).fid_protocol
+    real, split = data.fid_reference(protocol)
+    extractor = Extractor(options.fid_extractor, options.fid_weights, options.fid_is_inception)
+    cache_name = fid_cache_name(data.name + "-" + _short_args(config.task_args), f"B-{split}", data.size, len(real),
+                                extractor)
+    fid = compute_fid_kid(fake, real, real_cache_name=cache_name, cache_root=Path(options.results_root) / "fid_cache",
+                          extractor=extractor, device=device)
+    return {**fid, "fid_protocol": f"{protocol} ({split} split of domain B)",
+            "eval_protocol": f"FID ({FID_CONVENTIONS[protocol]}): {fid['fid_n_fake']} translated test inputs vs "
+                             f"{fid['fid_n_real']} real {split} images, {extractor.label}"}
+
+
+def _miou(data: ImageTranslationData, fake: torch.Tensor, options: Any, device: torch.device) -> dict[str, Any]:
+    if data.test_labels is None:
+        raise ValueError(f"task {data.name!r} is scored by mIoU but its data has no test label maps")
+    path = resolve_weights(options.seg_weights)
+    model, sha = _segmenter(str(path))
+    out = segmentation_miou(fake, data.test_labels, model, device)
+    h, w = out["miou_label_size"]
+    return {**out, "seg_weights": str(path), "seg_weights_sha256": sha,
+            "eval_protocol": f"mIoU (Cityscapes, GAN Compression protocol): DRN-D-105 on {out['miou_n']} generated "
+                             f"photos, 19 classes at the label resolution {w}x{h}, label 255 ignored; weights "
+                             f"{path.name} (sha256 {sha[:12]})"}
+
+
+def quality_metrics(config: JobConfig, data: ImageTranslationData, fake: torch.Tensor, options: Any,
+                    device: torch.device) -> dict[str, Any]:
+    """The task's quality metric(s) for the translated test inputs ``fake`` (uint8 N x 3 x H x W)."""
+    metric = quality_metric(config)
+    out = _fid(config, data, fake, options, device) if metric == "fid" else _miou(data, fake, options, device)
+    return {**out, "quality_metric": metric}

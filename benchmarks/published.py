@@ -1,0 +1,68 @@
+"""The papers' reported numbers (``results/published_results.csv``), prepared for the report.
+
+Each row keeps its source and gains the columns the leaderboard needs:
+
+* ``task``: the harness task it belongs to (the task whose ``TaskInfo.reported_as`` is the CSV's
+  task; e.g. our ``summer2winter_yosemite`` is the papers' ``summer2winter``); tasks the harness
+  does not have keep the CSV's name and ``csv_task`` always holds it;
+* ``metric_key``: our metric column for the CSV's metric (FID -> ``fid``, mIoU -> ``miou``, top1 ->
+  ``accuracy``, MAE -> ``mae``); other metrics (``FID delta vs teacher``) are shown, never compared;
+* ``match_method``, ``match_network``: the configuration of ours the row reports on, or "".
+
+Matching rule (for the gap ours - reported): a reported row matches our configurations with the
+same task, the same role (teacher/student = our phase), a method of ours that implements the
+reported one (``REPORTED_METHODS``: our name -> the names papers use; our teacher matches the
+original CycleGAN/pix2pix teacher), the same generator architecture when the row names an exact one
+(``GENERATORS``; rows with a vague generator such as "resnet" or "searched resnet" match nothing),
+and a metric we compute. Our mean over finished seeds is compared; nothing else is inferred.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.environment import REPO_ROOT
+from datasets import TASKS
+
+PUBLISHED_CSV = REPO_ROOT / "results" / "published_results.csv"
+METRIC_KEYS = {"FID": "fid", "mIoU": "miou", "top1": "accuracy", "MAE": "mae"}
+#: our method -> the method names under which papers report it
+REPORTED_METHODS: dict[str, tuple[str, ...]] = {
+    "teacher": ("original CycleGAN", "original pix2pix"),
+    "scratch": ("NOKD",),
+    "crd": ("CRD",),
+    "reko": ("ReKo",),
+    "srpkd": ("SRPKD",),
+    "omgd": ("OMGD",),
+    "dcd": ("DCD",),
+    "cgan_kd": ("cGAN-KD",),
+}
+#: the CSV's exact generator names -> our network labels (``describe_network``)
+GENERATORS = {"resnet_9blocks ngf64": "resnet ngf64 b9", "mobile resnet ngf16": "mobile_resnet ngf16 b9",
+              "unet_256 ngf64": "unet ngf64 d8"}
+
+
+def _match_method(role: str, method: str) -> str:
+    for ours, names in REPORTED_METHODS.items():
+        if method in names and (ours == "teacher") == (role == "teacher"):
+            return ours
+    return ""
+
+
+def load_published(path: str | Path = PUBLISHED_CSV) -> pd.DataFrame:
+    """The published rows with the matching columns above (empty frame when the file is absent)."""
+    path = Path(path)
+    if not path.is_file():
+        return pd.DataFrame()
+    df = pd.read_csv(path)
+    ours = {info.reported_as: name for name, info in TASKS.items() if info.reported_as}
+    df["csv_task"] = df["task"]
+    df["task"] = df["task"].map(lambda t: ours.get(t, t))
+    df["metric_key"] = df["metric"].map(METRIC_KEYS).fillna("")
+    df["match_method"] = [_match_method(r, m) for r, m in zip(df["role"], df["method"], strict=True)]
+    df["match_network"] = df["generator"].map(GENERATORS).fillna("")
+    df.loc[df["match_network"] == "", "match_method"] = ""
+    for col in ("params_M", "macs_G", "value"):
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    return df.fillna({"note": "", "generator": "", "source": ""})

@@ -1,0 +1,217 @@
+"""Published teacher generators: a small registry of public checkpoints, and loading by path.
+
+A teacher spec may carry ``checkpoint``: a registry name below or a file path. The teacher job
+then loads those weights into the spec's architecture and evaluates them instead of training
+(``--set teacher.checkpoint=cyclegan/horse2zebra`` or ``=/path/latest_net_G.pth``).
+
+Known checkpoints (no sha256 is published for any of them, so ``sha256`` is None and the file's
+hash is recorded in the job record instead; a URL that no longer answers gives an error that
+says where to place the file):
+
+* CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix ``scripts/download_cyclegan_model.sh``):
+  ``http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/<name>.pth``, ResNet-9blocks,
+  ngf 64, instance norm, trained without dropout; the A->B generator only.
+* pix2pix (``scripts/download_pix2pix_model.sh``): ``.../pix2pix/models-pytorch/<name>.pth``,
+  U-Net-256, ngf 64, batch norm, dropout.
+* GAN Compression "full" teachers (mit-han-lab/gan-compression ``scripts/download_model.py``):
+  ``https://huggingface.co/mit-han-lab/gan-compression/resolve/main/pretrained/<model>/<task>/full/latest_net_G.pth``,
+  ResNet-9blocks, ngf 64, instance norm. Their ``ResnetBlock`` always holds a ``Dropout`` layer, so
+  the second conv is ``conv_block.6`` where CycleGAN's layout (ours) has ``conv_block.5``: the
+  ``gan_compression`` key layout renames them.
+
+Loading is strict. Old CycleGAN files may hold InstanceNorm running statistics that current
+PyTorch does not track; they are dropped, as CycleGAN's own ``__patch_instance_norm_state_dict``
+does. Any other missing, unexpected or mis-shaped key fails with the keys listed and a hint of
+what the file looks like (architecture, ngf) so the spec can be fixed.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from datasets.archives import ArchiveSource, download, sha256_file
+from methods.base import TrainOutcome
+from methods.networks import build_network, describe_network
+from methods.registry import NETWORKS, Registry
+
+ARCH_KEYS = ("arch", "ngf", "n_blocks", "num_downs", "norm")
+CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
+PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
+GAN_COMPRESSION_URL = ("https://huggingface.co/mit-han-lab/gan-compression/resolve/main/pretrained/{model}/{task}/"
+                       "full/latest_net_G.pth")
+RESNET_9 = {"arch": "resnet_generator", "ngf": 64, "n_blocks": 9, "norm": "instance"}
+UNET_256 = {"arch": "unet_generator", "ngf": 64, "num_downs": 8, "norm": "batch", "dropout": True}
+
+
+class CheckpointError(RuntimeError):
+    """A teacher checkpoint is missing, unreadable or does not fit its architecture."""
+
+
+@dataclass(frozen=True)
+class PublishedCheckpoint:
+    """A public generator checkpoint: where it is, which architecture it fits, where it comes from."""
+
+    name: str
+    url: str
+    spec: Mapping[str, Any]
+    task: str
+    source: str
+    layout: str = "cyclegan"  # key layout: "cyclegan" (ours) or "gan_compression"
+    sha256: str | None = None
+
+    def cache_path(self) -> Path:
+        return Path(torch.hub.get_dir()) / "checkpoints" / "kdgan" / (self.name.replace("/", "__") + ".pth")
+
+
+CHECKPOINTS: Registry[PublishedCheckpoint] = Registry("teacher checkpoint")
+
+
+def _register(entry: PublishedCheckpoint) -> None:
+    CHECKPOINTS.add(entry.name, entry)
+
+
+for _name, _task in (("horse2zebra", "horse2zebra"), ("zebra2horse", "zebra2horse"),
+                     ("summer2winter_yosemite", "summer2winter_yosemite"),
+                     ("winter2summer_yosemite", "winter2summer_yosemite")):
+    _register(PublishedCheckpoint(f"cyclegan/{_name}", CYCLEGAN_URL.format(name=_name), RESNET_9, _task,
+                                  "CycleGAN (Zhu et al. 2017), junyanz/pytorch-CycleGAN-and-pix2pix pretrained models"))
+for _name in ("edges2shoes", "map2sat", "sat2map"):
+    _register(PublishedCheckpoint(f"pix2pix/{_name}", PIX2PIX_URL.format(name=_name), UNET_256, _name,
+                                  "pix2pix (Isola et al. 2017), junyanz/pytorch-CycleGAN-and-pix2pix pretrained models"))
+for _model, _task in (("cycle_gan", "horse2zebra"), ("pix2pix", "edges2shoes-r"), ("pix2pix", "map2sat"),
+                      ("pix2pix", "cityscapes")):
+    _register(PublishedCheckpoint(f"gan_compression/{_task}", GAN_COMPRESSION_URL.format(model=_model, task=_task),
+                                  RESNET_9, _task, "GAN Compression (Li et al. 2020) full teacher, mit-han-lab/gan-compression",
+                                  layout="gan_compression"))
+
+
+# ------------------------------------------------------------------------------------------ key layouts
+
+
+def _gan_compression_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """GAN Compression's ResnetBlock (always with Dropout) -> CycleGAN's layout: conv_block.6/.7 -> .5/.6."""
+    pattern = re.compile(r"^(model\.\d+\.conv_block\.)([67])\.")
+    return {pattern.sub(lambda m: f"{m.group(1)}{int(m.group(2)) - 1}.", k): v for k, v in state.items()}
+
+
+LAYOUTS: dict[str, Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]] = {
+    "cyclegan": lambda state: state,
+    "gan_compression": _gan_compression_keys,
+}
+
+
+def _drop_instance_norm_stats(net: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Remove InstanceNorm running stats the module does not track (pre-0.4 CycleGAN checkpoints)."""
+    untracked = {name for name, m in net.named_modules()
+                 if isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats}
+    stats = ("running_mean", "running_var", "num_batches_tracked")
+    return {k: v for k, v in state.items() if not (k.rpartition(".")[0] in untracked and k.rpartition(".")[2] in stats)}
+
+
+# ------------------------------------------------------------------------------------------ resolving
+
+
+def architecture(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec without its ``checkpoint`` (what ``build_network`` builds)."""
+    return {k: v for k, v in spec.items() if k != "checkpoint"}
+
+
+def _constructor_defaults(arch: str) -> dict[str, Any]:
+    if arch not in NETWORKS:
+        return {}
+    params = inspect.signature(NETWORKS.get(arch)).parameters
+    return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+
+
+def check_spec(spec: Mapping[str, Any]) -> None:
+    """For a registry checkpoint, the teacher spec must name the architecture the file fits."""
+    ref = spec.get("checkpoint")
+    if ref is None or ref not in CHECKPOINTS:
+        if ref is not None and not isinstance(ref, str):
+            raise CheckpointError(f"teacher.checkpoint must be a checkpoint name or a file path, got {ref!r}")
+        return
+    entry = CHECKPOINTS.get(ref)
+    wanted = {k: v for k, v in entry.spec.items() if k in ARCH_KEYS}
+    effective = {**_constructor_defaults(spec.get("arch", "")), **spec}
+    have = {k: effective.get(k) for k in wanted}
+    if have != wanted:
+        raise CheckpointError(f"checkpoint {ref!r} is a {describe_network(entry.spec)} ({wanted}); the teacher spec "
+                              f"says {have}. Set the teacher to that architecture or drop teacher.checkpoint.")
+
+
+def resolve(ref: str, log: Callable[[str], None] = print) -> tuple[Path, PublishedCheckpoint | None]:
+    """The local file of a checkpoint reference (downloading a registry entry into torch.hub's cache)."""
+    if ref in CHECKPOINTS:
+        entry = CHECKPOINTS.get(ref)
+        path = entry.cache_path()
+        if not path.is_file():
+            log(f"downloading teacher checkpoint {ref} from {entry.url}")
+            download(ArchiveSource(path.name, entry.url, entry.sha256), path)
+        return path, entry
+    path = Path(ref).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"teacher.checkpoint {ref!r} is neither a known checkpoint ({', '.join(CHECKPOINTS)}) "
+                              f"nor an existing file")
+    return path.resolve(), None
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated files and foreign pickles fail in many ways
+        raise CheckpointError(f"cannot read teacher checkpoint {path}: {type(exc).__name__}: {exc}. Is it a complete "
+                              f"torch state_dict file?") from None
+    for key in ("state_dict", "G", "netG", "G_A"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"teacher checkpoint {path} does not hold a generator state_dict")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def _looks_like(state: Mapping[str, torch.Tensor]) -> str:
+    """A hint of what generator a state_dict holds (architecture and ngf), for mismatch messages."""
+    if "model.model.0.weight" in state:
+        return f"it looks like a U-Net with ngf {state['model.model.0.weight'].shape[0]}"
+    if "model.1.weight" in state:
+        blocks = {k.split(".")[1] for k in state if ".conv_block." in k}
+        kind = "mobile ResNet" if any(".conv_block.1.conv." in k for k in state) else "ResNet"
+        return f"it looks like a {kind} generator with ngf {state['model.1.weight'].shape[0]} and {len(blocks)} blocks"
+    return "its keys match no generator of this harness"
+
+
+def fit_state(net: nn.Module, state: dict[str, torch.Tensor], spec: Mapping[str, Any], path: Path) -> None:
+    """Load ``state`` strictly into ``net``; ``CheckpointError`` listing every offending key."""
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
+             if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or unexpected or wrong:
+        parts = [f"{what} ({len(keys)}): {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}"
+                 for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                                    ("shape mismatches (checkpoint vs model)", wrong)) if keys]
+        raise CheckpointError(f"teacher checkpoint {path} does not fit {describe_network(spec)} "
+                              f"({architecture(spec)}): " + "; ".join(parts) + f". {_looks_like(state)}: set the "
+                              f"teacher spec to match (e.g. --set teacher.ngf=N).")
+    net.load_state_dict(state, strict=True)
+
+
+def load_teacher_checkpoint(spec: Mapping[str, Any], log: Callable[[str], None] = print) -> TrainOutcome:
+    """The teacher of ``spec`` with its ``checkpoint`` loaded, as a training outcome (no training)."""
+    check_spec(spec)
+    path, entry = resolve(spec["checkpoint"], log)
+    net = build_network(architecture(spec))
+    state = LAYOUTS[entry.layout if entry else "cyclegan"](_read_state(path))
+    fit_state(net, _drop_instance_norm_stats(net, state), spec, path)
+    provenance = {"checkpoint": spec["checkpoint"], "path": str(path), "sha256": sha256_file(path),
+                  "url": entry.url if entry else None, "source": entry.source if entry else "file"}
+    log(f"teacher loaded from {path} (sha256 {provenance['sha256'][:12]}); no training")
+    return TrainOutcome(net, {"steps": []}, extras={"checkpoint": provenance})

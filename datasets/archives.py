@@ -1,0 +1,215 @@
+"""Archives of the real datasets: where they come from, download, sha256 check, safe extraction.
+
+* ``download`` fetches a URL with ``urllib`` into ``<dest>.part`` and renames it when complete,
+  so an interrupted download never looks like an archive. Where the network is unreachable
+  (or the source needs a login, like Cityscapes) the error says which URL failed and where to
+  place the file by hand.
+* ``verify_checksum`` compares a file's sha256 with the published one, when there is one.
+* ``extract`` unpacks a zip or tar.gz archive (format detected from its first bytes, not its
+  name) member by member into a folder, rejecting absolute paths, ``..`` components, links and
+  device files, so a crafted archive can never write outside the target folder. A truncated or
+  corrupt archive raises ``ArchiveError`` naming the archive and, where known, the member.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import stat
+import tarfile
+import urllib.error
+import urllib.request
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+from datasets.errors import ArchiveError, ChecksumError, DownloadError
+
+CHUNK = 1 << 20
+DOWNLOAD_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class ArchiveSource:
+    """One archive of a dataset: its file name, public URL (None: manual download only) and sha256
+    (None where no checksum is published; the computed one is then recorded at preparation)."""
+
+    filename: str
+    url: str | None
+    sha256: str | None = None
+    manual: str = ""  # how to get the file when there is no URL (e.g. a login is needed)
+
+    def how_to_get(self, dest: Path) -> str:
+        where = f"place it at {dest}"
+        if self.url:
+            return f"download {self.url} and {where}"
+        return f"{self.manual.rstrip('.')}; then {where}" if self.manual else where
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_checksum(path: Path, expected: str | None) -> str:
+    """The file's sha256; ``ChecksumError`` if ``expected`` is given and differs."""
+    actual = sha256_file(path)
+    if expected and actual.lower() != expected.lower():
+        raise ChecksumError(f"{path} has sha256 {actual}, expected {expected}: the file is damaged or not the "
+                            f"published one. Delete it and download it again.")
+    return actual
+
+
+def download(source: ArchiveSource, dest: Path) -> Path:
+    """Download ``source`` to ``dest`` (through ``dest.part``) and check its sha256 when known."""
+    if not source.url:
+        raise DownloadError(f"{source.filename} cannot be downloaded automatically: {source.how_to_get(dest)}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with urllib.request.urlopen(source.url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(part, "wb") as out:
+            expected_len = response.headers.get("Content-Length")
+            shutil.copyfileobj(response, out, CHUNK)
+        if expected_len is not None and part.stat().st_size != int(expected_len):
+            raise OSError(f"got {part.stat().st_size} of {expected_len} bytes")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        part.unlink(missing_ok=True)
+        reason = getattr(exc, "reason", None) or exc
+        raise DownloadError(f"cannot download {source.filename} from {source.url} ({reason}); download it by other "
+                            f"means and place it at {dest}"
+                            + (f" (sha256 {source.sha256})" if source.sha256 else "")) from None
+    try:
+        verify_checksum(part, source.sha256)
+    except ChecksumError:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, dest)
+    return dest
+
+
+# ------------------------------------------------------------------------------------------ extraction
+
+_MAGIC = {b"PK\x03\x04": "zip", b"PK\x05\x06": "zip", b"\x1f\x8b": "tar.gz"}
+
+
+def archive_format(path: Path) -> str:
+    """``zip`` or ``tar.gz`` from the file's first bytes; ``ArchiveError`` for anything else."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except FileNotFoundError:
+        raise ArchiveError(f"archive {path} does not exist") from None
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    hint = ""
+    if head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        hint = " It is an HTML page, e.g. an error page saved by a failed download."
+    elif not head:
+        hint = " It is empty."
+    raise ArchiveError(f"{path} is neither a zip nor a tar.gz archive (it starts with {head[:16]!r}).{hint} "
+                       f"Delete it and download the archive again.")
+
+
+def safe_member_path(name: str, archive: Path) -> PurePosixPath | None:
+    """The relative path a member may be written to; None for the archive root; ``ArchiveError``
+    for absolute paths, drive letters or ``..`` components (path traversal)."""
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or (posix.parts and posix.parts[0].endswith(":")) or ".." in posix.parts:
+        raise ArchiveError(f"archive {archive} holds the unsafe member path {name!r} (absolute or with '..'): "
+                           f"refusing to extract it. The archive is not a genuine dataset archive.")
+    parts = [p for p in posix.parts if p not in ("", ".")]
+    return PurePosixPath(*parts) if parts else None
+
+
+def _write(stream, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as out:
+        shutil.copyfileobj(stream, out, CHUNK)
+
+
+def _zip_members(path: Path) -> Iterator[tuple[zipfile.ZipInfo, zipfile.ZipFile]]:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ArchiveError(f"zip archive {path} is truncated or corrupt ({exc}): delete it and download it again") from None
+    with zf:
+        for info in zf.infolist():
+            yield info, zf
+
+
+def _extract_zip(path: Path, dest: Path) -> int:
+    count = 0
+    for info, zf in _zip_members(path):
+        rel = safe_member_path(info.filename, path)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise ArchiveError(f"archive {path} holds a symbolic link {info.filename!r}: refusing to extract links")
+        if rel is None:
+            continue
+        if info.is_dir():
+            (dest / rel).mkdir(parents=True, exist_ok=True)
+            continue
+        try:
+            with zf.open(info) as stream:
+                _write(stream, dest / rel)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise ArchiveError(f"zip archive {path} is corrupt at member {info.filename!r} ({exc}): delete it and "
+                               f"download it again") from None
+        count += 1
+    return count
+
+
+def _extract_tar(path: Path, dest: Path) -> int:
+    count = 0
+    member = "(header)"
+    try:
+        with tarfile.open(path, "r:gz") as tf:
+            for info in tf:
+                member = info.name
+                rel = safe_member_path(info.name, path)
+                if info.issym() or info.islnk():
+                    raise ArchiveError(f"archive {path} holds a link {info.name!r} -> {info.linkname!r}: refusing to "
+                                       f"extract links")
+                if not (info.isfile() or info.isdir()):
+                    raise ArchiveError(f"archive {path} holds a special file {info.name!r} (device or fifo): refusing "
+                                       f"to extract it")
+                if rel is None:
+                    continue
+                if info.isdir():
+                    (dest / rel).mkdir(parents=True, exist_ok=True)
+                    continue
+                stream = tf.extractfile(info)
+                assert stream is not None  # regular file
+                _write(stream, dest / rel)
+                count += 1
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+        raise ArchiveError(f"tar.gz archive {path} is truncated or corrupt near member {member!r} ({exc or type(exc).__name__}): "
+                           f"delete it and download it again") from None
+    return count
+
+
+def extract(path: Path, dest: Path) -> int:
+    """Extract a zip or tar.gz archive into ``dest`` safely; returns the number of files written."""
+    kind = archive_format(path)
+    dest.mkdir(parents=True, exist_ok=True)
+    count = _extract_zip(path, dest) if kind == "zip" else _extract_tar(path, dest)
+    if count == 0:
+        raise ArchiveError(f"archive {path} holds no files")
+    return count
+
+
+def zip_reader(path: Path) -> zipfile.ZipFile:
+    """An open zip for streaming members without extracting them (Cityscapes' 11 GB photo archive)."""
+    if archive_format(path) != "zip":
+        raise ArchiveError(f"{path} is a tar.gz archive, expected a zip")
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ArchiveError(f"zip archive {path} is truncated or corrupt ({exc}): delete it and download it again") from None

@@ -1,0 +1,89 @@
+"""CycleGAN's unpaired datasets (Zhu et al., "Unpaired Image-to-Image Translation using
+Cycle-Consistent Adversarial Networks", ICCV 2017), from the authors' zip archives.
+
+Source: junyanz/pytorch-CycleGAN-and-pix2pix, ``datasets/download_cyclegan_dataset.sh``:
+``http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/<name>.zip`` (GAN Compression's copy of the
+script uses the mirror ``https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/``).
+Each archive holds ``<name>/{trainA,trainB,testA,testB}``; preparing keeps exactly that layout.
+No checksums are published.
+
+Tasks: ``horse2zebra``/``zebra2horse`` and ``summer2winter_yosemite``/``winter2summer_yosemite``
+(both directions of each set). FID follows the CycleGAN convention used by GAN Compression: real
+statistics from the target domain's train+test images.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from datasets.archives import ArchiveSource
+from datasets.base import ImageTranslationData, register_task
+from datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, check_image_folder, find_dir_with,
+                              register_dataset, resolve_data_root)
+from datasets.image_folder import list_images, load_images, take
+
+URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
+SPLITS = ("trainA", "trainB", "testA", "testB")
+#: Image counts of the official archives (informative: ``verify`` notes a difference).
+OFFICIAL_COUNTS = {
+    "horse2zebra": {"trainA": 1067, "trainB": 1334, "testA": 120, "testB": 140},
+    "summer2winter_yosemite": {"trainA": 1231, "trainB": 962, "testA": 309, "testB": 238},
+}
+
+
+def _build(inputs: PrepareInputs, out: Path) -> None:
+    assert inputs.extracted is not None
+    (archive,) = inputs.archives
+    src = find_dir_with(inputs.extracted, SPLITS, archive)
+    for split in SPLITS:
+        shutil.move(str(src / split), str(out / split))
+
+
+def _validator(name: str):
+    def validate(folder: Path, result: Validation) -> None:
+        for split in SPLITS:
+            check_image_folder(folder / split, f"{name} {split}", result, OFFICIAL_COUNTS[name].get(split))
+    return validate
+
+
+for _name in OFFICIAL_COUNTS:
+    register_dataset(DatasetSpec(
+        name=_name, description=f"CycleGAN unpaired set {_name} (trainA/trainB/testA/testB)",
+        source="Zhu et al., ICCV 2017; junyanz/pytorch-CycleGAN-and-pix2pix",
+        archives=(ArchiveSource(f"{_name}.zip", URL.format(name=_name)),),
+        build=_build, validate=_validator(_name), official_counts=OFFICIAL_COUNTS[_name]))
+
+
+def load_unpaired(dataset: str, task: str, direction: str, size: int, data_root: str | None,
+                  max_train: int | None, max_test: int | None) -> ImageTranslationData:
+    """A prepared CycleGAN folder as an unpaired task; ``BtoA`` swaps the domains."""
+    spec = DATASETS.get(dataset)
+    root = resolve_data_root(data_root)
+    folder = spec.folder(root)
+    if not folder.is_dir():
+        raise spec.not_prepared(root, folder)
+    sets = {}
+    for split in SPLITS:
+        files = list_images(folder / split, f"{dataset} {split}")
+        train = split.startswith("train")
+        files = take(files, max_train if train else max_test, f"task {task}: max_{'train' if train else 'test'}",
+                     1 if train else 2)
+        sets[split] = load_images(files, size, f"{dataset}/{split}", root / ".cache", root)
+    a, b = ("A", "B") if direction == "AtoB" else ("B", "A")
+    return ImageTranslationData(task, False, size, sets[f"train{a}"], sets[f"train{b}"], sets[f"test{a}"],
+                                sets[f"test{b}"])
+
+
+def _register(task: str, dataset: str, direction: str, reported_as: str, what: str) -> None:
+    def loader(size: int, data_root: str | None, max_train: int | None, max_test: int | None) -> ImageTranslationData:
+        return load_unpaired(dataset, task, direction, size, data_root, max_train, max_test)
+
+    loader.__doc__ = f"Unpaired: {what} (CycleGAN's {dataset}, {direction}; real data, needs `datasets prepare`)."
+    register_task(task, paired=False, fid_protocol="target_train_test", reported_as=reported_as, dataset=dataset,
+                  size=256, data_root=None, max_train=None, max_test=None)(loader)
+
+
+_register("horse2zebra", "horse2zebra", "AtoB", "horse2zebra", "horses -> zebras")
+_register("zebra2horse", "horse2zebra", "BtoA", "zebra2horse", "zebras -> horses")
+_register("summer2winter_yosemite", "summer2winter_yosemite", "AtoB", "summer2winter", "Yosemite summer -> winter")
+_register("winter2summer_yosemite", "summer2winter_yosemite", "BtoA", "winter2summer", "Yosemite winter -> summer")

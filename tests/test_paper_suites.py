@@ -1,0 +1,121 @@
+"""The papers' suites (method wildcard, schedules, published teachers) and the dry run's time estimate."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from benchmarks.config import JobConfig
+from benchmarks.estimate import CALIBRATION_DIR, calibrate, estimate, format_estimate, step_key, step_work
+from benchmarks.grid import expand, resolve_methods
+from benchmarks.paper_suites import epochs_to_steps, paper_schedule
+from benchmarks.run import main
+from benchmarks.store import ResultStore
+from benchmarks.suites import SUITES, Suite
+from methods import METHODS
+from methods.output_kd import OutputKD
+
+
+def test_paper_suites_are_the_papers_setups() -> None:
+    h2z = expand(SUITES.get("cyclegan_horse2zebra"))
+    teacher, students = h2z[0], h2z[1:]
+    assert teacher.phase == "teacher" and teacher.task == "horse2zebra" and teacher.task_args == {}
+    assert teacher.teacher == {"arch": "resnet_generator", "ngf": 64, "n_blocks": 9, "checkpoint": "cyclegan/horse2zebra"}
+    assert {(j.student["arch"], j.student["ngf"]) for j in students} == {
+        ("resnet_generator", 16), ("resnet_generator", 32), ("mobile_resnet_generator", 16)}
+    i2i = sorted(n for n, cls in METHODS.items() if cls.family == "i2i")
+    assert sorted({j.method for j in students}) == i2i and len(students) == 3 * len(i2i)
+    assert students[0].schedule["steps"] == 200 * 1334 and students[0].schedule["decay_from"] == 0.5
+    e2s = expand(SUITES.get("pix2pix_edges2shoes"))
+    assert e2s[0].teacher["checkpoint"] == "pix2pix/edges2shoes" and e2s[0].schedule["batch_size"] == 4
+    assert e2s[0].schedule["steps"] == 15 * 12457  # ceil(49825 / 4) steps per epoch
+    city = expand(SUITES.get("pix2pix_cityscapes"))
+    assert city[0].task == "cityscapes" and city[0].schedule["steps"] == 250 * 2975
+    assert city[0].schedule["decay_from"] == pytest.approx(0.4)
+    assert "cgan" not in " ".join(SUITES.names()).lower()  # that family does not exist yet
+    assert epochs_to_steps(3, 10, 4) == 9 and paper_schedule(1, 1, 10, 1)["decay_from"] == 0.5
+
+
+def test_method_wildcard_picks_up_methods_registered_later() -> None:
+    class LateKD(OutputKD):
+        """A method registered after the suites were written."""
+
+        name = "late_kd"
+        family: ClassVar[str] = "i2i"
+
+    class OtherFamily(OutputKD):
+        name = "cls_only"
+        family: ClassVar[str] = "cls"
+
+    METHODS.add("late_kd", LateKD)
+    METHODS.add("cls_only", OtherFamily)
+    try:
+        methods = {j.method for j in expand(SUITES.get("cyclegan_horse2zebra")) if j.phase == "student"}
+        assert "late_kd" in methods and "cls_only" not in methods
+        assert resolve_methods(["*_kd", "scratch"], "i2i") == ["feature_kd", "late_kd", "output_kd", "scratch"]
+        with pytest.raises(ValueError, match="matches no registered i2i method"):
+            resolve_methods(["nothing*"], "i2i")
+    finally:
+        del METHODS._entries["late_kd"], METHODS._entries["cls_only"]
+
+
+def test_dry_run_shows_phases_and_a_cpu_estimate(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KDGAN_DATA_ROOT", "unused")  # grid exports --data-root; restored afterwards
+    assert main(["grid", "--suite", "cyclegan_horse2zebra", "--dry-run", "--results", str(tmp_path / "r"),
+                 "--data-root", str(tmp_path / "data")]) == 0
+    out = capsys.readouterr().out
+    n_students = 3 * sum(cls.family == "i2i" for _, cls in METHODS.items())
+    assert f"{1 + n_students} jobs (1 teachers, {n_students} students)" in out
+    assert "teacher: 1 job(s), 1 loaded from a published checkpoint (no training)" in out
+    assert f"student: {n_students} job(s), {n_students} training {n_students * 266800:,} steps" in out
+    assert "device-hours on cpu: built-in table" in out and "no GPU step times are known" in out
+    assert "scaled by MACs from same step kind (scratch:unpaired resnet ngf16 b9 128px b1; built-in CPU table)" in out
+    assert "data: horse2zebra is not prepared under" in out
+
+
+def _record(job: JobConfig, train_s: float, device: str, name: str) -> dict:
+    return {"job_id": job.job_id, "status": "done", "config": job.to_dict(), "timings": {"train_s": train_s},
+            "environment": {"device": device, "device_name": name}, "metrics": {}}
+
+
+def test_estimate_prefers_gpu_measurements(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path)
+    jobs = expand(SUITES.get("cyclegan_horse2zebra"), methods=["output_kd", "scratch"])
+    students = [j for j in jobs if j.phase == "student"]
+    # a finished job of the same step kind on a GPU: median train_s / steps
+    done = students[0]
+    store.write_record(_record(done, 0.05 * done.schedule["steps"], "cuda:0", "NVIDIA H100 80GB HBM3"))
+    # a calibration file for the rest of the kinds (as `calibrate` writes on a GPU node)
+    other = next(j for j in students if j.method != done.method)
+    cal = {"device": "cuda: NVIDIA H100 80GB HBM3", "measurements": [
+        {"key": vars(step_key(other)), "s_per_step": 0.02, "device": "cuda: NVIDIA H100 80GB HBM3",
+         "work": step_work(other)}]}
+    (tmp_path / CALIBRATION_DIR).mkdir()
+    (tmp_path / CALIBRATION_DIR / "gpu.json").write_text(json.dumps(cal))
+    est = {e.job.job_id: e for e in estimate(jobs, store)}
+    assert est[done.job_id].seconds == pytest.approx(0.05 * done.schedule["steps"])
+    assert est[done.job_id].source == "store: median of 1 done job(s)"
+    assert est[other.job_id].seconds == pytest.approx(0.02 * other.schedule["steps"])
+    scaled = [e for e in est.values() if e.source.startswith("scaled by MACs")]
+    assert scaled and all(e.device == "cuda: NVIDIA H100 80GB HBM3" for e in scaled)
+    text = format_estimate(list(est.values()))
+    assert "GPU-hours on cuda: NVIDIA H100 80GB HBM3" in text and "no GPU step times" not in text
+
+
+def test_calibrate_measures_every_step_kind(tmp_path: Path) -> None:
+    suite = Suite(name="tiny", description="", tasks=({"name": "synthetic_edges2shapes", "size": 16, "n_train": 4,
+                                                      "n_test": 2},),
+                  teacher={"arch": "resnet_generator", "ngf": 4, "n_blocks": 1},
+                  students=({"arch": "resnet_generator", "ngf": 2, "n_blocks": 1},), methods=("output_kd",),
+                  recipe={"ndf": 4, "d_layers": 1}, teacher_schedule={"batch_size": 2},
+                  student_schedule={"batch_size": 2})
+    store = ResultStore(tmp_path)
+    path = calibrate(expand(suite), store, device="cpu", steps=(1, 2), log=lambda _: None)
+    entries = json.loads(path.read_text())["measurements"]
+    assert sorted(e["key"]["kind"] for e in entries) == ["output_kd:paired", "teacher:paired"]
+    assert all(e["s_per_step"] > 0 and e["device"].startswith("cpu") for e in entries)
+    est = estimate(expand(suite), store)
+    assert all(e.source.startswith("calibration") for e in est)
