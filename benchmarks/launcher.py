@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict
 from datetime import datetime
@@ -106,7 +107,13 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
         options = RunOptions(**{**asdict(options), "threads": max(1, (os.cpu_count() or 1) // max_parallel)})
     submitter = make_executor(executor, run_dir / "submitit")
 
-    plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed)
+    try:  # jobs an earlier --executor slurm submission still runs must not run twice
+        in_flight = slurm.describe_in_flight(slurm.jobs_in_flight(store))
+    except slurm.SlurmError as exc:
+        print(f"warning: cannot ask SLURM about jobs submitted earlier ({exc}); any still queued there "
+              f"may run twice", file=sys.stderr)
+        in_flight = {}
+    plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed, in_flight=in_flight)
     outcome: dict[str, str] = {job_id: f"skipped ({why})" for job_id, why in plan.skipped.items()}
     pending = list(plan.run)
     pending_ids = {j.job_id for j in pending}

@@ -427,6 +427,19 @@ def follow(store: ResultStore, submissions: Mapping[str, Submission], *, progres
         bar.close()
 
 
+def jobs_in_flight(store: ResultStore) -> dict[str, LiveState]:
+    """Jobs of earlier SLURM submissions that are still queued or running (those that ended
+    without a record get one on the way, see :func:`reconcile`)."""
+    submissions = latest_submissions(store)
+    live = reconcile(store, submissions) if submissions else {}
+    return {j: s for j, s in live.items() if s.status in ("queued", "running")}
+
+
+def describe_in_flight(in_flight: Mapping[str, LiveState]) -> dict[str, str]:
+    """``plan_jobs``'s ``in_flight`` argument: job id -> where it is."""
+    return {j: f"{s.status} as SLURM job {s.submission.slurm_id}" for j, s in in_flight.items()}
+
+
 def run_grid(jobs: list[JobConfig], options: RunOptions, *, run_dir: Path, cluster: ClusterConfig,
              force: bool = False, retry_failed: bool = False, wait: bool = True,
              progress: bool = True) -> dict[str, str]:
@@ -440,10 +453,8 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, run_dir: Path, clust
         raise SlurmError(f"cannot submit to SLURM: {why}. Use --executor local (or auto), or start SLURM "
                          f"(for a one-node test cluster: tests/slurm/start_cluster.sh)")
     store = ResultStore(options.results_root)
-    earlier = reconcile(store, latest_submissions(store))
-    in_flight = {j: s for j, s in earlier.items() if s.status in ("queued", "running")}
-    plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed,
-                     in_flight={j: f"{s.status} as SLURM job {s.submission.slurm_id}" for j, s in in_flight.items()})
+    in_flight = jobs_in_flight(store)
+    plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed, in_flight=describe_in_flight(in_flight))
     teachers_in_flight = {j: s.submission.slurm_id for j, s in in_flight.items() if s.submission.phase == "teacher"}
     ledger, blocked = submit(plan.run, store, options, cluster, run_dir, teachers_in_flight)
     print(describe_submission(ledger, blocked))

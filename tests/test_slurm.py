@@ -127,6 +127,12 @@ def test_two_phase_grid_goes_out_as_arrays_with_afterok(tmp_path: Path) -> None:
     rc, out = cli("status", "--results", str(results))
     assert rc == 0 and re.search(r"6 jobs in \S+: .*(queued|running)", out), out
 
+    # a local run meanwhile leaves the jobs SLURM has to SLURM
+    rc, out = cli("grid", *grid, "--executor", "debug")
+    assert rc == 0 and "as SLURM job" in out, out
+    local_run = runs(results)[-1].name
+    assert not any(r.get("run") == local_run for r in records(results).values())
+
     # `grid` again (waiting) submits nothing and follows the jobs of the first submission to the end
     rc, out = cli("grid", *grid)
     assert rc == 0, out
@@ -134,7 +140,7 @@ def test_two_phase_grid_goes_out_as_arrays_with_afterok(tmp_path: Path) -> None:
     assert "grid finished: 6 done" in out
     done = records(results)
     assert len(done) == 6 and {r["status"] for r in done.values()} == {"done"}
-    assert {r["run"] for r in done.values()} == {run_dir.name}
+    assert {r["run"] for r in done.values()} == {run_dir.name}  # all from the first submission
     teacher_ids = {j for j, r in done.items() if r["config"]["phase"] == "teacher"}
     assert {r["config"]["teacher_id"] for r in done.values() if r["config"]["phase"] == "student"} == teacher_ids
     rc, out = cli("status", "--results", str(results), "--all")
