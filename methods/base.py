@@ -55,6 +55,12 @@ class TrainOutcome:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+def by_pairing(value: Any, paired: bool, *, pix2pix: float, cyclegan: float) -> float:
+    """A hyperparameter whose ``None`` means "the paper's value for this kind of task": ``pix2pix``
+    for paired tasks, ``cyclegan`` for unpaired ones."""
+    return float(value) if value is not None else (pix2pix if paired else cyclegan)
+
+
 class Method(ABC):
     """A registered method. Subclasses set the class attributes and implement ``train``."""
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import TrainSetup
+from methods.base import TrainSetup, by_pairing
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes
 from methods.output_kd import recon_weight
 from methods.registry import METHODS
@@ -41,7 +41,7 @@ class FeatureKD(DistillationMethod):
         return nn.ModuleDict({k: nn.Conv2d(s_shapes[k][1], t_shapes[k][1], 1) for k in names})
 
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        weight = hp["lambda_distill"] if hp["lambda_distill"] is not None else (1.0 if t.paired else 0.01)
+        weight = by_pairing(hp["lambda_distill"], t.paired, pix2pix=1.0, cyclegan=0.01)
         distill = sum(F.mse_loss(modules[k](t.student_feats[k]), t.teacher_feats[k]) for k in modules)
         return {"recon": F.l1_loss(t.student_out, t.teacher_out) * recon_weight(hp, t.paired),
                 "distill": distill * weight}

@@ -6,11 +6,15 @@ PatchGANs, LSGAN, cycle weight 10, identity 0.5, image pool 50, Adam 2e-4 (beta1
 then linearly decaying learning rate. Differences from the papers: training length is counted
 in steps (``Schedule.steps``) rather than epochs, and the batch size is a schedule setting.
 
-The same recipes train the ``scratch`` (NOKD) baseline at the student's width.
+The same recipes train the ``scratch`` (NOKD) baseline at the student's width, and the online
+teachers of methods that train their teacher inside their own job (CRD): :func:`build_recipe`
+returns the networks, optimisers and a one-step update that such a method interleaves with its
+student's steps.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -18,8 +22,8 @@ from torch import nn
 
 from methods.base import TrainOutcome, TrainSetup
 from methods.networks import build_network
-from methods.training import (BatchSampler, ImagePool, TrainingState, adam, gan_loss, linear_decay, run_steps,
-                              set_requires_grad)
+from methods.training import (BatchSampler, ImagePool, Schedule, TrainingState, adam, gan_loss, linear_decay,
+                              run_steps, set_requires_grad)
 
 RECIPE_DEFAULTS: Mapping[str, Any] = {
     "gan_mode": "auto",         # auto: vanilla for pix2pix, lsgan for CycleGAN
@@ -52,65 +56,97 @@ def build_discriminator(hp: Mapping[str, Any], paired: bool) -> nn.Module:
                           "ndf": hp["ndf"], "n_layers": hp["d_layers"], "norm": hp["d_norm"]})
 
 
+@dataclass
+class RecipeModel:
+    """One recipe's networks, optimisers and schedulers, and its one-step update.
+
+    ``step(real_a, real_b)`` performs one optimisation step of every network and returns the loss
+    terms and the A->B generator's output for ``real_a`` (detached, computed before the update).
+    The dictionaries feed a ``TrainingState``; ``generator`` is the A->B generator and
+    ``discriminator`` the judge of domain-B images (conditional on the input for pix2pix)."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, Any]
+    extras: dict[str, Any]
+    step: Callable[[torch.Tensor, torch.Tensor], tuple[dict[str, torch.Tensor], torch.Tensor]]
+
+
+def build_recipe(generator_spec: Mapping[str, Any], hp: Mapping[str, Any], paired: bool, schedule: Schedule,
+                 device: torch.device, generator: torch.Generator) -> RecipeModel:
+    """The pix2pix (paired) or CycleGAN (unpaired) recipe for a generator of ``generator_spec``.
+
+    ``hp`` is a resolved recipe (:func:`resolve_recipe`); ``generator`` drives the image pools."""
+    build = _pix2pix if paired else _cyclegan
+    return build(generator_spec, hp, schedule, device, generator)
+
+
 def train_recipe(setup: TrainSetup, generator_spec: Mapping[str, Any]) -> TrainOutcome:
     """Train a generator of ``generator_spec`` with the task's recipe (pix2pix or CycleGAN)."""
-    train = _train_pix2pix if setup.data.paired else _train_cyclegan
-    return train(setup, generator_spec, resolve_recipe(setup.recipe, setup.data.paired))
+    torch.manual_seed(setup.seed)
+    gen = torch.Generator().manual_seed(setup.seed)
+    paired = setup.data.paired
+    model = build_recipe(generator_spec, resolve_recipe(setup.recipe, paired), paired, setup.schedule, setup.device,
+                         gen)
+    state = TrainingState(model.modules, model.optimizers, model.schedulers, model.extras, generator=gen)
+    sampler = recipe_sampler(setup, gen)
+    history = run_steps(lambda _: model.step(*sampler.sample())[0], state, setup.schedule, setup.device,
+                        setup.checkpointer, setup.log)
+    extras = {"generator_BA": model.modules["G_BA"]} if not paired else {}
+    return TrainOutcome(model.generator, history, discriminator=model.discriminator, extras=extras)
 
 
-def _sampler(setup: TrainSetup, generator: torch.Generator) -> BatchSampler:
+def recipe_sampler(setup: TrainSetup, generator: torch.Generator) -> BatchSampler:
+    """Batches of the task's training images (pairs for paired tasks) at the schedule's batch size."""
     return BatchSampler(setup.data.train_a, setup.data.train_b, setup.data.paired, setup.schedule.batch_size,
                         setup.device, generator)
 
 
-def _train_pix2pix(setup: TrainSetup, generator_spec: Mapping[str, Any], hp: Mapping[str, Any]) -> TrainOutcome:
-    torch.manual_seed(setup.seed)
-    gen = torch.Generator().manual_seed(setup.seed)
-    net_g = build_network(generator_spec).to(setup.device)
-    net_d = build_discriminator(hp, paired=True).to(setup.device)
-    opt_g, opt_d = adam(net_g.parameters(), setup.schedule), adam(net_d.parameters(), setup.schedule)
-    state = TrainingState({"G": net_g, "D": net_d}, {"G": opt_g, "D": opt_d},
-                          {"G": linear_decay(opt_g, setup.schedule), "D": linear_decay(opt_d, setup.schedule)},
-                          generator=gen)
-    sampler = _sampler(setup, gen)
+def _schedulers(optimizers: Mapping[str, torch.optim.Optimizer], schedule: Schedule) -> dict[str, Any]:
+    return {k: linear_decay(o, schedule) for k, o in optimizers.items()}
 
-    def step(_: int) -> dict[str, torch.Tensor]:
-        real_a, real_b = sampler.sample()
+
+def _pix2pix(generator_spec: Mapping[str, Any], hp: Mapping[str, Any], schedule: Schedule, device: torch.device,
+             generator: torch.Generator) -> RecipeModel:
+    net_g = build_network(generator_spec).to(device)
+    net_d = build_discriminator(hp, paired=True).to(device)
+    opt_g, opt_d = adam(net_g.parameters(), schedule), adam(net_d.parameters(), schedule)
+    optimizers = {"G": opt_g, "D": opt_d}
+    mode = hp["gan_mode"]
+
+    def step(real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         fake_b = net_g(real_a)
         set_requires_grad(net_d, True)
         opt_d.zero_grad(set_to_none=True)
-        loss_d = 0.5 * (gan_loss(net_d(torch.cat([real_a, fake_b.detach()], 1)), False, hp["gan_mode"])
-                        + gan_loss(net_d(torch.cat([real_a, real_b], 1)), True, hp["gan_mode"]))
+        loss_d = 0.5 * (gan_loss(net_d(torch.cat([real_a, fake_b.detach()], 1)), False, mode)
+                        + gan_loss(net_d(torch.cat([real_a, real_b], 1)), True, mode))
         loss_d.backward()
         opt_d.step()
         set_requires_grad(net_d, False)
         opt_g.zero_grad(set_to_none=True)
-        loss_gan = gan_loss(net_d(torch.cat([real_a, fake_b], 1)), True, hp["gan_mode"])
+        loss_gan = gan_loss(net_d(torch.cat([real_a, fake_b], 1)), True, mode)
         loss_l1 = F.l1_loss(fake_b, real_b) * hp["lambda_l1"]
         (loss_gan + loss_l1).backward()
         opt_g.step()
-        return {"D": loss_d, "G_gan": loss_gan, "G_l1": loss_l1}
+        return {"D": loss_d, "G_gan": loss_gan, "G_l1": loss_l1}, fake_b.detach()
 
-    history = run_steps(step, state, setup.schedule, setup.device, setup.checkpointer, setup.log)
-    return TrainOutcome(net_g, history, discriminator=net_d)
+    return RecipeModel(net_g, net_d, {"G": net_g, "D": net_d}, optimizers, _schedulers(optimizers, schedule), {},
+                       step)
 
 
-def _train_cyclegan(setup: TrainSetup, generator_spec: Mapping[str, Any], hp: Mapping[str, Any]) -> TrainOutcome:
-    torch.manual_seed(setup.seed)
-    gen = torch.Generator().manual_seed(setup.seed)
-    g_ab, g_ba = build_network(generator_spec).to(setup.device), build_network(generator_spec).to(setup.device)
-    d_b, d_a = build_discriminator(hp, False).to(setup.device), build_discriminator(hp, False).to(setup.device)
-    opt_g = adam(list(g_ab.parameters()) + list(g_ba.parameters()), setup.schedule)
-    opt_d = adam(list(d_b.parameters()) + list(d_a.parameters()), setup.schedule)
-    pool_a, pool_b = ImagePool(hp["pool_size"], gen), ImagePool(hp["pool_size"], gen)
-    state = TrainingState({"G_AB": g_ab, "G_BA": g_ba, "D_B": d_b, "D_A": d_a}, {"G": opt_g, "D": opt_d},
-                          {"G": linear_decay(opt_g, setup.schedule), "D": linear_decay(opt_d, setup.schedule)},
-                          extras={"pool_A": pool_a, "pool_B": pool_b}, generator=gen)
-    sampler = _sampler(setup, gen)
+def _cyclegan(generator_spec: Mapping[str, Any], hp: Mapping[str, Any], schedule: Schedule, device: torch.device,
+              generator: torch.Generator) -> RecipeModel:
+    g_ab, g_ba = build_network(generator_spec).to(device), build_network(generator_spec).to(device)
+    d_b, d_a = build_discriminator(hp, False).to(device), build_discriminator(hp, False).to(device)
+    opt_g = adam(list(g_ab.parameters()) + list(g_ba.parameters()), schedule)
+    opt_d = adam(list(d_b.parameters()) + list(d_a.parameters()), schedule)
+    optimizers = {"G": opt_g, "D": opt_d}
+    pool_a, pool_b = ImagePool(hp["pool_size"], generator), ImagePool(hp["pool_size"], generator)
     mode, lam, lam_idt = hp["gan_mode"], hp["lambda_cycle"], hp["lambda_identity"]
 
-    def step(_: int) -> dict[str, torch.Tensor]:
-        real_a, real_b = sampler.sample()
+    def step(real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         fake_b, fake_a = g_ab(real_a), g_ba(real_b)
         set_requires_grad([d_a, d_b], False)
         opt_g.zero_grad(set_to_none=True)
@@ -132,7 +168,7 @@ def _train_cyclegan(setup: TrainSetup, generator_spec: Mapping[str, Any], hp: Ma
         loss_d_a = 0.5 * (gan_loss(d_a(real_a), True, mode) + gan_loss(d_a(fa.detach()), False, mode))
         (loss_d_a + loss_d_b).backward()
         opt_d.step()
-        return {**terms, "D_B": loss_d_b, "D_A": loss_d_a}
+        return {**terms, "D_B": loss_d_b, "D_A": loss_d_a}, fake_b.detach()
 
-    history = run_steps(step, state, setup.schedule, setup.device, setup.checkpointer, setup.log)
-    return TrainOutcome(g_ab, history, discriminator=d_b, extras={"generator_BA": g_ba})
+    return RecipeModel(g_ab, d_b, {"G_AB": g_ab, "G_BA": g_ba, "D_B": d_b, "D_A": d_a}, optimizers,
+                       _schedulers(optimizers, schedule), {"pool_A": pool_a, "pool_B": pool_b}, step)

@@ -145,6 +145,23 @@ class BatchSampler:
         return to_float(self.a[idx_a], self.device), to_float(self.b[idx_b], self.device)
 
 
+class LoopStats:
+    """Plain numbers a loop accumulates (timers, counters, best scores) that must survive a resume;
+    kept in ``TrainingState.extras``."""
+
+    def __init__(self, **values: float) -> None:
+        self.values: dict[str, float] = dict(values)
+
+    def add(self, key: str, amount: float) -> None:
+        self.values[key] = self.values.get(key, 0.0) + amount
+
+    def state_dict(self) -> dict:
+        return dict(self.values)
+
+    def load_state_dict(self, state: dict, device: torch.device) -> None:
+        self.values = dict(state)
+
+
 class Checkpointer(Protocol):
     """Where a loop keeps its resumable state (the harness gives one per job)."""
 

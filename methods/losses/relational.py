@@ -1,0 +1,209 @@
+"""Relational knowledge distillation (RKD) over sets of embeddings, and CRD's image slicing.
+
+RKD (Park et al., "Relational Knowledge Distillation", CVPR 2019, arXiv 1904.05068) matches the
+*structure* of a set of N embeddings rather than the embeddings themselves:
+
+* distance term: pairwise Euclidean distances, each set divided by the mean of its positive
+  distances (so a uniform scaling of the embeddings changes nothing), compared with smooth L1;
+* angle term: for every triplet (a, b, c) the cosine of the angle at vertex a between b and c,
+  compared with smooth L1 over all N^3 triplets.
+
+The numerics follow the RKD code that CRD (You et al., arXiv 2212.11091) ships in its
+``relation_kd.py``: distances from the Gram matrix clamped at 1e-12 before the square root with a
+zero diagonal; the teacher side carries no gradient; a difference vector of length zero (b == a)
+gives cosine 0, as ``F.normalize`` of a zero vector does.
+
+The angle term is computed from the N x N Gram matrix G = X X^T instead of the N x N x D tensor
+of differences: (x_b - x_a).(x_c - x_a) = G_bc - G_ab - G_ac + G_aa and
+|x_b - x_a|^2 = G_aa + G_bb - 2 G_ab. The N^3 cosines are formed chunk by chunk over the vertex a
+inside a custom autograd function that accumulates the loss's gradient in the same pass, so memory
+is O(N^2) plus one chunk (``chunk_elements`` cosines) instead of several N^3 tensors kept for
+autograd, and each cosine is formed once (29x less CPU time than the direct form at N = 256,
+D = 768 here; see ``benchmarks/perf/method_step_times.py``).
+
+Precision: G and the lengths are formed in float64 from centred embeddings (distances and angles
+do not change under translation). In float32, G_aa + G_bb - 2 G_ab of two identical rows (a flat
+background gives many) is rounding noise rather than 0, and 1/sqrt(noise) ruins every cosine
+at that vertex; in float64 the noise is ~1e-16 of |x|^2, and pairs closer than ``COINCIDENT``
+(relative squared distance 1e-12) count as coincident: cosine 0, as the direct form gives for a
+zero difference vector. The chunked N^3 arithmetic then runs in the input's dtype. One
+difference from the direct form: there, a zero difference vector of the *student* gets the
+gradient of ``F.normalize`` below eps (1e12 times the upstream gradient); here it gets none.
+
+Every function takes batched sets, B x N x D (one relation set per batch element), and averages
+over the batch.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-12
+CHUNK_ELEMENTS = 1 << 18  # cosines per chunk of the angle term (1 MiB in float32: cache-sized)
+COINCIDENT = 1e-12  # squared distance below this fraction of |x_a|^2 + |x_b|^2: coincident points
+
+
+def _centred_gram(x: torch.Tensor) -> torch.Tensor:
+    x = x.double()
+    x = x - x.mean(dim=1, keepdim=True)
+    return x @ x.transpose(1, 2)
+
+
+def _squared_distances(gram: torch.Tensor) -> torch.Tensor:
+    sq = gram.diagonal(dim1=1, dim2=2)
+    return (sq[:, :, None] + sq[:, None, :] - 2 * gram).clamp_min(0)
+
+
+def _off_diagonal(x: torch.Tensor, value: float = 0.0) -> torch.Tensor:
+    eye = torch.eye(x.shape[-1], dtype=torch.bool, device=x.device)
+    return x.masked_fill(eye, value)
+
+
+def pairwise_distances(x: torch.Tensor, eps: float = EPS) -> torch.Tensor:
+    """B x N x D -> B x N x N Euclidean distances (squared distances clamped at ``eps``, zero diagonal)."""
+    return _off_diagonal((_squared_distances(_centred_gram(x)).clamp_min(eps)).sqrt()).to(x.dtype)
+
+
+def _normalised_distances(x: torch.Tensor) -> torch.Tensor:
+    d = pairwise_distances(x)
+    positive = d > 0
+    mean = (d * positive).sum(dim=(1, 2), keepdim=True) / positive.sum(dim=(1, 2), keepdim=True).clamp_min(1)
+    return d / mean
+
+
+def rkd_distance_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """RKD distance term: smooth L1 between the sets' distance matrices, each divided by its mean."""
+    with torch.no_grad():
+        t = _normalised_distances(teacher)
+    return F.smooth_l1_loss(_normalised_distances(student), t)
+
+
+def _inverse_lengths(gram: torch.Tensor, eps: float = EPS) -> torch.Tensor:
+    """1 / max(|x_b - x_a|, eps) (``F.normalize``'s convention); 0 for coincident points (a zero vector)."""
+    sq = gram.diagonal(dim1=1, dim2=2)
+    d2 = _squared_distances(gram)
+    coincident = d2 <= COINCIDENT * (sq[:, :, None] + sq[:, None, :])
+    return d2.clamp_min(eps * eps).rsqrt().masked_fill(coincident, 0.0)
+
+
+def _chunk_cosines(gram: torch.Tensor, inv: torch.Tensor,
+                   vertices: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Cosines at the vertices ``vertices`` of every set (B x c x N x N), with the dot products M and
+    the products of inverse lengths h_ab h_ac they are made of (cos = M h_ab h_ac).
+
+    M_abc = G_bc - P_ab - P_ac with P_ab = G_ab - G_aa / 2."""
+    p = gram[:, vertices] - gram.diagonal(dim1=1, dim2=2)[:, vertices, None] / 2    # B x c x N
+    dots = gram[:, None] - (p[..., :, None] + p[..., None, :])
+    h = inv[:, vertices]
+    scale = h[..., :, None] * h[..., None, :]
+    return dots * scale, dots, scale
+
+
+def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[slice]:
+    step = max(1, chunk_elements // max(1, n_sets * n * n))
+    return [slice(i, min(n, i + step)) for i in range(0, n, step)]
+
+
+class _AngleLoss(torch.autograd.Function):
+    """Mean smooth L1 between the student's and the teacher's N^3 angle cosines, chunked over vertices.
+
+    Inputs are the student's Gram matrices and inverse lengths and the teacher's (no grad), all
+    B x N x N. The gradient is accumulated in the same pass over the chunks as the loss (a scalar
+    loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac, dG_bc += sum_a W,
+    dG_ab -= 2 sum_c W (the G_ab and G_ac terms are symmetric in b and c), dG_aa += sum_bc W, and
+    dh_ab = 2 sum_c w M_abc h_ac (M: the dot products)."""
+
+    @staticmethod
+    def forward(ctx, gram_s, inv_s, gram_t, inv_t, chunk_elements: int):  # type: ignore[override]
+        n_sets, n = gram_s.shape[:2]
+        scale = 1.0 / (n_sets * n ** 3)
+        with_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
+        d_gram, d_inv = torch.zeros_like(gram_s), torch.zeros_like(inv_s)
+        total = gram_s.new_zeros(())
+        for v in _chunks(n_sets, n, chunk_elements):
+            cos_s, dots, hh = _chunk_cosines(gram_s, inv_s, v)
+            cos_t = _chunk_cosines(gram_t, inv_t, v)[0]
+            total += F.smooth_l1_loss(cos_s, cos_t, reduction="sum")
+            if not with_grad:
+                continue
+            w = cos_s.sub_(cos_t).clamp_(-1.0, 1.0)                 # d smooth_l1 (beta 1) / d cos, unscaled
+            h = inv_s[:, v]
+            weighted = hh.mul_(w)
+            d_gram += weighted.sum(dim=1)
+            per_edge = weighted.sum(dim=3)                         # B x c x N: sum_c W_abc
+            d_gram[:, v] -= 2 * per_edge
+            idx = torch.arange(v.start, v.stop, device=gram_s.device)
+            d_gram[:, idx, idx] += per_edge.sum(dim=2)
+            d_inv[:, v] = 2 * w.mul_(dots).mul_(h[..., None, :]).sum(dim=3)
+        ctx.save_for_backward(d_gram.mul_(scale), d_inv.mul_(scale))
+        return total * scale
+
+    @staticmethod
+    def backward(ctx, grad_out):  # type: ignore[override]
+        d_gram, d_inv = ctx.saved_tensors
+        return d_gram * grad_out, d_inv * grad_out, None, None, None
+
+
+def rkd_angle_loss(student: torch.Tensor, teacher: torch.Tensor, chunk_elements: int = CHUNK_ELEMENTS) -> torch.Tensor:
+    """RKD angle term: smooth L1 between the N^3 vertex cosines of the two sets (B x N x D each).
+
+    Values equal the direct formula (normalised difference vectors, ``bmm``) to float rounding;
+    memory is O(N^2) plus ``chunk_elements`` cosines at a time."""
+    dtype = student.dtype
+    with torch.no_grad():
+        gram_t = _centred_gram(teacher)
+        gram_t, inv_t = gram_t.to(dtype), _inverse_lengths(gram_t).to(dtype)
+    gram_s = _centred_gram(student)
+    return _AngleLoss.apply(gram_s.to(dtype), _inverse_lengths(gram_s).to(dtype), gram_t, inv_t, chunk_elements)
+
+
+def rkd_angle_loss_reference(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """The angle term as the public RKD/CRD code computes it: the N x N x D tensor of normalised
+    difference vectors and a ``bmm`` per set. The reference :func:`rkd_angle_loss` is tested and
+    benchmarked against; it needs O(N^2 D) memory."""
+    def cosines(x: torch.Tensor) -> torch.Tensor:
+        unit = F.normalize(x[:, None, :, :] - x[:, :, None, :], p=2, dim=3)   # B x N(a) x N x D
+        return unit.flatten(0, 1).bmm(unit.flatten(0, 1).transpose(1, 2)).view(x.shape[0], -1)
+
+    with torch.no_grad():
+        t = cosines(teacher)
+    return F.smooth_l1_loss(cosines(student), t)
+
+
+def angle_cosines(x: torch.Tensor) -> torch.Tensor:
+    """All vertex cosines of each set, B x N x N x N (``[b, a, j, k]``: angle at a between j and k).
+
+    For inspection and tests on small sets; the loss never materialises this tensor."""
+    gram = _centred_gram(x)
+    return _chunk_cosines(gram, _inverse_lengths(gram), slice(0, x.shape[1]))[0]
+
+
+def rkd_loss(student: torch.Tensor, teacher: torch.Tensor, distance_weight: float = 1.0,
+             angle_weight: float = 2.0) -> torch.Tensor:
+    """``distance_weight`` x distance term + ``angle_weight`` x angle term (CRD: 1 and 2)."""
+    loss = student.new_zeros(())
+    if distance_weight:
+        loss = loss + distance_weight * rkd_distance_loss(student, teacher)
+    if angle_weight:
+        loss = loss + angle_weight * rkd_angle_loss(student, teacher)
+    return loss
+
+
+def row_slices(images: torch.Tensor) -> torch.Tensor:
+    """B x C x H x W -> B x H x (C*W): each image's rows as one set of H samples."""
+    return images.transpose(1, 2).reshape(images.shape[0], images.shape[2], -1)
+
+
+def column_slices(images: torch.Tensor) -> torch.Tensor:
+    """B x C x H x W -> B x W x (C*H): each image's columns as one set of W samples."""
+    return images.permute(0, 3, 1, 2).reshape(images.shape[0], images.shape[3], -1)
+
+
+def patch_slices(images: torch.Tensor, size: int) -> torch.Tensor:
+    """B x C x H x W -> B x L x (C*size*size): each image's non-overlapping size x size patches.
+
+    The image sides must be multiples of ``size`` (CRD: 32, i.e. 64 patches of a 256x256 image)."""
+    h, w = images.shape[-2:]
+    if h % size or w % size:
+        raise ValueError(f"patch size {size} does not tile a {h}x{w} image")
+    return F.unfold(images, kernel_size=size, stride=size).transpose(1, 2)
