@@ -78,6 +78,10 @@ def test_rejection_sampling_with_the_exact_ratio_recovers_the_target() -> None:
     sampler = _shifted_normal_sampler(gen)
     sampler.burn_in(5000, 1000)
     x, y = sampler.sample(8000, 1000, max_proposals=200_000)
+    assert len(x) == 8000
+    before = sampler.n_proposed
+    few, _ = sampler.sample(10**6, 1000, max_proposals=3000)  # the budget ends it: what was accepted comes back
+    assert sampler.n_proposed - before == 3000 and 0 < len(few) < 3000
     for label, mean in ((0, 0.5), (1, -0.5)):
         xs = x[y == label].double()
         assert abs(float(xs.mean()) - mean) < 0.06 and abs(float(xs.std()) - 1) < 0.06

@@ -6,8 +6,9 @@
 2. fit the conditional density-ratio model on features of ``feature_net`` (a network trained on the
    real data; the harness passes the teacher unless told otherwise) and set up one rejection sampler
    per label with its burn-in (``subsampling``; ``subsample=False`` accepts every proposal);
-3. draw ``filter_burn_in`` subsampled fakes per label, score them by the teacher and fix the
-   rho-quantile cut-off(s) (``filtering``; ``filter=False`` keeps everything);
+3. draw ``filter_burn_in`` subsampled fakes per label (fewer, with a warning, if the proposal
+   budget runs out first; none for a class is an error naming it), score them by the teacher and
+   fix the rho-quantile cut-off(s) (``filtering``; ``filter=False`` keeps everything);
 4. per label, draw batches of proposals, keep those accepted by rejection sampling and strictly
    below the cut-off, until ``n_per_label`` are kept or ``max_proposals_factor`` x ``n_per_label``
    proposals were drawn (then it goes on with fewer, says so in the log and lists the short labels
@@ -197,6 +198,15 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module, feature_net: nn.
     cutoffs = [float("inf")] * len(points)
     if hp["filter"]:
         burn_in = [losses(*s.sample(hp["filter_burn_in"], batch, cap))[0] for s in samplers]
+        for point, b in zip(points, burn_in):
+            if len(b) == 0 and family == "classification":
+                raise ValueError(f"rejection sampling accepted no fake of {describe_label(data, point)} in {cap} "
+                                 f"proposals, so no filtering cut-off can be set: the cGAN's samples of this class "
+                                 f"are far from the real ones (train the cGAN longer, raise max_proposals_factor, "
+                                 f"or turn subsampling off)")
+            if len(b) < hp["filter_burn_in"]:
+                log(f"warning: the filtering burn-in of {describe_label(data, point)} has only {len(b)} of "
+                    f"{hp['filter_burn_in']} subsampled fakes ({cap} proposals, the budget)")
         cutoffs = ([quantile_cutoff(b, rho) for b in burn_in] if family == "classification"
                    else [quantile_cutoff(torch.cat(burn_in), rho)] * len(points))
         log(f"filtering cut-off(s) at the {rho:g}-quantile of the teacher's loss: "

@@ -152,13 +152,10 @@ class RejectionSampler:
         return samples, labels, accept
 
     def sample(self, n: int, batch_size: int, max_proposals: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Exactly ``n`` accepted samples, drawing batches until there are enough (at most ``max_proposals``)."""
+        """Up to ``n`` accepted samples, drawing batches until there are ``n`` or ``max_proposals`` were drawn
+        (fewer come back when the ratios are very uneven; the caller decides whether that is enough)."""
         kept_x, kept_y, total, drawn = [], [], 0, 0
-        while total < n:
-            if drawn >= max_proposals:
-                raise RuntimeError(f"rejection sampling accepted only {total} of {drawn} proposals, fewer than the "
-                                   f"{n} needed: the density ratios are very uneven (raise the proposal budget, "
-                                   f"train the ratio model longer, or turn subsampling off)")
+        while total < n and drawn < max_proposals:
             samples, labels, accept = self.draw(batch_size)
             drawn += batch_size
             kept_x.append(samples[accept])
