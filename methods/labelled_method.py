@@ -1,0 +1,80 @@
+"""The base of the classification/regression methods (``nokd``, ``vanilla_kd``, ``cgan_kd``...).
+
+One loop serves them all (``methods.labelled_training.train_labelled``); a method says what it
+learns from and how it scores a batch:
+
+* ``distils``: the loss reads the frozen teacher's outputs on the same batch;
+* ``uses_fake_set``: batches are drawn from the real training split plus the cGAN-KD fake set;
+* ``needs_student_init(hp)``: the student starts from the NOKD student's weights (fine-tuning);
+* ``losses(...)``: the named loss terms of a batch.
+
+``families`` lists the task families a method serves (both here); ``family`` is the first, for
+listings that expect one.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping
+
+import torch
+
+from methods.base import Method
+from methods.labelled_training import (LabelledOutcome, LabelledPool, LabelledTrainSetup, build_labelled_network,
+                                       frozen, supervised_loss, train_labelled)
+
+LABELLED_DEFAULTS: Mapping[str, Any] = {
+    "reg_loss": "mse",   # regression: "mse" (CcGAN-KD) or "l1", on labels normalised to [0, 1]
+    "augment": None,     # None: the task's augmentation; else "crop_flip", "flip" or "none"
+}
+
+
+class LabelledMethod(Method):
+    """A method for classification and regression tasks; subclasses define ``losses`` and the flags."""
+
+    family: ClassVar[str] = "classification"
+    families: ClassVar[tuple[str, ...]] = ("classification", "regression")
+    distils: ClassVar[bool] = False
+    uses_fake_set: ClassVar[bool] = False
+    defaults: ClassVar[Mapping[str, Any]] = LABELLED_DEFAULTS
+
+    def needs_student_init(self, hp: Mapping[str, Any]) -> bool:
+        """Whether the harness must hand over the NOKD student's weights (``setup.student_init``)."""
+        return False
+
+    def lr_scale(self, hp: Mapping[str, Any]) -> float:
+        """Factor on the schedule's learning rate."""
+        return 1.0
+
+    def losses(self, hp: Mapping[str, Any], family: str, outputs: torch.Tensor, targets: torch.Tensor,
+               teacher_outputs: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        return {"sup": supervised_loss(outputs, targets, family, hp["reg_loss"])}
+
+    def train(self, setup: LabelledTrainSetup) -> LabelledOutcome:  # type: ignore[override]
+        data, hp = setup.data, self.resolve_hparams(setup.hparams)
+        if data.family not in self.families:
+            raise ValueError(f"method {self.name!r} serves {self.families} tasks, not {data.family!r} ({data.name})")
+        if self.distils and setup.teacher is None:
+            raise ValueError(f"method {self.name!r} distils from a pretrained teacher and none was given")
+        if self.uses_fake_set and setup.fake_set is None:
+            raise ValueError(f"method {self.name!r} trains on the cGAN-KD fake set of this task and teacher, and none "
+                             f"was given: run the fake-set phase (methods.cgan_kd.build_fake_set) first")
+        torch.manual_seed(setup.seed)
+        student = build_labelled_network(setup.student_spec, data)
+        if self.needs_student_init(hp):
+            if setup.student_init is None:
+                raise ValueError(f"method {self.name!r} with init='nokd' fine-tunes the NOKD student of the same spec: "
+                                 f"pass its state dict as setup.student_init (or set init='scratch')")
+            student.load_state_dict(setup.student_init, strict=True)
+        teacher = frozen(setup.teacher, setup.device) if self.distils else None
+
+        def loss_fn(outputs: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+            with torch.no_grad():
+                teacher_outputs = teacher(inputs) if teacher is not None else None
+            return self.losses(hp, data.family, outputs, targets, teacher_outputs)
+
+        pool = LabelledPool(data, setup.fake_set if self.uses_fake_set else None)
+        setup.log(f"{self.name}: {len(pool)} training images ({pool.n_real} real, {len(pool) - pool.n_real} fake)")
+        history = train_labelled(student, pool, setup.schedule, setup.device, setup.seed, loss_fn,
+                                 augmentation=hp["augment"], lr_scale=self.lr_scale(hp),
+                                 checkpointer=setup.checkpointer, log=setup.log)
+        return LabelledOutcome(student, history, extras={"n_train_real": pool.n_real,
+                                                         "n_train_fake": len(pool) - pool.n_real})
