@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -290,7 +291,13 @@ COMMANDS = {"grid": cmd_grid, "list": cmd_list, "status": cmd_status, "collect":
             "calibrate": cmd_calibrate, "datasets": datasets_cli.run, "teachers": teachers_cli.run}
 
 
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    """``kill`` takes the Ctrl-C path: cancel the jobs in flight, keep what finished."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     args = build_parser().parse_args(argv)
     if args.command is None:  # `python -m benchmarks.run` alone: the default grid
         args = build_parser().parse_args(["grid", *(argv or [])])

@@ -172,7 +172,21 @@ def test_failed_teacher_blocks_its_students_only(tmp_path):
     assert "blocked" in proc.stdout
 
 
-def test_local_executor_interrupt_keeps_finished_jobs_and_resumes(tmp_path):
+def _job_processes(results: Path) -> list[str]:
+    """Command lines of processes still running jobs of this store (submitit's job subprocesses)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "submitit" in text and str(results) in text:
+            found.append(text)
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_local_executor_interrupt_keeps_finished_jobs_and_resumes(tmp_path, sig):
     results = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     args = [sys.executable, "-m", "benchmarks.run", "grid", "--suite", "smoke", "--results", str(results),
@@ -181,10 +195,12 @@ def test_local_executor_interrupt_keeps_finished_jobs_and_resumes(tmp_path):
     deadline = time.time() + 240
     while time.time() < deadline and len(records(results)) < 2:
         time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "finished jobs are kept" in err
+    time.sleep(2)
+    assert not _job_processes(results), "jobs in flight are cancelled, not left running"
     finished = records(results)
     assert 2 <= len(finished) < 4 and all(r["status"] == "done" for r in finished.values())
     stamps = {k: (results / "jobs" / k / "record.json").stat().st_mtime_ns for k in finished}
