@@ -40,7 +40,9 @@ def file_fingerprint(paths: list[Path], root: Path) -> list[list[Any]]:
 
 
 @contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``fcntl`` lock on ``path`` (created if missing) for the ``with`` block: one process
+    at a time builds a shared cache entry."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
@@ -75,7 +77,7 @@ def cached_arrays(cache_root: Path | None, key: Mapping[str, Any], shapes: Mappi
     entry = cache_root / digest
     done = entry / "complete.json"
     if not done.is_file():
-        with _lock(cache_root / f".{digest}.lock"):
+        with file_lock(cache_root / f".{digest}.lock"):
             if not done.is_file():
                 _build(cache_root, entry, key, shapes, fill)
     return _as_tensors({name: np.load(entry / f"{name}.npy", mmap_mode="c") for name in shapes})

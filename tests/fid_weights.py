@@ -28,20 +28,16 @@ class _InceptionSkeleton(FeatureExtractorInceptionV3):
         return None
 
 
-def make_inception_test_weights(path: str | os.PathLike, seed: int = 0) -> Path:
-    """Write a seeded random InceptionV3 weights file in torch-fidelity's format to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-        empty = Path(tmp) / "empty.pth"
-        torch.save({}, empty)
-        model = _InceptionSkeleton("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
-    gen = torch.Generator(device="cpu").manual_seed(seed)
+def released_format_init(model: nn.Module, gen: torch.Generator, fan: str = "in") -> None:
+    """Seeded weights shaped like a released checkpoint: He-normal convs (by fan-in, or fan-out as
+    fyu/drn initialises), BatchNorm weight 1 / bias 0 / running_mean 0 / running_var 1, Linear
+    scaled by 1/sqrt(fan-in), biases 0."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.Conv2d):
-                fan_in = m.in_channels // m.groups * math.prod(m.kernel_size)
-                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * math.sqrt(2.0 / fan_in))
+                fans = m.in_channels // m.groups if fan == "in" else m.out_channels
+                std = math.sqrt(2.0 / (fans * math.prod(m.kernel_size)))
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * std)
                 if m.bias is not None:
                     m.bias.zero_()
             elif isinstance(m, nn.BatchNorm2d):
@@ -52,6 +48,18 @@ def make_inception_test_weights(path: str | os.PathLike, seed: int = 0) -> Path:
             elif isinstance(m, nn.Linear):
                 m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * math.sqrt(1.0 / m.in_features))
                 m.bias.zero_()
+
+
+def make_inception_test_weights(path: str | os.PathLike, seed: int = 0) -> Path:
+    """Write a seeded random InceptionV3 weights file in torch-fidelity's format to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        empty = Path(tmp) / "empty.pth"
+        torch.save({}, empty)
+        model = _InceptionSkeleton("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    released_format_init(model, gen, fan="in")
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     torch.save(state, path)
     return path

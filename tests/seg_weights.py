@@ -8,14 +8,17 @@ conv weights, BatchNorm running_mean 0 / running_var 1 / weight 1 / bias 0, the 
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from benchmarks.metrics.segmentation import DRNSeg
+
+try:
+    from tests.fid_weights import released_format_init
+except ImportError:  # tests/ itself on sys.path
+    from fid_weights import released_format_init
 
 
 def make_drn_test_weights(path: str | os.PathLike, seed: int = 0, prefix: str = "") -> Path:
@@ -24,17 +27,6 @@ def make_drn_test_weights(path: str | os.PathLike, seed: int = 0, prefix: str = 
     path.parent.mkdir(parents=True, exist_ok=True)
     model = DRNSeg()
     gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d):
-                fan_out = m.out_channels * math.prod(m.kernel_size)
-                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * math.sqrt(2.0 / fan_out))
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.fill_(1.0)
-                m.bias.zero_()
-                m.running_mean.zero_()
-                m.running_var.fill_(1.0)
+    released_format_init(model, gen, fan="out")
     torch.save({prefix + k: v for k, v in model.state_dict().items()}, path)
     return path

@@ -25,7 +25,6 @@ Our choices and where they differ from a plain ``fidelity --fid`` call:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import logging
@@ -40,6 +39,7 @@ import torch
 from torch.utils.data import Dataset
 
 from benchmarks.metrics.offline_extractor import NAME as _OFFLINE_NAME
+from datasets.tensor_cache import file_lock
 from benchmarks.metrics.offline_extractor import register_offline_extractor
 
 log = logging.getLogger(__name__)
@@ -206,16 +206,6 @@ def _real_cache_files(cache_root: Path, cache_name: str, extractor_name: str) ->
     return files
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with open(path, "a+") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
 def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: str, cache_root: str | Path,
                     extractor: Extractor, device: torch.device, batch_size: int = 64) -> dict[str, Any]:
     """FID and KID (x1000) of ``fake`` against ``real`` (uint8 N x 3 x H x W tensors).
@@ -257,7 +247,7 @@ def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: 
     if all(p.is_file() for p in _real_cache_files(cache_root, real_cache_name, extractor.name)):
         metrics = run()
     else:
-        with _file_lock(cache_root / f".{real_cache_name}.lock"):
+        with file_lock(cache_root / f".{real_cache_name}.lock"):
             metrics = run()  # torch-fidelity re-checks the cache, so a waiter reuses the winner's files
 
     return {
