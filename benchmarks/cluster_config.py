@@ -30,7 +30,7 @@ else:  # pragma: no cover - Python 3.10
 
 from methods import METHODS
 
-PHASE_SECTIONS = ("teacher", "student")
+PHASE_SECTIONS = ("teacher", "artifact", "student")
 #: sbatch flags the harness sets itself (arrays, dependencies, logs, the requeue signal).
 MANAGED_SBATCH_FLAGS = ("array", "dependency", "output", "error", "open-mode", "signal", "job-name", "requeue",
                         "kill-on-invalid-dep", "time", "partition", "account", "qos", "gpus-per-node",
@@ -170,7 +170,7 @@ class ClusterConfig:
 def load_file(path: str | Path) -> dict[str, Any]:
     """Parse a TOML cluster config into ``ClusterConfig`` keyword arguments (``file_*``).
 
-    Layout: ``[slurm]`` settings for every job, ``[slurm.teacher]``/``[slurm.student]`` per phase,
+    Layout: ``[slurm]`` settings for every job, ``[slurm.teacher]``/``[slurm.artifact]``/``[slurm.student]`` per phase,
     ``[slurm.method.<name>]`` per method."""
     path = Path(path).expanduser()
     try:
@@ -182,7 +182,7 @@ def load_file(path: str | Path) -> dict[str, Any]:
     unknown = set(data) - {"slurm"}
     if unknown:
         raise ClusterConfigError(f"cluster config {path}: unknown section(s) {sorted(unknown)}; valid: [slurm], "
-                                 f"[slurm.teacher], [slurm.student], [slurm.method.<name>]")
+                                 f"[slurm.teacher], [slurm.artifact], [slurm.student], [slurm.method.<name>]")
     slurm = dict(data.get("slurm", {}))
     phases = {p: slurm.pop(p) for p in PHASE_SECTIONS if p in slurm}
     methods = slurm.pop("method", {})

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-PHASES = ("teacher", "student")
+PHASES = ("teacher", "artifact", "student")
 
 
 def canonical_json(value: Any) -> str:
@@ -28,9 +28,13 @@ def short_hash(value: Any, length: int = 12) -> str:
 class JobConfig:
     """Everything one job needs, as plain data.
 
-    ``phase`` is ``teacher`` (train a teacher with its task's recipe) or ``student`` (train a
-    student with ``method``). ``teacher_id`` names the teacher job a pretrained-teacher
-    student depends on (None for teachers, the scratch baseline and online-teacher methods).
+    ``phase`` is ``teacher`` (train a teacher with its task's recipe), ``artifact`` (make something
+    every student of a task and teacher shares, such as cGAN-KD's fake set; ``method`` names the
+    artefact) or ``student`` (train a student with ``method``). ``teacher_id`` names the teacher job a
+    pretrained-teacher student or an artefact depends on (None for teachers, the scratch baseline and
+    online-teacher methods). ``inputs`` names the other jobs whose output this one reads, by role
+    (``{"fake_set": <artefact job>, "student_init": <NOKD student job>}``); it is part of the
+    identity only when non-empty, so jobs without inputs keep the ids they always had.
     """
 
     phase: str
@@ -46,6 +50,7 @@ class JobConfig:
     evaluation: Mapping[str, Any]
     seed: int
     teacher_id: str | None = None
+    inputs: Mapping[str, str] = field(default_factory=dict)
     suite: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -57,6 +62,8 @@ class JobConfig:
         """The fields that define the job (the suite name is a label, not part of the identity)."""
         data = asdict(self)
         data.pop("suite")
+        if not data["inputs"]:
+            data.pop("inputs")
         return data
 
     @property
@@ -72,6 +79,11 @@ class JobConfig:
         return cls(**data)
 
     @property
+    def dependencies(self) -> tuple[str, ...]:
+        """Every job that must be done before this one starts: its teacher, then its inputs."""
+        return tuple(dict.fromkeys(([self.teacher_id] if self.teacher_id else []) + list(self.inputs.values())))
+
+    @property
     def network(self) -> Mapping[str, Any]:
-        """The generator this job trains and evaluates."""
-        return self.teacher if self.phase == "teacher" else self.student  # type: ignore[return-value]
+        """The network this job trains and evaluates (an artefact job's is its teacher's)."""
+        return self.student if self.phase == "student" else self.teacher  # type: ignore[return-value]

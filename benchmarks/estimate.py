@@ -33,7 +33,7 @@ from typing import Any, Iterable, Sequence
 
 import torch
 
-from benchmarks.config import JobConfig, canonical_json
+from benchmarks.config import PHASES, JobConfig, canonical_json
 from benchmarks.environment import choose_device, environment
 from benchmarks.metrics.complexity import count_macs
 from benchmarks.store import DONE, ResultStore
@@ -41,6 +41,7 @@ from datasets import TASKS, ImageTranslationData
 from methods import METHODS, TrainSetup
 from methods.networks import build_network, describe_network
 from methods.recipes import train_recipe
+from methods.labelled_training import SGDSchedule
 from methods.training import Schedule
 
 CALIBRATION_DIR = "calibration"
@@ -101,11 +102,29 @@ def trains(job: JobConfig) -> bool:
     return not (job.phase == "teacher" and job.teacher.get("checkpoint"))
 
 
+def _kind(job: JobConfig) -> str:
+    info = TASKS.get(job.task)
+    return ("paired" if info.paired else "unpaired") if info.family == "i2i" else info.family
+
+
+def _batch_size(job: JobConfig) -> int:
+    if job.phase == "artifact":
+        return int(job.hparams.get("gan_batch_size", 1))
+    return int(job.schedule.get("batch_size", Schedule.batch_size))
+
+
+def train_steps(job: JobConfig) -> int:
+    """Training steps of a job: its schedule's, or for cGAN-KD's fake set the cGAN's plus the density-ratio
+    model's (sampling and filtering not counted)."""
+    if job.phase == "artifact":
+        return int(job.hparams.get("gan_steps", 0)) + int(job.hparams.get("dre_steps", 0))
+    default = Schedule.steps if TASKS.get(job.task).family == "i2i" else SGDSchedule.steps
+    return int(job.schedule.get("steps", default))
+
+
 def step_key(job: JobConfig) -> StepKey:
-    pairing = "paired" if TASKS.get(job.task).paired else "unpaired"
-    return StepKey(f"{job.method}:{pairing}", describe_network(job.network),
-                   describe_network(job.teacher) if _uses_teacher(job) else "", _size(job),
-                   int(job.schedule.get("batch_size", Schedule.batch_size)))
+    return StepKey(f"{job.method}:{_kind(job)}", describe_network(job.network),
+                   describe_network(job.teacher) if _uses_teacher(job) else "", _size(job), _batch_size(job))
 
 
 @lru_cache(maxsize=64)
@@ -121,7 +140,7 @@ def step_work(job: JobConfig) -> float:
     work = _gmacs(canonical_json(dict(job.network)), size)
     if _uses_teacher(job):
         work += _gmacs(canonical_json(dict(job.teacher)), size)
-    return work * int(job.schedule.get("batch_size", Schedule.batch_size))
+    return work * _batch_size(job)
 
 
 def device_label(device: str, name: str | None) -> str:
@@ -145,7 +164,7 @@ def store_measurements(store: ResultStore) -> list[Measurement]:
             continue
         try:
             job = JobConfig.from_dict(record["config"])
-            train_s, steps = record["timings"]["train_s"], int(job.schedule["steps"])
+            train_s, steps = record["timings"]["train_s"], train_steps(job)
             env = record.get("environment") or {}
             device = device_label(env.get("device", "cpu"), env.get("device_name"))
         except (KeyError, TypeError, ValueError):
@@ -223,7 +242,7 @@ def estimate(jobs: Iterable[JobConfig], store: ResultStore) -> list[JobEstimate]
         if not trains(job):
             out.append(JobEstimate(job, 0.0, "", "published checkpoint: no training"))
             continue
-        key, work, steps = step_key(job), step_work(job), int(job.schedule.get("steps", Schedule.steps))
+        key, work, steps = step_key(job), step_work(job), train_steps(job)
         found = _scaled(key, work, pool) if pool else None
         where = device or ""
         if found is None:
@@ -238,13 +257,13 @@ def estimate(jobs: Iterable[JobConfig], store: ResultStore) -> list[JobEstimate]
 def format_estimate(estimates: Sequence[JobEstimate]) -> str:
     """The dry-run summary: per phase, jobs, steps and hours; the sources of the step times."""
     lines = ["training-time estimate (evaluation not included):"]
-    for phase in ("teacher", "student"):
+    for phase in PHASES:
         part = [e for e in estimates if e.job.phase == phase]
         if not part:
             continue
         loaded = [e for e in part if not trains(e.job)]
         training = [e for e in part if trains(e.job)]
-        steps = sum(int(e.job.schedule.get("steps", 0)) for e in training)
+        steps = sum(train_steps(e.job) for e in training)
         text = f"  {phase}: {len(part)} job(s)"
         if loaded:
             text += f", {len(loaded)} loaded from a published checkpoint (no training)"
@@ -302,8 +321,11 @@ def calibrate(jobs: Iterable[JobConfig], store: ResultStore, device: str = "auto
     label = device_label(dev.type, environment(dev)["device_name"])
     seen: dict[StepKey, JobConfig] = {}
     for job in jobs:
-        if trains(job):
+        if trains(job) and TASKS.get(job.task).family == "i2i":
             seen.setdefault(step_key(job), job)
+        elif trains(job):
+            log(f"  {step_key(job).label()}: not calibrated (calibrate measures image-to-image steps; "
+                f"{job.family} step times come from finished jobs)")
     entries = []
     for key, job in seen.items():
         _time_steps(job, 1, dev)  # warm-up: allocator growth, cuDNN autotuning, lazy initialisation

@@ -10,7 +10,12 @@ makes it a grid axis):
 * ``recipe.<key>``          settings shared by teacher and students (``recipe.ndf=32``)
 * ``schedule.<key>``        both schedules; ``teacher_schedule.<key>``/``student_schedule.<key>`` one
 * ``evaluation.<key>``      evaluation settings (``evaluation.n_samples=4``)
+* ``fake_set.<key>``        cGAN-KD's fake-set phase (``fake_set.gan_steps=2000``), classification/regression
 * ``<method>.<hparam>``     a method hyperparameter (``output_kd.lambda_recon=[1,10]``)
+
+In a composite suite (``parts``) an override applies to every part it makes sense for
+(``teacher.ngf`` to the image-to-image part, ``fake_set.*`` to the labelled ones, ``schedule.steps``
+to all); one that applies to no part is an error.
 
 A suite's ``methods`` may hold shell-style patterns (``"*"``): they expand, per task, to every
 registered method of the task's family, so a suite picks up methods registered after it was written.
@@ -20,17 +25,24 @@ from __future__ import annotations
 import inspect
 import itertools
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from benchmarks.config import JobConfig
-from benchmarks.suites import EVALUATION_DEFAULTS, Suite
+from benchmarks.labelled_jobs import FAKE_SET_ARTIFACT
+from benchmarks.suites import EVALUATION_DEFAULTS, SUITES, Suite
 from benchmarks.teachers import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
+from datasets.labelled import LABELLED_FAMILIES
 from methods import METHODS, NETWORKS
+from methods.cgan_kd import FAKESET_DEFAULTS, resolve_fake_hparams
+from methods.labelled_training import SGDSchedule
 from methods.recipes import RECIPE_DEFAULTS
 from methods.training import Schedule
+
+#: The method whose student a fine-tuning method (``needs_student_init``) starts from.
+STUDENT_INIT_METHOD = "nokd"
 
 
 class OverrideError(ValueError):
@@ -59,6 +71,8 @@ def _check_type(key: str, current: Any, value: Any) -> None:
     """Reject a value whose type contradicts the default (int where a float is fine)."""
     if current is None or value is None:
         return
+    if isinstance(current, tuple):
+        current = list(current)
     numbers = (int, float)
     ok = (isinstance(value, bool) == isinstance(current, bool)
           and (isinstance(value, type(current)) or (isinstance(current, float) and isinstance(value, numbers))))
@@ -108,49 +122,82 @@ def _set_in(key: str, mapping: Mapping[str, Any], defaults: Mapping[str, Any], f
 
 
 SCHEDULE_DEFAULTS = {f.name: f.default for f in fields(Schedule)}
+SGD_SCHEDULE_DEFAULTS = {f.name: f.default for f in fields(SGDSchedule)}
+
+
+def suite_family(suite: Suite) -> str:
+    """The family of the suite's tasks (one per suite); an error names the tasks when they mix."""
+    families = {TASKS.get(t["name"]).family for t in suite.tasks}
+    if len(families) != 1:
+        raise ValueError(f"suite {suite.name!r} must have tasks of exactly one family, got "
+                         f"{', '.join(sorted(families)) or 'no task'}: make one suite per family and join them with "
+                         f"a composite suite (parts=...)")
+    return families.pop()
+
+
+def method_families(name: str) -> tuple[str, ...]:
+    """The task families a registered method serves."""
+    method = METHODS.get(name)
+    return tuple(getattr(method, "families", (method.family,)))
 
 
 def apply_overrides(suite: Suite, overrides: Iterable[str]) -> Suite:
-    """The suite with every ``--set`` applied, or an ``OverrideError`` naming the bad one."""
+    """The suite with every ``--set`` applied, or an ``OverrideError`` naming the bad one (one-family suites;
+    :func:`expand` spreads overrides over a composite suite's parts)."""
     for item in overrides:
-        key, value = parse_override(item)
-        section, _, name = key.partition(".")
-        if not name:
-            raise OverrideError(f"--set {key}: expected SECTION.KEY (sections: task, teacher, student, recipe, schedule, "
-                                f"teacher_schedule, student_schedule, evaluation, or a method name)")
-        if section == "task":
-            tasks = []
-            for task in suite.tasks:
-                defaults = TASKS.get(task["name"]).defaults
-                tasks.append({**_set_in(key, task, defaults, name, value), "name": task["name"]})
-            suite = suite.with_changes(tasks=tuple(tasks))
-        elif section == "teacher":
-            suite = suite.with_changes(teacher=_set_network(key, suite.teacher, name, value))
-        elif section == "student":
-            suite = suite.with_changes(students=tuple(_set_network(key, s, name, value) for s in suite.students))
-        elif section == "recipe":
-            suite = suite.with_changes(recipe=_set_in(key, suite.recipe, RECIPE_DEFAULTS, name, value))
-        elif section in ("schedule", "teacher_schedule", "student_schedule"):
-            for part in ("teacher_schedule", "student_schedule"):
-                if section in ("schedule", part):
-                    suite = suite.with_changes(**{part: _set_in(key, getattr(suite, part), SCHEDULE_DEFAULTS, name, value)})
-        elif section == "evaluation":
-            suite = suite.with_changes(evaluation=_set_in(key, suite.evaluation, EVALUATION_DEFAULTS, name, value))
-        elif section in METHODS:
-            method = METHODS.get(section)
-            if name not in method.defaults:
-                raise OverrideError(f"--set {key}: method {section!r} has no hyperparameter {name!r}; "
-                                    f"valid: {', '.join(sorted(method.defaults)) or '(none)'}")
-            values = value if isinstance(value, list) else [value]
-            for v in values:
-                _check_type(key, method.defaults[name], v)
-            grid = {**suite.hparams.get(section, {}), name: values}
-            suite = suite.with_changes(hparams={**suite.hparams, section: grid})
-        else:
-            raise OverrideError(f"--set {key}: unknown section {section!r}. "
-                                f"{METHODS.unknown_message(section)} Other sections: task, teacher, student, recipe, "
-                                f"schedule, teacher_schedule, student_schedule, evaluation.")
+        suite = _apply_override(suite, item)
     return suite
+
+
+def _apply_override(suite: Suite, item: str) -> Suite:
+    key, value = parse_override(item)
+    section, _, name = key.partition(".")
+    if not name:
+        raise OverrideError(f"--set {key}: expected SECTION.KEY (sections: task, teacher, student, recipe, schedule, "
+                            f"teacher_schedule, student_schedule, evaluation, fake_set, or a method name)")
+    labelled = suite_family(suite) in LABELLED_FAMILIES
+    if section == "task":
+        tasks = []
+        for task in suite.tasks:
+            defaults = TASKS.get(task["name"]).defaults
+            tasks.append({**_set_in(key, task, defaults, name, value), "name": task["name"]})
+        return suite.with_changes(tasks=tuple(tasks))
+    if section == "teacher":
+        return suite.with_changes(teacher=_set_network(key, suite.teacher, name, value))
+    if section == "student":
+        return suite.with_changes(students=tuple(_set_network(key, s, name, value) for s in suite.students))
+    if section == "recipe":
+        if labelled:
+            raise OverrideError(f"--set {key}: suite {suite.name!r} ({suite_family(suite)}) has no GAN recipe")
+        return suite.with_changes(recipe=_set_in(key, suite.recipe, RECIPE_DEFAULTS, name, value))
+    if section in ("schedule", "teacher_schedule", "student_schedule"):
+        defaults = SGD_SCHEDULE_DEFAULTS if labelled else SCHEDULE_DEFAULTS
+        for part in ("teacher_schedule", "student_schedule"):
+            if section in ("schedule", part):
+                suite = suite.with_changes(**{part: _set_in(key, getattr(suite, part), defaults, name, value)})
+        return suite
+    if section == "evaluation":
+        return suite.with_changes(evaluation=_set_in(key, suite.evaluation, EVALUATION_DEFAULTS, name, value))
+    if section == "fake_set":
+        if not labelled:
+            raise OverrideError(f"--set {key}: suite {suite.name!r} has no cGAN-KD fake set (image-to-image tasks)")
+        return suite.with_changes(fake_set=_set_in(key, suite.fake_set, FAKESET_DEFAULTS, name, value))
+    if section in METHODS:
+        method = METHODS.get(section)
+        if suite_family(suite) not in method_families(section):
+            raise OverrideError(f"--set {key}: method {section!r} does not serve the {suite_family(suite)} tasks of "
+                                f"suite {suite.name!r}")
+        if name not in method.defaults:
+            raise OverrideError(f"--set {key}: method {section!r} has no hyperparameter {name!r}; "
+                                f"valid: {', '.join(sorted(method.defaults)) or '(none)'}")
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            _check_type(key, method.defaults[name], v)
+        grid = {**suite.hparams.get(section, {}), name: values}
+        return suite.with_changes(hparams={**suite.hparams, section: grid})
+    raise OverrideError(f"--set {key}: unknown section {section!r}. "
+                        f"{METHODS.unknown_message(section)} Other sections: task, teacher, student, recipe, "
+                        f"schedule, teacher_schedule, student_schedule, evaluation, fake_set.")
 
 
 def expand_hparams(method: str, grid: Mapping[str, Sequence[Any]],
@@ -177,7 +224,7 @@ def resolve_methods(names: Sequence[str], family: str) -> list[str]:
     out: list[str] = []
     for name in names:
         if any(c in name for c in "*?["):
-            matched = [m for m in METHODS.names(name) if METHODS.get(m).family == family]
+            matched = [m for m in METHODS.names(name) if family in method_families(m)]
             if not matched:
                 raise ValueError(f"method pattern {name!r} matches no registered {family} method; "
                                  f"registered: {', '.join(METHODS)}")
@@ -200,37 +247,105 @@ def _teacher_job(suite: Suite, task: Mapping[str, Any], seed: int) -> JobConfig:
         suite=suite.name)
 
 
+def _fake_set_job(suite: Suite, teacher: JobConfig) -> JobConfig:
+    """cGAN-KD's fake set of ``teacher``'s task, made once for every student of that teacher."""
+    return replace(teacher, phase="artifact", method=FAKE_SET_ARTIFACT, hparams=resolve_fake_hparams(suite.fake_set),
+                   schedule={}, teacher_id=teacher.job_id)
+
+
+def _student_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], method_name: str,
+                  hp: Mapping[str, Any]) -> list[JobConfig]:
+    """The student job, preceded by the jobs whose output it reads (its ``inputs``) when it has any."""
+    method = METHODS.get(method_name)
+    job = JobConfig(
+        phase="student", family=teacher.family, task=teacher.task, task_args=teacher.task_args,
+        teacher=teacher.teacher, student=dict(student), method=method_name, hparams=method.resolve_hparams(hp),
+        recipe=teacher.recipe, schedule=dict(suite.student_schedule), evaluation=teacher.evaluation,
+        seed=teacher.seed, teacher_id=teacher.job_id if method.teacher_mode == "pretrained" else None,
+        suite=suite.name)
+    needed: list[JobConfig] = []
+    if getattr(method, "uses_fake_set", False):
+        needed.append(_fake_set_job(suite, teacher))
+    if getattr(method, "uses_fake_set", False) and method().needs_student_init(job.hparams):
+        needed += _student_jobs(suite, teacher, student, STUDENT_INIT_METHOD, {})
+    inputs = {role: dep.job_id for role, dep in zip(("fake_set", "student_init"), needed)}
+    return needed + [replace(job, inputs=inputs)] if inputs else [job]
+
+
+def _expand_one(suite: Suite, tasks: Sequence[str] | None, methods: Sequence[str] | None,
+                seeds: Sequence[int] | None) -> list[JobConfig]:
+    task_specs = {t["name"]: t for t in suite.tasks}
+    selected_tasks = [task_specs.get(n, {"name": n}) for n in tasks] if tasks else list(suite.tasks)
+    selected_methods = list(methods) if methods else list(suite.methods)
+    selected_seeds = list(seeds) if seeds is not None else list(suite.seeds)
+    jobs = []
+    for task in selected_tasks:
+        for seed in selected_seeds:
+            teacher = _teacher_job(suite, task, seed)
+            jobs.append(teacher)  # always: the leaderboard compares every student with it
+            for student in suite.students:
+                for method_name in resolve_methods(selected_methods, teacher.family):
+                    for hp in expand_hparams(method_name, suite.hparams.get(method_name, {}),
+                                             suite.zipped.get(method_name, ())):
+                        jobs += _student_jobs(suite, teacher, student, method_name, hp)
+    return jobs
+
+
+def _parts(suite: Suite, overrides: Sequence[str]) -> list[Suite]:
+    """A composite suite's parts with the overrides that apply to each (an override that applies to no
+    part is an error: the first part's message says why); a plain suite with all its overrides."""
+    if not suite.parts:
+        return [apply_overrides(suite, overrides)]
+    parts = [SUITES.get(name) for name in suite.parts]
+    for item in overrides:
+        errors, applied = [], False
+        for i, part in enumerate(parts):
+            try:
+                parts[i] = _apply_override(part, item)
+                applied = True
+            except OverrideError as exc:
+                errors.append(exc)
+        if not applied:
+            raise errors[0]
+    return parts
+
+
 def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequence[str] | None = None,
            seeds: Sequence[int] | None = None, overrides: Iterable[str] = ()) -> list[JobConfig]:
-    """All jobs of the suite (teachers first), narrowed by the filters, with overrides applied.
+    """All jobs of the suite (teachers, then artefacts, then students), narrowed by the filters, with
+    overrides applied; each job once, even when two configurations resolve to the same job.
 
-    ``tasks``/``methods`` may name registered entries outside the suite (the suite's defaults
-    are used); ``seeds`` replaces the suite's seeds."""
-    suite = apply_overrides(suite, overrides)
-    task_specs = {t["name"]: t for t in suite.tasks}
+    ``tasks``/``methods`` may name registered entries outside the suite (the suite's defaults are used;
+    in a composite suite, those of the first part of the task's family); ``seeds`` replaces the suite's
+    seeds. A student whose method reads another job's output (cGAN-KD: the fake set and the NOKD
+    student it fine-tunes) brings that job along even when the filters leave it out."""
     for name in tasks or ():
         TASKS.get(name)
     for name in methods or ():
         if not any(c in name for c in "*?["):
             METHODS.get(name)
-    selected_tasks = [task_specs.get(n, {"name": n}) for n in tasks] if tasks else list(suite.tasks)
-    selected_methods = list(methods) if methods else list(suite.methods)
-    selected_seeds = list(seeds) if seeds is not None else list(suite.seeds)
-    teachers, students = [], []
-    for task in selected_tasks:
-        for seed in selected_seeds:
-            teacher = _teacher_job(suite, task, seed)
-            teachers.append(teacher)  # always: the leaderboard compares every student with it
-            for student in suite.students:
-                for method_name in resolve_methods(selected_methods, teacher.family):
-                    method = METHODS.get(method_name)
-                    for hp in expand_hparams(method_name, suite.hparams.get(method_name, {}),
-                                             suite.zipped.get(method_name, ())):
-                        pretrained = method.teacher_mode == "pretrained"
-                        students.append(JobConfig(
-                            phase="student", family=teacher.family, task=teacher.task, task_args=teacher.task_args,
-                            teacher=teacher.teacher, student=dict(student), method=method_name,
-                            hparams=method.resolve_hparams(hp), recipe=teacher.recipe,
-                            schedule=dict(suite.student_schedule), evaluation=teacher.evaluation, seed=seed,
-                            teacher_id=teacher.job_id if pretrained else None, suite=suite.name))
-    return teachers + students
+    jobs: list[JobConfig] = []
+    parts = _parts(suite, list(overrides))
+    for part in parts:
+        family = suite_family(part)
+        own = {t["name"] for t in part.tasks}
+        first_of_family = next(p for p in parts if suite_family(p) == family) is part
+        part_tasks = None
+        if tasks:
+            part_tasks = [t for t in tasks if t in own or (first_of_family and TASKS.get(t).family == family
+                                                          and not any(t in {x["name"] for x in p.tasks} for p in parts))]
+            if not part_tasks:
+                continue
+        part_methods = None
+        if methods:
+            part_methods = [m for m in methods if any(c in m for c in "*?[") or family in method_families(m)]
+            if not part_methods:
+                continue
+        jobs += _expand_one(part, part_tasks, part_methods, seeds)
+    if tasks and not jobs:
+        raise ValueError(f"suite {suite.name!r} has no part for the families of {', '.join(tasks)}")
+    order = {"teacher": 0, "artifact": 1, "student": 2}
+    unique: dict[str, JobConfig] = {}
+    for job in jobs:
+        unique.setdefault(job.job_id, replace(job, suite=suite.name))  # a composite's jobs carry its name
+    return sorted(unique.values(), key=lambda j: order[j.phase])

@@ -127,24 +127,27 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
         bar.update(1)
         bar.set_postfix(**counts, running=len(running))
 
-    def teacher_state(config: JobConfig) -> tuple[str, str | None] | None:
-        """None while the teacher is still to come; else its final status and error."""
-        if config.teacher_id is None:
-            return DONE, None
-        if config.teacher_id in pending_ids and config.teacher_id not in outcome:
-            return None
-        return store.status_of(config.teacher_id)
+    def dependency_state(config: JobConfig) -> tuple[str | None, str, str | None] | None:
+        """None while a dependency is still to come; else ``(first one not done or None, its status, error)``."""
+        for dep in config.dependencies:
+            if dep in pending_ids and dep not in outcome:
+                return None
+        for dep in config.dependencies:
+            status, error = store.status_of(dep)
+            if status != DONE:
+                return dep, status, error
+        return None, DONE, None
 
     try:
         while pending or running:
             for config in list(pending):
                 if len(running) >= max_parallel:
                     break
-                state = teacher_state(config)
+                state = dependency_state(config)
                 if state is None:
                     continue
                 pending.remove(config)
-                if state[0] != DONE:
+                if state[0] is not None:
                     store.write_record(blocked_record(config, *state, options.run_id))
                     finish(config, "blocked")
                     continue

@@ -1,7 +1,8 @@
 """Which of a grid's jobs a run starts: the one rule every executor (debug, local, SLURM) follows.
 
 * no record, or a corrupt one: run;
-* ``blocked``: run again (its teacher may succeed this time; if not, it is blocked again at once);
+* ``blocked``: run again (its teacher or input job may succeed this time; if not, it is blocked again
+  at once);
 * ``failed`` / ``timed_out``: run only with ``retry_failed`` (failures are usually deterministic;
   a timed-out job resumes from the training state it saved);
 * ``done``: skipped unless ``force``;
@@ -11,7 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Container, Iterable, Mapping
 
 from benchmarks.config import JobConfig
 from benchmarks.store import DONE, ResultStore, outcome_record
@@ -44,15 +45,20 @@ def plan_jobs(jobs: Iterable[JobConfig], store: ResultStore, *, force: bool = Fa
     return plan
 
 
-def blocked_record(config: JobConfig, teacher_status: str, teacher_error: str | None, run: str) -> dict[str, Any]:
-    """The record of a student that did not run because its teacher is not done."""
-    reason = f"teacher job {config.teacher_id} {teacher_status}" + (f": {teacher_error}" if teacher_error else "")
-    return outcome_record(config.to_dict(), "blocked", reason, run, blocked_by=config.teacher_id)
+def blocked_record(config: JobConfig, blocker: str, blocker_status: str, blocker_error: str | None,
+                   run: str) -> dict[str, Any]:
+    """The record of a job that did not run because a job it depends on (``blocker``) is not done."""
+    role = "teacher job" if blocker == config.teacher_id else "input job"
+    reason = f"{role} {blocker} {blocker_status}" + (f": {blocker_error}" if blocker_error else "")
+    return outcome_record(config.to_dict(), "blocked", reason, run, blocked_by=blocker)
 
 
-def teacher_ready(config: JobConfig, store: ResultStore) -> tuple[bool, str, str | None]:
-    """Whether a student may start: ``(ready, teacher status, teacher error)`` (ready without a teacher)."""
-    if config.teacher_id is None:
-        return True, DONE, None
-    status, error = store.status_of(config.teacher_id)
-    return status == DONE, status, error
+def dependencies_ready(config: JobConfig, store: ResultStore, skip: Container[str] = ()
+                       ) -> tuple[bool, str | None, str, str | None]:
+    """Whether a job may start: ``(ready, first dependency not done, its status, its error)``; the
+    dependencies in ``skip`` (still queued or running on the cluster) are not looked at."""
+    for job_id in (d for d in config.dependencies if d not in skip):
+        status, error = store.status_of(job_id)
+        if status != DONE:
+            return False, job_id, status, error
+    return True, None, DONE, None

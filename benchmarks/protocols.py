@@ -54,14 +54,23 @@ def _fid(config: JobConfig, data: ImageTranslationData, fake: torch.Tensor, opti
     if protocol == "task":
         protocol = TASKS.get(config.task).fid_protocol
     real, split = data.fid_reference(protocol)
+    fid = fid_against(fake, real, config, data.name, f"B-{split}", options, device)
+    return {**fid, "fid_protocol": f"{protocol} ({split} split of domain B)",
+            "eval_protocol": f"FID ({FID_CONVENTIONS[protocol]}): {fid['fid_n_fake']} translated test inputs vs "
+                             f"{fid['fid_n_real']} real {split} images, {fid['fid_extractor_label']}"}
+
+
+def fid_against(fake: torch.Tensor, real: torch.Tensor, config: JobConfig, dataset: str, split: str, options: Any,
+                device: torch.device) -> dict[str, Any]:
+    """FID/KID of uint8 ``fake`` against the ``real`` images of ``dataset``'s ``split`` with the grid's
+    extractor; the real statistics are cached under the results folder, named by dataset, task
+    arguments, split, size, N and extractor (``fid_extractor_label`` says which features were used)."""
     extractor = Extractor(options.fid_extractor, options.fid_weights, options.fid_is_inception)
-    cache_name = fid_cache_name(data.name + "-" + _short_args(config.task_args), f"B-{split}", data.size, len(real),
+    cache_name = fid_cache_name(dataset + "-" + _short_args(config.task_args), split, real.shape[-1], len(real),
                                 extractor)
     fid = compute_fid_kid(fake, real, real_cache_name=cache_name, cache_root=Path(options.results_root) / "fid_cache",
                           extractor=extractor, device=device)
-    return {**fid, "fid_protocol": f"{protocol} ({split} split of domain B)",
-            "eval_protocol": f"FID ({FID_CONVENTIONS[protocol]}): {fid['fid_n_fake']} translated test inputs vs "
-                             f"{fid['fid_n_real']} real {split} images, {extractor.label}"}
+    return {**fid, "fid_extractor_label": extractor.label}
 
 
 def _miou(data: ImageTranslationData, fake: torch.Tensor, options: Any, device: torch.device) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Sequence
 from benchmarks import cluster_config, slurm
 from benchmarks import datasets_cli, teachers_cli
 from benchmarks.collect import collect
-from benchmarks.config import canonical_json
+from benchmarks.config import PHASES, canonical_json
 from benchmarks.environment import choose_device, git_state
 from benchmarks.estimate import calibrate, estimate, format_estimate
 from benchmarks.grid import OverrideError, expand
@@ -30,7 +30,7 @@ from benchmarks.plan import plan_jobs
 from benchmarks.published import load_published
 from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
-from benchmarks.suites import SUITES
+from benchmarks.suites import SUITES, suite_resources
 from datasets import TASKS
 from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
 from methods import METHODS, NETWORKS
@@ -109,20 +109,25 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{section}:")
         if section == "methods":
             for name, cls in METHODS.items():
-                print(f"  {name:<14} [{cls.family}, teacher: {cls.teacher_mode}] {describe(cls)}")
+                families = "/".join(getattr(cls, "families", (cls.family,)))
+                print(f"  {name:<14} [{families}, teacher: {cls.teacher_mode}] {describe(cls)}")
                 if cls.citation:
                     print(f"  {'':<14} paper: {cls.citation}")
                 print(f"  {'':<14} defaults: {canonical_json(dict(cls.defaults))}")
         elif section == "tasks":
             for name, info in TASKS.items():
-                kind = "paired" if info.paired else "unpaired"
-                quality = f"FID: {info.fid_protocol}" if info.quality_metric == "fid" else "mIoU: DRN-D-105"
-                print(f"  {name:<26} [{info.family}, {kind}, {quality}] {info.description}")
+                kind = ("paired, " if info.paired else "unpaired, ") if info.family == "i2i" else ""
+                quality = {"fid": f"FID: {info.fid_protocol}", "miou": "mIoU: DRN-D-105"}.get(info.quality_metric,
+                                                                                            info.quality_metric)
+                print(f"  {name:<26} [{info.family}, {kind}{quality}] {info.description}")
                 print(f"  {'':<26} args: {canonical_json(dict(info.defaults))}")
         elif section == "suites":
             for name, suite in SUITES.items():
                 n_jobs = len(expand(suite))
                 print(f"  {name:<10} {n_jobs} jobs: {suite.description}")
+                if suite.parts:
+                    print(f"  {'':<10} parts: {', '.join(suite.parts)}")
+                    continue
                 print(f"  {'':<10} teacher {describe_network(suite.teacher)}; students "
                       f"{', '.join(describe_network(s) for s in suite.students)}; methods {', '.join(suite.methods)}")
         elif section == "networks":
@@ -136,17 +141,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _job_table(jobs) -> str:
-    lines = [f"{'job id':<15} {'phase':<8} {'task':<24} {'method':<12} {'network':<24} {'seed':>4}  depends on"]
+    lines = [f"{'job id':<15} {'phase':<8} {'task':<24} {'method':<18} {'network':<26} {'seed':>4}  depends on"]
     for job in jobs:
-        lines.append(f"{job.job_id:<15} {job.phase:<8} {job.task:<24} {job.method:<12} "
-                     f"{describe_network(job.network):<24} {job.seed:>4}  {job.teacher_id or '-'}")
+        lines.append(f"{job.job_id:<15} {job.phase:<8} {job.task:<24} {job.method:<18} "
+                     f"{describe_network(job.network):<26} {job.seed:>4}  {' '.join(job.dependencies) or '-'}")
     return "\n".join(lines)
 
 
 def _cluster(args: argparse.Namespace, executor: str, suite) -> cluster_config.ClusterConfig | None:
     """The SLURM requests (validated even before anything is submitted); None off SLURM, with a warning
     when SLURM settings were given anyway."""
-    config = cluster_config.from_arguments(args, suite.resources)
+    config = cluster_config.from_arguments(args, suite_resources(suite))
     if executor == "slurm":
         return config
     if config.cli or args.cluster_config:
@@ -164,8 +169,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(_job_table(jobs))
         plan = plan_jobs(jobs, store, force=args.force, retry_failed=args.retry_failed)
-        print(f"\n{len(jobs)} jobs ({sum(j.phase == 'teacher' for j in jobs)} teachers, "
-              f"{sum(j.phase == 'student' for j in jobs)} students); {len(plan.run)} to run, "
+        counts = {phase: sum(j.phase == phase for j in jobs) for phase in PHASES}
+        print(f"\n{len(jobs)} jobs ({counts['teacher']} teachers, "
+              + (f"{counts['artifact']} artefacts, " if counts["artifact"] else "")
+              + f"{counts['student']} students); {len(plan.run)} to run, "
               f"{len(plan.skipped)} left alone ({why})")
         print(format_estimate(estimate(jobs, store)))
         for line in datasets_cli.data_status(j.task for j in jobs):

@@ -1,10 +1,11 @@
-"""Run one job: load data, (load the teacher,) train, evaluate, write the record.
+"""Run one job: load data, hand it to the family's job body (train, evaluate), write the record.
 
 ``run_job`` never raises for an ordinary failure: the exception becomes a ``failed`` record with
 the error text and traceback, so one failing job never stops the grid and never leaves a half
-result. A student whose teacher is not done is recorded ``blocked`` without training. The job's
+result. A job whose teacher or input job is not done is recorded ``blocked`` without training.
+The bodies (``benchmarks.i2i_jobs``, ``benchmarks.labelled_jobs``) do the family's work. The job's
 folder holds ``job.log`` (a human-readable log, appended across restarts), ``record.json``, the
-trained generator, the sample strips the report shows and, while unfinished, ``state.pt``.
+trained network or artefact, the sample strips the report shows and, while unfinished, ``state.pt``.
 
 ``JobRunner`` is the picklable callable every executor (debug, local, SLURM) runs. Under SLURM it
 also handles time limits and preemption (see its docstring) and exits non-zero when the record is
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import signal
 import subprocess
@@ -31,17 +31,18 @@ import torch
 
 from benchmarks.config import JobConfig
 from benchmarks.environment import choose_device, environment
-from benchmarks.metrics.complexity import count_macs, count_params
-from benchmarks.metrics.latency import measure_latency
-from benchmarks.plan import blocked_record, teacher_ready
-from benchmarks.protocols import check_ready, quality_metrics
+from benchmarks.i2i_jobs import run_i2i_job
+from benchmarks.job_context import JobContext
+from benchmarks.labelled_jobs import run_labelled_job
+from benchmarks.plan import blocked_record, dependencies_ready
 from benchmarks.store import DONE, ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record
-from benchmarks.teachers import load_teacher_checkpoint
-from datasets import TASKS, ImageTranslationData, load_task
-from methods import METHODS, TrainSetup
-from methods.networks import build_network
-from methods.recipes import resolve_recipe, train_recipe
-from methods.training import PreemptedError, Schedule, to_float, to_uint8
+from datasets import load_task
+from datasets.labelled import LABELLED_FAMILIES
+from methods.training import PreemptedError
+
+
+#: Metrics the job log's "done" line shows.
+SUMMARY_METRICS = ("fid", "kid", "miou", "accuracy", "mae", "n_final", "params", "macs", "latency_ms")
 
 
 @dataclass(frozen=True)
@@ -127,73 +128,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-@torch.no_grad()
-def translate(generator: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:
-    """uint8 domain-A images -> uint8 translations, in eval mode."""
-    was_training = generator.training
-    generator.eval()
-    out = [to_uint8(generator(to_float(images[i:i + batch_size], device))) for i in range(0, len(images), batch_size)]
-    generator.train(was_training)
-    return torch.cat(out)
-
-
-def save_strip(images: torch.Tensor, path: Path) -> None:
-    """A row of uint8 images as one PNG."""
-    import torchvision.utils as vutils  # imported here: torchvision's import costs the CLI seconds, jobs need it once
-
-    vutils.save_image(images.float() / 255.0, path, nrow=len(images), padding=0)
-
-
-def load_teacher(store: ResultStore, config: JobConfig) -> tuple[torch.nn.Module, torch.nn.Module | None]:
-    """The teacher generator (and its discriminator) trained by job ``config.teacher_id`` (which is done)."""
-    folder = store.job_dir(config.teacher_id)
-    teacher = build_network(config.teacher)
-    teacher.load_state_dict(torch.load(folder / "generator.pt", map_location="cpu"), strict=True)
-    disc_path = folder / "discriminator.pt"
-    discriminator = None
-    if disc_path.exists():
-        discriminator = build_network(_disc_spec(config))
-        discriminator.load_state_dict(torch.load(disc_path, map_location="cpu"), strict=True)
-    return teacher, discriminator
-
-
-def _disc_spec(config: JobConfig) -> dict[str, Any]:
-    paired = TASKS.get(config.task).paired
-    hp = resolve_recipe(config.recipe, paired)
-    return {"arch": "patchgan_discriminator", "input_nc": 6 if paired else 3, "ndf": hp["ndf"],
-            "n_layers": hp["d_layers"], "norm": hp["d_norm"]}
-
-
-def evaluate(generator: torch.nn.Module, config: JobConfig, data: ImageTranslationData, options: RunOptions,
-             device: torch.device, folder: Path) -> dict[str, Any]:
-    """The task's quality metric (FID/KID or mIoU) on the whole test split, params, MACs, latency and
-    compression ratios."""
-    fake = translate(generator, data.test_a, device)
-    shape = (1, 3, data.size, data.size)
-    teacher_net = build_network(config.teacher)
-    metrics: dict[str, Any] = {
-        **quality_metrics(config, data, fake, options, device),
-        "params_count": count_params(generator),
-        "macs_count": count_macs(generator, shape),
-        "teacher_params_count": count_params(teacher_net),
-        "teacher_macs_count": count_macs(teacher_net, shape),
-    }
-    metrics["params"] = metrics["params_count"] / 1e6
-    metrics["macs"] = metrics["macs_count"] / 1e9
-    metrics["params_ratio"] = metrics["teacher_params_count"] / metrics["params_count"]
-    metrics["macs_ratio"] = metrics["teacher_macs_count"] / metrics["macs_count"]
-    metrics.update(measure_latency(generator, shape, device, warmup=config.evaluation["latency_warmup"],
-                                   repeats=config.evaluation["latency_repeats"]))
-    n = config.evaluation["n_samples"]
-    save_strip(fake[:n], folder / "samples.png")
-    if config.phase == "teacher":
-        save_strip(data.test_a[:n], folder / "inputs.png")
-    for key, value in metrics.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise FloatingPointError(f"metric {key} is {value}")
-    return metrics
-
-
 def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpointer | None = None) -> dict[str, Any]:
     """Train and evaluate one job, write its record, and return it (``status`` says how it went)."""
     store = ResultStore(options.results_root)
@@ -204,9 +138,9 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
     record: dict[str, Any] = {"job_id": config.job_id, "config": config.to_dict(), "started_at": _now(),
                               "artifacts": {"log": "job.log"}, "run": options.run_id}
     with job_logger(folder / "job.log") as log:
-        ready, teacher_status, teacher_error = teacher_ready(config, store)
+        ready, blocker, blocker_status, blocker_error = dependencies_ready(config, store)
         if not ready:
-            record = blocked_record(config, teacher_status, teacher_error, options.run_id)
+            record = blocked_record(config, blocker, blocker_status, blocker_error, options.run_id)
             log.error("blocked: %s", record["error"])
             checkpointer.finish()
             store.write_record(record)
@@ -222,37 +156,14 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
             t = time.perf_counter()
             data = load_task(config.task, **config.task_args)
             timings["data_s"] = time.perf_counter() - t
-            check_ready(config, options)
-            setup = TrainSetup(data=data, student_spec=config.student or config.teacher, teacher_spec=config.teacher,
-                               hparams=config.hparams, schedule=Schedule.from_mapping(config.schedule), device=device,
-                               seed=config.seed, recipe=config.recipe, checkpointer=checkpointer, log=log.info)
-            if config.teacher_id:
-                t = time.perf_counter()
-                setup.teacher, setup.teacher_discriminator = load_teacher(store, config)
-                timings["teacher_load_s"] = time.perf_counter() - t
-            t = time.perf_counter()
-            with checkpointer.training():
-                if config.phase == "teacher" and config.teacher.get("checkpoint"):
-                    outcome = load_teacher_checkpoint(config.teacher, log.info)
-                    record["teacher_checkpoint"] = outcome.extras["checkpoint"]
-                elif config.phase == "teacher":
-                    outcome = train_recipe(setup, config.teacher)
-                else:
-                    outcome = METHODS.get(config.method)().train(setup)
-            timings["train_s"] = time.perf_counter() - t
-            atomic_torch_save(outcome.generator.state_dict(), folder / "generator.pt")
-            record["artifacts"]["generator"] = "generator.pt"
-            if config.phase == "teacher" and outcome.discriminator is not None:
-                atomic_torch_save(outcome.discriminator.state_dict(), folder / "discriminator.pt")
-            t = time.perf_counter()
-            record["metrics"] = evaluate(outcome.generator, config, data, options, device, folder)
-            timings["eval_s"] = time.perf_counter() - t
-            record["artifacts"]["samples_png"] = "samples.png"
-            if config.phase == "teacher":
-                record["artifacts"]["inputs_png"] = "inputs.png"
-            record["history"] = outcome.history
+            body = run_labelled_job if config.family in LABELLED_FAMILIES else run_i2i_job
+            result = body(JobContext(config, options, store, folder, device, checkpointer, log.info, data, timings))
+            record["metrics"] = result.metrics
+            record["artifacts"].update(result.artifacts)
+            record["history"] = result.history
+            record.update(result.extras)
             record.update(status=DONE, error=None, traceback=None)
-            log.info("done: %s", {k: record["metrics"].get(k) for k in ("fid", "kid", "miou", "params", "macs", "latency_ms")})
+            log.info("done: %s", {k: v for k, v in result.metrics.items() if k in SUMMARY_METRICS})
         except PreemptedError as exc:
             log.info("preempted (%s): resumable training state in %s", exc, checkpointer.path)
             raise

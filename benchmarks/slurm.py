@@ -12,8 +12,12 @@ Submission (:func:`submit`):
   than after the slowest one. ``--kill-on-invalid-dep=yes`` makes SLURM cancel the students of a
   failed teacher (a teacher whose record is not done exits non-zero, see ``JobRunner``) instead
   of leaving them pending forever; :func:`reconcile` then records them ``blocked`` by it;
-* a student whose teacher is already done gets no dependency; one whose teacher failed and is
-  not being rerun is recorded ``blocked`` at once.
+* the same holds for every dependency a job has (cGAN-KD: the fake-set artefact depends on its
+  teacher; a cGAN-KD student on the teacher, the fake set and the NOKD student it fine-tunes):
+  jobs are submitted in waves (:func:`dependency_waves`), each depending on the array tasks it
+  waits for (``afterok:<a>_<i>:<b>_<j>``);
+* a dependency already done adds nothing; one that failed and is not being rerun makes the job
+  ``blocked`` at once.
 
 What was submitted is written to ``<results>/runs/<run>/slurm_jobs.json`` (the ledger: per job its
 SLURM id, dependency and log files; per array its id, size, request and sbatch script), next to
@@ -24,8 +28,8 @@ Following (:func:`reconcile`, used by ``grid`` while it waits, by ``status`` and
 one), SLURM's state comes from ``squeue`` (jobs the controller still remembers, ``MinJobAge``)
 and then ``sacct`` where accounting is on. Pending/running jobs are reported ``queued``/
 ``running``; a job that ended without writing its record (cancelled with ``scancel``, killed at
-the time limit, out of memory, node failure) gets one now: ``blocked`` when its teacher is not
-done, ``timed_out`` for a SLURM TIMEOUT, else ``failed``, with SLURM's state, submitit's error and
+the time limit, out of memory, node failure) gets one now: ``blocked`` when a job it depends on is
+not done, ``timed_out`` for a SLURM TIMEOUT, else ``failed``, with SLURM's state, submitit's error and
 the log paths. Records are only ever written for such jobs, atomically, so every finished job's
 record stays as its job wrote it. When SLURM cannot be asked, nothing is written.
 """
@@ -48,7 +52,7 @@ from tqdm import tqdm
 
 from benchmarks.cluster_config import ClusterConfig, SlurmResources
 from benchmarks.config import JobConfig
-from benchmarks.plan import blocked_record, plan_jobs, teacher_ready
+from benchmarks.plan import blocked_record, dependencies_ready, plan_jobs
 from benchmarks.runner import JobRunner, RunOptions
 from benchmarks.store import ResultStore, atomic_write_bytes, outcome_record
 
@@ -216,16 +220,39 @@ def _groups(configs: Iterable[JobConfig], key) -> dict[Any, list[JobConfig]]:
     return groups
 
 
-def submit(run: Sequence[JobConfig], store: ResultStore, options: RunOptions, cluster: ClusterConfig,
-           run_dir: Path, teachers_in_flight: Mapping[str, str]) -> tuple[Ledger, list[str]]:
-    """Submit ``run`` (teachers first) as job arrays; return the ledger and the students blocked at once.
+def dependency_waves(run: Sequence[JobConfig]) -> list[list[JobConfig]]:
+    """``run`` in submission waves: a job comes one wave after the last of its dependencies that is in
+    ``run`` (teachers, then artefacts and most students, then students that read another student)."""
+    by_id = {c.job_id: c for c in run}
+    level: dict[str, int] = {}
 
-    ``teachers_in_flight``: teacher job id -> SLURM id of teachers submitted by an earlier run and
-    not over yet (their students depend on them)."""
+    def depth(config: JobConfig) -> int:
+        if config.job_id not in level:
+            level[config.job_id] = 1 + max((depth(by_id[d]) for d in config.dependencies if d in by_id), default=-1)
+        return level[config.job_id]
+
+    waves: list[list[JobConfig]] = []
+    for config in run:
+        d = depth(config)
+        waves.extend([] for _ in range(d + 1 - len(waves)))
+        waves[d].append(config)
+    return waves
+
+
+def submit(run: Sequence[JobConfig], store: ResultStore, options: RunOptions, cluster: ClusterConfig,
+           run_dir: Path, in_flight: Mapping[str, str]) -> tuple[Ledger, list[str]]:
+    """Submit ``run`` as job arrays, wave by wave (:func:`dependency_waves`); return the ledger and the
+    jobs blocked at once.
+
+    A job depends (``afterok``) on the array tasks of its dependencies submitted now or still in flight
+    (``in_flight``: job id -> SLURM id, from an earlier run); a dependency that is neither must be done,
+    else the job is recorded ``blocked`` without being submitted. Jobs with the same resources and the
+    same dependencies share an array (an array carries one dependency list), so a grid of one teacher
+    per task needs about one array per teacher and phase."""
     folder = run_dir / "submitit"
     ledger = Ledger(run_dir)
     limit = max_array_size()
-    teacher_slurm_ids = dict(teachers_in_flight)
+    slurm_ids = dict(in_flight)
     blocked: list[str] = []
 
     def send(chunk: Sequence[JobConfig], resources: SlurmResources, dep: str | None) -> list[submitit.Job]:
@@ -239,28 +266,25 @@ def submit(run: Sequence[JobConfig], store: ResultStore, options: RunOptions, cl
         ledger.add(chunk, jobs, resources, dep)
         return jobs
 
-    _warn_if_signal_too_early(cluster.resources(c.phase, c.method) for c in run)
-    teachers = [c for c in run if c.phase == "teacher"]
-    for resources, group in _groups(teachers, lambda c: cluster.resources(c.phase, c.method)).items():
-        for chunk in chunked(group, limit):
-            jobs = send(chunk, resources, None)
-            teacher_slurm_ids.update({c.job_id: j.job_id for c, j in zip(chunk, jobs)})
-
     def dependency(config: JobConfig) -> str | None:
-        return f"afterok:{teacher_slurm_ids[config.teacher_id]}" if config.teacher_id in teacher_slurm_ids else None
+        waiting = [slurm_ids[d] for d in config.dependencies if d in slurm_ids]
+        return "afterok:" + ":".join(waiting) if waiting else None
 
-    students = []
-    for config in (c for c in run if c.phase != "teacher"):
-        ready, status, error = teacher_ready(config, store)
-        if dependency(config) is None and not ready:
-            store.write_record(blocked_record(config, status, error, options.run_id))
-            blocked.append(config.job_id)
-        else:
-            students.append(config)
-    by_request = _groups(students, lambda c: (cluster.resources(c.phase, c.method), dependency(c)))
-    for (resources, dep), group in by_request.items():
-        for chunk in chunked(group, limit):
-            send(chunk, resources, dep)
+    _warn_if_signal_too_early(cluster.resources(c.phase, c.method) for c in run)
+    for wave in dependency_waves(run):
+        ready = []
+        for config in wave:
+            ok, blocker, status, error = dependencies_ready(config, store, skip=slurm_ids)
+            if ok:
+                ready.append(config)
+            else:
+                store.write_record(blocked_record(config, blocker, status, error, options.run_id))
+                blocked.append(config.job_id)
+        by_request = _groups(ready, lambda c: (cluster.resources(c.phase, c.method), dependency(c)))
+        for (resources, dep), group in by_request.items():
+            for chunk in chunked(group, limit):
+                jobs = send(chunk, resources, dep)
+                slurm_ids.update({c.job_id: j.job_id for c, j in zip(chunk, jobs)})
     return ledger, blocked
 
 
@@ -338,14 +362,14 @@ def _submitit_error(sub: Submission) -> str:
 
 
 def _lost_record(store: ResultStore, config: dict[str, Any], sub: Submission, state: str, reason: str) -> dict:
-    """The record of a job that ended without writing one: ``blocked`` when its teacher's record says
-    it ended not done (SLURM cancelled the job for that, ``--kill-on-invalid-dep``); otherwise
+    """The record of a job that ended without writing one: ``blocked`` when the record of a job it depends
+    on says that one ended not done (SLURM cancelled the job for that, ``--kill-on-invalid-dep``); otherwise
     ``timed_out`` for a SLURM TIMEOUT and ``failed`` for everything else (a student cancelled while
     its teacher still runs included)."""
     job = JobConfig.from_dict(config)
-    ready, teacher_status, teacher_error = teacher_ready(job, store)
-    if not ready and teacher_status != "missing":
-        return blocked_record(job, teacher_status, teacher_error, sub.run)
+    ready, blocker, blocker_status, blocker_error = dependencies_ready(job, store)
+    if not ready and blocker_status != "missing":
+        return blocked_record(job, blocker, blocker_status, blocker_error, sub.run)
     where = f"SLURM job {sub.slurm_id}"
     if state == "UNKNOWN":
         what = f"{where} is no longer known to SLURM (it ended before squeue/sacct could be asked)"
@@ -362,15 +386,15 @@ def _lost_record(store: ResultStore, config: dict[str, Any], sub: Submission, st
 def reconcile(store: ResultStore, submissions: Mapping[str, Submission]) -> dict[str, LiveState]:
     """The live status of every submitted job; records the ones that ended without a record.
 
-    Teachers are settled before students, so a student whose teacher was just found dead is
-    recorded ``blocked`` in the same pass. Raises ``SlurmError`` (writing nothing) when SLURM
+    Jobs are settled in submission order (dependencies before the jobs that wait for them), so a
+    student whose teacher was just found dead is recorded ``blocked`` in the same pass. Raises ``SlurmError`` (writing nothing) when SLURM
     cannot be asked."""
     records = {job_id: store.read_record(job_id) for job_id in submissions}
     unsettled = [job_id for job_id, sub in submissions.items() if not _fresh(records[job_id], sub.run)]
     states = scheduler_states(submissions[j].slurm_id for j in unsettled)
     manifests: dict[str, dict[str, Any]] = {}
     live: dict[str, LiveState] = {}
-    for job_id in sorted(submissions, key=lambda j: submissions[j].phase != "teacher"):
+    for job_id in sorted(submissions, key=lambda j: _submission_order(submissions[j].slurm_id)):
         sub, record = submissions[job_id], records[job_id]
         state, reason = states.get(sub.slurm_id, ("UNKNOWN", ""))
         if job_id in unsettled:
@@ -386,6 +410,11 @@ def reconcile(store: ResultStore, submissions: Mapping[str, Submission]) -> dict
                 store.write_record(record)
         live[job_id] = LiveState(record["status"], sub, state if job_id in unsettled else None)
     return live
+
+
+def _submission_order(slurm_id: str) -> tuple[int, ...]:
+    """``"123_4"`` -> (123, 4): SLURM ids grow with submission, and dependencies are submitted first."""
+    return tuple(int(part) for part in slurm_id.split("_") if part.isdigit())
 
 
 def _manifest_jobs(store: ResultStore, run: str) -> dict[str, dict[str, Any]]:
@@ -455,8 +484,8 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, run_dir: Path, clust
     store = ResultStore(options.results_root)
     in_flight = jobs_in_flight(store)
     plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed, in_flight=describe_in_flight(in_flight))
-    teachers_in_flight = {j: s.submission.slurm_id for j, s in in_flight.items() if s.submission.phase == "teacher"}
-    ledger, blocked = submit(plan.run, store, options, cluster, run_dir, teachers_in_flight)
+    ledger, blocked = submit(plan.run, store, options, cluster, run_dir,
+                             {j: s.submission.slurm_id for j, s in in_flight.items()})
     print(describe_submission(ledger, blocked))
     grid_ids = {job.job_id for job in jobs}
     followed = {j: s.submission for j, s in in_flight.items() if j in grid_ids}  # submitted earlier, not over
@@ -482,14 +511,14 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, run_dir: Path, clust
 def describe_submission(ledger: Ledger, blocked: Sequence[str]) -> str:
     """Human summary: the arrays (ids, sizes, dependencies) and where the ledger is."""
     if not ledger.arrays:
-        return "nothing submitted to SLURM" + (f" ({len(blocked)} blocked by failed teachers)" if blocked else "")
+        return "nothing submitted to SLURM" + (f" ({len(blocked)} blocked by failed dependencies)" if blocked else "")
     lines = [f"submitted {len(ledger.jobs)} job(s) to SLURM in {len(ledger.arrays)} sbatch call(s):"]
     for array in ledger.arrays:
         dep = f", after {array['dependency'].split(':', 1)[1]}" if array["dependency"] else ""
         lines.append(f"  {array['array_id']:>10}  {array['phase']:<8} x{array['size']:<5} "
                      f"{array['resources']['time_min']} min{dep}")
     if blocked:
-        lines.append(f"  {len(blocked)} student(s) blocked at once: their teacher failed "
+        lines.append(f"  {len(blocked)} job(s) blocked at once: a teacher or input job they need failed "
                      f"(rerun it with --retry-failed)")
     lines.append(f"ledger: {ledger.path}")
     return "\n".join(lines)

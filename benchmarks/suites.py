@@ -6,6 +6,12 @@ benchopt's ``parameters``); ``zipped`` names groups of keys that advance togethe
 GAN mode...), so a comparison never differs in them by accident. ``resources`` holds the suite's
 cluster requests per phase (``{"teacher": {"time_min": 240}, "student": {"time_min": 60}}``,
 see :mod:`benchmarks.cluster_config`); they are not part of any job's identity.
+
+A suite's tasks are of one family (image-to-image, classification or regression): networks,
+schedules and methods differ between families. ``parts`` makes a composite suite, the union of
+other suites (the ``default`` suite covers every family this way); ``--set`` overrides apply to each
+part they make sense for. Classification/regression suites use ``SGDSchedule`` keys for their
+schedules and ``fake_set`` for cGAN-KD's fake-set phase (``methods.cgan_kd.FAKESET_DEFAULTS``).
 """
 from __future__ import annotations
 
@@ -29,10 +35,10 @@ class Suite:
 
     name: str
     description: str
-    tasks: tuple[Mapping[str, Any], ...]
-    teacher: Mapping[str, Any]
-    students: tuple[Mapping[str, Any], ...]
-    methods: tuple[str, ...]
+    tasks: tuple[Mapping[str, Any], ...] = ()
+    teacher: Mapping[str, Any] = field(default_factory=dict)
+    students: tuple[Mapping[str, Any], ...] = ()
+    methods: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0,)
     hparams: Mapping[str, Mapping[str, list]] = field(default_factory=dict)
     zipped: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
@@ -41,6 +47,8 @@ class Suite:
     student_schedule: Mapping[str, Any] = field(default_factory=dict)
     evaluation: Mapping[str, Any] = field(default_factory=dict)
     resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    fake_set: Mapping[str, Any] = field(default_factory=dict)
+    parts: tuple[str, ...] = ()
 
     def with_changes(self, **changes: Any) -> "Suite":
         return replace(self, **changes)
@@ -49,21 +57,37 @@ class Suite:
 SUITES: Registry[Suite] = Registry("suite")
 
 
+def suite_resources(suite: Suite) -> dict[str, dict[str, Any]]:
+    """A suite's per-phase cluster requests; a composite suite's are its parts', the largest number
+    winning where parts differ (a time limit must fit the slowest part)."""
+    if not suite.parts:
+        return {phase: dict(values) for phase, values in suite.resources.items()}
+    merged: dict[str, dict[str, Any]] = {}
+    for part in (SUITES.get(name) for name in suite.parts):
+        for phase, values in suite_resources(part).items():
+            for key, value in values.items():
+                old = merged.setdefault(phase, {}).get(key)
+                both_numbers = isinstance(value, (int, float)) and isinstance(old, (int, float))
+                merged[phase][key] = max(old, value) if both_numbers else value
+    return merged
+
+
 def register_suite(suite: Suite) -> Suite:
     SUITES.add(suite.name, suite)
     return suite
 
 
 _TINY_RESNET = {"arch": "resnet_generator", "n_blocks": 3}
+I2I_METHODS = ("scratch", "output_kd", "feature_kd", "srpkd", "reko", "crd")
+LABELLED_METHODS = ("nokd", "vanilla_kd", "cgan_kd", "cgan_kd+vanilla_kd")
 
 register_suite(Suite(
-    name="default",
-    description="Built-in tasks at 64x64, ResNet teacher (ngf 16) vs scratch / output_kd / feature_kd "
-                "students at ngf 8 and 4; runs offline on a laptop-class CPU in minutes.",
+    name="default_i2i",
+    description="Built-in image-to-image tasks at 64x64: ResNet teacher (ngf 16) vs every method's student at ngf 4.",
     tasks=({"name": "synthetic_edges2shapes"}, {"name": "synthetic_plain2striped"}),
     teacher={**_TINY_RESNET, "ngf": 16},
-    students=({**_TINY_RESNET, "ngf": 8}, {**_TINY_RESNET, "ngf": 4}),
-    methods=("scratch", "output_kd", "feature_kd"),
+    students=({**_TINY_RESNET, "ngf": 4},),
+    methods=I2I_METHODS,
     seeds=(0,),
     recipe={"ndf": 16},
     teacher_schedule={"steps": 300, "batch_size": 4, "log_every": 50},
@@ -71,20 +95,87 @@ register_suite(Suite(
     resources={"teacher": {"time_min": 60}, "student": {"time_min": 30}},
 ))
 
+_SMALL_CIFAR_RESNET = {"arch": "cifar_resnet", "depth": 8}
+_DEFAULT_FAKE_SET = {"gan_steps": 300, "gan_batch_size": 32, "gan_ch": 16, "gan_dim_z": 32, "gan_dim_embed": 32,
+                     "dre_steps": 200, "dre_hidden": [128, 64], "dre_dim_embed": 32, "rs_burn_in": 200,
+                     "rs_batch_size": 100, "filter_burn_in": 50, "n_per_label": 50, "max_label_points": 20,
+                     "fid_samples": 500, "log_every": 50}
+
+
+def _labelled_suite(name: str, family: str, task: Mapping[str, Any], lr: float) -> Suite:
+    return Suite(
+        name=name,
+        description=f"Built-in {family} task at 32x32 (cGAN-KD's family): CIFAR-ResNet-8 teacher (16-64 wide) vs "
+                    f"nokd / vanilla_kd / cgan_kd / cgan_kd+vanilla_kd students at half the width.",
+        tasks=(task,),
+        teacher={**_SMALL_CIFAR_RESNET, "widths": [16, 16, 32, 64]},
+        students=({**_SMALL_CIFAR_RESNET, "widths": [8, 8, 16, 32]},),
+        methods=LABELLED_METHODS,
+        teacher_schedule={"steps": 400, "batch_size": 64, "lr": lr, "log_every": 100},
+        student_schedule={"steps": 400, "batch_size": 64, "lr": lr, "log_every": 100},
+        fake_set=_DEFAULT_FAKE_SET,
+        resources={"teacher": {"time_min": 30}, "artifact": {"time_min": 60}, "student": {"time_min": 30}},
+    )
+
+
+# CcGAN-KD trains its regression students with lr 0.01 (classification: RepDistiller's 0.05)
+register_suite(_labelled_suite("default_classification", "classification",
+                               {"name": "synthetic_shapes10", "n_train": 1000, "n_test": 500}, 0.05))
+register_suite(_labelled_suite("default_regression", "regression",
+                               {"name": "synthetic_rotation", "n_train": 1000, "n_test": 500}, 0.01))
+
 register_suite(Suite(
-    name="smoke",
-    description="Tiny and fast (32x32, a few steps): checks that every part of the pipeline runs.",
+    name="default",
+    description="What `grid` runs with no arguments: default_i2i + default_classification + default_regression, "
+                "offline on a laptop-class CPU in about ten minutes.",
+    parts=("default_i2i", "default_classification", "default_regression"),
+))
+
+register_suite(Suite(
+    name="smoke_i2i",
+    description="Tiny and fast (32x32, a few steps): checks that every part of the image-to-image pipeline runs.",
     tasks=({"name": "synthetic_edges2shapes", "size": 32, "n_train": 32, "n_test": 8},
            {"name": "synthetic_plain2striped", "size": 32, "n_train": 32, "n_test": 8}),
     teacher={"arch": "resnet_generator", "ngf": 8, "n_blocks": 2},
     students=({"arch": "resnet_generator", "ngf": 4, "n_blocks": 2},),
-    methods=("scratch", "output_kd", "feature_kd"),
+    methods=I2I_METHODS,
     seeds=(0,),
     recipe={"ndf": 8, "d_layers": 2},
     teacher_schedule={"steps": 4, "batch_size": 2, "log_every": 2},
     student_schedule={"steps": 4, "batch_size": 2, "log_every": 2},
     evaluation={"n_samples": 3, "latency_warmup": 1, "latency_repeats": 3},
     resources={"teacher": {"time_min": 10}, "student": {"time_min": 10}},
+))
+
+_SMOKE_FAKE_SET = {"gan_steps": 2, "gan_batch_size": 16, "gan_ch": 4, "gan_dim_z": 8, "gan_dim_embed": 8,
+                   "dre_steps": 2, "dre_batch_size": 16, "dre_hidden": [16], "dre_dim_embed": 8, "rs_burn_in": 10,
+                   "rs_batch_size": 10, "filter_burn_in": 5, "n_per_label": 2, "max_label_points": 5,
+                   "max_proposals_factor": 50, "fid_samples": 20, "log_every": 2}
+
+
+def _smoke_labelled(name: str, task: str) -> Suite:
+    return Suite(
+        name=name,
+        description=f"Tiny and fast (16x16 {task}, a few steps): checks that every stage of cGAN-KD runs.",
+        tasks=({"name": task, "size": 16, "n_train": 100, "n_test": 20},),
+        teacher={**_SMALL_CIFAR_RESNET, "widths": [8, 8, 16, 16]},
+        students=({**_SMALL_CIFAR_RESNET, "widths": [8, 8, 8, 16]},),
+        methods=LABELLED_METHODS,
+        teacher_schedule={"steps": 4, "batch_size": 16, "log_every": 2},
+        student_schedule={"steps": 4, "batch_size": 16, "log_every": 2},
+        fake_set=_SMOKE_FAKE_SET,
+        evaluation={"n_samples": 3, "latency_warmup": 1, "latency_repeats": 3},
+        resources={"teacher": {"time_min": 10}, "artifact": {"time_min": 10}, "student": {"time_min": 10}},
+    )
+
+
+register_suite(_smoke_labelled("smoke_classification", "synthetic_shapes10"))
+register_suite(_smoke_labelled("smoke_regression", "synthetic_rotation"))
+
+register_suite(Suite(
+    name="smoke",
+    description="Tiny and fast: smoke_i2i + smoke_classification + smoke_regression, every part of the pipeline.",
+    parts=("smoke_i2i", "smoke_classification", "smoke_regression"),
 ))
 
 from benchmarks import paper_suites  # noqa: E402,F401  (registers the papers' suites)

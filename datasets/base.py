@@ -53,12 +53,12 @@ class TaskInfo:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     fid_protocol: str = "target_test"
     description: str = ""
-    quality_metric: str = "fid"      # "fid" or "miou"
+    quality_metric: str = "fid"      # "fid" or "miou"; "accuracy" / "mae" for classification / regression
     reported_as: str | None = None   # the task's name in the published results, if it has any
     dataset: str | None = None       # the real dataset it loads (datasets.catalog.DATASETS), None: built in
 
 
-QUALITY_METRICS = ("fid", "miou")
+QUALITY_METRICS = ("fid", "miou", "accuracy", "mae")
 
 
 def register_task(name: str, *, family: str = "i2i", paired: bool, fid_protocol: str, description: str = "",

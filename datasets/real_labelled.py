@@ -139,14 +139,16 @@ def load_cifar(root: str, num_classes: int, download: bool, size: int) -> Labell
                              _resize(test_x, size), test_y, num_classes=num_classes, augment="crop_flip")
 
 
-@register_task("cifar10", family="classification", paired=False, fid_protocol="none", root="data",
+@register_task("cifar10", family="classification", paired=False, fid_protocol="none",
+               quality_metric="accuracy", root="data",
                download=False, size=32)
 def cifar10(root: str, download: bool, size: int) -> LabelledImageData:
     """Classification: CIFAR-10 (torchvision layout under a local data root)."""
     return load_cifar(root, 10, download, size)
 
 
-@register_task("cifar100", family="classification", paired=False, fid_protocol="none", root="data",
+@register_task("cifar100", family="classification", paired=False, fid_protocol="none",
+               quality_metric="accuracy", root="data",
                download=False, size=32)
 def cifar100(root: str, download: bool, size: int) -> LabelledImageData:
     """Classification: CIFAR-100 (torchvision layout under a local data root)."""
@@ -167,7 +169,8 @@ def _tiny_val_annotations(path: Path, classes: dict[str, int]) -> list[tuple[str
     return rows
 
 
-@register_task("tiny_imagenet", family="classification", paired=False, fid_protocol="none", root="data",
+@register_task("tiny_imagenet", family="classification", paired=False, fid_protocol="none",
+               quality_metric="accuracy", root="data",
                download=False, size=64)
 def tiny_imagenet(root: str, download: bool, size: int) -> LabelledImageData:
     """Classification: Tiny-ImageNet, 200 classes at 64x64 (the labelled val split is the test split)."""
@@ -214,7 +217,8 @@ def utkface_age(path: Path) -> int:
     return int(match["age"])
 
 
-@register_task("utkface", family="regression", paired=False, fid_protocol="none", root="data", size=64,
+@register_task("utkface", family="regression", paired=False, fid_protocol="none",
+               quality_metric="mae", root="data", size=64,
                min_age=1, max_age=60, test_fraction=0.2, split_seed=0)
 def utkface(root: str, size: int, min_age: int, max_age: int, test_fraction: float,
             split_seed: int) -> LabelledImageData:
@@ -306,7 +310,8 @@ def _rc49_csv(folder: Path, size: int, split_seed: int, test_fraction: float) ->
     return images[train_idx], labels[train_idx], images[test_idx], labels[test_idx]
 
 
-@register_task("rc49", family="regression", paired=False, fid_protocol="none", root="data", size=64,
+@register_task("rc49", family="regression", paired=False, fid_protocol="none",
+               quality_metric="mae", root="data", size=64,
                test_fraction=0.2, split_seed=0)
 def rc49(root: str, size: int, test_fraction: float, split_seed: int) -> LabelledImageData:
     """Regression: RC-49 chair yaw angles in [0, 90) degrees, from CcGAN's h5, an npz export or a CSV folder."""

@@ -99,6 +99,7 @@ def _check(size: int, n_train: int, n_test: int) -> None:
 
 
 @register_task("synthetic_shapes10", family="classification", paired=False, fid_protocol="none",
+               quality_metric="accuracy",
                size=32, n_train=2000, n_test=500, seed=0)
 def shapes10(size: int, n_train: int, n_test: int, seed: int) -> LabelledImageData:
     """Classification: ten shape classes at random pose, colour and light (built-in, CIFAR-10-like)."""
@@ -111,6 +112,7 @@ def shapes10(size: int, n_train: int, n_test: int, seed: int) -> LabelledImageDa
 
 
 @register_task("synthetic_rotation", family="regression", paired=False, fid_protocol="none",
+               quality_metric="mae",
                size=32, n_train=2000, n_test=500, seed=0)
 def rotation(size: int, n_train: int, n_test: int, seed: int) -> LabelledImageData:
     """Regression: an arrow rotated by 0-90 degrees, the angle is the label (built-in, RC-49-like)."""

@@ -6,7 +6,8 @@ Student loss, on the teacher's and the student's output images (values in [-1, 1
 
 * RKD (1 x distance + 2 x angle, :mod:`methods.losses.relational`) on three slicings of each
   image: its rows (H samples of 3*W values), its columns (W samples of 3*H values) and its
-  non-overlapping ``patch_size`` patches (32: 64 patches of a 256x256 image). Each image is one
+  non-overlapping ``patch_size`` patches (the paper's 32 at 256x256: an 8 x 8 grid of 64 patches;
+  ``None``, the default, keeps that 8 x 8 grid at any resolution: side / 8). Each image is one
   relation set; as in the public code, the per-image losses are summed over the batch.
 * VGG16 perceptual terms (:mod:`methods.perceptual`): Gram style loss at relu1_2/2_2/3_3/4_3
   and L1 on relu2_2.
@@ -81,6 +82,18 @@ def crd_weights(hp: Mapping[str, Any], paired: bool) -> dict[str, float]:
         "feature": by_pairing(hp["lambda_feature"], paired, pix2pix=20.0, cyclegan=10.0),
         "gan": by_pairing(hp["lambda_gan"], paired, pix2pix=0.0, cyclegan=1.0),
     }
+
+
+def resolve_patch_size(patch_size: int | None, image_size: int) -> int:
+    """The patch side: ``patch_size``, or ``None`` -> the paper's 8 x 8 grid (32 px at 256 px). The RKD
+    angle term needs at least 3 patches per image; a size that leaves fewer is an error that says so."""
+    size = int(patch_size) if patch_size is not None else max(1, image_size // 8)
+    n = (image_size // size) ** 2 if image_size % size == 0 else 0
+    if n < 3:
+        raise ValueError(f"crd patch_size={size} gives {n} whole patches of a {image_size}x{image_size} image; the "
+                         f"patch relations need at least 3: use a divisor of {image_size} up to {image_size // 2}, "
+                         f"or null for the paper's 8 x 8 grid")
+    return size
 
 
 def content_relation_losses(student_out: torch.Tensor, teacher_out: torch.Tensor, weights: Mapping[str, float],
@@ -215,7 +228,7 @@ class CRD(Method):
     citation = "You et al., Exploring Content Relationships for Distilling Efficient GANs, arXiv 2212.11091"
     defaults = {
         "lambda_row": None, "lambda_column": None, "lambda_patch": None,
-        "rkd_distance": 1.0, "rkd_angle": 2.0, "patch_size": 32,
+        "rkd_distance": 1.0, "rkd_angle": 2.0, "patch_size": None,
         "lambda_style": None, "lambda_feature": None, "lambda_gan": None,
         "n_dis": None, "teacher_windows": 20, "teacher_select": "best", "select_images": 32,
         "vgg_weights": None,
@@ -226,6 +239,7 @@ class CRD(Method):
         if hp["teacher_select"] not in TEACHER_SELECT:
             raise ValueError(f"crd teacher_select must be one of {TEACHER_SELECT}, got {hp['teacher_select']!r}")
         weights = crd_weights(hp, paired)
+        patch_size = resolve_patch_size(hp["patch_size"], setup.data.size)
         recipe = resolve_recipe(setup.recipe, paired)
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)
@@ -245,7 +259,7 @@ class CRD(Method):
             real_a, real_b = sampler.sample()
             t_out = teacher.target(i, real_a, real_b)
             s_out = student(real_a)
-            terms = content_relation_losses(s_out, t_out, weights, hp["patch_size"], hp["rkd_distance"],
+            terms = content_relation_losses(s_out, t_out, weights, patch_size, hp["rkd_distance"],
                                             hp["rkd_angle"])
             if perceptual:
                 terms.update(perceptual_losses(vgg, s_out, t_out, weights))

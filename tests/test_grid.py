@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.grid import OverrideError, apply_overrides, expand, expand_hparams, parse_value
+from benchmarks.grid import OverrideError, expand, expand_hparams, parse_value
 from benchmarks.suites import SUITES
 from methods import METHODS
 from methods.registry import Registry, UnknownNameError
@@ -48,13 +48,41 @@ def test_job_ids_are_stable_and_change_with_the_config():
 def test_teachers_first_and_students_depend_on_them():
     jobs = expand(SUITES.get("smoke"))
     phases = [j.phase for j in jobs]
-    assert phases == sorted(phases, key=lambda p: p != "teacher")
+    assert phases == sorted(phases, key=["teacher", "artifact", "student"].index)
+    by_id = {j.job_id: j for j in jobs}
     teacher_ids = {j.job_id for j in jobs if j.phase == "teacher"}
     for job in jobs:
-        if job.method in ("output_kd", "feature_kd"):
+        if job.method in ("output_kd", "feature_kd", "srpkd", "reko", "vanilla_kd", "cgan_kd", "cgan_kd_fake_set"):
             assert job.teacher_id in teacher_ids
-        if job.method == "scratch":
-            assert job.teacher_id is None
+        if job.method in ("scratch", "crd", "nokd"):  # no teacher, or one trained inside the job (crd)
+            assert job.teacher_id is None and not job.dependencies
+        if job.method == "cgan_kd":  # the fake set of its own teacher and the NOKD student of its own spec
+            fake, init = by_id[job.inputs["fake_set"]], by_id[job.inputs["student_init"]]
+            assert fake.phase == "artifact" and fake.teacher_id == job.teacher_id and fake.task == job.task
+            assert init.method == "nokd" and init.student == job.student and init.seed == job.seed
+            assert job.dependencies == (job.teacher_id, fake.job_id, init.job_id)
+    assert {j.suite for j in jobs} == {"smoke"}, "a composite suite's jobs carry its name"
+
+
+def test_composite_suite_spreads_overrides_and_filters_over_its_parts():
+    suite = SUITES.get("smoke")
+    jobs = expand(suite, overrides=["teacher.ngf=12", "fake_set.gan_steps=3", "schedule.steps=5"])
+    assert {j.teacher.get("ngf") for j in jobs if j.family == "i2i"} == {12}
+    assert all("ngf" not in j.teacher for j in jobs if j.family != "i2i")
+    assert {j.hparams["gan_steps"] for j in jobs if j.phase == "artifact"} == {3}
+    assert {j.schedule["steps"] for j in jobs if j.phase != "artifact"} == {5}
+    with pytest.raises(OverrideError, match="no argument 'ngff'"):  # valid in no part: the first part's message
+        expand(suite, overrides=["teacher.ngff=3"])
+    with pytest.raises(OverrideError, match="no cGAN-KD fake set"):
+        expand(SUITES.get("smoke_i2i"), overrides=["fake_set.gan_steps=3"])
+    # filtering on cgan_kd keeps what it reads: its teacher, the fake set and the NOKD student
+    jobs = expand(suite, methods=["cgan_kd"])
+    assert sorted(j.method for j in jobs) == sorted(["teacher", "teacher", "cgan_kd_fake_set", "cgan_kd_fake_set",
+                                                     "nokd", "nokd", "cgan_kd", "cgan_kd"])
+    assert {j.task for j in expand(suite, tasks=["synthetic_rotation"])} == {"synthetic_rotation"}
+    assert len({j.job_id for j in expand(suite)}) == len(expand(suite)), "every job once"
+    duplicated = SUITES.get("smoke_i2i").with_changes(students=SUITES.get("smoke_i2i").students * 2)
+    assert len(expand(duplicated)) == len(expand(SUITES.get("smoke_i2i"))), "equal configurations are one job"
 
 
 def test_filters_narrow_the_grid():
@@ -63,7 +91,7 @@ def test_filters_narrow_the_grid():
     assert {j.task for j in jobs} == {"synthetic_edges2shapes"}
     assert {j.method for j in jobs} == {"teacher", "output_kd"}
     assert sorted({j.seed for j in jobs}) == [0, 1]
-    assert len(jobs) == 2 * (1 + len(suite.students))
+    assert len(jobs) == 2 * (1 + len(SUITES.get("smoke_i2i").students))
     with pytest.raises(UnknownNameError, match="Valid task names"):
         expand(suite, tasks=["horse2zebraa"])
 
@@ -82,11 +110,13 @@ def test_overrides_apply_and_list_axes_expand():
     suite = SUITES.get("smoke")
     jobs = expand(suite, overrides=["teacher.ngf=12", "task.size=16", "output_kd.lambda_recon=[1, 10]",
                                      "student_schedule.steps=7"])
-    assert all(j.teacher["ngf"] == 12 and j.task_args["size"] == 16 for j in jobs)
+    assert all(j.teacher["ngf"] == 12 for j in jobs if j.family == "i2i")
+    assert all(j.task_args["size"] == 16 for j in jobs)
     kd = [j for j in jobs if j.method == "output_kd"]
     assert sorted(j.hparams["lambda_recon"] for j in kd) == [1, 1, 10, 10]
     assert {j.schedule["steps"] for j in jobs if j.phase == "student"} == {7}
-    assert {j.schedule["steps"] for j in jobs if j.phase == "teacher"} == {suite.teacher_schedule["steps"]}
+    assert {j.schedule["steps"] for j in jobs if j.phase == "teacher" and j.family == "i2i"} == {
+        SUITES.get("smoke_i2i").teacher_schedule["steps"]}
 
 
 @pytest.mark.parametrize("item, message", [
@@ -101,7 +131,7 @@ def test_overrides_apply_and_list_axes_expand():
 ])
 def test_malformed_overrides_say_what_is_valid(item, message):
     with pytest.raises(OverrideError, match=message.replace("[", r"\[")):
-        apply_overrides(SUITES.get("smoke"), [item])
+        expand(SUITES.get("smoke"), overrides=[item])
 
 
 def test_parse_value():

@@ -32,4 +32,9 @@ def describe_network(spec: Mapping[str, Any]) -> str:
         parts.append(f"b{spec['n_blocks']}")
     if "num_downs" in spec:
         parts.append(f"d{spec['num_downs']}")
+    for key, short in (("depth", "d"), ("widen_factor", "k"), ("widths", "w"), ("convs_per_block", "c"),
+                       ("width_mult", "x")):  # classifiers (methods.classifiers)
+        if key in spec:
+            value = spec[key]
+            parts.append(short + ("-".join(str(v) for v in value) if isinstance(value, (list, tuple)) else f"{value}"))
     return " ".join(parts)

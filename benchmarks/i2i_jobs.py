@@ -1,0 +1,113 @@
+"""The body of an image-to-image job: train a teacher with its task's recipe (or load published
+weights), or a student with its method; then FID/KID or mIoU, params, MACs, latency and the sample
+strips the report shows. ``benchmarks.runner.run_job`` runs it and writes the record."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.config import JobConfig
+from benchmarks.job_context import JobContext, JobResult, check_finite, compression_metrics, plain_data
+from benchmarks.protocols import check_ready, quality_metrics
+from benchmarks.store import ResultStore, atomic_torch_save
+from benchmarks.teachers import load_teacher_checkpoint
+from datasets import TASKS, ImageTranslationData
+from methods import METHODS, TrainSetup
+from methods.networks import build_network
+from methods.recipes import resolve_recipe, train_recipe
+from methods.training import Schedule, to_float, to_uint8
+
+
+@torch.no_grad()
+def translate(generator: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:
+    """uint8 domain-A images -> uint8 translations, in eval mode."""
+    was_training = generator.training
+    generator.eval()
+    out = [to_uint8(generator(to_float(images[i:i + batch_size], device))) for i in range(0, len(images), batch_size)]
+    generator.train(was_training)
+    return torch.cat(out)
+
+
+def save_strip(images: torch.Tensor, path: Path) -> None:
+    """A row of uint8 images as one PNG."""
+    import torchvision.utils as vutils  # imported here: torchvision's import costs the CLI seconds, jobs need it once
+
+    vutils.save_image(images.float() / 255.0, path, nrow=len(images), padding=0)
+
+
+def load_teacher(store: ResultStore, config: JobConfig) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """The teacher generator (and its discriminator) trained by job ``config.teacher_id`` (which is done)."""
+    folder = store.job_dir(config.teacher_id)
+    teacher = build_network(config.teacher)
+    teacher.load_state_dict(torch.load(folder / "generator.pt", map_location="cpu"), strict=True)
+    disc_path = folder / "discriminator.pt"
+    discriminator = None
+    if disc_path.exists():
+        discriminator = build_network(_disc_spec(config))
+        discriminator.load_state_dict(torch.load(disc_path, map_location="cpu"), strict=True)
+    return teacher, discriminator
+
+
+def _disc_spec(config: JobConfig) -> dict[str, Any]:
+    paired = TASKS.get(config.task).paired
+    hp = resolve_recipe(config.recipe, paired)
+    return {"arch": "patchgan_discriminator", "input_nc": 6 if paired else 3, "ndf": hp["ndf"],
+            "n_layers": hp["d_layers"], "norm": hp["d_norm"]}
+
+
+def evaluate(generator: torch.nn.Module, ctx: JobContext) -> dict[str, Any]:
+    """The task's quality metric (FID/KID or mIoU) on the whole test split, params, MACs, latency and
+    compression ratios; writes the sample strip(s)."""
+    config, data = ctx.config, ctx.data
+    fake = translate(generator, data.test_a, ctx.device)
+    metrics: dict[str, Any] = {
+        **quality_metrics(config, data, fake, ctx.options, ctx.device),
+        **compression_metrics(generator, build_network(config.teacher), (1, 3, data.size, data.size), ctx.device,
+                              config.evaluation["latency_warmup"], config.evaluation["latency_repeats"]),
+    }
+    n = config.evaluation["n_samples"]
+    save_strip(fake[:n], ctx.folder / "samples.png")
+    if config.phase == "teacher":
+        save_strip(data.test_a[:n], ctx.folder / "inputs.png")
+    check_finite(metrics)
+    return metrics
+
+
+def run_i2i_job(ctx: JobContext) -> JobResult:
+    """Train (or load) the job's generator and evaluate it."""
+    config, data, timings = ctx.config, ctx.data, ctx.timings
+    assert isinstance(data, ImageTranslationData)
+    check_ready(config, ctx.options)
+    setup = TrainSetup(data=data, student_spec=config.student or config.teacher, teacher_spec=config.teacher,
+                       hparams=config.hparams, schedule=Schedule.from_mapping(config.schedule), device=ctx.device,
+                       seed=config.seed, recipe=config.recipe, checkpointer=ctx.checkpointer, log=ctx.log)
+    extras: dict[str, Any] = {}
+    if config.teacher_id:
+        t = time.perf_counter()
+        setup.teacher, setup.teacher_discriminator = load_teacher(ctx.store, config)
+        timings["teacher_load_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with ctx.checkpointer.training():
+        if config.phase == "teacher" and config.teacher.get("checkpoint"):
+            outcome = load_teacher_checkpoint(config.teacher, ctx.log)
+            extras["teacher_checkpoint"] = outcome.extras["checkpoint"]
+        elif config.phase == "teacher":
+            outcome = train_recipe(setup, config.teacher)
+        else:
+            outcome = METHODS.get(config.method)().train(setup)
+            extras["method_extras"] = plain_data(outcome.extras)
+    timings["train_s"] = time.perf_counter() - t
+    atomic_torch_save(outcome.generator.state_dict(), ctx.folder / "generator.pt")
+    artifacts = {"generator": "generator.pt"}
+    if config.phase == "teacher" and outcome.discriminator is not None:
+        atomic_torch_save(outcome.discriminator.state_dict(), ctx.folder / "discriminator.pt")
+    t = time.perf_counter()
+    metrics = evaluate(outcome.generator, ctx)
+    timings["eval_s"] = time.perf_counter() - t
+    artifacts["samples_png"] = "samples.png"
+    if config.phase == "teacher":
+        artifacts["inputs_png"] = "inputs.png"
+    return JobResult(metrics, artifacts, outcome.history, extras)
