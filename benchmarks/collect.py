@@ -12,11 +12,16 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.store import CorruptRecord, ResultStore
+
+#: What a cGAN-KD fake-set artefact records (``benchmarks.labelled_jobs``).
+FAKE_SET_COLUMNS = ("cgan_fid", "fake_set_fid", "n_generated", "n_after_subsampling", "n_after_filtering", "n_final",
+                    "n_labels_replaced", "n_short_labels")
 from methods import METHODS
 from methods.networks import describe_network
 
-METRIC_COLUMNS = ("fid", "kid", "kid_std", "miou", "params", "macs", "latency_ms", "macs_ratio", "params_ratio",
-                  "fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "miou_n", "quality_metric", "eval_protocol")
+METRIC_COLUMNS = ("fid", "kid", "kid_std", "miou", "accuracy", "mae", "params", "macs", "latency_ms", "macs_ratio",
+                  "params_ratio", "fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "miou_n", "quality_metric",
+                  "eval_protocol", *FAKE_SET_COLUMNS)
 
 
 def expected_jobs(store: ResultStore) -> dict[str, dict[str, Any]]:
@@ -49,7 +54,7 @@ def _row(config: dict[str, Any], status: str, record: dict[str, Any] | None, fol
         "family": config["family"], "task": config["task"], "method": config["method"],
         "teacher": teacher, "student": describe_network(config["student"]) if config["student"] else teacher,
         "hparams": hparams_label(config["method"], config["hparams"]) if config["phase"] == "student"
-        else teacher_note(config["teacher"]),
+        else teacher_note(config["teacher"]) if config["phase"] == "teacher" else "",
         "seed": config["seed"], "error": None, "samples_png": None, "inputs_png": None,
         "log_path": str(folder / "job.log") if (folder / "job.log").exists() else None,
     }

@@ -86,6 +86,10 @@ def resolve_executor(kind: str) -> tuple[str, str]:
     return ("slurm" if ok else "local"), f"--executor auto: {why}"
 
 
+#: Thread-count variables of the BLAS/OpenMP runtimes numpy and torch load in a job's process.
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "local", run_dir: Path,
              max_parallel: int | None = None, force: bool = False, retry_failed: bool = False,
              progress: bool = True, cluster: ClusterConfig | None = None, wait: bool = True) -> dict[str, str]:
@@ -105,6 +109,8 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
     max_parallel = max_parallel or default_parallelism()
     if not options.threads:
         options = RunOptions(**{**asdict(options), "threads": max(1, (os.cpu_count() or 1) // max_parallel)})
+    for var in BLAS_THREAD_VARS:  # job subprocesses: numpy's BLAS (FID's eigvals) must not oversubscribe the cores
+        os.environ.setdefault(var, str(options.threads))
     submitter = make_executor(executor, run_dir / "submitit")
 
     try:  # jobs an earlier --executor slurm submission still runs must not run twice

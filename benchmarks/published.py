@@ -27,24 +27,32 @@ from datasets import TASKS
 
 PUBLISHED_CSV = REPO_ROOT / "results" / "published_results.csv"
 METRIC_KEYS = {"FID": "fid", "mIoU": "miou", "top1": "accuracy", "MAE": "mae"}
-#: our method -> the method names under which papers report it
-REPORTED_METHODS: dict[str, tuple[str, ...]] = {
-    "teacher": ("original CycleGAN", "original pix2pix"),
-    "scratch": ("NOKD",),
-    "crd": ("CRD",),
-    "reko": ("ReKo",),
-    "srpkd": ("SRPKD",),
-    "omgd": ("OMGD",),
-    "dcd": ("DCD",),
-    "cgan_kd": ("cGAN-KD",),
+#: the CSV's families -> ours
+FAMILIES = {"i2i": "i2i", "cls": "classification", "reg": "regression"}
+#: per family: our method -> the method names under which papers report it
+REPORTED_METHODS: dict[str, dict[str, tuple[str, ...]]] = {
+    "i2i": {
+        "teacher": ("original CycleGAN", "original pix2pix"),
+        "scratch": ("NOKD",),
+        "crd": ("CRD",),
+        "reko": ("ReKo",),
+        "srpkd": ("SRPKD",),
+        "omgd": ("OMGD",),
+        "dcd": ("DCD",),
+    },
+    "labelled": {"nokd": ("NOKD",), "cgan_kd": ("cGAN-KD",)},
 }
-#: the CSV's exact generator names -> our network labels (``describe_network``)
+#: the CSV's exact network names -> our network labels (``describe_network``)
 GENERATORS = {"resnet_9blocks ngf64": "resnet ngf64 b9", "mobile resnet ngf16": "mobile_resnet ngf16 b9",
-              "unet_256 ngf64": "unet ngf64 d8"}
+              "unet_256 ngf64": "unet ngf64 d8",
+              # cGAN-KD's CIFAR students (RepDistiller's networks, methods.classifiers presets)
+              "ResNet20": "resnet20", "ResNet8x4": "resnet8x4", "VGG8": "vgg8", "WRN40x1": "wrn_40_1",
+              "WRN16x2": "wrn_16_2", "MobileNetV2": "mobilenetv2"}
 
 
-def _match_method(role: str, method: str) -> str:
-    for ours, names in REPORTED_METHODS.items():
+def _match_method(family: str, role: str, method: str) -> str:
+    group = REPORTED_METHODS["i2i" if FAMILIES.get(family, family) == "i2i" else "labelled"]
+    for ours, names in group.items():
         if method in names and (ours == "teacher") == (role == "teacher"):
             return ours
     return ""
@@ -60,7 +68,8 @@ def load_published(path: str | Path = PUBLISHED_CSV) -> pd.DataFrame:
     df["csv_task"] = df["task"]
     df["task"] = df["task"].map(lambda t: ours.get(t, t))
     df["metric_key"] = df["metric"].map(METRIC_KEYS).fillna("")
-    df["match_method"] = [_match_method(r, m) for r, m in zip(df["role"], df["method"], strict=True)]
+    df["match_method"] = [_match_method(f, r, m) for f, r, m in zip(df["family"], df["role"], df["method"], strict=True)]
+    df["family"] = df["family"].map(lambda f: FAMILIES.get(f, f))
     df["match_network"] = df["generator"].map(GENERATORS).fillna("")
     df.loc[df["match_network"] == "", "match_method"] = ""
     for col in ("params_M", "macs_G", "value"):

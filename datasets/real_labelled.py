@@ -1,6 +1,7 @@
 """Loaders for the real datasets of cGAN-KD (Ding et al., arXiv 2104.03164) and CcGAN (Ding et al., ICLR 2021).
 
-Every loader reads from ``root`` (a local data folder), checks the layout first and fails with a
+Every loader reads from ``root`` (a local data folder; ``None``, the default, is the harness's data
+root: ``--data-root``, else ``$KDGAN_DATA_ROOT``, else ``./data``), checks the layout first and fails with a
 ``DatasetError`` naming the missing or malformed file and the expected layout; nothing falls back
 silently. Downloads happen only with ``download=True`` and only where the source allows it.
 
@@ -38,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from datasets.base import register_task
+from datasets.catalog import resolve_data_root
 from datasets.labelled import DatasetError, LabelledImageData, split_indices
 
 TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
@@ -112,10 +114,11 @@ def _read_cifar_batch(path: Path, label_key: str) -> tuple[torch.Tensor, torch.T
     return torch.from_numpy(data.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(labels.astype(np.int64))
 
 
-def load_cifar(root: str, num_classes: int, download: bool, size: int) -> LabelledImageData:
+def load_cifar(root: str | None, num_classes: int, download: bool, size: int) -> LabelledImageData:
     """CIFAR-10 or CIFAR-100 from torchvision's on-disk layout under ``root``."""
     folder_name, train_files, test_files, label_key = _CIFAR[num_classes]
-    folder = Path(root).expanduser() / folder_name
+    root = str(resolve_data_root(root))
+    folder = Path(root) / folder_name
     if download and not folder.is_dir():
         import torchvision
 
@@ -140,17 +143,17 @@ def load_cifar(root: str, num_classes: int, download: bool, size: int) -> Labell
 
 
 @register_task("cifar10", family="classification", paired=False, fid_protocol="none",
-               quality_metric="accuracy", root="data",
+               quality_metric="accuracy", root=None,
                download=False, size=32)
-def cifar10(root: str, download: bool, size: int) -> LabelledImageData:
+def cifar10(root: str | None, download: bool, size: int) -> LabelledImageData:
     """Classification: CIFAR-10 (torchvision layout under a local data root)."""
     return load_cifar(root, 10, download, size)
 
 
 @register_task("cifar100", family="classification", paired=False, fid_protocol="none",
-               quality_metric="accuracy", root="data",
+               quality_metric="accuracy", root=None,
                download=False, size=32)
-def cifar100(root: str, download: bool, size: int) -> LabelledImageData:
+def cifar100(root: str | None, download: bool, size: int) -> LabelledImageData:
     """Classification: CIFAR-100 (torchvision layout under a local data root)."""
     return load_cifar(root, 100, download, size)
 
@@ -170,11 +173,11 @@ def _tiny_val_annotations(path: Path, classes: dict[str, int]) -> list[tuple[str
 
 
 @register_task("tiny_imagenet", family="classification", paired=False, fid_protocol="none",
-               quality_metric="accuracy", root="data",
+               quality_metric="accuracy", root=None,
                download=False, size=64)
-def tiny_imagenet(root: str, download: bool, size: int) -> LabelledImageData:
+def tiny_imagenet(root: str | None, download: bool, size: int) -> LabelledImageData:
     """Classification: Tiny-ImageNet, 200 classes at 64x64 (the labelled val split is the test split)."""
-    base = Path(root).expanduser()
+    base = resolve_data_root(root)
     folder = base / "tiny-imagenet-200"
     if download and not folder.is_dir():
         from torchvision.datasets.utils import download_and_extract_archive
@@ -218,12 +221,12 @@ def utkface_age(path: Path) -> int:
 
 
 @register_task("utkface", family="regression", paired=False, fid_protocol="none",
-               quality_metric="mae", root="data", size=64,
+               quality_metric="mae", root=None, size=64,
                min_age=1, max_age=60, test_fraction=0.2, split_seed=0)
-def utkface(root: str, size: int, min_age: int, max_age: int, test_fraction: float,
+def utkface(root: str | None, size: int, min_age: int, max_age: int, test_fraction: float,
             split_seed: int) -> LabelledImageData:
     """Regression: UTKFace ages (years) from the aligned-and-cropped faces, seeded train/test split."""
-    folder = _require(Path(root).expanduser() / "UTKFace", "UTKFace folder", f"Get it from {UTKFACE_SOURCE} and "
+    folder = _require(resolve_data_root(root) / "UTKFace", "UTKFace folder", f"Get it from {UTKFACE_SOURCE} and "
                       f"unpack it so that the images lie in that folder.")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
@@ -311,11 +314,11 @@ def _rc49_csv(folder: Path, size: int, split_seed: int, test_fraction: float) ->
 
 
 @register_task("rc49", family="regression", paired=False, fid_protocol="none",
-               quality_metric="mae", root="data", size=64,
+               quality_metric="mae", root=None, size=64,
                test_fraction=0.2, split_seed=0)
-def rc49(root: str, size: int, test_fraction: float, split_seed: int) -> LabelledImageData:
+def rc49(root: str | None, size: int, test_fraction: float, split_seed: int) -> LabelledImageData:
     """Regression: RC-49 chair yaw angles in [0, 90) degrees, from CcGAN's h5, an npz export or a CSV folder."""
-    base = Path(root).expanduser()
+    base = resolve_data_root(root)
     h5, npz, csv_folder = base / "RC-49_64x64.h5", base / "RC-49_64x64.npz", base / "RC-49"
     if npz.exists() or h5.exists():
         source = npz if npz.exists() else h5

@@ -32,7 +32,10 @@ COST_METRICS = ["params", "macs", "macs_ratio", "params_ratio"]
 QUALITY_METRICS = ["fid", "kid", "miou", "accuracy", "mae"]
 TAIL_METRICS = ["latency_ms"]
 #: Default quality metrics per family when a task has no value for any of them yet.
-FAMILY_DEFAULT_QUALITY = {"i2i": ["fid", "kid"]}
+FAMILY_DEFAULT_QUALITY = {"i2i": ["fid", "kid"], "classification": ["accuracy"], "regression": ["mae"]}
+#: Columns of the cGAN-KD fake-set table (``benchmarks.collect.FAKE_SET_COLUMNS``).
+FAKE_SET_COUNTS = ["n_generated", "n_after_subsampling", "n_after_filtering", "n_final", "n_labels_replaced",
+                   "n_short_labels"]
 #: Non-done statuses, most important first: the status a configuration with no done seed shows.
 STATUS_PRIORITY = ["failed", "timed_out", "blocked", "missing", "running", "queued"]
 INCEPTION_EXTRACTOR = "inception-v3-compat"
@@ -124,7 +127,8 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     for col in STRING_COLS:
         if col not in out.columns:
             out[col] = None
-    for col in ["seed", *COST_METRICS, *QUALITY_METRICS, *TAIL_METRICS, "fid_n_fake", "fid_n_real"]:
+    for col in ["seed", *COST_METRICS, *QUALITY_METRICS, *TAIL_METRICS, "fid_n_fake", "fid_n_real", "cgan_fid",
+                "fake_set_fid", *FAKE_SET_COUNTS]:
         if col not in out.columns:
             out[col] = float("nan")
     for col in KEY_COLS + ["status"]:
@@ -278,9 +282,30 @@ def _fid_notes(task_df: pd.DataFrame) -> list[str]:
 
 
 def _protocol_notes(task_df: pd.DataFrame) -> list[str]:
-    """Evaluation protocols of the task's done jobs that FID notes do not cover (mIoU)."""
-    done = task_df[(task_df["status"] == "done") & task_df["miou"].notna()]
+    """Evaluation protocols of the task's done jobs that FID notes do not cover (mIoU, accuracy, MAE, the
+    FID of cGAN-KD's fake set)."""
+    done = task_df[(task_df["status"] == "done") & task_df["fid"].isna()]
     return list(dict.fromkeys(_str(p) for p in done["eval_protocol"] if _str(p)))
+
+
+def _count(v: Any) -> str:
+    return "\u2013" if _isna(v) else f"{int(v):,}"
+
+
+def _fake_set_rows(task_df: pd.DataFrame) -> list[dict[str, Any]]:
+    """One row per cGAN-KD fake-set job: how many samples survived each stage, and the cGAN's FID."""
+    rows = []
+    for r in task_df[task_df["phase"] == "artifact"].sort_values(["teacher", "seed"]).itertuples():
+        err = _str(r.error)
+        rows.append({
+            "teacher": r.teacher, "seed": _seed_str(r.seed), "status": r.status, "status_class": _status_class(r.status),
+            "counts": [_count(getattr(r, c)) for c in FAKE_SET_COUNTS],
+            "cgan_fid": "\u2013" if _isna(r.cgan_fid) else f"{r.cgan_fid:.2f}",
+            "fake_set_fid": "\u2013" if _isna(r.fake_set_fid) else f"{r.fake_set_fid:.2f}",
+            "error_short": _truncate(err, ERROR_CHARS) if err else "", "error_full": err,
+            "log_uri": _file_uri(r.log_path), "log_path": _str(r.log_path),
+        })
+    return rows
 
 
 # --------------------------------------------------------------------------- published (reported) numbers
@@ -374,8 +399,15 @@ def _reported_points(task_reported: pd.DataFrame, teachers: pd.DataFrame, primar
     return pd.DataFrame({"x": ref / rows["macs_G"], "y": rows["value"], "label": rows["method"]})
 
 
-def _sample_rows(teachers: pd.DataFrame, students: pd.DataFrame) -> list[tuple[str, str]]:
+def _sample_rows(teachers: pd.DataFrame, students: pd.DataFrame, artifacts: pd.DataFrame) -> list[tuple[str, str]]:
+    """Image-to-image: inputs, the teacher's and every student's translations. Classification/regression:
+    real training images and the cGAN-KD fakes of the same labels."""
     rows: list[tuple[str, str]] = []
+    done = artifacts[artifacts["n_done"] > 0] if not artifacts.empty else artifacts
+    for _, a in done.iterrows():
+        rows += [(f"real\n{a['teacher']}", a["inputs_png"]), (f"cGAN-KD fakes\n{a['teacher']}", a["samples_png"])]
+    if not artifacts.empty:
+        return rows
     tdone = teachers[teachers["n_done"] > 0] if not teachers.empty else teachers
     if not tdone.empty:
         rows.append(("input", tdone.iloc[0]["inputs_png"]))
@@ -394,7 +426,8 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
     metrics = _task_metrics(task_df, family)
     primary = _primary_metric(metrics)
     teachers = summary[summary["phase"] == "teacher"]
-    students = _sort_configs(summary[summary["phase"] != "teacher"], primary)
+    students = _sort_configs(summary[summary["phase"] == "student"], primary)
+    artifacts = summary[summary["phase"] == "artifact"]
     best = _best_values(students, metrics)
     rows = [_row_view(r, metrics, best, "teacher") for _, r in teachers.iterrows()]
     rows += [_row_view(r, metrics, best, "student") for _, r in students.iterrows()]
@@ -417,7 +450,7 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
         if png is None:
             figure_note = f"No finished job with both {pm.label} and a MACs ratio yet: nothing to plot."
 
-    grid_png, skipped = figures.sample_grid(_sample_rows(teachers, students))
+    grid_png, skipped = figures.sample_grid(_sample_rows(teachers, students, artifacts))
     grid_note = ""
     if grid_png is None:
         grid_note = "No sample strips available for this task."
@@ -437,6 +470,11 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
         "primary_label": METRICS.get(primary).label if primary else "",
         "figure_uri": figure_uri, "figure_note": figure_note,
         "grid_uri": _data_uri(grid_png), "grid_note": grid_note,
+        "grid_caption": ("Rows: real training images, then the cGAN-KD fake set's samples of the same labels "
+                         "(after subsampling and filtering)." if not artifacts.empty else
+                         "Rows: inputs, the teacher, then each student configuration in leaderboard order "
+                         "(first finished seed)."),
+        "fake_sets": _fake_set_rows(task_df),
         "n_jobs": len(task_df),
         "status_text": _status_counts_text(task_df["status"].value_counts().to_dict()),
     }
@@ -527,7 +565,7 @@ def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN
     sections = []
     if not jobs.empty:
         summary = summarize(jobs)
-        students = jobs[jobs["phase"] != "teacher"]
+        students = jobs[jobs["phase"] == "student"]
         methods_order = _unique_sorted(students["method"])
         students_order = _unique_sorted(students["student"])
         for (family, task), task_df in jobs.groupby(["family", "task"], sort=True):

@@ -11,27 +11,18 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+try:
+    from tests.cli_helpers import REPO, cli, records
+except ImportError:  # pytest's rootdir-relative import mode
+    from cli_helpers import REPO, cli, records
+
 FAILING = "output_kd.lambda_recon=[10,1e40]"  # the 1e40 variant overflows to an infinite loss
-
-
-def cli(*args: str, check: bool = True, timeout: float = 600, **env_vars: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), **env_vars}
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
-    return proc
-
-
-def records(results: Path) -> dict[str, dict]:
-    return {p.parent.name: json.loads(p.read_text()) for p in (results / "jobs").glob("*/record.json")}
 
 
 @pytest.fixture(scope="module")
 def tiny_grid(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     results = tmp_path_factory.mktemp("store")
-    proc = cli("grid", "--suite", "smoke", "--executor", "debug", "--results", str(results), "--set", FAILING,
+    proc = cli("grid", "--suite", "smoke_i2i", "--executor", "debug", "--results", str(results), "--set", FAILING,
                "--no-progress")
     return results, proc
 
@@ -40,7 +31,7 @@ def test_grid_writes_records_for_every_job(tiny_grid):
     results, proc = tiny_grid
     assert "leaderboard:" in proc.stdout
     recs = records(results)
-    assert len(recs) == 2 + 2 * 4  # 2 teachers; per task scratch, feature_kd, output_kd x 2 lambda_recon values
+    assert len(recs) == 2 + 2 * 7  # 2 teachers; per task scratch, feature_kd, srpkd, reko, crd, output_kd x 2 lambdas
     failed = {k: r for k, r in recs.items() if r["status"] == "failed"}
     assert len(failed) == 2
     for record in failed.values():
@@ -68,7 +59,8 @@ def test_grid_writes_records_for_every_job(tiny_grid):
 def test_report_shows_rows_figure_and_failures(tiny_grid):
     results, _ = tiny_grid
     html = (results / "report" / "index.html").read_text()
-    for text in ("synthetic_edges2shapes", "synthetic_plain2striped", "scratch", "output_kd", "feature_kd",
+    for text in ("synthetic_edges2shapes", "synthetic_plain2striped", "scratch", "output_kd", "feature_kd", "srpkd",
+                 "reko", "crd",
                  "lambda_recon=1e+40", 'data-status="failed"', "NonFiniteLossError", "offline-randconv-v1"):
         assert text in html, text
     assert html.count("data:image/png;base64,") >= 4  # a figure and a sample grid per task
@@ -78,13 +70,13 @@ def test_report_shows_rows_figure_and_failures(tiny_grid):
 def test_status_collect_and_report_commands(tiny_grid, tmp_path):
     results, _ = tiny_grid
     status = cli("status", "--results", str(results))
-    assert "10 jobs" in status.stdout and "8 done" in status.stdout and "2 failed" in status.stdout
+    assert "16 jobs" in status.stdout and "14 done" in status.stdout and "2 failed" in status.stdout
     assert "job.log" in status.stdout  # failed jobs point at their logs
     out = tmp_path / "table.csv"
     cli("collect", "--results", str(results), "--output", str(out))
     import pandas as pd
     frame = pd.read_csv(out)
-    assert len(frame) == 10 and set(frame["status"]) == {"done", "failed"}
+    assert len(frame) == 16 and set(frame["status"]) == {"done", "failed"}
     report = cli("report", "--results", str(results), "--output", str(tmp_path / "html"))
     assert (tmp_path / "html" / "index.html").exists() and "leaderboard:" in report.stdout
 
@@ -107,7 +99,8 @@ def test_rerun_skips_done_jobs_and_force_reruns(tiny_grid):
 
 def test_dry_run_prints_the_job_table_and_runs_nothing(tmp_path):
     proc = cli("grid", "--suite", "smoke", "--dry-run", "--results", str(tmp_path / "r"), "--seeds", "0", "1")
-    assert "16 jobs (4 teachers, 12 students)" in proc.stdout
+    assert "52 jobs (8 teachers, 4 artefacts, 40 students)" in proc.stdout  # the composite smoke suite, 2 seeds
+    assert "cgan_kd_fake_set" in proc.stdout and "a-" in proc.stdout
     assert "feature_kd" in proc.stdout and "t-" in proc.stdout
     assert not (tmp_path / "r").exists()
 
@@ -165,10 +158,11 @@ def test_failed_teacher_blocks_its_students_only(tmp_path):
     recs = records(results)
     by_method = {r["config"]["method"]: r for r in recs.values()}
     assert by_method["teacher"]["status"] == "failed" and "steps >= 1" in by_method["teacher"]["error"]
-    for method in ("output_kd", "feature_kd"):
+    for method in ("output_kd", "feature_kd", "srpkd", "reko"):
         assert by_method[method]["status"] == "blocked"
         assert by_method["teacher"]["job_id"] in by_method[method]["error"]
-    assert by_method["scratch"]["status"] == "done", "a job without the teacher is unaffected"
+    for method in ("scratch", "crd"):  # no teacher, or one trained inside the job
+        assert by_method[method]["status"] == "done", "a job without the teacher is unaffected"
     assert "blocked" in proc.stdout
 
 
@@ -190,7 +184,8 @@ def test_local_executor_interrupt_keeps_finished_jobs_and_resumes(tmp_path, sig)
     results = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     args = [sys.executable, "-m", "benchmarks.run", "grid", "--suite", "smoke", "--results", str(results),
-            "--tasks", "synthetic_edges2shapes", "--max-parallel", "1", "--no-report", "--no-progress"]
+            "--tasks", "synthetic_edges2shapes", "--methods", "scratch", "output_kd", "feature_kd", "--max-parallel", "1",
+            "--no-report", "--no-progress"]
     proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
     while time.time() < deadline and len(records(results)) < 2:

@@ -1,0 +1,23 @@
+"""Running the CLI in a subprocess from tests, and reading the records it leaves."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, check: bool = True, timeout: float = 600, **env_vars: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **env_vars}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def records(results: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in (results / "jobs").glob("*/record.json")}
