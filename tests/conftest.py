@@ -1,8 +1,12 @@
-"""Session fixture for tests marked ``slurm``: a real SLURM cluster on this machine.
+"""Shared fixtures.
 
-``slurm_cluster`` runs ``tests/slurm/start_cluster.sh`` (idempotent: a no-op when the controller
-answers and the node is usable). Where SLURM cannot be started the SLURM tests skip with the
-reason, except in CI (``CI=true``), where they must run and therefore fail instead.
+``slurm_cluster`` (session scope, for tests marked ``slurm``: a real SLURM cluster on this machine)
+runs ``tests/slurm/start_cluster.sh`` (idempotent: a no-op when the controller answers and the node
+is usable). Where SLURM cannot be started the SLURM tests skip with the reason, except in CI
+(``CI=true``), where they must run and therefore fail instead.
+
+``empty_hub`` hides any VGG16 weights this machine has, so that code building
+:class:`methods.perceptual.VGG16Features` gets its seeded random fallback wherever the tests run.
 """
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmarks import slurm
+from methods import perceptual
 
 START_CLUSTER = Path(__file__).resolve().parent / "slurm" / "start_cluster.sh"
 
@@ -32,3 +38,13 @@ def slurm_cluster() -> None:
     if os.environ.get("CI", "").lower() in ("true", "1"):
         pytest.fail(f"CI=true and SLURM tests must run: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """torch.hub pointed at an empty TORCH_HOME, no $KDGAN_VGG_WEIGHTS, the warning re-armed."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    monkeypatch.delenv(perceptual.WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(perceptual, "_warned", False)
+    return tmp_path / "torch_home"

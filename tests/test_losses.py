@@ -210,16 +210,6 @@ def test_patch_nce_gradient_reaches_query_only() -> None:
 
 # ---- VGG16 perceptual features and weights --------------------------------------------------------------
 
-@pytest.fixture
-def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """torch.hub pointed at an empty TORCH_HOME, no $KDGAN_VGG_WEIGHTS, the warning re-armed."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    monkeypatch.setattr(torch.hub, "_hub_dir", None)
-    monkeypatch.delenv(perceptual.WEIGHTS_ENV, raising=False)
-    monkeypatch.setattr(perceptual, "_warned", False)
-    return tmp_path / "torch_home"
-
-
 @pytest.fixture(scope="module")
 def vgg_weights_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.nn.Module]:
     """A weights file in torchvision's exact format: the state_dict of ``torchvision.models.vgg16()``
