@@ -83,8 +83,8 @@ LABELLED_METHODS = ("nokd", "vanilla_kd", "cgan_kd", "cgan_kd+vanilla_kd")
 
 register_suite(Suite(
     name="default_i2i",
-    description="Built-in image-to-image tasks at 64x64: ResNet teacher (ngf 16) vs every method's student at ngf 4.",
-    tasks=({"name": "synthetic_edges2shapes"}, {"name": "synthetic_plain2striped"}),
+    description="Built-in image-to-image tasks at 32x32: ResNet teacher (ngf 16) vs every method's student at ngf 4.",
+    tasks=({"name": "synthetic_edges2shapes", "size": 32}, {"name": "synthetic_plain2striped", "size": 32}),
     teacher={**_TINY_RESNET, "ngf": 16},
     students=({**_TINY_RESNET, "ngf": 4},),
     methods=I2I_METHODS,
