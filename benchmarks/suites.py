@@ -96,10 +96,10 @@ register_suite(Suite(
 ))
 
 _SMALL_CIFAR_RESNET = {"arch": "cifar_resnet", "depth": 8}
-_DEFAULT_FAKE_SET = {"gan_steps": 300, "gan_batch_size": 32, "gan_ch": 16, "gan_dim_z": 32, "gan_dim_embed": 32,
-                     "dre_steps": 200, "dre_hidden": [128, 64], "dre_dim_embed": 32, "rs_burn_in": 200,
-                     "rs_batch_size": 100, "filter_burn_in": 50, "n_per_label": 50, "max_label_points": 20,
-                     "fid_samples": 500, "log_every": 50}
+_DEFAULT_FAKE_SET = {"gan_steps": 200, "gan_batch_size": 32, "gan_d_steps": 1, "gan_ch": 8, "gan_dim_z": 32,
+                     "gan_dim_embed": 32, "dre_steps": 100, "dre_batch_size": 64, "dre_hidden": [128, 64],
+                     "dre_dim_embed": 32, "rs_burn_in": 100, "rs_batch_size": 100, "filter_burn_in": 30,
+                     "n_per_label": 30, "max_label_points": 10, "fid_samples": 300, "log_every": 50}
 
 
 def _labelled_suite(name: str, family: str, task: Mapping[str, Any], lr: float) -> Suite:
@@ -111,8 +111,8 @@ def _labelled_suite(name: str, family: str, task: Mapping[str, Any], lr: float) 
         teacher={**_SMALL_CIFAR_RESNET, "widths": [16, 16, 32, 64]},
         students=({**_SMALL_CIFAR_RESNET, "widths": [8, 8, 16, 32]},),
         methods=LABELLED_METHODS,
-        teacher_schedule={"steps": 400, "batch_size": 64, "lr": lr, "log_every": 100},
-        student_schedule={"steps": 400, "batch_size": 64, "lr": lr, "log_every": 100},
+        teacher_schedule={"steps": 300, "batch_size": 32, "lr": lr, "log_every": 50},
+        student_schedule={"steps": 300, "batch_size": 32, "lr": lr, "log_every": 50},
         fake_set=_DEFAULT_FAKE_SET,
         resources={"teacher": {"time_min": 30}, "artifact": {"time_min": 60}, "student": {"time_min": 30}},
     )

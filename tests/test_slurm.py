@@ -270,3 +270,34 @@ def test_a_request_sbatch_refuses_is_a_clear_error(tmp_path: Path) -> None:
     message = err.getvalue()
     assert "sbatch refused a teacher array of 1 job(s) (partition=nosuch" in message
     assert "invalid partition specified: nosuch" in message and "Partitions here: debug" in message
+
+
+def test_labelled_grid_goes_out_in_dependency_waves(tmp_path: Path) -> None:
+    """cGAN-KD's jobs on SLURM: the fake set waits for its teacher, a cGAN-KD student for its teacher, the
+    fake set and the NOKD student it fine-tunes (one afterok on three array tasks), and all finish."""
+    results = tmp_path / "results"
+    grid = ("--suite", "smoke", "--tasks", "synthetic_shapes10", "--methods", "nokd", "cgan_kd", "--executor",
+            "slurm", "--no-progress", "--no-report", "--results", str(results))
+    rc, out = cli("grid", *grid, "--no-wait")
+    assert rc == 0, out
+    run_dir, = runs(results)
+    book = ledger(run_dir)
+    jobs = json.loads((run_dir / "manifest.json").read_text())["jobs"]
+    by_name = {config["method"]: job_id for job_id, config in jobs.items()}
+    slurm_id = {j: sub["slurm_id"] for j, sub in book["jobs"].items()}
+    assert set(by_name) == {"teacher", "cgan_kd_fake_set", "nokd", "cgan_kd"}
+    assert book["jobs"][by_name["teacher"]]["dependency"] is None
+    assert book["jobs"][by_name["nokd"]]["dependency"] is None
+    assert book["jobs"][by_name["cgan_kd_fake_set"]]["dependency"] == f"afterok:{slurm_id[by_name['teacher']]}"
+    wanted = {slurm_id[by_name[m]] for m in ("teacher", "cgan_kd_fake_set", "nokd")}
+    dependency = book["jobs"][by_name["cgan_kd"]]["dependency"]
+    assert dependency.startswith("afterok:") and set(dependency[len("afterok:"):].split(":")) == wanted
+    script = Path(next(a for a in book["arrays"] if by_name["cgan_kd"] in a["jobs"])["submission_file"]).read_text()
+    assert f"#SBATCH --dependency={dependency}" in script
+
+    rc, out = cli("grid", *grid)  # follow to the end
+    assert rc == 0 and "grid finished: 4 done" in out, out
+    done = records(results)
+    assert {r["status"] for r in done.values()} == {"done"}
+    assert done[by_name["cgan_kd"]]["method_extras"]["n_train_fake"] == done[by_name["cgan_kd_fake_set"]][
+        "metrics"]["n_final"]
