@@ -34,8 +34,32 @@ def test_paper_suites_are_the_papers_setups() -> None:
     city = expand(SUITES.get("pix2pix_cityscapes"))
     assert city[0].task == "cityscapes" and city[0].schedule["steps"] == 250 * 2975
     assert city[0].schedule["decay_from"] == pytest.approx(0.4)
-    assert "cgan" not in " ".join(SUITES.names()).lower()  # that family does not exist yet
     assert epochs_to_steps(3, 10, 4) == 9 and paper_schedule(1, 1, 10, 1)["decay_from"] == 0.5
+
+
+def test_cgan_kd_suites_are_the_papers_pairs_and_match_the_reported_rows() -> None:
+    jobs = expand(SUITES.get("cgan_kd_cifar100"))
+    teachers = {j.teacher["arch"]: j for j in jobs if j.phase == "teacher"}
+    assert set(teachers) == {"resnet110", "vgg13", "wrn_40_2", "resnet32x4"}  # VGG-13 teaches two parts: once
+    assert {t.schedule["steps"] for t in teachers.values()} == {240 * 782} and all(
+        t.schedule["lr"] == 0.05 for t in teachers.values())
+    students = [j for j in jobs if j.phase == "student"]
+    assert {(j.teacher["arch"], j.student["arch"]) for j in students} == {
+        ("resnet110", "resnet20"), ("vgg13", "vgg8"), ("vgg13", "mobilenetv2"), ("wrn_40_2", "wrn_40_1"),
+        ("wrn_40_2", "wrn_16_2"), ("resnet32x4", "resnet8x4")}
+    assert {j.schedule["lr"] for j in students if j.student["arch"] == "mobilenetv2"} == {0.01}
+    assert {j.method for j in students} == {"nokd", "vanilla_kd", "cgan_kd", "cgan_kd+vanilla_kd"}
+    fake_sets = [j for j in jobs if j.phase == "artifact"]
+    assert len(fake_sets) == 4 and {j.hparams["n_per_label"] for j in fake_sets} == {5000}
+    utk = expand(SUITES.get("cgan_kd_utkface"))
+    assert {j.task for j in utk} == {"utkface"} and {j.family for j in utk} == {"regression"}
+    # the published CIFAR-100 / UTKFace rows name networks these suites train
+    from benchmarks.published import load_published
+    from methods.networks import describe_network
+    ours = {describe_network(j.student) for j in students + [j for j in utk if j.phase == "student"]}
+    published = load_published()
+    matched = published[published["task"].isin(["cifar100", "utkface"]) & (published["match_method"] != "")]
+    assert set(matched["match_network"]) <= ours and {"resnet20", "mobilenetv2", "vgg8"} <= set(matched["match_network"])
 
 
 def test_method_wildcard_picks_up_methods_registered_later() -> None:
