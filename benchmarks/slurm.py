@@ -246,9 +246,9 @@ def submit(run: Sequence[JobConfig], store: ResultStore, options: RunOptions, cl
 
     A job depends (``afterok``) on the array tasks of its dependencies submitted now or still in flight
     (``in_flight``: job id -> SLURM id, from an earlier run); a dependency that is neither must be done,
-    else the job is recorded ``blocked`` without being submitted. Jobs with the same resources and the
-    same dependencies share an array (an array carries one dependency list), so a grid of one teacher
-    per task needs about one array per teacher and phase."""
+    else the job is recorded ``blocked`` without being submitted. Jobs of the same phase with the same
+    resources and the same dependencies share an array (an array carries one dependency list), so a
+    grid of one teacher per task needs about one array per teacher and phase."""
     folder = run_dir / "submitit"
     ledger = Ledger(run_dir)
     limit = max_array_size()
@@ -280,8 +280,8 @@ def submit(run: Sequence[JobConfig], store: ResultStore, options: RunOptions, cl
             else:
                 store.write_record(blocked_record(config, blocker, status, error, options.run_id))
                 blocked.append(config.job_id)
-        by_request = _groups(ready, lambda c: (cluster.resources(c.phase, c.method), dependency(c)))
-        for (resources, dep), group in by_request.items():
+        by_request = _groups(ready, lambda c: (c.phase, cluster.resources(c.phase, c.method), dependency(c)))
+        for (_phase, resources, dep), group in by_request.items():
             for chunk in chunked(group, limit):
                 jobs = send(chunk, resources, dep)
                 slurm_ids.update({c.job_id: j.job_id for c, j in zip(chunk, jobs)})
