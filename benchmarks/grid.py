@@ -310,6 +310,24 @@ def _parts(suite: Suite, overrides: Sequence[str]) -> list[Suite]:
     return parts
 
 
+def _route_tasks(suite: Suite, parts: Sequence[Suite], tasks: Sequence[str]) -> list[list[str]]:
+    """Per part, the ``--tasks`` it runs: a task goes to every part that lists it; a task no part lists
+    goes to the first part of its family (and its defaults); a family without a part is an error."""
+    routed: list[list[str]] = [[] for _ in parts]
+    for name in tasks:
+        homes = [i for i, p in enumerate(parts) if name in {t["name"] for t in p.tasks}]
+        if not homes:
+            family = TASKS.get(name).family
+            homes = [i for i, p in enumerate(parts) if suite_family(p) == family][:1]
+            if not homes:
+                raise ValueError(f"suite {suite.name!r} has no {family} part for task {name!r} (its families: "
+                                 f"{', '.join(sorted({suite_family(p) for p in parts}))}); pick a suite with "
+                                 f"{family} tasks (`python -m benchmarks.run list suites`)")
+        for i in homes:
+            routed[i].append(name)
+    return routed
+
+
 def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequence[str] | None = None,
            seeds: Sequence[int] | None = None, overrides: Iterable[str] = ()) -> list[JobConfig]:
     """All jobs of the suite (teachers, then artefacts, then students), narrowed by the filters, with
@@ -326,24 +344,16 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
             METHODS.get(name)
     jobs: list[JobConfig] = []
     parts = _parts(suite, list(overrides))
-    for part in parts:
+    routed = _route_tasks(suite, parts, tasks) if tasks else [None] * len(parts)
+    for part, part_tasks in zip(parts, routed):
         family = suite_family(part)
-        own = {t["name"] for t in part.tasks}
-        first_of_family = next(p for p in parts if suite_family(p) == family) is part
-        part_tasks = None
-        if tasks:
-            part_tasks = [t for t in tasks if t in own or (first_of_family and TASKS.get(t).family == family
-                                                          and not any(t in {x["name"] for x in p.tasks} for p in parts))]
-            if not part_tasks:
-                continue
         part_methods = None
         if methods:
             part_methods = [m for m in methods if any(c in m for c in "*?[") or family in method_families(m)]
             if not part_methods:
                 continue
-        jobs += _expand_one(part, part_tasks, part_methods, seeds)
-    if tasks and not jobs:
-        raise ValueError(f"suite {suite.name!r} has no part for the families of {', '.join(tasks)}")
+        if part_tasks != []:
+            jobs += _expand_one(part, part_tasks, part_methods, seeds)
     order = {"teacher": 0, "artifact": 1, "student": 2}
     unique: dict[str, JobConfig] = {}
     for job in jobs:

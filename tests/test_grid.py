@@ -80,6 +80,9 @@ def test_composite_suite_spreads_overrides_and_filters_over_its_parts():
     assert sorted(j.method for j in jobs) == sorted(["teacher", "teacher", "cgan_kd_fake_set", "cgan_kd_fake_set",
                                                      "nokd", "nokd", "cgan_kd", "cgan_kd"])
     assert {j.task for j in expand(suite, tasks=["synthetic_rotation"])} == {"synthetic_rotation"}
+    assert {j.family for j in expand(suite, tasks=["cifar100"])} == {"classification"}  # a task of no part: by family
+    with pytest.raises(ValueError, match="no classification part for task 'synthetic_shapes10'"):
+        expand(SUITES.get("smoke_i2i"), tasks=["synthetic_shapes10"])
     assert len({j.job_id for j in expand(suite)}) == len(expand(suite)), "every job once"
     duplicated = SUITES.get("smoke_i2i").with_changes(students=SUITES.get("smoke_i2i").students * 2)
     assert len(expand(duplicated)) == len(expand(SUITES.get("smoke_i2i"))), "equal configurations are one job"
