@@ -33,9 +33,9 @@ from benchmarks import slurm
 from benchmarks.cluster_config import ClusterConfig
 from benchmarks.config import JobConfig
 from benchmarks.environment import REPO_ROOT
-from benchmarks.plan import blocked_record, plan_jobs
+from benchmarks.plan import blocked_record, dependencies_ready, plan_jobs
 from benchmarks.runner import JobRunner, RunOptions
-from benchmarks.store import DONE, ResultStore, atomic_write_bytes, outcome_record
+from benchmarks.store import ResultStore, atomic_write_bytes, outcome_record
 
 EXECUTORS = ("debug", "local", "slurm", "auto")
 POLL_S = 0.25
@@ -133,16 +133,11 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
         bar.update(1)
         bar.set_postfix(**counts, running=len(running))
 
-    def dependency_state(config: JobConfig) -> tuple[str | None, str, str | None] | None:
-        """None while a dependency is still to come; else ``(first one not done or None, its status, error)``."""
-        for dep in config.dependencies:
-            if dep in pending_ids and dep not in outcome:
-                return None
-        for dep in config.dependencies:
-            status, error = store.status_of(dep)
-            if status != DONE:
-                return dep, status, error
-        return None, DONE, None
+    def dependency_state(config: JobConfig) -> tuple[bool, str | None, str, str | None] | None:
+        """None while a dependency is still to come; else :func:`dependencies_ready`'s answer."""
+        if any(dep in pending_ids and dep not in outcome for dep in config.dependencies):
+            return None
+        return dependencies_ready(config, store)
 
     try:
         while pending or running:
@@ -153,8 +148,9 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
                 if state is None:
                     continue
                 pending.remove(config)
-                if state[0] is not None:
-                    store.write_record(blocked_record(config, *state, options.run_id))
+                ready, *blocker = state
+                if not ready:
+                    store.write_record(blocked_record(config, *blocker, options.run_id))
                     finish(config, "blocked")
                     continue
                 job = submitter.submit(JobRunner(config.to_dict(), options))

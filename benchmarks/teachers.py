@@ -37,7 +37,7 @@ from torch import nn
 
 from datasets.archives import ArchiveSource, download, sha256_file
 from methods.base import TrainOutcome
-from methods.networks import build_network, describe_network
+from methods.networks import build_network, describe_network, state_dict_mismatch
 from methods.registry import NETWORKS, Registry
 
 ARCH_KEYS = ("arch", "ngf", "n_blocks", "num_downs", "norm")
@@ -189,17 +189,10 @@ def _looks_like(state: Mapping[str, torch.Tensor]) -> str:
 
 def fit_state(net: nn.Module, state: dict[str, torch.Tensor], spec: Mapping[str, Any], path: Path) -> None:
     """Load ``state`` strictly into ``net``; ``CheckpointError`` listing every offending key."""
-    expected = net.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
-             if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    if missing or unexpected or wrong:
-        parts = [f"{what} ({len(keys)}): {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}"
-                 for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
-                                    ("shape mismatches (checkpoint vs model)", wrong)) if keys]
+    mismatch = state_dict_mismatch(net.state_dict(), state, shapes="checkpoint vs model", limit=10)
+    if mismatch:
         raise CheckpointError(f"teacher checkpoint {path} does not fit {describe_network(spec)} "
-                              f"({architecture(spec)}): " + "; ".join(parts) + f". {_looks_like(state)}: set the "
+                              f"({architecture(spec)}): {mismatch}. {_looks_like(state)}: set the "
                               f"teacher spec to match (e.g. --set teacher.ngf=N).")
     net.load_state_dict(state, strict=True)
 

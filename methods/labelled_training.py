@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import torch
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.networks import build_network
-from methods.training import Checkpointer, TrainingState, run_steps, to_float
+from methods.training import Checkpointer, TrainingState, check_schedule_keys, run_steps, to_float
 
 if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
     from datasets.labelled import LabelledImageData
@@ -53,10 +53,7 @@ class SGDSchedule:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "SGDSchedule":
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown schedule key(s) {sorted(unknown)}; valid: {sorted(known)}")
+        check_schedule_keys(cls, values)
         values = dict(values)
         if "milestones" in values:
             values["milestones"] = tuple(float(m) for m in values["milestones"])

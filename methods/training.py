@@ -34,14 +34,19 @@ class Schedule:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "Schedule":
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown schedule key(s) {sorted(unknown)}; valid: {sorted(known)}")
+        check_schedule_keys(cls, values)
         schedule = cls(**values)
         if schedule.steps < 1 or schedule.batch_size < 1:
             raise ValueError(f"schedule needs steps >= 1 and batch_size >= 1, got {schedule}")
         return schedule
+
+
+def check_schedule_keys(schedule_cls: type, values: Mapping[str, Any]) -> None:
+    """Raise when ``values`` has a key that is not a field of the schedule dataclass; the message lists the valid ones."""
+    known = {f.name for f in fields(schedule_cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown schedule key(s) {sorted(unknown)}; valid: {sorted(known)}")
 
 
 def adam(params, schedule: Schedule) -> torch.optim.Adam:

@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.networks import state_dict_mismatch
+
 N_CLASSES = 19
 IGNORE = 255
 WEIGHTS_FILENAME = "drn-d-105_ms_cityscapes.pth"
@@ -169,16 +171,10 @@ def load_segmenter(path: Path) -> DRNSeg:
         raise SegmenterWeightsError(f"{path} holds a {type(state).__name__}, not a state_dict")
     state = {k.removeprefix("module."): v for k, v in state.items()}
     model = DRNSeg()
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
-             if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    if missing or unexpected or wrong:
-        parts = [f"{name} ({len(keys)}): {', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''}"
-                 for name, keys in (("missing keys", missing), ("unexpected keys", unexpected),
-                                    ("shape mismatches (file vs DRN-D-105)", wrong)) if keys]
-        raise SegmenterWeightsError(f"{path} does not fit DRN-D-105 (fyu/drn DRNSeg, 19 classes): " + "; ".join(parts))
+    mismatch = state_dict_mismatch(model.state_dict(), state, shapes="file vs DRN-D-105", limit=8,
+                                   may_lack=lambda key: key.endswith("num_batches_tracked"))
+    if mismatch:
+        raise SegmenterWeightsError(f"{path} does not fit DRN-D-105 (fyu/drn DRNSeg, 19 classes): {mismatch}")
     model.load_state_dict(state, strict=False)  # only num_batches_tracked may be absent (pre-1.0 files)
     return model.eval()
 

@@ -1,7 +1,7 @@
 """Networks the methods train: generators, discriminators, and the spec -> module factory."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from torch import nn
 
@@ -38,3 +38,17 @@ def describe_network(spec: Mapping[str, Any]) -> str:
             value = spec[key]
             parts.append(short + ("-".join(str(v) for v in value) if isinstance(value, (list, tuple)) else f"{value}"))
     return " ".join(parts)
+
+
+def state_dict_mismatch(expected: Mapping[str, Any], state: Mapping[str, Any], *, shapes: str, limit: int,
+                        may_lack: Callable[[str], bool] = lambda key: False) -> str:
+    """Why ``state`` does not load into a model whose state dict is ``expected``: its missing keys (but those
+    ``may_lack`` allows), unexpected keys and shape mismatches (``shapes`` names the two sides), at most
+    ``limit`` of each; "" when it fits."""
+    missing = [k for k in expected if k not in state and not may_lack(k)]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
+             if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    return "; ".join(f"{what} ({len(keys)}): {', '.join(keys[:limit])}{' ...' if len(keys) > limit else ''}"
+                     for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                                        (f"shape mismatches ({shapes})", wrong)) if keys)
