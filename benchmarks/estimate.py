@@ -115,9 +115,9 @@ def _batch_size(job: JobConfig) -> int:
 
 def train_steps(job: JobConfig) -> int:
     """Training steps of a job: its schedule's, or for cGAN-KD's fake set the cGAN's plus the density-ratio
-    model's (sampling and filtering not counted)."""
+    model's when given in steps (sampling, filtering and the filtering network's training not counted)."""
     if job.phase == "artifact":
-        return int(job.hparams.get("gan_steps", 0)) + int(job.hparams.get("dre_steps", 0))
+        return int(job.hparams.get("gan_steps", 0)) + int(job.hparams.get("dre_steps") or 0)
     default = Schedule.steps if TASKS.get(job.task).family == "i2i" else SGDSchedule.steps
     return int(job.schedule.get("steps", default))
 

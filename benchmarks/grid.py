@@ -36,7 +36,7 @@ from benchmarks.teachers import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
 from datasets.labelled import LABELLED_FAMILIES
 from methods import METHODS, NETWORKS
-from methods.cgan_kd import FAKESET_DEFAULTS, resolve_fake_hparams
+from methods.cgan_kd import FAKESET_DEFAULTS, fake_set_network, resolve_fake_hparams
 from methods.labelled_training import SGDSchedule
 from methods.recipes import RECIPE_DEFAULTS
 from methods.training import Schedule
@@ -247,10 +247,15 @@ def _teacher_job(suite: Suite, task: Mapping[str, Any], seed: int) -> JobConfig:
         suite=suite.name)
 
 
-def _fake_set_job(suite: Suite, teacher: JobConfig) -> JobConfig:
-    """cGAN-KD's fake set of ``teacher``'s task, made once for every student of that teacher."""
-    return replace(teacher, phase="artifact", method=FAKE_SET_ARTIFACT, hparams=resolve_fake_hparams(suite.fake_set),
-                   schedule={}, teacher_id=teacher.job_id)
+def _fake_set_job(suite: Suite, teacher: JobConfig, overrides: Mapping[str, Any]) -> JobConfig:
+    """cGAN-KD's fake set of ``teacher``'s task (the suite's ``fake_set`` with the method's ``overrides``), made
+    once for every student reading the same settings: of that teacher when it filters, else of every teacher
+    (the job's network is then the filtering network, and it depends on no teacher job)."""
+    hparams = resolve_fake_hparams({**suite.fake_set, **overrides})
+    network = fake_set_network(hparams, teacher.family)
+    return replace(teacher, phase="artifact", method=FAKE_SET_ARTIFACT, hparams=hparams, schedule={},
+                   teacher=teacher.teacher if network is None else network,
+                   teacher_id=teacher.job_id if network is None else None)
 
 
 def _student_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], method_name: str,
@@ -265,7 +270,7 @@ def _student_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], 
         suite=suite.name)
     needed: list[JobConfig] = []
     if getattr(method, "uses_fake_set", False):
-        needed.append(_fake_set_job(suite, teacher))
+        needed.append(_fake_set_job(suite, teacher, method().fake_set_overrides(job.hparams)))
     if getattr(method, "uses_fake_set", False) and method().needs_student_init(job.hparams):
         needed += _student_jobs(suite, teacher, student, STUDENT_INIT_METHOD, {})
     inputs = {role: dep.job_id for role, dep in zip(("fake_set", "student_init"), needed)}

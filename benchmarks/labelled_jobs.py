@@ -2,14 +2,14 @@
 
 * ``teacher``: the teacher network trained on the real training split (cross-entropy, or MSE on
   labels normalised to [0, 1]) with the suite's SGD schedule (``SGDSchedule``);
-* ``artifact`` ``cgan_kd_fake_set``: the processed fake set of one task and teacher
-  (``methods.cgan_kd.build_fake_set``: cGAN, cDR-RS subsampling on the teacher's penultimate
-  features, teacher filtering, label replacement), saved as ``fake_set.pt`` and shared by every
-  cGAN-KD student of that task and teacher. Its record holds how many samples survived each stage
-  and the FID of the raw cGAN samples and of the final set against the real training images (with
-  the grid's FID extractor); its folder a strip of fakes next to real images of the same labels.
-  The paper fits the density-ratio model on the features of a separate ResNet-34 trained on the
-  real data; we use the teacher's (also trained on the real data only), which saves a network;
+* ``artifact`` ``cgan_kd_fake_set``: the processed fake set of one task
+  (``methods.cgan_kd.build_fake_set``: filtering network trained on the real data, cGAN, cDR-RS
+  subsampling on the filtering network's penultimate features, filtering, label replacement), saved as
+  ``fake_set.pt`` and shared by every cGAN-KD student of that task with the same fake-set settings
+  (of that task and teacher when ``filter_net="teacher"``: the job then depends on the teacher job).
+  Its record holds how many samples survived each stage, the filtering network's test quality, and
+  the FID of the raw cGAN samples and of the final set against the real training images (with the
+  grid's FID extractor); its folder a strip of fakes next to real images of the same labels;
 * ``student``: the method's run (``LabelledTrainSetup``): the frozen teacher for methods that distil,
   the fake set and the NOKD student's weights for cGAN-KD, as the job's ``inputs`` name them.
 
@@ -94,14 +94,14 @@ def _fake_set_artifact(ctx: JobContext) -> JobResult:
     config, data = ctx.config, ctx.data
     if config.method != FAKE_SET_ARTIFACT:
         raise ValueError(f"unknown artefact {config.method!r} for a {data.family} task; valid: {FAKE_SET_ARTIFACT}")
-    teacher = load_model(ctx.store, config.teacher_id, dict(config.teacher), data)
+    teacher = load_model(ctx.store, config.teacher_id, dict(config.teacher), data) if config.teacher_id else None
 
     def fid_fn(fake: torch.Tensor, real: torch.Tensor) -> dict:
         return fid_against(fake, real, config, data.name, "train", ctx.options, ctx.device)
 
     t = time.perf_counter()
     with ctx.checkpointer.training():
-        fake = build_fake_set(data, teacher, teacher, config.hparams, ctx.device, config.seed, fid_fn=fid_fn,
+        fake = build_fake_set(data, teacher, config.hparams, ctx.device, config.seed, fid_fn=fid_fn,
                               checkpointer=ctx.checkpointer, log=ctx.log)
     ctx.timings["train_s"] = time.perf_counter() - t
     fake.save(ctx.folder / FAKE_SET_FILE)

@@ -26,20 +26,32 @@ rate before the linear decay to zero (``n_epochs / (n_epochs + n_epochs_decay)``
   8 epochs at constant learning rate, then 7 of linear decay (our choice: the paper gives no split).
 * Cityscapes: 100 + 150 epochs, batch 1 (GAN Compression ``scripts/pix2pix/cityscapes/train_full.sh``).
 
-cGAN-KD (Ding et al., arXiv 2104.03164), classification and regression:
+cGAN-KD (Ding et al., arXiv 2104.03164; public code UBCDingXin/cGAN-KD), classification and regression:
 
 * ``cgan_kd_cifar100``: CIFAR-100 with RepDistiller's teacher -> student pairs of the paper's Table 3
   that our networks cover, one part per teacher (a suite has one teacher): ResNet-110 -> ResNet-20,
   VGG-13 -> VGG-8 and MobileNetV2 (x0.5), WRN-40-2 -> WRN-40-1 and WRN-16-2, ResNet-32x4 -> ResNet-8x4.
-  RepDistiller's schedule: 240 epochs at batch 64, SGD lr 0.05 (0.01 for a MobileNetV2 student, as RepDistiller),
-  x0.1 at epochs 150/180/210 (the schedule's default milestones); 5,000 fakes kept per class.
-* ``cgan_kd_utkface``: UTKFace ages 1-60 at 64x64, ResNet-20 and MobileNetV2 students (Table 7).
+  Teachers and NOKD: RepDistiller's schedule, 240 epochs at batch 64, SGD lr 0.05 (0.01 for a MobileNetV2
+  student, as RepDistiller), x0.1 at epochs 150/180/210 (the schedule's default milestones). Fake sets
+  (``make_fake_datasets/scripts/run.sh``): 5,000 kept per class, filtered by a DenseNet-121 trained on the
+  real data (RepDistiller's recipe), so the parts share them: one at rho 0.9 with labels replaced
+  (``cgan_kd``), one at rho 0.8 without (``cgan_kd+vanilla_kd``, ``run_distill_fake.sh``); the ratio model
+  200 epochs at batch 256. cGAN-KD students (``run_vanilla_fake.sh``, ``run_distill_fake.sh``): fine-tuned
+  from NOKD on the real set + 100,000 fakes (1,000 per class) for 240 epochs over real + fake at batch 128,
+  lr 0.01, x0.1 at 150/180/210 (the method's defaults).
+* ``cgan_kd_utkface``: UTKFace ages 1-60 at 64x64, ResNet-20 and MobileNetV2 students (Table 7). NOKD
+  (``UTKFace/scripts/run_cnn.sh``): 350 epochs at batch 128, lr 0.01, x0.1 at 150/250; the fake set
+  (``run_gene_data.sh``): 2,000 per label at the 60 ages, filtered at rho 0.7 by a VGG-11 trained with
+  that recipe, labels replaced, burn-in 100; students (``run_cnn_fake.sh``): fine-tuned for 240 epochs
+  over real + fake at batch 128, lr 0.01, x0.1 at 150/180/210, on the real set + 1,000 fakes per age
+  (its ``NFAKE_PER_LABEL``, which ``opts.py`` does not define; we read it as 60,000 fakes in all).
 
 Where these differ from the paper (our choices, each a ``--set`` away): the cGAN is our SNGAN-sized
-class-conditional GAN / CcGAN (the paper uses BigGAN for CIFAR) trained for ``gan_steps`` 40,000;
-cDR-RS reads the teacher's features (the paper trains a separate ResNet-34 on the real data); the
-UTKFace teacher (WRN-40-2) and its schedule (240 epochs at batch 64, lr 0.01, CcGAN-KD's regression
-rate) are ours, as the paper's text does not give them.
+class-conditional GAN / CcGAN (the paper uses BigGAN for CIFAR, a SAGAN CcGAN for UTKFace) trained for
+``gan_steps`` 40,000; cDR-RS reads the filtering network's features (the paper trains a separate
+ResNet-34 / sparse autoencoder on the real data); the UTKFace teacher (WRN-40-2) is ours, as the
+regression experiments distil from no teacher but the filtering network; it is trained with the
+code's UTKFace CNN recipe.
 """
 from __future__ import annotations
 
@@ -122,34 +134,43 @@ register_suite(Suite(
 
 
 def _cgan_kd_suite(name: str, description: str, task: dict[str, Any], n_train: int, teacher: str,
-                   students: tuple[str, ...], teacher_lr: float, student_lr: float, fake_set: dict[str, Any]) -> Suite:
-    schedule = {"steps": epochs_to_steps(240, n_train, 64), "batch_size": 64, "log_every": 500,
-                "checkpoint_every": 5000}
+                   students: tuple[str, ...], schedule: dict[str, Any], student_lr: float, fake_set: dict[str, Any],
+                   cgan_kd: dict[str, list]) -> Suite:
+    """A cGAN-KD suite: ``schedule`` for the teacher and NOKD (``student_lr`` for the students), the fake-set
+    settings, and the hyperparameters of both cGAN-KD methods."""
+    schedule = {**schedule, "log_every": 500, "checkpoint_every": 5000}
+    dre_steps = epochs_to_steps(200, n_train, 256)  # the ratio model's 200 epochs at batch 256, in steps (estimates)
     return Suite(name=name, description=description, tasks=(task,), teacher={"arch": teacher},
                  students=tuple({"arch": s} for s in students), methods=ALL_METHODS,
-                 teacher_schedule={**schedule, "lr": teacher_lr}, student_schedule={**schedule, "lr": student_lr},
-                 evaluation=EVALUATION,
-                 fake_set={"gan_steps": 40000, "n_per_label": 5000, "fid_samples": 10000, "log_every": 500,
-                           "checkpoint_every": 5000, **fake_set},
+                 teacher_schedule=schedule, student_schedule={**schedule, "lr": student_lr},
+                 hparams={"cgan_kd": cgan_kd, "cgan_kd+vanilla_kd": cgan_kd}, evaluation=EVALUATION,
+                 fake_set={"gan_steps": 40000, "fid_samples": 10000, "log_every": 500, "checkpoint_every": 5000,
+                           "dre_steps": dre_steps, **fake_set},
                  resources={"teacher": {"time_min": 720}, "artifact": {"time_min": 1440}, "student": {"time_min": 720}})
 
 
 _CIFAR_TRAIN = 50000
+_CIFAR_SCHEDULE = {"steps": epochs_to_steps(240, _CIFAR_TRAIN, 64), "batch_size": 64, "lr": 0.05}
+_CIFAR_FAKE_SET = {"n_per_label": 5000, "rs_batch_size": 600}  # SAMP_NFAKE_PER_CLASS, SAMP_BS of run.sh
 _CIFAR100_PAIRS = (("resnet110", ("resnet20",), 0.05), ("vgg13", ("vgg8",), 0.05), ("vgg13", ("mobilenetv2",), 0.01),
                    ("wrn_40_2", ("wrn_40_1", "wrn_16_2"), 0.05), ("resnet32x4", ("resnet8x4",), 0.05))
 for _teacher, _students, _lr in _CIFAR100_PAIRS:
     register_suite(_cgan_kd_suite(
         f"cgan_kd_cifar100_{_teacher}_{'_'.join(_students)}",
         f"CIFAR-100 as in cGAN-KD Table 3: {_teacher} teacher, {', '.join(_students)} student(s), every "
-        f"classification method, top-1 accuracy.", {"name": "cifar100"}, _CIFAR_TRAIN, _teacher, _students, 0.05, _lr,
-        {}))
+        f"classification method, top-1 accuracy.", {"name": "cifar100"}, _CIFAR_TRAIN, _teacher, _students,
+        _CIFAR_SCHEDULE, _lr, _CIFAR_FAKE_SET, {"epochs": [240]}))
 register_suite(Suite(
     name="cgan_kd_cifar100",
     description="CIFAR-100 as in cGAN-KD Table 3: RepDistiller's teacher -> student pairs, one part per pair.",
     parts=tuple(f"cgan_kd_cifar100_{t}_{'_'.join(s)}" for t, s, _ in _CIFAR100_PAIRS),
 ))
+# UTKFace's aligned-and-cropped faces aged 1-60: about 80% of ~23.7k images for training
+_UTK_TRAIN = int(0.8 * UTKFACE_AGES_1_60)
 register_suite(_cgan_kd_suite(
     "cgan_kd_utkface", "UTKFace ages at 64x64 as in cGAN-KD Table 7: WRN-40-2 teacher (ours), ResNet-20 and "
-    "MobileNetV2 students, every regression method, MAE in years.", {"name": "utkface"},
-    # UTKFace's aligned-and-cropped faces aged 1-60: about 80% of ~23.7k images for training
-    int(0.8 * UTKFACE_AGES_1_60), "wrn_40_2", ("resnet20", "mobilenetv2"), 0.01, 0.01, {"max_label_points": 60}))
+    "MobileNetV2 students, every regression method, MAE in years.", {"name": "utkface"}, _UTK_TRAIN,
+    "wrn_40_2", ("resnet20", "mobilenetv2"),
+    {"steps": epochs_to_steps(350, _UTK_TRAIN, 128), "batch_size": 128, "lr": 0.01,
+     "milestones": [150 / 350, 250 / 350]}, 0.01, {"max_label_points": 60, "n_per_label": 2000, "rs_burn_in": 100},
+    {"epochs": [240], "milestones": [[0.625, 0.75, 0.875]], "n_fake": [60 * 1000]}))

@@ -99,7 +99,17 @@ _SMALL_CIFAR_RESNET = {"arch": "cifar_resnet", "depth": 8}
 _DEFAULT_FAKE_SET = {"gan_steps": 200, "gan_batch_size": 32, "gan_d_steps": 1, "gan_ch": 8, "gan_dim_z": 32,
                      "gan_dim_embed": 32, "dre_steps": 100, "dre_batch_size": 64, "dre_hidden": [128, 64],
                      "dre_dim_embed": 32, "rs_burn_in": 100, "rs_batch_size": 100, "filter_burn_in": 30,
-                     "n_per_label": 30, "max_label_points": 10, "fid_samples": 300, "log_every": 50}
+                     "n_per_label": 30, "max_label_points": 10, "fid_samples": 300, "log_every": 50,
+                     "filter_net": "teacher"}
+#: cGAN-KD in the ten-minute default run, cheaper than the public code's settings (methods.cgan_kd.method)
+#: on purpose: the teacher filters (no DenseNet-121 / VGG-11 trained in the fake-set phase, above), the
+#: students keep the suite's batch size and its number of steps (epochs counted on the real set, not over
+#: real + fake), and cgan_kd+vanilla_kd shares cgan_kd's fake set instead of making its own at rho 0.8
+#: without relabelling (a second fake-set phase per task). The lr is the code's fine-tuning 0.01.
+_DEFAULT_CGAN_KD = {"batch_size": [None], "epochs_over": ["real"]}
+_DEFAULT_CGAN_HPARAMS = {"cgan_kd": _DEFAULT_CGAN_KD,
+                         "cgan_kd+vanilla_kd": {**_DEFAULT_CGAN_KD, "fake_filter_rho": [None],
+                                                "fake_replace_labels": [None]}}
 
 
 def _labelled_suite(name: str, family: str, task: Mapping[str, Any], lr: float) -> Suite:
@@ -111,6 +121,7 @@ def _labelled_suite(name: str, family: str, task: Mapping[str, Any], lr: float) 
         teacher={**_SMALL_CIFAR_RESNET, "widths": [16, 16, 32, 64]},
         students=({**_SMALL_CIFAR_RESNET, "widths": [8, 8, 16, 32]},),
         methods=LABELLED_METHODS,
+        hparams=_DEFAULT_CGAN_HPARAMS,
         teacher_schedule={"steps": 300, "batch_size": 32, "lr": lr, "log_every": 50},
         student_schedule={"steps": 300, "batch_size": 32, "lr": lr, "log_every": 50},
         fake_set=_DEFAULT_FAKE_SET,
@@ -150,7 +161,7 @@ register_suite(Suite(
 _SMOKE_FAKE_SET = {"gan_steps": 2, "gan_batch_size": 16, "gan_ch": 4, "gan_dim_z": 8, "gan_dim_embed": 8,
                    "dre_steps": 2, "dre_batch_size": 16, "dre_hidden": [16], "dre_dim_embed": 8, "rs_burn_in": 10,
                    "rs_batch_size": 10, "filter_burn_in": 5, "n_per_label": 2, "max_label_points": 5,
-                   "max_proposals_factor": 50, "fid_samples": 20, "log_every": 2}
+                   "max_proposals_factor": 50, "fid_samples": 20, "log_every": 2, "filter_net": "teacher"}
 
 
 def _smoke_labelled(name: str, task: str) -> Suite:

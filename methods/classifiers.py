@@ -11,7 +11,14 @@ ICLR 2020), which cGAN-KD (Ding et al., arXiv 2104.03164) uses for its CIFAR-100
   16, 16k, 32k, 64k. Presets ``wrn_16_2``, ``wrn_40_1``, ``wrn_40_2``.
 * ``cifar_vgg`` (Simonyan & Zisserman 2015 with BN, RepDistiller's CIFAR layout): five conv
   blocks, max-pooling after the first four, global average pooling, one linear layer.
-  Presets ``vgg8`` (one conv per block) and ``vgg13`` (two).
+  Presets ``vgg8`` (one conv per block), ``vgg11`` (VGG's configuration A: 1, 1, 2, 2, 2) and ``vgg13`` (two).
+  cGAN-KD's UTKFace filtering network is a VGG-11 (its ``UTKFace/models/vgg.py``); that one ends in a
+  three-layer MLP head with a ReLU output, ours in the family's pooled linear head.
+* ``cifar_densenet`` (Huang et al., CVPR 2017, the CIFAR variant of kuangliu/pytorch-cifar that cGAN-KD's
+  ``make_fake_datasets/models/densenet.py`` uses): a 3x3 stem of 2k channels, four dense blocks of
+  bottleneck layers (BN-ReLU-1x1 conv to 4k, BN-ReLU-3x3 conv to k, concatenated), transitions
+  BN-ReLU-1x1 conv halving the channels + 2x2 average pooling, a final BN-ReLU. Preset ``densenet121``
+  (blocks 6-12-24-16, growth k = 32): cGAN-KD's CIFAR-100 filtering network.
 * ``mobilenetv2`` (Sandler et al., CVPR 2018, RepDistiller's CIFAR variant: stride-2 stem, expansion
   ``t``=6): the width multiplier ``width_mult`` defaults to 0.5, which is what the KD literature's
   "MobileNetV2" student is (RepDistiller ``mobile_half``).
@@ -208,6 +215,53 @@ def vgg8(num_outputs: int = 100) -> LabelledNet:
 def vgg13(num_outputs: int = 100) -> LabelledNet:
     """VGG-13 with BN (RepDistiller ``vgg13_bn``): two convs per block."""
     return cifar_vgg(num_outputs, (2, 2, 2, 2, 2), (64, 128, 256, 512, 512))
+
+
+@NETWORKS.register("vgg11")
+def vgg11(num_outputs: int = 100) -> LabelledNet:
+    """VGG-11 with BN (configuration A), CIFAR layout: cGAN-KD's UTKFace filtering network."""
+    return cifar_vgg(num_outputs, (1, 1, 2, 2, 2), (64, 128, 256, 512, 512))
+
+
+# ---------------------------------------------------------------------------------------- DenseNet
+class DenseLayer(nn.Module):
+    """Bottleneck layer: BN-ReLU-1x1 conv (4k) - BN-ReLU-3x3 conv (k), output concatenated to the input."""
+
+    def __init__(self, c_in: int, growth: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.BatchNorm2d(c_in), nn.ReLU(inplace=True),
+                                  nn.Conv2d(c_in, 4 * growth, 1, bias=False), nn.BatchNorm2d(4 * growth),
+                                  nn.ReLU(inplace=True), nn.Conv2d(4 * growth, growth, 3, 1, 1, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.body(x), x], 1)
+
+
+@NETWORKS.register("cifar_densenet")
+def cifar_densenet(num_outputs: int = 100, blocks: Sequence[int] = (6, 12, 24, 16), growth: int = 32,
+                   reduction: float = 0.5) -> LabelledNet:
+    """DenseNet-BC for 32x32 inputs (module docstring): dense blocks joined by halving transitions."""
+    counts = _widths(blocks, 4, "cifar_densenet")
+    if growth < 1 or not 0 < reduction <= 1:
+        raise ValueError(f"cifar_densenet: growth must be >= 1 and reduction in (0, 1], got {growth}, {reduction}")
+    c = 2 * growth
+    layers: list[nn.Module] = [nn.Conv2d(3, c, 3, 1, 1, bias=False)]
+    for i, count in enumerate(counts):
+        for _ in range(count):
+            layers.append(DenseLayer(c, growth))
+            c += growth
+        if i < 3:
+            c_out = int(c * reduction)
+            layers += [nn.BatchNorm2d(c), nn.ReLU(inplace=True), nn.Conv2d(c, c_out, 1, bias=False), nn.AvgPool2d(2)]
+            c = c_out
+    layers += [nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+    return LabelledNet(nn.Sequential(*layers), c, num_outputs)
+
+
+@NETWORKS.register("densenet121")
+def densenet121(num_outputs: int = 100) -> LabelledNet:
+    """DenseNet-121 (blocks 6-12-24-16, growth 32), CIFAR variant: cGAN-KD's CIFAR-100 filtering network."""
+    return cifar_densenet(num_outputs, (6, 12, 24, 16), 32, 0.5)
 
 
 # ------------------------------------------------------------------------------------- MobileNetV2

@@ -6,6 +6,10 @@ learns from and how it scores a batch:
 * ``distils``: the loss reads the frozen teacher's outputs on the same batch;
 * ``uses_fake_set``: batches are drawn from the real training split plus the cGAN-KD fake set;
 * ``needs_student_init(hp)``: the student starts from the NOKD student's weights (fine-tuning);
+* ``fake_set_overrides(hp)``: fake-set hyperparameters in which this method's fake set differs from the
+  suite's (the grid then makes it its own fake-set job);
+* ``n_fake(hp)``: how many of the fake set's samples a run uses (``fake_subset``);
+* ``run_schedule(hp, schedule, n_real, n_fake)``: the SGD schedule of the run, given the suite's;
 * ``losses(...)``: the named loss terms of a batch.
 
 ``families`` lists the task families a method serves (both here); ``family`` is the first, for
@@ -18,8 +22,8 @@ from typing import Any, ClassVar, Mapping
 import torch
 
 from methods.base import Method
-from methods.labelled_training import (LabelledOutcome, LabelledPool, LabelledTrainSetup, build_labelled_network,
-                                       frozen, supervised_loss, train_labelled)
+from methods.labelled_training import (LabelledOutcome, LabelledPool, LabelledTrainSetup, SGDSchedule,
+                                       build_labelled_network, fake_subset, frozen, supervised_loss, train_labelled)
 
 LABELLED_DEFAULTS: Mapping[str, Any] = {
     "reg_loss": "mse",   # regression: "mse" (CcGAN-KD) or "l1", on labels normalised to [0, 1]
@@ -40,9 +44,17 @@ class LabelledMethod(Method):
         """Whether the harness must hand over the NOKD student's weights (``setup.student_init``)."""
         return False
 
-    def lr_scale(self, hp: Mapping[str, Any]) -> float:
-        """Factor on the schedule's learning rate."""
-        return 1.0
+    def fake_set_overrides(self, hp: Mapping[str, Any]) -> dict[str, Any]:
+        """Fake-set hyperparameters overriding the suite's for this method's fake set (none: the suite's)."""
+        return {}
+
+    def n_fake(self, hp: Mapping[str, Any]) -> int | None:
+        """How many fakes a run draws from the fake set (None: all)."""
+        return None
+
+    def run_schedule(self, hp: Mapping[str, Any], schedule: SGDSchedule, n_real: int, n_fake: int) -> SGDSchedule:
+        """The run's schedule, given the suite's and the numbers of real and fake training images."""
+        return schedule
 
     def losses(self, hp: Mapping[str, Any], family: str, outputs: torch.Tensor, targets: torch.Tensor,
                teacher_outputs: torch.Tensor | None) -> dict[str, torch.Tensor]:
@@ -71,10 +83,16 @@ class LabelledMethod(Method):
                 teacher_outputs = teacher(inputs) if teacher is not None else None
             return self.losses(hp, data.family, outputs, targets, teacher_outputs)
 
-        pool = LabelledPool(data, setup.fake_set if self.uses_fake_set else None)
-        setup.log(f"{self.name}: {len(pool)} training images ({pool.n_real} real, {len(pool) - pool.n_real} fake)")
-        history = train_labelled(student, pool, setup.schedule, setup.device, setup.seed, loss_fn,
-                                 augmentation=hp["augment"], lr_scale=self.lr_scale(hp),
-                                 checkpointer=setup.checkpointer, log=setup.log)
-        return LabelledOutcome(student, history, extras={"n_train_real": pool.n_real,
-                                                         "n_train_fake": len(pool) - pool.n_real})
+        fake = setup.fake_set if self.uses_fake_set else None
+        idx = None if fake is None else fake_subset(fake, self.n_fake(hp), data.num_classes,
+                                                    torch.Generator().manual_seed(setup.seed))
+        pool = LabelledPool(data, fake, idx)
+        n_fake = len(pool) - pool.n_real
+        schedule = self.run_schedule(hp, setup.schedule, pool.n_real, n_fake)
+        setup.log(f"{self.name}: {len(pool)} training images ({pool.n_real} real, {n_fake} fake); {schedule.steps} "
+                  f"steps at batch {schedule.batch_size}, lr {schedule.lr:g}")
+        history = train_labelled(student, pool, schedule, setup.device, setup.seed, loss_fn,
+                                 augmentation=hp["augment"], checkpointer=setup.checkpointer, log=setup.log)
+        return LabelledOutcome(student, history, extras={"n_train_real": pool.n_real, "n_train_fake": n_fake,
+                                                         "steps": schedule.steps, "batch_size": schedule.batch_size,
+                                                         "lr": schedule.lr})

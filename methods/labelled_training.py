@@ -8,7 +8,8 @@
 * ``LabelledPool``: the images a run learns from (real, or real + cGAN-made) and their targets:
   class ids, or regression labels normalised to [0, 1] by the task's label range (as CcGAN and
   cGAN-KD learn them). Batches are drawn uniformly from the union, as when the papers concatenate
-  the real and the fake set.
+  the real and the fake set (so the real share of a batch is n_real / (n_real + n_fake) on average);
+  ``fake_subset`` picks the fakes a run uses, as cGAN-KD's loaders do.
 * ``train_labelled``: the resumable step loop (``methods.training.run_steps``) for one network and a
   loss callback; ``train_classifier``: the plain supervised run (teacher phase, NOKD).
 * ``predict`` / ``evaluate_labelled``: outputs on a set of images; top-1 accuracy in % or MAE in
@@ -67,9 +68,9 @@ class SGDSchedule:
         return schedule
 
 
-def sgd_with_schedule(params, schedule: SGDSchedule, lr_scale: float = 1.0) -> tuple[torch.optim.SGD, Any]:
+def sgd_with_schedule(params, schedule: SGDSchedule) -> tuple[torch.optim.SGD, Any]:
     """The optimiser and its per-step learning-rate scheduler."""
-    opt = torch.optim.SGD(params, lr=schedule.lr * lr_scale, momentum=schedule.momentum,
+    opt = torch.optim.SGD(params, lr=schedule.lr, momentum=schedule.momentum,
                           weight_decay=schedule.weight_decay)
     if schedule.lr_policy == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=schedule.steps)
@@ -100,17 +101,35 @@ def augment(images: torch.Tensor, mode: str, generator: torch.Generator) -> torc
     return torch.where(flip[:, None, None, None], images.flip(3), images)
 
 
-class LabelledPool:
-    """Images and training targets (class ids, or labels normalised to [0, 1]) to draw batches from."""
+def fake_subset(fake: FakeSet, n_fake: int | None, num_classes: int | None, generator: torch.Generator) -> torch.Tensor:
+    """Indices of ``n_fake`` fakes drawn without replacement (all when None or larger than the set), as cGAN-KD's
+    loaders: for classes ``n_fake // C`` per class (the last class the remainder; fewer where a class has fewer),
+    for regression a uniform subset (CIFAR-100 ``RepDistiller/dataset/cifar100.py``, ``UTKFace/baseline_cnn.py``)."""
+    if n_fake is None or n_fake >= len(fake):
+        return torch.arange(len(fake))
+    if fake.family != "classification":
+        return torch.randperm(len(fake), generator=generator)[:n_fake].sort().values
+    picked = []
+    for c in range(int(num_classes)):
+        members = (fake.labels == c).nonzero()[:, 0]
+        quota = n_fake // num_classes if c < num_classes - 1 else n_fake - (n_fake // num_classes) * c
+        picked.append(members[torch.randperm(len(members), generator=generator)[:quota]])
+    return torch.cat(picked).sort().values
 
-    def __init__(self, data: LabelledImageData, fake: FakeSet | None = None) -> None:
+
+class LabelledPool:
+    """Images and training targets (class ids, or labels normalised to [0, 1]) to draw batches from: the
+    real training split, plus the fakes ``fake_idx`` of a fake set (all by default)."""
+
+    def __init__(self, data: LabelledImageData, fake: FakeSet | None = None, fake_idx: torch.Tensor | None = None) -> None:
         images, labels = [data.train_x], [data.train_y]
         if fake is not None:
             if fake.family != data.family or tuple(fake.images.shape[1:]) != tuple(data.train_x.shape[1:]):
                 raise ValueError(f"fake set ({fake.family}, images {tuple(fake.images.shape[1:])}) does not match "
                                  f"task {data.name} ({data.family}, images {tuple(data.train_x.shape[1:])})")
-            images.append(fake.images)
-            labels.append(fake.labels.to(data.train_y.dtype))
+            idx = torch.arange(len(fake)) if fake_idx is None else fake_idx
+            images.append(fake.images[idx])
+            labels.append(fake.labels[idx].to(data.train_y.dtype))
         self.data = data
         self.images = torch.cat(images)
         self.targets = to_targets(torch.cat(labels), data)
@@ -165,8 +184,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], dict[str, torch.Te
 
 
 def train_labelled(model: nn.Module, pool: LabelledPool, schedule: SGDSchedule, device: torch.device, seed: int,
-                   loss_fn: LossFn, *, augmentation: str | None = None, lr_scale: float = 1.0,
-                   checkpointer: Checkpointer | None = None, log: Callable[[str], None] = print) -> dict:
+                   loss_fn: LossFn, *, augmentation: str | None = None, checkpointer: Checkpointer | None = None, log: Callable[[str], None] = print) -> dict:
     """Train ``model`` in place for ``schedule.steps`` SGD steps and return the loss history.
 
     ``loss_fn(outputs, inputs, targets)`` returns the named loss terms of a batch (summed for the
@@ -174,7 +192,7 @@ def train_labelled(model: nn.Module, pool: LabelledPool, schedule: SGDSchedule, 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model.to(device).train()
-    opt, sched = sgd_with_schedule(model.parameters(), schedule, lr_scale)
+    opt, sched = sgd_with_schedule(model.parameters(), schedule)
     state = TrainingState({"model": model}, {"model": opt}, {"model": sched}, generator=gen)
     mode = pool.data.augment if augmentation is None else augmentation
 

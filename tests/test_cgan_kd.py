@@ -201,7 +201,8 @@ def test_augment_keeps_shape_and_crop_stays_inside_the_padding() -> None:
 # ---------------------------------------------------------------------------------------- pipeline
 TINY_FAKE = dict(gan_steps=8, gan_batch_size=16, gan_d_steps=1, gan_ch=4, gan_dim_z=16, gan_dim_embed=16,
                  dre_steps=8, dre_batch_size=32, dre_hidden=[16], dre_dim_embed=8, rs_burn_in=20, rs_batch_size=20,
-                 filter_burn_in=10, n_per_label=4, max_label_points=5, fid_samples=0, log_every=4)
+                 filter_burn_in=10, n_per_label=4, max_label_points=5, fid_samples=0, log_every=4,
+                 filter_net="teacher")
 TEACHER = {"arch": "cifar_resnet", "depth": 8, "widths": [8, 8, 16, 32]}
 STUDENT = {"arch": "cifar_resnet", "depth": 8, "widths": [8, 8, 8, 16]}  # (oneDNN is very slow at 4 channels)
 SCHEDULE = SGDSchedule(steps=20, batch_size=16, log_every=10)
@@ -255,7 +256,7 @@ def test_end_to_end_classification(tmp_path: Path) -> None:
                                extractor=extractor, device=CPU)
 
     ckpt = MemoryCheckpointer()
-    fake = build_fake_set(data, teacher, teacher, {**TINY_FAKE, "fid_samples": 20}, CPU, 0, fid_fn=fid_fn,
+    fake = build_fake_set(data, teacher, {**TINY_FAKE, "fid_samples": 20}, CPU, 0, fid_fn=fid_fn,
                           checkpointer=ckpt, log=SILENT)
     _check_funnel(fake, 10)
     assert fake.stats["n_short_labels"] == 0  # every class filled
@@ -272,7 +273,7 @@ def test_end_to_end_classification(tmp_path: Path) -> None:
     assert more.shape == (2, 3, 16, 16) and more.dtype == torch.uint8
     # a resumed job reuses the finished cGAN and ratio model and draws the same images; without label
     # replacement every class keeps its n_per_label fakes, and exactly the counted labels differ
-    again = build_fake_set(data, teacher, teacher, {**TINY_FAKE, "replace_labels": False}, CPU, 0, checkpointer=ckpt,
+    again = build_fake_set(data, teacher, {**TINY_FAKE, "replace_labels": False}, CPU, 0, checkpointer=ckpt,
                            log=SILENT)
     assert torch.equal(again.images, fake.images) and again.history == fake.history
     assert torch.bincount(again.labels, minlength=10).tolist() == [4] * 10
@@ -284,11 +285,11 @@ def test_end_to_end_classification(tmp_path: Path) -> None:
 def test_end_to_end_regression() -> None:
     data = load_task("synthetic_rotation", size=16, n_train=120, n_test=40)
     teacher = train_classifier(data, TEACHER, SCHEDULE, CPU, 0, log=SILENT).model
-    fake = build_fake_set(data, teacher, teacher, {**TINY_FAKE, "ccgan_vicinity": "soft"}, CPU, 0, log=SILENT)
+    fake = build_fake_set(data, teacher, {**TINY_FAKE, "ccgan_vicinity": "soft"}, CPU, 0, log=SILENT)
     _check_funnel(fake, 5)
     assert len(set(fake.stats["filter_cutoffs"])) == 1 and fake.stats["filter_rho"] == 0.7  # one cut-off for all labels
     assert fake.labels.dtype == torch.float32 and float(fake.labels.min()) >= 0 and float(fake.labels.max()) <= 90
-    no_replace = build_fake_set(data, teacher, teacher, {**TINY_FAKE, "replace_labels": False}, CPU, 0, log=SILENT)
+    no_replace = build_fake_set(data, teacher, {**TINY_FAKE, "replace_labels": False}, CPU, 0, log=SILENT)
     assert no_replace.stats["n_labels_replaced"] == 0 and len(torch.unique(no_replace.labels)) <= 5  # the label points
     results = _students(data, teacher, fake)
     assert all(math.isfinite(r["mae"]) and r["mae"] >= 0 for r in results.values())
@@ -301,7 +302,7 @@ def test_an_empty_class_after_filtering_is_named() -> None:
     teacher = build_network({**TEACHER, "num_outputs": 10})
     nn.init.zeros_(teacher.fc.weight)  # constant logits: every loss ties, nothing lies strictly below the quantile
     with pytest.raises(ValueError, match="no fake sample of class 0 survived"):
-        build_fake_set(data, teacher, teacher, {**TINY_FAKE, "subsample": False, "gan_steps": 1}, CPU, 0, log=SILENT)
+        build_fake_set(data, teacher, {**TINY_FAKE, "subsample": False, "gan_steps": 1}, CPU, 0, log=SILENT)
 
 
 def test_methods_say_what_they_are_missing() -> None:
@@ -318,6 +319,6 @@ def test_methods_say_what_they_are_missing() -> None:
     with pytest.raises(ValueError, match="no hyperparameter"):
         METHODS.get("cgan_kd").resolve_hparams({"rho": 0.5})
     with pytest.raises(ValueError, match="cGAN-KD fake set has no hyperparameter"):
-        build_fake_set(data, nn.Identity(), nn.Identity(), {"n_fake": 3}, CPU, 0)
+        build_fake_set(data, nn.Identity(), {"n_fake": 3}, CPU, 0)
     with pytest.raises(ValueError, match="unknown schedule key"):
         SGDSchedule.from_mapping({"epochs": 3})

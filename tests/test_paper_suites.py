@@ -50,7 +50,10 @@ def test_cgan_kd_suites_are_the_papers_pairs_and_match_the_reported_rows() -> No
     assert {j.schedule["lr"] for j in students if j.student["arch"] == "mobilenetv2"} == {0.01}
     assert {j.method for j in students} == {"nokd", "vanilla_kd", "cgan_kd", "cgan_kd+vanilla_kd"}
     fake_sets = [j for j in jobs if j.phase == "artifact"]
-    assert len(fake_sets) == 4 and {j.hparams["n_per_label"] for j in fake_sets} == {5000}
+    # the DenseNet-121 filters, so every pair shares the fake sets: cgan_kd's and cgan_kd+vanilla_kd's (rho 0.8)
+    assert len(fake_sets) == 2 and {j.hparams["n_per_label"] for j in fake_sets} == {5000}
+    assert {(j.teacher["arch"], j.teacher_id, j.hparams["filter_rho"]) for j in fake_sets} == {
+        ("densenet121", None, None), ("densenet121", None, 0.8)}
     utk = expand(SUITES.get("cgan_kd_utkface"))
     assert {j.task for j in utk} == {"utkface"} and {j.family for j in utk} == {"regression"}
     # the published CIFAR-100 / UTKFace rows name networks these suites train

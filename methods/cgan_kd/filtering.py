@@ -10,13 +10,27 @@ class and regression one for all labels.
 Label replacement ("label adjustment" in the code, on in its CIFAR-100 scripts): a kept fake's
 label becomes the teacher's prediction, its arg-max class or its predicted value (clamped to the
 task's label range here, so the fake set stays inside it).
+
+The filtering network ("the teacher" above). The public code does not filter with the teacher of the
+pair being distilled but with one network trained on the real data for the whole dataset
+(``--samp_filter_precnn_net``): a DenseNet-121 on CIFAR-100 (``make_fake_datasets/scripts/run.sh``; its
+checkpoint comes from RepDistiller's ``train_teacher.py``: 240 epochs at batch 64, SGD lr 0.05, x0.1 at
+150/180/210), so one fake set serves every teacher-student pair; a VGG-11 on UTKFace
+(``UTKFace/scripts/run_gene_data.sh``; trained by ``scripts/run_cnn.sh``: 350 epochs at batch 128, lr
+0.01, x0.1 at 150/250). ``filter_net``: ``"auto"`` (that network for the task's family, trained on the
+real training split inside the fake-set phase with ``filter_net_schedule``, by default the schedule just
+quoted, its epochs counted over the training split), a network spec (``{"arch": "resnet56"}``) trained
+the same way, or ``"teacher"``: the pair's own teacher (cheaper; the fake set then depends on it).
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
+
+from methods.labelled_training import SGDSchedule
 
 DEFAULT_RHO: Mapping[str, float] = {"classification": 0.9, "regression": 0.7}
 
@@ -25,7 +39,38 @@ FILTER_DEFAULTS: Mapping[str, Any] = {
     "filter_rho": None,          # None: 0.9 for classification, 0.7 for regression
     "filter_burn_in": 1000,      # subsampled fakes per label that fix the cut-off (the public code: 1000 per class)
     "replace_labels": True,
+    "filter_net": "auto",          # "auto" (DenseNet-121 / VGG-11, the public code's), "teacher", or a network spec
+    "filter_net_schedule": None,   # SGDSchedule keys, "epochs" allowed; None: the public code's for the family
 }
+
+#: The public code's filtering networks and the schedules they were trained with on the real data (docstring).
+FILTER_NETS: Mapping[str, Mapping[str, Any]] = {"classification": {"arch": "densenet121"},
+                                                "regression": {"arch": "vgg11"}}
+FILTER_NET_SCHEDULES: Mapping[str, Mapping[str, Any]] = {
+    "classification": {"epochs": 240, "batch_size": 64, "lr": 0.05, "milestones": (0.625, 0.75, 0.875)},
+    "regression": {"epochs": 350, "batch_size": 128, "lr": 0.01, "milestones": (150 / 350, 250 / 350)},
+}
+
+
+def filter_net_spec(hp: Mapping[str, Any], family: str) -> dict[str, Any] | None:
+    """The network spec that filters (and gives cDR-RS its features), or None for the pair's teacher."""
+    net = hp["filter_net"]
+    if net == "teacher":
+        return None
+    if net == "auto":
+        return dict(FILTER_NETS[family])
+    if isinstance(net, Mapping) and "arch" in net:
+        return dict(net)
+    raise ValueError(f"filter_net must be 'auto', 'teacher' or a network spec with an 'arch' key, got {net!r}")
+
+
+def filter_net_schedule(hp: Mapping[str, Any], family: str, n_train: int) -> SGDSchedule:
+    """The filtering network's training schedule; an ``epochs`` key becomes steps over ``n_train`` images."""
+    values = dict(FILTER_NET_SCHEDULES[family] if hp["filter_net_schedule"] is None else hp["filter_net_schedule"])
+    if "epochs" in values:
+        batch = int(values.get("batch_size", SGDSchedule.batch_size))
+        values["steps"] = int(values.pop("epochs")) * math.ceil(n_train / batch)
+    return SGDSchedule.from_mapping(values)
 
 
 def resolve_rho(hp: Mapping[str, Any], family: str) -> float:

@@ -1,26 +1,90 @@
 """``cgan_kd`` and ``cgan_kd+vanilla_kd``: students trained on real + processed cGAN-generated data.
 
 Ding et al., "Distilling and Transferring Knowledge via cGAN-generated Samples for Image
-Classification and Regression" (arXiv 2104.03164). The fake set (``methods.cgan_kd.build_fake_set``:
-cGAN, cDR-RS subsampling, teacher filtering, label replacement) is made once per task and teacher
-in its own phase; these methods only train the student on the union of the real training split and
-that set. As in the paper's public scripts, the student is fine-tuned from the NOKD student of the
-same architecture (``init="nokd"``, the harness passes its weights as ``setup.student_init``) at a
-fifth of the schedule's learning rate (``lr_scale``: CIFAR-100 NOKD 0.05 -> fine-tuning 0.01);
-``init="scratch"`` trains it from scratch instead. ``cgan_kd`` learns from the (teacher-replaced)
-labels alone; ``cgan_kd+vanilla_kd`` adds Hinton KD from the teacher on every batch, real or fake
-(the paper combines cGAN-KD with KD, CRD and other losses the same way).
+Classification and Regression" (arXiv 2104.03164), public code UBCDingXin/cGAN-KD. The fake set
+(``methods.cgan_kd.build_fake_set``: filtering network, cGAN, cDR-RS subsampling, filtering, label
+replacement) is made once per task in its own phase; these methods train the student on the real
+training split plus a subset of that set. ``cgan_kd`` learns from the (replaced) labels alone;
+``cgan_kd+vanilla_kd`` adds Hinton KD from the teacher on every batch, real or fake (the paper
+combines cGAN-KD with KD, CRD and other losses the same way).
+
+================= ========================================== ================================= ===================
+component         public code (file)                         ours                              why
+================= ========================================== ================================= ===================
+conditional GAN   BigGAN, G_ema at 38k iterations            SNGAN-sized class-conditional     documented choice:
+                  (CIFAR-100/BigGAN); CcGAN SAGAN            GAN / CcGAN (``cgan``,            one GPU day per
+                  (UTKFace/train_ccgan.py)                   ``gan_*`` keys)                   suite run
+cDR-RS features   ResNet-34, 350 epochs (make_fake_datasets/ the filtering network's           saves a third
+                  scripts/run.sh); UTKFace: sparse AE        penultimate features              network (all are
+                                                                                               real-data only)
+cDR-RS training   MLP5, 200 epochs at batch 256, Adam 1e-4,  same (``dre_epochs``,             --
+                  x0.1 at epochs 80, 150 (train_cdre.py,     ``dre_batch_size``,
+                  scripts/run.sh; UTKFace/opts.py)           ``dre_milestones``)
+filtering network DenseNet-121 (CIFAR-100, one fake set for  same, trained on the real data in --
+                  every pair; scripts/run.sh), VGG-11        the fake-set phase (``filter_net``
+                  (UTKFace/scripts/run_gene_data.sh)         "auto"; "teacher": the pair's)
+filtering         rho 0.9 (CIFAR-100) / 0.7 (UTKFace),       same (``filter_rho``,             --
+                  labels adjusted (scripts/run.sh,           ``replace_labels``)
+                  UTKFace/scripts/run_gene_data.sh)
+cGAN-KD + KD set  rho 0.8, labels not adjusted                same, its own fake-set job        --
+                  (RepDistiller/scripts/distill/             (``fake_filter_rho``,
+                  run_distill_fake.sh)                       ``fake_replace_labels``)
+student init      the NOKD student (``--finetune``)          ``init="nokd"``                   --
+fake subset       NFAKE 100,000: n // C per class            ``n_fake`` 100,000, the same      --
+                  (RepDistiller/dataset/cifar100.py);        split (``fake_subset``)
+                  uniform on UTKFace (baseline_cnn.py)
+batches           real + fake concatenated and shuffled,     uniform draws from the union,     same expected mix
+                  batch 128 (scripts/*/run_*_fake.sh)        ``batch_size`` 128                (1/3 real, CIFAR)
+epochs            240 over real + fake, x0.1 at 150/180/210  ``epochs`` over real + fake      None: the suite's
+                  (train_teacher.py, train_student.py,       (``epochs_over``),                epoch count
+                  UTKFace/scripts/run_cnn_fake.sh)           ``milestones``
+fine-tuning lr    0.01 in every setting (run_*_fake.sh,      ``lr`` 0.01                       --
+                  UTKFace/scripts/run_cnn_fake.sh)
+================= ========================================== ================================= ===================
+
+Where the code's numbers depend on the dataset, the paper suites (``benchmarks/paper_suites.py``)
+set them; the built-in default suites choose cheaper values explicitly (``benchmarks/suites.py``).
+``lr``, ``batch_size``, ``milestones`` set to None take the suite's student schedule's; with
+``epochs_over="real"`` the run has the suite schedule's steps (the previous behaviour of this harness).
 """
 from __future__ import annotations
 
+import math
+from dataclasses import asdict
 from typing import Any, Mapping
 
 from methods.labelled_method import LABELLED_DEFAULTS, LabelledMethod
+from methods.labelled_training import SGDSchedule
 from methods.registry import METHODS
 from methods.vanilla_kd import KD_DEFAULTS, VanillaKD
 
-CGAN_KD_DEFAULTS: Mapping[str, Any] = {"init": "nokd", "lr_scale": 0.2}
+CGAN_KD_DEFAULTS: Mapping[str, Any] = {
+    "init": "nokd",              # "nokd": fine-tune the NOKD student (the public code); "scratch"
+    "n_fake": 100000,            # fakes used (NFAKE); None: all of the fake set
+    "lr": 0.01,                  # fine-tuning learning rate; None: the suite schedule's
+    "batch_size": 128,           # None: the suite schedule's
+    "epochs": None,              # None: the suite schedule's epochs (its steps x batch size / real images)
+    "epochs_over": "real+fake",  # what one epoch passes over: "real+fake" (the public code) or "real"
+    "milestones": None,          # lr x gamma at these fractions of the run; None: the suite schedule's
+}
 INITS = ("nokd", "scratch")
+EPOCHS_OVER = ("real+fake", "real")
+
+
+def fine_tuning_schedule(hp: Mapping[str, Any], schedule: SGDSchedule, n_real: int, n_fake: int) -> SGDSchedule:
+    """The suite's ``schedule`` with cGAN-KD's learning rate, batch size and milestones, and ``epochs`` passes
+    over the real (+ fake) images: ``epochs`` x ceil(N / batch) steps."""
+    if hp["epochs_over"] not in EPOCHS_OVER:
+        raise ValueError(f"epochs_over must be one of {EPOCHS_OVER}, got {hp['epochs_over']!r}")
+    batch = schedule.batch_size if hp["batch_size"] is None else int(hp["batch_size"])
+    epochs = schedule.steps * schedule.batch_size / n_real if hp["epochs"] is None else float(hp["epochs"])
+    seen = n_real + n_fake if hp["epochs_over"] == "real+fake" else n_real
+    values = {"steps": max(1, round(epochs * math.ceil(seen / batch))), "batch_size": batch,
+              "lr": schedule.lr if hp["lr"] is None else float(hp["lr"]),
+              "milestones": schedule.milestones if hp["milestones"] is None else tuple(hp["milestones"])}
+    if epochs <= 0 or batch < 1:
+        raise ValueError(f"cGAN-KD needs epochs > 0 and batch_size >= 1, got {hp['epochs']}, {hp['batch_size']}")
+    return SGDSchedule.from_mapping({**asdict(schedule), **values})
 
 
 @METHODS.register("cgan_kd")
@@ -38,14 +102,27 @@ class CganKD(LabelledMethod):
             raise ValueError(f"{self.name}: init must be one of {INITS}, got {hp['init']!r}")
         return hp["init"] == "nokd"
 
-    def lr_scale(self, hp: Mapping[str, Any]) -> float:
-        return float(hp["lr_scale"])
+    def n_fake(self, hp: Mapping[str, Any]) -> int | None:
+        return None if hp["n_fake"] is None else int(hp["n_fake"])
+
+    def run_schedule(self, hp: Mapping[str, Any], schedule: SGDSchedule, n_real: int, n_fake: int) -> SGDSchedule:
+        return fine_tuning_schedule(hp, schedule, n_real, n_fake)
+
+
+#: cGAN-KD + KD's fake set in the public code (run_distill_fake.sh): filtered at rho 0.8, labels not adjusted.
+KD_FAKE_SET: Mapping[str, Any] = {"fake_filter_rho": 0.8, "fake_replace_labels": False}
 
 
 @METHODS.register("cgan_kd+vanilla_kd")
 class CganKDVanillaKD(CganKD, VanillaKD):
-    """cGAN-KD combined with Hinton KD: real + cGAN samples, CE to labels + T^2 KL to the teacher."""
+    """cGAN-KD combined with Hinton KD: real + cGAN samples, CE to labels + T^2 KL to the teacher.
+    Its fake set is filtered at ``fake_filter_rho`` without label replacement (``fake_replace_labels``), as
+    the public code's; None for either takes the suite's fake-set setting (one fake set shared with ``cgan_kd``)."""
 
     name = "cgan_kd+vanilla_kd"
     citation = CganKD.citation + "; Hinton et al. 2015"
-    defaults = {**LABELLED_DEFAULTS, **KD_DEFAULTS, **CGAN_KD_DEFAULTS}
+    defaults = {**LABELLED_DEFAULTS, **KD_DEFAULTS, **CGAN_KD_DEFAULTS, **KD_FAKE_SET}
+
+    def fake_set_overrides(self, hp: Mapping[str, Any]) -> dict[str, Any]:
+        pairs = (("filter_rho", hp["fake_filter_rho"]), ("replace_labels", hp["fake_replace_labels"]))
+        return {key: value for key, value in pairs if value is not None}

@@ -1,22 +1,25 @@
-"""The fake-set phase of cGAN-KD (Ding et al., arXiv 2104.03164): cGAN -> cDR-RS -> teacher filter -> labels.
+"""The fake-set phase of cGAN-KD (Ding et al., arXiv 2104.03164): cGAN -> cDR-RS -> filter -> labels.
 
-``build_fake_set`` runs, for one task and one teacher:
+``build_fake_set`` runs, for one task (and one teacher when the teacher filters):
 
+0. train the filtering network on the real training split (``filter_net``, by default the public
+   code's DenseNet-121 / VGG-11, see ``filtering``), or take the pair's teacher (``filter_net="teacher"``);
 1. train the family's conditional GAN on the training split (``cgan.train_cgan``);
-2. fit the conditional density-ratio model on features of ``feature_net`` (a network trained on the
-   real data; the harness passes the teacher unless told otherwise) and set up one rejection sampler
-   per label with its burn-in (``subsampling``; ``subsample=False`` accepts every proposal);
+2. fit the conditional density-ratio model on the filtering network's penultimate features (the
+   public code trains a third network for them, a ResNet-34 on CIFAR-100 and a sparse autoencoder on
+   UTKFace, also on the real data only; one network for both saves its training) and set up one
+   rejection sampler per label with its burn-in (``subsampling``; ``subsample=False`` accepts every proposal);
 3. draw ``filter_burn_in`` subsampled fakes per label (fewer, with a warning, if the proposal
-   budget runs out first; none for a class is an error naming it), score them by the teacher and
-   fix the rho-quantile cut-off(s) (``filtering``; ``filter=False`` keeps everything);
+   budget runs out first; none for a class is an error naming it), score them by the filtering
+   network and fix the rho-quantile cut-off(s) (``filtering``; ``filter=False`` keeps everything);
 4. per label, draw batches of proposals, keep those accepted by rejection sampling and strictly
    below the cut-off, until ``n_per_label`` are kept or ``max_proposals_factor`` x ``n_per_label``
    proposals were drawn (then it goes on with fewer, says so in the log and lists the short labels
    in the statistics). A class with no fake left is an error naming it. A regression label value
-   with none left is only listed (with one cut-off for all labels, as the paper, the teacher's worst
+   with none left is only listed (with one cut-off for all labels, as the paper, the filtering network's worst
    labels, often the extremes of the range, can lose every fake, and the neighbouring values still
    cover them); an empty set is an error;
-5. optionally replace the labels by the teacher's predictions.
+5. optionally replace the labels by the filtering network's predictions.
 
 Labels are the classes, or for regression the distinct normalised training labels (or, when there
 are more than ``max_label_points``, that many evenly spaced values over their range), as cGAN-KD
@@ -24,7 +27,7 @@ generates at the training labels. The statistics record how many samples survive
 with an ``fid_fn(fake_uint8, real_uint8) -> dict`` supplied by the harness (methods never import
 it), the FID of raw cGAN samples and of the final set against the real training images.
 
-Stages 1 and 2 checkpoint through the job's checkpointer (each under its own key) and keep their
+Stages 0-2 checkpoint through the job's checkpointer (each under its own key) and keep their
 final state, so a preempted job resumes without retraining them; stages 3-5 are deterministic given
 the seed and are simply rerun.
 """
@@ -38,10 +41,10 @@ from torch import nn
 
 from methods.cgan_kd.cgan import CGAN_DEFAULTS, ConditionalGenerator, build_cgan, generate, label_embedding, train_cgan
 from methods.cgan_kd.fake_set import FakeSet
-from methods.cgan_kd.filtering import (FILTER_DEFAULTS, keep_below, quantile_cutoff, replace_labels, resolve_rho,
-                                       teacher_labels, teacher_losses)
+from methods.cgan_kd.filtering import (FILTER_DEFAULTS, filter_net_schedule, filter_net_spec, keep_below,
+                                       quantile_cutoff, replace_labels, resolve_rho, teacher_labels, teacher_losses)
 from methods.cgan_kd.subsampling import DRE_DEFAULTS, DensityRatioModel, RejectionSampler, train_density_ratio
-from methods.labelled_training import frozen, predict, to_targets
+from methods.labelled_training import evaluate_labelled, frozen, predict, to_targets, train_classifier
 from methods.training import Checkpointer
 
 if TYPE_CHECKING:
@@ -68,9 +71,12 @@ def resolve_fake_hparams(overrides: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"cGAN-KD fake set has no hyperparameter(s) {sorted(unknown)}; "
                          f"valid: {sorted(FAKESET_DEFAULTS)}")
     hp = {**FAKESET_DEFAULTS, **overrides}
-    for key in ("n_per_label", "max_label_points", "max_proposals_factor", "gan_steps", "dre_steps", "rs_batch_size"):
+    for key in ("n_per_label", "max_label_points", "max_proposals_factor", "gan_steps", "dre_epochs", "rs_batch_size"):
         if int(hp[key]) < 1:
             raise ValueError(f"{key} must be >= 1, got {hp[key]}")
+    if hp["dre_steps"] is not None and int(hp["dre_steps"]) < 1:
+        raise ValueError(f"dre_steps must be >= 1 or None (dre_epochs passes over the real data), got {hp['dre_steps']}")
+    filter_net_spec(hp, "classification")  # checks the filter_net value
     return hp
 
 
@@ -143,15 +149,37 @@ def _fit_density_ratio(data: LabelledImageData, targets: torch.Tensor, net_g: Co
     return model, history
 
 
-def build_fake_set(data: LabelledImageData, teacher: nn.Module, feature_net: nn.Module, hparams: Mapping[str, Any],
+def fake_set_network(hparams: Mapping[str, Any], family: str) -> dict[str, Any] | None:
+    """The network spec that filters a fake set made with ``hparams``, or None when the pair's teacher does
+    (the fake set then depends on the teacher)."""
+    return filter_net_spec(resolve_fake_hparams(hparams), family)
+
+
+def filter_network(data: LabelledImageData, teacher: nn.Module | None, hp: Mapping[str, Any], device: torch.device,
+                   seed: int, checkpointer: Checkpointer | None, log: Callable[[str], None]) -> tuple[nn.Module, dict]:
+    """The network that filters and gives cDR-RS its features: ``teacher``, or ``filter_net`` trained on the
+    real training split (stage 0), with its test-split quality."""
+    spec = filter_net_spec(hp, data.family)
+    if spec is None:
+        if teacher is None:
+            raise ValueError("filter_net='teacher' needs the pair's teacher: pass it to build_fake_set")
+        return teacher, {"filter_net": "teacher"}
+    schedule = filter_net_schedule(hp, data.family, len(data.train_x))
+    log(f"cGAN-KD fake set: training the filtering network {spec} on the real data ({schedule.steps} steps)")
+    net = train_classifier(data, spec, schedule, device, seed, checkpointer=checkpointer, log=log).model
+    return net, {"filter_net": spec, "filter_net_steps": schedule.steps, **evaluate_labelled(net, data, device)}
+
+
+def build_fake_set(data: LabelledImageData, teacher: nn.Module | None, hparams: Mapping[str, Any],
                    device: torch.device, seed: int, *, fid_fn: FidFn | None = None,
                    checkpointer: Checkpointer | None = None, log: Callable[[str], None] = print) -> FakeSet:
-    """Make the processed fake set of one task and teacher (module docstring); ``teacher`` and
-    ``feature_net`` are networks of ``methods.classifiers`` trained on ``data``'s training split."""
+    """Make the processed fake set of one task (module docstring); ``teacher``, a network of
+    ``methods.classifiers`` trained on ``data``'s training split, is needed only when it filters."""
     hp = resolve_fake_hparams(hparams)
     family, device = data.family, torch.device(device)
     targets = to_targets(data.train_y, data)
-    teacher, feature_net = frozen(teacher, device), frozen(feature_net, device)
+    judge, judge_info = filter_network(data, teacher, hp, device, seed + 3, _stage(checkpointer, "filter_net"), log)
+    judge = frozen(judge, device)
 
     log(f"cGAN-KD fake set for {data.name}: training the "
         f"{'class-conditional GAN' if family == 'classification' else 'CcGAN'}")
@@ -161,12 +189,12 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module, feature_net: nn.
     history: dict[str, Any] = {"cgan": cgan.history}
     if hp["subsample"]:
         log("cGAN-KD fake set: fitting the conditional density-ratio model (cDR-RS)")
-        dre, history["dre"] = _fit_density_ratio(data, targets, net_g, feature_net, hp, device, seed + 1,
+        dre, history["dre"] = _fit_density_ratio(data, targets, net_g, judge, hp, device, seed + 1,
                                                  _stage(checkpointer, "dre"), log)
 
         @torch.no_grad()
         def ratio(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return dre(predict(feature_net, x, device, features=True).to(device), y.to(device)).cpu()
+            return dre(predict(judge, x, device, features=True).to(device), y.to(device)).cpu()
     else:
         def ratio(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return torch.ones(len(x))
@@ -188,11 +216,11 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module, feature_net: nn.
             s.burn_in(hp["rs_burn_in"], batch)
 
     rho = resolve_rho(hp, family)
-    # teacher losses: CE, or |error| in label units (the quantile commutes with the scale; units for the record)
+    # filtering losses: CE, or |error| in label units (the quantile commutes with the scale; units for the record)
     loss_scale = 1.0 if family == "classification" else data.label_range[1] - data.label_range[0]
 
     def losses(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = predict(teacher, x, device)
+        outputs = predict(judge, x, device)
         return teacher_losses(outputs, y, family) * loss_scale, teacher_labels(outputs, family)
 
     cutoffs = [float("inf")] * len(points)
@@ -209,7 +237,7 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module, feature_net: nn.
                     f"{hp['filter_burn_in']} subsampled fakes ({cap} proposals, the budget)")
         cutoffs = ([quantile_cutoff(b, rho) for b in burn_in] if family == "classification"
                    else [quantile_cutoff(torch.cat(burn_in), rho)] * len(points))
-        log(f"filtering cut-off(s) at the {rho:g}-quantile of the teacher's loss: "
+        log(f"filtering cut-off(s) at the {rho:g}-quantile of the filtering network's loss: "
             f"{', '.join(f'{c:.4g}' for c in sorted(set(cutoffs)))}")
     n_filter_burn_in = sum(s.n_proposed for s in samplers)
 
@@ -218,7 +246,7 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module, feature_net: nn.
     for point, d in zip(points, draws):
         if d.kept == 0 and family == "classification":
             raise ValueError(f"no fake sample of {describe_label(data, point)} survived subsampling and filtering "
-                             f"({d.proposals} proposals): the teacher's losses on this class may all be equal, or "
+                             f"({d.proposals} proposals): the filtering network's losses on this class may all be equal, or "
                              f"the ratio model rejects it; raise max_proposals_factor or filter_rho, or train the "
                              f"teacher / cGAN longer")
         if d.kept < n_target:
@@ -255,6 +283,7 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module, feature_net: nn.
         "filter_cutoffs": cutoffs if hp["filter"] else None,
         "fid_raw": None,
         "fid_final": None,
+        **judge_info,
     }
     if fid_fn is not None and hp["fid_samples"] > 1:
         idx = torch.randint(0, len(targets), (hp["fid_samples"],), generator=gen)

@@ -19,6 +19,13 @@ ratio; then each proposal x is accepted if u <= r(x | y) / M, u ~ U(0, 1), M bei
 running maximum before the test (the DRS heuristic of Azadi et al., ICLR 2019). Accepted samples then
 follow p_gan r / E_gan[r], i.e. p_real where the model is right and M bounds r.
 
+Training as the public code (``CIFAR-100/make_fake_datasets/train_cdre.py``, ``scripts/run.sh``; UTKFace
+``opts.py``): Adam (0.5, 0.999), lr 1e-4, weight decay 1e-4, 200 epochs over the real training split at
+batch 256 (about 39k steps on CIFAR-100), lr x0.1 at epochs 80 and 150 (``dre_epochs``,
+``dre_batch_size``, ``dre_milestones``, ``dre_gamma``; ``dre_steps`` sets the length in steps instead).
+The public code walks the real set in shuffled epochs; we draw each batch uniformly (same expected
+number of visits).
+
 Where this differs from the paper (hyperparameters): the paper's MLP5 is 2048-1024-512-256-128
 with GroupNorm and dropout 0.5 (our default; ``dre_hidden`` shrinks it); its class embedding is a
 num_classes-wide table and its continuous-label embedding the pre-trained y2h net, here a learnt
@@ -40,9 +47,12 @@ from torch import nn
 from methods.training import Checkpointer, Schedule, TrainingState, run_steps
 
 DRE_DEFAULTS: Mapping[str, Any] = {
-    "dre_steps": 2000,
-    "dre_batch_size": 128,
+    "dre_epochs": 200,                # passes over the real training split (the public code: 200)
+    "dre_steps": None,                # None: dre_epochs x ceil(n_train / dre_batch_size); a number overrides
+    "dre_batch_size": 256,            # the public code's CIFAR-100 and UTKFace scripts
     "dre_lr": 1e-4,
+    "dre_milestones": (0.4, 0.75),    # x dre_gamma at these fractions of the run: epochs 80 and 150 of 200
+    "dre_gamma": 0.1,
     "dre_weight_decay": 1e-4,
     "dre_lambda": 0.01,
     "dre_hidden": (2048, 1024, 512, 256, 128),
@@ -82,6 +92,20 @@ def penalized_softplus_loss(r_real: torch.Tensor, r_fake: torch.Tensor, lam: flo
     return divergence + lam * (r_fake.mean() - 1) ** 2
 
 
+def dre_steps(hp: Mapping[str, Any], n_train: int) -> int:
+    """The ratio model's training steps: ``dre_steps``, or ``dre_epochs`` passes over ``n_train`` real images."""
+    if hp["dre_steps"] is not None:
+        steps = int(hp["dre_steps"])
+    else:
+        steps = int(hp["dre_epochs"]) * math.ceil(n_train / int(hp["dre_batch_size"]))
+    if steps < 1:
+        raise ValueError(f"the density-ratio model needs >= 1 step, got dre_steps={hp['dre_steps']}, "
+                         f"dre_epochs={hp['dre_epochs']} (set one of them to a positive number)")
+    if any(not 0 < float(m) < 1 for m in hp["dre_milestones"]):
+        raise ValueError(f"dre_milestones are fractions of the run in (0, 1), got {hp['dre_milestones']}")
+    return steps
+
+
 def train_density_ratio(model: DensityRatioModel, real_features: torch.Tensor, real_labels: torch.Tensor,
                         fake_features: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
                         hp: Mapping[str, Any], device: torch.device, seed: int, *, log_every: int = 50,
@@ -93,8 +117,11 @@ def train_density_ratio(model: DensityRatioModel, real_features: torch.Tensor, r
     gen = torch.Generator().manual_seed(seed)
     model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=hp["dre_lr"], betas=(0.5, 0.999), weight_decay=hp["dre_weight_decay"])
-    state = TrainingState({"dre": model}, {"dre": opt}, generator=gen)
     batch = hp["dre_batch_size"]
+    steps = dre_steps(hp, len(real_features))
+    milestones = sorted({max(1, int(float(m) * steps)) for m in hp["dre_milestones"]})
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=hp["dre_gamma"])
+    state = TrainingState({"dre": model}, {"dre": opt}, {"dre": sched}, generator=gen)
 
     def step(_: int) -> dict[str, torch.Tensor]:
         idx = torch.randint(0, len(real_features), (batch,), generator=gen)
@@ -109,7 +136,7 @@ def train_density_ratio(model: DensityRatioModel, real_features: torch.Tensor, r
         opt.step()
         return {"cSP": loss, "r_real": r_real.mean().detach(), "r_fake": r_fake.mean().detach()}
 
-    schedule = Schedule(steps=hp["dre_steps"], batch_size=batch, log_every=log_every, checkpoint_every=checkpoint_every)
+    schedule = Schedule(steps=steps, batch_size=batch, log_every=log_every, checkpoint_every=checkpoint_every)
     history = run_steps(step, state, schedule, device, checkpointer, log)
     if checkpointer is not None:  # keep the finished stage, so a preemption in a later stage does not redo it
         checkpointer.save(state.state_dict(schedule.steps, history))
