@@ -331,12 +331,14 @@ def test_fine_tuning_runs_at_lr_001_with_epochs_over_real_plus_fake() -> None:
     hp = method.resolve_hparams({})
     suite = SGDSchedule(steps=1000, batch_size=50, lr=0.05, milestones=(0.5,))  # 10 epochs of 5,000 real images
     run = method.run_schedule(hp, suite, n_real=5000, n_fake=10000)
-    # the public code's lr 0.01 and batch 128 whatever the suite's; 10 epochs of ceil(15,000 / 128) batches
-    assert (run.lr, run.batch_size, run.steps, run.milestones) == (0.01, 128, 10 * 118, (0.5,))
+    # the public code's lr 0.01 and batch 128 whatever the suite's; the suite's 10 epochs over 15,000 images
+    assert (run.lr, run.batch_size, run.steps, run.milestones) == (0.01, 128, round(10 * 15000 / 128), (0.5,))
     explicit = method.run_schedule({**hp, "epochs": 240, "milestones": [0.625, 0.75, 0.875]}, suite, 50000, 100000)
     assert explicit.steps == 240 * 1172 and explicit.milestones == (0.625, 0.75, 0.875)  # CIFAR-100: 150k per epoch
-    on_real = method.run_schedule({**hp, "epochs_over": "real", "batch_size": None, "lr": None}, suite, 5000, 10000)
-    assert on_real == suite  # the suite's schedule, as before these settings
+    on_real = {"epochs_over": "real", "batch_size": None, "lr": None}
+    assert method.run_schedule({**hp, **on_real}, suite, 5000, 10000) == suite  # the suite's, as before them
+    small = SGDSchedule(steps=300, batch_size=32)  # the default suite's: 9.6 epochs of 1,000 real images
+    assert method.run_schedule({**hp, **on_real}, small, 1000, 300) == small
     with pytest.raises(ValueError, match="epochs_over must be one of"):
         method.run_schedule({**hp, "epochs_over": "fake"}, suite, 5000, 10000)
 

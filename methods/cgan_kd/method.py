@@ -73,17 +73,20 @@ EPOCHS_OVER = ("real+fake", "real")
 
 def fine_tuning_schedule(hp: Mapping[str, Any], schedule: SGDSchedule, n_real: int, n_fake: int) -> SGDSchedule:
     """The suite's ``schedule`` with cGAN-KD's learning rate, batch size and milestones, and ``epochs`` passes
-    over the real (+ fake) images: ``epochs`` x ceil(N / batch) steps."""
+    over the real (+ fake) images: ``epochs`` x ceil(N / batch) steps (the code's loaders); with ``epochs``
+    None, the suite schedule's epochs (its images seen / the real images) over N, in images."""
     if hp["epochs_over"] not in EPOCHS_OVER:
         raise ValueError(f"epochs_over must be one of {EPOCHS_OVER}, got {hp['epochs_over']!r}")
     batch = schedule.batch_size if hp["batch_size"] is None else int(hp["batch_size"])
-    epochs = schedule.steps * schedule.batch_size / n_real if hp["epochs"] is None else float(hp["epochs"])
-    seen = n_real + n_fake if hp["epochs_over"] == "real+fake" else n_real
-    values = {"steps": max(1, round(epochs * math.ceil(seen / batch))), "batch_size": batch,
-              "lr": schedule.lr if hp["lr"] is None else float(hp["lr"]),
-              "milestones": schedule.milestones if hp["milestones"] is None else tuple(hp["milestones"])}
-    if epochs <= 0 or batch < 1:
+    if batch < 1 or (hp["epochs"] is not None and hp["epochs"] <= 0):
         raise ValueError(f"cGAN-KD needs epochs > 0 and batch_size >= 1, got {hp['epochs']}, {hp['batch_size']}")
+    seen = n_real + n_fake if hp["epochs_over"] == "real+fake" else n_real
+    if hp["epochs"] is None:
+        steps = round(schedule.steps * schedule.batch_size * seen / (n_real * batch))
+    else:
+        steps = round(float(hp["epochs"]) * math.ceil(seen / batch))
+    values = {"steps": max(1, steps), "batch_size": batch, "lr": schedule.lr if hp["lr"] is None else float(hp["lr"]),
+              "milestones": schedule.milestones if hp["milestones"] is None else tuple(hp["milestones"])}
     return SGDSchedule.from_mapping({**asdict(schedule), **values})
 
 

@@ -32,8 +32,8 @@ num_classes-wide table and its continuous-label embedding the pre-trained y2h ne
 table / the cGAN's continuous embedding, trained with the ratio model. For regression it fits the ratio on
 fakes generated at the real images' own labels (the ``dre_kappa = 0`` setting of the public code).
 The feature network is an argument: the paper trains a separate ResNet-34 (classification) or a
-sparse autoencoder (regression) on the real data; the harness passes a network trained on the
-real data, by default the teacher.
+sparse autoencoder (regression) on the real data; the fake-set phase passes its filtering network
+(also trained on the real data only; ``methods.cgan_kd.filtering``).
 """
 from __future__ import annotations
 
