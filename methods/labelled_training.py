@@ -121,7 +121,8 @@ class LabelledPool:
     """Images and training targets (class ids, or labels normalised to [0, 1]) to draw batches from: the
     real training split, plus the fakes ``fake_idx`` of a fake set (all by default)."""
 
-    def __init__(self, data: LabelledImageData, fake: FakeSet | None = None, fake_idx: torch.Tensor | None = None) -> None:
+    def __init__(self, data: LabelledImageData, fake: FakeSet | None = None,
+                 fake_idx: torch.Tensor | None = None) -> None:
         images, labels = [data.train_x], [data.train_y]
         if fake is not None:
             if fake.family != data.family or tuple(fake.images.shape[1:]) != tuple(data.train_x.shape[1:]):
@@ -184,7 +185,8 @@ LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], dict[str, torch.Te
 
 
 def train_labelled(model: nn.Module, pool: LabelledPool, schedule: SGDSchedule, device: torch.device, seed: int,
-                   loss_fn: LossFn, *, augmentation: str | None = None, checkpointer: Checkpointer | None = None, log: Callable[[str], None] = print) -> dict:
+                   loss_fn: LossFn, *, augmentation: str | None = None, checkpointer: Checkpointer | None = None,
+                   log: Callable[[str], None] = print) -> dict:
     """Train ``model`` in place for ``schedule.steps`` SGD steps and return the loss history.
 
     ``loss_fn(outputs, inputs, targets)`` returns the named loss terms of a batch (summed for the
@@ -260,7 +262,7 @@ class LabelledTrainSetup:
     """Inputs of one labelled student run (the harness builds it; a method never reads files).
 
     ``teacher``: the frozen pretrained teacher (methods that distil from it). ``fake_set``: the
-    processed cGAN samples of this task and teacher (cGAN-KD methods). ``student_init``: state dict of
+    processed cGAN samples of this task (cGAN-KD methods draw their subset). ``student_init``: state dict of
     the student trained on real data only (NOKD) of the same spec, which cGAN-KD fine-tunes."""
 
     data: LabelledImageData

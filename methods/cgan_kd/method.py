@@ -46,6 +46,8 @@ Where the code's numbers depend on the dataset, the paper suites (``benchmarks/p
 set them; the built-in default suites choose cheaper values explicitly (``benchmarks/suites.py``).
 ``lr``, ``batch_size``, ``milestones`` set to None take the suite's student schedule's; with
 ``epochs_over="real"`` the run has the suite schedule's steps (the previous behaviour of this harness).
+Not reproduced: the CIFAR-100 loader normalises the inputs by the channel mean/std of real + fake images;
+every network here reads images mapped to [-1, 1].
 """
 from __future__ import annotations
 

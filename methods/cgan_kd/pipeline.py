@@ -75,7 +75,8 @@ def resolve_fake_hparams(overrides: Mapping[str, Any]) -> dict[str, Any]:
         if int(hp[key]) < 1:
             raise ValueError(f"{key} must be >= 1, got {hp[key]}")
     if hp["dre_steps"] is not None and int(hp["dre_steps"]) < 1:
-        raise ValueError(f"dre_steps must be >= 1 or None (dre_epochs passes over the real data), got {hp['dre_steps']}")
+        raise ValueError(f"dre_steps must be >= 1 or None (dre_epochs passes over the real data), "
+                         f"got {hp['dre_steps']}")
     filter_net_spec(hp, "classification")  # checks the filter_net value
     return hp
 
@@ -246,9 +247,9 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module | None, hparams: 
     for point, d in zip(points, draws):
         if d.kept == 0 and family == "classification":
             raise ValueError(f"no fake sample of {describe_label(data, point)} survived subsampling and filtering "
-                             f"({d.proposals} proposals): the filtering network's losses on this class may all be equal, or "
-                             f"the ratio model rejects it; raise max_proposals_factor or filter_rho, or train the "
-                             f"teacher / cGAN longer")
+                             f"({d.proposals} proposals): the filtering network's losses on this class may all be "
+                             f"equal, or the ratio model rejects it; raise max_proposals_factor or filter_rho, or "
+                             f"train the teacher / cGAN longer")
         if d.kept < n_target:
             short.append(describe_label(data, point))
             log(f"warning: only {d.kept} of {n_target} fakes of {describe_label(data, point)} kept after "
