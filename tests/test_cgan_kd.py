@@ -46,6 +46,7 @@ def one_torch_thread():
     ("wrn_40_2", 100, 2.26),    # CRD / RepDistiller: 2.26M
     ("vgg8", 100, 3.96),        # CRD / RepDistiller: 3.96M
     ("mobilenetv2", 100, 0.81),  # RepDistiller mobile_half: 0.81M
+    ("densenet121", 10, 6.96),   # kuangliu/pytorch-cifar DenseNet121 (cGAN-KD's filtering network): 6.96M
 ])
 def test_classifier_params_match_the_literature(arch: str, classes: int, params_m: float) -> None:
     net = build_network({"arch": arch, "num_outputs": classes})
@@ -56,7 +57,7 @@ def test_classifier_macs_and_outputs() -> None:
     # Li et al., "Pruning Filters for Efficient ConvNets", ICLR 2017, Table 1: ResNet-56 1.25e8, ResNet-110 2.53e8
     assert round(count_macs(build_network({"arch": "resnet56", "num_outputs": 10}), (1, 3, 32, 32)) / 1e8, 2) == 1.26
     assert round(count_macs(build_network({"arch": "resnet110", "num_outputs": 10}), (1, 3, 32, 32)) / 1e8, 2) == 2.53
-    for arch in ("resnet20", "wrn_16_2", "mobilenetv2", "vgg8"):
+    for arch in ("resnet20", "wrn_16_2", "mobilenetv2", "vgg8", "vgg11", "densenet121"):
         net = build_network({"arch": arch, "num_outputs": 1}).eval()
         x = torch.zeros(2, 3, 32, 32)
         assert net(x).shape == (2, 1) and net.embed(x).shape == (2, net.feature_dim)
