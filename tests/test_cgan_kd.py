@@ -342,6 +342,8 @@ def test_fine_tuning_runs_at_lr_001_with_epochs_over_real_plus_fake() -> None:
     assert method.run_schedule({**hp, **on_real}, small, 1000, 300) == small
     with pytest.raises(ValueError, match="epochs_over must be one of"):
         method.run_schedule({**hp, "epochs_over": "fake"}, suite, 5000, 10000)
+    with pytest.raises(ValueError, match="n_fake must be >= 1"):
+        method.n_fake({**hp, "n_fake": 0})
 
 
 def test_fake_subset_takes_n_over_c_per_class_and_a_uniform_subset_for_regression() -> None:

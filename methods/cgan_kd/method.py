@@ -108,6 +108,8 @@ class CganKD(LabelledMethod):
         return hp["init"] == "nokd"
 
     def n_fake(self, hp: Mapping[str, Any]) -> int | None:
+        if hp["n_fake"] is not None and int(hp["n_fake"]) < 1:
+            raise ValueError(f"{self.name}: n_fake must be >= 1 or None (the whole fake set), got {hp['n_fake']}")
         return None if hp["n_fake"] is None else int(hp["n_fake"])
 
     def run_schedule(self, hp: Mapping[str, Any], schedule: SGDSchedule, n_real: int, n_fake: int) -> SGDSchedule:
