@@ -411,8 +411,8 @@ def test_density_ratio_model_trains_for_epochs_with_lr_decays() -> None:
 
 
 def test_filtering_network_is_the_codes_and_is_trained_on_the_real_data() -> None:
-    assert filter_net_spec({"filter_net": "auto"}, "classification") == {"arch": "densenet121"}
-    assert filter_net_spec({"filter_net": "auto"}, "regression") == {"arch": "vgg11"}
+    assert filter_net_spec({"filter_net": None}, "classification") == {"arch": "densenet121"}
+    assert filter_net_spec({"filter_net": None}, "regression") == {"arch": "vgg11"}
     assert filter_net_spec({"filter_net": "teacher"}, "regression") is None
     assert filter_net_schedule({"filter_net_schedule": None}, "classification", 50000).steps == 240 * 782
     utk = filter_net_schedule({"filter_net_schedule": None}, "regression", 11808)

@@ -158,3 +158,6 @@ def test_fake_sets_follow_the_filtering_network_and_the_methods_settings() -> No
     per_teacher = [j for j in expand(SUITES.get("cgan_kd_cifar100"), overrides=["fake_set.filter_net=teacher"])
                    if j.phase == "artifact"]
     assert len(per_teacher) == 2 * 4 and all(j.teacher_id for j in per_teacher)  # 4 teachers x 2 settings
+    other = [j for j in expand(SUITES.get("cgan_kd_cifar100"), overrides=['fake_set.filter_net={"arch": "resnet56"}'])
+             if j.phase == "artifact"]
+    assert len(other) == 2 and all(j.teacher == {"arch": "resnet56"} and j.teacher_id is None for j in other)

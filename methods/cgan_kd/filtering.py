@@ -17,7 +17,7 @@ pair being distilled but with one network trained on the real data for the whole
 checkpoint comes from RepDistiller's ``train_teacher.py``: 240 epochs at batch 64, SGD lr 0.05, x0.1 at
 150/180/210), so one fake set serves every teacher-student pair; a VGG-11 on UTKFace
 (``UTKFace/scripts/run_gene_data.sh``; trained by ``scripts/run_cnn.sh``: 350 epochs at batch 128, lr
-0.01, x0.1 at 150/250). ``filter_net``: ``"auto"`` (that network for the task's family, trained on the
+0.01, x0.1 at 150/250). ``filter_net``: None (that network for the task's family, trained on the
 real training split inside the fake-set phase with ``filter_net_schedule``, by default the schedule just
 quoted, its epochs counted over the training split), a network spec (``{"arch": "resnet56"}``) trained
 the same way, or ``"teacher"``: the pair's own teacher (cheaper; the fake set then depends on it).
@@ -39,7 +39,7 @@ FILTER_DEFAULTS: Mapping[str, Any] = {
     "filter_rho": None,          # None: 0.9 for classification, 0.7 for regression
     "filter_burn_in": 1000,      # subsampled fakes per label that fix the cut-off (the public code: 1000 per class)
     "replace_labels": True,
-    "filter_net": "auto",          # "auto" (DenseNet-121 / VGG-11, the public code's), "teacher", or a network spec
+    "filter_net": None,            # None: the public code's (DenseNet-121 / VGG-11); "teacher"; or a network spec
     "filter_net_schedule": None,   # SGDSchedule keys, "epochs" allowed; None: the public code's for the family
 }
 
@@ -57,11 +57,12 @@ def filter_net_spec(hp: Mapping[str, Any], family: str) -> dict[str, Any] | None
     net = hp["filter_net"]
     if net == "teacher":
         return None
-    if net == "auto":
+    if net is None:
         return dict(FILTER_NETS[family])
     if isinstance(net, Mapping) and "arch" in net:
         return dict(net)
-    raise ValueError(f"filter_net must be 'auto', 'teacher' or a network spec with an 'arch' key, got {net!r}")
+    raise ValueError(f"filter_net must be None (the public code's network), 'teacher' or a network spec with an "
+                     f"'arch' key such as {{\"arch\": \"resnet56\"}}, got {net!r}")
 
 
 def filter_net_schedule(hp: Mapping[str, Any], family: str, n_train: int) -> SGDSchedule:

@@ -22,7 +22,7 @@ cDR-RS training   MLP5, 200 epochs at batch 256, Adam 1e-4,  same (``dre_epochs`
                   scripts/run.sh; UTKFace/opts.py)           ``dre_milestones``)
 filtering network DenseNet-121 (CIFAR-100, one fake set for  same, trained on the real data in --
                   every pair; scripts/run.sh), VGG-11        the fake-set phase (``filter_net``
-                  (UTKFace/scripts/run_gene_data.sh)         "auto"; "teacher": the pair's)
+                  (UTKFace/scripts/run_gene_data.sh)         None; "teacher": the pair's)
 filtering         rho 0.9 (CIFAR-100) / 0.7 (UTKFace),       same (``filter_rho``,             --
                   labels adjusted (scripts/run.sh,           ``replace_labels``)
                   UTKFace/scripts/run_gene_data.sh)
