@@ -26,9 +26,15 @@ do not change under translation). In float32, G_aa + G_bb - 2 G_ab of two identi
 background gives many) is rounding noise rather than 0, and 1/sqrt(noise) ruins every cosine
 at that vertex; in float64 the noise is ~1e-16 of |x|^2, and pairs closer than ``COINCIDENT``
 (relative squared distance 1e-12) count as coincident: cosine 0, as the direct form gives for a
-zero difference vector. The chunked N^3 arithmetic then runs in the input's dtype. One
-difference from the direct form: there, a zero difference vector of the *student* gets the
-gradient of ``F.normalize`` below eps (1e12 times the upstream gradient); here it gets none.
+zero difference vector. The dot products G_bc - P_ab - P_ac cancel in the same way when slices are
+nearly equal (on 256 x 256 images with flat halves plus 1e-4 noise, float32 Gram arithmetic put the
+angle loss at 5x-50x its float64 value), so they are formed in float64 and only then rounded to the
+input's dtype, and the gradient with respect to G is accumulated in float64 (its entries cancel when
+multiplied by the embeddings); the rest of the N^3 arithmetic (cosines, smooth L1, the weights of the
+gradient) runs in the input's dtype. On those images the float32 loss and gradient are within 1e-5 of
+float64 (``tests/test_losses.py``). One difference from the direct form: there, a zero difference
+vector of the *student* gets the gradient of ``F.normalize`` below eps (1e12 times the upstream
+gradient); here it gets none.
 
 Every function takes batched sets, B x N x D (one relation set per batch element), and averages
 over the batch.
@@ -86,14 +92,20 @@ def _inverse_lengths(gram: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     return d2.clamp_min(eps * eps).rsqrt().masked_fill(coincident, 0.0)
 
 
-def _chunk_cosines(gram: torch.Tensor, inv: torch.Tensor,
-                   vertices: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Cosines at the vertices ``vertices`` of every set (B x c x N x N), with the dot products M and
-    the products of inverse lengths h_ab h_ac they are made of (cos = M h_ab h_ac).
+def _chunk_dots(gram: torch.Tensor, vertices: slice, dtype: torch.dtype) -> torch.Tensor:
+    """Dot products M_abc = (x_b - x_a).(x_c - x_a) at the vertices ``vertices`` (B x c x N x N),
+    formed in the Gram matrix's precision (float64: the subtraction cancels) and returned in ``dtype``.
 
     M_abc = G_bc - P_ab - P_ac with P_ab = G_ab - G_aa / 2."""
     p = gram[:, vertices] - gram.diagonal(dim1=1, dim2=2)[:, vertices, None] / 2    # B x c x N
-    dots = gram[:, None] - (p[..., :, None] + p[..., None, :])
+    return (gram[:, None] - (p[..., :, None] + p[..., None, :])).to(dtype)
+
+
+def _chunk_cosines(gram: torch.Tensor, inv: torch.Tensor,
+                   vertices: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Cosines at the vertices ``vertices`` of every set (B x c x N x N), in ``inv``'s dtype, with the
+    dot products M and the products of inverse lengths h_ab h_ac they are made of (cos = M h_ab h_ac)."""
+    dots = _chunk_dots(gram, vertices, inv.dtype)
     h = inv[:, vertices]
     scale = h[..., :, None] * h[..., None, :]
     return dots * scale, dots, scale
@@ -107,11 +119,14 @@ def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[slice]:
 class _AngleLoss(torch.autograd.Function):
     """Mean smooth L1 between the student's and the teacher's N^3 angle cosines, chunked over vertices.
 
-    Inputs are the student's Gram matrices and inverse lengths and the teacher's (no grad), all
-    B x N x N. The gradient is accumulated in the same pass over the chunks as the loss (a scalar
-    loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac, dG_bc += sum_a W,
-    dG_ab -= 2 sum_c W (the G_ab and G_ac terms are symmetric in b and c), dG_aa += sum_bc W, and
-    dh_ab = 2 sum_c w M_abc h_ac (M: the dot products)."""
+    Inputs are the student's Gram matrix (float64), inverse lengths (the working dtype) and the
+    teacher's (no grad), all B x N x N. The gradient is accumulated in the same pass over the chunks
+    as the loss (a scalar loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac,
+    dG_bc += sum_a W, dG_ab -= 2 sum_c W (the G_ab and G_ac terms are symmetric in b and c),
+    dG_aa += sum_bc W, and dh_ab = 2 sum_c w M_abc h_ac (M: the dot products). dG is accumulated in
+    float64: its entries cancel against each other when multiplied by the embeddings (the same
+    cancellation as in M), so they must stay consistent to better than the working precision.
+    Smooth L1 (beta 1) of d = cos_s - cos_t is w (d - w / 2) with w = clamp(d, -1, 1), its derivative."""
 
     @staticmethod
     def forward(ctx, gram_s, inv_s, gram_t, inv_t, chunk_elements: int):  # type: ignore[override]
@@ -122,21 +137,21 @@ class _AngleLoss(torch.autograd.Function):
         total = gram_s.new_zeros(())
         for v in _chunks(n_sets, n, chunk_elements):
             cos_s, dots, hh = _chunk_cosines(gram_s, inv_s, v)
-            cos_t = _chunk_cosines(gram_t, inv_t, v)[0]
-            total += F.smooth_l1_loss(cos_s, cos_t, reduction="sum")
+            diff = cos_s.sub_(_chunk_cosines(gram_t, inv_t, v)[0]).flatten()
+            w = diff.clamp(-1.0, 1.0)                               # d smooth_l1 / d cos, unscaled
+            total += (torch.dot(w, diff) - 0.5 * torch.dot(w, w)).double()
             if not with_grad:
                 continue
-            w = cos_s.sub_(cos_t).clamp_(-1.0, 1.0)                 # d smooth_l1 (beta 1) / d cos, unscaled
-            h = inv_s[:, v]
+            w = w.view_as(hh)
             weighted = hh.mul_(w)
-            d_gram += weighted.sum(dim=1)
-            per_edge = weighted.sum(dim=3)                         # B x c x N: sum_c W_abc
+            d_gram += weighted.sum(dim=1).double()
+            per_edge = weighted.sum(dim=3, dtype=torch.float64)    # B x c x N: sum_c W_abc
             d_gram[:, v] -= 2 * per_edge
             idx = torch.arange(v.start, v.stop, device=gram_s.device)
             d_gram[:, idx, idx] += per_edge.sum(dim=2)
-            d_inv[:, v] = 2 * w.mul_(dots).mul_(h[..., None, :]).sum(dim=3)
+            d_inv[:, v] = 2 * (w.mul_(dots) @ inv_s[:, v, :, None]).squeeze(-1)
         ctx.save_for_backward(d_gram.mul_(scale), d_inv.mul_(scale))
-        return total * scale
+        return (total * scale).to(inv_s.dtype)
 
     @staticmethod
     def backward(ctx, grad_out):  # type: ignore[override]
@@ -152,9 +167,9 @@ def rkd_angle_loss(student: torch.Tensor, teacher: torch.Tensor, chunk_elements:
     dtype = student.dtype
     with torch.no_grad():
         gram_t = _centred_gram(teacher)
-        gram_t, inv_t = gram_t.to(dtype), _inverse_lengths(gram_t).to(dtype)
+        inv_t = _inverse_lengths(gram_t).to(dtype)
     gram_s = _centred_gram(student)
-    return _AngleLoss.apply(gram_s.to(dtype), _inverse_lengths(gram_s).to(dtype), gram_t, inv_t, chunk_elements)
+    return _AngleLoss.apply(gram_s, _inverse_lengths(gram_s).to(dtype), gram_t, inv_t, chunk_elements)
 
 
 def rkd_angle_loss_reference(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
