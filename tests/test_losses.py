@@ -262,6 +262,18 @@ def test_vgg_loads_torchvision_weights_from_env_and_matches_torchvision(
     assert not any(p.requires_grad for p in vgg.parameters())
 
 
+def test_vgg_unit_input_skips_imagenet_normalisation(
+        vgg_weights_file: tuple[Path, torch.nn.Module], empty_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # CRD's and OMGD's code feed VGG16 (x + 1) / 2 without ImageNet's mean and std (utils/vgg_feature.py).
+    path, model = vgg_weights_file
+    monkeypatch.setenv(perceptual.WEIGHTS_ENV, str(path))
+    images = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(30)) * 2 - 1
+    feats = VGG16Features(layers=("relu2_2",), imagenet_norm=False)(images)
+    with torch.no_grad():
+        want = model.features[: perceptual.LAYERS["relu2_2"] + 1]((images + 1) / 2)
+    assert torch.allclose(feats["relu2_2"], want, atol=1e-5)
+
+
 def test_vgg_found_in_torch_hub_cache(vgg_weights_file: tuple[Path, torch.nn.Module], empty_hub: Path,
                                       capsys: pytest.CaptureFixture) -> None:
     cache = vgg_cache_path()
