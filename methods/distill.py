@@ -106,21 +106,39 @@ class DistillationMethod(Method):
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
+        """The GAN settings of the student's discriminator (the suite's resolved recipe by default)."""
+        return dict(recipe)
+
+    def init_student(self, hp: Mapping[str, Any], setup: TrainSetup, student: nn.Module, teacher: nn.Module) -> str:
+        """Initialise the freshly built student; return how (recorded in the outcome). Default: as built."""
+        return "scratch"
+
+    def _discriminator(self, hp: Mapping[str, Any], setup: TrainSetup, recipe: Mapping[str, Any]) -> tuple[nn.Module, str]:
+        """The student's discriminator and how it started: a copy of the teacher's (``d_init="teacher"``,
+        GAN Compression's choice) when it has the recipe's architecture, else a fresh one."""
+        net_d = build_discriminator(recipe, setup.data.paired)
+        given = setup.teacher_discriminator
+        if hp.get("d_init", "teacher") != "teacher" or given is None:
+            return net_d, "scratch"
+        shapes = {k: v.shape for k, v in given.state_dict().items()}
+        if shapes != {k: v.shape for k, v in net_d.state_dict().items()}:
+            return net_d, "scratch (the teacher's discriminator has another architecture)"
+        return copy.deepcopy(given), "teacher"
+
     def train(self, setup: TrainSetup) -> TrainOutcome:
         if setup.teacher is None:
             raise ValueError(f"method {self.name!r} needs a pretrained teacher and none was given")
         hp, paired = setup.hparams, setup.data.paired
         self.check_network(setup.student_spec, setup.teacher_spec, setup.data.size, hp)
-        recipe = resolve_recipe(setup.recipe, paired)
+        recipe = self.student_recipe(hp, resolve_recipe(setup.recipe, paired), paired)
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)
         teacher = setup.teacher.to(setup.device).eval()
         set_requires_grad(teacher, False)
         student = build_network(setup.student_spec).to(setup.device)
-        if hp.get("d_init", "teacher") == "teacher" and setup.teacher_discriminator is not None:
-            net_d = copy.deepcopy(setup.teacher_discriminator)
-        else:
-            net_d = build_discriminator(recipe, paired)
+        inits = {"student_init": self.init_student(hp, setup, student, teacher)}
+        net_d, inits["d_init"] = self._discriminator(hp, setup, recipe)
         net_d = net_d.to(setup.device).train()
         set_requires_grad(net_d, True)
         modules = self.build_modules(hp, student, teacher, setup).to(setup.device)
@@ -154,7 +172,8 @@ class DistillationMethod(Method):
                 opt_d.step()
                 set_requires_grad(net_d, False)
                 opt_g.zero_grad(set_to_none=True)
-                terms = {"G_gan": gan_loss(judge(real_a, s_out), True, mode) * hp.get("lambda_gan", 1.0)}
+                terms = {"G_gan": gan_loss(judge(real_a, s_out), True, mode, for_discriminator=False)
+                         * hp.get("lambda_gan", 1.0)}
                 terms.update(self.losses(hp, StepTensors(real_a, real_b, s_out, t_out, dict(s_feats), t_snapshot, paired),
                                          modules))
                 sum(terms.values()).backward()
@@ -162,4 +181,4 @@ class DistillationMethod(Method):
                 return {**terms, "D": loss_d}
 
             history = run_steps(step, state, setup.schedule, setup.device, setup.checkpointer, setup.log)
-        return TrainOutcome(student, history, discriminator=net_d, extras={"modules": modules})
+        return TrainOutcome(student, history, discriminator=net_d, extras={"modules": modules, **inits})
