@@ -92,28 +92,59 @@ def _inverse_lengths(gram: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     return d2.clamp_min(eps * eps).rsqrt().masked_fill(coincident, 0.0)
 
 
-def _chunk_dots(gram: torch.Tensor, vertices: slice, dtype: torch.dtype) -> torch.Tensor:
-    """Dot products M_abc = (x_b - x_a).(x_c - x_a) at the vertices ``vertices`` (B x c x N x N),
-    formed in the Gram matrix's precision (float64: the subtraction cancels) and returned in ``dtype``.
-
-    M_abc = G_bc - P_ab - P_ac with P_ab = G_ab - G_aa / 2."""
-    p = gram[:, vertices] - gram.diagonal(dim1=1, dim2=2)[:, vertices, None] / 2    # B x c x N
-    return (gram[:, None] - (p[..., :, None] + p[..., None, :])).to(dtype)
+#: Bits of the "hi" parts of :func:`split_gram`: |G|, |P| <= 1.5 max|x|^2, so G_hi - P_hi - P_hi stays below
+#: 4 x 2^HI_BITS grid steps = 2^24: exact in float32 (24-bit significand).
+HI_BITS = 22
 
 
-def _chunk_cosines(gram: torch.Tensor, inv: torch.Tensor,
-                   vertices: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Cosines at the vertices ``vertices`` of every set (B x c x N x N), in ``inv``'s dtype, with the
-    dot products M and the products of inverse lengths h_ab h_ac they are made of (cos = M h_ab h_ac)."""
-    dots = _chunk_dots(gram, vertices, inv.dtype)
-    h = inv[:, vertices]
+def split_gram(gram: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor | None, ...]:
+    """(G_hi, G_lo, P_hi, P_lo) in ``dtype`` from a float64 Gram matrix, with P_ab = G_ab - G_aa / 2.
+
+    The dot products M_abc = (x_b - x_a).(x_c - x_a) = G_bc - P_ab - P_ac cancel catastrophically
+    when x_a, x_b, x_c nearly coincide. Each of G and P is split into a "hi" part on a grid of
+    2^-HI_BITS of the set's largest squared norm (a float32 holds every sum of three such numbers
+    exactly) and the small remainder "lo": the hi parts of M subtract exactly in float32 and the lo
+    parts carry the rest, so M comes out as accurate as a float64 subtraction rounded once, at float32
+    cost (a float64 N^3 pass costs several float32 ones on a CPU). In float64 there is no "lo" (None)."""
+    p = gram - gram.diagonal(dim1=1, dim2=2)[..., None] / 2
+    if dtype == torch.float64:
+        return gram, None, p, None
+    largest = gram.diagonal(dim1=1, dim2=2).amax(dim=1).clamp_min(torch.finfo(torch.float64).tiny)
+    grid = torch.exp2(torch.ceil(torch.log2(largest)) - HI_BITS)[:, None, None]
+    parts = []
+    for x in (gram, p):
+        hi = torch.round(x / grid) * grid
+        parts += [hi.to(dtype), (x - hi).to(dtype)]
+    return tuple(parts[i] for i in (0, 1, 2, 3))
+
+
+def _dots(gram: torch.Tensor, p: torch.Tensor, at: tuple[slice, slice]) -> torch.Tensor:
+    """G_bc - (P_ab + P_ac) for one set and a slice of vertices (``at``), c x N x N, in one batched GEMM
+    (inner dimension 2: [P_ab, 1] . [1, P_ac]), exact when the inputs are :func:`split_gram`'s hi parts."""
+    rows = p[at][0]                                                   # c x N
+    ones = torch.ones_like(rows)
+    return torch.baddbmm(gram[at[0]], torch.stack([rows, ones], -1), torch.stack([ones, rows], -2), alpha=-1)
+
+
+def _chunk_cosines(parts: tuple[torch.Tensor | None, ...], inv: torch.Tensor,
+                   at: tuple[slice, slice]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Cosines at the vertices ``at[1]`` of the set ``at[0]`` (1 x c x N x N), in ``inv``'s dtype, with the
+    dot products M_abc = G_bc - P_ab - P_ac and the products of inverse lengths h_ab h_ac they are made
+    of (cos = M h_ab h_ac); M from :func:`split_gram`'s parts, hi and lo."""
+    g_hi, g_lo, p_hi, p_lo = parts
+    dots = _dots(g_hi, p_hi, at)
+    if g_lo is not None:
+        dots.add_(_dots(g_lo, p_lo, at))
+    dots = dots[None]
+    h = inv[at]
     scale = h[..., :, None] * h[..., None, :]
     return dots * scale, dots, scale
 
 
-def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[slice]:
-    step = max(1, chunk_elements // max(1, n_sets * n * n))
-    return [slice(i, min(n, i + step)) for i in range(0, n, step)]
+def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[tuple[slice, slice]]:
+    """(set, vertices) blocks of about ``chunk_elements`` cosines each."""
+    step = max(1, chunk_elements // (n * n))
+    return [(slice(b, b + 1), slice(i, min(n, i + step))) for b in range(n_sets) for i in range(0, n, step)]
 
 
 class _AngleLoss(torch.autograd.Function):
@@ -135,21 +166,22 @@ class _AngleLoss(torch.autograd.Function):
         with_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
         d_gram, d_inv = torch.zeros_like(gram_s), torch.zeros_like(inv_s)
         total = gram_s.new_zeros(())
-        for v in _chunks(n_sets, n, chunk_elements):
-            cos_s, dots, hh = _chunk_cosines(gram_s, inv_s, v)
-            diff = cos_s.sub_(_chunk_cosines(gram_t, inv_t, v)[0]).flatten()
+        parts_s, parts_t = split_gram(gram_s, inv_s.dtype), split_gram(gram_t, inv_t.dtype)
+        for at in _chunks(n_sets, n, chunk_elements):
+            cos_s, dots, hh = _chunk_cosines(parts_s, inv_s, at)
+            diff = cos_s.sub_(_chunk_cosines(parts_t, inv_t, at)[0]).flatten()
             w = diff.clamp(-1.0, 1.0)                               # d smooth_l1 / d cos, unscaled
             total += (torch.dot(w, diff) - 0.5 * torch.dot(w, w)).double()
             if not with_grad:
                 continue
             w = w.view_as(hh)
             weighted = hh.mul_(w)
-            d_gram += weighted.sum(dim=1).double()
-            per_edge = weighted.sum(dim=3, dtype=torch.float64)    # B x c x N: sum_c W_abc
-            d_gram[:, v] -= 2 * per_edge
-            idx = torch.arange(v.start, v.stop, device=gram_s.device)
-            d_gram[:, idx, idx] += per_edge.sum(dim=2)
-            d_inv[:, v] = 2 * (w.mul_(dots) @ inv_s[:, v, :, None]).squeeze(-1)
+            d_gram[at[0]] += weighted.sum(dim=1).double()
+            per_edge = weighted.sum(dim=3).double()                # 1 x c x N: sum_c W_abc
+            d_gram[at] -= 2 * per_edge
+            idx = torch.arange(at[1].start, at[1].stop, device=gram_s.device)
+            d_gram[at[0], idx, idx] += per_edge.sum(dim=2)
+            d_inv[at] = 2 * torch.einsum("bcij,bcj->bci", w.mul_(dots), inv_s[at])
         ctx.save_for_backward(d_gram.mul_(scale), d_inv.mul_(scale))
         return (total * scale).to(inv_s.dtype)
 
@@ -190,7 +222,9 @@ def angle_cosines(x: torch.Tensor) -> torch.Tensor:
 
     For inspection and tests on small sets; the loss never materialises this tensor."""
     gram = _centred_gram(x)
-    return _chunk_cosines(gram, _inverse_lengths(gram), slice(0, x.shape[1]))[0]
+    inv, parts = _inverse_lengths(gram).to(x.dtype), split_gram(gram, x.dtype)
+    return torch.cat([_chunk_cosines(parts, inv, (slice(b, b + 1), slice(0, x.shape[1])))[0]
+                      for b in range(x.shape[0])])
 
 
 def rkd_loss(student: torch.Tensor, teacher: torch.Tensor, distance_weight: float = 1.0,
