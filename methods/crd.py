@@ -156,8 +156,11 @@ class CRD(Method):
         check_schedule_hparams(hp)
         if hp["vgg_input"] not in VGG_INPUTS:
             raise ValueError(f"crd vgg_input must be one of {VGG_INPUTS}, got {hp['vgg_input']!r}")
-        with torch.device("meta"):
-            build_network(online_teacher_spec(hp, teacher_spec))
+        try:
+            with torch.device("meta"):
+                build_network(online_teacher_spec(hp, teacher_spec))
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"crd teacher_arch={hp['teacher_arch']!r}: {exc}") from None
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
