@@ -114,16 +114,17 @@ class DistillationMethod(Method):
         """Initialise the freshly built student; return how (recorded in the outcome). Default: as built."""
         return "scratch"
 
-    def _discriminator(self, hp: Mapping[str, Any], setup: TrainSetup, recipe: Mapping[str, Any]) -> tuple[nn.Module, str]:
+    def _discriminator(self, hp: Mapping[str, Any], setup: TrainSetup,
+                       recipe: Mapping[str, Any]) -> tuple[nn.Module, str]:
         """The student's discriminator and how it started: a copy of the teacher's (``d_init="teacher"``,
         GAN Compression's choice) when it has the recipe's architecture, else a fresh one."""
-        net_d = build_discriminator(recipe, setup.data.paired)
-        given = setup.teacher_discriminator
+        paired, given = setup.data.paired, setup.teacher_discriminator
         if hp.get("d_init", "teacher") != "teacher" or given is None:
-            return net_d, "scratch"
-        shapes = {k: v.shape for k, v in given.state_dict().items()}
-        if shapes != {k: v.shape for k, v in net_d.state_dict().items()}:
-            return net_d, "scratch (the teacher's discriminator has another architecture)"
+            return build_discriminator(recipe, paired), "scratch"
+        with torch.device("meta"):
+            wanted = {k: v.shape for k, v in build_discriminator(recipe, paired).state_dict().items()}
+        if wanted != {k: v.shape for k, v in given.state_dict().items()}:
+            return build_discriminator(recipe, paired), "scratch (the teacher's discriminator has another architecture)"
         return copy.deepcopy(given), "teacher"
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
