@@ -84,3 +84,11 @@ def test_feature_kd_starts_from_the_teacher_and_uses_the_codes_pix2pix_discrimin
     assert extras["student_init"] == "scratch" and (extras["ndf"], extras["d_init"]) == (8, "teacher")
     with pytest.raises(ValueError, match="weight transfer needs teacher and student of one ResNet family"):
         METHODS.get("feature_kd").check_network({**unet, "ngf": 4}, {**unet, "ngf": 8}, 32, {"student_init": "teacher"})
+
+
+def test_hinge_loss_is_gan_compressions() -> None:
+    from methods.training import gan_loss
+    d = torch.tensor([[-2.0, 0.5], [1.5, 0.0]])
+    assert torch.isclose(gan_loss(d, True, "hinge"), torch.relu(1 - d).mean())        # D on real
+    assert torch.isclose(gan_loss(d, False, "hinge"), torch.relu(1 + d).mean())       # D on fake
+    assert torch.isclose(gan_loss(d, True, "hinge", for_discriminator=False), -d.mean())  # G
