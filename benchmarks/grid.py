@@ -268,6 +268,9 @@ def _student_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], 
         recipe=teacher.recipe, schedule=dict(suite.student_schedule), evaluation=teacher.evaluation,
         seed=teacher.seed, teacher_id=teacher.job_id if method.teacher_mode == "pretrained" else None,
         suite=suite.name)
+    if hasattr(method, "check_network"):  # a method that cannot work on these networks fails here, at planning
+        size = teacher.task_args.get("size", TASKS.get(teacher.task).defaults.get("size"))
+        method.check_network(job.student, job.teacher, size, job.hparams)
     needed: list[JobConfig] = []
     if getattr(method, "uses_fake_set", False):
         needed.append(_fake_set_job(suite, teacher, method().fake_set_overrides(job.hparams)))

@@ -26,6 +26,15 @@ rate before the linear decay to zero (``n_epochs / (n_epochs + n_epochs_decay)``
   8 epochs at constant learning rate, then 7 of linear decay (our choice: the paper gives no split).
 * Cityscapes: 100 + 150 epochs, batch 1 (GAN Compression ``scripts/pix2pix/cityscapes/train_full.sh``).
 
+CRD (TheKernelZ/CRD) trains its own teacher inside its job. On horse2zebra the 100 + 100-epoch schedule
+counts its teacher's epochs, as its ``trainer.py`` does (200 teacher and 800 student epochs); on
+edges2shoes the suite sets its public script's 100 + 100 epochs (``crd.epochs``/``crd.epochs_decay``)
+instead of the suite's 15. Its online teacher is the suite's ``resnet_9blocks`` ngf 64, not the
+``mobile_resnet_9blocks`` ngf 64 of its public horse2zebra script: every method of a suite is measured
+against one teacher (the MACs and parameter ratios, the teacher row of the leaderboard), and CRD's paper
+states its compression against the 56.8G-MACs ResNet. ``--set crd.teacher_arch=mobile_resnet_generator``
+trains the script's teacher instead.
+
 cGAN-KD (Ding et al., arXiv 2104.03164; public code UBCDingXin/cGAN-KD), classification and regression:
 
 * ``cgan_kd_cifar100``: CIFAR-100 with RepDistiller's teacher -> student pairs of the paper's Table 3
@@ -113,6 +122,7 @@ register_suite(Suite(
     teacher={**UNET_TEACHER, "checkpoint": "pix2pix/edges2shoes"},
     students=UNET_STUDENTS,
     methods=ALL_METHODS,
+    hparams={"crd": {"epochs": [100], "epochs_decay": [100]}},  # CRD's public edges2shoes script
     teacher_schedule=_E2S_SCHEDULE,
     student_schedule=_E2S_SCHEDULE,
     evaluation=EVALUATION,

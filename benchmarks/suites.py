@@ -89,6 +89,7 @@ register_suite(Suite(
     students=({**_TINY_RESNET, "ngf": 4},),
     methods=I2I_METHODS,
     seeds=(0,),
+    hparams={"crd": {"steps_count": ["student"]}},  # CRD's code schedule (4 student steps per step) would not fit
     recipe={"ndf": 16},
     teacher_schedule={"steps": 300, "batch_size": 4, "log_every": 50},
     student_schedule={"steps": 300, "batch_size": 4, "log_every": 50},

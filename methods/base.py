@@ -88,6 +88,13 @@ class Method(ABC):
                              f"valid: {sorted(cls.defaults)}")
         return {**cls.defaults, **overrides}
 
+    @classmethod
+    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
+                      hparams: Mapping[str, Any] | None = None) -> None:
+        """Raise ``ValueError`` (what is wrong, what would work) when this method cannot work on these
+        networks at ``task_size`` x ``task_size`` with ``hparams`` (default: its defaults), so the harness
+        fails at planning instead of training another method silently. Default: every network works."""
+
     @abstractmethod
     def train(self, setup: TrainSetup) -> TrainOutcome:
         """Train the student and return it with its loss history."""

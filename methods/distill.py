@@ -39,6 +39,46 @@ class StepTensors:
     paired: bool
 
 
+def planned_feature_shapes(spec: Mapping[str, Any], names: list[str], size: int) -> dict[str, torch.Size]:
+    """Shapes of the named features (``feature_points()`` keys) of a network spec for one image of
+    ``size`` x ``size``, without weights or compute (the meta device): cheap enough for grid expansion.
+    An unknown name is a ``ValueError`` naming the valid ones."""
+    with torch.device("meta"):
+        net = build_network(spec)
+    points = net.feature_points()
+    unknown = [n for n in names if n not in points]
+    if unknown:
+        raise ValueError(f"{spec['arch']} has no feature {unknown}; valid: {', '.join(points)}")
+    return feature_shapes(net, {n: points[n] for n in names}, size, torch.device("meta"))
+
+
+def spatial_layer(hp: Mapping[str, Any], net: nn.Module) -> str:
+    """The feature a position-relation method taps: ``hp["layer"]``, or for ``auto`` the network's
+    ``spatial_encoder()`` (ResNet: the downsampling output; U-Net: down level 4)."""
+    return net.spatial_encoder() if hp["layer"] == "auto" else hp["layer"]
+
+
+def check_spatial_layer(method: str, hp: Mapping[str, Any], student_spec: Mapping[str, Any],
+                        teacher_spec: Mapping[str, Any], size: int, min_positions: int) -> dict[str, torch.Size]:
+    """Planning check of SRPKD/ReKo: the layer exists in both networks and has at least ``min_positions``
+    positions there at ``size`` px; returns its (student, teacher) shapes keyed ``student``/``teacher``."""
+    with torch.device("meta"):
+        layer = spatial_layer(hp, build_network(student_spec))
+    shapes = {}
+    for role, spec in (("student", student_spec), ("teacher", teacher_spec)):
+        try:
+            shape = planned_feature_shapes(spec, [layer], size)[layer]
+        except ValueError as exc:
+            raise ValueError(f"method {method!r}: layer {layer!r} of the {role}: {exc}") from None
+        if shape[-2] * shape[-1] < min_positions:
+            raise ValueError(f"method {method!r} relates positions of the {role}'s {layer!r} feature, which is "
+                             f"{shape[-2]}x{shape[-1]} on {size}x{size} images ({spec['arch']}): it needs at least "
+                             f"{min_positions} positions. Pick a layer with a spatial grid (--set {method}.layer=auto "
+                             f"chooses the network's spatial encoder) or larger images.")
+        shapes[role] = shape
+    return shapes
+
+
 def feature_shapes(model: nn.Module, points: Mapping[str, str], size: int, device: torch.device) -> dict[str, torch.Size]:
     """Shapes of the tapped features for one image of ``size`` x ``size`` (a dry forward)."""
     was_training = model.training
@@ -55,7 +95,7 @@ class DistillationMethod(Method):
     teacher_mode: ClassVar[str] = "pretrained"
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
-        """Logical feature names (keys of ``distill_points()``) this method needs; none by default."""
+        """Logical feature names (keys of ``feature_points()``) this method needs; none by default."""
         return []
 
     def build_modules(self, hp: Mapping[str, Any], student: nn.Module, teacher: nn.Module,
@@ -66,20 +106,40 @@ class DistillationMethod(Method):
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
+        """The GAN settings of the student's discriminator (the suite's resolved recipe by default)."""
+        return dict(recipe)
+
+    def init_student(self, hp: Mapping[str, Any], setup: TrainSetup, student: nn.Module, teacher: nn.Module) -> str:
+        """Initialise the freshly built student; return how (recorded in the outcome). Default: as built."""
+        return "scratch"
+
+    def _discriminator(self, hp: Mapping[str, Any], setup: TrainSetup,
+                       recipe: Mapping[str, Any]) -> tuple[nn.Module, str]:
+        """The student's discriminator and how it started: a copy of the teacher's (``d_init="teacher"``,
+        GAN Compression's choice) when it has the recipe's architecture, else a fresh one."""
+        paired, given = setup.data.paired, setup.teacher_discriminator
+        if hp.get("d_init", "teacher") != "teacher" or given is None:
+            return build_discriminator(recipe, paired), "scratch"
+        with torch.device("meta"):
+            wanted = {k: v.shape for k, v in build_discriminator(recipe, paired).state_dict().items()}
+        if wanted != {k: v.shape for k, v in given.state_dict().items()}:
+            return build_discriminator(recipe, paired), "scratch (the teacher's discriminator has another architecture)"
+        return copy.deepcopy(given), "teacher"
+
     def train(self, setup: TrainSetup) -> TrainOutcome:
         if setup.teacher is None:
             raise ValueError(f"method {self.name!r} needs a pretrained teacher and none was given")
         hp, paired = setup.hparams, setup.data.paired
-        recipe = resolve_recipe(setup.recipe, paired)
+        self.check_network(setup.student_spec, setup.teacher_spec, setup.data.size, hp)
+        recipe = self.student_recipe(hp, resolve_recipe(setup.recipe, paired), paired)
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)
         teacher = setup.teacher.to(setup.device).eval()
         set_requires_grad(teacher, False)
         student = build_network(setup.student_spec).to(setup.device)
-        if hp.get("d_init", "teacher") == "teacher" and setup.teacher_discriminator is not None:
-            net_d = copy.deepcopy(setup.teacher_discriminator)
-        else:
-            net_d = build_discriminator(recipe, paired)
+        inits = {"student_init": self.init_student(hp, setup, student, teacher)}
+        net_d, inits["d_init"] = self._discriminator(hp, setup, recipe)
         net_d = net_d.to(setup.device).train()
         set_requires_grad(net_d, True)
         modules = self.build_modules(hp, student, teacher, setup).to(setup.device)
@@ -91,8 +151,8 @@ class DistillationMethod(Method):
         sampler = BatchSampler(setup.data.train_a, setup.data.train_b, paired, setup.schedule.batch_size,
                                setup.device, gen)
         names = self.feature_names(hp, student)
-        s_points = {k: student.distill_points()[k] for k in names}
-        t_points = {k: teacher.distill_points()[k] for k in names}
+        s_points = {k: student.feature_points()[k] for k in names}
+        t_points = {k: teacher.feature_points()[k] for k in names}
         mode = recipe["gan_mode"]
 
         def judge(real_a: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
@@ -113,7 +173,8 @@ class DistillationMethod(Method):
                 opt_d.step()
                 set_requires_grad(net_d, False)
                 opt_g.zero_grad(set_to_none=True)
-                terms = {"G_gan": gan_loss(judge(real_a, s_out), True, mode) * hp.get("lambda_gan", 1.0)}
+                terms = {"G_gan": gan_loss(judge(real_a, s_out), True, mode, for_discriminator=False)
+                         * hp.get("lambda_gan", 1.0)}
                 terms.update(self.losses(hp, StepTensors(real_a, real_b, s_out, t_out, dict(s_feats), t_snapshot, paired),
                                          modules))
                 sum(terms.values()).backward()
@@ -121,4 +182,4 @@ class DistillationMethod(Method):
                 return {**terms, "D": loss_d}
 
             history = run_steps(step, state, setup.schedule, setup.device, setup.checkpointer, setup.log)
-        return TrainOutcome(student, history, discriminator=net_d, extras={"modules": modules})
+        return TrainOutcome(student, history, discriminator=net_d, extras={"modules": modules, **inits})

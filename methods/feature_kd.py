@@ -1,11 +1,39 @@
-"""``feature_kd``: GAN Compression's intermediate-feature distillation (Li et al., CVPR 2020).
+"""``feature_kd``: GAN Compression's intermediate-feature distillation (Li et al., CVPR 2020; public code
+mit-han-lab/gan-compression, ``distillers/base_resnet_distiller.py``, ``scripts/*/distill.sh``).
 
-Student features at the generator's distillation points (for ResNet-9blocks the layers 9, 12,
-15, 18 of ``model``) are mapped by learned 1x1 convolutions to the teacher's width and matched
-to the teacher's features with MSE, plus L1 between outputs. Weights follow GAN Compression:
-``lambda_distill`` 0.01 and ``lambda_recon`` 10 for CycleGAN, 1 and 100 for pix2pix (``None``
-picks them by the task's pairing). Difference from GAN Compression: its pix2pix distiller
-reconstructs the ground truth; here the output term always targets the teacher's output.
+Student features at the generator's distillation points (for ResNet-9blocks the layers 9, 12, 15, 18 of
+``model``) are mapped by learned 1x1 convolutions to the teacher's width and matched to the teacher's
+features with MSE, plus L1 between outputs. Weights follow GAN Compression: ``lambda_distill`` 0.01 and
+``lambda_recon`` 10 for CycleGAN, 1 and 100 for pix2pix (``None`` picks them by the task's pairing).
+
+Hyperparameters whose defaults are the public code's:
+
+* ``student_init``: ``auto`` starts the student from the teacher by GAN Compression's weight transfer
+  (:mod:`methods.weight_transfer`, the code's ``load_pretrained_weight``) wherever the code can (teacher
+  and student of one ResNet family and depth), from scratch elsewhere (the U-Net, a ResNet teacher with
+  a mobile student); ``teacher`` demands the transfer (refused at planning where it cannot apply),
+  ``scratch`` never transfers.
+* ``gan_mode`` and ``ndf`` of the student's discriminator: ``None`` = the code's, hinge and ndf 128 for
+  pix2pix (``options/distill_options.py`` defaults), the suite's recipe (LSGAN, ndf 64 in the CycleGAN
+  script) for CycleGAN. The student's discriminator starts from the teacher's where their architectures
+  match (``d_init``), else fresh (the code's teacher discriminator has ndf 128 itself; ours is the
+  suite's recipe's).
+
+=====================  ==========================================  ===============================  ======================
+component              paper or public code (file)                 ours                             why
+=====================  ==========================================  ===============================  ======================
+distilled layers       base_resnet_distiller.py: model.9/12/15/18  ResNet: same; U-Net: its code    the code has no U-Net
+                                                                   and 3 up levels                  mapping
+adapters, loss         1x1 conv student -> teacher width, MSE      same                             the code's
+weights                distill.sh: 0.01 / 10 (CycleGAN), 1 / 100   same (``None``)                  the code's
+student init           distill.sh: load_pretrained_weight          ``student_init=auto``: the same  U-Net / mixed families:
+                       (restore_pretrained_G_path)                 where it applies, else scratch   no transfer in the code
+pix2pix GAN            distill_options.py: hinge, ndf 128          ``gan_mode``/``ndf`` None: same  the code's
+student D init         restore_D_path: the teacher's D             the teacher's D if it has the    ndf 128 vs the suite's
+                                                                   same shape, else fresh           teacher D
+pix2pix output term    resnet_distiller.py: L1 to the ground       L1 to the teacher's output       one output term for
+                       truth                                                                        every loop method
+=====================  ==========================================  ===============================  ======================
 """
 from __future__ import annotations
 
@@ -19,6 +47,10 @@ from methods.base import TrainSetup, by_pairing
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes
 from methods.output_kd import recon_weight
 from methods.registry import METHODS
+from methods.weight_transfer import transfer_problem, transfer_weights
+
+STUDENT_INITS = ("auto", "teacher", "scratch")
+GAN_MODES = (None, "lsgan", "vanilla", "hinge")
 
 
 @METHODS.register("feature_kd")
@@ -27,7 +59,32 @@ class FeatureKD(DistillationMethod):
 
     name = "feature_kd"
     citation = "Li et al., GAN Compression: Efficient Architectures for Interactive Conditional GANs, CVPR 2020"
-    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_distill": None}
+    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_distill": None, "student_init": "auto",
+                "gan_mode": None, "ndf": None}
+
+    @classmethod
+    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
+                      hparams: Mapping[str, Any] | None = None) -> None:
+        hp = cls.resolve_hparams(hparams or {})
+        if hp["student_init"] not in STUDENT_INITS:
+            raise ValueError(f"feature_kd student_init must be one of {STUDENT_INITS}, got {hp['student_init']!r}")
+        if hp["gan_mode"] not in GAN_MODES:
+            raise ValueError(f"feature_kd gan_mode must be one of {GAN_MODES}, got {hp['gan_mode']!r}")
+        problem = transfer_problem(teacher_spec, student_spec)
+        if hp["student_init"] == "teacher" and problem:
+            raise ValueError(f"feature_kd student_init='teacher': {problem}; use student_init=auto (the transfer "
+                             f"where it applies) or scratch")
+
+    def init_student(self, hp: Mapping[str, Any], setup: TrainSetup, student: nn.Module, teacher: nn.Module) -> str:
+        if hp["student_init"] == "scratch" or transfer_problem(setup.teacher_spec, setup.student_spec):
+            return "scratch"
+        transfer_weights(teacher, student)
+        return "teacher (GAN Compression weight transfer)"
+
+    def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
+        if not paired:
+            return {**recipe, **{k: hp[k] for k in ("gan_mode", "ndf") if hp[k] is not None}}
+        return {**recipe, "gan_mode": hp["gan_mode"] or "hinge", "ndf": hp["ndf"] or 128}
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return list(student.distill_points())

@@ -1,4 +1,17 @@
-"""``output_kd``: the student's output matched to the teacher's output with L1, plus the GAN loss."""
+"""``output_kd``: the student's output matched to the teacher's output with L1, plus the GAN loss.
+
+GAN Compression's distiller (mit-han-lab/gan-compression, ``distillers/base_resnet_distiller.py``) without
+its feature term: the shared loop of :mod:`methods.distill`.
+
+==================  ===========================================  ================================  ====================
+component           paper or public code (file)                  ours                              why
+==================  ===========================================  ================================  ====================
+output term         CycleGAN distill.sh: L1 to the teacher x 10  L1 to the teacher, x 10 / x 100   the code's weights
+                    (pix2pix: L1 to the ground truth x 100)      (``lambda_recon`` None)           (teacher as target)
+GAN term            the student's D, initialised from the        same (``d_init`` teacher), the    the code's; the
+                    teacher's (restore_D_path)                   suite's recipe's loss             suite's GAN loss
+==================  ===========================================  ================================  ====================
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping

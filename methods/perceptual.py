@@ -5,7 +5,9 @@ ImageNet VGG16 (torchvision's ``vgg16`` weights, ``vgg16-397923af.pth``): a styl
 matrices at relu1_2, relu2_2, relu3_3 and relu4_3 (Gram = f f^T / (C H W), L1) and an L1 loss on
 the relu2_2 features. Only the layers up to relu4_3 are built (``features[:23]`` of torchvision's
 VGG16, same module indices, so the weights file's ``features.<i>.*`` entries load strictly).
-Images in [-1, 1] are mapped to [0, 1] and normalised with ImageNet's mean and std.
+Images in [-1, 1] are mapped to [0, 1] and, with ``imagenet_norm=True`` (the default: torchvision's
+convention), normalised with ImageNet's mean and std. The public code of CRD (``utils/vgg_feature.py``)
+and OMGD feeds the [0, 1] images without that normalisation: ``imagenet_norm=False`` does the same.
 
 Weights are never downloaded. They come from, in order: an explicit path (the methods'
 ``vgg_weights`` hyperparameter), the ``KDGAN_VGG_WEIGHTS`` environment variable, or torch.hub's
@@ -108,10 +110,13 @@ def _he_init(features: nn.Sequential, seed: int) -> None:
 
 
 class VGG16Features(nn.Module):
-    """Frozen VGG16 up to relu4_3; ``forward`` maps [-1, 1] images to the tapped ReLU outputs."""
+    """Frozen VGG16 up to relu4_3; ``forward`` maps [-1, 1] images to the tapped ReLU outputs (input
+    [0, 1], then ImageNet mean/std unless ``imagenet_norm`` is False)."""
 
-    def __init__(self, weights: str | os.PathLike | None = None, layers: tuple[str, ...] = tuple(LAYERS)) -> None:
+    def __init__(self, weights: str | os.PathLike | None = None, layers: tuple[str, ...] = tuple(LAYERS),
+                 imagenet_norm: bool = True) -> None:
         super().__init__()
+        self.imagenet_norm = imagenet_norm
         unknown = set(layers) - set(LAYERS)
         if unknown:
             raise ValueError(f"unknown VGG16 layer(s) {sorted(unknown)}; valid: {', '.join(LAYERS)}")
@@ -135,7 +140,9 @@ class VGG16Features(nn.Module):
         return super().train(False)  # always in eval mode (no dropout/BN anyway, but keep it explicit)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = ((images + 1) / 2 - self.mean) / self.std
+        x = (images + 1) / 2
+        if self.imagenet_norm:
+            x = (x - self.mean) / self.std
         wanted = {LAYERS[name]: name for name in self.layers}
         out: dict[str, torch.Tensor] = {}
         for index, layer in enumerate(self.features):

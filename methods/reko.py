@@ -13,9 +13,29 @@ Reconstructed, not read: there is no public code and only the abstract was avail
 attention (teacher feature energy, no learned module), the choice of negatives, the head and
 the weights are our construction, as ``METHODS.md`` records; each is a hyperparameter:
 
-* ``layer`` (a ``distill_points()`` key), ``attention`` (``l2``: mean F^2 over channels; ``l1``: mean |F|),
+* ``layer`` (a ``feature_points()`` key; ``auto``, the default, is the network's ``spatial_encoder()``:
+  ResNet ``model.9``, 64 x 64 at 256 px; U-Net down level 4, 16 x 16 at 256 px, because its innermost
+  code is 1 x 1 there and the top-K would keep one position, making the InfoNCE term constantly 0),
+* ``attention`` (``l2``: mean F^2 over channels; ``l1``: mean |F|),
 * ``num_patches`` (K positions kept per image), ``tau`` (InfoNCE temperature, PatchNCE's 0.07),
 * ``lambda_nce`` (contrastive weight), ``lambda_recon`` (output L1; ``None``: 10 CycleGAN / 100 pix2pix).
+
+The layer must have at least 2 positions (a positive and a negative) at the task's size, on the
+same grid for student and teacher; otherwise :meth:`ReKo.check_network` refuses the job when the grid
+is planned.
+
+=====================  ====================================  ==================================  =========================
+component              paper or public code (file)           ours                                why
+=====================  ====================================  ==================================  =========================
+region attention       abstract: an attention module         teacher feature energy, top-K       reconstruction (no code)
+contrastive term       abstract: patch-wise, in the regions  InfoNCE, negatives = other kept     PatchNCE's form, tau 0.07
+                                                             positions of the image
+projection head        not readable                          Linear-ReLU-Linear to teacher width PatchNCE's head shape
+layer                  not readable                          ResNet model.9; U-Net down4         1x1 U-Net code is trivial
+output distillation    not readable                          L1 to teacher x 10 / x 100          GAN Compression's weights
+GAN term, D init       not readable                          shared loop: student D from the     as feature_kd
+                                                             teacher's D
+=====================  ====================================  ==================================  =========================
 """
 from __future__ import annotations
 
@@ -26,10 +46,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.base import TrainSetup
-from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes
+from methods.distill import (LOOP_DEFAULTS, DistillationMethod, StepTensors, check_spatial_layer, feature_shapes,
+                             spatial_layer)
 from methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
 from methods.output_kd import recon_weight
 from methods.registry import METHODS
+
+#: InfoNCE needs a positive and at least one negative position.
+MIN_POSITIONS = 2
 
 
 @METHODS.register("reko")
@@ -39,24 +63,32 @@ class ReKo(DistillationMethod):
     name = "reko"
     citation = ("Zhang et al., Region-aware Knowledge Distillation for Efficient Image-to-Image Translation, "
                 "arXiv 2205.12451 (attention and contrastive construction reconstructed from the abstract)")
-    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_nce": 1.0, "layer": "encoder", "attention": "l2",
+    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_nce": 1.0, "layer": "auto", "attention": "l2",
                 "num_patches": 64, "tau": 0.07}
 
+    @classmethod
+    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
+                      hparams: Mapping[str, Any] | None = None) -> None:
+        hp = cls.resolve_hparams(hparams or {})
+        shapes = check_spatial_layer(cls.name, hp, student_spec, teacher_spec, task_size, MIN_POSITIONS)
+        if shapes["student"][-2:] != shapes["teacher"][-2:]:
+            raise ValueError(f"method 'reko' pairs student and teacher features position by position, but its layer "
+                             f"is {tuple(shapes['student'][-2:])} in the student and {tuple(shapes['teacher'][-2:])} "
+                             f"in the teacher at {task_size}x{task_size}: use networks of one family and depth")
+
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
-        return [hp["layer"]]
+        return [spatial_layer(hp, student)]
 
     def build_modules(self, hp: Mapping[str, Any], student: nn.Module, teacher: nn.Module,
                       setup: TrainSetup) -> nn.ModuleDict:
-        layer, size = hp["layer"], setup.data.size
-        s_ch = feature_shapes(student, {layer: student.distill_points()[layer]}, size, setup.device)[layer][1]
-        t_ch = feature_shapes(teacher, {layer: teacher.distill_points()[layer]}, size, setup.device)[layer][1]
+        layer, size = spatial_layer(hp, student), setup.data.size
+        s_ch = feature_shapes(student, {layer: student.feature_points()[layer]}, size, setup.device)[layer][1]
+        t_ch = feature_shapes(teacher, {layer: teacher.feature_points()[layer]}, size, setup.device)[layer][1]
         return nn.ModuleDict({"head": nn.Sequential(nn.Linear(s_ch, t_ch), nn.ReLU(), nn.Linear(t_ch, t_ch))})
 
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        s_feat, t_feat = t.student_feats[hp["layer"]], t.teacher_feats[hp["layer"]]
-        if s_feat.shape[-2:] != t_feat.shape[-2:]:
-            raise ValueError(f"reko needs student and teacher {hp['layer']!r} features on the same grid, got "
-                             f"{tuple(s_feat.shape[-2:])} and {tuple(t_feat.shape[-2:])}")
+        (layer,) = t.student_feats
+        s_feat, t_feat = t.student_feats[layer], t.teacher_feats[layer]
         index = select_regions(attention_map(t_feat, hp["attention"]), hp["num_patches"])
         query = modules["head"](gather_positions(s_feat, index))
         nce = patch_nce_loss(query, gather_positions(t_feat, index), hp["tau"])

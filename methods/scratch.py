@@ -1,4 +1,15 @@
-"""``scratch``: the NOKD baseline, the student trained with the teacher's own recipe, no teacher."""
+"""``scratch``: the NOKD baseline, the student trained with the teacher's own recipe, no teacher.
+
+==================  ===========================================  ================================  ====================
+component           paper or public code (file)                  ours                              why
+==================  ===========================================  ================================  ====================
+recipe              pix2pix / CycleGAN (junyanz/pytorch-CycleGAN-  :mod:`methods.recipes`: the same  the baseline every
+                    and-pix2pix, train.py): GAN + 100 L1, or       losses, weights, pool, Adam       paper reports (NOKD)
+                    LSGAN + 10 cycle + 0.5 identity
+length              epochs (--n_epochs + --n_epochs_decay)       the suite's steps, same shape     one schedule per suite
+network             the student's architecture                   the suite's student               the comparison
+==================  ===========================================  ================================  ====================
+"""
 from __future__ import annotations
 
 from typing import ClassVar

@@ -2,19 +2,36 @@
 
 The student is trained with output distillation (L1 to the teacher's output, plus the GAN loss
 of the shared loop) and must also reproduce the teacher's semantic relation matrix: the cosine
-similarity between every pair of positions of the encoder's feature map (see
+similarity between every pair of positions of an encoder feature map (see
 :mod:`methods.losses.relation_matrix`).
 
-Reconstructed, not read: the paper body could not be read here, so the matrix and the loss follow
-the abstract's description as ``METHODS.md`` records it; its exact normalisation, layer, loss
-form and weights are our choices, exposed as hyperparameters:
+Reconstructed, not read: the paper body could not be read here (no public code either), so the
+matrix and the loss follow the abstract's description as ``METHODS.md`` records it; its exact
+normalisation, layer, loss form and weights are our choices, exposed as hyperparameters:
 
-* ``layer``: the feature the matrix is built from (a key of the generators' ``distill_points()``;
-  ``encoder`` is the ResNet's downsampling output ``model.9`` / the U-Net's bottleneck);
+* ``layer``: the feature the matrix is built from, a key of the generators' ``feature_points()``;
+  ``auto`` (default) takes the network's ``spatial_encoder()``: the ResNet's downsampling output
+  ``model.9`` (64 x 64 at 256 px), the U-Net's down level 4 (16 x 16 at 256 px: its innermost code,
+  the literal "encoding", is 1 x 1 there and its relation matrix [[1]] would make the term 0);
 * ``max_side``: average pooling caps the map at max_side x max_side positions, bounding the
-  (HW)^2 matrix (32: 1M entries per image; no pooling at the default suite's 16x16 encoder maps);
+  (HW)^2 matrix (32: 1M entries per image);
 * ``lambda_relation``: weight of the mean squared difference of the matrices;
 * ``lambda_recon``: output L1 weight, ``None`` = GAN Compression's 10 (CycleGAN) / 100 (pix2pix).
+
+A layer with fewer than 2 positions at the task's size is refused when the grid is planned
+(:meth:`SRPKD.check_network`), never trained as plain output distillation.
+
+=====================  ====================================  ==================================  =========================
+component              paper or public code (file)           ours                                why
+=====================  ====================================  ==================================  =========================
+relation matrix        abstract: "semantic relation          cosine similarity of positions,     reconstruction (body
+                       preserving matrix" of the encoding    HW x HW, no adapter                 unread)
+layer                  abstract: the encoder's features      ResNet model.9; U-Net down4         1x1 U-Net code is trivial
+loss on the matrices   not readable                          MSE, x 10                           reconstruction
+output distillation    abstract: combined with it            L1 to teacher x 10 / x 100          GAN Compression's weights
+GAN term, D init       not readable                          shared loop: student D from the     as feature_kd
+                                                             teacher's D
+=====================  ====================================  ==================================  =========================
 """
 from __future__ import annotations
 
@@ -24,10 +41,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
+from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, check_spatial_layer, spatial_layer
 from methods.losses.relation_matrix import relation_loss
 from methods.output_kd import recon_weight
 from methods.registry import METHODS
+
+#: A relation between positions needs two of them; one gives the constant [[1]].
+MIN_POSITIONS = 2
 
 
 @METHODS.register("srpkd")
@@ -37,13 +57,19 @@ class SRPKD(DistillationMethod):
     name = "srpkd"
     citation = ("Li, Jiang, Aarabi, Semantic Relation Preserving Knowledge Distillation for Image-to-Image "
                 "Translation, ECCV 2020 workshops, arXiv 2104.15082 (relation matrix reconstructed from the abstract)")
-    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_relation": 10.0, "layer": "encoder", "max_side": 32}
+    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_relation": 10.0, "layer": "auto", "max_side": 32}
+
+    @classmethod
+    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
+                      hparams: Mapping[str, Any] | None = None) -> None:
+        check_spatial_layer(cls.name, cls.resolve_hparams(hparams or {}), student_spec, teacher_spec, task_size,
+                            MIN_POSITIONS)
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
-        return [hp["layer"]]
+        return [spatial_layer(hp, student)]
 
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        layer = hp["layer"]
+        (layer,) = t.student_feats
         relation = relation_loss(t.student_feats[layer], t.teacher_feats[layer], hp["max_side"])
         return {"recon": F.l1_loss(t.student_out, t.teacher_out) * recon_weight(hp, t.paired),
                 "relation": relation * hp["lambda_relation"]}

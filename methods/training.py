@@ -60,14 +60,19 @@ def linear_decay(optimizer: torch.optim.Optimizer, schedule: Schedule) -> torch.
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - max(0, step - start) / span)
 
 
-def gan_loss(prediction: torch.Tensor, target_is_real: bool, mode: str) -> torch.Tensor:
-    """LSGAN (CycleGAN) or vanilla BCE-with-logits (pix2pix) loss of a PatchGAN's output."""
+def gan_loss(prediction: torch.Tensor, target_is_real: bool, mode: str, for_discriminator: bool = True) -> torch.Tensor:
+    """LSGAN (CycleGAN), vanilla BCE-with-logits (pix2pix) or hinge (GAN Compression's pix2pix: the
+    discriminator's mean relu(1 -+ D), the generator's -mean D) loss of a PatchGAN's output."""
+    if mode == "hinge":
+        if not for_discriminator:
+            return -prediction.mean()
+        return F.relu(1 - prediction).mean() if target_is_real else F.relu(1 + prediction).mean()
     target = torch.ones_like(prediction) if target_is_real else torch.zeros_like(prediction)
     if mode == "lsgan":
         return F.mse_loss(prediction, target)
     if mode == "vanilla":
         return F.binary_cross_entropy_with_logits(prediction, target)
-    raise ValueError(f"unknown gan mode {mode!r}; valid: 'lsgan', 'vanilla'")
+    raise ValueError(f"unknown gan mode {mode!r}; valid: 'lsgan', 'vanilla', 'hinge'")
 
 
 def set_requires_grad(modules: nn.Module | list[nn.Module], flag: bool) -> None:

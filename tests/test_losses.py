@@ -86,6 +86,29 @@ def test_angle_loss_survives_duplicate_rows_in_float32() -> None:
         assert abs(ours.item() - ref.item()) < 1e-6 * ref.item()
 
 
+def flat_halves(seed: int, size: int = 256, noise: float = 1e-4) -> torch.Tensor:
+    """1 x 3 x size x size: two flat halves of random colours (a white background, a sky) plus tiny noise."""
+    gen = torch.Generator().manual_seed(seed)
+    image = torch.empty(1, 3, size, size)
+    image[..., : size // 2, :] = torch.rand(1, 3, 1, 1, generator=gen) * 2 - 1
+    image[..., size // 2:, :] = torch.rand(1, 3, 1, 1, generator=gen) * 2 - 1
+    return image + noise * torch.randn(image.shape, generator=gen)
+
+
+@pytest.mark.parametrize("slicing", ["rows", "patches"])
+def test_angle_loss_float32_matches_float64_on_nearly_equal_slices(slicing: str) -> None:
+    # Issue 12 bug 2: on flat halves + 1e-4 noise the float32 Gram form was 5x-50x off; within 1e-4 now.
+    slicer = row_slices if slicing == "rows" else (lambda x: patch_slices(x, 32))
+    s, t = slicer(flat_halves(40)), slicer(flat_halves(41))
+    s32, s64 = s.clone().requires_grad_(), s.double().requires_grad_()
+    loss32, loss64 = rkd_angle_loss(s32, t), rkd_angle_loss(s64, t.double())
+    loss32.backward()
+    loss64.backward()
+    assert loss32.dtype == torch.float32 and loss64.item() > 0
+    assert abs(loss32.item() - loss64.item()) < 1e-4 * loss64.item()
+    assert (s32.grad.double() - s64.grad).norm() < 1e-4 * s64.grad.norm()
+
+
 # ---- RKD: zero when equal, invariances, growth, gradients ---------------------------------------------
 
 def test_rkd_terms_zero_when_equal_and_grow_with_divergence() -> None:
@@ -237,6 +260,18 @@ def test_vgg_loads_torchvision_weights_from_env_and_matches_torchvision(
             want = model.features[: index + 1](x)
             assert feats[name].shape == want.shape and torch.allclose(feats[name], want, atol=1e-5), name
     assert not any(p.requires_grad for p in vgg.parameters())
+
+
+def test_vgg_unit_input_skips_imagenet_normalisation(
+        vgg_weights_file: tuple[Path, torch.nn.Module], empty_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # CRD's and OMGD's code feed VGG16 (x + 1) / 2 without ImageNet's mean and std (utils/vgg_feature.py).
+    path, model = vgg_weights_file
+    monkeypatch.setenv(perceptual.WEIGHTS_ENV, str(path))
+    images = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(30)) * 2 - 1
+    feats = VGG16Features(layers=("relu2_2",), imagenet_norm=False)(images)
+    with torch.no_grad():
+        want = model.features[: perceptual.LAYERS["relu2_2"] + 1]((images + 1) / 2)
+    assert torch.allclose(feats["relu2_2"], want, atol=1e-5)
 
 
 def test_vgg_found_in_torch_hub_cache(vgg_weights_file: tuple[Path, torch.nn.Module], empty_hub: Path,

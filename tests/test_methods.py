@@ -170,8 +170,9 @@ def test_crd_pix2pix_online_teacher(paired: ImageTranslationData, empty_hub: obj
 
 def test_crd_cyclegan_online_teacher_windows() -> None:
     unpaired = load_task("synthetic_plain2striped", **TASK)
-    overrides = {"patch_size": PATCH, "teacher_windows": 2, "teacher_select": "latest", "lambda_style": 0,
-                 "lambda_feature": 0}
+    # the job's 40 steps counted as the student's; a window of 5 teacher steps (an epoch is 48 / 4 = 12 steps)
+    overrides = {"patch_size": PATCH, "steps_count": "student", "window_epochs": 5 / 12, "teacher_select": "latest",
+                 "lambda_style": 0, "lambda_feature": 0}
     hp = METHODS.get("crd").resolve_hparams(overrides)
     out = distil("crd", unpaired, overrides)
 
@@ -190,3 +191,42 @@ def test_crd_cyclegan_online_teacher_windows() -> None:
     trained = crd_held_out(out.generator, final, unpaired, hp, None)
     untrained = crd_held_out(untrained_student(), final, unpaired, hp, None)
     assert all(trained[k] < untrained[k] for k in ("row", "column", "patch")), (trained, untrained)  # 0.44-0.91
+
+
+def test_crd_schedule_is_the_public_codes() -> None:
+    # trainer.py: the CycleGAN schedule counts teacher epochs; 4 student epochs per teacher epoch in windows
+    # of 10 teacher epochs. distill.sh (pix2pix): 100 + 100 epochs, a teacher step every iteration.
+    from methods.crd_teacher import plan_schedule
+    crd = METHODS.get("crd")
+    unpaired = load_task("synthetic_plain2striped", size=16, n_train=6, n_test=1)   # an epoch: 6 steps at batch 1
+    plan = plan_schedule(crd.resolve_hparams({"epochs": 100, "epochs_decay": 100}), unpaired, Schedule(7, 1))
+    assert (plan.teacher_steps, plan.student.steps, plan.window, plan.n_dis) == (1200, 4800, 60, 4)
+    assert plan.student.decay_from == 0.5
+    plan = plan_schedule(crd.resolve_hparams({}), unpaired, Schedule(300, 1))
+    assert (plan.teacher_steps, plan.student.steps) == (300, 1200)
+    plan = plan_schedule(crd.resolve_hparams({"steps_count": "student"}), unpaired, Schedule(300, 1))
+    assert (plan.teacher_steps, plan.student.steps) == (75, 300)
+    paired = load_task("synthetic_edges2shapes", size=16, n_train=8, n_test=1)       # an epoch: 2 steps at batch 4
+    plan = plan_schedule(crd.resolve_hparams({"epochs": 100, "epochs_decay": 100}), paired, Schedule(7, 4))
+    assert (plan.teacher_steps, plan.student.steps, plan.window, plan.n_dis) == (400, 400, 1, 1)
+    with pytest.raises(ValueError, match="epochs and epochs_decay go together"):
+        crd.check_network(STUDENT, TEACHER, 32, {"epochs": 100})
+
+
+def test_crd_teacher_network_and_paper_suite_schedule() -> None:
+    # The public horse2zebra script's teacher is mobile_resnet_9blocks ngf 64: offered as teacher_arch; the
+    # paper suite keeps its resnet_9blocks (one teacher for every method) and runs edges2shoes 100 + 100 epochs.
+    from benchmarks.grid import expand
+    from benchmarks.suites import SUITES
+    from methods.crd import online_teacher_spec
+    crd = METHODS.get("crd")
+    published = {"arch": "resnet_generator", "ngf": 64, "checkpoint": "cyclegan/horse2zebra"}
+    spec = online_teacher_spec(crd.resolve_hparams({"teacher_arch": "mobile_resnet_generator"}), published)
+    assert spec == {"arch": "mobile_resnet_generator", "ngf": 64}
+    assert online_teacher_spec(crd.resolve_hparams({}), published) == {"arch": "resnet_generator", "ngf": 64}
+    with pytest.raises(ValueError, match="teacher_arch='mobile_resnet'"):
+        crd.check_network(STUDENT, TEACHER, 32, {"teacher_arch": "mobile_resnet"})
+    jobs = [j for j in expand(SUITES.get("pix2pix_edges2shoes"), methods=["crd"]) if j.method == "crd"]
+    assert jobs and all((j.hparams["epochs"], j.hparams["epochs_decay"]) == (100, 100) for j in jobs)
+    jobs = [j for j in expand(SUITES.get("cyclegan_horse2zebra"), methods=["crd"]) if j.method == "crd"]
+    assert jobs and all(j.hparams["teacher_arch"] is None and j.hparams["steps_count"] == "teacher" for j in jobs)

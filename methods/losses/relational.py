@@ -26,9 +26,15 @@ do not change under translation). In float32, G_aa + G_bb - 2 G_ab of two identi
 background gives many) is rounding noise rather than 0, and 1/sqrt(noise) ruins every cosine
 at that vertex; in float64 the noise is ~1e-16 of |x|^2, and pairs closer than ``COINCIDENT``
 (relative squared distance 1e-12) count as coincident: cosine 0, as the direct form gives for a
-zero difference vector. The chunked N^3 arithmetic then runs in the input's dtype. One
-difference from the direct form: there, a zero difference vector of the *student* gets the
-gradient of ``F.normalize`` below eps (1e12 times the upstream gradient); here it gets none.
+zero difference vector. The dot products G_bc - P_ab - P_ac cancel in the same way when slices are
+nearly equal (on 256 x 256 images with flat halves plus 1e-4 noise, float32 Gram arithmetic put the
+angle loss at 5x-50x its float64 value), so they are formed in float64 and only then rounded to the
+input's dtype, and the gradient with respect to G is accumulated in float64 (its entries cancel when
+multiplied by the embeddings); the rest of the N^3 arithmetic (cosines, smooth L1, the weights of the
+gradient) runs in the input's dtype. On those images the float32 loss and gradient are within 1e-5 of
+float64 (``tests/test_losses.py``). One difference from the direct form: there, a zero difference
+vector of the *student* gets the gradient of ``F.normalize`` below eps (1e12 times the upstream
+gradient); here it gets none.
 
 Every function takes batched sets, B x N x D (one relation set per batch element), and averages
 over the batch.
@@ -86,32 +92,72 @@ def _inverse_lengths(gram: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     return d2.clamp_min(eps * eps).rsqrt().masked_fill(coincident, 0.0)
 
 
-def _chunk_cosines(gram: torch.Tensor, inv: torch.Tensor,
-                   vertices: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Cosines at the vertices ``vertices`` of every set (B x c x N x N), with the dot products M and
-    the products of inverse lengths h_ab h_ac they are made of (cos = M h_ab h_ac).
+#: Bits of the "hi" parts of :func:`split_gram`: |G|, |P| <= 1.5 max|x|^2, so G_hi - P_hi - P_hi stays below
+#: 4 x 2^HI_BITS grid steps = 2^24: exact in float32 (24-bit significand).
+HI_BITS = 22
 
-    M_abc = G_bc - P_ab - P_ac with P_ab = G_ab - G_aa / 2."""
-    p = gram[:, vertices] - gram.diagonal(dim1=1, dim2=2)[:, vertices, None] / 2    # B x c x N
-    dots = gram[:, None] - (p[..., :, None] + p[..., None, :])
-    h = inv[:, vertices]
+
+def split_gram(gram: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor | None, ...]:
+    """(G_hi, G_lo, P_hi, P_lo) in ``dtype`` from a float64 Gram matrix, with P_ab = G_ab - G_aa / 2.
+
+    The dot products M_abc = (x_b - x_a).(x_c - x_a) = G_bc - P_ab - P_ac cancel catastrophically
+    when x_a, x_b, x_c nearly coincide. Each of G and P is split into a "hi" part on a grid of
+    2^-HI_BITS of the set's largest squared norm (a float32 holds every sum of three such numbers
+    exactly) and the small remainder "lo": the hi parts of M subtract exactly in float32 and the lo
+    parts carry the rest, so M comes out as accurate as a float64 subtraction rounded once, at float32
+    cost (a float64 N^3 pass costs several float32 ones on a CPU). In float64 there is no "lo" (None)."""
+    p = gram - gram.diagonal(dim1=1, dim2=2)[..., None] / 2
+    if dtype == torch.float64:
+        return gram, None, p, None
+    largest = gram.diagonal(dim1=1, dim2=2).amax(dim=1).clamp_min(torch.finfo(torch.float64).tiny)
+    grid = torch.exp2(torch.ceil(torch.log2(largest)) - HI_BITS)[:, None, None]
+    parts = []
+    for x in (gram, p):
+        hi = torch.round(x / grid) * grid
+        parts += [hi.to(dtype), (x - hi).to(dtype)]
+    return tuple(parts[i] for i in (0, 1, 2, 3))
+
+
+def _dots(gram: torch.Tensor, p: torch.Tensor, at: tuple[slice, slice]) -> torch.Tensor:
+    """G_bc - (P_ab + P_ac) for one set and a slice of vertices (``at``), c x N x N, in one batched GEMM
+    (inner dimension 2: [P_ab, 1] . [1, P_ac]), exact when the inputs are :func:`split_gram`'s hi parts."""
+    rows = p[at][0]                                                   # c x N
+    ones = torch.ones_like(rows)
+    return torch.baddbmm(gram[at[0]], torch.stack([rows, ones], -1), torch.stack([ones, rows], -2), alpha=-1)
+
+
+def _chunk_cosines(parts: tuple[torch.Tensor | None, ...], inv: torch.Tensor,
+                   at: tuple[slice, slice]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Cosines at the vertices ``at[1]`` of the set ``at[0]`` (1 x c x N x N), in ``inv``'s dtype, with the
+    dot products M_abc = G_bc - P_ab - P_ac and the products of inverse lengths h_ab h_ac they are made
+    of (cos = M h_ab h_ac); M from :func:`split_gram`'s parts, hi and lo."""
+    g_hi, g_lo, p_hi, p_lo = parts
+    dots = _dots(g_hi, p_hi, at)
+    if g_lo is not None:
+        dots.add_(_dots(g_lo, p_lo, at))
+    dots = dots[None]
+    h = inv[at]
     scale = h[..., :, None] * h[..., None, :]
     return dots * scale, dots, scale
 
 
-def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[slice]:
-    step = max(1, chunk_elements // max(1, n_sets * n * n))
-    return [slice(i, min(n, i + step)) for i in range(0, n, step)]
+def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[tuple[slice, slice]]:
+    """(set, vertices) blocks of about ``chunk_elements`` cosines each."""
+    step = max(1, chunk_elements // (n * n))
+    return [(slice(b, b + 1), slice(i, min(n, i + step))) for b in range(n_sets) for i in range(0, n, step)]
 
 
 class _AngleLoss(torch.autograd.Function):
     """Mean smooth L1 between the student's and the teacher's N^3 angle cosines, chunked over vertices.
 
-    Inputs are the student's Gram matrices and inverse lengths and the teacher's (no grad), all
-    B x N x N. The gradient is accumulated in the same pass over the chunks as the loss (a scalar
-    loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac, dG_bc += sum_a W,
-    dG_ab -= 2 sum_c W (the G_ab and G_ac terms are symmetric in b and c), dG_aa += sum_bc W, and
-    dh_ab = 2 sum_c w M_abc h_ac (M: the dot products)."""
+    Inputs are the student's Gram matrix (float64), inverse lengths (the working dtype) and the
+    teacher's (no grad), all B x N x N. The gradient is accumulated in the same pass over the chunks
+    as the loss (a scalar loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac,
+    dG_bc += sum_a W, dG_ab -= 2 sum_c W (the G_ab and G_ac terms are symmetric in b and c),
+    dG_aa += sum_bc W, and dh_ab = 2 sum_c w M_abc h_ac (M: the dot products). dG is accumulated in
+    float64: its entries cancel against each other when multiplied by the embeddings (the same
+    cancellation as in M), so they must stay consistent to better than the working precision.
+    Smooth L1 (beta 1) of d = cos_s - cos_t is w (d - w / 2) with w = clamp(d, -1, 1), its derivative."""
 
     @staticmethod
     def forward(ctx, gram_s, inv_s, gram_t, inv_t, chunk_elements: int):  # type: ignore[override]
@@ -120,23 +166,24 @@ class _AngleLoss(torch.autograd.Function):
         with_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
         d_gram, d_inv = torch.zeros_like(gram_s), torch.zeros_like(inv_s)
         total = gram_s.new_zeros(())
-        for v in _chunks(n_sets, n, chunk_elements):
-            cos_s, dots, hh = _chunk_cosines(gram_s, inv_s, v)
-            cos_t = _chunk_cosines(gram_t, inv_t, v)[0]
-            total += F.smooth_l1_loss(cos_s, cos_t, reduction="sum")
+        parts_s, parts_t = split_gram(gram_s, inv_s.dtype), split_gram(gram_t, inv_t.dtype)
+        for at in _chunks(n_sets, n, chunk_elements):
+            cos_s, dots, hh = _chunk_cosines(parts_s, inv_s, at)
+            diff = cos_s.sub_(_chunk_cosines(parts_t, inv_t, at)[0]).flatten()
+            w = diff.clamp(-1.0, 1.0)                               # d smooth_l1 / d cos, unscaled
+            total += (torch.dot(w, diff) - 0.5 * torch.dot(w, w)).double()
             if not with_grad:
                 continue
-            w = cos_s.sub_(cos_t).clamp_(-1.0, 1.0)                 # d smooth_l1 (beta 1) / d cos, unscaled
-            h = inv_s[:, v]
+            w = w.view_as(hh)
             weighted = hh.mul_(w)
-            d_gram += weighted.sum(dim=1)
-            per_edge = weighted.sum(dim=3)                         # B x c x N: sum_c W_abc
-            d_gram[:, v] -= 2 * per_edge
-            idx = torch.arange(v.start, v.stop, device=gram_s.device)
-            d_gram[:, idx, idx] += per_edge.sum(dim=2)
-            d_inv[:, v] = 2 * w.mul_(dots).mul_(h[..., None, :]).sum(dim=3)
+            d_gram[at[0]] += weighted.sum(dim=1).double()
+            per_edge = weighted.sum(dim=3).double()                # 1 x c x N: sum_c W_abc
+            d_gram[at] -= 2 * per_edge
+            idx = torch.arange(at[1].start, at[1].stop, device=gram_s.device)
+            d_gram[at[0], idx, idx] += per_edge.sum(dim=2)
+            d_inv[at] = 2 * torch.einsum("bcij,bcj->bci", w.mul_(dots), inv_s[at])
         ctx.save_for_backward(d_gram.mul_(scale), d_inv.mul_(scale))
-        return total * scale
+        return (total * scale).to(inv_s.dtype)
 
     @staticmethod
     def backward(ctx, grad_out):  # type: ignore[override]
@@ -152,9 +199,9 @@ def rkd_angle_loss(student: torch.Tensor, teacher: torch.Tensor, chunk_elements:
     dtype = student.dtype
     with torch.no_grad():
         gram_t = _centred_gram(teacher)
-        gram_t, inv_t = gram_t.to(dtype), _inverse_lengths(gram_t).to(dtype)
+        inv_t = _inverse_lengths(gram_t).to(dtype)
     gram_s = _centred_gram(student)
-    return _AngleLoss.apply(gram_s.to(dtype), _inverse_lengths(gram_s).to(dtype), gram_t, inv_t, chunk_elements)
+    return _AngleLoss.apply(gram_s, _inverse_lengths(gram_s).to(dtype), gram_t, inv_t, chunk_elements)
 
 
 def rkd_angle_loss_reference(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -175,7 +222,9 @@ def angle_cosines(x: torch.Tensor) -> torch.Tensor:
 
     For inspection and tests on small sets; the loss never materialises this tensor."""
     gram = _centred_gram(x)
-    return _chunk_cosines(gram, _inverse_lengths(gram), slice(0, x.shape[1]))[0]
+    inv, parts = _inverse_lengths(gram).to(x.dtype), split_gram(gram, x.dtype)
+    return torch.cat([_chunk_cosines(parts, inv, (slice(b, b + 1), slice(0, x.shape[1])))[0]
+                      for b in range(x.shape[0])])
 
 
 def rkd_loss(student: torch.Tensor, teacher: torch.Tensor, distance_weight: float = 1.0,

@@ -6,7 +6,10 @@ mit-han-lab/gan-compression (``MobileResnetGenerator``), so published checkpoint
 generators load with ``strict=True``. The width ``ngf`` is the compression knob.
 
 Each generator names its distillation points: ``distill_points()`` maps a logical feature
-name (``encoder``, ``block3``...) to the dotted module path whose output is that feature.
+name (``encoder``, ``block3``...) to the dotted module path whose output is that feature (the
+layers GAN Compression distils); ``feature_points()`` adds every other named feature a method may
+tap, and ``spatial_encoder()`` names the deepest encoder feature that keeps a spatial grid (what
+position-relation methods such as SRPKD and ReKo need).
 """
 from __future__ import annotations
 
@@ -111,6 +114,14 @@ class _ResnetFamily(nn.Module):
             points.setdefault(f"block{k}", f"model.{9 + k}")
         return points
 
+    def feature_points(self) -> dict[str, str]:
+        """Every named feature: the distillation points (the encoder is already the deepest downsampling)."""
+        return self.distill_points()
+
+    def spatial_encoder(self) -> str:
+        """``encoder``: the downsampling output, size/4 on a side (64 x 64 at 256 px), 4*ngf channels."""
+        return "encoder"
+
 
 @NETWORKS.register("resnet_generator")
 class ResnetGenerator(_ResnetFamily):
@@ -179,13 +190,32 @@ class UnetGenerator(nn.Module):
     def distill_points(self) -> dict[str, str]:
         """The bottleneck code (innermost down conv) and the up-path outputs of the three
         levels above it, the U-Net analogue of GAN Compression's ResNet layers."""
-        paths = ["model"]  # path of the outermost block's Sequential parent
-        for _ in range(self.num_downs - 1):
-            # outermost: submodule at index 1; other non-innermost levels: index 3
-            idx = 1 if len(paths) == 1 else 3
-            paths.append(f"{paths[-1]}.model.{idx}")
+        paths = self._level_paths()
         innermost = paths[-1]
         points = {"encoder": f"{innermost}.model.1"}
         for depth, path in enumerate(reversed(paths[-4:-1]), start=1):
             points[f"up{depth}"] = f"{path}.model.6"
         return points
+
+    def _level_paths(self) -> list[str]:
+        """Module path of each level's block, outermost first (the outermost block's submodule is
+        at index 1 of its Sequential, every other level's at index 3)."""
+        paths = ["model"]
+        for _ in range(self.num_downs - 1):
+            paths.append(f"{paths[-1]}.model.{1 if len(paths) == 1 else 3}")
+        return paths
+
+    def feature_points(self) -> dict[str, str]:
+        """The distillation points plus ``down<k>``, the normalised down-path output of level k
+        (size / 2^k on a side), for the levels between the outermost and the innermost one."""
+        paths = self._level_paths()
+        downs = {f"down{k}": f"{paths[k - 1]}.model.2" for k in range(2, self.num_downs)}
+        return {**self.distill_points(), **downs}
+
+    def spatial_encoder(self) -> str:
+        """``down4``: level 4 of the down path, size/16 on a side (16 x 16 at 256 px), 8*ngf channels.
+
+        The innermost code (``encoder``) is 1 x 1 at 256 px with 8 downsamplings, where a relation
+        between positions is trivially [[1]]; level 4 is the deepest level with 8*ngf channels (the
+        width of the code) that keeps a grid of 256 positions at 256 px (num_downs >= 5 always has it)."""
+        return "down4"
