@@ -115,19 +115,22 @@ def teacher_specs(setup: TrainSetup, hp: Mapping[str, Any], family: str) -> list
 
 def image_losses(vgg: VGG16Features, student_out: torch.Tensor, teacher_outs: list[torch.Tensor],
                  weights: Mapping[str, float], padding: str) -> dict[str, torch.Tensor]:
-    """SSIM, Gram style, relu2_2 L1 and TV terms, each summed over the teachers (OMGD's per-teacher loop)."""
-    s_feats = vgg(student_out) if weights["style"] or weights["feature"] else None
-    terms: dict[str, torch.Tensor] = {}
+    """SSIM, Gram style, relu2_2 L1 and TV terms, each summed over the teachers (OMGD's per-teacher loop:
+    the TV of the student's output is added once per teacher)."""
+    perceptual = bool(weights["style"] or weights["feature"])
+    s_feats = vgg(student_out) if perceptual else None
+    parts: dict[str, list[torch.Tensor]] = {"ssim": [], "style": [], "feature": []}
     for t_out in teacher_outs:
-        parts = {"ssim": lambda: ssim_loss(student_out, t_out, padding), "tv": lambda: tv_sum(student_out)}
-        if s_feats is not None:
+        if weights["ssim"]:
+            parts["ssim"].append(ssim_loss(student_out, t_out, padding))
+        if perceptual:
             with torch.no_grad():
                 t_feats = vgg(t_out)
-            parts["style"] = lambda: style_loss(s_feats, t_feats)
-            parts["feature"] = lambda: F.l1_loss(s_feats["relu2_2"], t_feats["relu2_2"])
-        for name, term in parts.items():
-            if weights[name]:
-                terms[name] = terms.get(name, 0) + weights[name] * term()
+            parts["style"].append(style_loss(s_feats, t_feats))
+            parts["feature"].append(F.l1_loss(s_feats["relu2_2"], t_feats["relu2_2"]))
+    terms = {name: weights[name] * sum(values) for name, values in parts.items() if weights[name] and values}
+    if weights["tv"]:
+        terms["tv"] = weights["tv"] * len(teacher_outs) * tv_sum(student_out)
     return terms
 
 
