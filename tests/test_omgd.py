@@ -25,7 +25,7 @@ from methods.training import Schedule, to_float
 
 CPU = torch.device("cpu")
 SEED = 0
-STEPS = 30
+STEPS = 60
 WINDOW = 5
 TASK = {"size": 32, "n_train": 48, "n_test": 16}
 TEACHER = {"arch": "resnet_generator", "ngf": 8, "n_blocks": 2}
@@ -130,34 +130,49 @@ def paired() -> ImageTranslationData:
     return load_task("synthetic_edges2shapes", **TASK)
 
 
-def distil(data: ImageTranslationData, overrides: dict) -> TrainOutcome:
+def distil(data: ImageTranslationData, overrides: dict, steps: int = STEPS) -> TrainOutcome:
     method = METHODS.get("omgd")()
-    schedule = Schedule(steps=STEPS, batch_size=4, log_every=1)
+    schedule = Schedule(steps=steps, batch_size=4, log_every=1)
     return method.train(TrainSetup(data, STUDENT, TEACHER, method.resolve_hparams(overrides), schedule, CPU, SEED,
                                    RECIPE, log=lambda _: None))
 
 
 def fall(history: dict, term: str) -> float:
+    """Mean of the last ``WINDOW`` logged values of ``term`` over the mean of its first ``WINDOW``."""
     values = history[term]
     return statistics.mean(values[-WINDOW:]) / statistics.mean(values[:WINDOW])
 
 
 def held_out_ssim(student: nn.Module, teacher: nn.Module, data: ImageTranslationData) -> float:
+    """1 - SSIM between the student's and a teacher's translations of the held-out test inputs."""
     x = to_float(data.test_a, CPU)
     with torch.no_grad():
         return ssim_loss(student.eval()(x), teacher.eval()(x)).item()
 
 
-def test_student_follows_its_online_teachers(paired: ImageTranslationData, empty_hub: object) -> None:
-    out = distil(paired, {"ndf": 8})
+def test_student_follows_its_two_online_teachers(paired: ImageTranslationData) -> None:
+    """Without the VGG terms (tested above; they cost most of a step at this size) the SSIM, TV and channel
+    terms alone must pull the student towards both teachers, which learn from scratch meanwhile."""
+    out = distil(paired, {"ndf": 8, "lambda_style": 0, "lambda_feature": 0})
     extras = out.extras
     assert extras["teacher_steps"] == STEPS and len(extras["teacher_deep"]) == 1
     assert extras["teacher_specs"][1]["arch"] == "mobile_resnet_deepest_generator"
-    assert {"ssim", "style", "feature", "tv", "cd", "T_G_recon_w", "T_G_recon_d", "T_D_real_w"} <= set(out.history)
-    assert "G_gan" not in out.history                              # the student has no discriminator
-    assert fall(out.history, "T_G_recon_w") < 0.8 and fall(out.history, "T_G_recon_d") < 0.8  # teachers learn
-    assert fall(out.history, "ssim") < 0.9 and fall(out.history, "cd") < 0.9
+    assert {"ssim", "tv", "cd", "T_G_recon_w", "T_G_recon_d", "T_D_real_w", "T_D_fake_d"} <= set(out.history)
+    assert "G_gan" not in out.history and "style" not in out.history  # no student discriminator; VGG off
+    assert fall(out.history, "T_G_recon_w") < 0.5 and fall(out.history, "T_G_recon_d") < 0.7  # teachers learn
+    assert fall(out.history, "ssim") < 0.85 and fall(out.history, "cd") < 0.85
     torch.manual_seed(SEED)
     untrained = build_network(STUDENT)
-    for teacher in (extras["teacher"], extras["teacher_deep"][0]):
-        assert held_out_ssim(out.generator, teacher, paired) < 0.9 * held_out_ssim(untrained, teacher, paired)
+    for teacher, bound in ((extras["teacher"], 0.8), (extras["teacher_deep"][0], 0.9)):
+        assert held_out_ssim(out.generator, teacher, paired) < bound * held_out_ssim(untrained, teacher, paired)
+
+
+def test_cyclegan_one_online_teacher_in_windows(empty_hub: object) -> None:
+    unpaired = load_task("synthetic_plain2striped", **TASK)
+    out = distil(unpaired, {"teacher_windows": 2, "teacher_select": "latest"}, steps=8)
+    extras = out.extras
+    # 8 student steps, n_dis 4: 2 teacher steps in 2 windows, each followed by a selection; no deep teacher
+    assert (extras["n_dis"], extras["teacher_steps"], extras["teacher_selections"]) == (4, 2, 2)
+    assert [s["arch"] for s in extras["teacher_specs"]] == [TEACHER["arch"]] and extras["loss_weights"]["cd"] == 500
+    assert {"ssim", "style", "feature", "tv", "cd", "T_cycle_A", "T_D_B"} <= set(out.history)
+    assert "NOT ImageNet" in extras["vgg_weights"]
