@@ -172,6 +172,9 @@ class OMGD(Method):
             raise ValueError(f"omgd deep_teacher must be one of {DEEP_TEACHER_CHOICES}, got {hp['deep_teacher']!r}")
         if hp["teacher_select"] not in ("best", "latest"):
             raise ValueError(f"omgd teacher_select must be 'best' or 'latest', got {hp['teacher_select']!r}")
+        if hp["n_share"] is not None and not 0 <= int(hp["n_share"]) <= 5:
+            raise ValueError(f"omgd n_share must be 0..5 (shared blocks of the 5-block PatchGAN) or null for the "
+                             f"code's value (3 ResNet, 5 U-Net), got {hp['n_share']!r}")
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device

@@ -125,6 +125,18 @@ def test_planning_check_rejects_networks_it_cannot_serve() -> None:
     OMGD.check_network({"arch": "mobile_resnet_generator"}, {"arch": "resnet_generator"}, 32)
 
 
+@pytest.mark.parametrize("override, message", [({"ssim_padding": "same"}, "ssim_padding"),
+                                               ({"deep_teacher": "wide"}, "deep_teacher"),
+                                               ({"n_share": 6}, "n_share"),
+                                               ({"teacher_arch": "unet_generator"}, "different families")])
+def test_bad_hyperparameters_fail_before_training(override: dict, message: str) -> None:
+    data = load_task("synthetic_edges2shapes", size=32, n_train=4, n_test=2)
+    method = METHODS.get("omgd")()
+    setup = TrainSetup(data, STUDENT, TEACHER, method.resolve_hparams(override), Schedule(steps=1), CPU, SEED, RECIPE)
+    with pytest.raises(ValueError, match=message):
+        method.train(setup)
+
+
 @pytest.fixture(scope="module")
 def paired() -> ImageTranslationData:
     return load_task("synthetic_edges2shapes", **TASK)
