@@ -90,7 +90,7 @@ register_suite(Suite(
     methods=I2I_METHODS,
     seeds=(0,),
     # OMGD: its teachers' D at the suite's width (code: ndf 128); its wide teacher only (the deep one
-    # would make its job 1.6x crd's, over the ten-minute budget; the paper suites train both)
+    # would make its job 1.5x crd's, over the ten-minute budget; the paper suites train both)
     hparams={"omgd": {"ndf": [16], "deep_teacher": ["none"]}},
     recipe={"ndf": 16},
     teacher_schedule={"steps": 300, "batch_size": 4, "log_every": 50},
