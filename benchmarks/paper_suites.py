@@ -84,6 +84,9 @@ RESNET_STUDENTS = ({"arch": "resnet_generator", "ngf": 16, "n_blocks": 9},
 UNET_STUDENTS = ({"arch": "unet_generator", "ngf": 16, "num_downs": 8},
                  {"arch": "unet_generator", "ngf": 32, "num_downs": 8})
 EVALUATION = {"n_samples": 6}
+#: OMGD's ResNet settings (scripts/*/distill.sh): its wide teacher is the mobile ResNet-9 at ngf 64, trained
+#: online (its edges2shoes U-Net settings are omgd's defaults; cityscapes adds n_share 4, n_dis 3, no CD)
+OMGD_RESNET = {"teacher_arch": ["mobile_resnet_generator"]}
 
 
 def epochs_to_steps(epochs: int, n_train: int, batch_size: int) -> int:
@@ -108,6 +111,7 @@ register_suite(Suite(
     teacher={**RESNET_TEACHER, "checkpoint": "cyclegan/horse2zebra"},
     students=RESNET_STUDENTS,
     methods=ALL_METHODS,
+    hparams={"omgd": OMGD_RESNET},
     teacher_schedule=_H2Z_SCHEDULE,
     student_schedule=_H2Z_SCHEDULE,
     evaluation=EVALUATION,
@@ -137,6 +141,7 @@ register_suite(Suite(
     teacher={**RESNET_TEACHER, "checkpoint": "gan_compression/cityscapes"},
     students=RESNET_STUDENTS,
     methods=ALL_METHODS,
+    hparams={"omgd": {**OMGD_RESNET, "n_share": [4], "n_dis": [3], "lambda_cd": [0.0]}},
     teacher_schedule=_CITY_SCHEDULE,
     student_schedule=_CITY_SCHEDULE,
     evaluation=EVALUATION,

@@ -31,7 +31,7 @@ def test_grid_writes_records_for_every_job(tiny_grid):
     results, proc = tiny_grid
     assert "leaderboard:" in proc.stdout
     recs = records(results)
-    assert len(recs) == 2 + 2 * 7  # 2 teachers; per task scratch, feature_kd, srpkd, reko, crd, output_kd x 2 lambdas
+    assert len(recs) == 2 + 2 * 8  # 2 teachers; per task scratch, feature_kd, srpkd, reko, crd, omgd, output_kd x 2 lambdas
     failed = {k: r for k, r in recs.items() if r["status"] == "failed"}
     assert len(failed) == 2
     for record in failed.values():
@@ -70,7 +70,7 @@ def test_report_shows_rows_figure_and_failures(tiny_grid):
 def test_status_collect_and_report_commands(tiny_grid, tmp_path):
     results, _ = tiny_grid
     status = cli("status", "--results", str(results))
-    assert "16 jobs" in status.stdout and "14 done" in status.stdout and "2 failed" in status.stdout
+    assert "18 jobs" in status.stdout and "16 done" in status.stdout and "2 failed" in status.stdout
     assert "job.log" in status.stdout  # failed jobs point at their logs
     out = tmp_path / "table.csv"
     cli("collect", "--results", str(results), "--output", str(out))
@@ -162,7 +162,7 @@ def test_failed_teacher_blocks_its_students_only(tmp_path):
     for method in ("output_kd", "feature_kd", "srpkd", "reko"):
         assert by_method[method]["status"] == "blocked"
         assert by_method["teacher"]["job_id"] in by_method[method]["error"]
-    for method in ("scratch", "crd"):  # no teacher, or one trained inside the job
+    for method in ("scratch", "crd", "omgd"):  # no teacher, or one trained inside the job
         assert by_method[method]["status"] == "done", "a job without the teacher is unaffected"
     assert "blocked" in proc.stdout
 

@@ -54,7 +54,7 @@ def test_teachers_first_and_students_depend_on_them():
     for job in jobs:
         if job.method in ("output_kd", "feature_kd", "srpkd", "reko", "vanilla_kd", "cgan_kd", "cgan_kd_fake_set"):
             assert job.teacher_id in teacher_ids
-        if job.method in ("scratch", "crd", "nokd"):  # no teacher, or one trained inside the job (crd)
+        if job.method in ("scratch", "crd", "omgd", "nokd"):  # no teacher, or one trained inside the job (crd, omgd)
             assert job.teacher_id is None and not job.dependencies
         if job.method == "cgan_kd":  # the fake set of its own teacher and the NOKD student of its own spec
             fake, init = by_id[job.inputs["fake_set"]], by_id[job.inputs["student_init"]]

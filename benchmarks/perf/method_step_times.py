@@ -25,10 +25,11 @@ Everything runs through the methods' own code:
   method's last training step (kept by wrapping the method's ``losses``, or CRD's
   ``content_relation_losses``, during that step), one untimed call then the median of ``steps``:
   feature_kd's 1x1 adapters + MSE, srpkd's relation matrices + MSE, reko's attention, top-K, head and
-  InfoNCE, CRD's RKD distance + angle on rows, columns and patches. For the loop's methods it is the
+  InfoNCE, CRD's RKD distance + angle on rows, columns and patches, OMGD's SSIM, TV and channel
+  distillation (adaptors included). For the loop's methods it is the
   forward of their ``losses`` (its output L1, the term output_kd has too, is a negligible part) and
   the backward of the terms output_kd does not have. Shown as % of output_kd's median step.
-* separately: CRD's VGG16 style + relu2_2 L1 terms (timed like the losses), CRD's step without them,
+* separately: CRD's and OMGD's VGG16 style + relu2_2 L1 terms (timed like the losses), CRD's step without them,
   one step of CRD's online teacher (the CycleGAN recipe of :func:`methods.recipes.build_recipe` at the
   teacher's width: both generators and both discriminators), and the RKD angle term on the rows of
   one image (N = size samples of 3 x size values) in the chunked Gram form the methods use against
@@ -65,6 +66,7 @@ from benchmarks.environment import choose_device
 from datasets import load_task
 from datasets.base import ImageTranslationData
 from methods import crd as crd_module
+from methods import omgd as omgd_module
 from methods.base import TrainSetup
 from methods.distill import DistillationMethod
 from methods.losses.relational import rkd_angle_loss, rkd_angle_loss_reference, row_slices
@@ -74,7 +76,7 @@ from methods.registry import METHODS
 from methods.training import BatchSampler, Schedule
 
 TASK = "synthetic_plain2striped"
-METHOD_NAMES = ("output_kd", "feature_kd", "srpkd", "reko", "crd")
+METHOD_NAMES = ("output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd")
 STUDENT_ARCHS = {"resnet": "resnet_generator", "mobile": "mobile_resnet_generator"}
 REFERENCE = "output_kd"
 TARGET = 0.20  # the method-specific losses may add at most this fraction of an output_kd step
@@ -270,6 +272,8 @@ def run_method(name: str, student_spec: Mapping[str, Any], bench: Bench) -> Row:
         with last_call(method, "losses", clock.in_last_step) as seen:
             method.train(setup)
         return Row(name, clock.median_ms(), _distill_loss_ms(method, seen, bench), clock.step_mib)
+    if name == "omgd":
+        return run_omgd(method, student_spec, bench, clock, schedule)
     if name != "crd":
         raise ValueError(f"no timing protocol for method {name!r}")
     hp = method.resolve_hparams({"steps_count": "student", "n_dis": bench.total, "teacher_select": "latest",
@@ -282,6 +286,30 @@ def run_method(name: str, student_spec: Mapping[str, Any], bench: Bench) -> Row:
     rkd_ms = _swapped_loss_ms(crd_module.content_relation_losses, rkd, 0, bench)
     vgg_ms = _swapped_loss_ms(crd_module.perceptual_losses, vgg, 1, bench)
     return Row(name, clock.median_ms(), rkd_ms, clock.step_mib, vgg_ms)
+
+
+def run_omgd(method: Any, student_spec: Mapping[str, Any], bench: Bench, clock: StepClock,
+             schedule: Schedule) -> Row:
+    """OMGD's student step, timed as CRD's (its CycleGAN teacher trains at step 0 only). Its own terms: SSIM,
+    TV and channel distillation (adaptors included), forward + backward; its VGG16 style + relu2_2 terms apart."""
+    hp = method.resolve_hparams({"teacher_windows": 1, "n_dis": bench.total, "teacher_select": "latest"})
+    setup = TrainSetup(bench.data, student_spec, bench.teacher_spec, hp, schedule, bench.device, SEED, log=clock)
+    with last_call(omgd_module, "image_losses", clock.in_last_step) as images, \
+            last_call(omgd_module, "channel_distillation", clock.in_last_step) as cd:
+        outcome = method.train(setup)
+    bench.vgg_source = outcome.extras["vgg_weights"]
+    vgg, student_out, teacher_outs, weights, padding = images["args"]
+
+    def image_terms(kept: set[str]) -> Callable[[], torch.Tensor]:
+        only = {k: (w if k in kept else 0.0) for k, w in weights.items()}
+        return lambda: sum(omgd_module.image_losses(vgg, _leaf(student_out), teacher_outs, only, padding).values())
+
+    s_feats, t_feats, adaptors = cd["args"]
+    cd_ms = time_fwd_bwd(lambda: weights["cd"] * omgd_module.channel_distillation(
+        {k: _leaf(v) for k, v in s_feats.items()}, t_feats, adaptors), bench.device, bench.steps)
+    own_ms = time_fwd_bwd(image_terms({"ssim", "tv"}), bench.device, bench.steps) + cd_ms
+    vgg_ms = time_fwd_bwd(image_terms({"style", "feature"}), bench.device, bench.steps)
+    return Row("omgd", clock.median_ms(), own_ms, clock.step_mib, vgg_ms)
 
 
 def _distill_loss_ms(method: DistillationMethod, seen: Mapping[str, Any], bench: Bench) -> float | None:
@@ -426,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
                      f"{describe_network(bench.teacher_spec)}): {teacher_step_ms(bench):.1f} ms "
                      f"(not part of the crd rows)")
         lines.append(f"crd VGG16 weights: {bench.vgg_source} (timing does not depend on them)")
+    if "omgd" in args.methods:  # OMGD's CycleGAN teacher is CRD's: the same recipe, networks and step
+        teacher = "as crd's above" if "crd" in args.methods else f"{teacher_step_ms(bench):.1f} ms"
+        lines.append(f"omgd online teacher step (the task's CycleGAN recipe, {describe_network(bench.teacher_spec)}): "
+                     f"{teacher} (not part of the omgd rows); VGG16 weights: {bench.vgg_source}")
     chunked, direct = angle_forms_ms(bench)
     lines.append(f"RKD angle term, rows of one image (N {args.size}, D {3 * args.size}), fwd+bwd: chunked Gram form "
                  f"{chunked:.1f} ms, direct form (public code) {direct:.1f} ms ({direct / chunked:.1f}x)")

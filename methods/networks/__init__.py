@@ -6,6 +6,7 @@ from typing import Any, Callable, Mapping
 from torch import nn
 
 from methods.networks import discriminators, generators  # noqa: F401  (registration)
+from methods.networks import omgd_networks  # noqa: F401  (registration: OMGD's deeper teachers and shared D)
 from methods.registry import NETWORKS
 
 

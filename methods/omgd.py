@@ -1,0 +1,246 @@
+"""``omgd``: Online Multi-Granularity Distillation (Ren, Wu, Xiao, Yang, Zhang, "Online Multi-Granularity
+Distillation for GAN Compression", ICCV 2021, arXiv 2108.06908; public code github.com/bytedance/OMGD).
+
+The teachers are trained from scratch inside the job, with the student; the student has no
+discriminator, no GAN term and no ground-truth term: it only follows its teachers.
+
+* Paired tasks (pix2pix; distillers/multiteacher_distiller.py): a wide teacher (the suite's teacher
+  network, ngf 64 in the papers) and a deep teacher at the student's width (OMGD's
+  ``mobile_resnet_deepest_generator`` for ResNet students, ``unet_deepest_generator`` for U-Nets), one
+  shared-trunk conditional PatchGAN with the hinge loss (:mod:`methods.omgd_teachers`). Every iteration
+  the teachers translate the batch and train (every ``n_dis``-th iteration), then the student steps on
+  their pre-update outputs.
+* Unpaired tasks (CycleGAN; distillers/cycleganbest_distiller.py): one online CycleGAN teacher (the
+  task's recipe, LSGAN), no deep teacher, CRD's windowed schedule (:class:`methods.crd.OnlineTeacher`,
+  the same alternation, which CRD took from OMGD): ``teacher_windows`` windows of teacher training, the
+  best teacher so far selected, then ``n_dis`` student steps per teacher step from that frozen copy.
+
+Student loss, summed over the teachers (:mod:`methods.losses.multi_granularity`, :mod:`methods.perceptual`):
+``lambda_ssim`` (1 - SSIM) + ``lambda_style`` Gram style (VGG16 relu1_2, 2_2, 3_3, 4_3) + ``lambda_feature``
+L1 at relu2_2 + ``lambda_tv`` TV sum (of the student's output, added once per teacher as the code does),
+plus ``lambda_cd`` channel distillation from the wide teacher only, at OMGD's four layers (ResNet:
+``model.9/12/15/18`` for 9 blocks, the generators' ``distill_points``; U-Net: the four paths of
+:data:`UNET_CD_LAYERS`). VGG16 sees (x + 1) / 2, without ImageNet mean/std (utils/vgg_feature.py).
+
+| component | public code (file) | ours | why |
+|---|---|---|---|
+| weights | ``--AGD_weights 1e1,1e4,1e1,1e-5`` (all scripts) | same defaults | - |
+| ``lambda_cd`` | 1e2 ResNet edges2shoes, 1e1 U-Net edges2shoes, 5e1 U-Net cityscapes, 0 ResNet cityscapes, 5e2 horse2zebra (scripts/*/distill.sh) | ``None``: 1e2 ResNet / 1e1 U-Net paired, 5e2 unpaired; the paper suites set cityscapes' | one default per kind of task |
+| ``n_share`` | 3 ResNet edges2shoes, 4 ResNet cityscapes, 5 U-Net | ``None``: 3 ResNet, 5 U-Net; cityscapes suite 4 | as left |
+| ``n_dis`` | 1 edges2shoes, 3 cityscapes, 4 CycleGAN | ``None``: 1 paired, 4 unpaired; cityscapes suite 3 | as left |
+| D | ``multi_n_layers``, ndf 128, norm = ``--norm``, hinge | ``ndf`` 128, ``d_norm`` None = the wide teacher's norm, hinge | - |
+| SSIM | pytorch_ssim, zero padding | torchmetrics on zero-padded images, cropped: same windows (``ssim_padding``) | a maintained SSIM |
+| shared D blocks | two copies of each, one unused | one copy | same function |
+| teacher dropout | ``teacher_dropout_rate`` 0 | ``teacher_dropout`` 0 (U-Net: on/off at pix2pix's 0.5) | - |
+| wide ResNet teacher | ``mobile_resnet_9blocks`` ngf 64 | the suite's teacher; ``teacher_arch`` replaces its arch (paper suites: mobile) | suites share one teacher spec |
+| init | ``init_net`` N(0, 0.02) for G, D, adaptors | adaptors N(0, 0.02); G and D PyTorch's default init, as every method of the harness | one init for all methods |
+| student steps | per epoch counts (100 + 100 edges2shoes; 800 student epochs CycleGAN) | the suite's schedule (steps) | the suite fixes training length |
+| "best" CycleGAN teacher | test-set FID of either direction (overwrites on either) | CRD's VGG Frechet stand-in on training images, A->B only | no test images in training |
+| student VGG forward | once per teacher | once per step (same values) | cost |
+
+The job's ``steps`` are student steps; the teachers' training is recorded in the extras. The ten-minute
+default suite runs OMGD with its wide teacher only (``deep_teacher`` none, the paper's single-teacher
+ablation) and a discriminator at the suite's width: both teachers cost about 1.5x crd's job there (CPU time).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
+from methods.crd import OnlineTeacher
+from methods.distill import feature_shapes
+from methods.losses.multi_granularity import SSIM_PADDINGS, cd_adaptor, channel_distillation, ssim_loss, tv_sum
+from methods.networks import build_network
+from methods.omgd_teachers import MultiTeacher
+from methods.perceptual import VGG16Features, style_loss
+from methods.recipes import recipe_sampler, resolve_recipe
+from methods.registry import METHODS
+from methods.training import TrainingState, adam, linear_decay, run_steps, tap_features
+
+FAMILIES = {"resnet_generator": "resnet", "mobile_resnet_generator": "resnet", "unet_generator": "unet"}
+DEEP_TEACHERS = {"resnet": "mobile_resnet_deepest_generator", "unet": "unet_deepest_generator"}
+#: OMGD's ``mapping_layers['unet_256']``: level-3 input (2 ngf), level-5 input (8 ngf), level-4 up input (16 ngf),
+#: level-2 up input (4 ngf); the same module paths in our pix2pix-layout U-Net.
+UNET_CD_LAYERS = ("model.model.1.model.3.model.0", "model.model.1.model.3.model.3.model.3.model.0",
+                  "model.model.1.model.3.model.3.model.4", "model.model.1.model.4")
+DEEP_TEACHER_CHOICES = ("auto", "none")
+
+
+def network_family(spec: Mapping[str, Any], role: str) -> str:
+    """``resnet`` or ``unet``; any other network is an error naming the ones OMGD serves."""
+    family = FAMILIES.get(str(spec.get("arch")))
+    if family is None:
+        raise ValueError(f"omgd cannot use a {role} {spec.get('arch')!r}: its channel distillation and deep teacher "
+                         f"are defined for {', '.join(sorted(FAMILIES))}")
+    return family
+
+
+def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
+    """OMGD's channel-distillation layers of a generator: {name: module path}."""
+    if family == "unet":
+        return {f"cd{i}": path for i, path in enumerate(UNET_CD_LAYERS)}
+    return dict(net.distill_points())
+
+
+def omgd_weights(hp: Mapping[str, Any], paired: bool, family: str) -> dict[str, float]:
+    """The loss weights, ``lambda_cd``'s ``None`` filled with the code's value for this kind of task."""
+    cd = hp["lambda_cd"]
+    if cd is None:
+        cd = (1e1 if family == "unet" else 1e2) if paired else 5e2
+    return {"ssim": float(hp["lambda_ssim"]), "style": float(hp["lambda_style"]),
+            "feature": float(hp["lambda_feature"]), "tv": float(hp["lambda_tv"]), "cd": float(cd)}
+
+
+def teacher_specs(setup: TrainSetup, hp: Mapping[str, Any], family: str) -> list[dict[str, Any]]:
+    """The wide teacher (the suite's, ``teacher_arch`` replacing its arch) and, for paired tasks, the deep one."""
+    wide = {k: v for k, v in setup.teacher_spec.items() if k != "checkpoint"}
+    if hp["teacher_arch"] is not None:
+        wide["arch"] = hp["teacher_arch"]
+    if network_family(wide, "teacher") != family:
+        raise ValueError(f"omgd's wide teacher {wide['arch']!r} and student {setup.student_spec['arch']!r} are of "
+                         f"different families: channel distillation pairs layers of one family; set teacher.arch or "
+                         f"omgd.teacher_arch to the student's family")
+    rate = float(hp["teacher_dropout"])
+    wide["dropout"] = rate > 0 if family == "unet" else rate
+    specs = [wide]
+    if setup.data.paired and hp["deep_teacher"] == "auto":
+        depth = {k: setup.student_spec[k] for k in ("n_blocks", "num_downs", "norm") if k in setup.student_spec}
+        ngf = hp["deep_teacher_ngf"] or setup.student_spec.get("ngf", 64)
+        specs.append({"arch": DEEP_TEACHERS[family], "ngf": int(ngf), "dropout": rate, **depth})
+    return specs
+
+
+def image_losses(vgg: VGG16Features, student_out: torch.Tensor, teacher_outs: list[torch.Tensor],
+                 weights: Mapping[str, float], padding: str) -> dict[str, torch.Tensor]:
+    """SSIM, Gram style, relu2_2 L1 and TV terms, each summed over the teachers (OMGD's per-teacher loop:
+    the TV of the student's output is added once per teacher)."""
+    perceptual = bool(weights["style"] or weights["feature"])
+    s_feats = vgg(student_out) if perceptual else None
+    parts: dict[str, list[torch.Tensor]] = {"ssim": [], "style": [], "feature": []}
+    for t_out in teacher_outs:
+        if weights["ssim"]:
+            parts["ssim"].append(ssim_loss(student_out, t_out, padding))
+        if perceptual:
+            with torch.no_grad():
+                t_feats = vgg(t_out)
+            parts["style"].append(style_loss(s_feats, t_feats))
+            parts["feature"].append(F.l1_loss(s_feats["relu2_2"], t_feats["relu2_2"]))
+    terms = {name: weights[name] * sum(values) for name, values in parts.items() if weights[name] and values}
+    if weights["tv"]:
+        terms["tv"] = weights["tv"] * len(teacher_outs) * tv_sum(student_out)
+    return terms
+
+
+def omgd_vgg(weights: str | None) -> VGG16Features:
+    """VGG16 features of (x + 1) / 2 without ImageNet mean/std, as OMGD's utils/vgg_feature.py feeds them."""
+    vgg = VGG16Features(weights)
+    vgg.mean.zero_()
+    vgg.std.fill_(1.0)
+    return vgg
+
+
+@METHODS.register("omgd")
+class OMGD(Method):
+    """Online multi-granularity distillation: wide + deep online teachers, SSIM/style/feature/TV + channel KD."""
+
+    name = "omgd"
+    teacher_mode: ClassVar[str] = "online"
+    citation = "Ren et al., Online Multi-Granularity Distillation for GAN Compression, ICCV 2021"
+    defaults = {
+        "lambda_ssim": 10.0, "lambda_style": 1e4, "lambda_feature": 10.0, "lambda_tv": 1e-5, "lambda_cd": None,
+        "ssim_padding": "zeros", "deep_teacher": "auto", "deep_teacher_ngf": None, "teacher_arch": None,
+        "teacher_dropout": 0.0, "lambda_gan": 1.0, "lambda_recon": 100.0, "ndf": 128, "n_share": None,
+        "d_norm": None, "n_dis": None, "teacher_windows": 20, "teacher_select": "best", "select_images": 32,
+        "vgg_weights": None,
+    }
+
+    @classmethod
+    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int) -> None:
+        """Raise ValueError when OMGD cannot serve these networks (before anything trains)."""
+        family = network_family(student_spec, "student")
+        if network_family(teacher_spec, "teacher") != family:
+            raise ValueError(f"omgd needs teacher and student of one family (ResNet or U-Net) for its channel "
+                             f"distillation; got teacher {teacher_spec['arch']!r}, student {student_spec['arch']!r}")
+
+    def _check(self, hp: Mapping[str, Any]) -> None:
+        if hp["ssim_padding"] not in SSIM_PADDINGS:
+            raise ValueError(f"omgd ssim_padding must be one of {SSIM_PADDINGS}, got {hp['ssim_padding']!r}")
+        if hp["deep_teacher"] not in DEEP_TEACHER_CHOICES:
+            raise ValueError(f"omgd deep_teacher must be one of {DEEP_TEACHER_CHOICES}, got {hp['deep_teacher']!r}")
+        if hp["teacher_select"] not in ("best", "latest"):
+            raise ValueError(f"omgd teacher_select must be 'best' or 'latest', got {hp['teacher_select']!r}")
+        if hp["n_share"] is not None and not 0 <= int(hp["n_share"]) <= 5:
+            raise ValueError(f"omgd n_share must be 0..5 (shared blocks of the 5-block PatchGAN) or null for the "
+                             f"code's value (3 ResNet, 5 U-Net), got {hp['n_share']!r}")
+
+    def train(self, setup: TrainSetup) -> TrainOutcome:
+        hp, paired, device = setup.hparams, setup.data.paired, setup.device
+        self._check(hp)
+        family = network_family(setup.student_spec, "student")
+        specs = teacher_specs(setup, hp, family)
+        weights = omgd_weights(hp, paired, family)
+        torch.manual_seed(setup.seed)
+        gen = torch.Generator().manual_seed(setup.seed)
+        sampler = recipe_sampler(setup, gen)
+        needs_vgg = bool(weights["style"] or weights["feature"]) or (not paired and hp["teacher_select"] == "best")
+        vgg = omgd_vgg(hp["vgg_weights"]).to(device) if needs_vgg else None
+        n_dis = max(1, int(by_pairing(hp["n_dis"], paired, pix2pix=1, cyclegan=4)))
+        if paired:
+            n_share = int(hp["n_share"] if hp["n_share"] is not None else (5 if family == "unet" else 3))
+            d_norm = hp["d_norm"] or specs[0].get("norm", "batch" if family == "unet" else "instance")
+            teachers = MultiTeacher(specs, hp, n_share, d_norm, n_dis, setup.schedule, device)
+            wide = teachers.generators[0]
+        else:
+            teachers = OnlineTeacher(dataclasses.replace(setup, teacher_spec=specs[0]),
+                                     resolve_recipe(setup.recipe, paired), {**hp, "n_dis": n_dis}, gen, sampler, vgg)
+            wide = teachers.source
+        student = build_network(setup.student_spec).to(device)
+        s_points, t_points = cd_layers(student, family), cd_layers(wide, family)
+        adaptors = self._adaptors(student, wide, s_points, t_points, setup, gen) if weights["cd"] else nn.ModuleDict()
+        opt_s = adam(list(student.parameters()) + list(adaptors.parameters()), setup.schedule)
+        t_modules, t_optimizers, t_schedulers, t_extras = teachers.state_parts()
+        state = TrainingState({"G": student, "adaptors": adaptors, **t_modules}, {"G": opt_s, **t_optimizers},
+                              {"G": linear_decay(opt_s, setup.schedule), **t_schedulers}, t_extras, generator=gen)
+
+        with tap_features(student, s_points) as s_feats, tap_features(wide, t_points) as t_feats:
+            def step(i: int) -> dict[str, torch.Tensor]:
+                real_a, real_b = sampler.sample()
+                t_outs = teachers.step(i, real_a, real_b) if paired else [teachers.target(i, real_a, real_b)]
+                t_snapshot = {k: v.detach() for k, v in t_feats.items()}
+                s_out = student(real_a)
+                terms = image_losses(vgg, s_out, t_outs, weights, hp["ssim_padding"])
+                if weights["cd"]:
+                    terms["cd"] = weights["cd"] * channel_distillation(s_feats, t_snapshot, adaptors)
+                opt_s.zero_grad(set_to_none=True)
+                sum(terms.values()).backward()
+                opt_s.step()
+                return {**terms, **teachers.loss_terms()}
+
+            history = run_steps(step, state, setup.schedule, device, setup.checkpointer, setup.log)
+        return TrainOutcome(student, history, extras=self._extras(teachers, specs, weights, vgg, n_dis))
+
+    @staticmethod
+    def _adaptors(student: nn.Module, wide: nn.Module, s_points: Mapping[str, str], t_points: Mapping[str, str],
+                  setup: TrainSetup, gen: torch.Generator) -> nn.ModuleDict:
+        size, device = setup.data.size, setup.device
+        s_shapes, t_shapes = feature_shapes(student, s_points, size, device), feature_shapes(wide, t_points, size, device)
+        init = torch.Generator().manual_seed(setup.seed)  # the adaptors' own stream: the sampler's is untouched
+        return nn.ModuleDict({k: cd_adaptor(s_shapes[k][1], t_shapes[k][1], init) for k in s_points}).to(device)
+
+    @staticmethod
+    def _extras(teachers: MultiTeacher | OnlineTeacher, specs: list[dict[str, Any]], weights: Mapping[str, float],
+                vgg: VGG16Features | None, n_dis: int) -> dict[str, Any]:
+        extras: dict[str, Any] = {"teacher_specs": specs, "loss_weights": dict(weights), "n_dis": n_dis,
+                                  "vgg_weights": vgg.source if vgg is not None else "not used"}
+        if isinstance(teachers, MultiTeacher):
+            extras.update(teacher=teachers.generators[0], teacher_deep=teachers.generators[1:] or None,
+                          teacher_discriminator=teachers.discriminator,
+                          teacher_steps=int(teachers.stats.values["teacher_steps"]))
+        else:
+            extras.update(teachers.summary())
+        return extras
