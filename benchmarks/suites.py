@@ -78,7 +78,7 @@ def register_suite(suite: Suite) -> Suite:
 
 
 _TINY_RESNET = {"arch": "resnet_generator", "n_blocks": 3}
-I2I_METHODS = ("scratch", "output_kd", "feature_kd", "srpkd", "reko", "crd")
+I2I_METHODS = ("scratch", "output_kd", "feature_kd", "srpkd", "reko", "crd", "dcd", "cat_ka")
 LABELLED_METHODS = ("nokd", "vanilla_kd", "cgan_kd", "cgan_kd+vanilla_kd")
 
 register_suite(Suite(
