@@ -49,6 +49,9 @@ class Suite:
     resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     fake_set: Mapping[str, Any] = field(default_factory=dict)
     parts: tuple[str, ...] = ()
+    #: per method, changes to ``student_schedule`` for its students (a paper that trains at another batch size
+    #: or length, e.g. CAT's batch 80); a ``--set`` of a schedule key still applies to them too
+    method_schedules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> "Suite":
         return replace(self, **changes)

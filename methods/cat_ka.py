@@ -56,6 +56,7 @@ from methods.base import TrainOutcome, TrainSetup, by_pairing
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
 from methods.losses.kernel_alignment import kernel_alignment_loss
 from methods.registry import METHODS
+from methods.training import Schedule
 
 RECON_TARGETS = ("teacher", "ground_truth")
 
@@ -83,7 +84,7 @@ class CatKA(DistillationMethod):
     @classmethod
     def check_schedule(cls, schedule: Mapping[str, Any]) -> None:
         """Refuse a batch size of 1 (KA is identically 1 there), before anything runs."""
-        batch = int(schedule.get("batch_size", 1))
+        batch = int(schedule.get("batch_size", Schedule.batch_size))
         if batch < 2:
             raise ValueError(f"method 'cat_ka' needs batch_size >= 2: kernel alignment compares the samples of a "
                              f"batch with each other and is identically 1 (no gradient) at batch_size {batch}. Set "
