@@ -198,7 +198,9 @@ class DCD(Method):
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)
         sampler = recipe_sampler(setup, gen)
-        vgg = VGG16Features(hp["vgg_weights"]).to(device)
+        perceptual = bool(weights["style"] or weights["feature"])
+        needs_vgg = perceptual or (not paired and hp["teacher_select"] == "best")
+        vgg = VGG16Features(hp["vgg_weights"]).to(device) if needs_vgg else None
         teacher = OnlineTeacher(setup, recipe, hp, gen, sampler, vgg)
         student = build_network(setup.student_spec).to(device)
         net_d, mode = teacher.model.discriminator, recipe["gan_mode"]
@@ -218,7 +220,7 @@ class DCD(Method):
                 t_snapshot = dict(t_feats)  # the taps of the teacher forward that produced t_out
                 s_out = student(real_a)
                 set_requires_grad(net_d, False)  # the teacher's discriminator, frozen for the student
-                terms = perceptual_losses(vgg, s_out, t_out, weights)
+                terms = perceptual_losses(vgg, s_out, t_out, weights) if perceptual else {}
                 terms["dcd"] = weights["dcd"] * dcd_loss(trunk, *connectors.maps(dict(s_feats), t_snapshot))
                 if weights["gan"]:
                     judged = net_d(torch.cat([real_a, s_out], 1) if paired else s_out)
@@ -229,7 +231,7 @@ class DCD(Method):
                 return {**terms, **teacher.loss_terms()}
 
             history = run_steps(step, state, setup.schedule, device, setup.checkpointer, setup.log)
-        return TrainOutcome(student, history, extras={**teacher.summary(), "vgg_weights": vgg.source,
+        return TrainOutcome(student, history, extras={**teacher.summary(), "vgg_weights": vgg.source if vgg is not None else "not used",
                                                       "connectors": connectors})
 
     @staticmethod
