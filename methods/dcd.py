@@ -141,6 +141,12 @@ def dcd_loss(trunk: nn.Sequential, student_maps: Mapping[str, torch.Tensor],
     return sum(F.l1_loss(judge(student_maps[k]), judge(teacher_maps[k])) for k in student_maps)
 
 
+def dcd_term(trunk: nn.Sequential, connectors: "Connectors", student_feats: Mapping[str, torch.Tensor],
+             teacher_feats: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The unweighted DCD term of one step: the layers' features through the connectors, then :func:`dcd_loss`."""
+    return dcd_loss(trunk, *connectors.maps(student_feats, teacher_feats))
+
+
 class Connectors(nn.Module):
     """The teacher's and the student's connectors, one pair per layer."""
 
@@ -221,7 +227,7 @@ class DCD(Method):
                 s_out = student(real_a)
                 set_requires_grad(net_d, False)  # the teacher's discriminator, frozen for the student
                 terms = perceptual_losses(vgg, s_out, t_out, weights) if perceptual else {}
-                terms["dcd"] = weights["dcd"] * dcd_loss(trunk, *connectors.maps(dict(s_feats), t_snapshot))
+                terms["dcd"] = weights["dcd"] * dcd_term(trunk, connectors, dict(s_feats), t_snapshot)
                 if weights["gan"]:
                     judged = net_d(torch.cat([real_a, s_out], 1) if paired else s_out)
                     terms["G_gan"] = weights["gan"] * gan_loss(judged, True, mode)
