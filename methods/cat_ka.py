@@ -17,7 +17,7 @@ runs (:meth:`CatKA.check_schedule`, called when the grid is expanded, and again 
 Layers: the ResNet generators' ``distill_points()``, which for 9 blocks are CAT's pairing (the end
 of the downsampling and the outputs of residual blocks 3, 6 and 9; ``model.9/12/15/18``); on the
 U-Net, its four distillation points (the U-Net is not in CAT: our choice). ``layers`` may name a
-subset.
+subset, comma-separated (``--set cat_ka.layers=encoder,block9``).
 
 =======================  ==============================================  ===============================  ==========
 component                public code (file)                              ours                             why
@@ -92,13 +92,14 @@ class CatKA(DistillationMethod):
                              f"student batch is larger")
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
-        points = list(student.distill_points())
-        if hp["layers"] is None:
+        points, layers = list(student.distill_points()), hp["layers"]
+        if layers is None:
             return points
-        unknown = [k for k in hp["layers"] if k not in points]
-        if unknown or not hp["layers"]:
-            raise ValueError(f"cat_ka layers {hp['layers']!r}: unknown or empty; this student's are {points}")
-        return list(hp["layers"])
+        names = [k.strip() for k in layers.split(",")] if isinstance(layers, str) else list(layers)
+        if not names or any(k not in points for k in names):
+            raise ValueError(f"cat_ka layers {layers!r}: unknown or empty; this student's are {', '.join(points)} "
+                             f"(a comma-separated subset, or null for all)")
+        return names
 
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
         paired = t.paired

@@ -148,3 +148,12 @@ def test_ka_term_alone_aligns_the_student() -> None:
     assert trained_gap < 0.85 * held_out_misalignment(untrained, teacher.generator, images)  # seeds 0-2: 0.40-0.78
     assert all(torch.equal(before[k], v) for k, v in teacher.generator.state_dict().items())
     assert all(p.grad is None for p in chain(teacher.generator.parameters(), teacher.discriminator.parameters()))
+
+
+def test_layers_subset_and_unknown_layer() -> None:
+    method = METHODS.get("cat_ka")()
+    student = build_network(STUDENT)
+    assert method.feature_names(method.resolve_hparams({}), student) == list(student.distill_points())
+    assert method.feature_names(method.resolve_hparams({"layers": "encoder, block2"}), student) == ["encoder", "block2"]
+    with pytest.raises(ValueError, match="unknown or empty.*encoder"):
+        method.feature_names(method.resolve_hparams({"layers": "block9"}), student)
