@@ -237,8 +237,9 @@ class DCD(Method):
                 return {**terms, **teacher.loss_terms()}
 
             history = run_steps(step, state, setup.schedule, device, setup.checkpointer, setup.log)
-        return TrainOutcome(student, history, extras={**teacher.summary(), "vgg_weights": vgg.source if vgg is not None else "not used",
-                                                      "connectors": connectors})
+        vgg_source = vgg.source if vgg is not None else "not used"
+        return TrainOutcome(student, history,
+                            extras={**teacher.summary(), "vgg_weights": vgg_source, "connectors": connectors})
 
     @staticmethod
     def _connectors(hp: Mapping[str, Any], paired: bool, student: nn.Module, teacher: nn.Module, net_d: nn.Module,

@@ -28,13 +28,14 @@ Everything runs through the methods' own code:
   InfoNCE, CRD's RKD distance + angle on rows, columns and patches, DCD's connectors and discriminator
   features (``dcd_term``: the student side with its backward, the frozen teacher side forward only),
   cat_ka's kernel alignments (it needs ``--batch-size`` >= 2 and is left out at batch 1). For the
-  loop's methods it is the forward of their ``losses`` (its output L1, the term output_kd has too, is a negligible part) and
-  the backward of the terms output_kd does not have. Shown as % of output_kd's median step.
+  loop's methods it is the forward of their ``losses`` (its output L1, the term output_kd has too, is a
+  negligible part) and the backward of the terms output_kd does not have. Shown as % of output_kd's
+  median step.
 * separately: CRD's and DCD's VGG16 style + relu2_2 L1 terms (timed like the losses), their steps
   without them (DCD's step is measured like CRD's), one step of their online teacher (the CycleGAN
-  recipe of :func:`methods.recipes.build_recipe` at the teacher's width: both generators and both discriminators), and the RKD angle term on the rows of
-  one image (N = size samples of 3 x size values) in the chunked Gram form the methods use against
-  the direct form of the public RKD/CRD code (:func:`rkd_angle_loss_reference`).
+  recipe of :func:`methods.recipes.build_recipe` at the teacher's width: both generators and both
+  discriminators), and the RKD angle term on the rows of one image (N = size samples of 3 x size
+  values) in the chunked Gram form the methods use against the direct form of the public RKD/CRD code (:func:`rkd_angle_loss_reference`).
 * step MiB: the most memory a timed step needs on top of what was in use when the timed steps began
   (networks, optimiser states, the previous step's gradients): activations, gradients, temporaries.
   CUDA: torch's allocator (``max_memory_allocated`` minus ``memory_allocated``, tensors only). CPU
