@@ -35,7 +35,8 @@ Everything runs through the methods' own code:
   without them (DCD's step is measured like CRD's), one step of their online teacher (the CycleGAN
   recipe of :func:`methods.recipes.build_recipe` at the teacher's width: both generators and both
   discriminators), and the RKD angle term on the rows of one image (N = size samples of 3 x size
-  values) in the chunked Gram form the methods use against the direct form of the public RKD/CRD code (:func:`rkd_angle_loss_reference`).
+  values) in the chunked Gram form the methods use against the direct form of the public RKD/CRD
+  code (:func:`rkd_angle_loss_reference`).
 * step MiB: the most memory a timed step needs on top of what was in use when the timed steps began
   (networks, optimiser states, the previous step's gradients): activations, gradients, temporaries.
   CUDA: torch's allocator (``max_memory_allocated`` minus ``memory_allocated``, tensors only). CPU
