@@ -50,6 +50,8 @@ D input size              64 x 64 maps at 256 px                          maps s
                                                                           smallest input (24 px for 3        images
                                                                           layers) are upsampled bilinearly
                                                                           to it; never at 256 px
+VGG16 input               (x + 1) / 2, no ImageNet mean/std               :mod:`methods.perceptual`'s, as    shared
+                          (``utils/vgg_feature.py``)                      CRD's (same code family)           terms
 teacher network           ``mobile_resnet_9blocks`` ngf 64 (scripts)      the suite's teacher network        suite
 schedule / best teacher   OMGD's (see :mod:`methods.crd`)                 CRD's ``OnlineTeacher`` and its    shared
                                                                           documented differences             loop
@@ -103,7 +105,7 @@ def connector(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(conv, norm, nn.ReLU())
 
 
-def _trunk(net_d: nn.Module) -> nn.Sequential:
+def discriminator_trunk(net_d: nn.Module) -> nn.Sequential:
     """The discriminator up to its penultimate activation (all of ``model`` but the last conv)."""
     body = getattr(net_d, "model", None)
     if not isinstance(body, nn.Sequential) or not isinstance(body[-1], nn.Conv2d):
@@ -210,7 +212,7 @@ class DCD(Method):
         teacher = OnlineTeacher(setup, recipe, hp, gen, sampler, vgg)
         student = build_network(setup.student_spec).to(device)
         net_d, mode = teacher.model.discriminator, recipe["gan_mode"]
-        trunk = _trunk(net_d)
+        trunk = discriminator_trunk(net_d)
         connectors = self._connectors(hp, paired, student, teacher.source, net_d, setup).to(device)
         opt_s = adam([p for p in [*student.parameters(), *connectors.parameters()] if p.requires_grad],
                      setup.schedule)

@@ -15,7 +15,7 @@ from benchmarks.grid import expand
 from benchmarks.suites import SUITES
 from datasets import load_task
 from methods.base import TrainSetup
-from methods.dcd import Connectors, _trunk, dcd_loss, dcd_points, min_input_side
+from methods.dcd import Connectors, dcd_loss, dcd_points, discriminator_trunk, min_input_side
 from methods.networks import build_network
 from methods.recipes import build_discriminator, resolve_recipe
 from methods.registry import METHODS
@@ -33,19 +33,19 @@ def discriminator(paired: bool, layers: int = 3) -> nn.Module:
 
 def test_trunk_is_the_penultimate_activation() -> None:
     net_d = discriminator(paired=False)
-    trunk = _trunk(net_d)
+    trunk = discriminator_trunk(net_d)
     x = torch.randn(2, 3, 64, 64)
     assert isinstance(trunk[-1], nn.LeakyReLU) and trunk(x).shape == (2, 64, 7, 7)   # 8 x ndf channels
     assert torch.equal(net_d.model[-1](trunk(x)), net_d(x))
-    assert (min_input_side(trunk), min_input_side(_trunk(discriminator(False, 2)))) == (24, 12)
+    assert (min_input_side(trunk), min_input_side(discriminator_trunk(discriminator(False, 2)))) == (24, 12)
     with pytest.raises(ValueError, match="PatchGAN-style"):
-        _trunk(nn.Linear(2, 2))
+        discriminator_trunk(nn.Linear(2, 2))
 
 
 def test_dcd_loss_zero_when_equal_and_only_the_student_side_learns() -> None:
     net_d = discriminator(paired=True)
     set_requires_grad(net_d, False)
-    trunk = _trunk(net_d)
+    trunk = discriminator_trunk(net_d)
     gen = torch.Generator().manual_seed(0)
     maps = {"a": torch.rand(2, 6, 8, 8, generator=gen), "b": torch.rand(2, 6, 32, 32, generator=gen)}
     assert dcd_loss(trunk, maps, maps).item() == 0.0       # 8 x 8 maps are upsampled to the D's 24 px minimum
