@@ -131,8 +131,17 @@ def min_input_side(trunk: nn.Sequential) -> int:
 def dcd_loss(trunk: nn.Sequential, student_maps: Mapping[str, torch.Tensor],
              teacher_maps: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """Sum over layers of L1 between the discriminator's penultimate activations of the student's and
-    the teacher's connector maps; maps smaller than the trunk's smallest input are upsampled to it."""
+    the teacher's connector maps; maps smaller than the trunk's smallest input are upsampled to it.
+
+    Without BatchNorm in the trunk (instance norm works per sample), the layers whose maps have the
+    same shape go through it as one batch per side: the same values, fewer and larger convolutions.
+    With BatchNorm (pix2pix's D, in training mode) each layer and side is its own call, as in the
+    public code, so that batch statistics never mix layers."""
     side = min_input_side(trunk)
+    per_sample = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in trunk)
+    groups: dict[object, list[str]] = {}
+    for k, maps in student_maps.items():
+        groups.setdefault(tuple(maps.shape) if per_sample else k, []).append(k)
 
     def judge(maps: torch.Tensor) -> torch.Tensor:
         if min(maps.shape[-2:]) < side:
@@ -140,7 +149,12 @@ def dcd_loss(trunk: nn.Sequential, student_maps: Mapping[str, torch.Tensor],
                                  align_corners=False)
         return trunk(maps)
 
-    return sum(F.l1_loss(judge(student_maps[k]), judge(teacher_maps[k])) for k in student_maps)
+    total = 0.0
+    for keys in groups.values():
+        student = judge(torch.cat([student_maps[k] for k in keys]))
+        teacher = judge(torch.cat([teacher_maps[k] for k in keys]))
+        total = total + F.l1_loss(student, teacher) * len(keys)  # equal-sized layers: the sum of their means
+    return total
 
 
 def dcd_term(trunk: nn.Sequential, connectors: "Connectors", student_feats: Mapping[str, torch.Tensor],

@@ -127,3 +127,19 @@ def test_pix2pix_defaults(empty_hub: object) -> None:
     conn = out.extras["connectors"]
     assert conn.trained_teacher and conn.teacher.training
     assert all(c[0].out_channels == 6 for c in chain(conn.teacher.values(), conn.student.values()))
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_dcd_loss_is_the_sum_of_per_layer_l1(paired: bool) -> None:
+    """Layers batched through an instance-norm D (or called one by one through a BatchNorm D) give the
+    per-layer definition: sum over layers of L1(D(S_l), D(T_l)), each call on that layer's maps alone."""
+    net_d = discriminator(paired)
+    set_requires_grad(net_d, False)
+    trunk = discriminator_trunk(net_d)
+    channels = 6 if paired else 3
+    gen = torch.Generator().manual_seed(0)
+    shapes = {"a": 32, "b": 32, "c": 48, "d": 32}
+    student = {k: torch.rand(2, channels, n, n, generator=gen) for k, n in shapes.items()}
+    teacher = {k: torch.rand(2, channels, n, n, generator=gen) for k, n in shapes.items()}
+    expected = sum(torch.nn.functional.l1_loss(trunk(student[k]), trunk(teacher[k])) for k in shapes)
+    assert dcd_loss(trunk, student, teacher).item() == pytest.approx(expected.item(), rel=1e-5)
