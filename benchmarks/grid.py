@@ -175,6 +175,9 @@ def _apply_override(suite: Suite, item: str) -> Suite:
         for part in ("teacher_schedule", "student_schedule"):
             if section in ("schedule", part):
                 suite = suite.with_changes(**{part: _set_in(key, getattr(suite, part), defaults, name, value)})
+        if section != "teacher_schedule":
+            suite = suite.with_changes(method_schedules={m: {**s, name: value} if name in s else s
+                                                         for m, s in suite.method_schedules.items()})
         return suite
     if section == "evaluation":
         return suite.with_changes(evaluation=_set_in(key, suite.evaluation, EVALUATION_DEFAULTS, name, value))
@@ -262,10 +265,16 @@ def _student_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], 
                   hp: Mapping[str, Any]) -> list[JobConfig]:
     """The student job, preceded by the jobs whose output it reads (its ``inputs``) when it has any."""
     method = METHODS.get(method_name)
+    schedule = {**suite.student_schedule, **suite.method_schedules.get(method_name, {})}
+    if hasattr(method, "check_schedule"):  # a method that cannot learn with this schedule says so before anything runs
+        try:
+            method.check_schedule(schedule)
+        except ValueError as exc:
+            raise ValueError(f"suite {suite.name!r}, task {teacher.task!r}: {exc}") from None
     job = JobConfig(
         phase="student", family=teacher.family, task=teacher.task, task_args=teacher.task_args,
         teacher=teacher.teacher, student=dict(student), method=method_name, hparams=method.resolve_hparams(hp),
-        recipe=teacher.recipe, schedule=dict(suite.student_schedule), evaluation=teacher.evaluation,
+        recipe=teacher.recipe, schedule=schedule, evaluation=teacher.evaluation,
         seed=teacher.seed, teacher_id=teacher.job_id if method.teacher_mode == "pretrained" else None,
         suite=suite.name)
     if hasattr(method, "check_network"):  # a method that cannot work on these networks fails here, at planning

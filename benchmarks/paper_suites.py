@@ -14,6 +14,12 @@ grid is expanded, so methods added later (SRPKD, ReKo, CRD...) join without edit
 The teacher is loaded, not trained; ``--set teacher.checkpoint=null`` trains it instead with the
 teacher schedule below.
 
+Methods whose papers train their students differently get their own ``method_schedules`` there:
+DCD (horse2zebra: 800 student epochs, 4 per epoch of its 200-epoch online teacher; edges2shoes: 100 + 100
+epochs at batch 4) and CAT's kernel alignment (``cat_ka``: batch 80, which KA needs; 500 + 500 epochs
+horse2zebra, 500 + 750 Cityscapes). DCD's edges2shoes student was a mobile ResNet; here it is the suite's
+U-Net students.
+
 Schedules are the papers' epochs turned into steps (``epochs_to_steps``): one epoch is
 ``ceil(N / batch)`` steps, with N the training-set size of the official release: for unpaired
 CycleGAN sets ``max(|trainA|, |trainB|)`` (CycleGAN's ``UnalignedDataset.__len__``), for pix2pix
@@ -103,6 +109,10 @@ def paper_schedule(n_epochs: int, n_epochs_decay: int, n_train: int, batch_size:
 
 _H2Z = CYCLEGAN["horse2zebra"]
 _H2Z_SCHEDULE = paper_schedule(100, 100, max(_H2Z["trainA"], _H2Z["trainB"]), 1)
+#: DCD: 200 online-teacher epochs, 4 student epochs per teacher epoch (OMGD's loop, n_dis 4); CAT: batch 80,
+#: 500 + 500 epochs (scripts/cycle_gan/horse2zebra/train_inception_student_2p6B.sh)
+_H2Z_METHOD_SCHEDULES = {"dcd": paper_schedule(400, 400, max(_H2Z["trainA"], _H2Z["trainB"]), 1),
+                         "cat_ka": paper_schedule(500, 500, max(_H2Z["trainA"], _H2Z["trainB"]), 80)}
 register_suite(Suite(
     name="cyclegan_horse2zebra",
     description="horse2zebra 256px as in GAN Compression/OMGD/CRD: published CycleGAN ResNet-9 ngf64 teacher; ResNet "
@@ -115,6 +125,7 @@ register_suite(Suite(
     teacher_schedule=_H2Z_SCHEDULE,
     student_schedule=_H2Z_SCHEDULE,
     evaluation=EVALUATION,
+    method_schedules=_H2Z_METHOD_SCHEDULES,
 ))
 
 _E2S_SCHEDULE = paper_schedule(8, 7, PIX2PIX["edges2shoes"]["train"], 4)
@@ -130,6 +141,8 @@ register_suite(Suite(
     teacher_schedule=_E2S_SCHEDULE,
     student_schedule=_E2S_SCHEDULE,
     evaluation=EVALUATION,
+    # DCD's edges2shoes script: 100 + 100 epochs at batch 4 (scripts/resnet_pix2pix/edges2shoes/distill.sh)
+    method_schedules={"dcd": paper_schedule(100, 100, PIX2PIX["edges2shoes"]["train"], 4)},
 ))
 
 _CITY_SCHEDULE = paper_schedule(100, 150, CITYSCAPES["train"], 1)
@@ -145,6 +158,8 @@ register_suite(Suite(
     teacher_schedule=_CITY_SCHEDULE,
     student_schedule=_CITY_SCHEDULE,
     evaluation=EVALUATION,
+    # CAT: batch 80, 500 + 750 epochs (scripts/pix2pix/cityscapes/train_inception_student_5p6B.sh)
+    method_schedules={"cat_ka": paper_schedule(500, 750, CITYSCAPES["train"], 80)},
 ))
 
 

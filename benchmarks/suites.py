@@ -49,6 +49,9 @@ class Suite:
     resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     fake_set: Mapping[str, Any] = field(default_factory=dict)
     parts: tuple[str, ...] = ()
+    #: per method, changes to ``student_schedule`` for its students (a paper that trains at another batch size
+    #: or length, e.g. CAT's batch 80); a ``--set`` of a schedule key still applies to them too
+    method_schedules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> "Suite":
         return replace(self, **changes)
@@ -78,7 +81,7 @@ def register_suite(suite: Suite) -> Suite:
 
 
 _TINY_RESNET = {"arch": "resnet_generator", "n_blocks": 3}
-I2I_METHODS = ("scratch", "output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd")
+I2I_METHODS = ("scratch", "output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd", "dcd", "cat_ka")
 LABELLED_METHODS = ("nokd", "vanilla_kd", "cgan_kd", "cgan_kd+vanilla_kd")
 
 register_suite(Suite(

@@ -1,7 +1,7 @@
 """How much each distillation method adds to a student training step, at the papers' scale.
 
     python -m benchmarks.perf.method_step_times [--size 256] [--device auto|cpu|cuda] [--steps 10]
-        [--warmup 3] [--batch-size 1] [--students resnet,mobile] [--methods output_kd,feature_kd,srpkd,reko,crd]
+        [--warmup 3] [--batch-size 1] [--students resnet,mobile] [--methods output_kd,...,crd,omgd,dcd,cat_ka]
         [--teacher-ngf 64] [--student-ngf 16] [--blocks 9] [--patch-size N] [--threads N] [--skip-online-teacher]
 
 The setting is the CycleGAN one of the papers (horse2zebra in SRPKD, ReKo and CRD): 256x256 images
@@ -26,14 +26,17 @@ Everything runs through the methods' own code:
   ``content_relation_losses``, during that step), one untimed call then the median of ``steps``:
   feature_kd's 1x1 adapters + MSE, srpkd's relation matrices + MSE, reko's attention, top-K, head and
   InfoNCE, CRD's RKD distance + angle on rows, columns and patches, OMGD's SSIM, TV and channel
-  distillation (adaptors included). For the loop's methods it is the
-  forward of their ``losses`` (its output L1, the term output_kd has too, is a negligible part) and
-  the backward of the terms output_kd does not have. Shown as % of output_kd's median step.
-* separately: CRD's and OMGD's VGG16 style + relu2_2 L1 terms (timed like the losses), CRD's step without them,
-  one step of CRD's online teacher (the CycleGAN recipe of :func:`methods.recipes.build_recipe` at the
-  teacher's width: both generators and both discriminators), and the RKD angle term on the rows of
-  one image (N = size samples of 3 x size values) in the chunked Gram form the methods use against
-  the direct form of the public RKD/CRD code (:func:`rkd_angle_loss_reference`).
+  distillation (adaptors included), DCD's connectors and discriminator features (``dcd_term``: the
+  student side with its backward, the frozen teacher side forward only), cat_ka's kernel alignments (it
+  needs ``--batch-size`` >= 2 and is left out at batch 1). For the loop's methods it is the forward of
+  their ``losses`` (its output L1, the term output_kd has too, is a negligible part) and the backward of
+  the terms output_kd does not have. Shown as % of output_kd's median step.
+* separately: CRD's, OMGD's and DCD's VGG16 style + relu2_2 L1 terms (timed like the losses), their
+  steps without them, one step of their online teacher (the CycleGAN recipe of
+  :func:`methods.recipes.build_recipe` at the teacher's width: both generators and both
+  discriminators), and the RKD angle term on the rows of one image (N = size samples of 3 x size
+  values) in the chunked Gram form the methods use against the direct form of the public RKD/CRD
+  code (:func:`rkd_angle_loss_reference`).
 * step MiB: the most memory a timed step needs on top of what was in use when the timed steps began
   (networks, optimiser states, the previous step's gradients): activations, gradients, temporaries.
   CUDA: torch's allocator (``max_memory_allocated`` minus ``memory_allocated``, tensors only). CPU
@@ -76,7 +79,12 @@ from methods.registry import METHODS
 from methods.training import BatchSampler, Schedule
 
 TASK = "synthetic_plain2striped"
-METHOD_NAMES = ("output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd")
+METHOD_NAMES = ("output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd", "dcd", "cat_ka")
+#: methods that train their teacher in their job: (the function of their module computing their own terms,
+#: the position of the student's side among its arguments)
+ONLINE = {"crd": ("content_relation_losses", 0), "dcd": ("dcd_term", 2)}
+#: methods whose loss needs batch > 1 (kernel alignment is 1 at batch 1)
+NEEDS_BATCH = {"cat_ka": 2}
 STUDENT_ARCHS = {"resnet": "resnet_generator", "mobile": "mobile_resnet_generator"}
 REFERENCE = "output_kd"
 TARGET = 0.20  # the method-specific losses may add at most this fraction of an output_kd step
@@ -274,18 +282,21 @@ def run_method(name: str, student_spec: Mapping[str, Any], bench: Bench) -> Row:
         return Row(name, clock.median_ms(), _distill_loss_ms(method, seen, bench), clock.step_mib)
     if name == "omgd":
         return run_omgd(method, student_spec, bench, clock, schedule)
-    if name != "crd":
+    if name not in ONLINE:
         raise ValueError(f"no timing protocol for method {name!r}")
-    hp = method.resolve_hparams({"steps_count": "student", "n_dis": bench.total, "teacher_select": "latest",
-                                 "patch_size": bench.patch_size})
+    module, (own, student_at) = sys.modules[type(method).__module__], ONLINE[name]
+    overrides = {"teacher_windows": 1, "n_dis": bench.total, "teacher_select": "latest"}
+    if name == "crd":
+        overrides.update(steps_count="student", patch_size=bench.patch_size)
+    hp = method.resolve_hparams(overrides)
     setup = TrainSetup(bench.data, student_spec, bench.teacher_spec, hp, schedule, bench.device, SEED, log=clock)
-    with last_call(crd_module, "content_relation_losses", clock.in_last_step) as rkd, \
-            last_call(crd_module, "perceptual_losses", clock.in_last_step) as vgg:
+    with last_call(module, own, clock.in_last_step) as terms, \
+            last_call(module, "perceptual_losses", clock.in_last_step) as vgg:
         outcome = method.train(setup)
     bench.vgg_source = outcome.extras["vgg_weights"]
-    rkd_ms = _swapped_loss_ms(crd_module.content_relation_losses, rkd, 0, bench)
+    own_ms = _swapped_loss_ms(getattr(module, own), terms, student_at, bench)
     vgg_ms = _swapped_loss_ms(crd_module.perceptual_losses, vgg, 1, bench)
-    return Row(name, clock.median_ms(), rkd_ms, clock.step_mib, vgg_ms)
+    return Row(name, clock.median_ms(), own_ms, clock.step_mib, vgg_ms)
 
 
 def run_omgd(method: Any, student_spec: Mapping[str, Any], bench: Bench, clock: StepClock,
@@ -327,15 +338,17 @@ def _distill_loss_ms(method: DistillationMethod, seen: Mapping[str, Any], bench:
     return time_fwd_bwd(loss, bench.device, bench.steps)
 
 
-def _swapped_loss_ms(fn: Callable[..., Mapping[str, torch.Tensor]], seen: Mapping[str, Any], student_at: int,
-                     bench: Bench) -> float:
-    """Forward + backward of ``fn`` on its captured arguments, the student's output (argument
-    ``student_at``) a fresh leaf each time."""
+def _swapped_loss_ms(fn: Callable[..., Mapping[str, torch.Tensor] | torch.Tensor], seen: Mapping[str, Any],
+                     student_at: int, bench: Bench) -> float:
+    """Forward + backward of ``fn`` on its captured arguments, the student's side (argument
+    ``student_at``: its output, or a dict of its features) fresh leaves each time."""
     args, kwargs = list(seen["args"]), seen["kwargs"]
 
     def loss() -> torch.Tensor:
-        call = args[:student_at] + [_leaf(args[student_at])] + args[student_at + 1:]
-        return sum(fn(*call, **kwargs).values())
+        student = args[student_at]
+        student = {k: _leaf(v) for k, v in student.items()} if isinstance(student, dict) else _leaf(student)
+        out = fn(*args[:student_at], student, *args[student_at + 1:], **kwargs)
+        return sum(out.values()) if isinstance(out, Mapping) else out
 
     return time_fwd_bwd(loss, bench.device, bench.steps)
 
@@ -422,6 +435,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     if unknown or args.warmup < 1 or args.steps < 1:
         parser.error(f"unknown method/student {unknown}" if unknown else "--warmup and --steps must be >= 1")
     args.methods = [REFERENCE] + [m for m in args.methods if m != REFERENCE]  # the reference every ratio needs
+    args.skipped = [m for m in args.methods if args.batch_size < NEEDS_BATCH.get(m, 1)]
+    args.methods = [m for m in args.methods if m not in args.skipped]
     return args
 
 
@@ -449,15 +464,15 @@ def main(argv: list[str] | None = None) -> int:
     for student in args.students:
         spec = {"arch": STUDENT_ARCHS[student], "ngf": args.student_ngf, "n_blocks": args.blocks}
         lines += format_student(describe_network(spec), [run_method(m, spec, bench) for m in args.methods])
-    if "crd" in args.methods and not args.skip_online_teacher:
-        lines.append(f"crd online teacher step (the task's CycleGAN recipe: 2 generators + 2 discriminators, "
-                     f"{describe_network(bench.teacher_spec)}): {teacher_step_ms(bench):.1f} ms "
-                     f"(not part of the crd rows)")
-        lines.append(f"crd VGG16 weights: {bench.vgg_source} (timing does not depend on them)")
-    if "omgd" in args.methods:  # OMGD's CycleGAN teacher is CRD's: the same recipe, networks and step
-        teacher = "as crd's above" if "crd" in args.methods else f"{teacher_step_ms(bench):.1f} ms"
-        lines.append(f"omgd online teacher step (the task's CycleGAN recipe, {describe_network(bench.teacher_spec)}): "
-                     f"{teacher} (not part of the omgd rows); VGG16 weights: {bench.vgg_source}")
+    if "cat_ka" in args.skipped:
+        lines.append(f"cat_ka not run: kernel alignment needs --batch-size >= {NEEDS_BATCH['cat_ka']} (it is 1 at "
+                     f"batch 1); e.g. --methods cat_ka --batch-size 2")
+    online = [m for m in args.methods if m in (*ONLINE, "omgd")]  # OMGD's CycleGAN teacher is CRD's recipe too
+    if online and not args.skip_online_teacher:
+        lines.append(f"{', '.join(online)} online teacher step (the task's CycleGAN recipe: 2 generators + 2 "
+                     f"discriminators, {describe_network(bench.teacher_spec)}): {teacher_step_ms(bench):.1f} ms "
+                     f"(not part of the {', '.join(online)} rows)")
+        lines.append(f"{', '.join(online)} VGG16 weights: {bench.vgg_source} (timing does not depend on them)")
     chunked, direct = angle_forms_ms(bench)
     lines.append(f"RKD angle term, rows of one image (N {args.size}, D {3 * args.size}), fwd+bwd: chunked Gram form "
                  f"{chunked:.1f} ms, direct form (public code) {direct:.1f} ms ({direct / chunked:.1f}x)")

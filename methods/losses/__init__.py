@@ -5,4 +5,6 @@
 * :mod:`methods.losses.relation_matrix`: SRPKD's position-by-position semantic relation matrix
   (arXiv 2104.15082).
 * :mod:`methods.losses.contrastive`: ReKo's region attention and patch-wise InfoNCE (arXiv 2205.12451).
+* :mod:`methods.losses.kernel_alignment`: CAT's kernel alignment between sample-by-sample Gram matrices
+  (arXiv 2103.03467), in a float32-safe form.
 """

@@ -1,0 +1,115 @@
+"""``cat_ka``: CAT's kernel-alignment distillation as a distillation method on a fixed student
+(Jin, Ren, Woodford, Wang, Yuan, Wang, Tulyakov, "Teachers Do More Than Teach: Compressing
+Image-to-Image Models", CVPR 2021, arXiv 2103.03467; public code github.com/snap-research/CAT).
+
+Per step, the loop of :mod:`methods.distill` (the same order as CAT's ``InceptionDistiller.
+optimize_parameters``): the pretrained teacher, frozen, and the student translate the batch; the
+student's discriminator (initialised from the teacher's) takes one step; then the student minimises
+
+    lambda_gan x GAN + lambda_recon x L1(student output, target) - lambda_ka x sum_layers KA(S_l, T_l)
+
+with KA the kernel alignment of :mod:`methods.losses.kernel_alignment` on each pair of tapped
+features, flattened per sample (no adaptor: the channel counts may differ). KA compares samples of
+the batch with each other, so it needs batch > 1: at batch 1 it is identically 1 and the method
+would train as plain output distillation. A schedule with batch size 1 is refused before anything
+runs (:meth:`CatKA.check_schedule`, called when the grid is expanded, and again by ``train``).
+
+Layers: the ResNet generators' ``distill_points()``, which for 9 blocks are CAT's pairing (the end
+of the downsampling and the outputs of residual blocks 3, 6 and 9; ``model.9/12/15/18``); on the
+U-Net, its four distillation points (the U-Net is not in CAT: our choice). ``layers`` may name a
+subset, comma-separated (``--set cat_ka.layers=encoder,block9``).
+
+=======================  ==============================================  ===============================  ==========
+component                public code (file)                              ours                             why
+=======================  ==============================================  ===============================  ==========
+KA formula               ``utils/common.py: KA``                         same value; float32-safe form    the code's
+                                                                         (:mod:`...kernel_alignment`)     form over/
+                                                                                                          underflows
+KA weight ``lambda_ka``  ``--lambda_distill``: 1.0 horse2zebra,          ``None``: 1.0 CycleGAN,          code
+                         0.5 cityscapes (``scripts/*/train_inception_*``)  0.5 pix2pix
+recon term               ``inception_distiller.py: backward_G``: L1 to   ``recon_target`` ``None``: the   code
+                         the teacher's output (unpaired), to the ground  same per pairing; ``teacher`` /
+                         truth (paired)                                  ``ground_truth`` to force one
+``lambda_recon``         5 horse2zebra (script), 100 paired (default)    ``None``: 5 CycleGAN, 100        code
+                                                                         pix2pix
+GAN loss                 LSGAN horse2zebra; the options' default         the suite recipe's ``gan_mode``  one GAN
+                         (hinge) cityscapes                              (LSGAN / vanilla)                mode per
+                                                                                                          suite
+discriminator            restored from the teacher's D, trained          ``d_init`` ``teacher``           code
+                         (``--restore_D_path``)                          (``scratch`` possible)
+student                  pruned from a teacher-width supernet, weights   fixed student, from scratch      no
+                         from the teacher (``load_pretrained_weight``)                                    search
+                                                                                                          here
+batch / schedule         batch 80; 500 + 500 epochs horse2zebra,         the suite's; the paper suites'   paper
+                         500 + 750 cityscapes                            ``*_cat_ka`` parts use CAT's
+=======================  ==============================================  ===============================  ==========
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.base import TrainOutcome, TrainSetup, by_pairing
+from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
+from methods.losses.kernel_alignment import kernel_alignment_loss
+from methods.registry import METHODS
+from methods.training import Schedule
+
+RECON_TARGETS = ("teacher", "ground_truth")
+
+
+def _recon_target(hp: Mapping[str, Any], paired: bool) -> str:
+    target = hp["recon_target"] if hp["recon_target"] is not None else ("ground_truth" if paired else "teacher")
+    if target not in RECON_TARGETS:
+        raise ValueError(f"cat_ka recon_target must be one of {RECON_TARGETS} or null (CAT's choice per pairing), "
+                         f"got {target!r}")
+    if target == "ground_truth" and not paired:
+        raise ValueError("cat_ka recon_target='ground_truth' needs a paired task; unpaired tasks have no ground "
+                         "truth: use 'teacher' or null")
+    return target
+
+
+@METHODS.register("cat_ka")
+class CatKA(DistillationMethod):
+    """CAT's distillation: GAN + output L1 - lambda_ka x sum of kernel alignments at CAT's layers (batch > 1)."""
+
+    name = "cat_ka"
+    citation = ("Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 "
+                "(kernel-alignment distillation only, no architecture search)")
+    defaults = {**LOOP_DEFAULTS, "lambda_ka": None, "lambda_recon": None, "recon_target": None, "layers": None}
+
+    @classmethod
+    def check_schedule(cls, schedule: Mapping[str, Any]) -> None:
+        """Refuse a batch size of 1 (KA is identically 1 there), before anything runs."""
+        batch = int(schedule.get("batch_size", Schedule.batch_size))
+        if batch < 2:
+            raise ValueError(f"method 'cat_ka' needs batch_size >= 2: kernel alignment compares the samples of a "
+                             f"batch with each other and is identically 1 (no gradient) at batch_size {batch}. Set "
+                             f"e.g. `--set student_schedule.batch_size=4` (CAT trains at 80), or run a suite whose "
+                             f"student batch is larger")
+
+    def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
+        points, layers = list(student.distill_points()), hp["layers"]
+        if layers is None:
+            return points
+        names = [k.strip() for k in layers.split(",")] if isinstance(layers, str) else list(layers)
+        if not names or any(k not in points for k in names):
+            raise ValueError(f"cat_ka layers {layers!r}: unknown or empty; this student's are {', '.join(points)} "
+                             f"(a comma-separated subset, or null for all)")
+        return names
+
+    def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
+        paired = t.paired
+        target = t.real_b if _recon_target(hp, paired) == "ground_truth" else t.teacher_out
+        recon = by_pairing(hp["lambda_recon"], paired, pix2pix=100.0, cyclegan=5.0)
+        ka = by_pairing(hp["lambda_ka"], paired, pix2pix=0.5, cyclegan=1.0)
+        return {"recon": F.l1_loss(t.student_out, target) * recon,
+                "ka": kernel_alignment_loss(t.student_feats, t.teacher_feats) * ka}
+
+    def train(self, setup: TrainSetup) -> TrainOutcome:
+        self.check_schedule({"batch_size": setup.schedule.batch_size})
+        _recon_target(setup.hparams, setup.data.paired)
+        return super().train(setup)

@@ -1,0 +1,145 @@
+"""``dcd``: the discriminator-cooperated term (connectors, the discriminator's penultimate activation,
+its frozen state, the U-Net layers, tiny images), a short seeded CycleGAN run in which the online
+teacher trains first and the DCD term alone then trains the student, and the pix2pix defaults. CPU."""
+from __future__ import annotations
+
+import statistics
+from itertools import chain
+
+import pytest
+import torch
+from torch import nn
+
+import methods  # noqa: F401  (registration)
+from benchmarks.grid import expand
+from benchmarks.suites import SUITES
+from datasets import load_task
+from methods.base import TrainSetup
+from methods.dcd import Connectors, dcd_loss, dcd_points, discriminator_trunk, min_input_side
+from methods.networks import build_network
+from methods.recipes import build_discriminator, resolve_recipe
+from methods.registry import METHODS
+from methods.training import Schedule, set_requires_grad, tap_features
+
+CPU = torch.device("cpu")
+STUDENT = {"arch": "resnet_generator", "ngf": 4, "n_blocks": 2}
+TEACHER = {"arch": "resnet_generator", "ngf": 8, "n_blocks": 2}
+
+
+def discriminator(paired: bool, layers: int = 3) -> nn.Module:
+    torch.manual_seed(0)
+    return build_discriminator(resolve_recipe({"ndf": 8, "d_layers": layers}, paired), paired)
+
+
+def test_trunk_is_the_penultimate_activation() -> None:
+    net_d = discriminator(paired=False)
+    trunk = discriminator_trunk(net_d)
+    x = torch.randn(2, 3, 64, 64)
+    assert isinstance(trunk[-1], nn.LeakyReLU) and trunk(x).shape == (2, 64, 7, 7)   # 8 x ndf channels
+    assert torch.equal(net_d.model[-1](trunk(x)), net_d(x))
+    assert (min_input_side(trunk), min_input_side(discriminator_trunk(discriminator(False, 2)))) == (24, 12)
+    with pytest.raises(ValueError, match="PatchGAN-style"):
+        discriminator_trunk(nn.Linear(2, 2))
+
+
+def test_dcd_loss_zero_when_equal_and_only_the_student_side_learns() -> None:
+    net_d = discriminator(paired=True)
+    set_requires_grad(net_d, False)
+    trunk = discriminator_trunk(net_d)
+    gen = torch.Generator().manual_seed(0)
+    maps = {"a": torch.rand(2, 6, 8, 8, generator=gen), "b": torch.rand(2, 6, 32, 32, generator=gen)}
+    assert dcd_loss(trunk, maps, maps).item() == 0.0       # 8 x 8 maps are upsampled to the D's 24 px minimum
+    student = {k: (v + 0.1 * torch.rand(v.shape, generator=gen)).requires_grad_() for k, v in maps.items()}
+    loss = dcd_loss(trunk, student, maps)
+    loss.backward()
+    assert loss.item() > 0 and all(v.grad is not None and v.grad.abs().sum() > 0 for v in student.values())
+    assert all(p.grad is None for p in net_d.parameters())
+
+
+@pytest.mark.parametrize("mode, teacher_learns", [("frozen", False), ("trained", True)])
+def test_connectors(mode: str, teacher_learns: bool) -> None:
+    torch.manual_seed(0)
+    conn = Connectors({"x": 32}, {"x": 8}, 3, mode)
+    conn.train()
+    assert conn.student.training and conn.teacher.training == teacher_learns
+    assert all(p.requires_grad == teacher_learns for p in conn.teacher.parameters())
+    conv = conn.student["x"][0]
+    assert conv.bias is None and abs(conv.weight.std().item() - 0.02) < 0.01      # init N(0, 0.02)
+    t_feat = torch.randn(2, 32, 4, 4, requires_grad=True)
+    s_maps, t_maps = conn.maps({"x": torch.randn(2, 8, 4, 4)}, {"x": t_feat})
+    assert s_maps["x"].shape == t_maps["x"].shape == (2, 3, 4, 4) and bool((t_maps["x"] >= 0).all())
+    assert s_maps["x"].requires_grad and t_maps["x"].requires_grad == teacher_learns
+    with pytest.raises(ValueError, match="teacher_connector"):
+        Connectors({"x": 32}, {"x": 8}, 3, "half")
+
+
+def test_unet_layers_are_omgds() -> None:
+    """OMGD's four U-Net paths: 2, 8, 16 and 4 x ngf channels at 1/4, 1/16, 1/16 and 1/4 of the side."""
+    net = build_network({"arch": "unet_generator", "ngf": 4, "num_downs": 6})
+    with torch.no_grad(), tap_features(net.eval(), dcd_points(net)) as feats:
+        net(torch.zeros(1, 3, 64, 64))
+    assert {k: tuple(v.shape[1:]) for k, v in feats.items()} == {
+        "down2": (8, 16, 16), "down4": (32, 4, 4), "up4": (64, 4, 4), "up2": (16, 16, 16)}
+    resnet = build_network({"arch": "mobile_resnet_generator", "ngf": 4, "n_blocks": 9})
+    assert list(dcd_points(resnet).values()) == ["model.9", "model.12", "model.15", "model.18"]
+
+
+def test_paper_suites_schedules() -> None:
+    jobs = {j.method: j for j in expand(SUITES.get("cyclegan_horse2zebra"), methods=["dcd", "crd"])
+            if j.phase == "student"}
+    assert jobs["dcd"].teacher_id is None                                   # online teacher
+    assert jobs["dcd"].schedule["steps"] == 4 * jobs["crd"].schedule["steps"]  # 800 student epochs vs 200
+
+
+def fall(values: list[float], window: int = 5) -> float:
+    return statistics.mean(values[-window:]) / statistics.mean(values[:window])
+
+
+def test_dcd_term_alone_trains_the_student() -> None:
+    """CycleGAN schedule, one teacher window (8 teacher steps at step 0), then 30 student steps against
+    the frozen teacher and its frozen discriminator with only the DCD term on: the term falls."""
+    data = load_task("synthetic_plain2striped", size=32, n_train=32, n_test=4)
+    method = METHODS.get("dcd")()
+    hp = method.resolve_hparams({"teacher_windows": 1, "teacher_select": "latest", "lambda_style": 0,
+                                 "lambda_feature": 0, "lambda_gan": 0})
+    out = method.train(TrainSetup(data, STUDENT, TEACHER, hp, Schedule(steps=30, batch_size=4, lr=1e-3, log_every=1),
+                                  CPU, 0, {"ndf": 8}, log=lambda _: None))
+    extras = out.extras
+    assert (extras["n_dis"], extras["teacher_steps"], extras["teacher_selections"]) == (4, 8, 1)
+    assert {"T_cycle_A", "T_D_B"} <= set(out.history) and set(out.history) & {"style", "G_gan"} == set()
+    assert extras["vgg_weights"] == "not used" and all(v > 0 for v in out.history["dcd"])
+    assert fall(out.history["dcd"]) < 0.9                                   # seeds 0-2: 0.80-0.84
+    frozen = extras["connectors"].teacher
+    assert not frozen.training and all(not p.requires_grad for p in frozen.parameters())
+
+
+def test_pix2pix_defaults(empty_hub: object) -> None:
+    """The paired variant: teacher step then student step each iteration, the public code's weights
+    (no student GAN term, DCD x 1, style 1e4, feature 10), a trained teacher connector to the
+    6-channel conditional discriminator."""
+    data = load_task("synthetic_edges2shapes", size=32, n_train=8, n_test=2)
+    method = METHODS.get("dcd")()
+    out = method.train(TrainSetup(data, STUDENT, TEACHER, method.resolve_hparams({}),
+                                  Schedule(steps=2, batch_size=2, log_every=1), CPU, 0, {"ndf": 8},
+                                  log=lambda _: None))
+    assert {"dcd", "style", "feature", "T_G_l1"} <= set(out.history) and "G_gan" not in out.history
+    assert out.extras["teacher_steps"] == 2 and "NOT ImageNet" in out.extras["vgg_weights"]
+    conn = out.extras["connectors"]
+    assert conn.trained_teacher and conn.teacher.training
+    assert all(c[0].out_channels == 6 for c in chain(conn.teacher.values(), conn.student.values()))
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_dcd_loss_is_the_sum_of_per_layer_l1(paired: bool) -> None:
+    """Layers batched through an instance-norm D (or called one by one through a BatchNorm D) give the
+    per-layer definition: sum over layers of L1(D(S_l), D(T_l)), each call on that layer's maps alone."""
+    net_d = discriminator(paired)
+    set_requires_grad(net_d, False)
+    trunk = discriminator_trunk(net_d)
+    channels = 6 if paired else 3
+    gen = torch.Generator().manual_seed(0)
+    shapes = {"a": 32, "b": 32, "c": 48, "d": 32}
+    student = {k: torch.rand(2, channels, n, n, generator=gen) for k, n in shapes.items()}
+    teacher = {k: torch.rand(2, channels, n, n, generator=gen) for k, n in shapes.items()}
+    expected = sum(torch.nn.functional.l1_loss(trunk(student[k]), trunk(teacher[k])) for k in shapes)
+    assert dcd_loss(trunk, student, teacher).item() == pytest.approx(expected.item(), rel=1e-5)
