@@ -20,12 +20,14 @@ from methods.weights import WEIGHTS, WeightsError, find_local, resolve
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("weights", help="list, fetch or verify the pretrained weights files (FID, VGG16, DRN)")
     p.add_argument("action", choices=("list", "fetch", "verify"))
-    p.add_argument("names", nargs="*", metavar="NAME", choices=[*WEIGHTS, "all"], default=[],
-                   help=f"{' | '.join(WEIGHTS)} | all (default: all)")
+    p.add_argument("names", nargs="*", metavar="NAME", help=f"{' | '.join(WEIGHTS)} | all (default: all)")
 
 
 def _names(args: argparse.Namespace) -> list[str]:
-    return list(WEIGHTS) if not args.names or "all" in args.names else list(dict.fromkeys(args.names))
+    """The named files (``UnknownNameError`` listing the valid ones for a typo); all by default."""
+    if not args.names or "all" in args.names:
+        return list(WEIGHTS)
+    return [WEIGHTS.get(name) and name for name in dict.fromkeys(args.names)]
 
 
 def run(args: argparse.Namespace) -> int:
