@@ -16,7 +16,8 @@ VGG16 (the perceptual losses of CRD/OMGD, ``vgg16``) and fyu/drn's DRN-D-105 Cit
    the hub cache as ``INCEPTION_CONVERTED`` (see :mod:`methods.inception_wheel`).
 
 ``download=False`` stops after step 2 (jobs never download; the grid resolves before it launches
-them). When every source fails, :class:`WeightsError` names each source tried and why it failed.
+them), and so does the environment variable ``KDGAN_NO_DOWNLOAD=1`` (air-gapped machines; the test
+suite sets it, so no test downloads unless it asks to). When every source fails, :class:`WeightsError` names each source tried and why it failed.
 Every resolved file carries its source, origin and sha256 (:class:`Resolved`), which the records
 keep. The hub cache is only ever written through a temporary file in the same folder that is renamed
 when verified, so nothing half-written is left; an unwritable cache is a specific error.
@@ -37,6 +38,7 @@ from methods.registry import Registry
 
 Log = Callable[[str], None]
 DOWNLOAD_TIMEOUT_S = 60
+NO_DOWNLOAD_ENV = "KDGAN_NO_DOWNLOAD"
 
 
 class WeightsError(RuntimeError):
@@ -232,7 +234,9 @@ def resolve(name: str, explicit: str | os.PathLike | None = None, *, download: b
         return found
     tried = [f"explicit path / ${spec.env}: not given", f"torch hub cache: nothing at {spec.cache_path()}"
              + (f" or {spec.cache_dir() / next(iter(spec.converted))}" if spec.converted else "")]
-    if download:
+    if download and os.environ.get(NO_DOWNLOAD_ENV, "") not in ("", "0"):
+        tried.append(f"official URL / package index: not tried (${NO_DOWNLOAD_ENV} is set)")
+    elif download:
         for label, fetch in (("official URL", _from_url), ("package index", _from_package)):
             try:
                 return fetch(spec, log)

@@ -110,6 +110,7 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(torch.hub, "_hub_dir", None)
     for _, spec in W.WEIGHTS.items():
         monkeypatch.delenv(spec.env, raising=False)
+    monkeypatch.delenv(W.NO_DOWNLOAD_ENV, raising=False)  # these tests fake or allow the downloads
     return tmp_path / "torch_home" / "hub" / "checkpoints"
 
 
@@ -263,12 +264,20 @@ def test_download_with_wrong_hash_leaves_nothing(hub: Path, tmp_path: Path, monk
         W.resolve("drn", log=lambda m: None)
 
 
+def test_no_download_environment_variable(hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(W.NO_DOWNLOAD_ENV, "1")
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("must not download"))
+    with pytest.raises(W.WeightsNotFoundError, match=r"not tried \(\$KDGAN_NO_DOWNLOAD is set\)"):
+        W.resolve("vgg16")
+
+
 def test_unwritable_cache_is_a_specific_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("TORCH_HOME", str(blocker / "torch"))
     monkeypatch.setattr(torch.hub, "_hub_dir", None)
     monkeypatch.delenv("KDGAN_FID_WEIGHTS", raising=False)
+    monkeypatch.delenv(W.NO_DOWNLOAD_ENV, raising=False)
     with pytest.raises(W.CacheNotWritableError, match=f"cannot write to the weights cache {blocker}"):
         W.resolve("inception", log=lambda m: None)
 
