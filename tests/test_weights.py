@@ -326,3 +326,23 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_grid_resolves_weights_before_its_jobs(hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture) -> None:
+    from benchmarks import weights_cli
+    from benchmarks.grid import expand
+    from benchmarks.metrics import fid
+    from benchmarks.suites import SUITES
+
+    jobs = expand(SUITES.get("smoke_i2i"))
+    monkeypatch.setenv(W.NO_DOWNLOAD_ENV, "1")
+    monkeypatch.setattr(fid, "_offline_warned", False)
+    assert weights_cli.prefetch_for_jobs(jobs, None, None).name == fid.OFFLINE  # nothing to be had: loud fallback
+    err = capsys.readouterr().err
+    assert "NOT comparable to published FID" in err and "weights fetch inception" in err
+    assert "torchvision ImageNet VGG16 for perceptual losses not found" in err  # crd needs VGG16
+    cached = converted_in(hub, tmp_path)
+    ext = weights_cli.prefetch_for_jobs(jobs, None, None)
+    assert (ext.name, ext.weights_path, ext.weights_origin) == (fid.INCEPTION, str(cached), W.INCEPTION_PACKAGE_ORIGIN)
+    assert ext.weights_sha256 == iw.verify_converted(cached)
