@@ -17,7 +17,8 @@ VGG16 (the perceptual losses of CRD/OMGD, ``vgg16``) and fyu/drn's DRN-D-105 Cit
 
 ``download=False`` stops after step 2 (jobs never download; the grid resolves before it launches
 them), and so does the environment variable ``KDGAN_NO_DOWNLOAD=1`` (air-gapped machines; the test
-suite sets it, so no test downloads unless it asks to). When every source fails, :class:`WeightsError` names each source tried and why it failed.
+suite sets it, so no test downloads unless it asks to). When every source fails,
+:class:`WeightsNotFoundError` names each source tried and why it failed.
 Every resolved file carries its source, origin and sha256 (:class:`Resolved`), which the records
 keep. The hub cache is only ever written through a temporary file in the same folder that is renamed
 when verified, so nothing half-written is left; an unwritable cache is a specific error.
@@ -143,8 +144,9 @@ def ensure_writable(folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise CacheNotWritableError(f"cannot write to the weights cache {folder} ({exc.strerror or exc}). Make it writable, "
-                           f"or point TORCH_HOME at a writable folder, or pass the file explicitly.") from None
+        raise CacheNotWritableError(f"cannot write to the weights cache {folder} ({exc.strerror or exc}). Make it "
+                                    f"writable, or point TORCH_HOME at a writable folder, or pass the file "
+                                    f"explicitly.") from None
 
 
 def verify_file(name: str, path: str | os.PathLike, source: str = "explicit path") -> Resolved:
@@ -167,8 +169,9 @@ def _explicit(spec: WeightsSpec, explicit: str | os.PathLike | None) -> Resolved
             continue
         path = Path(given).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"{origin} {str(given)!r}: no such file ({path.absolute()}). Expected {spec.description} "
-                               f"({spec.filename}). Fix the path, or drop it to use {spec.cache_path()}.")
+            raise FileNotFoundError(f"{origin} {str(given)!r}: no such file ({path.absolute()}). Expected "
+                                    f"{spec.description} ({spec.filename}). Fix the path, or drop it to use "
+                                    f"{spec.cache_path()}.")
         return verify_file(spec.name, path, origin)
     return None
 
@@ -249,5 +252,6 @@ def resolve(name: str, explicit: str | os.PathLike | None = None, *, download: b
         tried.append("official URL / package index: not tried (download disabled)")
     how = (f"download {spec.url} and " if spec.url else f"get it from {spec.manual} and ") + \
         f"put it at {spec.cache_path()}" + (f" or point ${spec.env} to it" if spec.env else "")
-    raise WeightsNotFoundError(f"{spec.description} not found. Sources tried:\n  - " + "\n  - ".join(tried) + f"\nTo fix: {how}"
-                       f" (or run: python -m benchmarks.run weights fetch {spec.name}).")
+    sources = "\n  - ".join(tried)
+    raise WeightsNotFoundError(f"{spec.description} not found. Sources tried:\n  - {sources}\nTo fix: {how} (or run: "
+                               f"python -m benchmarks.run weights fetch {spec.name}).")

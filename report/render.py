@@ -421,7 +421,8 @@ def _gap_cells(configs: pd.DataFrame, task_reported: pd.DataFrame,
         match = _matching_config(rep, configs)
         if match is not None:
             g = _gap(rep, float(match[f"{rep['metric_key']}_mean"]))
-            text = f"{_fid_incomparable(task_df, rep) or g['gap']} vs {_reported_value(rep['metric_key'], rep['metric'], rep['value'])[1]} ({rep['method']})"
+            reported = _reported_value(rep["metric_key"], rep["metric"], rep["value"])[1]
+            text = f"{_fid_incomparable(task_df, rep) or g['gap']} vs {reported} ({rep['method']})"
             cells[match.name] = "; ".join(filter(None, [cells.get(match.name, ""), text]))
     return cells
 

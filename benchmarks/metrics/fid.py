@@ -213,6 +213,7 @@ def extract_features(images: torch.Tensor, extractor: Extractor, device: torch.d
 
 
 def feature_layer(extractor: Extractor) -> str:
+    """The torch-fidelity feature name FID uses for ``extractor`` ("2048" for Inception's pool3)."""
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
     if extractor.name == OFFLINE:
