@@ -243,6 +243,17 @@ def test_fid_equals_scipy_frechet(n_fake: int) -> None:
     assert fid.frechet_distance(fake, real) == pytest.approx(want, rel=1e-6, abs=1e-8)
 
 
+def test_kid_equals_torch_fidelity() -> None:
+    from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+
+    g = torch.Generator().manual_seed(3)
+    fake, real = torch.rand(30, 64, generator=g), torch.rand(40, 64, generator=g) * 1.1
+    want = kid_features_to_metric(fake, real, kid_subset_size=15, kid_subsets=25, verbose=False)
+    got = fid.kid(fake, real, 15, 25)
+    assert got[0] == pytest.approx(want[KEY_METRIC_KID_MEAN] * 1000, rel=1e-4)
+    assert got[1] == pytest.approx(want[KEY_METRIC_KID_STD] * 1000, rel=1e-3)
+
+
 def test_kid_subset_size_fits_small_test_sets() -> None:
     assert fid.kid_subset_size(120, 140) == 60  # horse2zebra's test domains
     assert fid.kid_subset_size(140, 1334) == 70

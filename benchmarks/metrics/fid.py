@@ -16,7 +16,8 @@ Our choices and where they differ from a plain ``torch_fidelity.calculate_metric
   (:mod:`benchmarks.metrics.offline_extractor`), whose numbers are NOT Inception FID. Every value
   carries the extractor, the weights' origin and the weights file's sha256.
 * Speed (same numbers, see benchmarks/perf/fid_throughput.py): the network is built once per process
-  and weights file, runs in channels-last memory format under ``inference_mode``, in batches; the
+  and weights file, runs in channels-last memory format under ``inference_mode``, in batches, in
+  full float32 (TF32 off on CUDA, where torch-fidelity as called used cuDNN's TF32 default); the
   real side's features are computed once per cache name (under a file lock: concurrent jobs wait
   and reuse them) and its statistics kept in memory, so K students cost K fake passes.
 * FID's trace term tr((S_f S_r)^(1/2)) is computed exactly in float64 on the device from the n x n
@@ -24,13 +25,14 @@ Our choices and where they differ from a plain ``torch_fidelity.calculate_metric
   non-zero ones of S_f S_r; else from (R S_f R) with R = S_r^(1/2). torch-fidelity (and pytorch-fid)
   use ``scipy.linalg.sqrtm`` of the 2048 x 2048 product instead: same quantity (tests compare), far
   slower, and fragile for the singular covariances of small sets.
-* KID: torch-fidelity's estimator (its subset sampling and seed); the subset size is
+* KID: torch-fidelity's estimator (its subset sampling and seed), in float64 on the device; the subset size is
   :func:`kid_subset_size` (``min(1000, n_min // 2)``, not its fixed 1000, which small translation test
   sets cannot fill: horse2zebra's test domains hold 120 and 140 images), 100 subsets, both recorded.
 * FID on small N is biased upwards (Binkowski et al.; Chong & Forsyth 2020): N is always recorded.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -38,7 +40,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -56,11 +58,12 @@ OFFLINE = _OFFLINE_NAME
 INCEPTION_WEIGHTS_FILENAME = INCEPTION_FILENAME
 INCEPTION_WEIGHTS_URL = weights_files.WEIGHTS.get("inception").url
 KID_SUBSETS = 100
+KID_SEED = 2020  # torch-fidelity's rng_seed
 KID_MAX_SUBSET = 1000
 
 __all__ = [
     "INCEPTION", "OFFLINE", "INCEPTION_WEIGHTS_FILENAME", "Extractor", "resolve_extractor", "inception_cache_path",
-    "fid_cache_name", "compute_fid_kid", "extract_features", "frechet_distance", "kid_subset_size",
+    "fid_cache_name", "compute_fid_kid", "extract_features", "frechet_distance", "kid", "kid_subset_size",
 ]
 
 
@@ -199,13 +202,25 @@ def _network(name: str, weights_path: str | None, device: str) -> tuple[torch.nn
     return net.to(memory_format=torch.channels_last).eval(), layer
 
 
+@contextlib.contextmanager
+def _no_tf32() -> Iterator[None]:
+    """Full float32 convolutions and matmuls: CUDA allows TF32 in convolutions by default (10-bit
+    mantissa), which would make the features depend on the GPU generation."""
+    old = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+
+
 def extract_features(images: torch.Tensor, extractor: Extractor, device: torch.device | str,
                      batch_size: int = 64) -> torch.Tensor:
     """FID features (N x D, float32, on ``device``) of uint8 N x 3 x H x W ``images``, in batches."""
     device = torch.device(device)
     net, _ = _network(extractor.name, extractor.weights_path, str(device))
     out = []
-    with torch.inference_mode():
+    with torch.inference_mode(), _no_tf32():
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size].to(device, non_blocking=True)
             out.append(net(batch.contiguous(memory_format=torch.channels_last))[0].float())
@@ -264,11 +279,30 @@ def kid_subset_size(n_fake: int, n_real: int) -> int:
     return max(2, min(KID_MAX_SUBSET, min(n_fake, n_real) // 2))
 
 
-def _kid(fake: torch.Tensor, real: torch.Tensor, subset: int, subsets: int) -> tuple[float, float]:
-    from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+def kid(fake: torch.Tensor, real: torch.Tensor, subset: int, subsets: int = KID_SUBSETS,
+        seed: int = KID_SEED) -> tuple[float, float]:
+    """KID x1000 (mean, std over ``subsets``): torch-fidelity's estimator (unbiased MMD^2, kernel
+    (x.y / d + 1)^3, subsets drawn by ``numpy.random.RandomState(seed).choice`` without replacement,
+    fake then real, in its order), computed in float64 on the features' device in chunks of subsets.
+    torch-fidelity computes it in float32 numpy on the CPU."""
+    import numpy as np
 
-    out = kid_features_to_metric(fake.cpu(), real.cpu(), kid_subset_size=subset, kid_subsets=subsets, verbose=False)
-    return float(out[KEY_METRIC_KID_MEAN]) * 1000.0, float(out[KEY_METRIC_KID_STD]) * 1000.0
+    rng = np.random.RandomState(seed)
+    picks = [(rng.choice(len(fake), subset, replace=False), rng.choice(len(real), subset, replace=False))
+             for _ in range(subsets)]
+    x_all, y_all = fake.double(), real.double().to(fake.device)
+    d, m = x_all.shape[1], subset
+    values = []
+    for start in range(0, subsets, 10):
+        chunk = picks[start:start + 10]
+        x = x_all[torch.as_tensor(np.stack([a for a, _ in chunk]), device=fake.device)]
+        y = y_all[torch.as_tensor(np.stack([b for _, b in chunk]), device=fake.device)]
+        k_xx, k_yy, k_xy = ((p @ q.transpose(1, 2) / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y)))
+        within = (k_xx.sum((1, 2)) - k_xx.diagonal(dim1=1, dim2=2).sum(1)
+                  + k_yy.sum((1, 2)) - k_yy.diagonal(dim1=1, dim2=2).sum(1)) / (m * (m - 1))
+        values.append(within - 2 * k_xy.sum((1, 2)) / (m * m))
+    mmd = torch.cat(values)
+    return float(mmd.mean()) * 1000.0, float(mmd.std(unbiased=False)) * 1000.0
 
 
 @functools.lru_cache(maxsize=4)
@@ -310,10 +344,10 @@ def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: 
                             device=device, batch_size=batch_size)
     fake_features = extract_features(fake, extractor, device, batch_size)
     subset = kid_subset_size(n_fake, len(stats.features))
-    kid, kid_std = _kid(fake_features, stats.features, subset, kid_subsets)
+    kid_mean, kid_std = kid(fake_features, stats.features, subset, kid_subsets)
     return {
         "fid": frechet_distance(fake_features, stats),
-        "kid": kid,
+        "kid": kid_mean,
         "kid_std": kid_std,
         "kid_subset_size": subset,
         "kid_subsets": kid_subsets,
