@@ -163,7 +163,8 @@ def resolve_extractor(fid_weights: str | os.PathLike | None = None, prefer: str 
         found = weights_files.resolve("inception", fid_weights, download=download, log=log_fn)
     except weights_files.WeightsNotFoundError as exc:  # every source tried; a damaged file is another error
         if prefer == "inception":
-            raise FileNotFoundError(str(exc)) from None
+            raise FileNotFoundError(f"InceptionV3 weights for FID not found, and fid_extractor=inception allows no "
+                                    f"fallback. {exc}") from None
         _warn_offline_once(str(exc))
         return Extractor(OFFLINE, None, False)
     return Extractor(INCEPTION, str(found.path), True, found.origin, found.sha256)
