@@ -22,6 +22,7 @@ from methods.networks import describe_network
 METRIC_COLUMNS = ("fid", "kid", "kid_std", "miou", "accuracy", "mae", "params", "macs", "latency_ms", "macs_ratio",
                   "params_ratio", "fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "miou_n", "quality_metric",
                   "eval_protocol", *FAKE_SET_COLUMNS)
+METRIC_COLUMNS += ("fid_weights_origin", "fid_weights_sha256", "kid_subset_size", "kid_subsets")  # FID provenance
 
 
 def expected_jobs(store: ResultStore) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,12 @@ Each row keeps its source and gains the columns the leaderboard needs:
   does not have keep the CSV's name and ``csv_task`` always holds it;
 * ``metric_key``: our metric column for the CSV's metric (FID -> ``fid``, mIoU -> ``miou``, top1 ->
   ``accuracy``, MAE -> ``mae``); other metrics (``FID delta vs teacher``) are shown, never compared;
-* ``match_method``, ``match_network``: the configuration of ours the row reports on, or "".
+* ``match_method``, ``match_network``: the configuration of ours the row reports on, or "";
+* ``fid_convention``: for FID rows of a task we have, the real-statistics convention the papers use,
+  taken to be the task's own (``TaskInfo.fid_protocol``: CycleGAN tasks ``target_train_test``, the
+  real statistics GAN Compression publishes and the later papers reuse; pix2pix tasks
+  ``target_test``); "" otherwise. The report computes a gap only where ours matches it (and uses
+  Inception features and states N), else it says "not comparable" and why.
 
 Matching rule (for the gap ours - reported): a reported row matches our configurations with the
 same task, the same role (teacher/student = our phase), a method of ours that implements the
@@ -72,6 +77,8 @@ def load_published(path: str | Path = PUBLISHED_CSV) -> pd.DataFrame:
     df["family"] = df["family"].map(lambda f: FAMILIES.get(f, f))
     df["match_network"] = df["generator"].map(GENERATORS).fillna("")
     df.loc[df["match_network"] == "", "match_method"] = ""
+    df["fid_convention"] = [TASKS.get(t).fid_protocol if k == "fid" and t in TASKS else ""
+                            for t, k in zip(df["task"], df["metric_key"], strict=True)]
     for col in ("params_M", "macs_G", "value"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     return df.fillna({"note": "", "generator": "", "source": ""})

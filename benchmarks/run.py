@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks.run grid|list|status|collect|report|datasets|teachers|calibrate``.
+"""Command line: ``python -m benchmarks.run grid|list|status|collect|report|datasets|teachers|weights|calibrate``.
 
 ``grid`` with no arguments runs the built-in ``default`` suite on this machine and writes the
 leaderboard. Results go to ``--results`` (default ``$KDGAN_RESULTS`` or ``./results``).
@@ -18,6 +18,7 @@ from typing import Sequence
 
 from benchmarks import cluster_config, slurm
 from benchmarks import datasets_cli, teachers_cli
+from benchmarks import weights_cli
 from benchmarks.collect import collect
 from benchmarks.config import PHASES, canonical_json
 from benchmarks.environment import choose_device, git_state
@@ -25,7 +26,6 @@ from benchmarks.estimate import calibrate, estimate, format_estimate
 from benchmarks.grid import OverrideError, expand
 from benchmarks.launcher import EXECUTORS, new_run_dir, resolve_executor, run_grid, write_manifest
 from benchmarks.metrics import METRICS
-from benchmarks.metrics.fid import resolve_extractor
 from benchmarks.plan import plan_jobs
 from benchmarks.published import load_published
 from benchmarks.runner import RunOptions
@@ -36,6 +36,7 @@ from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
 from methods import METHODS, NETWORKS
 from methods.networks import describe_network
 from methods.registry import UnknownNameError, describe
+from methods.weights import WeightsError
 
 EXIT_BAD_INPUT = 2
 EXIT_SLURM = 3
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--device", default="auto")
     datasets_cli.add_parser(sub)
     teachers_cli.add_parser(sub)
+    weights_cli.add_parser(sub)
     lst = sub.add_parser("list", help="methods, tasks, suites, networks, metrics")
     lst.add_argument("what", nargs="?", choices=("methods", "tasks", "suites", "networks", "metrics"))
     for name, text in (("status", "what is done / failed / blocked / missing"),
@@ -181,10 +183,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     store.ensure_writable()
     if executor != "slurm":
         choose_device(args.device)  # fail now, not in every job (compute nodes decide for themselves)
-    preferred = {j.evaluation["fid_extractor"] for j in jobs} or {"auto"}
-    if len(preferred) > 1:
-        raise ValueError(f"one grid needs one FID extractor, the jobs ask for {sorted(preferred)}")
-    extractor = resolve_extractor(args.fid_weights, prefer=preferred.pop())
+    extractor = weights_cli.prefetch_for_jobs(jobs, args.fid_weights, args.seg_weights)
     seg_weights = Path(args.seg_weights).expanduser().absolute() if args.seg_weights else None
     if seg_weights and not seg_weights.is_file():
         raise FileNotFoundError(f"--seg-weights {args.seg_weights}: no such file (DRN-D-105 Cityscapes weights)")
@@ -296,6 +295,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 COMMANDS = {"grid": cmd_grid, "list": cmd_list, "status": cmd_status, "collect": cmd_collect, "report": cmd_report,
             "calibrate": cmd_calibrate, "datasets": datasets_cli.run, "teachers": teachers_cli.run}
+COMMANDS["weights"] = weights_cli.run
 
 
 def _interrupt_on_sigterm(signum: int, frame: object) -> None:
@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(["grid", *(argv or [])])
     try:
         return COMMANDS[args.command](args)
-    except (UnknownNameError, OverrideError, StoreError, FileNotFoundError, ValueError) as exc:
+    except (UnknownNameError, OverrideError, StoreError, FileNotFoundError, ValueError, WeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except slurm.SlurmError as exc:  # SLURM down, sbatch refused a request

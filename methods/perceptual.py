@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.weights import find_local
+
 log = logging.getLogger(__name__)
 
 VGG16_WEIGHTS_FILENAME = "vgg16-397923af.pth"
@@ -50,16 +52,9 @@ def vgg_cache_path() -> Path:
 
 
 def resolve_vgg_weights(path: str | os.PathLike | None = None) -> Path | None:
-    """The weights file to use (explicit ``path``, then ``$KDGAN_VGG_WEIGHTS``, then the cache), or None."""
-    for given, origin in ((path, "vgg_weights"), (os.environ.get(WEIGHTS_ENV) or None, f"${WEIGHTS_ENV}")):
-        if given is not None:
-            file = Path(given).expanduser()
-            if not file.is_file():
-                raise FileNotFoundError(f"{origin} = {str(given)!r}: no such file. Expected torchvision's ImageNet "
-                                        f"VGG16 weights {VGG16_WEIGHTS_FILENAME} ({VGG16_WEIGHTS_URL}).")
-            return file
-    cached = vgg_cache_path()
-    return cached if cached.is_file() else None
+    """The verified weights file (explicit ``path``, then ``$KDGAN_VGG_WEIGHTS``, then the cache), or None."""
+    found = find_local("vgg16", path)
+    return found.path if found else None
 
 
 _warned = False

@@ -42,7 +42,8 @@ INCEPTION_EXTRACTOR = "inception-v3-compat"
 ERROR_CHARS = 200
 JOB_ERROR_CHARS = 120
 STRING_COLS = ["job_id", "phase", "status", "error", "family", "task", "method", "teacher", "student",
-               "hparams", "fid_extractor", "fid_protocol", "eval_protocol", "samples_png", "inputs_png", "log_path"]
+               "hparams", "fid_extractor", "fid_protocol", "eval_protocol", "samples_png", "inputs_png", "log_path",
+               "fid_weights_origin", "fid_weights_sha256"]
 #: Columns of the published-results frame (``benchmarks.published.load_published``).
 REPORTED_COLS = ["family", "task", "csv_task", "method", "role", "generator", "params_M", "macs_G", "metric",
                  "metric_key", "value", "higher_is_better", "source", "note", "match_method", "match_network"]
@@ -175,6 +176,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
             row[f"{m}_mean"] = float(vals.mean()) if len(vals) else float("nan")
             row[f"{m}_std"] = float(vals.std(ddof=1)) if len(vals) >= 2 else float("nan")
             row[f"{m}_n"] = len(vals)
+        if "kid_std" in done.columns:  # KID's own spread over its subsets, shown for a single seed
+            row["kid_subset_std"] = float(pd.to_numeric(done["kid_std"], errors="coerce").mean())
         bad = g[g["status"] != "done"]
         row["errors"] = list(dict.fromkeys(_str(e) for e in bad["error"] if _str(e)))
         row["logs"] = [(_seed_str(r.seed), _str(r.log_path)) for r in bad.itertuples() if _str(r.log_path)]
@@ -220,9 +223,12 @@ def _row_view(r: pd.Series, metrics: list[str], best: dict[str, float], kind: st
     for m in metrics:
         metric = METRICS.get(m)
         mean, std = r.get(f"{m}_mean", float("nan")), r.get(f"{m}_std", float("nan"))
+        n = int(r.get(f"{m}_n", 0) or 0)
+        if m == "kid" and n == 1:
+            std, n = r.get("kid_subset_std", float("nan")), 2  # one seed: mean +- std over KID's subsets
         is_best = kind == "student" and m in best and not _isna(mean) and math.isclose(mean, best[m], rel_tol=1e-9, abs_tol=1e-12)
         cells.append({
-            "text": format_value(metric, mean, std, int(r.get(f"{m}_n", 0) or 0)),
+            "text": format_value(metric, mean, std, n),
             "sort": "" if _isna(mean) else repr(float(mean)),
             "best": is_best,
         })
@@ -262,23 +268,52 @@ def _extractor_desc(name: str) -> str:
 
 
 def _fid_notes(task_df: pd.DataFrame) -> list[str]:
-    """One line per distinct FID protocol used by the task's done jobs."""
+    """One line per distinct FID protocol used by the task's done jobs: features, weights' origin and
+    sha256, real-statistics convention, N, and KID's subsets."""
     done = task_df[(task_df["status"] == "done") & task_df["fid"].notna()]
     notes = []
     seen = set()
     for r in done.itertuples():
-        key = (_str(r.fid_extractor), _str(r.fid_protocol), _seed_str(r.fid_n_fake), _seed_str(r.fid_n_real))
+        key = (_str(r.fid_extractor), _str(r.fid_protocol), _seed_str(r.fid_n_fake), _seed_str(r.fid_n_real),
+               _str(getattr(r, "fid_weights_origin", "")), _str(getattr(r, "fid_weights_sha256", "")),
+               _seed_str(getattr(r, "kid_subset_size", None)), _seed_str(getattr(r, "kid_subsets", None)))
         if key in seen:
             continue
         seen.add(key)
-        ext, proto, nf, nr = key
+        ext, proto, nf, nr, origin, sha, kid_m, kid_k = key
         parts = [f"FID: {_extractor_desc(ext)}"]
+        if origin:
+            parts.append(f"weights: {origin}" + (f" (sha256 {sha[:12]})" if sha else ""))
         if proto:
             parts.append(proto)
         if nf or nr:
             parts.append(f"N={nf or '?'} generated vs {nr or '?'} real")
+        if kid_m:
+            parts.append(f"KID x1e3: mean \u00b1 std over {kid_k} subsets of {kid_m} (a single seed shows the subsets' "
+                         f"std, several seeds the seeds' std)")
         notes.append(", ".join(parts))
     return notes
+
+
+def _fid_incomparable(task_df: pd.DataFrame | None, rep: pd.Series) -> str:
+    """Why a reported FID cannot be compared with ours ("" when it can): the protocols must match,
+    Inception features, the same real-statistics convention (``fid_convention`` of the reported row,
+    see benchmarks.published), N stated."""
+    if rep["metric_key"] != "fid" or task_df is None:
+        return ""
+    done = task_df[(task_df["status"] == "done") & task_df["fid"].notna()]
+    extractors = {_str(e) for e in done["fid_extractor"]}
+    if extractors - {INCEPTION_EXTRACTOR}:
+        return f"not comparable: our FID uses {', '.join(sorted(extractors - {INCEPTION_EXTRACTOR}))} features, not Inception"
+    convention = _str(rep.get("fid_convention", ""))
+    if not convention:
+        return "not comparable: the paper's real-statistics convention is not recorded"
+    ours = {_str(p).split(" ")[0] for p in done["fid_protocol"]}
+    if ours != {convention}:
+        return f"not comparable: real statistics {', '.join(sorted(ours))} vs the paper's {convention}"
+    if done["fid_n_fake"].isna().any() or done["fid_n_real"].isna().any():
+        return "not comparable: N not recorded"
+    return ""
 
 
 def _protocol_notes(task_df: pd.DataFrame) -> list[str]:
@@ -356,7 +391,8 @@ def _gap(rep: pd.Series, ours: float) -> dict[str, Any]:
             "gap_class": "gap-better" if better else ("gap-worse" if gap else "")}
 
 
-def _reported_rows(task_reported: pd.DataFrame, summary: pd.DataFrame | None) -> list[dict[str, Any]]:
+def _reported_rows(task_reported: pd.DataFrame, summary: pd.DataFrame | None,
+                   task_df: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     rows = []
     order = task_reported.assign(_t=task_reported["role"] != "teacher").sort_values(["_t", "method"], kind="mergesort")
     for _, rep in order.iterrows():
@@ -369,19 +405,24 @@ def _reported_rows(task_reported: pd.DataFrame, summary: pd.DataFrame | None) ->
         match = _matching_config(rep, summary) if summary is not None else None
         if match is not None:
             row.update(_gap(rep, float(match[f"{rep['metric_key']}_mean"])))
+            why = _fid_incomparable(task_df, rep)
+            row.update({"gap": why, "gap_class": ""} if why else {})
             row["ours_config"] = " ".join(x for x in (match["method"], match["student"], match["hparams"]) if x)
         rows.append(row)
     return rows
 
 
-def _gap_cells(configs: pd.DataFrame, task_reported: pd.DataFrame) -> dict[Any, str]:
-    """Per configuration (summary index): "gap vs reported value" texts of the reported rows matching it."""
+def _gap_cells(configs: pd.DataFrame, task_reported: pd.DataFrame,
+               task_df: pd.DataFrame | None = None) -> dict[Any, str]:
+    """Per configuration (summary index): "gap vs reported value" texts of the reported rows matching it
+    ("not comparable: why" where the FID protocols differ)."""
     cells: dict[Any, str] = {}
     for _, rep in task_reported.iterrows():
         match = _matching_config(rep, configs)
         if match is not None:
             g = _gap(rep, float(match[f"{rep['metric_key']}_mean"]))
-            text = f"{g['gap']} vs {_reported_value(rep['metric_key'], rep['metric'], rep['value'])[1]} ({rep['method']})"
+            reported = _reported_value(rep["metric_key"], rep["metric"], rep["value"])[1]
+            text = f"{_fid_incomparable(task_df, rep) or g['gap']} vs {reported} ({rep['method']})"
             cells[match.name] = "; ".join(filter(None, [cells.get(match.name, ""), text]))
     return cells
 
@@ -431,7 +472,7 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
     best = _best_values(students, metrics)
     rows = [_row_view(r, metrics, best, "teacher") for _, r in teachers.iterrows()]
     rows += [_row_view(r, metrics, best, "student") for _, r in students.iterrows()]
-    gaps = _gap_cells(summary, task_reported)
+    gaps = _gap_cells(summary, task_reported, task_df)
     for row, idx in zip(rows, [*teachers.index, *students.index], strict=True):
         row["gap"] = gaps.get(idx, "")
     show_teacher_col = summary["teacher"].nunique() > 1
@@ -464,7 +505,7 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
         "show_teacher_col": show_teacher_col,
         "show_gap_col": bool(gaps),
         "rows": rows,
-        "reported_rows": _reported_rows(task_reported, summary),
+        "reported_rows": _reported_rows(task_reported, summary, task_df),
         "fid_notes": _fid_notes(task_df) if "fid" in metrics else [],
         "protocol_notes": _protocol_notes(task_df),
         "primary_label": METRICS.get(primary).label if primary else "",

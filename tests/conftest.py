@@ -21,6 +21,7 @@ from benchmarks import slurm
 from methods import perceptual
 
 START_CLUSTER = Path(__file__).resolve().parent / "slurm" / "start_cluster.sh"
+os.environ.setdefault("KDGAN_NO_DOWNLOAD", "1")  # no test (nor grid it starts) downloads weights unless it asks
 
 
 @pytest.fixture(scope="session")

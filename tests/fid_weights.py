@@ -11,21 +11,12 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
-from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-
-class _InceptionSkeleton(FeatureExtractorInceptionV3):
-    """FeatureExtractorInceptionV3 whose constructor skips the weights load (same module tree and
-    state_dict keys). Its ``__init__`` always loads weights (downloading when no path is given), so
-    we hand it a file holding an empty dict and make ``load_state_dict`` a no-op."""
-
-    def load_state_dict(self, state_dict, strict=True, assign=False):  # noqa: D102
-        return None
+from methods.inception_wheel import inception_skeleton
 
 
 def released_format_init(model: nn.Module, gen: torch.Generator, fan: str = "in") -> None:
@@ -54,10 +45,7 @@ def make_inception_test_weights(path: str | os.PathLike, seed: int = 0) -> Path:
     """Write a seeded random InceptionV3 weights file in torch-fidelity's format to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-        empty = Path(tmp) / "empty.pth"
-        torch.save({}, empty)
-        model = _InceptionSkeleton("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
+    model = inception_skeleton()
     gen = torch.Generator(device="cpu").manual_seed(seed)
     released_format_init(model, gen, fan="in")
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}

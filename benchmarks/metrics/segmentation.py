@@ -15,13 +15,13 @@ prediction, and a 19 x 19 confusion matrix accumulates over the test set, ignori
 IoU per class = TP / (TP + FP + FN); mIoU = mean over classes (NaN classes, absent from both
 labels and predictions, are skipped), in percent.
 
-Weights are never downloaded: ``--seg-weights PATH``, else ``torch.hub``'s cache
+Weights are never downloaded (no public direct URL; :mod:`methods.weights` resolves them):
+``--seg-weights PATH``, else ``$KDGAN_SEG_WEIGHTS``, else ``torch.hub``'s cache
 (``$TORCH_HOME/hub/checkpoints/drn-d-105_ms_cityscapes.pth``). Without them mIoU cannot be
 computed and the job says so; no number is invented.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.networks import state_dict_mismatch
+from methods.weights import WEIGHTS, find_local, sha256_file
 
 N_CLASSES = 19
 IGNORE = 255
-WEIGHTS_FILENAME = "drn-d-105_ms_cityscapes.pth"
-WEIGHTS_SOURCE = ("fyu/drn's Cityscapes models (http://go.yf.io/drn-cityscapes-models), the file GAN Compression "
-                  "uses as --drn_path")
+WEIGHTS_FILENAME = WEIGHTS.get("drn").filename
+WEIGHTS_SOURCE = WEIGHTS.get("drn").manual
 #: fyu/drn ``datasets/cityscapes/info.json`` (the values GAN Compression hard-codes).
 MEAN = (0.29010095242892997, 0.32808144844279574, 0.28696394422942517)
 STD = (0.1829540508368939, 0.18656561047509476, 0.18447508988480435)
@@ -143,16 +143,16 @@ def weights_cache_path() -> Path:
 
 
 def resolve_weights(explicit: str | None) -> Path:
-    """The weights file: ``explicit``, else torch.hub's cache; ``SegmenterWeightsError`` saying how to get it."""
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise SegmenterWeightsError(f"--seg-weights {explicit}: no such file. Expected DRN-D-105 Cityscapes weights "
-                                        f"({WEIGHTS_FILENAME}, from {WEIGHTS_SOURCE}).")
-        return path.resolve()
+    """The weights file (:func:`methods.weights.find_local`: ``explicit``, ``$KDGAN_SEG_WEIGHTS``, torch.hub's
+    cache); ``SegmenterWeightsError`` saying how to get it."""
+    try:
+        found = find_local("drn", explicit or None)
+    except FileNotFoundError:
+        raise SegmenterWeightsError(f"--seg-weights {explicit}: no such file. Expected DRN-D-105 Cityscapes weights "
+                                    f"({WEIGHTS_FILENAME}, from {WEIGHTS_SOURCE}).") from None
+    if found is not None:
+        return found.path
     cached = weights_cache_path()
-    if cached.is_file():
-        return cached
     raise SegmenterWeightsError(
         f"mIoU cannot be computed: DRN-D-105 weights not found (no --seg-weights, nothing at {cached}). Get "
         f"{WEIGHTS_FILENAME} ({WEIGHTS_SOURCE}), then pass it with --seg-weights PATH or put it at {cached}.")
@@ -180,11 +180,7 @@ def load_segmenter(path: Path) -> DRNSeg:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def confusion_matrix(pred: torch.Tensor, label: torch.Tensor, n: int = N_CLASSES) -> torch.Tensor:

