@@ -41,6 +41,11 @@ plus ``lambda_cd`` channel distillation from the wide teacher only, at OMGD's fo
 The job's ``steps`` are student steps; the teachers' training is recorded in the extras. The ten-minute
 default suite runs OMGD with its wide teacher only (``deep_teacher`` none, the paper's single-teacher
 ablation) and a discriminator at the suite's width: both teachers cost about 1.5x crd's job there (CPU time).
+Observed there (built-in edges2shapes, 300 steps, random-init VGG16): the student's red and blue channels
+settle near -0.8 where the teacher's white background is +0.8. The student loss has no pixel term, and SSIM's
+luminance factor (2 mu_s mu_t + C1) / (mu_s^2 + mu_t^2 + C1) has zero gradient at mu_s = -mu_t (its worst
+value), so a student that followed the early teacher's dark background does not come back when the online
+teacher turns white (the same happens without the VGG or CD terms). Faithful to the code; worth knowing.
 """
 from __future__ import annotations
 
