@@ -68,7 +68,7 @@ import torch
 import torch.nn.functional as F
 
 from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
-from methods.crd_teacher import OnlineTeacher, check_schedule_hparams, plan_schedule
+from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, check_schedule_hparams, plan_schedule
 from methods.losses.relational import column_slices, patch_slices, rkd_loss, row_slices
 from methods.networks import build_network
 from methods.perceptual import VGG16Features, style_loss
@@ -142,8 +142,7 @@ class CRD(Method):
         "lambda_row": None, "lambda_column": None, "lambda_patch": None,
         "rkd_distance": 1.0, "rkd_angle": 2.0, "patch_size": None,
         "lambda_style": None, "lambda_feature": None, "lambda_gan": None,
-        "n_dis": None, "steps_count": "teacher", "epochs": None, "epochs_decay": None, "window_epochs": 10.0,
-        "teacher_select": "best", "select_images": 32, "teacher_arch": None,
+        **SCHEDULE_DEFAULTS, "teacher_arch": None,
         "vgg_input": "unit", "vgg_weights": None,
     }
 

@@ -47,6 +47,10 @@ if TYPE_CHECKING:  # datasets registers itself through methods.registry: import 
 
 STEPS_COUNT = ("teacher", "student")
 TEACHER_SELECT = ("best", "latest")
+#: The online-teacher schedule hyperparameters, with the public code's defaults; CRD, OMGD and DCD share them
+#: (CRD's and DCD's code took OMGD's ``cycleganbest`` alternation; see the module docstring).
+SCHEDULE_DEFAULTS = {"n_dis": None, "steps_count": "teacher", "epochs": None, "epochs_decay": None,
+                     "window_epochs": 10.0, "teacher_select": "best", "select_images": 32}
 
 
 @dataclass(frozen=True)
@@ -67,24 +71,25 @@ def epoch_steps(data: ImageTranslationData, batch_size: int) -> int:
     return max(1, math.ceil(n / batch_size))
 
 
-def check_schedule_hparams(hp: Mapping[str, Any]) -> None:
-    """Raise ``ValueError`` naming the valid values for a bad schedule hyperparameter of CRD."""
+def check_schedule_hparams(hp: Mapping[str, Any], method: str = "crd") -> None:
+    """Raise ``ValueError`` naming the valid values for a bad schedule hyperparameter of ``method``."""
     if hp["steps_count"] not in STEPS_COUNT:
-        raise ValueError(f"crd steps_count must be one of {STEPS_COUNT}, got {hp['steps_count']!r}")
+        raise ValueError(f"{method} steps_count must be one of {STEPS_COUNT}, got {hp['steps_count']!r}")
     if hp["teacher_select"] not in TEACHER_SELECT:
-        raise ValueError(f"crd teacher_select must be one of {TEACHER_SELECT}, got {hp['teacher_select']!r}")
+        raise ValueError(f"{method} teacher_select must be one of {TEACHER_SELECT}, got {hp['teacher_select']!r}")
     if (hp["epochs"] is None) != (hp["epochs_decay"] is None):
-        raise ValueError("crd epochs and epochs_decay go together (teacher epochs at constant, then decaying "
+        raise ValueError(f"{method} epochs and epochs_decay go together (teacher epochs at constant, then decaying "
                          f"learning rate; the public scripts: 100 and 100), got {hp['epochs']} and {hp['epochs_decay']}")
     if hp["epochs"] is not None and (hp["epochs"] < 0 or hp["epochs_decay"] < 0 or hp["epochs"] + hp["epochs_decay"] < 1):
-        raise ValueError(f"crd epochs + epochs_decay must be at least 1, got {hp['epochs']} + {hp['epochs_decay']}")
+        raise ValueError(f"{method} epochs + epochs_decay must be at least 1, got {hp['epochs']} + {hp['epochs_decay']}")
     if hp["window_epochs"] <= 0:
-        raise ValueError(f"crd window_epochs must be > 0 (the public script: 10), got {hp['window_epochs']}")
+        raise ValueError(f"{method} window_epochs must be > 0 (the public script: 10), got {hp['window_epochs']}")
 
 
-def plan_schedule(hp: Mapping[str, Any], data: ImageTranslationData, schedule: Schedule) -> TeacherPlan:
+def plan_schedule(hp: Mapping[str, Any], data: ImageTranslationData, schedule: Schedule,
+                  method: str = "crd") -> TeacherPlan:
     """CRD's student schedule and teacher steps from the job's schedule (see the module docstring)."""
-    check_schedule_hparams(hp)
+    check_schedule_hparams(hp, method)
     per_epoch = epoch_steps(data, schedule.batch_size)
     if hp["epochs"] is not None:
         total = hp["epochs"] + hp["epochs_decay"]

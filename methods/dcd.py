@@ -50,10 +50,10 @@ D input size              64 x 64 maps at 256 px                          maps s
                                                                           smallest input (24 px for 3        images
                                                                           layers) are upsampled bilinearly
                                                                           to it; never at 256 px
-VGG16 input               (x + 1) / 2, no ImageNet mean/std               :mod:`methods.perceptual`'s, as    shared
-                          (``utils/vgg_feature.py``)                      CRD's (same code family)           terms
+VGG16 input               (x + 1) / 2, no ImageNet mean/std               the same (``imagenet_norm=False``  code
+                          (``utils/vgg_feature.py``)                      of :mod:`methods.perceptual`)
 teacher network           ``mobile_resnet_9blocks`` ngf 64 (scripts)      the suite's teacher network        suite
-schedule / best teacher   OMGD's (see :mod:`methods.crd`)                 CRD's ``OnlineTeacher`` and its    shared
+schedule / best teacher   OMGD's (:mod:`methods.crd_teacher`)              CRD's ``OnlineTeacher`` and its    shared
                                                                           documented differences             loop
 ========================  ==============================================  =================================  ========
 """
@@ -66,7 +66,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
-from methods.crd import TEACHER_SELECT, OnlineTeacher, perceptual_losses
+from methods.crd import perceptual_losses
+from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.networks import build_network
 from methods.networks.generators import UnetGenerator
 from methods.perceptual import VGG16Features
@@ -208,13 +209,12 @@ class DCD(Method):
     defaults = {
         "lambda_dcd": None, "lambda_style": None, "lambda_feature": None, "lambda_gan": None,
         "teacher_connector": None,
-        "n_dis": None, "teacher_windows": 20, "teacher_select": "best", "select_images": 32, "vgg_weights": None,
+        **SCHEDULE_DEFAULTS, "vgg_weights": None,
     }
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
-        if hp["teacher_select"] not in TEACHER_SELECT:
-            raise ValueError(f"dcd teacher_select must be one of {TEACHER_SELECT}, got {hp['teacher_select']!r}")
+        plan = plan_schedule(hp, setup.data, setup.schedule, "dcd")
         weights = dcd_weights(hp, paired)
         recipe = resolve_recipe(setup.recipe, paired)
         torch.manual_seed(setup.seed)
@@ -222,17 +222,17 @@ class DCD(Method):
         sampler = recipe_sampler(setup, gen)
         perceptual = bool(weights["style"] or weights["feature"])
         needs_vgg = perceptual or (not paired and hp["teacher_select"] == "best")
-        vgg = VGG16Features(hp["vgg_weights"]).to(device) if needs_vgg else None
-        teacher = OnlineTeacher(setup, recipe, hp, gen, sampler, vgg)
+        vgg = VGG16Features(hp["vgg_weights"], imagenet_norm=False).to(device) if needs_vgg else None
+        teacher = OnlineTeacher(setup, plan, setup.teacher_spec, recipe, hp, gen, sampler, vgg)
         student = build_network(setup.student_spec).to(device)
         net_d, mode = teacher.model.discriminator, recipe["gan_mode"]
         trunk = discriminator_trunk(net_d)
         connectors = self._connectors(hp, paired, student, teacher.source, net_d, setup).to(device)
         opt_s = adam([p for p in [*student.parameters(), *connectors.parameters()] if p.requires_grad],
-                     setup.schedule)
+                     plan.student)
         t_modules, t_optimizers, t_schedulers, t_extras = teacher.state_parts()
         state = TrainingState({"G": student, "connectors": connectors, **t_modules}, {"G": opt_s, **t_optimizers},
-                              {"G": linear_decay(opt_s, setup.schedule), **t_schedulers}, t_extras, generator=gen)
+                              {"G": linear_decay(opt_s, plan.student), **t_schedulers}, t_extras, generator=gen)
         s_points, t_points = dcd_points(student), dcd_points(teacher.source)
 
         with tap_features(student, s_points) as s_feats, tap_features(teacher.source, t_points) as t_feats:
@@ -252,7 +252,7 @@ class DCD(Method):
                 opt_s.step()
                 return {**terms, **teacher.loss_terms()}
 
-            history = run_steps(step, state, setup.schedule, device, setup.checkpointer, setup.log)
+            history = run_steps(step, state, plan.student, device, setup.checkpointer, setup.log)
         vgg_source = vgg.source if vgg is not None else "not used"
         return TrainOutcome(student, history,
                             extras={**teacher.summary(), "vgg_weights": vgg_source, "connectors": connectors})

@@ -11,9 +11,12 @@ discriminator, no GAN term and no ground-truth term: it only follows its teacher
   the teachers translate the batch and train (every ``n_dis``-th iteration), then the student steps on
   their pre-update outputs.
 * Unpaired tasks (CycleGAN; distillers/cycleganbest_distiller.py): one online CycleGAN teacher (the
-  task's recipe, LSGAN), no deep teacher, CRD's windowed schedule (:class:`methods.crd.OnlineTeacher`,
-  the same alternation, which CRD took from OMGD): ``teacher_windows`` windows of teacher training, the
-  best teacher so far selected, then ``n_dis`` student steps per teacher step from that frozen copy.
+  task's recipe, LSGAN), no deep teacher, CRD's windowed schedule (:class:`methods.crd_teacher.OnlineTeacher`,
+  the same alternation, which CRD took from OMGD, and its schedule hyperparameters ``steps_count``,
+  ``epochs``/``epochs_decay``, ``window_epochs``: :func:`methods.crd_teacher.plan_schedule`): windows of
+  ``window_epochs`` teacher epochs, the best teacher so far selected, then ``n_dis`` student steps per
+  teacher step from that frozen copy; by default the job's steps count the teacher's (200 teacher and
+  800 student epochs in the code).
 
 Student loss, summed over the teachers (:mod:`methods.losses.multi_granularity`, :mod:`methods.perceptual`):
 ``lambda_ssim`` (1 - SSIM) + ``lambda_style`` Gram style (VGG16 relu1_2, 2_2, 3_3, 4_3) + ``lambda_feature``
@@ -34,11 +37,12 @@ plus ``lambda_cd`` channel distillation from the wide teacher only, at OMGD's fo
 | teacher dropout | ``teacher_dropout_rate`` 0 | ``teacher_dropout`` 0 (U-Net: on/off at pix2pix's 0.5) | - |
 | wide ResNet teacher | ``mobile_resnet_9blocks`` ngf 64 | the suite's teacher; ``teacher_arch`` replaces its arch (paper suites: mobile) | suites share one teacher spec |
 | init | ``init_net`` N(0, 0.02) for G, D, adaptors | adaptors N(0, 0.02); G and D PyTorch's default init, as every method of the harness | one init for all methods |
-| student steps | per epoch counts (100 + 100 edges2shoes; 800 student epochs CycleGAN) | the suite's schedule (steps) | the suite fixes training length |
+| training length | epochs: 100 + 100 edges2shoes; CycleGAN 200 teacher epochs, 4 student steps per teacher step (800 student epochs) | the job's schedule; ``epochs``/``epochs_decay`` give the code's epoch counts; CycleGAN ``steps_count`` ``teacher`` (the code's: the job's steps are the teacher's) or ``student`` | suites fix the length; the default suite counts student steps |
 | "best" CycleGAN teacher | test-set FID of either direction (overwrites on either) | CRD's VGG Frechet stand-in on training images, A->B only | no test images in training |
 | student VGG forward | once per teacher | once per step (same values) | cost |
 
-The job's ``steps`` are student steps; the teachers' training is recorded in the extras. The ten-minute
+On paired tasks the job's ``steps`` are student steps (one teacher step every ``n_dis``); the teachers'
+training is recorded in the extras. The ten-minute
 default suite runs OMGD with its wide teacher only (``deep_teacher`` none, the paper's single-teacher
 ablation) and a discriminator at the suite's width: both teachers cost about 1.5x crd's job there (CPU time).
 Observed there (built-in edges2shapes, 300 steps, random-init VGG16): the student's red and blue channels
@@ -56,8 +60,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
-from methods.crd import OnlineTeacher
+from methods.base import Method, TrainOutcome, TrainSetup
+from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, check_schedule_hparams, plan_schedule
 from methods.distill import feature_shapes
 from methods.losses.multi_granularity import SSIM_PADDINGS, cd_adaptor, channel_distillation, ssim_loss, tv_sum
 from methods.networks import build_network
@@ -143,10 +147,7 @@ def image_losses(vgg: VGG16Features, student_out: torch.Tensor, teacher_outs: li
 
 def omgd_vgg(weights: str | None) -> VGG16Features:
     """VGG16 features of (x + 1) / 2 without ImageNet mean/std, as OMGD's utils/vgg_feature.py feeds them."""
-    vgg = VGG16Features(weights)
-    vgg.mean.zero_()
-    vgg.std.fill_(1.0)
-    return vgg
+    return VGG16Features(weights, imagenet_norm=False)
 
 
 @METHODS.register("omgd")
@@ -160,25 +161,26 @@ class OMGD(Method):
         "lambda_ssim": 10.0, "lambda_style": 1e4, "lambda_feature": 10.0, "lambda_tv": 1e-5, "lambda_cd": None,
         "ssim_padding": "zeros", "deep_teacher": "auto", "deep_teacher_ngf": None, "teacher_arch": None,
         "teacher_dropout": 0.0, "lambda_gan": 1.0, "lambda_recon": 100.0, "ndf": 128, "n_share": None,
-        "d_norm": None, "n_dis": None, "teacher_windows": 20, "teacher_select": "best", "select_images": 32,
-        "vgg_weights": None,
+        "d_norm": None, **SCHEDULE_DEFAULTS, "vgg_weights": None,
     }
 
     @classmethod
-    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int) -> None:
-        """Raise ValueError when OMGD cannot serve these networks (before anything trains)."""
+    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
+                      hparams: Mapping[str, Any] | None = None) -> None:
+        """Raise ValueError when OMGD cannot serve these networks or hyperparameters (before anything trains)."""
         family = network_family(student_spec, "student")
         if network_family(teacher_spec, "teacher") != family:
             raise ValueError(f"omgd needs teacher and student of one family (ResNet or U-Net) for its channel "
                              f"distillation; got teacher {teacher_spec['arch']!r}, student {student_spec['arch']!r}")
+        cls._check(cls.resolve_hparams(hparams or {}))
 
-    def _check(self, hp: Mapping[str, Any]) -> None:
+    @staticmethod
+    def _check(hp: Mapping[str, Any]) -> None:
         if hp["ssim_padding"] not in SSIM_PADDINGS:
             raise ValueError(f"omgd ssim_padding must be one of {SSIM_PADDINGS}, got {hp['ssim_padding']!r}")
         if hp["deep_teacher"] not in DEEP_TEACHER_CHOICES:
             raise ValueError(f"omgd deep_teacher must be one of {DEEP_TEACHER_CHOICES}, got {hp['deep_teacher']!r}")
-        if hp["teacher_select"] not in ("best", "latest"):
-            raise ValueError(f"omgd teacher_select must be 'best' or 'latest', got {hp['teacher_select']!r}")
+        check_schedule_hparams(hp, "omgd")
         if hp["n_share"] is not None and not 0 <= int(hp["n_share"]) <= 5:
             raise ValueError(f"omgd n_share must be 0..5 (shared blocks of the 5-block PatchGAN) or null for the "
                              f"code's value (3 ResNet, 5 U-Net), got {hp['n_share']!r}")
@@ -194,23 +196,24 @@ class OMGD(Method):
         sampler = recipe_sampler(setup, gen)
         needs_vgg = bool(weights["style"] or weights["feature"]) or (not paired and hp["teacher_select"] == "best")
         vgg = omgd_vgg(hp["vgg_weights"]).to(device) if needs_vgg else None
-        n_dis = max(1, int(by_pairing(hp["n_dis"], paired, pix2pix=1, cyclegan=4)))
+        plan = plan_schedule(hp, setup.data, setup.schedule, "omgd")
+        n_dis, schedule = plan.n_dis, plan.student
         if paired:
             n_share = int(hp["n_share"] if hp["n_share"] is not None else (5 if family == "unet" else 3))
             d_norm = hp["d_norm"] or specs[0].get("norm", "batch" if family == "unet" else "instance")
-            teachers = MultiTeacher(specs, hp, n_share, d_norm, n_dis, setup.schedule, device)
+            teachers = MultiTeacher(specs, hp, n_share, d_norm, n_dis, schedule, device)
             wide = teachers.generators[0]
         else:
-            teachers = OnlineTeacher(dataclasses.replace(setup, teacher_spec=specs[0]),
-                                     resolve_recipe(setup.recipe, paired), {**hp, "n_dis": n_dis}, gen, sampler, vgg)
+            teachers = OnlineTeacher(dataclasses.replace(setup, schedule=schedule), plan, specs[0],
+                                     resolve_recipe(setup.recipe, paired), hp, gen, sampler, vgg)
             wide = teachers.source
         student = build_network(setup.student_spec).to(device)
         s_points, t_points = cd_layers(student, family), cd_layers(wide, family)
         adaptors = self._adaptors(student, wide, s_points, t_points, setup, gen) if weights["cd"] else nn.ModuleDict()
-        opt_s = adam(list(student.parameters()) + list(adaptors.parameters()), setup.schedule)
+        opt_s = adam(list(student.parameters()) + list(adaptors.parameters()), schedule)
         t_modules, t_optimizers, t_schedulers, t_extras = teachers.state_parts()
         state = TrainingState({"G": student, "adaptors": adaptors, **t_modules}, {"G": opt_s, **t_optimizers},
-                              {"G": linear_decay(opt_s, setup.schedule), **t_schedulers}, t_extras, generator=gen)
+                              {"G": linear_decay(opt_s, schedule), **t_schedulers}, t_extras, generator=gen)
 
         with tap_features(student, s_points) as s_feats, tap_features(wide, t_points) as t_feats:
             def step(i: int) -> dict[str, torch.Tensor]:
@@ -226,7 +229,7 @@ class OMGD(Method):
                 opt_s.step()
                 return {**terms, **teachers.loss_terms()}
 
-            history = run_steps(step, state, setup.schedule, device, setup.checkpointer, setup.log)
+            history = run_steps(step, state, schedule, device, setup.checkpointer, setup.log)
         return TrainOutcome(student, history, extras=self._extras(teachers, specs, weights, vgg, n_dis))
 
     @staticmethod

@@ -100,7 +100,9 @@ def test_dcd_term_alone_trains_the_student() -> None:
     the frozen teacher and its frozen discriminator with only the DCD term on: the term falls."""
     data = load_task("synthetic_plain2striped", size=32, n_train=32, n_test=4)
     method = METHODS.get("dcd")()
-    hp = method.resolve_hparams({"teacher_windows": 1, "teacher_select": "latest", "lambda_style": 0,
+    # steps count the student's; one window of one epoch (32 pairs at batch 4): all 8 teacher steps at step 0
+    hp = method.resolve_hparams({"steps_count": "student", "window_epochs": 1.0, "teacher_select": "latest",
+                                 "lambda_style": 0,
                                  "lambda_feature": 0, "lambda_gan": 0})
     out = method.train(TrainSetup(data, STUDENT, TEACHER, hp, Schedule(steps=30, batch_size=4, lr=1e-3, log_every=1),
                                   CPU, 0, {"ndf": 8}, log=lambda _: None))

@@ -181,7 +181,8 @@ def test_student_follows_its_two_online_teachers(paired: ImageTranslationData) -
 
 def test_cyclegan_one_online_teacher_in_windows(empty_hub: object) -> None:
     unpaired = load_task("synthetic_plain2striped", **TASK)
-    out = distil(unpaired, {"teacher_windows": 2, "teacher_select": "latest"}, steps=8)
+    # steps count the student's; windows of one teacher step (0.01 epochs rounds to the one-step minimum)
+    out = distil(unpaired, {"steps_count": "student", "window_epochs": 0.01, "teacher_select": "latest"}, steps=8)
     extras = out.extras
     # 8 student steps, n_dis 4: 2 teacher steps in 2 windows, each followed by a selection; no deep teacher
     assert (extras["n_dis"], extras["teacher_steps"], extras["teacher_selections"]) == (4, 2, 2)

@@ -16,7 +16,7 @@ def test_method_step_times_runs_every_method_and_student(empty_hub: object, caps
     assert out.count("student ") == len(method_step_times.STUDENT_ARCHS)
     for name in method_step_times.METHOD_NAMES:   # one row per student: step ms, then ratio to output_kd
         assert len(re.findall(rf"^  {name} +\d+\.\d +\d+\.\d\d ", out, re.M)) == 2, name
-    assert "crd, dcd online teacher step" in out and "RKD angle term" in out and "NOT ImageNet" in out
+    assert "crd, omgd, dcd online teacher step" in out and "RKD angle term" in out and "NOT ImageNet" in out
     assert out.count("target, method-specific losses") == 2
 
 

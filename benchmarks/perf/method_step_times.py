@@ -267,6 +267,12 @@ class Bench:
         return self.warmup + self.steps
 
 
+def online_timing(bench: Bench) -> dict[str, Any]:
+    """An online-teacher method's timing settings: its teacher trains at step 0 only (a warm-up step), the
+    student steps against the frozen copy."""
+    return {"steps_count": "student", "n_dis": bench.total, "teacher_select": "latest"}
+
+
 def run_method(name: str, student_spec: Mapping[str, Any], bench: Bench) -> Row:
     """Train ``name``'s student for ``warmup + steps`` steps and time it (see the module docstring)."""
     method = METHODS.get(name)()
@@ -285,10 +291,7 @@ def run_method(name: str, student_spec: Mapping[str, Any], bench: Bench) -> Row:
     if name not in ONLINE:
         raise ValueError(f"no timing protocol for method {name!r}")
     module, (own, student_at) = sys.modules[type(method).__module__], ONLINE[name]
-    overrides = {"teacher_windows": 1, "n_dis": bench.total, "teacher_select": "latest"}
-    if name == "crd":
-        overrides.update(steps_count="student", patch_size=bench.patch_size)
-    hp = method.resolve_hparams(overrides)
+    hp = method.resolve_hparams({**online_timing(bench), **({"patch_size": bench.patch_size} if name == "crd" else {})})
     setup = TrainSetup(bench.data, student_spec, bench.teacher_spec, hp, schedule, bench.device, SEED, log=clock)
     with last_call(module, own, clock.in_last_step) as terms, \
             last_call(module, "perceptual_losses", clock.in_last_step) as vgg:
@@ -303,7 +306,7 @@ def run_omgd(method: Any, student_spec: Mapping[str, Any], bench: Bench, clock: 
              schedule: Schedule) -> Row:
     """OMGD's student step, timed as CRD's (its CycleGAN teacher trains at step 0 only). Its own terms: SSIM,
     TV and channel distillation (adaptors included), forward + backward; its VGG16 style + relu2_2 terms apart."""
-    hp = method.resolve_hparams({"teacher_windows": 1, "n_dis": bench.total, "teacher_select": "latest"})
+    hp = method.resolve_hparams(online_timing(bench))
     setup = TrainSetup(bench.data, student_spec, bench.teacher_spec, hp, schedule, bench.device, SEED, log=clock)
     with last_call(omgd_module, "image_losses", clock.in_last_step) as images, \
             last_call(omgd_module, "channel_distillation", clock.in_last_step) as cd:
