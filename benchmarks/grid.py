@@ -22,31 +22,29 @@ registered method of the task's family, so a suite picks up methods registered a
 """
 from __future__ import annotations
 
-import inspect
 import itertools
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from benchmarks.config import JobConfig
-from benchmarks.labelled_jobs import FAKE_SET_ARTIFACT
+from benchmarks.families import FAMILIES
 from benchmarks.suites import EVALUATION_DEFAULTS, SUITES, Suite
-from benchmarks.teachers import CHECKPOINTS, CheckpointError, check_spec
+from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
-from datasets.labelled import LABELLED_FAMILIES
-from methods import METHODS, NETWORKS
-from methods.cgan_kd import FAKESET_DEFAULTS, resolve_fake_hparams
-from methods.labelled_training import SGDSchedule
-from methods.recipes import RECIPE_DEFAULTS
-from methods.training import Schedule
-
-#: The method whose student a fine-tuning method (``needs_student_init``) starts from.
-STUDENT_INIT_METHOD = "nokd"
+from methods import ARTEFACTS, METHODS, NETWORKS
+from methods.network_spec import network_args
+from methods.registry import Need, Param, param_of, resolve_settings
 
 
 class OverrideError(ValueError):
     """A malformed or unknown ``--set`` override; the message says what is valid."""
+
+
+class NotApplicableError(OverrideError):
+    """An override for another family's part of a composite suite (a classification method's hyperparameter
+    on the image-to-image part): an error only when no part takes it."""
 
 
 def parse_value(text: str) -> Any:
@@ -67,22 +65,19 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), parse_value(value.strip())
 
 
-def _check_type(key: str, current: Any, value: Any) -> None:
-    """Reject a value whose type contradicts the default (int where a float is fine)."""
-    if current is None or value is None:
+def _check_value(key: str, param: Param, value: Any) -> None:
+    """``OverrideError`` when ``value`` does not fit the setting it overrides (its type, choices, range)."""
+    if param.kind == "any":
         return
-    if isinstance(current, tuple):
-        current = list(current)
-    numbers = (int, float)
-    ok = (isinstance(value, bool) == isinstance(current, bool)
-          and (isinstance(value, type(current)) or (isinstance(current, float) and isinstance(value, numbers))))
-    if not ok:
-        raise OverrideError(f"--set {key}: expected a {type(current).__name__} like {current!r}, got {value!r}")
+    problem = param.problem(value)
+    if problem:
+        raise OverrideError(f"--set {key}: {problem}")
 
 
-def _network_keys(spec: Mapping[str, Any]) -> dict[str, Any]:
-    params = inspect.signature(NETWORKS.get(spec["arch"])).parameters
-    return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+def _check_type(key: str, current: Any, value: Any) -> None:
+    """Reject a value whose type contradicts the current value (an int where a float is fine)."""
+    if current is not None and value is not None:
+        _check_value(key, param_of(current), value)
 
 
 def _set_checkpoint(key: str, spec: Mapping[str, Any], value: Any) -> dict[str, Any]:
@@ -104,9 +99,9 @@ def _set_network(key: str, spec: Mapping[str, Any], field_name: str, value: Any)
     if field_name == "checkpoint":
         return _set_checkpoint(key, spec, value)
     if field_name == "arch":
-        NETWORKS.get(value)
+        NETWORKS.meta(value)  # an unknown name lists the valid ones
         return {**spec, "arch": value}
-    valid = _network_keys(spec)
+    valid = network_args(spec["arch"])
     if field_name not in valid:
         raise OverrideError(f"--set {key}: network {spec['arch']!r} has no argument {field_name!r}; "
                             f"valid: arch, {', '.join(sorted(valid))}" + (", checkpoint" if key.startswith("teacher.") else ""))
@@ -114,20 +109,20 @@ def _set_network(key: str, spec: Mapping[str, Any], field_name: str, value: Any)
     return {**spec, field_name: value}
 
 
-def _set_in(key: str, mapping: Mapping[str, Any], defaults: Mapping[str, Any], field_name: str, value: Any) -> dict:
+def _set_in(key: str, mapping: Mapping[str, Any], defaults: Mapping[str, Any], field_name: str, value: Any,
+            params: Mapping[str, Param] | None = None) -> dict:
     if field_name not in defaults:
         raise OverrideError(f"--set {key}: unknown key {field_name!r}; valid: {', '.join(sorted(defaults))}")
-    _check_type(key, mapping.get(field_name, defaults[field_name]), value)
+    if params and field_name in params:
+        _check_value(key, params[field_name], value)
+    else:
+        _check_type(key, mapping.get(field_name, defaults[field_name]), value)
     return {**mapping, field_name: value}
-
-
-SCHEDULE_DEFAULTS = {f.name: f.default for f in fields(Schedule)}
-SGD_SCHEDULE_DEFAULTS = {f.name: f.default for f in fields(SGDSchedule)}
 
 
 def suite_family(suite: Suite) -> str:
     """The family of the suite's tasks (one per suite); an error names the tasks when they mix."""
-    families = {TASKS.get(t["name"]).family for t in suite.tasks}
+    families = {TASKS.info(t["name"]).family for t in suite.tasks}
     if len(families) != 1:
         raise ValueError(f"suite {suite.name!r} must have tasks of exactly one family, got "
                          f"{', '.join(sorted(families)) or 'no task'}: make one suite per family and join them with "
@@ -137,8 +132,15 @@ def suite_family(suite: Suite) -> str:
 
 def method_families(name: str) -> tuple[str, ...]:
     """The task families a registered method serves."""
-    method = METHODS.get(name)
-    return tuple(getattr(method, "families", (method.family,)))
+    return tuple(METHODS.info(name).families)
+
+
+def _artefact_sections() -> dict[str, str]:
+    """Suite section -> the artefact it configures (``fake_set`` -> ``cgan_kd_fake_set``)."""
+    return {ARTEFACTS.info(name).section: name for name in ARTEFACTS}
+
+
+SECTIONS = ("task", "teacher", "student", "recipe", "schedule", "teacher_schedule", "student_schedule", "evaluation")
 
 
 def apply_overrides(suite: Suite, overrides: Iterable[str]) -> Suite:
@@ -149,55 +151,70 @@ def apply_overrides(suite: Suite, overrides: Iterable[str]) -> Suite:
     return suite
 
 
-def _apply_override(suite: Suite, item: str) -> Suite:
-    key, value = parse_override(item)
-    section, _, name = key.partition(".")
-    if not name:
-        raise OverrideError(f"--set {key}: expected SECTION.KEY (sections: task, teacher, student, recipe, schedule, "
-                            f"teacher_schedule, student_schedule, evaluation, fake_set, or a method name)")
-    labelled = suite_family(suite) in LABELLED_FAMILIES
+def _override_section(suite: Suite, key: str, section: str, name: str, value: Any) -> Suite | None:
+    """The suite with a harness section's key set (``task``, ``teacher``... ``evaluation``); None for other sections."""
+    family = FAMILIES.get(suite_family(suite))
     if section == "task":
-        tasks = []
-        for task in suite.tasks:
-            defaults = TASKS.get(task["name"]).defaults
-            tasks.append({**_set_in(key, task, defaults, name, value), "name": task["name"]})
-        return suite.with_changes(tasks=tuple(tasks))
+        return suite.with_changes(tasks=tuple({**_set_in(key, task, TASKS.info(task["name"]).defaults, name, value),
+                                               "name": task["name"]} for task in suite.tasks))
     if section == "teacher":
         return suite.with_changes(teacher=_set_network(key, suite.teacher, name, value))
     if section == "student":
         return suite.with_changes(students=tuple(_set_network(key, s, name, value) for s in suite.students))
     if section == "recipe":
-        if labelled:
-            raise OverrideError(f"--set {key}: suite {suite.name!r} ({suite_family(suite)}) has no GAN recipe")
-        return suite.with_changes(recipe=_set_in(key, suite.recipe, RECIPE_DEFAULTS, name, value))
+        if not family.recipe_defaults:
+            raise NotApplicableError(f"--set {key}: suite {suite.name!r} ({family.name}) has no GAN recipe")
+        return suite.with_changes(recipe=_set_in(key, suite.recipe, family.recipe_defaults, name, value))
     if section in ("schedule", "teacher_schedule", "student_schedule"):
-        defaults = SGD_SCHEDULE_DEFAULTS if labelled else SCHEDULE_DEFAULTS
         for part in ("teacher_schedule", "student_schedule"):
             if section in ("schedule", part):
-                suite = suite.with_changes(**{part: _set_in(key, getattr(suite, part), defaults, name, value)})
+                suite = suite.with_changes(**{part: _set_in(key, getattr(suite, part), family.schedule_defaults,
+                                                            name, value)})
         return suite
     if section == "evaluation":
         return suite.with_changes(evaluation=_set_in(key, suite.evaluation, EVALUATION_DEFAULTS, name, value))
-    if section == "fake_set":
-        if not labelled:
-            raise OverrideError(f"--set {key}: suite {suite.name!r} has no cGAN-KD fake set (image-to-image tasks)")
-        return suite.with_changes(fake_set=_set_in(key, suite.fake_set, FAKESET_DEFAULTS, name, value))
+    return None
+
+
+def _override_artefact(suite: Suite, key: str, artefact: str, name: str, value: Any) -> Suite:
+    info = ARTEFACTS.info(artefact)
+    if suite_family(suite) not in info.families:
+        raise NotApplicableError(f"--set {key}: suite {suite.name!r} ({suite_family(suite)} tasks) has no {artefact} "
+                            f"({info.summary}): it serves {', '.join(info.families)} tasks")
+    settings = _set_in(key, getattr(suite, info.section), info.defaults, name, value, info.params)
+    return suite.with_changes(**{info.section: settings})
+
+
+def _override_method(suite: Suite, key: str, method: str, name: str, value: Any) -> Suite:
+    info = METHODS.info(method)
+    if suite_family(suite) not in info.families:
+        raise NotApplicableError(f"--set {key}: method {method!r} does not serve the {suite_family(suite)} tasks of "
+                            f"suite {suite.name!r}")
+    if name not in info.defaults:
+        raise OverrideError(f"--set {key}: method {method!r} has no hyperparameter {name!r}; "
+                            f"valid: {', '.join(sorted(info.defaults)) or '(none)'}")
+    values = value if isinstance(value, list) and info.params[name].kind != "list" else [value]
+    for v in values:
+        _check_value(key, info.params[name], v)
+    grid = {**suite.hparams.get(method, {}), name: values}
+    return suite.with_changes(hparams={**suite.hparams, method: grid})
+
+
+def _apply_override(suite: Suite, item: str) -> Suite:
+    key, value = parse_override(item)
+    section, _, name = key.partition(".")
+    artefacts = _artefact_sections()
+    if not name:
+        raise OverrideError(f"--set {key}: expected SECTION.KEY (sections: {', '.join(SECTIONS + tuple(artefacts))}, "
+                            f"or a method name)")
+    if section in SECTIONS:
+        return _override_section(suite, key, section, name, value)  # type: ignore[return-value]
+    if section in artefacts:
+        return _override_artefact(suite, key, artefacts[section], name, value)
     if section in METHODS:
-        method = METHODS.get(section)
-        if suite_family(suite) not in method_families(section):
-            raise OverrideError(f"--set {key}: method {section!r} does not serve the {suite_family(suite)} tasks of "
-                                f"suite {suite.name!r}")
-        if name not in method.defaults:
-            raise OverrideError(f"--set {key}: method {section!r} has no hyperparameter {name!r}; "
-                                f"valid: {', '.join(sorted(method.defaults)) or '(none)'}")
-        values = value if isinstance(value, list) else [value]
-        for v in values:
-            _check_type(key, method.defaults[name], v)
-        grid = {**suite.hparams.get(section, {}), name: values}
-        return suite.with_changes(hparams={**suite.hparams, section: grid})
-    raise OverrideError(f"--set {key}: unknown section {section!r}. "
-                        f"{METHODS.unknown_message(section)} Other sections: task, teacher, student, recipe, "
-                        f"schedule, teacher_schedule, student_schedule, evaluation, fake_set.")
+        return _override_method(suite, key, section, name, value)
+    raise OverrideError(f"--set {key}: unknown section {section!r}. {METHODS.unknown_message(section)} Other "
+                        f"sections: {', '.join(SECTIONS + tuple(artefacts))}.")
 
 
 def expand_hparams(method: str, grid: Mapping[str, Sequence[Any]],
@@ -235,7 +252,7 @@ def resolve_methods(names: Sequence[str], family: str) -> list[str]:
 
 
 def _teacher_job(suite: Suite, task: Mapping[str, Any], seed: int) -> JobConfig:
-    info = TASKS.get(task["name"])
+    info = TASKS.info(task["name"])
     try:
         check_spec(suite.teacher)
     except CheckpointError as exc:
@@ -247,28 +264,38 @@ def _teacher_job(suite: Suite, task: Mapping[str, Any], seed: int) -> JobConfig:
         suite=suite.name)
 
 
-def _fake_set_job(suite: Suite, teacher: JobConfig) -> JobConfig:
-    """cGAN-KD's fake set of ``teacher``'s task, made once for every student of that teacher."""
-    return replace(teacher, phase="artifact", method=FAKE_SET_ARTIFACT, hparams=resolve_fake_hparams(suite.fake_set),
-                   schedule={}, teacher_id=teacher.job_id)
+def _artefact_job(suite: Suite, teacher: JobConfig, artefact: str) -> JobConfig:
+    """An artefact of ``teacher``'s task (cGAN-KD's fake set), made once for every student of that teacher."""
+    info = ARTEFACTS.info(artefact)
+    hparams = resolve_settings(f"suite {suite.name!r}: {info.section}", info.defaults, info.params,
+                               getattr(suite, info.section))
+    return replace(teacher, phase="artifact", method=artefact, hparams=hparams, schedule={}, teacher_id=teacher.job_id)
+
+
+def _needed_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], need: Need) -> list[JobConfig]:
+    """The jobs that make what ``need`` names, the one whose output is read last."""
+    if need.artefact:
+        return [_artefact_job(suite, teacher, need.artefact)]
+    return _student_jobs(suite, teacher, student, need.method or "", {})
 
 
 def _student_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], method_name: str,
                   hp: Mapping[str, Any]) -> list[JobConfig]:
-    """The student job, preceded by the jobs whose output it reads (its ``inputs``) when it has any."""
-    method = METHODS.get(method_name)
+    """The student job, preceded by the jobs whose output it reads (its method's ``needs``) when it has any."""
+    info = METHODS.info(method_name)
     job = JobConfig(
         phase="student", family=teacher.family, task=teacher.task, task_args=teacher.task_args,
-        teacher=teacher.teacher, student=dict(student), method=method_name, hparams=method.resolve_hparams(hp),
+        teacher=teacher.teacher, student=dict(student), method=method_name,
+        hparams=resolve_settings(f"method {method_name!r}", info.defaults, info.params, hp),
         recipe=teacher.recipe, schedule=dict(suite.student_schedule), evaluation=teacher.evaluation,
-        seed=teacher.seed, teacher_id=teacher.job_id if method.teacher_mode == "pretrained" else None,
+        seed=teacher.seed, teacher_id=teacher.job_id if info.teacher_mode == "pretrained" else None,
         suite=suite.name)
     needed: list[JobConfig] = []
-    if getattr(method, "uses_fake_set", False):
-        needed.append(_fake_set_job(suite, teacher))
-    if getattr(method, "uses_fake_set", False) and method().needs_student_init(job.hparams):
-        needed += _student_jobs(suite, teacher, student, STUDENT_INIT_METHOD, {})
-    inputs = {role: dep.job_id for role, dep in zip(("fake_set", "student_init"), needed)}
+    inputs: dict[str, str] = {}
+    for need in (n for n in info.needs if n.applies(job.hparams)):
+        jobs = _needed_jobs(suite, teacher, student, need)
+        needed += jobs
+        inputs[need.role] = jobs[-1].job_id
     return needed + [replace(job, inputs=inputs)] if inputs else [job]
 
 
@@ -293,7 +320,8 @@ def _expand_one(suite: Suite, tasks: Sequence[str] | None, methods: Sequence[str
 
 def _parts(suite: Suite, overrides: Sequence[str]) -> list[Suite]:
     """A composite suite's parts with the overrides that apply to each (an override that applies to no
-    part is an error: the first part's message says why); a plain suite with all its overrides."""
+    part is an error: a part of its family says why, else the first part); a plain suite with all its
+    overrides."""
     if not suite.parts:
         return [apply_overrides(suite, overrides)]
     parts = [SUITES.get(name) for name in suite.parts]
@@ -305,8 +333,8 @@ def _parts(suite: Suite, overrides: Sequence[str]) -> list[Suite]:
                 applied = True
             except OverrideError as exc:
                 errors.append(exc)
-        if not applied:
-            raise errors[0]
+        if not applied:  # the error of a part the override was meant for, else the first part's
+            raise next((e for e in errors if not isinstance(e, NotApplicableError)), errors[0])
     return parts
 
 
@@ -317,7 +345,7 @@ def _route_tasks(suite: Suite, parts: Sequence[Suite], tasks: Sequence[str]) -> 
     for name in tasks:
         homes = [i for i, p in enumerate(parts) if name in {t["name"] for t in p.tasks}]
         if not homes:
-            family = TASKS.get(name).family
+            family = TASKS.info(name).family
             homes = [i for i, p in enumerate(parts) if suite_family(p) == family][:1]
             if not homes:
                 raise ValueError(f"suite {suite.name!r} has no {family} part for task {name!r} (its families: "
@@ -338,10 +366,14 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
     seeds. A student whose method reads another job's output (cGAN-KD: the fake set and the NOKD
     student it fine-tunes) brings that job along even when the filters leave it out."""
     for name in tasks or ():
-        TASKS.get(name)
+        TASKS.meta(name)
+    bad_seeds = [s for s in seeds or () if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+    if bad_seeds:
+        raise ValueError(f"seeds must be integers >= 0 (they seed torch, numpy and the data), got {bad_seeds}: "
+                         f"pass e.g. --seeds 0 1 2")
     for name in methods or ():
         if not any(c in name for c in "*?["):
-            METHODS.get(name)
+            METHODS.meta(name)
     jobs: list[JobConfig] = []
     parts = _parts(suite, list(overrides))
     routed = _route_tasks(suite, parts, tasks) if tasks else [None] * len(parts)

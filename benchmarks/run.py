@@ -4,7 +4,7 @@
 leaderboard. Results go to ``--results`` (default ``$KDGAN_RESULTS`` or ``./results``).
 ``grid --executor slurm`` submits job arrays to SLURM (``--no-wait`` returns at once; ``status``
 follows them later). Bad input exits with status 2 and a message that says what was wrong and
-what is valid.
+what is valid; the exit statuses are listed in :data:`EXIT_CODES` (and ``--help``).
 """
 from __future__ import annotations
 
@@ -18,27 +18,41 @@ from typing import Sequence
 
 from benchmarks import cluster_config, slurm
 from benchmarks import datasets_cli, teachers_cli
-from benchmarks.collect import collect
 from benchmarks.config import PHASES, canonical_json
 from benchmarks.environment import choose_device, git_state
 from benchmarks.estimate import calibrate, estimate, format_estimate
 from benchmarks.grid import OverrideError, expand
 from benchmarks.launcher import EXECUTORS, new_run_dir, resolve_executor, run_grid, write_manifest
 from benchmarks.metrics import METRICS
-from benchmarks.metrics.fid import resolve_extractor
 from benchmarks.plan import plan_jobs
-from benchmarks.published import load_published
 from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES, suite_resources
 from datasets import TASKS
 from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
 from methods import METHODS, NETWORKS
-from methods.networks import describe_network
-from methods.registry import UnknownNameError, describe
+from methods.network_spec import describe_network
+from methods.registry import UnknownNameError
 
+# Listing, expanding, dry-running and submitting a grid import neither torch nor pandas: the commands that
+# need them (collect, status, report, a grid's FID extractor) import them where they run.
+
+EXIT_OK = 0
+EXIT_JOBS_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_SLURM = 3
+EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what `seq 100000 | head` reports too
+
+EXIT_CODES = {
+    EXIT_OK: "success (for `grid`: every job of the grid is done, or was submitted with --no-wait)",
+    EXIT_JOBS_FAILED: "`grid` ran, and at least one job failed, timed out or was blocked (after the report)",
+    EXIT_BAD_INPUT: "bad input (unknown name, malformed --set, missing file...): nothing ran",
+    EXIT_SLURM: "SLURM is unreachable or refused a submission",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); finished jobs are kept",
+    EXIT_CLOSED_PIPE: "the reader of stdout went away (`list | head`): the command stopped quietly",
+}
+UNSUCCESSFUL = ("failed", "blocked", "timed_out")
 
 
 def default_results() -> str:
@@ -51,7 +65,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    epilog = "exit status:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0],
+                                     epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     grid = sub.add_parser("grid", help="expand a suite into jobs and run what is missing (default: the default suite)")
     _add_common(grid)
@@ -108,14 +124,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     for section in sections:
         print(f"{section}:")
         if section == "methods":
-            for name, cls in METHODS.items():
-                families = "/".join(getattr(cls, "families", (cls.family,)))
-                print(f"  {name:<14} [{families}, teacher: {cls.teacher_mode}] {describe(cls)}")
-                if cls.citation:
-                    print(f"  {'':<14} paper: {cls.citation}")
-                print(f"  {'':<14} defaults: {canonical_json(dict(cls.defaults))}")
+            for name in METHODS:
+                info = METHODS.info(name)
+                print(f"  {name:<14} [{'/'.join(info.families)}, teacher: {info.teacher_mode}] {info.summary}")
+                if info.citation:
+                    print(f"  {'':<14} paper: {info.citation}")
+                print(f"  {'':<14} defaults: {canonical_json(dict(info.defaults))}")
         elif section == "tasks":
-            for name, info in TASKS.items():
+            for name in TASKS:
+                info = TASKS.info(name)
                 kind = ("paired, " if info.paired else "unpaired, ") if info.family == "i2i" else ""
                 quality = {"fid": f"FID: {info.fid_protocol}", "miou": "mIoU: DRN-D-105"}.get(info.quality_metric,
                                                                                             info.quality_metric)
@@ -131,8 +148,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                 print(f"  {'':<10} teacher {describe_network(suite.teacher)}; students "
                       f"{', '.join(describe_network(s) for s in suite.students)}; methods {', '.join(suite.methods)}")
         elif section == "networks":
-            for name, cls in NETWORKS.items():
-                print(f"  {name:<26} {describe(cls)}")
+            for name in NETWORKS:
+                print(f"  {name:<26} {NETWORKS.info(name).summary}")
         elif section == "metrics":
             for name, metric in METRICS.items():
                 print(f"  {name:<14} {metric.arrow} {'higher' if metric.higher_is_better else 'lower'} is better: "
@@ -175,9 +192,13 @@ def cmd_grid(args: argparse.Namespace) -> int:
               + f"{counts['student']} students); {len(plan.run)} to run, "
               f"{len(plan.skipped)} left alone ({why})")
         print(format_estimate(estimate(jobs, store)))
+        if cluster is not None:
+            print(slurm.describe_plan(plan.run, cluster))
         for line in datasets_cli.data_status(j.task for j in jobs):
             print(line)
         return 0
+    from benchmarks.metrics.fid import resolve_extractor  # torch: not for listing or a dry run
+
     store.ensure_writable()
     if executor != "slurm":
         choose_device(args.device)  # fail now, not in every job (compute nodes decide for themselves)
@@ -209,7 +230,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
         return 0
     print("grid finished: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
     for job in jobs:
-        if outcome.get(job.job_id) in ("failed", "blocked", "timed_out"):
+        if outcome.get(job.job_id) in UNSUCCESSFUL:
             record = store.read_record(job.job_id)
             error = record.get("error") if isinstance(record, dict) else None
             print(f"  {outcome[job.job_id]}: {job.job_id} ({job.task}, {job.method}): {error}\n"
@@ -217,11 +238,13 @@ def cmd_grid(args: argparse.Namespace) -> int:
     if not args.no_report:
         path = render(store, None, suite=suite.name)
         print(f"leaderboard: {path}")
-    return 0
+    return EXIT_JOBS_FAILED if any(status in UNSUCCESSFUL for status in outcome.values()) else EXIT_OK
 
 
 def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
-    from report.render import render_report  # imported late: the grid's jobs never need it
+    from benchmarks.collect import collect  # pandas: only the commands that read the store need it
+    from benchmarks.published import load_published
+    from report.render import render_report
 
     frame, problems = collect(store)
     for problem in problems:
@@ -233,6 +256,8 @@ def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from benchmarks.collect import collect
+
     store = ResultStore(args.results)
     submissions = slurm.latest_submissions(store)
     live: dict[str, slurm.LiveState] = {}
@@ -269,6 +294,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    from benchmarks.collect import collect
+
     store = ResultStore(args.results)
     frame, problems = collect(store)
     for problem in problems:
@@ -319,7 +346,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: finished jobs are kept in the store; run the same command again to resume",
               file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `list | head`: the reader has gone; end quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+        return EXIT_CLOSED_PIPE
 
 
 if __name__ == "__main__":

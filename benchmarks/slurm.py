@@ -44,17 +44,17 @@ import time
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Container, Iterable, Iterator, Mapping, Sequence
 
 import submitit
 from submitit.core.utils import FailedJobError
-from tqdm import tqdm
 
 from benchmarks.cluster_config import ClusterConfig, SlurmResources
 from benchmarks.config import JobConfig
-from benchmarks.plan import blocked_record, dependencies_ready, plan_jobs
+from benchmarks.outcome import GridRun
+from benchmarks.plan import lost_record
 from benchmarks.runner import JobRunner, RunOptions
-from benchmarks.store import ResultStore, atomic_write_bytes, outcome_record
+from benchmarks.store import ResultStore, atomic_write_bytes
 
 LEDGER = "slurm_jobs.json"
 DEFAULT_MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize
@@ -239,7 +239,7 @@ def dependency_waves(run: Sequence[JobConfig]) -> list[list[JobConfig]]:
     return waves
 
 
-def submit(run: Sequence[JobConfig], store: ResultStore, options: RunOptions, cluster: ClusterConfig,
+def submit(run: Sequence[JobConfig], grid: GridRun, options: RunOptions, cluster: ClusterConfig,
            run_dir: Path, in_flight: Mapping[str, str]) -> tuple[Ledger, list[str]]:
     """Submit ``run`` as job arrays, wave by wave (:func:`dependency_waves`); return the ledger and the
     jobs blocked at once.
@@ -266,26 +266,40 @@ def submit(run: Sequence[JobConfig], store: ResultStore, options: RunOptions, cl
         ledger.add(chunk, jobs, resources, dep)
         return jobs
 
-    def dependency(config: JobConfig) -> str | None:
-        waiting = [slurm_ids[d] for d in config.dependencies if d in slurm_ids]
-        return "afterok:" + ":".join(waiting) if waiting else None
-
     _warn_if_signal_too_early(cluster.resources(c.phase, c.method) for c in run)
     for wave in dependency_waves(run):
         ready = []
         for config in wave:
-            ok, blocker, status, error = dependencies_ready(config, store, skip=slurm_ids)
-            if ok:
-                ready.append(config)
-            else:
-                store.write_record(blocked_record(config, blocker, status, error, options.run_id))
+            if grid.block_if_waiting(config, skip=slurm_ids):
                 blocked.append(config.job_id)
-        by_request = _groups(ready, lambda c: (c.phase, cluster.resources(c.phase, c.method), dependency(c)))
-        for (_phase, resources, dep), group in by_request.items():
+            else:
+                ready.append(config)
+        for (_phase, resources, deps), group in array_requests(ready, cluster, slurm_ids).items():
+            dep = "afterok:" + ":".join(slurm_ids[d] for d in deps) if deps else None
             for chunk in chunked(group, limit):
                 jobs = send(chunk, resources, dep)
                 slurm_ids.update({c.job_id: j.job_id for c, j in zip(chunk, jobs)})
     return ledger, blocked
+
+
+def array_requests(wave: Iterable[JobConfig], cluster: ClusterConfig, submitted: Container[str]
+                   ) -> dict[tuple[str, SlurmResources, tuple[str, ...]], list[JobConfig]]:
+    """One wave's jobs grouped into arrays: (phase, resources, the ``submitted`` jobs it waits for) -> jobs."""
+    return _groups(wave, lambda c: (c.phase, cluster.resources(c.phase, c.method),
+                                    tuple(d for d in c.dependencies if d in submitted)))
+
+
+def describe_plan(run: Sequence[JobConfig], cluster: ClusterConfig) -> str:
+    """What ``grid --executor slurm`` would submit (for ``--dry-run``): per wave, one line per array request
+    (arrays longer than SLURM's ``MaxArraySize`` go out in chunks); nothing asks SLURM."""
+    ids = {c.job_id for c in run}
+    lines, calls = [], 0
+    for number, wave in enumerate(dependency_waves(run), 1):
+        for (phase, resources, deps), group in array_requests(wave, cluster, ids).items():
+            calls += 1
+            after = f", after {len(deps)} job(s) of earlier waves" if deps else ""
+            lines.append(f"  wave {number}: {phase:<8} x{len(group):<5} {_describe(resources)}{after}")
+    return "\n".join([f"SLURM submission plan: {len(run)} job(s) in {calls} array request(s)", *lines])
 
 
 # ------------------------------------------------------------------------------------------- following
@@ -339,7 +353,7 @@ def scheduler_states(slurm_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
     return states
 
 
-def _fresh(record: Any, run: str) -> bool:
+def fresh(record: Any, run: str) -> bool:
     """Whether a record was written by the submission of ``run`` or a later grid run (run names sort by time)."""
     return isinstance(record, dict) and str(record.get("run") or "") >= run
 
@@ -362,14 +376,10 @@ def _submitit_error(sub: Submission) -> str:
 
 
 def _lost_record(store: ResultStore, config: dict[str, Any], sub: Submission, state: str, reason: str) -> dict:
-    """The record of a job that ended without writing one: ``blocked`` when the record of a job it depends
-    on says that one ended not done (SLURM cancelled the job for that, ``--kill-on-invalid-dep``); otherwise
-    ``timed_out`` for a SLURM TIMEOUT and ``failed`` for everything else (a student cancelled while
-    its teacher still runs included)."""
-    job = JobConfig.from_dict(config)
-    ready, blocker, blocker_status, blocker_error = dependencies_ready(job, store)
-    if not ready and blocker_status != "missing":
-        return blocked_record(job, blocker, blocker_status, blocker_error, sub.run)
+    """The record of a job that ended without writing one (:func:`benchmarks.plan.lost_record`: ``blocked``
+    when a job it depends on ended not done, SLURM having cancelled it for that, ``--kill-on-invalid-dep``);
+    otherwise ``timed_out`` for a SLURM TIMEOUT and ``failed`` for everything else (a student cancelled
+    while its teacher still runs included), with SLURM's state, submitit's error and the log paths."""
     where = f"SLURM job {sub.slurm_id}"
     if state == "UNKNOWN":
         what = f"{where} is no longer known to SLURM (it ended before squeue/sacct could be asked)"
@@ -380,7 +390,7 @@ def _lost_record(store: ResultStore, config: dict[str, Any], sub: Submission, st
     status = "timed_out" if state == "TIMEOUT" else "failed"
     if status == "timed_out":
         error += "; raise --time-min, or --signal-delay-s so it can save and requeue in time"
-    return outcome_record(config, status, error[:4000], sub.run, slurm_state=state)
+    return lost_record(JobConfig.from_dict(config), store, sub.run, error, status, slurm_state=state)
 
 
 def reconcile(store: ResultStore, submissions: Mapping[str, Submission]) -> dict[str, LiveState]:
@@ -390,7 +400,7 @@ def reconcile(store: ResultStore, submissions: Mapping[str, Submission]) -> dict
     student whose teacher was just found dead is recorded ``blocked`` in the same pass. Raises ``SlurmError`` (writing nothing) when SLURM
     cannot be asked."""
     records = {job_id: store.read_record(job_id) for job_id in submissions}
-    unsettled = [job_id for job_id, sub in submissions.items() if not _fresh(records[job_id], sub.run)]
+    unsettled = [job_id for job_id, sub in submissions.items() if not fresh(records[job_id], sub.run)]
     states = scheduler_states(submissions[j].slurm_id for j in unsettled)
     manifests: dict[str, dict[str, Any]] = {}
     live: dict[str, LiveState] = {}
@@ -403,7 +413,7 @@ def reconcile(store: ResultStore, submissions: Mapping[str, Submission]) -> dict
                 live[job_id] = LiveState(ACTIVE_STATES[state], sub, detail)
                 continue
             record = store.read_record(job_id)  # it may have been written since the first look
-            if not _fresh(record, sub.run):
+            if not fresh(record, sub.run):
                 if sub.run not in manifests:
                     manifests[sub.run] = _manifest_jobs(store, sub.run)
                 record = _lost_record(store, manifests[sub.run][job_id], sub, state, reason)
@@ -421,39 +431,30 @@ def _manifest_jobs(store: ResultStore, run: str) -> dict[str, dict[str, Any]]:
     return json.loads((store.root / "runs" / run / "manifest.json").read_text())["jobs"]
 
 
-def follow(store: ResultStore, submissions: Mapping[str, Submission], *, progress: bool = True,
-           initial: int = 0, total: int | None = None) -> dict[str, str]:
-    """Poll :func:`reconcile` until every submitted job is over; return ``{job id: status}``.
+def follow(store: ResultStore, submissions: Mapping[str, Submission], over: Callable[[str, str], None]) -> None:
+    """Poll :func:`reconcile` until every submitted job is over, calling ``over(job id, status)`` once per job.
 
     Polls every 2 s at first, then less often (up to every 30 s) so long grids do not hammer the
     controller; rides out SLURM not answering for up to ``GIVE_UP_S``."""
-    total = total if total is not None else len(submissions)
-    bar = tqdm(total=total, initial=initial, desc="grid", unit="job", disable=not progress)
-    started, seen, failing_since = time.monotonic(), 0, None
-    try:
-        while True:
-            try:
-                live = reconcile(store, submissions)
-            except SlurmError as exc:  # a controller hiccup: the jobs go on; give up only if it lasts
-                failing_since = failing_since or time.monotonic()
-                if time.monotonic() - failing_since > GIVE_UP_S:
-                    raise
-                print(f"warning: {exc}; retrying", file=sys.stderr)
-                time.sleep(MAX_POLL_S)
-                continue
-            failing_since = None
-            over = {j: s.status for j, s in live.items() if s.status not in ("queued", "running")}
-            bar.update(len(over) - seen)
-            seen = len(over)
-            counts: dict[str, int] = {}
-            for state in live.values():
-                counts[state.status] = counts.get(state.status, 0) + 1
-            bar.set_postfix(**counts)
-            if len(over) == len(live):
-                return over
-            time.sleep(min(MAX_POLL_S, 2.0 + (time.monotonic() - started) / 20))
-    finally:
-        bar.close()
+    started, seen, failing_since = time.monotonic(), set(), None
+    while True:
+        try:
+            live = reconcile(store, submissions)
+        except SlurmError as exc:  # a controller hiccup: the jobs go on; give up only if it lasts
+            failing_since = failing_since or time.monotonic()
+            if time.monotonic() - failing_since > GIVE_UP_S:
+                raise
+            print(f"warning: {exc}; retrying", file=sys.stderr)
+            time.sleep(MAX_POLL_S)
+            continue
+        failing_since = None
+        for job_id, state in live.items():
+            if state.status not in ("queued", "running") and job_id not in seen:
+                seen.add(job_id)
+                over(job_id, state.status)
+        if len(seen) == len(live):
+            return
+        time.sleep(min(MAX_POLL_S, 2.0 + (time.monotonic() - started) / 20))
 
 
 def jobs_in_flight(store: ResultStore) -> dict[str, LiveState]:
@@ -469,43 +470,48 @@ def describe_in_flight(in_flight: Mapping[str, LiveState]) -> dict[str, str]:
     return {j: f"{s.status} as SLURM job {s.submission.slurm_id}" for j, s in in_flight.items()}
 
 
-def run_grid(jobs: list[JobConfig], options: RunOptions, *, run_dir: Path, cluster: ClusterConfig,
-             force: bool = False, retry_failed: bool = False, wait: bool = True,
-             progress: bool = True) -> dict[str, str]:
-    """Plan, submit and (with ``wait``) follow a grid on SLURM; return ``{job id: status}``.
+class SlurmBackend:
+    """The launcher's SLURM backend: job arrays in dependency waves (:func:`submit`), the ledger, requeue on time
+    limits (``JobRunner``) and, with ``wait``, following the jobs to the end (:func:`follow`).
 
-    Jobs still queued or running from an earlier submission are not submitted again: their
-    students depend on them and, with ``wait``, they are followed with the new ones. Without
-    ``wait`` the statuses are ``queued``/``running`` as submitted."""
-    ok, why = available()
-    if not ok:
-        raise SlurmError(f"cannot submit to SLURM: {why}. Use --executor local (or auto), or start SLURM "
-                         f"(for a one-node test cluster: tests/slurm/start_cluster.sh)")
-    store = ResultStore(options.results_root)
-    in_flight = jobs_in_flight(store)
-    plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed, in_flight=describe_in_flight(in_flight))
-    ledger, blocked = submit(plan.run, store, options, cluster, run_dir,
-                             {j: s.submission.slurm_id for j, s in in_flight.items()})
-    print(describe_submission(ledger, blocked))
-    grid_ids = {job.job_id for job in jobs}
-    followed = {j: s.submission for j, s in in_flight.items() if j in grid_ids}  # submitted earlier, not over
-    if followed:
-        print(f"{len(followed)} job(s) still queued/running from an earlier submission: not submitted again"
-              + (", following them too" if wait else ""))
-    followed.update(ledger.jobs)
-    outcome = {job_id: f"skipped ({why})" for job_id, why in plan.skipped.items() if job_id not in followed}
-    outcome.update({job_id: "blocked" for job_id in blocked})
-    if not wait:
-        outcome.update({j: in_flight[j].status if j in in_flight else "queued" for j in followed})
-        return outcome
-    try:
-        outcome.update(follow(store, followed, progress=progress, initial=len(outcome), total=len(jobs)))
-    except KeyboardInterrupt:
-        print(f"\nstopped following; the jobs keep running on the cluster. Follow them with `python -m "
-              f"benchmarks.run status --results {store.root}`, cancel them with `scancel "
-              f"{' '.join(sorted({s.slurm_id.split('_')[0] for s in followed.values()}))}`")
-        raise
-    return outcome
+    Jobs still queued or running from an earlier submission are not submitted again: their students
+    depend on them and, with ``wait``, they are followed with the new ones. Without ``wait`` the
+    statuses are ``queued``/``running`` as submitted."""
+
+    def __init__(self, options: RunOptions, run_dir: Path, cluster: ClusterConfig, *, wait: bool = True) -> None:
+        ok, why = available()
+        if not ok:
+            raise SlurmError(f"cannot submit to SLURM: {why}. Use --executor local (or auto), or start SLURM "
+                             f"(for a one-node test cluster: tests/slurm/start_cluster.sh)")
+        self.options, self.run_dir, self.cluster, self.wait = options, run_dir, cluster, wait
+        self.live: dict[str, LiveState] = {}
+
+    def in_flight(self, store: ResultStore) -> dict[str, str]:
+        self.live = jobs_in_flight(store)
+        return describe_in_flight(self.live)
+
+    def run(self, run: list[JobConfig], grid: GridRun) -> None:
+        ledger, blocked = submit(run, grid, self.options, self.cluster, self.run_dir,
+                                 {j: s.submission.slurm_id for j, s in self.live.items()})
+        print(describe_submission(ledger, blocked))
+        grid_ids = {job.job_id for job in grid.jobs}
+        followed = {j: s.submission for j, s in self.live.items() if j in grid_ids}  # submitted earlier, not over
+        if followed:
+            print(f"{len(followed)} job(s) still queued/running from an earlier submission: not submitted again"
+                  + (", following them too" if self.wait else ""))
+            for job_id in followed:
+                grid.outcome.pop(job_id, None)  # planned as skipped; followed instead
+        followed.update(ledger.jobs)
+        if not self.wait:
+            grid.outcome.update({j: self.live[j].status if j in self.live else "queued" for j in followed})
+            return
+        try:
+            follow(grid.store, followed, grid.finish)
+        except KeyboardInterrupt:
+            print(f"\nstopped following; the jobs keep running on the cluster. Follow them with `python -m "
+                  f"benchmarks.run status --results {grid.store.root}`, cancel them with `scancel "
+                  f"{' '.join(sorted({s.slurm_id.split('_')[0] for s in followed.values()}))}`")
+            raise
 
 
 def describe_submission(ledger: Ledger, blocked: Sequence[str]) -> str:

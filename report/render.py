@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import jinja2
 import pandas as pd
 
+from benchmarks.families import FAMILIES
 from benchmarks.metrics import METRICS, Metric
 
 from . import figures
@@ -27,12 +28,12 @@ TEMPLATE_NAME = "leaderboard.html.j2"
 
 #: Columns identifying one configuration (aggregated over seeds).
 KEY_COLS = ["family", "task", "phase", "method", "teacher", "student", "hparams"]
-#: Cost columns, always shown, in this order; quality metrics go between them and latency.
-COST_METRICS = ["params", "macs", "macs_ratio", "params_ratio"]
-QUALITY_METRICS = ["fid", "kid", "miou", "accuracy", "mae"]
+#: Latency closes a table; the other cost columns open it, then the quality and fidelity metrics, in the
+#: order of their specs (``benchmarks.metrics.METRICS``: a new metric's column appears without a change here).
 TAIL_METRICS = ["latency_ms"]
-#: Default quality metrics per family when a task has no value for any of them yet.
-FAMILY_DEFAULT_QUALITY = {"i2i": ["fid", "kid"], "classification": ["accuracy"], "regression": ["mae"]}
+COST_METRICS = [m.name for m in METRICS.in_order() if m.kind == "cost" and m.name not in TAIL_METRICS]
+QUALITY_METRICS = [m.name for m in METRICS.in_order() if m.kind == "quality"]
+FIDELITY_METRICS = [m.name for m in METRICS.in_order() if m.kind == "fidelity"]
 #: Columns of the cGAN-KD fake-set table (``benchmarks.collect.FAKE_SET_COLUMNS``).
 FAKE_SET_COUNTS = ["n_generated", "n_after_subsampling", "n_after_filtering", "n_final", "n_labels_replaced",
                    "n_short_labels"]
@@ -127,8 +128,8 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     for col in STRING_COLS:
         if col not in out.columns:
             out[col] = None
-    for col in ["seed", *COST_METRICS, *QUALITY_METRICS, *TAIL_METRICS, "fid_n_fake", "fid_n_real", "cgan_fid",
-                "fake_set_fid", *FAKE_SET_COUNTS]:
+    for col in ["seed", *COST_METRICS, *QUALITY_METRICS, *FIDELITY_METRICS, *TAIL_METRICS, "fid_n_fake", "fid_n_real",
+                "cgan_fid", "fake_set_fid", *FAKE_SET_COUNTS]:
         if col not in out.columns:
             out[col] = float("nan")
     for col in KEY_COLS + ["status"]:
@@ -186,11 +187,13 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _task_metrics(task_df: pd.DataFrame, family: str) -> list[str]:
-    """Metric columns of one task's table: costs, the quality metrics it has, latency."""
-    quality = [m for m in QUALITY_METRICS if m in task_df.columns and task_df[m].notna().any()]
-    if not quality:
-        quality = FAMILY_DEFAULT_QUALITY.get(family, [])
-    return [m for m in COST_METRICS + quality + TAIL_METRICS if m in METRICS]
+    """Metric columns of one task's table: costs, the quality metrics it has (else its family's), the fidelity
+    metrics it has (beside the quality ones), latency."""
+    def present(names: list[str]) -> list[str]:
+        return [m for m in names if m in task_df.columns and task_df[m].notna().any()]
+
+    quality = present(QUALITY_METRICS) or list(FAMILIES.get(family).metrics if family in FAMILIES else ())
+    return [m for m in COST_METRICS + quality + present(FIDELITY_METRICS) + TAIL_METRICS if m in METRICS]
 
 
 def _primary_metric(metrics: list[str]) -> str | None:

@@ -59,8 +59,8 @@ def make_jobs(tmp: Path) -> pd.DataFrame:
                     else:
                         row.update(status="done", fid=_fid(ti, method, student, seed), kid=1.0 + seed,
                                    kid_std=0.1, params=11.4 / ratio, macs=56.8 / ratio, latency_ms=20 / ratio,
-                                   macs_ratio=ratio, params_ratio=ratio,
-                                   samples_png=_strip(tmp / f"{jid}.png", rng))
+                                   macs_ratio=ratio, params_ratio=ratio, ssim_teacher=0.5 + 0.1 * seed,
+                                   psnr_teacher=20.0 + seed, samples_png=_strip(tmp / f"{jid}.png", rng))
                     rows.append(row)
         # a configuration whose every seed failed
         for seed in (0, 1):
@@ -158,6 +158,16 @@ def test_html_contents(rendered: tuple[pd.DataFrame, Path, str]) -> None:
     jobs = html[html.index('id="jobs-table"'):]
     for jid in df["job_id"]:
         assert f"<code>{jid}</code>" in jobs
+
+
+def test_fidelity_to_the_teacher_sits_beside_fid(rendered: tuple[pd.DataFrame, Path, str]) -> None:
+    """The SSIM/PSNR-vs-teacher columns come from their metric specs, after the quality ones, with their arrows."""
+    _, _, html = rendered
+    section = _section(html, TASKS[0])
+    heads = [h for h in ("FID", "KID x1e3", "SSIM vs teacher", "PSNR vs teacher", "Latency (ms)") if h in section]
+    assert heads == ["FID", "KID x1e3", "SSIM vs teacher", "PSNR vs teacher", "Latency (ms)"]
+    assert [section.index(h) for h in heads] == sorted(section.index(h) for h in heads)
+    assert "0.550" in section  # feature_kd's mean SSIM over seeds 0 and 1, with the spec's format
 
 
 def test_missing_strips_and_no_done_jobs(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from methods.labelled_method import LABELLED_DEFAULTS, LabelledMethod
-from methods.registry import METHODS
+from methods.registry import METHODS, Need
 from methods.vanilla_kd import KD_DEFAULTS, VanillaKD
 
 CGAN_KD_DEFAULTS: Mapping[str, Any] = {"init": "nokd", "lr_scale": 0.2}
@@ -29,6 +29,8 @@ class CganKD(LabelledMethod):
 
     name = "cgan_kd"
     uses_fake_set = True
+    needs = (Need("fake_set", artefact="cgan_kd_fake_set"),
+             Need("student_init", method="nokd", when=(("init", "nokd"),)))
     citation = ("Ding et al., Distilling and Transferring Knowledge via cGAN-generated Samples for Image "
                 "Classification and Regression, arXiv 2104.03164")
     defaults = {**LABELLED_DEFAULTS, **CGAN_KD_DEFAULTS}

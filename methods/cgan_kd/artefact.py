@@ -1,0 +1,15 @@
+"""cGAN-KD's fake set as a registered artefact: made once per task and teacher, read by every student
+whose method declares ``Need("fake_set", artefact="cgan_kd_fake_set")``.
+
+Its settings are :data:`methods.cgan_kd.FAKESET_DEFAULTS` (a suite's ``fake_set`` section overrides
+them); the declared types are :data:`methods.entries.FAKE_SET_PARAMS`.
+"""
+from __future__ import annotations
+
+from methods.cgan_kd.pipeline import FAKESET_DEFAULTS
+from methods.entries import FAKE_SET_PARAMS
+from methods.registry import ARTEFACTS, Artefact
+
+FAKE_SET = ARTEFACTS.register("cgan_kd_fake_set")(Artefact(
+    name="cgan_kd_fake_set", summary="cGAN-KD's processed fake set of one task and teacher",
+    families=("classification", "regression"), section="fake_set", defaults=FAKESET_DEFAULTS, params=FAKE_SET_PARAMS))
