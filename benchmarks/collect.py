@@ -32,8 +32,8 @@ TAIL_COLUMNS = ("error", "samples_png", "inputs_png", "log_path", "train_s", "to
 def metric_columns(found: Iterable[str] = ()) -> list[str]:
     """The metric columns of a frame: every spec's (and the columns it writes with it), the protocol columns,
     then the other metrics ``found`` in records, sorted."""
-    columns = [c for spec in METRICS.in_order() for c in (spec.name, *spec.also)]
-    columns += [c for c in PROTOCOL_COLUMNS if c not in columns]
+    columns = list(dict.fromkeys([c for spec in METRICS.in_order() for c in (spec.name, *spec.also)]
+                                 + list(PROTOCOL_COLUMNS)))
     return columns + sorted(set(found) - set(columns) - set(BASE_COLUMNS) - set(TAIL_COLUMNS))
 
 

@@ -19,10 +19,8 @@ Seconds per step come, in this order of preference, from
 GPU measurements win over CPU ones. Jobs whose teacher is loaded from a checkpoint do not train.
 Evaluation time (FID/mIoU, latency) is not included.
 
-Work needs the forward MACs of networks. Counting them builds the network (torch), so the counts of
-every registered suite's networks at their image sizes ship in ``macs_table.json`` (refreshed by
-``python -m benchmarks.estimate``; ``tests/test_estimate_table.py`` checks it is complete and right),
-and a dry run imports torch only for a network the table lacks (a ``--set`` that changes one).
+Work needs the forward MACs of networks: :mod:`benchmarks.macs_table` reads them from a shipped table,
+so a dry run does not build networks (nor import torch) for any registered suite.
 """
 from __future__ import annotations
 
@@ -39,9 +37,10 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from benchmarks.config import PHASES, JobConfig, canonical_json
 from benchmarks.environment import choose_device, environment
 from benchmarks.families import FAMILIES
+from benchmarks.macs_table import gmacs as _gmacs, write_macs_table
 from benchmarks.store import DONE, ResultStore
 from datasets import TASKS
-from methods import METHODS
+from methods import ARTEFACTS, METHODS
 from methods.network_spec import describe_network
 
 if TYPE_CHECKING:
@@ -109,59 +108,26 @@ def trains(job: JobConfig) -> bool:
 
 def _kind(job: JobConfig) -> str:
     info = TASKS.info(job.task)
-    return ("paired" if info.paired else "unpaired") if info.family == "i2i" else info.family
+    return ("paired" if info.paired else "unpaired") if FAMILIES.get(info.family).by_pairing else info.family
 
 
 def _batch_size(job: JobConfig) -> int:
     if job.phase == "artifact":
-        return int(job.hparams.get("gan_batch_size", 1))
+        return int(job.hparams.get(ARTEFACTS.info(job.method).batch_key, 1))
     return int(job.schedule.get("batch_size", FAMILIES.get(job.family).schedule_defaults["batch_size"]))
 
 
 def train_steps(job: JobConfig) -> int:
-    """Training steps of a job: its schedule's, or for cGAN-KD's fake set the cGAN's plus the density-ratio
-    model's (sampling and filtering not counted)."""
+    """Training steps of a job: its schedule's, or an artefact's as it declares them (``step_keys``: cGAN-KD's
+    fake set counts its cGAN's and its density-ratio model's)."""
     if job.phase == "artifact":
-        return int(job.hparams.get("gan_steps", 0)) + int(job.hparams.get("dre_steps", 0))
+        return sum(int(job.hparams.get(key, 0)) for key in ARTEFACTS.info(job.method).step_keys)
     return int(job.schedule.get("steps", FAMILIES.get(job.family).schedule_defaults["steps"]))
 
 
 def step_key(job: JobConfig) -> StepKey:
     return StepKey(f"{job.method}:{_kind(job)}", describe_network(job.network),
                    describe_network(job.teacher) if _uses_teacher(job) else "", _size(job), _batch_size(job))
-
-
-MACS_TABLE = Path(__file__).with_name("macs_table.json")
-
-
-def _macs_key(spec_json: str, size: int) -> str:
-    return f"{size}px {spec_json}"
-
-
-@lru_cache(maxsize=1)
-def _macs_table() -> dict[str, float]:
-    try:
-        return json.loads(MACS_TABLE.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def count_gmacs(spec_json: str, size: int) -> float:
-    """GMACs of one forward of the network ``spec_json`` at ``size`` px, counted on the meta device."""
-    import torch
-
-    from benchmarks.metrics.complexity import count_macs
-    from methods.networks import build_network
-
-    with torch.device("meta"):
-        net = build_network(json.loads(spec_json))
-    return count_macs(net, (1, 3, size, size)) / 1e9
-
-
-@lru_cache(maxsize=64)
-def _gmacs(spec_json: str, size: int) -> float:
-    known = _macs_table().get(_macs_key(spec_json, size))
-    return known if known is not None else count_gmacs(spec_json, size)
 
 
 def network_sizes(jobs: Iterable[JobConfig]) -> set[tuple[str, int]]:
@@ -173,13 +139,6 @@ def network_sizes(jobs: Iterable[JobConfig]) -> set[tuple[str, int]]:
         if _uses_teacher(job):
             pairs.add((canonical_json(dict(job.teacher)), _size(job)))
     return pairs
-
-
-def write_macs_table(jobs: Iterable[JobConfig]) -> Path:
-    """Count the MACs of every network ``jobs`` (and the built-in table) run and write ``macs_table.json``."""
-    table = {_macs_key(spec, size): round(count_gmacs(spec, size), 9) for spec, size in sorted(network_sizes(jobs))}
-    MACS_TABLE.write_text(json.dumps(table, indent=0, sort_keys=True) + "\n")
-    return MACS_TABLE
 
 
 def step_work(job: JobConfig) -> float:
@@ -379,7 +338,7 @@ def calibrate(jobs: Iterable[JobConfig], store: ResultStore, device: str = "auto
     label = device_label(dev.type, environment(dev)["device_name"])
     seen: dict[StepKey, JobConfig] = {}
     for job in jobs:
-        if trains(job) and TASKS.info(job.task).family == "i2i":
+        if trains(job) and FAMILIES.get(job.family).calibrated:
             seen.setdefault(step_key(job), job)
         elif trains(job):
             log(f"  {step_key(job).label()}: not calibrated (calibrate measures image-to-image steps; "
@@ -416,4 +375,4 @@ def _all_suite_jobs() -> list[JobConfig]:
 
 
 if __name__ == "__main__":  # python -m benchmarks.estimate: refresh macs_table.json for every registered suite
-    print(f"wrote {write_macs_table(_all_suite_jobs())}")
+    print(f"wrote {write_macs_table(network_sizes(_all_suite_jobs()))}")

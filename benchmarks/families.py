@@ -11,7 +11,11 @@ A family declares:
   against them without importing torch; ``tests/test_registries.py`` checks that they agree);
 * ``recipe_defaults``: the GAN recipe shared by a teacher and its students (``{}``: none);
 * ``metrics``: the quality metrics its tables show while no job has recorded any (a task may have its own
-  headline metric: Cityscapes is scored by mIoU).
+  headline metric: Cityscapes is scored by mIoU);
+* ``by_pairing``: whether its tasks' pairing (paired pix2pix / unpaired CycleGAN) changes what a step runs
+  (the recipe), so listings and step-time estimates tell paired from unpaired tasks;
+* ``calibrated``: whether ``calibrate`` can time its training steps on synthetic data (else its step times
+  come from finished jobs).
 """
 from __future__ import annotations
 
@@ -32,6 +36,8 @@ class Family:
     schedule_defaults: Mapping[str, Any]
     metrics: tuple[str, ...]
     recipe_defaults: Mapping[str, Any] = field(default_factory=dict)
+    by_pairing: bool = False
+    calibrated: bool = False
 
 
 FAMILIES: Registry[Family] = Registry("family")
@@ -47,7 +53,7 @@ for _family in (
                               "log_every": 50, "checkpoint_every": 0},
            recipe_defaults={"gan_mode": "auto", "lambda_l1": 100.0, "lambda_cycle": 10.0, "lambda_identity": 0.5,
                             "pool_size": 50, "ndf": 64, "d_layers": 3, "d_norm": "auto"},
-           metrics=("fid", "kid")),
+           metrics=("fid", "kid"), by_pairing=True, calibrated=True),
     Family("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)",
            job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
            schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",)),

@@ -28,7 +28,7 @@ from benchmarks.config import JobConfig
 from benchmarks.i2i_jobs import save_strip
 from benchmarks.job_context import JobContext, JobResult, check_finite, compression_metrics
 from benchmarks.protocols import fid_against
-from benchmarks.store import ResultStore, atomic_torch_save
+from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from datasets.labelled import LabelledImageData
 from methods import METHODS
 from methods.cgan_kd import FakeSet, build_fake_set
@@ -49,7 +49,7 @@ def load_model(store: ResultStore, job_id: str, spec: dict[str, Any], data: Labe
 
 def _state(store: ResultStore, job_id: str) -> dict[str, torch.Tensor]:
     """The state dict a (done) model job saved."""
-    return torch.load(store.job_dir(job_id) / MODEL_FILE, map_location="cpu")
+    return torch_load(store.job_dir(job_id) / MODEL_FILE)
 
 
 def evaluate_model(model: nn.Module, ctx: JobContext) -> dict[str, Any]:

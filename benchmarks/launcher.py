@@ -106,7 +106,7 @@ class LocalBackend:
     def in_flight(self, store: ResultStore) -> dict[str, str]:
         """Jobs of earlier SLURM submissions without a record from that submission, from the ledgers (no SLURM
         query: ``status`` asks SLURM and settles them)."""
-        return {job_id: f"submitted to SLURM as {sub.slurm_id}; `status` settles it"
+        return {job_id: f"queued or running as SLURM job {sub.slurm_id}, by its ledger"
                 for job_id, sub in slurm.latest_submissions(store).items()
                 if not slurm.fresh(store.read_record(job_id), sub.run)}
 

@@ -21,6 +21,7 @@ from benchmarks import datasets_cli, teachers_cli
 from benchmarks.config import PHASES, canonical_json
 from benchmarks.environment import choose_device, git_state
 from benchmarks.estimate import calibrate, estimate, format_estimate
+from benchmarks.families import FAMILIES
 from benchmarks.grid import OverrideError, expand
 from benchmarks.launcher import EXECUTORS, new_run_dir, resolve_executor, run_grid, write_manifest
 from benchmarks.metrics import METRICS
@@ -133,7 +134,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         elif section == "tasks":
             for name in TASKS:
                 info = TASKS.info(name)
-                kind = ("paired, " if info.paired else "unpaired, ") if info.family == "i2i" else ""
+                kind = ("paired, " if info.paired else "unpaired, ") if FAMILIES.get(info.family).by_pairing else ""
                 quality = {"fid": f"FID: {info.fid_protocol}", "miou": "mIoU: DRN-D-105"}.get(info.quality_metric,
                                                                                             info.quality_metric)
                 print(f"  {name:<26} [{info.family}, {kind}{quality}] {info.description}")
@@ -176,30 +177,27 @@ def _cluster(args: argparse.Namespace, executor: str, suite) -> cluster_config.C
     return None
 
 
-def cmd_grid(args: argparse.Namespace) -> int:
-    suite = SUITES.get(args.suite)
-    jobs = expand(suite, tasks=args.tasks, methods=args.methods, seeds=args.seeds, overrides=args.overrides)
-    store = ResultStore(args.results)
-    executor, why = resolve_executor(args.executor)
-    cluster = _cluster(args, executor, suite)
-    os.environ[DATA_ROOT_ENV] = str(resolve_data_root(args.data_root))  # absolute, inherited by every job
-    if args.dry_run:
-        print(_job_table(jobs))
-        plan = plan_jobs(jobs, store, force=args.force, retry_failed=args.retry_failed)
-        counts = {phase: sum(j.phase == phase for j in jobs) for phase in PHASES}
-        print(f"\n{len(jobs)} jobs ({counts['teacher']} teachers, "
-              + (f"{counts['artifact']} artefacts, " if counts["artifact"] else "")
-              + f"{counts['student']} students); {len(plan.run)} to run, "
-              f"{len(plan.skipped)} left alone ({why})")
-        print(format_estimate(estimate(jobs, store)))
-        if cluster is not None:
-            print(slurm.describe_plan(plan.run, cluster))
-        for line in datasets_cli.data_status(j.task for j in jobs):
-            print(line)
-        return 0
+def _dry_run(args: argparse.Namespace, jobs: list, store: ResultStore, cluster, why: str) -> int:
+    """The job table, what would run, the training-time estimate, the SLURM plan and missing data."""
+    print(_job_table(jobs))
+    plan = plan_jobs(jobs, store, force=args.force, retry_failed=args.retry_failed)
+    counts = {phase: sum(j.phase == phase for j in jobs) for phase in PHASES}
+    print(f"\n{len(jobs)} jobs ({counts['teacher']} teachers, "
+          + (f"{counts['artifact']} artefacts, " if counts["artifact"] else "")
+          + f"{counts['student']} students); {len(plan.run)} to run, "
+          f"{len(plan.skipped)} left alone ({why})")
+    print(format_estimate(estimate(jobs, store)))
+    if cluster is not None:
+        print(slurm.describe_plan(plan.run, cluster))
+    for line in datasets_cli.data_status(j.task for j in jobs):
+        print(line)
+    return EXIT_OK
+
+
+def _run_options(args: argparse.Namespace, jobs: list, store: ResultStore, executor: str, run_name: str) -> RunOptions:
+    """The grid's settings every job shares: device, FID extractor (one per grid), segmenter weights."""
     from benchmarks.metrics.fid import resolve_extractor  # torch: not for listing or a dry run
 
-    store.ensure_writable()
     if executor != "slurm":
         choose_device(args.device)  # fail now, not in every job (compute nodes decide for themselves)
     preferred = {j.evaluation["fid_extractor"] for j in jobs} or {"auto"}
@@ -209,10 +207,36 @@ def cmd_grid(args: argparse.Namespace) -> int:
     seg_weights = Path(args.seg_weights).expanduser().absolute() if args.seg_weights else None
     if seg_weights and not seg_weights.is_file():
         raise FileNotFoundError(f"--seg-weights {args.seg_weights}: no such file (DRN-D-105 Cityscapes weights)")
+    return RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
+                      fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
+                      run_id=run_name, seg_weights=str(seg_weights) if seg_weights else None)
+
+
+def _print_outcome(jobs: list, outcome: dict[str, str], store: ResultStore, verb: str) -> None:
+    summary: dict[str, int] = {}
+    for status in outcome.values():
+        summary[status] = summary.get(status, 0) + 1
+    print(f"grid {verb}: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
+    for job in jobs:
+        if outcome.get(job.job_id) in UNSUCCESSFUL:
+            record = store.read_record(job.job_id)
+            error = record.get("error") if isinstance(record, dict) else None
+            print(f"  {outcome[job.job_id]}: {job.job_id} ({job.task}, {job.method}): {error}\n"
+                  f"    log: {store.job_dir(job.job_id) / 'job.log'}")
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    suite = SUITES.get(args.suite)
+    jobs = expand(suite, tasks=args.tasks, methods=args.methods, seeds=args.seeds, overrides=args.overrides)
+    store = ResultStore(args.results)
+    executor, why = resolve_executor(args.executor)
+    cluster = _cluster(args, executor, suite)
+    os.environ[DATA_ROOT_ENV] = str(resolve_data_root(args.data_root))  # absolute, inherited by every job
+    if args.dry_run:
+        return _dry_run(args, jobs, store, cluster, why)
+    store.ensure_writable()
     run_dir = new_run_dir(store, suite.name)
-    options = RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
-                         fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
-                         run_id=run_dir.name, seg_weights=str(seg_weights) if seg_weights else None)
+    options = _run_options(args, jobs, store, executor, run_dir.name)
     write_manifest(run_dir, jobs, {"suite": suite.name, "argv": sys.argv[1:], "created": datetime.now().isoformat(),
                                    "executor": executor})
     if args.executor == "auto":
@@ -221,23 +245,13 @@ def cmd_grid(args: argparse.Namespace) -> int:
     outcome = run_grid(jobs, options, executor=executor, run_dir=run_dir, max_parallel=args.max_parallel,
                        force=args.force, retry_failed=args.retry_failed, progress=not args.no_progress,
                        cluster=cluster, wait=not args.no_wait)
-    summary: dict[str, int] = {}
-    for status in outcome.values():
-        summary[status] = summary.get(status, 0) + 1
     if executor == "slurm" and args.no_wait:
-        print("grid submitted: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
+        _print_outcome(jobs, outcome, store, "submitted")
         print(f"follow with: python -m benchmarks.run status --results {store.root}")
-        return 0
-    print("grid finished: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
-    for job in jobs:
-        if outcome.get(job.job_id) in UNSUCCESSFUL:
-            record = store.read_record(job.job_id)
-            error = record.get("error") if isinstance(record, dict) else None
-            print(f"  {outcome[job.job_id]}: {job.job_id} ({job.task}, {job.method}): {error}\n"
-                  f"    log: {store.job_dir(job.job_id) / 'job.log'}")
+        return EXIT_OK
+    _print_outcome(jobs, outcome, store, "finished")
     if not args.no_report:
-        path = render(store, None, suite=suite.name)
-        print(f"leaderboard: {path}")
+        print(f"leaderboard: {render(store, None, suite=suite.name)}")
     return EXIT_JOBS_FAILED if any(status in UNSUCCESSFUL for status in outcome.values()) else EXIT_OK
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from methods.registry import ARTEFACTS, METHODS, NETWORKS, Need, Param, params_of
 
+#: The fake set's training steps: the cGAN's plus the density-ratio model's (sampling and filtering not counted).
+FAKE_SET_STEPS = ("gan_steps", "dre_steps")
 #: Declared types of the fake-set settings whose default does not tell (cGAN-KD's pipeline checks the counts).
 FAKE_SET_PARAMS = {"ccgan_sigma": Param("float", optional=True, low=0.0),
                    "filter_rho": Param("float", optional=True, low=0.0, high=1.0),
@@ -145,7 +147,7 @@ _FAKE_SET_DEFAULTS = {
 ARTEFACTS.declare(
     "cgan_kd_fake_set", "methods.cgan_kd.artefact", summary="cGAN-KD's processed fake set of one task and teacher",
     families=("classification", "regression"), section="fake_set", defaults=_FAKE_SET_DEFAULTS,
-    params=params_of(_FAKE_SET_DEFAULTS, FAKE_SET_PARAMS))
+    params=params_of(_FAKE_SET_DEFAULTS, FAKE_SET_PARAMS), step_keys=FAKE_SET_STEPS, batch_key="gan_batch_size")
 
 NETWORKS.declare('cifar_resnet', 'methods.classifiers',
                  summary='CIFAR ResNet of depth 6n+2: stem conv at widths[0], three stages of n basic blocks '

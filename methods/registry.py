@@ -123,7 +123,9 @@ class Artefact:
     """Something made once per task and teacher for the students that need it (cGAN-KD's fake set).
 
     ``defaults``: its settings, which the suite section named ``section`` overrides (``fake_set``);
-    ``params``: their declared types and ranges where the default's type is not enough."""
+    ``params``: their declared types and ranges where the default's type is not enough; ``step_keys``:
+    the settings whose sum is its training steps and ``batch_key`` the one that is its batch size (for
+    the grid's time estimate)."""
 
     name: str
     summary: str
@@ -131,6 +133,8 @@ class Artefact:
     section: str
     defaults: Mapping[str, Any]
     params: Mapping[str, Param] = None  # type: ignore[assignment]
+    step_keys: tuple[str, ...] = ()
+    batch_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,8 @@ def network_meta(factory: Callable[..., Any]) -> dict[str, Any]:
 def artefact_meta(artefact: Artefact) -> dict[str, Any]:
     """An artefact's metadata (what a grid needs to make its job)."""
     return {"summary": artefact.summary, "families": tuple(artefact.families), "section": artefact.section,
-            "defaults": dict(artefact.defaults), "params": params_of(artefact.defaults, artefact.params)}
+            "defaults": dict(artefact.defaults), "params": params_of(artefact.defaults, artefact.params),
+            "step_keys": tuple(artefact.step_keys), "batch_key": artefact.batch_key}
 
 
 METHODS: Registry = Registry("method", method_meta)

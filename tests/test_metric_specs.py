@@ -22,6 +22,7 @@ def test_metric_spec_is_complete(name):
     if spec.compute is None:
         assert not spec.inputs, "inputs describe what compute reads"
     columns = metric_columns()
+    assert len(columns) == len(set(columns)), "one column per name"
     assert name in columns and all(c in columns for c in spec.also), "collect keeps every spec's columns"
     report = COST_METRICS + QUALITY_METRICS + FIDELITY_METRICS + TAIL_METRICS
     assert name in report or name in (c for s in METRICS.in_order() for c in s.also), "the report shows it"

@@ -7,9 +7,10 @@ them); the declared types are :data:`methods.entries.FAKE_SET_PARAMS`.
 from __future__ import annotations
 
 from methods.cgan_kd.pipeline import FAKESET_DEFAULTS
-from methods.entries import FAKE_SET_PARAMS
+from methods.entries import FAKE_SET_PARAMS, FAKE_SET_STEPS
 from methods.registry import ARTEFACTS, Artefact
 
 FAKE_SET = ARTEFACTS.register("cgan_kd_fake_set")(Artefact(
     name="cgan_kd_fake_set", summary="cGAN-KD's processed fake set of one task and teacher",
-    families=("classification", "regression"), section="fake_set", defaults=FAKESET_DEFAULTS, params=FAKE_SET_PARAMS))
+    families=("classification", "regression"), section="fake_set", defaults=FAKESET_DEFAULTS, params=FAKE_SET_PARAMS,
+    step_keys=FAKE_SET_STEPS, batch_key="gan_batch_size"))
