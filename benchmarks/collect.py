@@ -18,7 +18,7 @@ from benchmarks.store import CorruptRecord, ResultStore
 from methods import METHODS
 from methods.network_spec import describe_network
 
-#: What a cGAN-KD fake-set artefact records (``benchmarks.labelled_jobs``); the report's fake-set table reads them.
+#: What a cGAN-KD fake-set artifact records (``benchmarks.labelled_jobs``); the report's fake-set table reads them.
 FAKE_SET_COLUMNS = ("cgan_fid", "fake_set_fid", "n_generated", "n_after_subsampling", "n_after_filtering", "n_final",
                     "n_labels_replaced", "n_short_labels")
 #: How a metric was measured: columns every frame has, so the report can always read them.

@@ -30,10 +30,10 @@ class JobConfig:
 
     ``phase`` is ``teacher`` (train a teacher with its task's recipe), ``artifact`` (make something
     every student of a task and teacher shares, such as cGAN-KD's fake set; ``method`` names the
-    artefact) or ``student`` (train a student with ``method``). ``teacher_id`` names the teacher job a
-    pretrained-teacher student or an artefact depends on (None for teachers, the scratch baseline and
+    artifact) or ``student`` (train a student with ``method``). ``teacher_id`` names the teacher job a
+    pretrained-teacher student or an artifact depends on (None for teachers, the scratch baseline and
     online-teacher methods). ``inputs`` names the other jobs whose output this one reads, by role
-    (``{"fake_set": <artefact job>, "student_init": <NOKD student job>}``); it is part of the
+    (``{"fake_set": <artifact job>, "student_init": <NOKD student job>}``); it is part of the
     identity only when non-empty, so jobs without inputs keep the ids they always had.
     """
 
@@ -85,5 +85,5 @@ class JobConfig:
 
     @property
     def network(self) -> Mapping[str, Any]:
-        """The network this job trains and evaluates (an artefact job's is its teacher's)."""
+        """The network this job trains and evaluates (an artifact job's is its teacher's)."""
         return self.student if self.phase == "student" else self.teacher  # type: ignore[return-value]

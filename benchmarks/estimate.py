@@ -40,7 +40,7 @@ from benchmarks.families import FAMILIES
 from benchmarks.macs_table import gmacs as _gmacs, write_macs_table
 from benchmarks.store import DONE, ResultStore
 from datasets import TASKS
-from methods import ARTEFACTS, METHODS
+from methods import ARTIFACTS, METHODS
 from methods.network_spec import describe_network
 
 if TYPE_CHECKING:
@@ -113,15 +113,15 @@ def _kind(job: JobConfig) -> str:
 
 def _batch_size(job: JobConfig) -> int:
     if job.phase == "artifact":
-        return int(job.hparams.get(ARTEFACTS.info(job.method).batch_key, 1))
+        return int(job.hparams.get(ARTIFACTS.info(job.method).batch_key, 1))
     return int(job.schedule.get("batch_size", FAMILIES.get(job.family).schedule_defaults["batch_size"]))
 
 
 def train_steps(job: JobConfig) -> int:
-    """Training steps of a job: its schedule's, or an artefact's as it declares them (``step_keys``: cGAN-KD's
+    """Training steps of a job: its schedule's, or an artifact's as it declares them (``step_keys``: cGAN-KD's
     fake set counts its cGAN's and its density-ratio model's)."""
     if job.phase == "artifact":
-        return sum(int(job.hparams.get(key, 0)) for key in ARTEFACTS.info(job.method).step_keys)
+        return sum(int(job.hparams.get(key, 0)) for key in ARTIFACTS.info(job.method).step_keys)
     return int(job.schedule.get("steps", FAMILIES.get(job.family).schedule_defaults["steps"]))
 
 

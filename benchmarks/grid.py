@@ -33,7 +33,7 @@ from benchmarks.families import FAMILIES
 from benchmarks.suites import EVALUATION_DEFAULTS, SUITES, Suite
 from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
-from methods import ARTEFACTS, METHODS, NETWORKS
+from methods import ARTIFACTS, METHODS, NETWORKS
 from methods.network_spec import network_args
 from methods.registry import Need, Param, param_of, resolve_settings
 
@@ -135,9 +135,9 @@ def method_families(name: str) -> tuple[str, ...]:
     return tuple(METHODS.info(name).families)
 
 
-def _artefact_sections() -> dict[str, str]:
-    """Suite section -> the artefact it configures (``fake_set`` -> ``cgan_kd_fake_set``)."""
-    return {ARTEFACTS.info(name).section: name for name in ARTEFACTS}
+def _artifact_sections() -> dict[str, str]:
+    """Suite section -> the artifact it configures (``fake_set`` -> ``cgan_kd_fake_set``)."""
+    return {ARTIFACTS.info(name).section: name for name in ARTIFACTS}
 
 
 SECTIONS = ("task", "teacher", "student", "recipe", "schedule", "teacher_schedule", "student_schedule", "evaluation")
@@ -176,10 +176,10 @@ def _override_section(suite: Suite, key: str, section: str, name: str, value: An
     return None
 
 
-def _override_artefact(suite: Suite, key: str, artefact: str, name: str, value: Any) -> Suite:
-    info = ARTEFACTS.info(artefact)
+def _override_artifact(suite: Suite, key: str, artifact: str, name: str, value: Any) -> Suite:
+    info = ARTIFACTS.info(artifact)
     if suite_family(suite) not in info.families:
-        raise NotApplicableError(f"--set {key}: suite {suite.name!r} ({suite_family(suite)} tasks) has no {artefact} "
+        raise NotApplicableError(f"--set {key}: suite {suite.name!r} ({suite_family(suite)} tasks) has no {artifact} "
                             f"({info.summary}): it serves {', '.join(info.families)} tasks")
     settings = _set_in(key, getattr(suite, info.section), info.defaults, name, value, info.params)
     return suite.with_changes(**{info.section: settings})
@@ -203,18 +203,18 @@ def _override_method(suite: Suite, key: str, method: str, name: str, value: Any)
 def _apply_override(suite: Suite, item: str) -> Suite:
     key, value = parse_override(item)
     section, _, name = key.partition(".")
-    artefacts = _artefact_sections()
+    artifacts = _artifact_sections()
     if not name:
-        raise OverrideError(f"--set {key}: expected SECTION.KEY (sections: {', '.join(SECTIONS + tuple(artefacts))}, "
+        raise OverrideError(f"--set {key}: expected SECTION.KEY (sections: {', '.join(SECTIONS + tuple(artifacts))}, "
                             f"or a method name)")
     if section in SECTIONS:
         return _override_section(suite, key, section, name, value)  # type: ignore[return-value]
-    if section in artefacts:
-        return _override_artefact(suite, key, artefacts[section], name, value)
+    if section in artifacts:
+        return _override_artifact(suite, key, artifacts[section], name, value)
     if section in METHODS:
         return _override_method(suite, key, section, name, value)
     raise OverrideError(f"--set {key}: unknown section {section!r}. {METHODS.unknown_message(section)} Other "
-                        f"sections: {', '.join(SECTIONS + tuple(artefacts))}.")
+                        f"sections: {', '.join(SECTIONS + tuple(artifacts))}.")
 
 
 def expand_hparams(method: str, grid: Mapping[str, Sequence[Any]],
@@ -264,18 +264,18 @@ def _teacher_job(suite: Suite, task: Mapping[str, Any], seed: int) -> JobConfig:
         suite=suite.name)
 
 
-def _artefact_job(suite: Suite, teacher: JobConfig, artefact: str) -> JobConfig:
-    """An artefact of ``teacher``'s task (cGAN-KD's fake set), made once for every student of that teacher."""
-    info = ARTEFACTS.info(artefact)
+def _artifact_job(suite: Suite, teacher: JobConfig, artifact: str) -> JobConfig:
+    """An artifact of ``teacher``'s task (cGAN-KD's fake set), made once for every student of that teacher."""
+    info = ARTIFACTS.info(artifact)
     hparams = resolve_settings(f"suite {suite.name!r}: {info.section}", info.defaults, info.params,
                                getattr(suite, info.section))
-    return replace(teacher, phase="artifact", method=artefact, hparams=hparams, schedule={}, teacher_id=teacher.job_id)
+    return replace(teacher, phase="artifact", method=artifact, hparams=hparams, schedule={}, teacher_id=teacher.job_id)
 
 
 def _needed_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], need: Need) -> list[JobConfig]:
     """The jobs that make what ``need`` names, the one whose output is read last."""
-    if need.artefact:
-        return [_artefact_job(suite, teacher, need.artefact)]
+    if need.artifact:
+        return [_artifact_job(suite, teacher, need.artifact)]
     return _student_jobs(suite, teacher, student, need.method or "", {})
 
 
@@ -358,7 +358,7 @@ def _route_tasks(suite: Suite, parts: Sequence[Suite], tasks: Sequence[str]) -> 
 
 def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequence[str] | None = None,
            seeds: Sequence[int] | None = None, overrides: Iterable[str] = ()) -> list[JobConfig]:
-    """All jobs of the suite (teachers, then artefacts, then students), narrowed by the filters, with
+    """All jobs of the suite (teachers, then artifacts, then students), narrowed by the filters, with
     overrides applied; each job once, even when two configurations resolve to the same job.
 
     ``tasks``/``methods`` may name registered entries outside the suite (the suite's defaults are used;

@@ -183,7 +183,7 @@ def _dry_run(args: argparse.Namespace, jobs: list, store: ResultStore, cluster, 
     plan = plan_jobs(jobs, store, force=args.force, retry_failed=args.retry_failed)
     counts = {phase: sum(j.phase == phase for j in jobs) for phase in PHASES}
     print(f"\n{len(jobs)} jobs ({counts['teacher']} teachers, "
-          + (f"{counts['artifact']} artefacts, " if counts["artifact"] else "")
+          + (f"{counts['artifact']} artifacts, " if counts["artifact"] else "")
           + f"{counts['student']} students); {len(plan.run)} to run, "
           f"{len(plan.skipped)} left alone ({why})")
     print(format_estimate(estimate(jobs, store)))

@@ -5,7 +5,7 @@ the error text and traceback, so one failing job never stops the grid and never 
 result. A job whose teacher or input job is not done is recorded ``blocked`` without training.
 The bodies (``benchmarks.i2i_jobs``, ``benchmarks.labelled_jobs``) do the family's work. The job's
 folder holds ``job.log`` (a human-readable log, appended across restarts), ``record.json``, the
-trained network or artefact, the sample strips the report shows and, while unfinished, ``state.pt``.
+trained network or artifact, the sample strips the report shows and, while unfinished, ``state.pt``.
 
 ``JobRunner`` is the picklable callable every executor (debug, local, SLURM) runs. Under SLURM it
 also handles time limits and preemption (see its docstring) and exits non-zero when the record is

@@ -12,7 +12,7 @@ Submission (:func:`submit`):
   than after the slowest one. ``--kill-on-invalid-dep=yes`` makes SLURM cancel the students of a
   failed teacher (a teacher whose record is not done exits non-zero, see ``JobRunner``) instead
   of leaving them pending forever; :func:`reconcile` then records them ``blocked`` by it;
-* the same holds for every dependency a job has (cGAN-KD: the fake-set artefact depends on its
+* the same holds for every dependency a job has (cGAN-KD: the fake-set artifact depends on its
   teacher; a cGAN-KD student on the teacher, the fake set and the NOKD student it fine-tunes):
   jobs are submitted in waves (:func:`dependency_waves`), each depending on the array tasks it
   waits for (``afterok:<a>_<i>:<b>_<j>``);
@@ -222,7 +222,7 @@ def _groups(configs: Iterable[JobConfig], key) -> dict[Any, list[JobConfig]]:
 
 def dependency_waves(run: Sequence[JobConfig]) -> list[list[JobConfig]]:
     """``run`` in submission waves: a job comes one wave after the last of its dependencies that is in
-    ``run`` (teachers, then artefacts and most students, then students that read another student)."""
+    ``run`` (teachers, then artifacts and most students, then students that read another student)."""
     by_id = {c.job_id: c for c in run}
     level: dict[str, int] = {}
 

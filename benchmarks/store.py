@@ -67,7 +67,7 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
 
 
 def torch_load(path: Path) -> Any:
-    """A file the harness wrote with :func:`atomic_torch_save` (state dicts, training states, artefacts),
+    """A file the harness wrote with :func:`atomic_torch_save` (state dicts, training states, artifacts),
     read back on the CPU with ``weights_only=True``: tensors, numbers, strings and containers only, so a
     tampered file in a results folder cannot run code when a job reads it."""
     import torch

@@ -17,7 +17,7 @@ from datasets.registry import TASKS, TaskInfo
 __all__ = ["DATASETS", "DatasetError", "ImageTranslationData", "LabelledImageData", "TaskInfo", "TASKS", "load_task"]
 
 _LAZY = {"ImageTranslationData": "datasets.base", "load_task": "datasets.base", "DATASETS": "datasets.catalog",
-         "LabelledImageData": "datasets.labelled", "DatasetError": "datasets.errors"}
+         "LabelledImageData": "datasets.labelled", "DatasetError": "datasets.labelled"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,6 @@
 """Distillation methods, the baselines, the networks they train and the losses they share.
 
-Importing this package declares every method, network and artefact (``methods.entries``) in the
+Importing this package declares every method, network and artifact (``methods.entries``) in the
 registries of ``methods.registry`` without importing torch; a method's module is imported the first
 time the method itself is needed (``METHODS.get(name)``). ``Method``, ``TrainOutcome`` and
 ``TrainSetup`` (torch) are imported on first access. A method never imports the harness
@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from methods import entries  # noqa: F401  (declares the lazy registry entries)
-from methods.registry import ARTEFACTS, METHODS, NETWORKS
+from methods.registry import ARTIFACTS, METHODS, NETWORKS
 
-__all__ = ["ARTEFACTS", "METHODS", "NETWORKS", "Method", "TrainOutcome", "TrainSetup"]
+__all__ = ["ARTIFACTS", "METHODS", "NETWORKS", "Method", "TrainOutcome", "TrainSetup"]
 
 
 def __getattr__(name: str) -> Any:

@@ -82,7 +82,7 @@ class Method(ABC):
     #: SLURM settings, e.g. ``{"time_min": 240, "mem_gb": 32}`` for a method that trains its own
     #: teacher); a user's config file and command line still override them.
     resources: ClassVar[Mapping[str, Any]] = {}
-    #: Other jobs' outputs the student reads (``methods.registry.Need``): an artefact such as cGAN-KD's
+    #: Other jobs' outputs the student reads (``methods.registry.Need``): an artifact such as cGAN-KD's
     #: fake set, or another method's student; the grid adds those jobs and passes their ids as inputs.
     needs: ClassVar[tuple[Need, ...]] = ()
     #: Declared types, choices and ranges of hyperparameters whose default does not tell them (a default

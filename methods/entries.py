@@ -1,4 +1,4 @@
-"""The lazy registry entries of every method, network and artefact: one ``declare`` per entry.
+"""The lazy registry entries of every method, network and artifact: one ``declare`` per entry.
 
 A listing, a grid expansion and a SLURM submission read these entries and import nothing else;
 the entry's module is imported (with torch) the first time the object itself is needed
@@ -11,7 +11,7 @@ before anything runs.
 """
 from __future__ import annotations
 
-from methods.registry import ARTEFACTS, METHODS, NETWORKS, Need, Param, params_of
+from methods.registry import ARTIFACTS, METHODS, NETWORKS, Need, Param, params_of
 
 #: The fake set's training steps: the cGAN's plus the density-ratio model's (sampling and filtering not counted).
 FAKE_SET_STEPS = ("gan_steps", "dre_steps")
@@ -28,7 +28,7 @@ _LABELLED_PARAMS = {"reg_loss": Param("str", choices=("mse", "l1")),
                     "augment": Param("str", optional=True, choices=("crop_flip", "flip", "none"))}
 _CGAN_KD_PARAMS = {**_LABELLED_PARAMS, "init": Param("str", choices=("nokd", "scratch")),
                    "lr_scale": Param("float", low=0.0)}
-_CGAN_KD_NEEDS = (Need("fake_set", artefact="cgan_kd_fake_set"), Need("student_init", method="nokd",
+_CGAN_KD_NEEDS = (Need("fake_set", artifact="cgan_kd_fake_set"), Need("student_init", method="nokd",
                                                                       when=(("init", "nokd"),)))
 _CRD_PARAMS = {**{k: _WEIGHT for k in ("lambda_row", "lambda_column", "lambda_patch", "lambda_style",
                                        "lambda_feature", "lambda_gan")},
@@ -144,8 +144,8 @@ _FAKE_SET_DEFAULTS = {
     "filter_burn_in": 1000, "replace_labels": True, "subsample": True, "n_per_label": 1000,
     "max_label_points": 100, "max_proposals_factor": 20, "fid_samples": 10000, "log_every": 50,
     "checkpoint_every": 0}
-ARTEFACTS.declare(
-    "cgan_kd_fake_set", "methods.cgan_kd.artefact", summary="cGAN-KD's processed fake set of one task and teacher",
+ARTIFACTS.declare(
+    "cgan_kd_fake_set", "methods.cgan_kd.artifact", summary="cGAN-KD's processed fake set of one task and teacher",
     families=("classification", "regression"), section="fake_set", defaults=_FAKE_SET_DEFAULTS,
     params=params_of(_FAKE_SET_DEFAULTS, FAKE_SET_PARAMS), step_keys=FAKE_SET_STEPS, batch_key="gan_batch_size")
 

@@ -104,13 +104,13 @@ def resolve_settings(what: str, defaults: Mapping[str, Any], params: Mapping[str
 class Need:
     """Another job's output that a method's student reads, under ``role`` (the key of ``JobConfig.inputs``).
 
-    Either an ``artefact`` (a registered :data:`ARTEFACTS` entry, made once per task and teacher and
+    Either an ``artifact`` (a registered :data:`ARTIFACTS` entry, made once per task and teacher and
     shared by every student that needs it) or the student of another ``method`` with the same
     network (e.g. the NOKD student cGAN-KD fine-tunes). ``when``: ``(hyperparameter, value)`` pairs
     that must all hold for the need to apply (``(("init", "nokd"),)``); empty: always."""
 
     role: str
-    artefact: str | None = None
+    artifact: str | None = None
     method: str | None = None
     when: tuple[tuple[str, Any], ...] = ()
 
@@ -119,7 +119,7 @@ class Need:
 
 
 @dataclass(frozen=True)
-class Artefact:
+class Artifact:
     """Something made once per task and teacher for the students that need it (cGAN-KD's fake set).
 
     ``defaults``: its settings, which the suite section named ``section`` overrides (``fake_set``);
@@ -246,13 +246,13 @@ def network_meta(factory: Callable[..., Any]) -> dict[str, Any]:
             "args": {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}}
 
 
-def artefact_meta(artefact: Artefact) -> dict[str, Any]:
-    """An artefact's metadata (what a grid needs to make its job)."""
-    return {"summary": artefact.summary, "families": tuple(artefact.families), "section": artefact.section,
-            "defaults": dict(artefact.defaults), "params": params_of(artefact.defaults, artefact.params),
-            "step_keys": tuple(artefact.step_keys), "batch_key": artefact.batch_key}
+def artifact_meta(artifact: Artifact) -> dict[str, Any]:
+    """An artifact's metadata (what a grid needs to make its job)."""
+    return {"summary": artifact.summary, "families": tuple(artifact.families), "section": artifact.section,
+            "defaults": dict(artifact.defaults), "params": params_of(artifact.defaults, artifact.params),
+            "step_keys": tuple(artifact.step_keys), "batch_key": artifact.batch_key}
 
 
 METHODS: Registry = Registry("method", method_meta)
 NETWORKS: Registry = Registry("network", network_meta)
-ARTEFACTS: Registry = Registry("artefact", artefact_meta)
+ARTIFACTS: Registry = Registry("artifact", artifact_meta)

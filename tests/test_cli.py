@@ -105,7 +105,7 @@ def test_rerun_skips_done_jobs_and_force_reruns(tiny_grid):
 
 def test_dry_run_prints_the_job_table_and_runs_nothing(tmp_path):
     proc = cli("grid", "--suite", "smoke", "--dry-run", "--results", str(tmp_path / "r"), "--seeds", "0", "1")
-    assert "52 jobs (8 teachers, 4 artefacts, 40 students)" in proc.stdout  # the composite smoke suite, 2 seeds
+    assert "52 jobs (8 teachers, 4 artifacts, 40 students)" in proc.stdout  # the composite smoke suite, 2 seeds
     assert "cgan_kd_fake_set" in proc.stdout and "a-" in proc.stdout
     assert "feature_kd" in proc.stdout and "t-" in proc.stdout
     assert not (tmp_path / "r").exists()

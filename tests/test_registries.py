@@ -16,7 +16,7 @@ import pytest
 from benchmarks.families import FAMILIES, load_object
 from benchmarks.suites import SUITES
 from datasets import TASKS
-from methods import ARTEFACTS, METHODS, NETWORKS
+from methods import ARTIFACTS, METHODS, NETWORKS
 from methods.registry import param_of
 
 try:
@@ -27,7 +27,7 @@ except ImportError:  # pytest's rootdir-relative import mode
 HEAVY = ("torch", "torchvision", "torch_fidelity", "pandas", "matplotlib")
 
 
-@pytest.mark.parametrize("registry, name", [(r, n) for r in (TASKS, NETWORKS, ARTEFACTS) for n in r.names()],
+@pytest.mark.parametrize("registry, name", [(r, n) for r in (TASKS, NETWORKS, ARTIFACTS) for n in r.names()],
                          ids=lambda v: v if isinstance(v, str) else v.kind)
 def test_entry_metadata_equals_the_loaded_object(registry, name):
     declared = registry.meta(name)
@@ -54,7 +54,7 @@ def test_declared_needs_match_the_method(name):
     """A method that reads a fine-tuning init says when, as ``needs_student_init`` decides it."""
     method, info = METHODS.get(name)(), METHODS.info(name)
     for need in info.needs:
-        assert (need.artefact in ARTEFACTS) != (need.method in METHODS), need
+        assert (need.artifact in ARTIFACTS) != (need.method in METHODS), need
         for key, value in need.when:
             other = {**info.defaults, key: "scratch" if value != "scratch" else "nokd"}
             assert method.needs_student_init({**info.defaults, key: value}) is True
@@ -63,7 +63,7 @@ def test_declared_needs_match_the_method(name):
 
 def test_every_class_registered_is_declared():
     """Loading everything registers nothing that has no lazy entry (a method added without its entry)."""
-    for registry in (METHODS, NETWORKS, TASKS, ARTEFACTS):
+    for registry in (METHODS, NETWORKS, TASKS, ARTIFACTS):
         registry.items()
         undeclared = sorted(set(registry._entries) - set(registry._lazy))
         assert not undeclared, f"{registry.kind}s without an entry: {undeclared}"

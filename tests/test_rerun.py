@@ -18,7 +18,7 @@ from methods.training import PreemptedError, Schedule, TrainingState, run_steps
 
 
 def test_plan_rules(tmp_path: Path) -> None:
-    jobs = expand(SUITES.get("smoke"), seeds=[0, 1])  # teachers first, then artefacts and students
+    jobs = expand(SUITES.get("smoke"), seeds=[0, 1])  # teachers first, then artifacts and students
     store = ResultStore(tmp_path)
     statuses = ["done", "failed", "timed_out", "blocked", None, "done", "corrupt", "failed"]
     for job, status in zip(jobs, statuses):

@@ -29,7 +29,7 @@ class CganKD(LabelledMethod):
 
     name = "cgan_kd"
     uses_fake_set = True
-    needs = (Need("fake_set", artefact="cgan_kd_fake_set"),
+    needs = (Need("fake_set", artifact="cgan_kd_fake_set"),
              Need("student_init", method="nokd", when=(("init", "nokd"),)))
     citation = ("Ding et al., Distilling and Transferring Knowledge via cGAN-generated Samples for Image "
                 "Classification and Regression, arXiv 2104.03164")

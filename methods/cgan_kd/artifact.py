@@ -1,5 +1,5 @@
-"""cGAN-KD's fake set as a registered artefact: made once per task and teacher, read by every student
-whose method declares ``Need("fake_set", artefact="cgan_kd_fake_set")``.
+"""cGAN-KD's fake set as a registered artifact: made once per task and teacher, read by every student
+whose method declares ``Need("fake_set", artifact="cgan_kd_fake_set")``.
 
 Its settings are :data:`methods.cgan_kd.FAKESET_DEFAULTS` (a suite's ``fake_set`` section overrides
 them); the declared types are :data:`methods.entries.FAKE_SET_PARAMS`.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from methods.cgan_kd.pipeline import FAKESET_DEFAULTS
 from methods.entries import FAKE_SET_PARAMS, FAKE_SET_STEPS
-from methods.registry import ARTEFACTS, Artefact
+from methods.registry import ARTIFACTS, Artifact
 
-FAKE_SET = ARTEFACTS.register("cgan_kd_fake_set")(Artefact(
+FAKE_SET = ARTIFACTS.register("cgan_kd_fake_set")(Artifact(
     name="cgan_kd_fake_set", summary="cGAN-KD's processed fake set of one task and teacher",
     families=("classification", "regression"), section="fake_set", defaults=FAKESET_DEFAULTS, params=FAKE_SET_PARAMS,
     step_keys=FAKE_SET_STEPS, batch_key="gan_batch_size"))
