@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import Any, Mapping
 
 PHASES = ("teacher", "artifact", "student")
@@ -59,14 +60,14 @@ class JobConfig:
         canonical_json(self.identity())  # fails early on non-JSON values (NaN, objects)
 
     def identity(self) -> dict[str, Any]:
-        """The fields that define the job (the suite name is a label, not part of the identity)."""
-        data = asdict(self)
-        data.pop("suite")
+        """The fields that define the job (the suite name is a label, not part of the identity); the values
+        themselves, not copies: ``canonical_json`` reads them, nothing writes them."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "suite"}
         if not data["inputs"]:
             data.pop("inputs")
         return data
 
-    @property
+    @cached_property
     def job_id(self) -> str:
         return f"{self.phase[0]}-{short_hash(self.identity())}"
 
