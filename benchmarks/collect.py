@@ -15,15 +15,17 @@ import pandas as pd
 
 from benchmarks.metrics import METRICS
 from benchmarks.store import CorruptRecord, ResultStore
-from methods import METHODS
+from methods import ARTIFACTS, METHODS
 from methods.network_spec import describe_network
 
-#: What a cGAN-KD fake-set artifact records (``benchmarks.labelled_jobs``); the report's fake-set table reads them.
-FAKE_SET_COLUMNS = ("cgan_fid", "fake_set_fid", "n_generated", "n_after_subsampling", "n_after_filtering", "n_final",
-                    "n_labels_replaced", "n_short_labels")
 #: How a metric was measured: columns every frame has, so the report can always read them.
 PROTOCOL_COLUMNS = ("fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "miou_n", "quality_metric",
-                    "eval_protocol", *FAKE_SET_COLUMNS)
+                    "eval_protocol")
+
+
+def artifact_columns() -> list[str]:
+    """The columns the artifacts' report tables read (cGAN-KD's fake-set counts and FIDs), from their entries."""
+    return [column[0] for name in ARTIFACTS for column in (ARTIFACTS.info(name).table or {}).get("columns", ())]
 BASE_COLUMNS = ("job_id", "phase", "status", "suite", "family", "task", "method", "teacher", "student", "hparams",
                 "seed")
 TAIL_COLUMNS = ("error", "samples_png", "inputs_png", "log_path", "train_s", "total_s")
@@ -33,7 +35,7 @@ def metric_columns(found: Iterable[str] = ()) -> list[str]:
     """The metric columns of a frame: every spec's (and the columns it writes with it), the protocol columns,
     then the other metrics ``found`` in records, sorted."""
     columns = list(dict.fromkeys([c for spec in METRICS.in_order() for c in (spec.name, *spec.also)]
-                                 + list(PROTOCOL_COLUMNS)))
+                                 + list(PROTOCOL_COLUMNS) + artifact_columns()))
     return columns + sorted(set(found) - set(columns) - set(BASE_COLUMNS) - set(TAIL_COLUMNS))
 
 

@@ -31,7 +31,7 @@ from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES, suite_resources
 from datasets import TASKS
 from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
-from methods import METHODS, NETWORKS
+from methods import ARTIFACTS, METHODS, NETWORKS
 from methods.network_spec import describe_network
 from methods.registry import UnknownNameError
 
@@ -266,7 +266,8 @@ def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
     out_dir = Path(output) if output else store.root / "report"
     context = {"suite": suite or ", ".join(sorted(set(frame["suite"]) - {""})), "results": str(store.root),
                **git_state()}
-    return render_report(frame, out_dir, context=context, reported=load_published())
+    tables = {name: ARTIFACTS.info(name).table for name in ARTIFACTS if ARTIFACTS.info(name).table}
+    return render_report(frame, out_dir, context=context, reported=load_published(), artifact_tables=tables)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -15,6 +15,21 @@ from methods.registry import ARTIFACTS, METHODS, NETWORKS, Need, Param, params_o
 
 #: The fake set's training steps: the cGAN's plus the density-ratio model's (sampling and filtering not counted).
 FAKE_SET_STEPS = ("gan_steps", "dre_steps")
+#: The report's table of fake-set jobs: (record metric, label, tooltip, format) per column.
+FAKE_SET_TABLE = {
+    "title": "cGAN-KD fake sets",
+    "caption": "The processed cGAN samples every cGAN-KD student of this task learns from (Ding et al., arXiv "
+               "2104.03164): conditional GAN, cDR-RS subsampling, filtering at the teacher's rho-quantile, label "
+               "replacement.",
+    "columns": (("n_generated", "Generated", "cGAN samples proposed after the burn-ins", "{:,.0f}"),
+                ("n_after_subsampling", "Subsampled", "accepted by cDR-RS rejection sampling", "{:,.0f}"),
+                ("n_after_filtering", "Filtered", "accepted and below the teacher's rho-quantile cut-off", "{:,.0f}"),
+                ("n_final", "Final", "", "{:,.0f}"),
+                ("n_labels_replaced", "Relabelled", "labels replaced by the teacher's prediction", "{:,.0f}"),
+                ("n_short_labels", "Short labels", "labels that got fewer fakes than asked", "{:,.0f}"),
+                ("cgan_fid", "cGAN FID", "FID of raw cGAN samples vs the real training images", "{:.2f}"),
+                ("fake_set_fid", "Fake-set FID", "FID of the final fake set vs the real training images", "{:.2f}")),
+}
 #: Declared types of the fake-set settings whose default does not tell (cGAN-KD's pipeline checks the counts).
 FAKE_SET_PARAMS = {"ccgan_sigma": Param("float", optional=True, low=0.0),
                    "filter_rho": Param("float", optional=True, low=0.0, high=1.0),
@@ -147,7 +162,8 @@ _FAKE_SET_DEFAULTS = {
 ARTIFACTS.declare(
     "cgan_kd_fake_set", "methods.cgan_kd.artifact", summary="cGAN-KD's processed fake set of one task and teacher",
     families=("classification", "regression"), section="fake_set", defaults=_FAKE_SET_DEFAULTS,
-    params=params_of(_FAKE_SET_DEFAULTS, FAKE_SET_PARAMS), step_keys=FAKE_SET_STEPS, batch_key="gan_batch_size")
+    params=params_of(_FAKE_SET_DEFAULTS, FAKE_SET_PARAMS), step_keys=FAKE_SET_STEPS, batch_key="gan_batch_size",
+    table=FAKE_SET_TABLE)
 
 NETWORKS.declare('cifar_resnet', 'methods.classifiers',
                  summary='CIFAR ResNet of depth 6n+2: stem conv at widths[0], three stages of n basic blocks '

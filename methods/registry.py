@@ -125,7 +125,8 @@ class Artifact:
     ``defaults``: its settings, which the suite section named ``section`` overrides (``fake_set``);
     ``params``: their declared types and ranges where the default's type is not enough; ``step_keys``:
     the settings whose sum is its training steps and ``batch_key`` the one that is its batch size (for
-    the grid's time estimate)."""
+    the grid's time estimate); ``table``: the report's table of its jobs, ``{"title", "caption", "columns":
+    ((record metric, label, tooltip, format), ...)}``."""
 
     name: str
     summary: str
@@ -135,6 +136,7 @@ class Artifact:
     params: Mapping[str, Param] = None  # type: ignore[assignment]
     step_keys: tuple[str, ...] = ()
     batch_key: str = ""
+    table: Mapping[str, Any] = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,7 @@ def artifact_meta(artifact: Artifact) -> dict[str, Any]:
     """An artifact's metadata (what a grid needs to make its job)."""
     return {"summary": artifact.summary, "families": tuple(artifact.families), "section": artifact.section,
             "defaults": dict(artifact.defaults), "params": params_of(artifact.defaults, artifact.params),
-            "step_keys": tuple(artifact.step_keys), "batch_key": artifact.batch_key}
+            "step_keys": tuple(artifact.step_keys), "batch_key": artifact.batch_key, "table": artifact.table}
 
 
 METHODS: Registry = Registry("method", method_meta)

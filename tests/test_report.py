@@ -238,3 +238,19 @@ def test_report_in_real_browser(rendered: tuple[pd.DataFrame, Path, str], tmp_pa
         finally:
             browser.close()
     assert errors == []
+
+
+def test_artifact_tables_come_from_their_declaration(tmp_path: Path) -> None:
+    """An artifact's report table is the one its registry entry declares (columns, labels, formats)."""
+    from methods import ARTIFACTS
+
+    df = make_jobs(tmp_path)
+    artifact = dict(df.iloc[0], job_id="a0", phase="artifact", method="cgan_kd_fake_set", status="done",
+                    n_generated=1234.0, n_final=56.0, cgan_fid=12.3456)
+    df = pd.concat([df, pd.DataFrame([artifact])], ignore_index=True)
+    table = ARTIFACTS.info("cgan_kd_fake_set").table
+    html = render_report(df, tmp_path / "with", artifact_tables={"cgan_kd_fake_set": table}).read_text()
+    section = _section(html, TASKS[0])
+    assert table["title"] in section and "Fake-set FID" in section and "1,234" in section and "12.35" in section
+    bare = render_report(df, tmp_path / "without").read_text()
+    assert table["title"] not in bare
