@@ -60,7 +60,7 @@ def new_run_dir(store: ResultStore, suite: str) -> Path:
 def write_manifest(run_dir: Path, jobs: Iterable[JobConfig], extra: dict[str, Any]) -> None:
     """The jobs a grid run expects, so ``status``/``report`` can show the missing ones."""
     manifest = {"jobs": {j.job_id: j.to_dict() for j in jobs}, **extra}
-    atomic_write_bytes(run_dir / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+    atomic_write_bytes(run_dir / "manifest.json", json.dumps(manifest, sort_keys=True).encode())
 
 
 def default_parallelism() -> int:
