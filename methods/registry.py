@@ -86,7 +86,7 @@ def check_params(what: str, params: Mapping[str, Param], values: Mapping[str, An
     """``ValueError`` naming the first unknown key or ill-typed value of ``values``."""
     unknown = sorted(set(values) - set(params))
     if unknown:
-        raise ValueError(f"{what} has no setting(s) {unknown}; valid: {', '.join(sorted(params)) or '(none)'}")
+        raise ValueError(f"{what} has no hyperparameter(s) {unknown}; valid: {', '.join(sorted(params)) or '(none)'}")
     for key, value in values.items():
         problem = params[key].problem(value)
         if problem:
