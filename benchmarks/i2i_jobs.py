@@ -19,17 +19,13 @@ from datasets import TASKS, ImageTranslationData
 from methods import METHODS, TrainSetup
 from methods.networks import build_network
 from methods.recipes import resolve_recipe, train_recipe
-from methods.training import Schedule, to_float, to_uint8
+from methods.inference import batched_forward
+from methods.training import Schedule, to_uint8
 
 
-@torch.no_grad()
 def translate(generator: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:
     """uint8 domain-A images -> uint8 translations, in eval mode."""
-    was_training = generator.training
-    generator.eval()
-    out = [to_uint8(generator(to_float(images[i:i + batch_size], device))) for i in range(0, len(images), batch_size)]
-    generator.train(was_training)
-    return torch.cat(out)
+    return batched_forward(generator, images, device, batch_size, post=to_uint8)
 
 
 def save_strip(images: torch.Tensor, path: Path) -> None:
