@@ -158,7 +158,7 @@ class ClusterConfig:
 
     def resources(self, phase: str, method: str) -> SlurmResources:
         """The merged request of a job of ``phase`` trained with ``method`` (``teacher`` for teachers)."""
-        method_defaults = METHODS.get(method).resources if method in METHODS else {}
+        method_defaults = METHODS.info(method).resources if method in METHODS else {}
         merged: dict[str, Any] = {}
         for layer in (validate(self.suite.get(phase, {}), f"suite resources[{phase!r}]"),
                       validate(method_defaults, f"method {method!r} resources"),

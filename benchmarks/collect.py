@@ -1,28 +1,48 @@
 """The result store as a pandas DataFrame, one row per job, for ``status``, ``collect`` and the report.
 
 Jobs that a grid run expected (its manifest) but that have no record appear as ``missing``;
-a corrupt record appears as ``missing`` with the reason, so nothing is silently dropped.
+a corrupt record appears as ``missing`` with the reason, so nothing is silently dropped. Every metric a
+record holds becomes a column (a list or mapping as its JSON text): the metric specs' columns first
+(:data:`benchmarks.metrics.METRICS`), then the protocol columns, then any other, sorted.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 
+from benchmarks.metrics import METRICS
 from benchmarks.store import CorruptRecord, ResultStore
+from methods import ARTIFACTS, METHODS
+from methods.network_spec import describe_network
 
-#: What a cGAN-KD fake-set artefact records (``benchmarks.labelled_jobs``).
-FAKE_SET_COLUMNS = ("cgan_fid", "fake_set_fid", "n_generated", "n_after_subsampling", "n_after_filtering", "n_final",
-                    "n_labels_replaced", "n_short_labels")
-from methods import METHODS
-from methods.networks import describe_network
+#: How a metric was measured: columns every frame has, so the report can always read them.
+PROTOCOL_COLUMNS = ("fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "fid_weights_origin",
+                    "fid_weights_sha256", "kid_subset_size", "kid_subsets", "miou_n", "quality_metric", "eval_protocol")
 
-METRIC_COLUMNS = ("fid", "kid", "kid_std", "miou", "accuracy", "mae", "params", "macs", "latency_ms", "macs_ratio",
-                  "params_ratio", "fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "miou_n", "quality_metric",
-                  "eval_protocol", *FAKE_SET_COLUMNS)
-METRIC_COLUMNS += ("fid_weights_origin", "fid_weights_sha256", "kid_subset_size", "kid_subsets")  # FID provenance
+
+def artifact_columns() -> list[str]:
+    """The columns the artifacts' report tables read (cGAN-KD's fake-set counts and FIDs), from their entries."""
+    return [column[0] for name in ARTIFACTS for column in (ARTIFACTS.info(name).table or {}).get("columns", ())]
+
+
+BASE_COLUMNS = ("job_id", "phase", "status", "suite", "family", "task", "method", "teacher", "student", "hparams",
+                "seed")
+TAIL_COLUMNS = ("error", "samples_png", "inputs_png", "log_path", "train_s", "total_s")
+
+
+def metric_columns(found: Iterable[str] = ()) -> list[str]:
+    """The metric columns of a frame: every spec's (and the columns it writes with it), the protocol columns,
+    then the other metrics ``found`` in records, sorted."""
+    columns = list(dict.fromkeys([c for spec in METRICS.in_order() for c in (spec.name, *spec.also)]
+                                 + list(PROTOCOL_COLUMNS) + artifact_columns()))
+    return columns + sorted(set(found) - set(columns) - set(BASE_COLUMNS) - set(TAIL_COLUMNS))
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict, tuple)) else value
 
 
 def expected_jobs(store: ResultStore) -> dict[str, dict[str, Any]]:
@@ -38,7 +58,7 @@ def expected_jobs(store: ResultStore) -> dict[str, dict[str, Any]]:
 
 def hparams_label(method: str, hparams: dict[str, Any]) -> str:
     """``k=v`` for every hyperparameter that differs from the method's default."""
-    defaults = METHODS.get(method).defaults if method in METHODS else {}
+    defaults = METHODS.info(method).defaults if method in METHODS else {}
     return ", ".join(f"{k}={v}" for k, v in sorted(hparams.items()) if defaults.get(k, object()) != v)
 
 
@@ -62,7 +82,7 @@ def _row(config: dict[str, Any], status: str, record: dict[str, Any] | None, fol
     if record:
         row["error"] = record.get("error")
         metrics = record.get("metrics") or {}
-        row.update({k: metrics.get(k) for k in METRIC_COLUMNS})
+        row.update({k: _cell(v) for k, v in metrics.items()})
         artifacts = record.get("artifacts") or {}
         for key in ("samples_png", "inputs_png"):
             if artifacts.get(key) and (folder / artifacts[key]).exists():
@@ -89,7 +109,7 @@ def collect(store: ResultStore) -> tuple[pd.DataFrame, list[str]]:
             if job_id in corrupt:
                 row["error"] = corrupt[job_id].reason
             rows.append(row)
-    columns = ["job_id", "phase", "status", "suite", "family", "task", "method", "teacher", "student", "hparams",
-               "seed", *METRIC_COLUMNS, "error", "samples_png", "inputs_png", "log_path", "train_s", "total_s"]
+    found = {key for row in rows for key in row}
+    columns = [*BASE_COLUMNS, *metric_columns(found), *TAIL_COLUMNS]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["task", "phase", "method", "student", "seed"], ignore_index=True), problems

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import Any, Mapping
 
 PHASES = ("teacher", "artifact", "student")
@@ -30,10 +31,10 @@ class JobConfig:
 
     ``phase`` is ``teacher`` (train a teacher with its task's recipe), ``artifact`` (make something
     every student of a task and teacher shares, such as cGAN-KD's fake set; ``method`` names the
-    artefact) or ``student`` (train a student with ``method``). ``teacher_id`` names the teacher job a
-    pretrained-teacher student or an artefact depends on (None for teachers, the scratch baseline and
+    artifact) or ``student`` (train a student with ``method``). ``teacher_id`` names the teacher job a
+    pretrained-teacher student or an artifact depends on (None for teachers, the scratch baseline and
     online-teacher methods). ``inputs`` names the other jobs whose output this one reads, by role
-    (``{"fake_set": <artefact job>, "student_init": <NOKD student job>}``); it is part of the
+    (``{"fake_set": <artifact job>, "student_init": <NOKD student job>}``); it is part of the
     identity only when non-empty, so jobs without inputs keep the ids they always had.
     """
 
@@ -59,14 +60,14 @@ class JobConfig:
         canonical_json(self.identity())  # fails early on non-JSON values (NaN, objects)
 
     def identity(self) -> dict[str, Any]:
-        """The fields that define the job (the suite name is a label, not part of the identity)."""
-        data = asdict(self)
-        data.pop("suite")
+        """The fields that define the job (the suite name is a label, not part of the identity); the values
+        themselves, not copies: ``canonical_json`` reads them, nothing writes them."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "suite"}
         if not data["inputs"]:
             data.pop("inputs")
         return data
 
-    @property
+    @cached_property
     def job_id(self) -> str:
         return f"{self.phase[0]}-{short_hash(self.identity())}"
 
@@ -85,5 +86,5 @@ class JobConfig:
 
     @property
     def network(self) -> Mapping[str, Any]:
-        """The network this job trains and evaluates (an artefact job's is its teacher's)."""
+        """The network this job trains and evaluates (an artifact job's is its teacher's)."""
         return self.student if self.phase == "student" else self.teacher  # type: ignore[return-value]

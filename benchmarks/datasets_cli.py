@@ -15,8 +15,9 @@ import argparse
 import sys
 from typing import Iterable
 
-from datasets import DATASETS, TASKS
-from datasets.catalog import DATA_ROOT_ENV, DatasetSpec, fetch, prepare, resolve_data_root, verify
+from datasets import TASKS
+from datasets.catalog import (DATA_ROOT_ENV, DatasetSpec, dataset_folder, fetch, prepare, resolve_data_root,
+                              verify)
 from datasets.errors import DatasetError
 
 ACTIONS = ("list", "download", "prepare", "verify")
@@ -43,7 +44,7 @@ def _state(spec: DatasetSpec, root) -> str:
 def _list(specs: list[DatasetSpec], root) -> None:
     print(f"data root: {root}")
     for spec in specs:
-        tasks = [name for name, info in TASKS.items() if info.dataset == spec.name]
+        tasks = [name for name in TASKS if TASKS.info(name).dataset == spec.name]
         print(f"  {spec.name:<24} {_state(spec, root)}")
         print(f"  {'':<24} {spec.description}; tasks: {', '.join(tasks)}; source: {spec.source}")
         for src in spec.archives:
@@ -54,13 +55,15 @@ def _list(specs: list[DatasetSpec], root) -> None:
 def data_status(tasks: Iterable[str]) -> list[str]:
     """For a grid's dry run: the real datasets its tasks need that are not prepared under the data root."""
     root = resolve_data_root()
-    needed = sorted({TASKS.get(t).dataset for t in tasks} - {None})
+    needed = sorted({TASKS.info(t).dataset for t in tasks} - {None})
     return [f"data: {name} is not prepared under {root}; its jobs will fail until `python -m benchmarks.run "
             f"datasets prepare {name}` (or --data-root / ${DATA_ROOT_ENV} points at a root that has it)"
-            for name in needed if not DATASETS.get(name).folder(root).is_dir()]
+            for name in needed if not dataset_folder(root, name).is_dir()]
 
 
 def run(args: argparse.Namespace) -> int:
+    from datasets import DATASETS  # imports every dataset's module (and torch): only this command needs them
+
     root = resolve_data_root(args.data_root)
     names = args.names or ([] if args.action in ("download", "prepare") else list(DATASETS))
     if not names:

@@ -9,9 +9,10 @@ import sys
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("torch", "torchvision", "torch-fidelity", "submitit", "pandas", "numpy")
@@ -19,6 +20,8 @@ PACKAGES = ("torch", "torchvision", "torch-fidelity", "submitit", "pandas", "num
 
 def choose_device(requested: str = "auto") -> torch.device:
     """``auto``: CUDA when available, else CPU. Asking for CUDA where there is none is an error."""
+    import torch  # imported here: listing and planning a grid never need it
+
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)
@@ -40,6 +43,9 @@ def git_state() -> dict[str, Any]:
 
 
 def environment(device: torch.device) -> dict[str, Any]:
+    """The versions, host and device a job ran with, for its record."""
+    import torch
+
     versions = {}
     for name in PACKAGES:
         try:

@@ -18,6 +18,9 @@ Seconds per step come, in this order of preference, from
 
 GPU measurements win over CPU ones. Jobs whose teacher is loaded from a checkpoint do not train.
 Evaluation time (FID/mIoU, latency) is not included.
+
+Work needs the forward MACs of networks: :mod:`benchmarks.macs_table` reads them from a shipped table,
+so a dry run does not build networks (nor import torch) for any registered suite.
 """
 from __future__ import annotations
 
@@ -27,22 +30,22 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Sequence
-
-import torch
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from benchmarks.config import PHASES, JobConfig, canonical_json
 from benchmarks.environment import choose_device, environment
-from benchmarks.metrics.complexity import count_macs
+from benchmarks.families import FAMILIES
+from benchmarks.macs_table import gmacs as _gmacs, write_macs_table
 from benchmarks.store import DONE, ResultStore
-from datasets import TASKS, ImageTranslationData
-from methods import METHODS, TrainSetup
-from methods.networks import build_network, describe_network
-from methods.recipes import train_recipe
-from methods.labelled_training import SGDSchedule
-from methods.training import Schedule
+from datasets import TASKS
+from methods import ARTIFACTS, METHODS
+from methods.network_spec import describe_network
+
+if TYPE_CHECKING:
+    import torch
+
+    from datasets import ImageTranslationData
 
 CALIBRATION_DIR = "calibration"
 
@@ -90,11 +93,11 @@ BUILTIN_CPU: tuple[tuple[str, dict, dict | None, int, int, float], ...] = (
 
 
 def _size(job: JobConfig) -> int:
-    return int(job.task_args.get("size", TASKS.get(job.task).defaults.get("size", 0)))
+    return int(job.task_args.get("size", TASKS.info(job.task).defaults.get("size", 0)))
 
 
 def _uses_teacher(job: JobConfig) -> bool:
-    return job.phase == "student" and job.method in METHODS and METHODS.get(job.method).teacher_mode == "pretrained"
+    return job.phase == "student" and job.method in METHODS and METHODS.info(job.method).teacher_mode == "pretrained"
 
 
 def trains(job: JobConfig) -> bool:
@@ -103,23 +106,22 @@ def trains(job: JobConfig) -> bool:
 
 
 def _kind(job: JobConfig) -> str:
-    info = TASKS.get(job.task)
-    return ("paired" if info.paired else "unpaired") if info.family == "i2i" else info.family
+    info = TASKS.info(job.task)
+    return ("paired" if info.paired else "unpaired") if FAMILIES.get(info.family).by_pairing else info.family
 
 
 def _batch_size(job: JobConfig) -> int:
     if job.phase == "artifact":
-        return int(job.hparams.get("gan_batch_size", 1))
-    return int(job.schedule.get("batch_size", Schedule.batch_size))
+        return int(job.hparams.get(ARTIFACTS.info(job.method).batch_key, 1))
+    return int(job.schedule.get("batch_size", FAMILIES.get(job.family).schedule_defaults["batch_size"]))
 
 
 def train_steps(job: JobConfig) -> int:
-    """Training steps of a job: its schedule's, or for cGAN-KD's fake set the cGAN's plus the density-ratio
-    model's when given in steps (sampling, filtering and the filtering network's training not counted)."""
+    """Training steps of a job: its schedule's, or an artifact's as it declares them (``step_keys``: cGAN-KD's
+    fake set counts its cGAN's and its density-ratio model's)."""
     if job.phase == "artifact":
-        return int(job.hparams.get("gan_steps", 0)) + int(job.hparams.get("dre_steps") or 0)
-    default = Schedule.steps if TASKS.get(job.task).family == "i2i" else SGDSchedule.steps
-    return int(job.schedule.get("steps", default))
+        return sum(int(job.hparams.get(key) or 0) for key in ARTIFACTS.info(job.method).step_keys)
+    return int(job.schedule.get("steps", FAMILIES.get(job.family).schedule_defaults["steps"]))
 
 
 def step_key(job: JobConfig) -> StepKey:
@@ -127,12 +129,15 @@ def step_key(job: JobConfig) -> StepKey:
                    describe_network(job.teacher) if _uses_teacher(job) else "", _size(job), _batch_size(job))
 
 
-@lru_cache(maxsize=64)
-def _gmacs(spec_json: str, size: int) -> float:
-    spec = json.loads(spec_json)
-    with torch.device("meta"):
-        net = build_network(spec)
-    return count_macs(net, (1, 3, size, size)) / 1e9
+def network_sizes(jobs: Iterable[JobConfig]) -> set[tuple[str, int]]:
+    """The (network spec JSON, size) pairs whose MACs an estimate of ``jobs`` reads."""
+    pairs = {(canonical_json(net), size) for _, net, teacher, size, _, _ in BUILTIN_CPU
+             for net in (net, teacher) if net}
+    for job in jobs:
+        pairs.add((canonical_json(dict(job.network)), _size(job)))
+        if _uses_teacher(job):
+            pairs.add((canonical_json(dict(job.teacher)), _size(job)))
+    return pairs
 
 
 def step_work(job: JobConfig) -> float:
@@ -292,13 +297,24 @@ def format_estimate(estimates: Sequence[JobEstimate]) -> str:
 
 
 def _synthetic(paired: bool, size: int, n: int) -> ImageTranslationData:
+    import torch
+
+    from datasets import ImageTranslationData
+
     gen = torch.Generator().manual_seed(0)
     imgs = [torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=gen) for _ in range(4)]
     return ImageTranslationData("calibration", paired, size, *imgs)
 
 
 def _time_steps(job: JobConfig, steps: int, device: torch.device) -> float:
-    data = _synthetic(TASKS.get(job.task).paired, _size(job), max(2, int(job.schedule.get("batch_size", 1))))
+    import torch
+
+    from methods.base import TrainSetup
+    from methods.networks import build_network
+    from methods.recipes import train_recipe
+    from methods.training import Schedule
+
+    data = _synthetic(TASKS.info(job.task).paired, _size(job), max(2, int(job.schedule.get("batch_size", 1))))
     schedule = Schedule.from_mapping({**job.schedule, "steps": steps, "log_every": steps, "checkpoint_every": 0})
     setup = TrainSetup(data=data, student_spec=job.network, teacher_spec=job.teacher, hparams=job.hparams,
                        schedule=schedule, device=device, seed=0, recipe=job.recipe, log=lambda _: None)
@@ -321,7 +337,7 @@ def calibrate(jobs: Iterable[JobConfig], store: ResultStore, device: str = "auto
     label = device_label(dev.type, environment(dev)["device_name"])
     seen: dict[StepKey, JobConfig] = {}
     for job in jobs:
-        if trains(job) and TASKS.get(job.task).family == "i2i":
+        if trains(job) and FAMILIES.get(job.family).calibrated:
             seen.setdefault(step_key(job), job)
         elif trains(job):
             log(f"  {step_key(job).label()}: not calibrated (calibrate measures image-to-image steps; "
@@ -348,3 +364,14 @@ def _read_entries(path: Path) -> list[dict[str, Any]]:
         return json.loads(path.read_text())["measurements"]
     except (OSError, ValueError, KeyError):
         return []
+
+
+def _all_suite_jobs() -> list[JobConfig]:
+    from benchmarks.grid import expand
+    from benchmarks.suites import SUITES
+
+    return [job for name in SUITES for job in expand(SUITES.get(name))]
+
+
+if __name__ == "__main__":  # python -m benchmarks.estimate: refresh macs_table.json for every registered suite
+    print(f"wrote {write_macs_table(network_sizes(_all_suite_jobs()))}")

@@ -22,31 +22,29 @@ registered method of the task's family, so a suite picks up methods registered a
 """
 from __future__ import annotations
 
-import inspect
 import itertools
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from benchmarks.config import JobConfig
-from benchmarks.labelled_jobs import FAKE_SET_ARTIFACT
+from benchmarks.families import FAMILIES
 from benchmarks.suites import EVALUATION_DEFAULTS, SUITES, Suite
-from benchmarks.teachers import CHECKPOINTS, CheckpointError, check_spec
+from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
-from datasets.labelled import LABELLED_FAMILIES
-from methods import METHODS, NETWORKS
-from methods.cgan_kd import FAKESET_DEFAULTS, fake_set_network, resolve_fake_hparams
-from methods.labelled_training import SGDSchedule
-from methods.recipes import RECIPE_DEFAULTS
-from methods.training import Schedule
-
-#: The method whose student a fine-tuning method (``needs_student_init``) starts from.
-STUDENT_INIT_METHOD = "nokd"
+from methods import ARTIFACTS, METHODS, NETWORKS
+from methods.network_spec import network_args
+from methods.registry import Need, Param, param_of, resolve_settings
 
 
 class OverrideError(ValueError):
     """A malformed or unknown ``--set`` override; the message says what is valid."""
+
+
+class NotApplicableError(OverrideError):
+    """An override for another family's part of a composite suite (a classification method's hyperparameter
+    on the image-to-image part): an error only when no part takes it."""
 
 
 def parse_value(text: str) -> Any:
@@ -67,22 +65,19 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), parse_value(value.strip())
 
 
-def _check_type(key: str, current: Any, value: Any) -> None:
-    """Reject a value whose type contradicts the default (int where a float is fine)."""
-    if current is None or value is None:
+def _check_value(key: str, param: Param, value: Any) -> None:
+    """``OverrideError`` when ``value`` does not fit the setting it overrides (its type, choices, range)."""
+    if param.kind == "any":
         return
-    if isinstance(current, tuple):
-        current = list(current)
-    numbers = (int, float)
-    ok = (isinstance(value, bool) == isinstance(current, bool)
-          and (isinstance(value, type(current)) or (isinstance(current, float) and isinstance(value, numbers))))
-    if not ok:
-        raise OverrideError(f"--set {key}: expected a {type(current).__name__} like {current!r}, got {value!r}")
+    problem = param.problem(value)
+    if problem:
+        raise OverrideError(f"--set {key}: {problem}")
 
 
-def _network_keys(spec: Mapping[str, Any]) -> dict[str, Any]:
-    params = inspect.signature(NETWORKS.get(spec["arch"])).parameters
-    return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+def _check_type(key: str, current: Any, value: Any) -> None:
+    """Reject a value whose type contradicts the current value (an int where a float is fine)."""
+    if current is not None and value is not None:
+        _check_value(key, param_of(current), value)
 
 
 def _set_checkpoint(key: str, spec: Mapping[str, Any], value: Any) -> dict[str, Any]:
@@ -104,9 +99,9 @@ def _set_network(key: str, spec: Mapping[str, Any], field_name: str, value: Any)
     if field_name == "checkpoint":
         return _set_checkpoint(key, spec, value)
     if field_name == "arch":
-        NETWORKS.get(value)
+        NETWORKS.meta(value)  # an unknown name lists the valid ones
         return {**spec, "arch": value}
-    valid = _network_keys(spec)
+    valid = network_args(spec["arch"])
     if field_name not in valid:
         raise OverrideError(f"--set {key}: network {spec['arch']!r} has no argument {field_name!r}; "
                             f"valid: arch, {', '.join(sorted(valid))}" + (", checkpoint" if key.startswith("teacher.") else ""))
@@ -114,20 +109,20 @@ def _set_network(key: str, spec: Mapping[str, Any], field_name: str, value: Any)
     return {**spec, field_name: value}
 
 
-def _set_in(key: str, mapping: Mapping[str, Any], defaults: Mapping[str, Any], field_name: str, value: Any) -> dict:
+def _set_in(key: str, mapping: Mapping[str, Any], defaults: Mapping[str, Any], field_name: str, value: Any,
+            params: Mapping[str, Param] | None = None) -> dict:
     if field_name not in defaults:
         raise OverrideError(f"--set {key}: unknown key {field_name!r}; valid: {', '.join(sorted(defaults))}")
-    _check_type(key, mapping.get(field_name, defaults[field_name]), value)
+    if params and field_name in params:
+        _check_value(key, params[field_name], value)
+    else:
+        _check_type(key, mapping.get(field_name, defaults[field_name]), value)
     return {**mapping, field_name: value}
-
-
-SCHEDULE_DEFAULTS = {f.name: f.default for f in fields(Schedule)}
-SGD_SCHEDULE_DEFAULTS = {f.name: f.default for f in fields(SGDSchedule)}
 
 
 def suite_family(suite: Suite) -> str:
     """The family of the suite's tasks (one per suite); an error names the tasks when they mix."""
-    families = {TASKS.get(t["name"]).family for t in suite.tasks}
+    families = {TASKS.info(t["name"]).family for t in suite.tasks}
     if len(families) != 1:
         raise ValueError(f"suite {suite.name!r} must have tasks of exactly one family, got "
                          f"{', '.join(sorted(families)) or 'no task'}: make one suite per family and join them with "
@@ -137,8 +132,15 @@ def suite_family(suite: Suite) -> str:
 
 def method_families(name: str) -> tuple[str, ...]:
     """The task families a registered method serves."""
-    method = METHODS.get(name)
-    return tuple(getattr(method, "families", (method.family,)))
+    return tuple(METHODS.info(name).families)
+
+
+def _artifact_sections() -> dict[str, str]:
+    """Suite section -> the artifact it configures (``fake_set`` -> ``cgan_kd_fake_set``)."""
+    return {ARTIFACTS.info(name).section: name for name in ARTIFACTS}
+
+
+SECTIONS = ("task", "teacher", "student", "recipe", "schedule", "teacher_schedule", "student_schedule", "evaluation")
 
 
 def apply_overrides(suite: Suite, overrides: Iterable[str]) -> Suite:
@@ -149,58 +151,73 @@ def apply_overrides(suite: Suite, overrides: Iterable[str]) -> Suite:
     return suite
 
 
-def _apply_override(suite: Suite, item: str) -> Suite:
-    key, value = parse_override(item)
-    section, _, name = key.partition(".")
-    if not name:
-        raise OverrideError(f"--set {key}: expected SECTION.KEY (sections: task, teacher, student, recipe, schedule, "
-                            f"teacher_schedule, student_schedule, evaluation, fake_set, or a method name)")
-    labelled = suite_family(suite) in LABELLED_FAMILIES
+def _override_section(suite: Suite, key: str, section: str, name: str, value: Any) -> Suite | None:
+    """The suite with a harness section's key set (``task``, ``teacher``... ``evaluation``); None for other sections."""
+    family = FAMILIES.get(suite_family(suite))
     if section == "task":
-        tasks = []
-        for task in suite.tasks:
-            defaults = TASKS.get(task["name"]).defaults
-            tasks.append({**_set_in(key, task, defaults, name, value), "name": task["name"]})
-        return suite.with_changes(tasks=tuple(tasks))
+        return suite.with_changes(tasks=tuple({**_set_in(key, task, TASKS.info(task["name"]).defaults, name, value),
+                                               "name": task["name"]} for task in suite.tasks))
     if section == "teacher":
         return suite.with_changes(teacher=_set_network(key, suite.teacher, name, value))
     if section == "student":
         return suite.with_changes(students=tuple(_set_network(key, s, name, value) for s in suite.students))
     if section == "recipe":
-        if labelled:
-            raise OverrideError(f"--set {key}: suite {suite.name!r} ({suite_family(suite)}) has no GAN recipe")
-        return suite.with_changes(recipe=_set_in(key, suite.recipe, RECIPE_DEFAULTS, name, value))
+        if not family.recipe_defaults:
+            raise NotApplicableError(f"--set {key}: suite {suite.name!r} ({family.name}) has no GAN recipe")
+        return suite.with_changes(recipe=_set_in(key, suite.recipe, family.recipe_defaults, name, value))
     if section in ("schedule", "teacher_schedule", "student_schedule"):
-        defaults = SGD_SCHEDULE_DEFAULTS if labelled else SCHEDULE_DEFAULTS
         for part in ("teacher_schedule", "student_schedule"):
             if section in ("schedule", part):
-                suite = suite.with_changes(**{part: _set_in(key, getattr(suite, part), defaults, name, value)})
+                suite = suite.with_changes(**{part: _set_in(key, getattr(suite, part), family.schedule_defaults,
+                                                            name, value)})
         if section != "teacher_schedule":
             suite = suite.with_changes(method_schedules={m: {**s, name: value} if name in s else s
                                                          for m, s in suite.method_schedules.items()})
         return suite
     if section == "evaluation":
         return suite.with_changes(evaluation=_set_in(key, suite.evaluation, EVALUATION_DEFAULTS, name, value))
-    if section == "fake_set":
-        if not labelled:
-            raise OverrideError(f"--set {key}: suite {suite.name!r} has no cGAN-KD fake set (image-to-image tasks)")
-        return suite.with_changes(fake_set=_set_in(key, suite.fake_set, FAKESET_DEFAULTS, name, value))
+    return None
+
+
+def _override_artifact(suite: Suite, key: str, artifact: str, name: str, value: Any) -> Suite:
+    info = ARTIFACTS.info(artifact)
+    if suite_family(suite) not in info.families:
+        raise NotApplicableError(f"--set {key}: suite {suite.name!r} ({suite_family(suite)} tasks) has no {artifact} "
+                            f"({info.summary}): it serves {', '.join(info.families)} tasks")
+    settings = _set_in(key, getattr(suite, info.section), info.defaults, name, value, info.params)
+    return suite.with_changes(**{info.section: settings})
+
+
+def _override_method(suite: Suite, key: str, method: str, name: str, value: Any) -> Suite:
+    info = METHODS.info(method)
+    if suite_family(suite) not in info.families:
+        raise NotApplicableError(f"--set {key}: method {method!r} does not serve the {suite_family(suite)} tasks of "
+                            f"suite {suite.name!r}")
+    if name not in info.defaults:
+        raise OverrideError(f"--set {key}: method {method!r} has no hyperparameter {name!r}; "
+                            f"valid: {', '.join(sorted(info.defaults)) or '(none)'}")
+    values = value if isinstance(value, list) and info.params[name].kind != "list" else [value]
+    for v in values:
+        _check_value(key, info.params[name], v)
+    grid = {**suite.hparams.get(method, {}), name: values}
+    return suite.with_changes(hparams={**suite.hparams, method: grid})
+
+
+def _apply_override(suite: Suite, item: str) -> Suite:
+    key, value = parse_override(item)
+    section, _, name = key.partition(".")
+    artifacts = _artifact_sections()
+    if not name:
+        raise OverrideError(f"--set {key}: expected SECTION.KEY (sections: {', '.join(SECTIONS + tuple(artifacts))}, "
+                            f"or a method name)")
+    if section in SECTIONS:
+        return _override_section(suite, key, section, name, value)  # type: ignore[return-value]
+    if section in artifacts:
+        return _override_artifact(suite, key, artifacts[section], name, value)
     if section in METHODS:
-        method = METHODS.get(section)
-        if suite_family(suite) not in method_families(section):
-            raise OverrideError(f"--set {key}: method {section!r} does not serve the {suite_family(suite)} tasks of "
-                                f"suite {suite.name!r}")
-        if name not in method.defaults:
-            raise OverrideError(f"--set {key}: method {section!r} has no hyperparameter {name!r}; "
-                                f"valid: {', '.join(sorted(method.defaults)) or '(none)'}")
-        values = value if isinstance(value, list) else [value]
-        for v in values:
-            _check_type(key, method.defaults[name], v)
-        grid = {**suite.hparams.get(section, {}), name: values}
-        return suite.with_changes(hparams={**suite.hparams, section: grid})
-    raise OverrideError(f"--set {key}: unknown section {section!r}. "
-                        f"{METHODS.unknown_message(section)} Other sections: task, teacher, student, recipe, "
-                        f"schedule, teacher_schedule, student_schedule, evaluation, fake_set.")
+        return _override_method(suite, key, section, name, value)
+    raise OverrideError(f"--set {key}: unknown section {section!r}. {METHODS.unknown_message(section)} Other "
+                        f"sections: {', '.join(SECTIONS + tuple(artifacts))}.")
 
 
 def expand_hparams(method: str, grid: Mapping[str, Sequence[Any]],
@@ -238,7 +255,7 @@ def resolve_methods(names: Sequence[str], family: str) -> list[str]:
 
 
 def _teacher_job(suite: Suite, task: Mapping[str, Any], seed: int) -> JobConfig:
-    info = TASKS.get(task["name"])
+    info = TASKS.info(task["name"])
     try:
         check_spec(suite.teacher)
     except CheckpointError as exc:
@@ -250,42 +267,62 @@ def _teacher_job(suite: Suite, task: Mapping[str, Any], seed: int) -> JobConfig:
         suite=suite.name)
 
 
-def _fake_set_job(suite: Suite, teacher: JobConfig, overrides: Mapping[str, Any]) -> JobConfig:
-    """cGAN-KD's fake set of ``teacher``'s task (the suite's ``fake_set`` with the method's ``overrides``), made
-    once for every student reading the same settings: of that teacher when it filters, else of every teacher
-    (the job's network is then the filtering network, and it depends on no teacher job)."""
-    hparams = resolve_fake_hparams({**suite.fake_set, **overrides})
-    network = fake_set_network(hparams, teacher.family)
-    return replace(teacher, phase="artifact", method=FAKE_SET_ARTIFACT, hparams=hparams, schedule={},
+def _artifact_job(suite: Suite, teacher: JobConfig, artifact: str, settings: Mapping[str, Any]) -> JobConfig:
+    """An artifact of ``teacher``'s task (cGAN-KD's fake set): the suite's section with the student's
+    ``settings`` on top, made once for every student reading the same settings. When the artifact's
+    network setting names a network of its own (cGAN-KD's filtering network), that network is the job's
+    and it depends on no teacher: one artifact for every teacher of the task."""
+    info = ARTIFACTS.info(artifact)
+    hparams = resolve_settings(f"suite {suite.name!r}: {info.section}", info.defaults, info.params,
+                               {**getattr(suite, info.section), **settings})
+    network = artifact_network(info, hparams, teacher.family)
+    return replace(teacher, phase="artifact", method=artifact, hparams=hparams, schedule={},
                    teacher=teacher.teacher if network is None else network,
                    teacher_id=teacher.job_id if network is None else None)
 
 
+def artifact_network(info: Any, hparams: Mapping[str, Any], family: str) -> dict[str, Any] | None:
+    """The network an artifact job is made with (its ``network_setting``: None, the family's default network;
+    ``"teacher"``, the pair's teacher, returned as None; or a network spec), or None for the teacher."""
+    if not info.network_setting:
+        return None
+    value = hparams[info.network_setting]
+    if value == "teacher":
+        return None
+    if value is None:
+        return dict(info.default_networks[family])
+    if isinstance(value, Mapping) and "arch" in value:
+        return dict(value)
+    raise ValueError(f"{info.section}.{info.network_setting} must be null (the public code's network for the "
+                     f"family: {info.default_networks.get(family)}), 'teacher' or a network spec with an 'arch' key, "
+                     f"got {value!r}")
+
+
+def _needed_jobs(suite: Suite, teacher: JobConfig, student: JobConfig, need: Need) -> list[JobConfig]:
+    """The jobs that make what ``need`` names, the one whose output is read last."""
+    if need.artifact:
+        return [_artifact_job(suite, teacher, need.artifact, need.artifact_settings(student.hparams))]
+    return _student_jobs(suite, teacher, student.student or {}, need.method or "", {})
+
+
 def _student_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], method_name: str,
                   hp: Mapping[str, Any]) -> list[JobConfig]:
-    """The student job, preceded by the jobs whose output it reads (its ``inputs``) when it has any."""
-    method = METHODS.get(method_name)
-    schedule = {**suite.student_schedule, **suite.method_schedules.get(method_name, {})}
-    if hasattr(method, "check_schedule"):  # a method that cannot learn with this schedule says so before anything runs
-        try:
-            method.check_schedule(schedule)
-        except ValueError as exc:
-            raise ValueError(f"suite {suite.name!r}, task {teacher.task!r}: {exc}") from None
+    """The student job, preceded by the jobs whose output it reads (its method's ``needs``) when it has any."""
+    info = METHODS.info(method_name)
     job = JobConfig(
         phase="student", family=teacher.family, task=teacher.task, task_args=teacher.task_args,
-        teacher=teacher.teacher, student=dict(student), method=method_name, hparams=method.resolve_hparams(hp),
-        recipe=teacher.recipe, schedule=schedule, evaluation=teacher.evaluation,
-        seed=teacher.seed, teacher_id=teacher.job_id if method.teacher_mode == "pretrained" else None,
+        teacher=teacher.teacher, student=dict(student), method=method_name,
+        hparams=resolve_settings(f"method {method_name!r}", info.defaults, info.params, hp),
+        recipe=teacher.recipe, schedule={**suite.student_schedule, **suite.method_schedules.get(method_name, {})},
+        evaluation=teacher.evaluation, seed=teacher.seed,
+        teacher_id=teacher.job_id if info.teacher_mode == "pretrained" else None,
         suite=suite.name)
-    if hasattr(method, "check_network"):  # a method that cannot work on these networks fails here, at planning
-        size = teacher.task_args.get("size", TASKS.get(teacher.task).defaults.get("size"))
-        method.check_network(job.student, job.teacher, size, job.hparams)
     needed: list[JobConfig] = []
-    if getattr(method, "uses_fake_set", False):
-        needed.append(_fake_set_job(suite, teacher, method().fake_set_overrides(job.hparams)))
-    if getattr(method, "uses_fake_set", False) and method().needs_student_init(job.hparams):
-        needed += _student_jobs(suite, teacher, student, STUDENT_INIT_METHOD, {})
-    inputs = {role: dep.job_id for role, dep in zip(("fake_set", "student_init"), needed)}
+    inputs: dict[str, str] = {}
+    for need in (n for n in info.needs if n.applies(job.hparams)):
+        jobs = _needed_jobs(suite, teacher, job, need)
+        needed += jobs
+        inputs[need.role] = jobs[-1].job_id
     return needed + [replace(job, inputs=inputs)] if inputs else [job]
 
 
@@ -310,7 +347,8 @@ def _expand_one(suite: Suite, tasks: Sequence[str] | None, methods: Sequence[str
 
 def _parts(suite: Suite, overrides: Sequence[str]) -> list[Suite]:
     """A composite suite's parts with the overrides that apply to each (an override that applies to no
-    part is an error: the first part's message says why); a plain suite with all its overrides."""
+    part is an error: a part of its family says why, else the first part); a plain suite with all its
+    overrides."""
     if not suite.parts:
         return [apply_overrides(suite, overrides)]
     parts = [SUITES.get(name) for name in suite.parts]
@@ -322,8 +360,8 @@ def _parts(suite: Suite, overrides: Sequence[str]) -> list[Suite]:
                 applied = True
             except OverrideError as exc:
                 errors.append(exc)
-        if not applied:
-            raise errors[0]
+        if not applied:  # the error of a part the override was meant for, else the first part's
+            raise next((e for e in errors if not isinstance(e, NotApplicableError)), errors[0])
     return parts
 
 
@@ -334,7 +372,7 @@ def _route_tasks(suite: Suite, parts: Sequence[Suite], tasks: Sequence[str]) -> 
     for name in tasks:
         homes = [i for i, p in enumerate(parts) if name in {t["name"] for t in p.tasks}]
         if not homes:
-            family = TASKS.get(name).family
+            family = TASKS.info(name).family
             homes = [i for i, p in enumerate(parts) if suite_family(p) == family][:1]
             if not homes:
                 raise ValueError(f"suite {suite.name!r} has no {family} part for task {name!r} (its families: "
@@ -347,7 +385,7 @@ def _route_tasks(suite: Suite, parts: Sequence[Suite], tasks: Sequence[str]) -> 
 
 def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequence[str] | None = None,
            seeds: Sequence[int] | None = None, overrides: Iterable[str] = ()) -> list[JobConfig]:
-    """All jobs of the suite (teachers, then artefacts, then students), narrowed by the filters, with
+    """All jobs of the suite (teachers, then artifacts, then students), narrowed by the filters, with
     overrides applied; each job once, even when two configurations resolve to the same job.
 
     ``tasks``/``methods`` may name registered entries outside the suite (the suite's defaults are used;
@@ -355,10 +393,14 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
     seeds. A student whose method reads another job's output (cGAN-KD: the fake set and the NOKD
     student it fine-tunes) brings that job along even when the filters leave it out."""
     for name in tasks or ():
-        TASKS.get(name)
+        TASKS.meta(name)
+    bad_seeds = [s for s in seeds or () if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+    if bad_seeds:
+        raise ValueError(f"seeds must be integers >= 0 (they seed torch, numpy and the data), got {bad_seeds}: "
+                         f"pass e.g. --seeds 0 1 2")
     for name in methods or ():
         if not any(c in name for c in "*?["):
-            METHODS.get(name)
+            METHODS.meta(name)
     jobs: list[JobConfig] = []
     parts = _parts(suite, list(overrides))
     routed = _route_tasks(suite, parts, tasks) if tasks else [None] * len(parts)
@@ -376,3 +418,31 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
     for job in jobs:
         unique.setdefault(job.job_id, replace(job, suite=suite.name))  # a composite's jobs carry its name
     return sorted(unique.values(), key=lambda j: order[j.phase])
+
+
+def check_plans(jobs: Iterable[JobConfig]) -> None:
+    """Each student's method checks, before anything runs, that it can work with its networks, the task's
+    image size, its hyperparameters and its schedule (``Method.check_network``, and ``check_schedule`` where
+    a method has one): SRPKD/ReKo on a layer without spatial extent, CAT's kernel alignment at batch 1 or a
+    bad CRD schedule setting fail the grid here, with the method's message, never train as something else.
+
+    It imports the methods' modules (torch, meta-device shapes), so ``grid`` calls it after expanding and
+    ``list`` / the time estimate never do. One check per distinct (method, networks, size, settings)."""
+    checked: set[str] = set()
+    for job in jobs:
+        if job.phase != "student":
+            continue
+        size = job.task_args.get("size", TASKS.info(job.task).defaults.get("size"))
+        key = json.dumps([job.method, job.student, job.teacher, size, job.hparams, job.schedule], sort_keys=True,
+                         default=str)
+        if key in checked:
+            continue
+        checked.add(key)
+        method = METHODS.get(job.method)
+        method.check_network(job.student, job.teacher, size, job.hparams)
+        check_schedule = getattr(method, "check_schedule", None)
+        if check_schedule is not None:
+            try:
+                check_schedule(job.schedule)
+            except ValueError as exc:
+                raise ValueError(f"suite {job.suite!r}, task {job.task!r}: {exc}") from None

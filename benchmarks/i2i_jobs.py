@@ -11,24 +11,21 @@ import torch
 
 from benchmarks.config import JobConfig
 from benchmarks.job_context import JobContext, JobResult, check_finite, compression_metrics, plain_data
-from benchmarks.protocols import check_ready, quality_metrics
-from benchmarks.store import ResultStore, atomic_torch_save
+from benchmarks.metrics import MetricInputs, compute_metrics
+from benchmarks.protocols import check_ready, quality_metric
+from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from benchmarks.teachers import load_teacher_checkpoint
 from datasets import TASKS, ImageTranslationData
 from methods import METHODS, TrainSetup
 from methods.networks import build_network
 from methods.recipes import resolve_recipe, train_recipe
-from methods.training import Schedule, to_float, to_uint8
+from methods.inference import batched_forward
+from methods.training import Schedule, to_uint8
 
 
-@torch.no_grad()
 def translate(generator: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:
     """uint8 domain-A images -> uint8 translations, in eval mode."""
-    was_training = generator.training
-    generator.eval()
-    out = [to_uint8(generator(to_float(images[i:i + batch_size], device))) for i in range(0, len(images), batch_size)]
-    generator.train(was_training)
-    return torch.cat(out)
+    return batched_forward(generator, images, device, batch_size, post=to_uint8)
 
 
 def save_strip(images: torch.Tensor, path: Path) -> None:
@@ -42,29 +39,34 @@ def load_teacher(store: ResultStore, config: JobConfig) -> tuple[torch.nn.Module
     """The teacher generator (and its discriminator) trained by job ``config.teacher_id`` (which is done)."""
     folder = store.job_dir(config.teacher_id)
     teacher = build_network(config.teacher)
-    teacher.load_state_dict(torch.load(folder / "generator.pt", map_location="cpu"), strict=True)
+    teacher.load_state_dict(torch_load(folder / "generator.pt"), strict=True)
     disc_path = folder / "discriminator.pt"
     discriminator = None
     if disc_path.exists():
         discriminator = build_network(_disc_spec(config))
-        discriminator.load_state_dict(torch.load(disc_path, map_location="cpu"), strict=True)
+        discriminator.load_state_dict(torch_load(disc_path), strict=True)
     return teacher, discriminator
 
 
 def _disc_spec(config: JobConfig) -> dict[str, Any]:
-    paired = TASKS.get(config.task).paired
+    paired = TASKS.info(config.task).paired
     hp = resolve_recipe(config.recipe, paired)
     return {"arch": "patchgan_discriminator", "input_nc": 6 if paired else 3, "ndf": hp["ndf"],
             "n_layers": hp["d_layers"], "norm": hp["d_norm"]}
 
 
-def evaluate(generator: torch.nn.Module, ctx: JobContext) -> dict[str, Any]:
-    """The task's quality metric (FID/KID or mIoU) on the whole test split, params, MACs, latency and
-    compression ratios; writes the sample strip(s)."""
+def evaluate(generator: torch.nn.Module, ctx: JobContext, teacher: torch.nn.Module | None = None) -> dict[str, Any]:
+    """Every metric spec that applies to the job on the whole test split (the task's quality metric, FID/KID or
+    mIoU; with a pretrained ``teacher``, the student's fidelity to it), params, MACs, latency and compression
+    ratios; writes the sample strip(s)."""
     config, data = ctx.config, ctx.data
     fake = translate(generator, data.test_a, ctx.device)
+    teacher_fake = translate(teacher.to(ctx.device), data.test_a, ctx.device) if teacher is not None else None
+    quality = quality_metric(config)
+    inputs = MetricInputs(config=config, data=data, fake=fake, real=data.test_b, teacher_fake=teacher_fake,
+                          network=generator, options=ctx.options, device=ctx.device)
     metrics: dict[str, Any] = {
-        **quality_metrics(config, data, fake, ctx.options, ctx.device),
+        **compute_metrics(config, quality, inputs), "quality_metric": quality,
         **compression_metrics(generator, build_network(config.teacher), (1, 3, data.size, data.size), ctx.device,
                               config.evaluation["latency_warmup"], config.evaluation["latency_repeats"]),
     }
@@ -105,7 +107,7 @@ def run_i2i_job(ctx: JobContext) -> JobResult:
     if config.phase == "teacher" and outcome.discriminator is not None:
         atomic_torch_save(outcome.discriminator.state_dict(), ctx.folder / "discriminator.pt")
     t = time.perf_counter()
-    metrics = evaluate(outcome.generator, ctx)
+    metrics = evaluate(outcome.generator, ctx, setup.teacher if config.phase == "student" else None)
     timings["eval_s"] = time.perf_counter() - t
     artifacts["samples_png"] = "samples.png"
     if config.phase == "teacher":

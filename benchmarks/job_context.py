@@ -3,7 +3,7 @@
 ``benchmarks.runner.run_job`` is the shell every job runs in (logging, the record, errors,
 checkpoints); the bodies do the family-specific work: ``benchmarks.i2i_jobs`` for image-to-image
 teachers and students, ``benchmarks.labelled_jobs`` for classification/regression teachers, the
-cGAN-KD fake-set artefact and labelled students.
+cGAN-KD fake-set artifact and labelled students.
 """
 from __future__ import annotations
 

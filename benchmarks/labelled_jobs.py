@@ -28,7 +28,7 @@ from benchmarks.config import JobConfig
 from benchmarks.i2i_jobs import save_strip
 from benchmarks.job_context import JobContext, JobResult, check_finite, compression_metrics
 from benchmarks.protocols import fid_against
-from benchmarks.store import ResultStore, atomic_torch_save
+from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from datasets.labelled import LabelledImageData
 from methods import METHODS
 from methods.cgan_kd import FakeSet, build_fake_set
@@ -49,7 +49,7 @@ def load_model(store: ResultStore, job_id: str, spec: dict[str, Any], data: Labe
 
 def _state(store: ResultStore, job_id: str) -> dict[str, torch.Tensor]:
     """The state dict a (done) model job saved."""
-    return torch.load(store.job_dir(job_id) / MODEL_FILE, map_location="cpu")
+    return torch_load(store.job_dir(job_id) / MODEL_FILE)
 
 
 def evaluate_model(model: nn.Module, ctx: JobContext) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def _train_student(ctx: JobContext, schedule: SGDSchedule) -> tuple[nn.Module, d
 def _fake_set_artifact(ctx: JobContext) -> JobResult:
     config, data = ctx.config, ctx.data
     if config.method != FAKE_SET_ARTIFACT:
-        raise ValueError(f"unknown artefact {config.method!r} for a {data.family} task; valid: {FAKE_SET_ARTIFACT}")
+        raise ValueError(f"unknown artifact {config.method!r} for a {data.family} task; valid: {FAKE_SET_ARTIFACT}")
     teacher = load_model(ctx.store, config.teacher_id, dict(config.teacher), data) if config.teacher_id else None
 
     def fid_fn(fake: torch.Tensor, real: torch.Tensor) -> dict:
@@ -133,7 +133,7 @@ def _save_fake_strips(fake: FakeSet, data: LabelledImageData, config: JobConfig,
 
 
 def run_labelled_job(ctx: JobContext) -> JobResult:
-    """Train and evaluate the job's classifier/regressor, or make its artefact."""
+    """Train and evaluate the job's classifier/regressor, or make its artifact."""
     config = ctx.config
     if config.phase == "artifact":
         return _fake_set_artifact(ctx)

@@ -73,10 +73,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from benchmarks.suites import Suite, register_suite
-from datasets.cityscapes import OFFICIAL_COUNTS as CITYSCAPES
-from datasets.cyclegan import OFFICIAL_COUNTS as CYCLEGAN
-from datasets.pix2pix import OFFICIAL_COUNTS as PIX2PIX
+from benchmarks.suite_base import Suite, register_suite
+from datasets.official_counts import CITYSCAPES, CYCLEGAN, PIX2PIX
 
 #: UTKFace's aligned-and-cropped faces aged 1 to 60 (the range CcGAN and cGAN-KD use), about.
 UTKFACE_AGES_1_60 = 14760

@@ -53,6 +53,18 @@ def blocked_record(config: JobConfig, blocker: str, blocker_status: str, blocker
     return outcome_record(config.to_dict(), "blocked", reason, run, blocked_by=blocker)
 
 
+def lost_record(config: JobConfig, store: ResultStore, run: str, what: str, status: str = "failed",
+                **extra: Any) -> dict[str, Any]:
+    """The record of a job that ended without writing one (its process died, SLURM cancelled or killed it):
+    ``blocked`` when a job it depends on ended not done (the reason it was cancelled), else ``status``
+    (``failed``, or ``timed_out`` for a time limit) with ``what`` happened. Every executor settles such
+    jobs with it."""
+    ready, blocker, blocker_status, blocker_error = dependencies_ready(config, store)
+    if not ready and blocker_status != "missing":
+        return blocked_record(config, blocker, blocker_status, blocker_error, run)
+    return outcome_record(config.to_dict(), status, what[:4000], run, **extra)
+
+
 def dependencies_ready(config: JobConfig, store: ResultStore, skip: Container[str] = ()
                        ) -> tuple[bool, str | None, str, str | None]:
     """Whether a job may start: ``(ready, first dependency not done, its status, its error)``; the

@@ -1,4 +1,5 @@
-"""Quality metrics as the papers compute them, chosen by the task's protocol.
+"""Quality metrics as the papers compute them, chosen by the task's protocol (the metric specs of
+:mod:`benchmarks.metrics.specs.quality` call these).
 
 * ``fid`` (every task but Cityscapes): FID/KID of the translated test inputs against real
   target-domain images: ``target_train_test`` is the CycleGAN convention GAN Compression uses
@@ -30,7 +31,7 @@ FID_CONVENTIONS = {
 
 
 def quality_metric(config: JobConfig) -> str:
-    return TASKS.get(config.task).quality_metric
+    return TASKS.info(config.task).quality_metric
 
 
 def check_ready(config: JobConfig, options: Any) -> None:
@@ -48,11 +49,12 @@ def _short_args(args: dict[str, Any]) -> str:
     return "_".join(f"{k}{v}" for k, v in sorted(args.items())) or "defaults"
 
 
-def _fid(config: JobConfig, data: ImageTranslationData, fake: torch.Tensor, options: Any,
-         device: torch.device) -> dict[str, Any]:
+def fid_metrics(config: JobConfig, data: ImageTranslationData, fake: torch.Tensor, options: Any,
+                device: torch.device) -> dict[str, Any]:
+    """FID/KID of the translated test inputs under the task's (or the suite's) FID protocol."""
     protocol = config.evaluation["fid_protocol"]
     if protocol == "task":
-        protocol = TASKS.get(config.task).fid_protocol
+        protocol = TASKS.info(config.task).fid_protocol
     real, split = data.fid_reference(protocol)
     fid = fid_against(fake, real, config, data.name, f"B-{split}", options, device)
     return {**fid, "fid_protocol": f"{protocol} ({split} split of domain B)",
@@ -73,7 +75,8 @@ def fid_against(fake: torch.Tensor, real: torch.Tensor, config: JobConfig, datas
     return {**fid, "fid_extractor_label": extractor.label}
 
 
-def _miou(data: ImageTranslationData, fake: torch.Tensor, options: Any, device: torch.device) -> dict[str, Any]:
+def miou_metrics(data: ImageTranslationData, fake: torch.Tensor, options: Any, device: torch.device) -> dict[str, Any]:
+    """mIoU of the DRN-D-105 segmenter on the generated photos against the test label maps."""
     if data.test_labels is None:
         raise ValueError(f"task {data.name!r} is scored by mIoU but its data has no test label maps")
     path = resolve_weights(options.seg_weights)
@@ -84,11 +87,3 @@ def _miou(data: ImageTranslationData, fake: torch.Tensor, options: Any, device: 
             "eval_protocol": f"mIoU (Cityscapes, GAN Compression protocol): DRN-D-105 on {out['miou_n']} generated "
                              f"photos, 19 classes at the label resolution {w}x{h}, label 255 ignored; weights "
                              f"{path.name} (sha256 {sha[:12]})"}
-
-
-def quality_metrics(config: JobConfig, data: ImageTranslationData, fake: torch.Tensor, options: Any,
-                    device: torch.device) -> dict[str, Any]:
-    """The task's quality metric(s) for the translated test inputs ``fake`` (uint8 N x 3 x H x W)."""
-    metric = quality_metric(config)
-    out = _fid(config, data, fake, options, device) if metric == "fid" else _miou(data, fake, options, device)
-    return {**out, "quality_metric": metric}

@@ -4,7 +4,7 @@
 leaderboard. Results go to ``--results`` (default ``$KDGAN_RESULTS`` or ``./results``).
 ``grid --executor slurm`` submits job arrays to SLURM (``--no-wait`` returns at once; ``status``
 follows them later). Bad input exits with status 2 and a message that says what was wrong and
-what is valid.
+what is valid; the exit statuses are listed in :data:`EXIT_CODES` (and ``--help``).
 """
 from __future__ import annotations
 
@@ -19,27 +19,43 @@ from typing import Sequence
 from benchmarks import cluster_config, slurm
 from benchmarks import datasets_cli, teachers_cli
 from benchmarks import weights_cli
-from benchmarks.collect import collect
 from benchmarks.config import PHASES, canonical_json
 from benchmarks.environment import choose_device, git_state
 from benchmarks.estimate import calibrate, estimate, format_estimate
-from benchmarks.grid import OverrideError, expand
+from benchmarks.families import FAMILIES
+from benchmarks.grid import OverrideError, check_plans, expand
 from benchmarks.launcher import EXECUTORS, new_run_dir, resolve_executor, run_grid, write_manifest
 from benchmarks.metrics import METRICS
 from benchmarks.plan import plan_jobs
-from benchmarks.published import load_published
 from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES, suite_resources
 from datasets import TASKS
 from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
-from methods import METHODS, NETWORKS
-from methods.networks import describe_network
-from methods.registry import UnknownNameError, describe
+from methods import ARTIFACTS, METHODS, NETWORKS
+from methods.network_spec import describe_network
+from methods.registry import UnknownNameError
 from methods.weights import WeightsError
 
+# Listing, expanding, dry-running and submitting a grid import neither torch nor pandas: the commands that
+# need them (collect, status, report, a grid's FID extractor) import them where they run.
+
+EXIT_OK = 0
+EXIT_JOBS_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_SLURM = 3
+EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what `seq 100000 | head` reports too
+
+EXIT_CODES = {
+    EXIT_OK: "success (for `grid`: every job of the grid is done, or was submitted with --no-wait)",
+    EXIT_JOBS_FAILED: "`grid` ran, and at least one job failed, timed out or was blocked (after the report)",
+    EXIT_BAD_INPUT: "bad input (unknown name, malformed --set, missing file...): nothing ran",
+    EXIT_SLURM: "SLURM is unreachable or refused a submission",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); finished jobs are kept",
+    EXIT_CLOSED_PIPE: "the reader of stdout went away (`list | head`): the command stopped quietly",
+}
+UNSUCCESSFUL = ("failed", "blocked", "timed_out")
 
 
 def default_results() -> str:
@@ -52,7 +68,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    epilog = "exit status:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0],
+                                     epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     grid = sub.add_parser("grid", help="expand a suite into jobs and run what is missing (default: the default suite)")
     _add_common(grid)
@@ -110,15 +128,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     for section in sections:
         print(f"{section}:")
         if section == "methods":
-            for name, cls in METHODS.items():
-                families = "/".join(getattr(cls, "families", (cls.family,)))
-                print(f"  {name:<14} [{families}, teacher: {cls.teacher_mode}] {describe(cls)}")
-                if cls.citation:
-                    print(f"  {'':<14} paper: {cls.citation}")
-                print(f"  {'':<14} defaults: {canonical_json(dict(cls.defaults))}")
+            for name in METHODS:
+                info = METHODS.info(name)
+                print(f"  {name:<14} [{'/'.join(info.families)}, teacher: {info.teacher_mode}] {info.summary}")
+                if info.citation:
+                    print(f"  {'':<14} paper: {info.citation}")
+                print(f"  {'':<14} defaults: {canonical_json(dict(info.defaults))}")
         elif section == "tasks":
-            for name, info in TASKS.items():
-                kind = ("paired, " if info.paired else "unpaired, ") if info.family == "i2i" else ""
+            for name in TASKS:
+                info = TASKS.info(name)
+                kind = ("paired, " if info.paired else "unpaired, ") if FAMILIES.get(info.family).by_pairing else ""
                 quality = {"fid": f"FID: {info.fid_protocol}", "miou": "mIoU: DRN-D-105"}.get(info.quality_metric,
                                                                                             info.quality_metric)
                 print(f"  {name:<26} [{info.family}, {kind}{quality}] {info.description}")
@@ -133,8 +152,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                 print(f"  {'':<10} teacher {describe_network(suite.teacher)}; students "
                       f"{', '.join(describe_network(s) for s in suite.students)}; methods {', '.join(suite.methods)}")
         elif section == "networks":
-            for name, cls in NETWORKS.items():
-                print(f"  {name:<26} {describe(cls)}")
+            for name in NETWORKS:
+                print(f"  {name:<26} {NETWORKS.info(name).summary}")
         elif section == "metrics":
             for name, metric in METRICS.items():
                 print(f"  {name:<14} {metric.arrow} {'higher' if metric.higher_is_better else 'lower'} is better: "
@@ -161,6 +180,49 @@ def _cluster(args: argparse.Namespace, executor: str, suite) -> cluster_config.C
     return None
 
 
+def _dry_run(args: argparse.Namespace, jobs: list, store: ResultStore, cluster, why: str) -> int:
+    """The job table, what would run, the training-time estimate, the SLURM plan and missing data."""
+    print(_job_table(jobs))
+    plan = plan_jobs(jobs, store, force=args.force, retry_failed=args.retry_failed)
+    counts = {phase: sum(j.phase == phase for j in jobs) for phase in PHASES}
+    print(f"\n{len(jobs)} jobs ({counts['teacher']} teachers, "
+          + (f"{counts['artifact']} artifacts, " if counts["artifact"] else "")
+          + f"{counts['student']} students); {len(plan.run)} to run, "
+          f"{len(plan.skipped)} left alone ({why})")
+    print(format_estimate(estimate(jobs, store)))
+    if cluster is not None:
+        print(slurm.describe_plan(plan.run, cluster))
+    for line in datasets_cli.data_status(j.task for j in jobs):
+        print(line)
+    return EXIT_OK
+
+
+def _run_options(args: argparse.Namespace, jobs: list, store: ResultStore, executor: str, run_name: str) -> RunOptions:
+    """The grid's settings every job shares: device, FID extractor (one per grid), segmenter weights."""
+    if executor != "slurm":
+        choose_device(args.device)  # fail now, not in every job (compute nodes decide for themselves)
+    extractor = weights_cli.prefetch_for_jobs(jobs, args.fid_weights, args.seg_weights)
+    seg_weights = Path(args.seg_weights).expanduser().absolute() if args.seg_weights else None
+    if seg_weights and not seg_weights.is_file():
+        raise FileNotFoundError(f"--seg-weights {args.seg_weights}: no such file (DRN-D-105 Cityscapes weights)")
+    return RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
+                      fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
+                      run_id=run_name, seg_weights=str(seg_weights) if seg_weights else None)
+
+
+def _print_outcome(jobs: list, outcome: dict[str, str], store: ResultStore, verb: str) -> None:
+    summary: dict[str, int] = {}
+    for status in outcome.values():
+        summary[status] = summary.get(status, 0) + 1
+    print(f"grid {verb}: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
+    for job in jobs:
+        if outcome.get(job.job_id) in UNSUCCESSFUL:
+            record = store.read_record(job.job_id)
+            error = record.get("error") if isinstance(record, dict) else None
+            print(f"  {outcome[job.job_id]}: {job.job_id} ({job.task}, {job.method}): {error}\n"
+                  f"    log: {store.job_dir(job.job_id) / 'job.log'}")
+
+
 def cmd_grid(args: argparse.Namespace) -> int:
     suite = SUITES.get(args.suite)
     jobs = expand(suite, tasks=args.tasks, methods=args.methods, seeds=args.seeds, overrides=args.overrides)
@@ -168,29 +230,12 @@ def cmd_grid(args: argparse.Namespace) -> int:
     executor, why = resolve_executor(args.executor)
     cluster = _cluster(args, executor, suite)
     os.environ[DATA_ROOT_ENV] = str(resolve_data_root(args.data_root))  # absolute, inherited by every job
+    check_plans(jobs)  # each method's own planning checks (imports the methods: torch)
     if args.dry_run:
-        print(_job_table(jobs))
-        plan = plan_jobs(jobs, store, force=args.force, retry_failed=args.retry_failed)
-        counts = {phase: sum(j.phase == phase for j in jobs) for phase in PHASES}
-        print(f"\n{len(jobs)} jobs ({counts['teacher']} teachers, "
-              + (f"{counts['artifact']} artefacts, " if counts["artifact"] else "")
-              + f"{counts['student']} students); {len(plan.run)} to run, "
-              f"{len(plan.skipped)} left alone ({why})")
-        print(format_estimate(estimate(jobs, store)))
-        for line in datasets_cli.data_status(j.task for j in jobs):
-            print(line)
-        return 0
+        return _dry_run(args, jobs, store, cluster, why)
     store.ensure_writable()
-    if executor != "slurm":
-        choose_device(args.device)  # fail now, not in every job (compute nodes decide for themselves)
-    extractor = weights_cli.prefetch_for_jobs(jobs, args.fid_weights, args.seg_weights)
-    seg_weights = Path(args.seg_weights).expanduser().absolute() if args.seg_weights else None
-    if seg_weights and not seg_weights.is_file():
-        raise FileNotFoundError(f"--seg-weights {args.seg_weights}: no such file (DRN-D-105 Cityscapes weights)")
     run_dir = new_run_dir(store, suite.name)
-    options = RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
-                         fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
-                         run_id=run_dir.name, seg_weights=str(seg_weights) if seg_weights else None)
+    options = _run_options(args, jobs, store, executor, run_dir.name)
     write_manifest(run_dir, jobs, {"suite": suite.name, "argv": sys.argv[1:], "created": datetime.now().isoformat(),
                                    "executor": executor})
     if args.executor == "auto":
@@ -199,28 +244,20 @@ def cmd_grid(args: argparse.Namespace) -> int:
     outcome = run_grid(jobs, options, executor=executor, run_dir=run_dir, max_parallel=args.max_parallel,
                        force=args.force, retry_failed=args.retry_failed, progress=not args.no_progress,
                        cluster=cluster, wait=not args.no_wait)
-    summary: dict[str, int] = {}
-    for status in outcome.values():
-        summary[status] = summary.get(status, 0) + 1
     if executor == "slurm" and args.no_wait:
-        print("grid submitted: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
+        _print_outcome(jobs, outcome, store, "submitted")
         print(f"follow with: python -m benchmarks.run status --results {store.root}")
-        return 0
-    print("grid finished: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.items())))
-    for job in jobs:
-        if outcome.get(job.job_id) in ("failed", "blocked", "timed_out"):
-            record = store.read_record(job.job_id)
-            error = record.get("error") if isinstance(record, dict) else None
-            print(f"  {outcome[job.job_id]}: {job.job_id} ({job.task}, {job.method}): {error}\n"
-                  f"    log: {store.job_dir(job.job_id) / 'job.log'}")
+        return EXIT_OK
+    _print_outcome(jobs, outcome, store, "finished")
     if not args.no_report:
-        path = render(store, None, suite=suite.name)
-        print(f"leaderboard: {path}")
-    return 0
+        print(f"leaderboard: {render(store, None, suite=suite.name)}")
+    return EXIT_JOBS_FAILED if any(status in UNSUCCESSFUL for status in outcome.values()) else EXIT_OK
 
 
 def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
-    from report.render import render_report  # imported late: the grid's jobs never need it
+    from benchmarks.collect import collect  # pandas: only the commands that read the store need it
+    from benchmarks.published import load_published
+    from report.render import render_report
 
     frame, problems = collect(store)
     for problem in problems:
@@ -228,10 +265,13 @@ def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
     out_dir = Path(output) if output else store.root / "report"
     context = {"suite": suite or ", ".join(sorted(set(frame["suite"]) - {""})), "results": str(store.root),
                **git_state()}
-    return render_report(frame, out_dir, context=context, reported=load_published())
+    tables = {name: ARTIFACTS.info(name).table for name in ARTIFACTS if ARTIFACTS.info(name).table}
+    return render_report(frame, out_dir, context=context, reported=load_published(), artifact_tables=tables)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from benchmarks.collect import collect
+
     store = ResultStore(args.results)
     submissions = slurm.latest_submissions(store)
     live: dict[str, slurm.LiveState] = {}
@@ -268,6 +308,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    from benchmarks.collect import collect
+
     store = ResultStore(args.results)
     frame, problems = collect(store)
     for problem in problems:
@@ -319,7 +361,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: finished jobs are kept in the store; run the same command again to resume",
               file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `list | head`: the reader has gone; end quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+        return EXIT_CLOSED_PIPE
 
 
 if __name__ == "__main__":

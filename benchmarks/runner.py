@@ -5,7 +5,7 @@ the error text and traceback, so one failing job never stops the grid and never 
 result. A job whose teacher or input job is not done is recorded ``blocked`` without training.
 The bodies (``benchmarks.i2i_jobs``, ``benchmarks.labelled_jobs``) do the family's work. The job's
 folder holds ``job.log`` (a human-readable log, appended across restarts), ``record.json``, the
-trained network or artefact, the sample strips the report shows and, while unfinished, ``state.pt``.
+trained network or artifact, the sample strips the report shows and, while unfinished, ``state.pt``.
 
 ``JobRunner`` is the picklable callable every executor (debug, local, SLURM) runs. Under SLURM it
 also handles time limits and preemption (see its docstring) and exits non-zero when the record is
@@ -27,18 +27,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import submitit
-import torch
 
 from benchmarks.config import JobConfig
 from benchmarks.environment import choose_device, environment
-from benchmarks.i2i_jobs import run_i2i_job
-from benchmarks.job_context import JobContext
-from benchmarks.labelled_jobs import run_labelled_job
+from benchmarks.families import FAMILIES, load_object
 from benchmarks.plan import blocked_record, dependencies_ready
-from benchmarks.store import DONE, ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record
-from datasets import load_task
-from datasets.labelled import LABELLED_FAMILIES
-from methods.training import PreemptedError
+from benchmarks.store import DONE, ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record, torch_load
 
 
 #: Metrics the job log's "done" line shows.
@@ -75,7 +69,7 @@ class FileCheckpointer:
         self._stage = "setup"  # setup -> training -> evaluation -> finished
 
     def load(self) -> dict | None:
-        return torch.load(self.path, map_location="cpu", weights_only=False) if self.path.exists() else None
+        return torch_load(self.path) if self.path.exists() else None
 
     def save(self, state: dict) -> None:
         atomic_torch_save(state, self.path)
@@ -88,6 +82,8 @@ class FileCheckpointer:
             return
         self.stop_requested = True
         if self._stage != "training":
+            from methods.training import PreemptedError
+
             raise PreemptedError(f"stop requested during {self._stage}")
 
     @contextmanager
@@ -99,6 +95,8 @@ class FileCheckpointer:
         finally:
             self._stage = "evaluation"
         if self.stop_requested:  # arrived after the loop's last check
+            from methods.training import PreemptedError
+
             raise PreemptedError("stop requested at the end of training")
 
     def finish(self) -> None:
@@ -128,8 +126,37 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _run_body(config: JobConfig, options: RunOptions, store: ResultStore, folder: Path, checkpointer: FileCheckpointer,
+              log: logging.Logger, timings: dict[str, float], record: dict[str, Any]) -> None:
+    """Set up the job's device and data, run its family's body, and fill ``record`` with its outcome."""
+    import torch
+
+    from benchmarks.job_context import JobContext
+    from datasets import load_task
+
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    device = choose_device(options.device)
+    record["environment"] = environment(device)
+    log.info("job %s: %s %s on %s (%s)", config.job_id, config.phase, config.method, config.task, device)
+    log.info("config: %s", config.to_dict())
+    t = time.perf_counter()
+    data = load_task(config.task, **config.task_args)
+    timings["data_s"] = time.perf_counter() - t
+    body = load_object(FAMILIES.get(config.family).job)
+    result = body(JobContext(config, options, store, folder, device, checkpointer, log.info, data, timings))
+    record["metrics"] = result.metrics
+    record["artifacts"].update(result.artifacts)
+    record["history"] = result.history
+    record.update(result.extras)
+    record.update(status=DONE, error=None, traceback=None)
+    log.info("done: %s", {k: v for k, v in result.metrics.items() if k in SUMMARY_METRICS})
+
+
 def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpointer | None = None) -> dict[str, Any]:
     """Train and evaluate one job, write its record, and return it (``status`` says how it went)."""
+    from methods.training import PreemptedError
+
     store = ResultStore(options.results_root)
     folder = store.job_dir(config.job_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -147,23 +174,7 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
             return record
         t_start = time.perf_counter()
         try:
-            if options.threads:
-                torch.set_num_threads(options.threads)
-            device = choose_device(options.device)
-            record["environment"] = environment(device)
-            log.info("job %s: %s %s on %s (%s)", config.job_id, config.phase, config.method, config.task, device)
-            log.info("config: %s", config.to_dict())
-            t = time.perf_counter()
-            data = load_task(config.task, **config.task_args)
-            timings["data_s"] = time.perf_counter() - t
-            body = run_labelled_job if config.family in LABELLED_FAMILIES else run_i2i_job
-            result = body(JobContext(config, options, store, folder, device, checkpointer, log.info, data, timings))
-            record["metrics"] = result.metrics
-            record["artifacts"].update(result.artifacts)
-            record["history"] = result.history
-            record.update(result.extras)
-            record.update(status=DONE, error=None, traceback=None)
-            log.info("done: %s", {k: v for k, v in result.metrics.items() if k in SUMMARY_METRICS})
+            _run_body(config, options, store, folder, checkpointer, log, timings, record)
         except PreemptedError as exc:
             log.info("preempted (%s): resumable training state in %s", exc, checkpointer.path)
             raise
@@ -229,6 +240,8 @@ class JobRunner(submitit.helpers.Checkpointable):
         self.config, self.options = config, options
 
     def __call__(self) -> dict[str, Any]:
+        from methods.training import PreemptedError
+
         config = JobConfig.from_dict(self.config)
         if not under_slurm():
             return run_job(config, self.options)

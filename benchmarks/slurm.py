@@ -12,7 +12,7 @@ Submission (:func:`submit`):
   than after the slowest one. ``--kill-on-invalid-dep=yes`` makes SLURM cancel the students of a
   failed teacher (a teacher whose record is not done exits non-zero, see ``JobRunner``) instead
   of leaving them pending forever; :func:`reconcile` then records them ``blocked`` by it;
-* the same holds for every dependency a job has (cGAN-KD: the fake-set artefact depends on its
+* the same holds for every dependency a job has (cGAN-KD: the fake-set artifact depends on its
   teacher; a cGAN-KD student on the teacher, the fake set and the NOKD student it fine-tunes):
   jobs are submitted in waves (:func:`dependency_waves`), each depending on the array tasks it
   waits for (``afterok:<a>_<i>:<b>_<j>``);
@@ -23,58 +23,36 @@ What was submitted is written to ``<results>/runs/<run>/slurm_jobs.json`` (the l
 SLURM id, dependency and log files; per array its id, size, request and sbatch script), next to
 submitit's folder with the scripts and logs, so nothing needs the submitting process afterwards.
 
-Following (:func:`reconcile`, used by ``grid`` while it waits, by ``status`` and by the next
-``grid``): for the newest submission of each job without a record from that run (or a later
-one), SLURM's state comes from ``squeue`` (jobs the controller still remembers, ``MinJobAge``)
-and then ``sacct`` where accounting is on. Pending/running jobs are reported ``queued``/
-``running``; a job that ended without writing its record (cancelled with ``scancel``, killed at
-the time limit, out of memory, node failure) gets one now: ``blocked`` when a job it depends on is
-not done, ``timed_out`` for a SLURM TIMEOUT, else ``failed``, with SLURM's state, submitit's error and
-the log paths. Records are only ever written for such jobs, atomically, so every finished job's
-record stays as its job wrote it. When SLURM cannot be asked, nothing is written.
+Following the jobs afterwards is :mod:`benchmarks.slurm_follow`; the ledger is :mod:`benchmarks.slurm_ledger`.
 """
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 import sys
-import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Container, Iterable, Mapping, Sequence
 
 import submitit
 from submitit.core.utils import FailedJobError
-from tqdm import tqdm
 
 from benchmarks.cluster_config import ClusterConfig, SlurmResources
 from benchmarks.config import JobConfig
-from benchmarks.plan import blocked_record, dependencies_ready, plan_jobs
+from benchmarks.outcome import GridRun
 from benchmarks.runner import JobRunner, RunOptions
-from benchmarks.store import ResultStore, atomic_write_bytes, outcome_record
+# the ledger and the following are their own modules; `slurm.X` keeps naming them for the CLI and the tests
+from benchmarks.slurm_follow import LiveState, describe_in_flight, follow, jobs_in_flight, reconcile  # noqa: F401
+from benchmarks.slurm_ledger import LEDGER, Ledger, SlurmError, chunked, fresh, latest_submissions  # noqa: F401
+from benchmarks.store import ResultStore
 
-LEDGER = "slurm_jobs.json"
 DEFAULT_MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize
-#: SLURM job states of jobs that are not over, and how ``status`` shows them.
-ACTIVE_STATES = {
-    "PENDING": "queued", "REQUEUED": "queued", "REQUEUE_HOLD": "queued", "REQUEUE_FED": "queued",
-    "RESV_DEL_HOLD": "queued", "CONFIGURING": "running", "RUNNING": "running", "COMPLETING": "running",
-    "SUSPENDED": "running", "STOPPED": "running", "SIGNALING": "running", "STAGE_OUT": "running",
-    "RESIZING": "running",
-}
-MAX_POLL_S = 30.0
-GIVE_UP_S = 600.0  # `grid` stops following when SLURM cannot be asked for this long (the jobs go on)
 #: slurmctld checks time limits every PERIODIC_TIMEOUT (30 s) and signals a job at the first check
 #: where ``now + signal_delay + 30 s >= end``: the signal comes 0-30 s earlier than asked.
 SLURM_CHECK_S = 30
 STARTUP_S = 60  # a job needs its imports done before it can catch the signal
-
-
-class SlurmError(RuntimeError):
-    """SLURM could not be used (not installed, controller down, sbatch refused a request)."""
 
 
 def available() -> tuple[bool, str]:
@@ -100,70 +78,6 @@ def max_array_size() -> int:
         return DEFAULT_MAX_ARRAY_SIZE
     match = re.search(r"^MaxArraySize\s*=\s*(\d+)", text, re.MULTILINE)
     return int(match.group(1)) if match else DEFAULT_MAX_ARRAY_SIZE
-
-
-def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    """Consecutive slices of at most ``size`` items."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-# ---------------------------------------------------------------------------------------------- ledger
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One job as submitted: where SLURM knows it and where its logs are."""
-
-    job_id: str
-    run: str
-    slurm_id: str             # "<array id>_<index>", or "<job id>" for a one-job chunk
-    phase: str
-    teacher_id: str | None
-    dependency: str | None
-    stdout: str
-    stderr: str
-    result: str               # submitit's result pickle: ("success", record) or ("error", traceback)
-
-
-class Ledger:
-    """``runs/<run>/slurm_jobs.json``: the arrays and jobs one grid run submitted, rewritten after every sbatch."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.path = run_dir / LEDGER
-        self.run = run_dir.name
-        self.arrays: list[dict[str, Any]] = []
-        self.jobs: dict[str, Submission] = {}
-
-    def add(self, configs: Sequence[JobConfig], jobs: Sequence[submitit.Job], resources: SlurmResources,
-            dependency: str | None) -> None:
-        array_id = jobs[0].job_id.split("_")[0]
-        self.arrays.append({"array_id": array_id, "phase": configs[0].phase, "size": len(jobs),
-                            "dependency": dependency, "resources": asdict(resources),
-                            "submission_file": str(jobs[0].paths.submission_file),
-                            "jobs": [c.job_id for c in configs]})
-        for config, job in zip(configs, jobs):
-            self.jobs[config.job_id] = Submission(
-                job_id=config.job_id, run=self.run, slurm_id=job.job_id, phase=config.phase,
-                teacher_id=config.teacher_id, dependency=dependency, stdout=str(job.paths.stdout),
-                stderr=str(job.paths.stderr), result=str(job.paths.result_pickle))
-        self.save()
-
-    def save(self) -> None:
-        data = {"run": self.run, "arrays": self.arrays, "jobs": {k: asdict(v) for k, v in self.jobs.items()}}
-        atomic_write_bytes(self.path, json.dumps(data, indent=1).encode())
-
-
-def latest_submissions(store: ResultStore) -> dict[str, Submission]:
-    """The newest SLURM submission of every job, over all grid runs of the store."""
-    latest: dict[str, Submission] = {}
-    for path in sorted((store.root / "runs").glob(f"*/{LEDGER}")):  # run folders sort by time
-        try:
-            jobs = json.loads(path.read_text())["jobs"]
-        except (OSError, ValueError, KeyError):
-            continue  # being written or damaged: those jobs still show through their records
-        latest.update({job_id: Submission(**entry) for job_id, entry in jobs.items()})
-    return latest
 
 
 # ------------------------------------------------------------------------------------------ submission
@@ -222,7 +136,7 @@ def _groups(configs: Iterable[JobConfig], key) -> dict[Any, list[JobConfig]]:
 
 def dependency_waves(run: Sequence[JobConfig]) -> list[list[JobConfig]]:
     """``run`` in submission waves: a job comes one wave after the last of its dependencies that is in
-    ``run`` (teachers, then artefacts and most students, then students that read another student)."""
+    ``run`` (teachers, then artifacts and most students, then students that read another student)."""
     by_id = {c.job_id: c for c in run}
     level: dict[str, int] = {}
 
@@ -239,7 +153,7 @@ def dependency_waves(run: Sequence[JobConfig]) -> list[list[JobConfig]]:
     return waves
 
 
-def submit(run: Sequence[JobConfig], store: ResultStore, options: RunOptions, cluster: ClusterConfig,
+def submit(run: Sequence[JobConfig], grid: GridRun, options: RunOptions, cluster: ClusterConfig,
            run_dir: Path, in_flight: Mapping[str, str]) -> tuple[Ledger, list[str]]:
     """Submit ``run`` as job arrays, wave by wave (:func:`dependency_waves`); return the ledger and the
     jobs blocked at once.
@@ -266,246 +180,84 @@ def submit(run: Sequence[JobConfig], store: ResultStore, options: RunOptions, cl
         ledger.add(chunk, jobs, resources, dep)
         return jobs
 
-    def dependency(config: JobConfig) -> str | None:
-        waiting = [slurm_ids[d] for d in config.dependencies if d in slurm_ids]
-        return "afterok:" + ":".join(waiting) if waiting else None
-
     _warn_if_signal_too_early(cluster.resources(c.phase, c.method) for c in run)
     for wave in dependency_waves(run):
         ready = []
         for config in wave:
-            ok, blocker, status, error = dependencies_ready(config, store, skip=slurm_ids)
-            if ok:
-                ready.append(config)
-            else:
-                store.write_record(blocked_record(config, blocker, status, error, options.run_id))
+            if grid.block_if_waiting(config, skip=slurm_ids):
                 blocked.append(config.job_id)
-        by_request = _groups(ready, lambda c: (c.phase, cluster.resources(c.phase, c.method), dependency(c)))
-        for (_phase, resources, dep), group in by_request.items():
+            else:
+                ready.append(config)
+        for (_phase, resources, deps), group in array_requests(ready, cluster, slurm_ids).items():
+            dep = "afterok:" + ":".join(slurm_ids[d] for d in deps) if deps else None
             for chunk in chunked(group, limit):
                 jobs = send(chunk, resources, dep)
                 slurm_ids.update({c.job_id: j.job_id for c, j in zip(chunk, jobs)})
     return ledger, blocked
 
 
-# ------------------------------------------------------------------------------------------- following
+def array_requests(wave: Iterable[JobConfig], cluster: ClusterConfig, submitted: Container[str]
+                   ) -> dict[tuple[str, SlurmResources, tuple[str, ...]], list[JobConfig]]:
+    """One wave's jobs grouped into arrays: (phase, resources, the ``submitted`` jobs it waits for) -> jobs."""
+    return _groups(wave, lambda c: (c.phase, cluster.resources(c.phase, c.method),
+                                    tuple(d for d in c.dependencies if d in submitted)))
 
 
-@dataclass(frozen=True)
-class LiveState:
-    """What ``status`` shows for one submitted job."""
-
-    status: str                # queued, running, done, failed, timed_out, blocked
-    submission: Submission
-    slurm_state: str | None    # SLURM's state when it was asked, e.g. PENDING (BeginTime)
-
-
-def _query(command: list[str]) -> str:
-    try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise SlurmError(f"`{' '.join(command[:2])} ...` failed: {exc}") from None
-    if out.returncode and "Invalid job id" not in out.stderr:
-        raise SlurmError(f"`{' '.join(command[:2])} ...` failed: {out.stderr.strip() or out.returncode}")
-    return out.stdout
+def describe_plan(run: Sequence[JobConfig], cluster: ClusterConfig) -> str:
+    """What ``grid --executor slurm`` would submit (for ``--dry-run``): per wave, one line per array request
+    (arrays longer than SLURM's ``MaxArraySize`` go out in chunks); nothing asks SLURM."""
+    ids = {c.job_id for c in run}
+    lines, calls = [], 0
+    for number, wave in enumerate(dependency_waves(run), 1):
+        for (phase, resources, deps), group in array_requests(wave, cluster, ids).items():
+            calls += 1
+            after = f", after {len(deps)} job(s) of earlier waves" if deps else ""
+            lines.append(f"  wave {number}: {phase:<8} x{len(group):<5} {_describe(resources)}{after}")
+    return "\n".join([f"SLURM submission plan: {len(run)} job(s) in {calls} array request(s)", *lines])
 
 
-def scheduler_states(slurm_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """``{slurm id: (state, reason)}`` for the ids SLURM still knows (squeue, then sacct when accounting
-    is on); ids it has forgotten are absent. Raises ``SlurmError`` when squeue cannot be asked."""
-    ids = sorted(set(slurm_ids))
-    if not ids:
-        return {}
-    roots = sorted({i.split("_")[0] for i in ids})
-    states: dict[str, tuple[str, str]] = {}
-    for chunk in chunked(roots, 500):
-        text = _query(["squeue", "--array", "--states=all", "--noheader", "--format=%i|%T|%r",
-                       "--jobs=" + ",".join(chunk)])
-        for line in text.splitlines():
-            slurm_id, state, reason = (line.split("|") + ["", ""])[:3]
-            states[slurm_id.strip()] = (state.strip(), reason.strip())
-    forgotten = [i for i in ids if i not in states]
-    if forgotten and shutil.which("sacct"):
-        for chunk in chunked(sorted({i.split("_")[0] for i in forgotten}), 500):
-            try:
-                text = _query(["sacct", "--noheader", "--parsable2", "--allocations", "--format=JobID,State",
-                               "--jobs=" + ",".join(chunk)])
-            except SlurmError:
-                break  # no accounting: squeue is all there is
-            for line in text.splitlines():
-                match = re.match(r"^(\d+(?:_\d+)?)\|(\S+)", line)
-                if match and match.group(1) not in states:
-                    states[match.group(1)] = (match.group(2), "sacct")
-    return states
+class SlurmBackend:
+    """The launcher's SLURM backend: job arrays in dependency waves (:func:`submit`), the ledger, requeue on time
+    limits (``JobRunner``) and, with ``wait``, following the jobs to the end (:func:`follow`).
 
+    Jobs still queued or running from an earlier submission are not submitted again: their students
+    depend on them and, with ``wait``, they are followed with the new ones. Without ``wait`` the
+    statuses are ``queued``/``running`` as submitted."""
 
-def _fresh(record: Any, run: str) -> bool:
-    """Whether a record was written by the submission of ``run`` or a later grid run (run names sort by time)."""
-    return isinstance(record, dict) and str(record.get("run") or "") >= run
+    def __init__(self, options: RunOptions, run_dir: Path, cluster: ClusterConfig, *, wait: bool = True) -> None:
+        ok, why = available()
+        if not ok:
+            raise SlurmError(f"cannot submit to SLURM: {why}. Use --executor local (or auto), or start SLURM "
+                             f"(for a one-node test cluster: tests/slurm/start_cluster.sh)")
+        self.options, self.run_dir, self.cluster, self.wait = options, run_dir, cluster, wait
+        self.live: dict[str, LiveState] = {}
 
+    def in_flight(self, store: ResultStore) -> dict[str, str]:
+        self.live = jobs_in_flight(store)
+        return describe_in_flight(self.live)
 
-def _tail(path: str, lines: int = 6) -> str:
-    try:
-        text = Path(path).read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return " | ".join(line.strip() for line in text[-lines:])
-
-
-def _submitit_error(sub: Submission) -> str:
-    """The last line of the traceback submitit saved for a job that raised, if any."""
-    try:
-        outcome, value = submitit.core.utils.pickle_load(Path(sub.result))
-    except Exception:  # no result file (killed), or unreadable: the logs will have to do
-        return ""
-    return str(value).strip().splitlines()[-1] if outcome == "error" and str(value).strip() else ""
-
-
-def _lost_record(store: ResultStore, config: dict[str, Any], sub: Submission, state: str, reason: str) -> dict:
-    """The record of a job that ended without writing one: ``blocked`` when the record of a job it depends
-    on says that one ended not done (SLURM cancelled the job for that, ``--kill-on-invalid-dep``); otherwise
-    ``timed_out`` for a SLURM TIMEOUT and ``failed`` for everything else (a student cancelled while
-    its teacher still runs included)."""
-    job = JobConfig.from_dict(config)
-    ready, blocker, blocker_status, blocker_error = dependencies_ready(job, store)
-    if not ready and blocker_status != "missing":
-        return blocked_record(job, blocker, blocker_status, blocker_error, sub.run)
-    where = f"SLURM job {sub.slurm_id}"
-    if state == "UNKNOWN":
-        what = f"{where} is no longer known to SLURM (it ended before squeue/sacct could be asked)"
-    else:
-        what = f"{where} ended {state}" + (f" ({reason})" if reason and reason not in ("None", "sacct") else "")
-    details = [d for d in (_submitit_error(sub), _tail(sub.stderr)) if d]
-    error = f"{what} without writing a record" + (f": {details[0]}" if details else "") + f"; stderr: {sub.stderr}"
-    status = "timed_out" if state == "TIMEOUT" else "failed"
-    if status == "timed_out":
-        error += "; raise --time-min, or --signal-delay-s so it can save and requeue in time"
-    return outcome_record(config, status, error[:4000], sub.run, slurm_state=state)
-
-
-def reconcile(store: ResultStore, submissions: Mapping[str, Submission]) -> dict[str, LiveState]:
-    """The live status of every submitted job; records the ones that ended without a record.
-
-    Jobs are settled in submission order (dependencies before the jobs that wait for them), so a
-    student whose teacher was just found dead is recorded ``blocked`` in the same pass. Raises ``SlurmError`` (writing nothing) when SLURM
-    cannot be asked."""
-    records = {job_id: store.read_record(job_id) for job_id in submissions}
-    unsettled = [job_id for job_id, sub in submissions.items() if not _fresh(records[job_id], sub.run)]
-    states = scheduler_states(submissions[j].slurm_id for j in unsettled)
-    manifests: dict[str, dict[str, Any]] = {}
-    live: dict[str, LiveState] = {}
-    for job_id in sorted(submissions, key=lambda j: _submission_order(submissions[j].slurm_id)):
-        sub, record = submissions[job_id], records[job_id]
-        state, reason = states.get(sub.slurm_id, ("UNKNOWN", ""))
-        if job_id in unsettled:
-            if state in ACTIVE_STATES:
-                detail = f"{state} ({reason})" if reason and reason != "None" else state
-                live[job_id] = LiveState(ACTIVE_STATES[state], sub, detail)
-                continue
-            record = store.read_record(job_id)  # it may have been written since the first look
-            if not _fresh(record, sub.run):
-                if sub.run not in manifests:
-                    manifests[sub.run] = _manifest_jobs(store, sub.run)
-                record = _lost_record(store, manifests[sub.run][job_id], sub, state, reason)
-                store.write_record(record)
-        live[job_id] = LiveState(record["status"], sub, state if job_id in unsettled else None)
-    return live
-
-
-def _submission_order(slurm_id: str) -> tuple[int, ...]:
-    """``"123_4"`` -> (123, 4): SLURM ids grow with submission, and dependencies are submitted first."""
-    return tuple(int(part) for part in slurm_id.split("_") if part.isdigit())
-
-
-def _manifest_jobs(store: ResultStore, run: str) -> dict[str, dict[str, Any]]:
-    return json.loads((store.root / "runs" / run / "manifest.json").read_text())["jobs"]
-
-
-def follow(store: ResultStore, submissions: Mapping[str, Submission], *, progress: bool = True,
-           initial: int = 0, total: int | None = None) -> dict[str, str]:
-    """Poll :func:`reconcile` until every submitted job is over; return ``{job id: status}``.
-
-    Polls every 2 s at first, then less often (up to every 30 s) so long grids do not hammer the
-    controller; rides out SLURM not answering for up to ``GIVE_UP_S``."""
-    total = total if total is not None else len(submissions)
-    bar = tqdm(total=total, initial=initial, desc="grid", unit="job", disable=not progress)
-    started, seen, failing_since = time.monotonic(), 0, None
-    try:
-        while True:
-            try:
-                live = reconcile(store, submissions)
-            except SlurmError as exc:  # a controller hiccup: the jobs go on; give up only if it lasts
-                failing_since = failing_since or time.monotonic()
-                if time.monotonic() - failing_since > GIVE_UP_S:
-                    raise
-                print(f"warning: {exc}; retrying", file=sys.stderr)
-                time.sleep(MAX_POLL_S)
-                continue
-            failing_since = None
-            over = {j: s.status for j, s in live.items() if s.status not in ("queued", "running")}
-            bar.update(len(over) - seen)
-            seen = len(over)
-            counts: dict[str, int] = {}
-            for state in live.values():
-                counts[state.status] = counts.get(state.status, 0) + 1
-            bar.set_postfix(**counts)
-            if len(over) == len(live):
-                return over
-            time.sleep(min(MAX_POLL_S, 2.0 + (time.monotonic() - started) / 20))
-    finally:
-        bar.close()
-
-
-def jobs_in_flight(store: ResultStore) -> dict[str, LiveState]:
-    """Jobs of earlier SLURM submissions that are still queued or running (those that ended
-    without a record get one on the way, see :func:`reconcile`)."""
-    submissions = latest_submissions(store)
-    live = reconcile(store, submissions) if submissions else {}
-    return {j: s for j, s in live.items() if s.status in ("queued", "running")}
-
-
-def describe_in_flight(in_flight: Mapping[str, LiveState]) -> dict[str, str]:
-    """``plan_jobs``'s ``in_flight`` argument: job id -> where it is."""
-    return {j: f"{s.status} as SLURM job {s.submission.slurm_id}" for j, s in in_flight.items()}
-
-
-def run_grid(jobs: list[JobConfig], options: RunOptions, *, run_dir: Path, cluster: ClusterConfig,
-             force: bool = False, retry_failed: bool = False, wait: bool = True,
-             progress: bool = True) -> dict[str, str]:
-    """Plan, submit and (with ``wait``) follow a grid on SLURM; return ``{job id: status}``.
-
-    Jobs still queued or running from an earlier submission are not submitted again: their
-    students depend on them and, with ``wait``, they are followed with the new ones. Without
-    ``wait`` the statuses are ``queued``/``running`` as submitted."""
-    ok, why = available()
-    if not ok:
-        raise SlurmError(f"cannot submit to SLURM: {why}. Use --executor local (or auto), or start SLURM "
-                         f"(for a one-node test cluster: tests/slurm/start_cluster.sh)")
-    store = ResultStore(options.results_root)
-    in_flight = jobs_in_flight(store)
-    plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed, in_flight=describe_in_flight(in_flight))
-    ledger, blocked = submit(plan.run, store, options, cluster, run_dir,
-                             {j: s.submission.slurm_id for j, s in in_flight.items()})
-    print(describe_submission(ledger, blocked))
-    grid_ids = {job.job_id for job in jobs}
-    followed = {j: s.submission for j, s in in_flight.items() if j in grid_ids}  # submitted earlier, not over
-    if followed:
-        print(f"{len(followed)} job(s) still queued/running from an earlier submission: not submitted again"
-              + (", following them too" if wait else ""))
-    followed.update(ledger.jobs)
-    outcome = {job_id: f"skipped ({why})" for job_id, why in plan.skipped.items() if job_id not in followed}
-    outcome.update({job_id: "blocked" for job_id in blocked})
-    if not wait:
-        outcome.update({j: in_flight[j].status if j in in_flight else "queued" for j in followed})
-        return outcome
-    try:
-        outcome.update(follow(store, followed, progress=progress, initial=len(outcome), total=len(jobs)))
-    except KeyboardInterrupt:
-        print(f"\nstopped following; the jobs keep running on the cluster. Follow them with `python -m "
-              f"benchmarks.run status --results {store.root}`, cancel them with `scancel "
-              f"{' '.join(sorted({s.slurm_id.split('_')[0] for s in followed.values()}))}`")
-        raise
-    return outcome
+    def run(self, run: list[JobConfig], grid: GridRun) -> None:
+        ledger, blocked = submit(run, grid, self.options, self.cluster, self.run_dir,
+                                 {j: s.submission.slurm_id for j, s in self.live.items()})
+        print(describe_submission(ledger, blocked))
+        grid_ids = {job.job_id for job in grid.jobs}
+        followed = {j: s.submission for j, s in self.live.items() if j in grid_ids}  # submitted earlier, not over
+        if followed:
+            print(f"{len(followed)} job(s) still queued/running from an earlier submission: not submitted again"
+                  + (", following them too" if self.wait else ""))
+            for job_id in followed:
+                grid.outcome.pop(job_id, None)  # planned as skipped; followed instead
+        followed.update(ledger.jobs)
+        if not self.wait:
+            grid.outcome.update({j: self.live[j].status if j in self.live else "queued" for j in followed})
+            return
+        try:
+            follow(grid.store, followed, grid.finish)
+        except KeyboardInterrupt:
+            print(f"\nstopped following; the jobs keep running on the cluster. Follow them with `python -m "
+                  f"benchmarks.run status --results {grid.store.root}`, cancel them with `scancel "
+                  f"{' '.join(sorted({s.slurm_id.split('_')[0] for s in followed.values()}))}`")
+            raise
 
 
 def describe_submission(ledger: Ledger, blocked: Sequence[str]) -> str:

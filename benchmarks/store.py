@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import torch
-
 DONE = "done"
 STATUSES = ("done", "failed", "blocked", "timed_out", "missing", "queued", "running")
 #: Final statuses a record can carry.
@@ -55,6 +53,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` through a temporary file and ``os.replace``."""
+    import torch  # only jobs save tensors; listing and planning never import torch
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -64,6 +64,15 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def torch_load(path: Path) -> Any:
+    """A file the harness wrote with :func:`atomic_torch_save` (state dicts, training states, artifacts),
+    read back on the CPU with ``weights_only=True``: tensors, numbers, strings and containers only, so a
+    tampered file in a results folder cannot run code when a job reads it."""
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def outcome_record(config: dict[str, Any], status: str, error: str | None, run: str,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks.teachers import CHECKPOINTS, CheckpointError, resolve
+from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError
 from datasets.errors import DatasetError
-from methods.networks import describe_network
+from methods.network_spec import describe_network
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {'':<36} {e.url}")
             print(f"  {'':<36} source: {e.source}; key layout: {e.layout}; sha256: {e.sha256 or 'not published'}")
         return 0
+    from benchmarks.teachers import resolve  # torch: only when downloading
+
     failed = []
     for e in entries:
         try:

@@ -1,14 +1,31 @@
 """Tasks: dataset loaders and the built-in procedurally generated tasks that need no download.
 
-Importing this package registers the built-in tasks and the real datasets (CycleGAN's, pix2pix's,
-GAN Compression's edges2shoes-r, Cityscapes) with their tasks, and the labelled
-(classification/regression) tasks of cGAN-KD; real data is only read when a task is loaded.
+Importing this package declares every task (``datasets.entries``: the built-in tasks, the real
+datasets of CycleGAN, pix2pix, GAN Compression's edges2shoes-r and Cityscapes, and cGAN-KD's
+labelled tasks) and the dataset catalogue without importing torch; a task's loader module is
+imported the first time the task itself is needed (``TASKS.get``, ``load_task``). Real data is only
+read when a task is loaded. The torch-backed names (``ImageTranslationData``, ``LabelledImageData``,
+``load_task``) are imported on first access.
 """
-from datasets import cityscapes, cyclegan, pix2pix, synthetic  # noqa: F401  (registration)
-from datasets import real_labelled, synthetic_labelled  # noqa: F401  (registration: labelled tasks)
-from datasets.base import ImageTranslationData, TaskInfo, load_task
-from datasets.catalog import DATASETS
-from datasets.labelled import DatasetError, LabelledImageData
-from datasets.registry import TASKS
+from __future__ import annotations
+
+from typing import Any
+
+from datasets import entries  # noqa: F401  (declares the lazy task entries)
+from datasets.registry import TASKS, TaskInfo
 
 __all__ = ["DATASETS", "DatasetError", "ImageTranslationData", "LabelledImageData", "TaskInfo", "TASKS", "load_task"]
+
+_LAZY = {"ImageTranslationData": "datasets.base", "load_task": "datasets.base", "DATASETS": "datasets.catalog",
+         "LabelledImageData": "datasets.labelled", "DatasetError": "datasets.labelled"}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DATASETS":  # real datasets register their specs in their tasks' modules: load them all
+        for task in TASKS:
+            TASKS.get(task)
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'datasets' has no attribute {name!r}")

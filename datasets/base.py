@@ -9,12 +9,12 @@ results (``results/published_results.csv``), ``dataset`` the real dataset it nee
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from datasets.registry import TASKS
+from datasets.registry import QUALITY_METRICS, TASKS, TaskInfo, register_task  # noqa: F401  (their old home)
 
 
 @dataclass(frozen=True)
@@ -40,41 +40,6 @@ class ImageTranslationData:
         if protocol == "target_train_test":
             return torch.cat([self.train_b, self.test_b]), "train+test"
         raise ValueError(f"unknown FID protocol {protocol!r}; valid: 'target_test', 'target_train_test'")
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """A registered task: its loader and the defaults that go with it."""
-
-    name: str
-    family: str
-    paired: bool
-    loader: Callable[..., ImageTranslationData]
-    defaults: Mapping[str, Any] = field(default_factory=dict)
-    fid_protocol: str = "target_test"
-    description: str = ""
-    quality_metric: str = "fid"      # "fid" or "miou"; "accuracy" / "mae" for classification / regression
-    reported_as: str | None = None   # the task's name in the published results, if it has any
-    dataset: str | None = None       # the real dataset it loads (datasets.catalog.DATASETS), None: built in
-
-
-QUALITY_METRICS = ("fid", "miou", "accuracy", "mae")
-
-
-def register_task(name: str, *, family: str = "i2i", paired: bool, fid_protocol: str, description: str = "",
-                  quality_metric: str = "fid", reported_as: str | None = None, dataset: str | None = None,
-                  **defaults: Any) -> Callable[[Callable[..., ImageTranslationData]], Callable[..., ImageTranslationData]]:
-    """Decorator: register a loader ``fn(**args) -> ImageTranslationData`` as task ``name``."""
-    if quality_metric not in QUALITY_METRICS:
-        raise ValueError(f"task {name!r}: quality_metric must be one of {QUALITY_METRICS}, got {quality_metric!r}")
-
-    def decorator(fn: Callable[..., ImageTranslationData]) -> Callable[..., ImageTranslationData]:
-        TASKS.add(name, TaskInfo(name, family, paired, fn, dict(defaults), fid_protocol,
-                                 description or (fn.__doc__ or "").strip().splitlines()[0],
-                                 quality_metric, reported_as, dataset))
-        return fn
-
-    return decorator
 
 
 def load_task(name: str, **args: Any) -> ImageTranslationData:

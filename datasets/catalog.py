@@ -25,7 +25,6 @@ from typing import Callable, Mapping, Sequence
 
 from datasets.archives import ArchiveSource, download, extract, verify_checksum
 from datasets.errors import ArchiveError, ImageFileError, LayoutError
-from datasets.image_folder import label_array, list_images, rgb_image
 from methods.registry import Registry
 
 DATA_ROOT_ENV = "KDGAN_DATA_ROOT"
@@ -60,6 +59,11 @@ class Validation:
         return not self.problems
 
 
+def dataset_folder(root: Path, name: str) -> Path:
+    """Where dataset ``name`` is prepared under the data root (known without importing its module)."""
+    return Path(root) / name
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """A real dataset: archives, preparation (``build``) and validation (``validate``) of its folder."""
@@ -74,7 +78,7 @@ class DatasetSpec:
     extract: bool = True  # False: ``build`` streams from the archives itself (Cityscapes)
 
     def folder(self, root: Path) -> Path:
-        return root / self.name
+        return dataset_folder(root, self.name)
 
     def archive_path(self, root: Path, source: ArchiveSource) -> Path:
         return root / "archives" / source.filename
@@ -208,6 +212,8 @@ def check_image_folder(folder: Path, what: str, result: Validation, official: in
                        side_by_side: bool = False) -> list[Path]:
     """Validate one split folder: present, non-empty, every image readable RGB of one size
     (twice as wide as high for pix2pix A|B images); compare the count with the official one."""
+    from datasets.image_folder import list_images, rgb_image  # numpy, PIL and torch: only when validating
+
     try:
         files = list_images(folder, what)
     except LayoutError as exc:
@@ -235,6 +241,8 @@ def check_image_folder(folder: Path, what: str, result: Validation, official: in
 
 def check_label_folder(folder: Path, what: str, result: Validation, expected: int, valid_ids: set[int]) -> None:
     """Validate single-channel label maps: one per image, values within ``valid_ids``."""
+    from datasets.image_folder import label_array, list_images  # numpy, PIL and torch: only when validating
+
     try:
         files = list_images(folder, what)
     except LayoutError as exc:

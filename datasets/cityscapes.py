@@ -33,13 +33,14 @@ from datasets.catalog import DatasetSpec, PrepareInputs, Validation, check_label
 from datasets.errors import ArchiveError, LayoutError
 from datasets.image_folder import load_label_maps
 from datasets.pix2pix import load_aligned, validate_aligned
+from datasets import official_counts
 
 NAME = "cityscapes"
 SIZE = 256
 GT_ARCHIVE, PHOTO_ARCHIVE = "gtFine_trainvaltest.zip", "leftImg8bit_trainvaltest.zip"
 MANUAL = ("Cityscapes needs a (free) account: log in at https://www.cityscapes-dataset.com/downloads/ and download "
           "gtFine_trainvaltest.zip (241 MB) and leftImg8bit_trainvaltest.zip (11 GB)")
-OFFICIAL_COUNTS = {"train": 2975, "val": 500}
+OFFICIAL_COUNTS = official_counts.CITYSCAPES
 IGNORE = 255
 N_CLASSES = 19
 

@@ -21,14 +21,12 @@ from datasets.base import ImageTranslationData, register_task
 from datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, check_image_folder, find_dir_with,
                               register_dataset, resolve_data_root)
 from datasets.image_folder import list_images, load_images, take
+from datasets import official_counts
 
 URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
 SPLITS = ("trainA", "trainB", "testA", "testB")
 #: Image counts of the official archives (informative: ``verify`` notes a difference).
-OFFICIAL_COUNTS = {
-    "horse2zebra": {"trainA": 1067, "trainB": 1334, "testA": 120, "testB": 140},
-    "summer2winter_yosemite": {"trainA": 1231, "trainB": 962, "testA": 309, "testB": 238},
-}
+OFFICIAL_COUNTS = official_counts.CYCLEGAN
 
 
 def _build(inputs: PrepareInputs, out: Path) -> None:

@@ -25,13 +25,13 @@ from datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, 
                               register_dataset, resolve_data_root)
 from datasets.errors import LayoutError
 from datasets.image_folder import list_images, load_side_by_side, take
+from datasets import official_counts
 
 PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
 GAN_COMPRESSION_URL = "https://huggingface.co/mit-han-lab/gan-compression/resolve/main/datasets/{name}.tar.gz"
 SPLITS = ("train", "val")
 #: Image counts of the official archives (informative); edges2shoes-r's are not documented.
-OFFICIAL_COUNTS = {"edges2shoes": {"train": 49825, "val": 200}, "maps": {"train": 1096, "val": 1098},
-                   "edges2shoes-r": {}}
+OFFICIAL_COUNTS = official_counts.PIX2PIX
 URLS = {"edges2shoes": PIX2PIX_URL, "maps": PIX2PIX_URL, "edges2shoes-r": GAN_COMPRESSION_URL}
 
 

@@ -1,13 +1,24 @@
 """Distillation methods, the baselines, the networks they train and the losses they share.
 
-Importing this package registers every method in ``methods.registry.METHODS``.
-A method never imports the harness (``benchmarks``).
+Importing this package declares every method, network and artifact (``methods.entries``) in the
+registries of ``methods.registry`` without importing torch; a method's module is imported the first
+time the method itself is needed (``METHODS.get(name)``). ``Method``, ``TrainOutcome`` and
+``TrainSetup`` (torch) are imported on first access. A method never imports the harness
+(``benchmarks``) or the report.
 """
-from methods import crd, feature_kd, output_kd, reko, scratch, srpkd  # noqa: F401  (registration)
-from methods import omgd  # noqa: F401  (registration: online multi-granularity distillation)
-from methods import cgan_kd, classifiers, nokd, vanilla_kd  # noqa: F401  (registration: labelled methods, networks)
-from methods import cat_ka, dcd  # noqa: F401  (registration: issue 12 methods)
-from methods.base import Method, TrainOutcome, TrainSetup
-from methods.registry import METHODS, NETWORKS
+from __future__ import annotations
 
-__all__ = ["METHODS", "NETWORKS", "Method", "TrainOutcome", "TrainSetup"]
+from typing import Any
+
+from methods import entries  # noqa: F401  (declares the lazy registry entries)
+from methods.registry import ARTIFACTS, METHODS, NETWORKS
+
+__all__ = ["ARTIFACTS", "METHODS", "NETWORKS", "Method", "TrainOutcome", "TrainSetup"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Method", "TrainOutcome", "TrainSetup"):
+        from methods import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'methods' has no attribute {name!r}")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 import torch
 from torch import nn
 
+from methods.registry import METHODS, Need, Param, params_of, resolve_settings
 from methods.training import Checkpointer, Schedule
 
 if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
@@ -61,6 +62,14 @@ def by_pairing(value: Any, paired: bool, *, pix2pix: float, cyclegan: float) -> 
     return float(value) if value is not None else (pix2pix if paired else cyclegan)
 
 
+def method_params(cls: type) -> dict:
+    """The declared types of a method's hyperparameters (its registry entry's), else its defaults' types."""
+    name = getattr(cls, "name", "")
+    if METHODS.is_lazy(name):
+        return METHODS.meta(name)["params"]
+    return params_of(cls.defaults, getattr(cls, "params", None))
+
+
 class Method(ABC):
     """A registered method. Subclasses set the class attributes and implement ``train``."""
 
@@ -73,6 +82,12 @@ class Method(ABC):
     #: SLURM settings, e.g. ``{"time_min": 240, "mem_gb": 32}`` for a method that trains its own
     #: teacher); a user's config file and command line still override them.
     resources: ClassVar[Mapping[str, Any]] = {}
+    #: Other jobs' outputs the student reads (``methods.registry.Need``): an artifact such as cGAN-KD's
+    #: fake set, or another method's student; the grid adds those jobs and passes their ids as inputs.
+    needs: ClassVar[tuple[Need, ...]] = ()
+    #: Declared types, choices and ranges of hyperparameters whose default does not tell them (a default
+    #: of ``None``); a method declared in ``methods.entries`` declares them there instead.
+    params: ClassVar[Mapping[str, Param]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -81,12 +96,9 @@ class Method(ABC):
 
     @classmethod
     def resolve_hparams(cls, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by ``overrides``; an unknown key names the valid ones."""
-        unknown = set(overrides) - set(cls.defaults)
-        if unknown:
-            raise ValueError(f"method {cls.name!r} has no hyperparameter(s) {sorted(unknown)}; "
-                             f"valid: {sorted(cls.defaults)}")
-        return {**cls.defaults, **overrides}
+        """Defaults overridden by ``overrides``; an unknown key or a value of the wrong type (against
+        the declared ``params`` of the method's registry entry) says what is valid."""
+        return resolve_settings(f"method {cls.name!r}", cls.defaults, method_params(cls), overrides)
 
     @classmethod
     def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from methods.base import Method, TrainOutcome, TrainSetup
+from methods.inference import eval_mode
 from methods.networks import build_network
 from methods.recipes import build_discriminator, resolve_recipe
 from methods.training import (BatchSampler, TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad,
@@ -81,11 +82,8 @@ def check_spatial_layer(method: str, hp: Mapping[str, Any], student_spec: Mappin
 
 def feature_shapes(model: nn.Module, points: Mapping[str, str], size: int, device: torch.device) -> dict[str, torch.Size]:
     """Shapes of the tapped features for one image of ``size`` x ``size`` (a dry forward)."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad(), tap_features(model, points) as feats:
+    with eval_mode(model), tap_features(model, points) as feats:
         model(torch.zeros(1, 3, size, size, device=device))
-    model.train(was_training)
     return {k: v.shape for k, v in feats.items()}
 
 

@@ -6,8 +6,9 @@ learns from and how it scores a batch:
 * ``distils``: the loss reads the frozen teacher's outputs on the same batch;
 * ``uses_fake_set``: batches are drawn from the real training split plus the cGAN-KD fake set;
 * ``needs_student_init(hp)``: the student starts from the NOKD student's weights (fine-tuning);
-* ``fake_set_overrides(hp)``: fake-set hyperparameters in which this method's fake set differs from the
-  suite's (the grid then makes it its own fake-set job);
+* ``needs``: the jobs its students read (``methods.registry.Need``); a need's ``settings`` name the
+  hyperparameters in which this method's fake set differs from the suite's (the grid then makes it its own
+  fake-set job);
 * ``n_fake(hp)``: how many of the fake set's samples a run uses (``fake_subset``);
 * ``run_schedule(hp, schedule, n_real, n_fake)``: the SGD schedule of the run, given the suite's;
 * ``losses(...)``: the named loss terms of a batch.
@@ -43,10 +44,6 @@ class LabelledMethod(Method):
     def needs_student_init(self, hp: Mapping[str, Any]) -> bool:
         """Whether the harness must hand over the NOKD student's weights (``setup.student_init``)."""
         return False
-
-    def fake_set_overrides(self, hp: Mapping[str, Any]) -> dict[str, Any]:
-        """Fake-set hyperparameters overriding the suite's for this method's fake set (none: the suite's)."""
-        return {}
 
     def n_fake(self, hp: Mapping[str, Any]) -> int | None:
         """How many fakes a run draws from the fake set (None: all)."""

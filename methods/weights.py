@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import torch
-
 from methods.registry import Registry
 
 Log = Callable[[str], None]
@@ -70,6 +68,8 @@ class WeightsSpec:
     converted: dict[str, str] = field(default_factory=dict)
 
     def cache_dir(self) -> Path:
+        import torch.hub  # here, not at import: listing and planning never load torch
+
         return Path(torch.hub.get_dir()) / "checkpoints"
 
     def cache_path(self) -> Path:
@@ -197,6 +197,8 @@ def _from_url(spec: WeightsSpec, log: Log) -> Resolved:
     log(f"downloading {spec.filename} from {spec.url}")
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # torch.hub's urlopen has no timeout of its own
+    import torch.hub
+
     try:
         torch.hub.download_url_to_file(spec.url, str(dest), hash_prefix=None, progress=True)
     except Exception as exc:  # urllib raises many kinds; the partial file is removed by torch.hub

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import jinja2
 import pandas as pd
 
+from benchmarks.families import FAMILIES
 from benchmarks.metrics import METRICS, Metric
 
 from . import figures
@@ -27,15 +28,12 @@ TEMPLATE_NAME = "leaderboard.html.j2"
 
 #: Columns identifying one configuration (aggregated over seeds).
 KEY_COLS = ["family", "task", "phase", "method", "teacher", "student", "hparams"]
-#: Cost columns, always shown, in this order; quality metrics go between them and latency.
-COST_METRICS = ["params", "macs", "macs_ratio", "params_ratio"]
-QUALITY_METRICS = ["fid", "kid", "miou", "accuracy", "mae"]
+#: Latency closes a table; the other cost columns open it, then the quality and fidelity metrics, in the
+#: order of their specs (``benchmarks.metrics.METRICS``: a new metric's column appears without a change here).
 TAIL_METRICS = ["latency_ms"]
-#: Default quality metrics per family when a task has no value for any of them yet.
-FAMILY_DEFAULT_QUALITY = {"i2i": ["fid", "kid"], "classification": ["accuracy"], "regression": ["mae"]}
-#: Columns of the cGAN-KD fake-set table (``benchmarks.collect.FAKE_SET_COLUMNS``).
-FAKE_SET_COUNTS = ["n_generated", "n_after_subsampling", "n_after_filtering", "n_final", "n_labels_replaced",
-                   "n_short_labels"]
+COST_METRICS = [m.name for m in METRICS.in_order() if m.kind == "cost" and m.name not in TAIL_METRICS]
+QUALITY_METRICS = [m.name for m in METRICS.in_order() if m.kind == "quality"]
+FIDELITY_METRICS = [m.name for m in METRICS.in_order() if m.kind == "fidelity"]
 #: Non-done statuses, most important first: the status a configuration with no done seed shows.
 STATUS_PRIORITY = ["failed", "timed_out", "blocked", "missing", "running", "queued"]
 INCEPTION_EXTRACTOR = "inception-v3-compat"
@@ -128,8 +126,7 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     for col in STRING_COLS:
         if col not in out.columns:
             out[col] = None
-    for col in ["seed", *COST_METRICS, *QUALITY_METRICS, *TAIL_METRICS, "fid_n_fake", "fid_n_real", "cgan_fid",
-                "fake_set_fid", *FAKE_SET_COUNTS]:
+    for col in ["seed", *COST_METRICS, *QUALITY_METRICS, *FIDELITY_METRICS, *TAIL_METRICS, "fid_n_fake", "fid_n_real"]:
         if col not in out.columns:
             out[col] = float("nan")
     for col in KEY_COLS + ["status"]:
@@ -189,11 +186,13 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _task_metrics(task_df: pd.DataFrame, family: str) -> list[str]:
-    """Metric columns of one task's table: costs, the quality metrics it has, latency."""
-    quality = [m for m in QUALITY_METRICS if m in task_df.columns and task_df[m].notna().any()]
-    if not quality:
-        quality = FAMILY_DEFAULT_QUALITY.get(family, [])
-    return [m for m in COST_METRICS + quality + TAIL_METRICS if m in METRICS]
+    """Metric columns of one task's table: costs, the quality metrics it has (else its family's), the fidelity
+    metrics it has (beside the quality ones), latency."""
+    def present(names: list[str]) -> list[str]:
+        return [m for m in names if m in task_df.columns and task_df[m].notna().any()]
+
+    quality = present(QUALITY_METRICS) or list(FAMILIES.get(family).metrics if family in FAMILIES else ())
+    return [m for m in COST_METRICS + quality + present(FIDELITY_METRICS) + TAIL_METRICS if m in METRICS]
 
 
 def _primary_metric(metrics: list[str]) -> str | None:
@@ -323,24 +322,31 @@ def _protocol_notes(task_df: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(_str(p) for p in done["eval_protocol"] if _str(p)))
 
 
-def _count(v: Any) -> str:
-    return "\u2013" if _isna(v) else f"{int(v):,}"
+def _cell(value: Any, fmt: str) -> str:
+    return "\u2013" if _isna(value) else fmt.format(value)
 
 
-def _fake_set_rows(task_df: pd.DataFrame) -> list[dict[str, Any]]:
-    """One row per cGAN-KD fake-set job: how many samples survived each stage, and the cGAN's FID."""
-    rows = []
-    for r in task_df[task_df["phase"] == "artifact"].sort_values(["teacher", "seed"]).itertuples():
-        err = _str(r.error)
-        rows.append({
-            "teacher": r.teacher, "seed": _seed_str(r.seed), "status": r.status, "status_class": _status_class(r.status),
-            "counts": [_count(getattr(r, c)) for c in FAKE_SET_COUNTS],
-            "cgan_fid": "\u2013" if _isna(r.cgan_fid) else f"{r.cgan_fid:.2f}",
-            "fake_set_fid": "\u2013" if _isna(r.fake_set_fid) else f"{r.fake_set_fid:.2f}",
-            "error_short": _truncate(err, ERROR_CHARS) if err else "", "error_full": err,
-            "log_uri": _file_uri(r.log_path), "log_path": _str(r.log_path),
-        })
-    return rows
+def _artifact_tables(task_df: pd.DataFrame, tables: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per artifact of the task with a declared table (``tables``: artifact name -> ``{"title", "caption",
+    "columns"}``, from its registry entry), one row per job: its declared columns, status, error, log."""
+    out = []
+    for name, table in sorted(tables.items()):
+        jobs = task_df[(task_df["phase"] == "artifact") & (task_df["method"] == name)]
+        if jobs.empty:
+            continue
+        rows = []
+        for r in jobs.sort_values(["teacher", "seed"]).to_dict("records"):
+            err = _str(r.get("error"))
+            rows.append({
+                "teacher": r["teacher"], "seed": _seed_str(r["seed"]), "status": r["status"],
+                "status_class": _status_class(r["status"]),
+                "cells": [_cell(r.get(key), fmt) for key, _label, _tip, fmt in table["columns"]],
+                "error_short": _truncate(err, ERROR_CHARS) if err else "", "error_full": err,
+                "log_uri": _file_uri(r.get("log_path")), "log_path": _str(r.get("log_path")),
+            })
+        out.append({"title": table["title"], "caption": table["caption"], "rows": rows,
+                    "columns": [{"label": label, "title": tip} for _key, label, tip, _fmt in table["columns"]]})
+    return out
 
 
 # --------------------------------------------------------------------------- published (reported) numbers
@@ -462,7 +468,8 @@ def _sample_rows(teachers: pd.DataFrame, students: pd.DataFrame, artifacts: pd.D
 
 
 def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.DataFrame,
-                  methods_order: list[str], students_order: list[str], task_reported: pd.DataFrame) -> dict[str, Any]:
+                  methods_order: list[str], students_order: list[str], task_reported: pd.DataFrame,
+                  artifact_tables: dict[str, Any]) -> dict[str, Any]:
     """Everything the template needs for one task: table, reported numbers, notes, figure, sample grid."""
     metrics = _task_metrics(task_df, family)
     primary = _primary_metric(metrics)
@@ -515,7 +522,7 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
                          "(after subsampling and filtering)." if not artifacts.empty else
                          "Rows: inputs, the teacher, then each student configuration in leaderboard order "
                          "(first finished seed)."),
-        "fake_sets": _fake_set_rows(task_df),
+        "artifact_tables": _artifact_tables(task_df, artifact_tables),
         "n_jobs": len(task_df),
         "status_text": _status_counts_text(task_df["status"].value_counts().to_dict()),
     }
@@ -586,7 +593,8 @@ def _unique_sorted(values: Iterable[str]) -> list[str]:
 
 
 def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN leaderboard",
-                  context: dict | None = None, reported: pd.DataFrame | None = None) -> Path:
+                  context: dict | None = None, reported: pd.DataFrame | None = None,
+                  artifact_tables: dict[str, Any] | None = None) -> Path:
     """Write ``out_dir/index.html``, a self-contained leaderboard of the jobs in ``df``.
 
     ``df`` has one row per job (columns: job_id, phase, status, error, family, task, method,
@@ -597,7 +605,9 @@ def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN
     table of every job. ``context`` (suite, git commit, device, ``extractor_notes``...) is
     shown in the header. ``reported`` (``benchmarks.published.load_published``) adds the papers'
     numbers: per task beside ours (with the gap where a row matches), in the figure, and for
-    tasks not run here in a section of their own. Returns the path of the HTML file.
+    tasks not run here in a section of their own. ``artifact_tables`` (artifact name -> the table its
+    registry entry declares, e.g. cGAN-KD's fake sets) adds a table of those jobs per task. Returns the
+    path of the HTML file.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -612,7 +622,7 @@ def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN
         for (family, task), task_df in jobs.groupby(["family", "task"], sort=True):
             task_summary = summary[(summary["family"] == family) & (summary["task"] == task)]
             sections.append(_task_section(family, task, task_df, task_summary, methods_order, students_order,
-                                          published[published["task"] == task]))
+                                          published[published["task"] == task], artifact_tables or {}))
     run_tasks = set(jobs["task"]) if not jobs.empty else set()
     reported_only = [{"family": family or "", "task": task, "anchor": _slug(f"reported-{task}"),
                       "rows": _reported_rows(rows, None)}

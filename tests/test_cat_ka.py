@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import methods  # noqa: F401  (registration)
-from benchmarks.grid import expand
+from benchmarks.grid import check_plans, expand
 from benchmarks.suites import SUITES
 from datasets import load_task
 from methods.base import TrainSetup
@@ -85,7 +85,8 @@ def test_kernel_alignment_properties() -> None:
 def test_batch_one_is_refused_at_planning_and_at_training() -> None:
     suite = SUITES.get("default_i2i")
     with pytest.raises(ValueError, match=r"cat_ka.*batch_size >= 2.*student_schedule\.batch_size"):
-        expand(suite, methods=["cat_ka"], tasks=["synthetic_edges2shapes"], overrides=["schedule.batch_size=1"])
+        check_plans(expand(suite, methods=["cat_ka"], tasks=["synthetic_edges2shapes"],
+                           overrides=["schedule.batch_size=1"]))
     jobs = [j for j in expand(suite, methods=["cat_ka"], tasks=["synthetic_edges2shapes"]) if j.method == "cat_ka"]
     assert jobs and all(j.schedule["batch_size"] == 4 for j in jobs)
     data = load_task("synthetic_edges2shapes", size=32, n_train=8, n_test=2)

@@ -23,8 +23,14 @@ FAILING = "output_kd.lambda_recon=[10,1e40]"  # the 1e40 variant overflows to an
 def tiny_grid(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     results = tmp_path_factory.mktemp("store")
     proc = cli("grid", "--suite", "smoke_i2i", "--executor", "debug", "--results", str(results), "--set", FAILING,
-               "--no-progress")
+               "--no-progress", check=False)
     return results, proc
+
+
+def test_grid_with_failed_jobs_exits_1_after_the_report(tiny_grid):
+    results, proc = tiny_grid
+    assert proc.returncode == 1, proc.stderr
+    assert "leaderboard:" in proc.stdout and (results / "report" / "index.html").exists()
 
 
 def test_grid_writes_records_for_every_job(tiny_grid):
@@ -100,7 +106,7 @@ def test_rerun_skips_done_jobs_and_force_reruns(tiny_grid):
 def test_dry_run_prints_the_job_table_and_runs_nothing(tmp_path):
     proc = cli("grid", "--suite", "smoke", "--dry-run", "--results", str(tmp_path / "r"), "--seeds", "0", "1")
     # the composite smoke suite, 2 seeds; cgan_kd+vanilla_kd's fake set is its own (rho 0.8, labels kept)
-    assert "56 jobs (8 teachers, 8 artefacts, 40 students)" in proc.stdout
+    assert "56 jobs (8 teachers, 8 artifacts, 40 students)" in proc.stdout
     assert "cgan_kd_fake_set" in proc.stdout and "a-" in proc.stdout
     assert "feature_kd" in proc.stdout and "t-" in proc.stdout
     assert not (tmp_path / "r").exists()
@@ -155,7 +161,8 @@ def test_corrupt_record_is_reported_and_rerun(tiny_grid, tmp_path):
 def test_failed_teacher_blocks_its_students_only(tmp_path):
     results = tmp_path / "r"
     proc = cli("grid", "--suite", "smoke", "--executor", "debug", "--results", str(results), "--tasks",
-               "synthetic_edges2shapes", "--set", "teacher_schedule.steps=0", "--no-progress")
+               "synthetic_edges2shapes", "--set", "teacher_schedule.steps=0", "--no-progress", check=False)
+    assert proc.returncode == 1  # failed and blocked jobs
     recs = records(results)
     by_method = {r["config"]["method"]: r for r in recs.values()}
     assert by_method["teacher"]["status"] == "failed" and "steps >= 1" in by_method["teacher"]["error"]

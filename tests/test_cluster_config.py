@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_layers_in_order_of_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(METHODS.get("output_kd"), "resources", {"time_min": 90, "cpus": 2})
+    entry = METHODS._lazy["output_kd"]  # the method's registry entry: what a grid reads without importing it
+    monkeypatch.setitem(METHODS._lazy, "output_kd",
+                        replace(entry, meta={**entry.meta, "resources": {"time_min": 90, "cpus": 2}}))
     suite = {"teacher": {"time_min": 240}, "student": {"time_min": 60, "qos": "normal"}}
     config = ClusterConfig(suite=suite, **load_file(write(tmp_path, EXAMPLE)), cli={"qos": "high"})
     teacher = config.resources("teacher", "teacher")

@@ -73,7 +73,7 @@ def test_composite_suite_spreads_overrides_and_filters_over_its_parts():
     assert {j.schedule["steps"] for j in jobs if j.phase != "artifact"} == {5}
     with pytest.raises(OverrideError, match="no argument 'ngff'"):  # valid in no part: the first part's message
         expand(suite, overrides=["teacher.ngff=3"])
-    with pytest.raises(OverrideError, match="no cGAN-KD fake set"):
+    with pytest.raises(OverrideError, match="has no cgan_kd_fake_set"):
         expand(SUITES.get("smoke_i2i"), overrides=["fake_set.gan_steps=3"])
     # filtering on cgan_kd keeps what it reads: its teacher, the fake set and the NOKD student
     jobs = expand(suite, methods=["cgan_kd"])

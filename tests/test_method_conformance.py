@@ -10,7 +10,7 @@ the networks in :meth:`Method.check_network`; then:
   innermost code, as the U-Net-256 at 256 px: a relation between its positions is identically 0);
 * gradients reach the student and never the pretrained teacher or its discriminator, which stay
   exactly as they were;
-* a method that refuses a network fails at planning (grid expansion) with the same message;
+* a method that refuses a network fails at planning (``check_plans`` on the expanded grid) with the same message;
 * its defaults round-trip through ``--set <method>.<key>=<default>``: the same hyperparameters.
 
 Seeded, CPU, a few seconds in all.
@@ -25,7 +25,7 @@ import pytest
 import torch
 
 import methods  # noqa: F401  (registration)
-from benchmarks.grid import expand
+from benchmarks.grid import check_plans, expand
 from benchmarks.suites import SUITES, Suite
 from datasets import ImageTranslationData, load_task
 from methods.base import Method, TrainSetup
@@ -87,7 +87,7 @@ def test_one_step_terms_gradients_and_teacher(name: str, family: str, data: Imag
     message = refusal(cls, student_spec, teacher_spec)
     if message is not None:
         with pytest.raises(ValueError) as planned:
-            expand(tiny_suite(student_spec, teacher_spec), methods=[name])
+            check_plans(expand(tiny_suite(student_spec, teacher_spec), methods=[name]))
         assert str(planned.value) == message
         return
     torch.manual_seed(SEED)

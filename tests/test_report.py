@@ -59,8 +59,8 @@ def make_jobs(tmp: Path) -> pd.DataFrame:
                     else:
                         row.update(status="done", fid=_fid(ti, method, student, seed), kid=1.0 + seed,
                                    kid_std=0.1, params=11.4 / ratio, macs=56.8 / ratio, latency_ms=20 / ratio,
-                                   macs_ratio=ratio, params_ratio=ratio,
-                                   samples_png=_strip(tmp / f"{jid}.png", rng))
+                                   macs_ratio=ratio, params_ratio=ratio, ssim_teacher=0.5 + 0.1 * seed,
+                                   psnr_teacher=20.0 + seed, samples_png=_strip(tmp / f"{jid}.png", rng))
                     rows.append(row)
         # a configuration whose every seed failed
         for seed in (0, 1):
@@ -160,6 +160,16 @@ def test_html_contents(rendered: tuple[pd.DataFrame, Path, str]) -> None:
         assert f"<code>{jid}</code>" in jobs
 
 
+def test_fidelity_to_the_teacher_sits_beside_fid(rendered: tuple[pd.DataFrame, Path, str]) -> None:
+    """The SSIM/PSNR-vs-teacher columns come from their metric specs, after the quality ones, with their arrows."""
+    _, _, html = rendered
+    section = _section(html, TASKS[0])
+    heads = [h for h in ("FID", "KID x1e3", "SSIM vs teacher", "PSNR vs teacher", "Latency (ms)") if h in section]
+    assert heads == ["FID", "KID x1e3", "SSIM vs teacher", "PSNR vs teacher", "Latency (ms)"]
+    assert [section.index(h) for h in heads] == sorted(section.index(h) for h in heads)
+    assert "0.550" in section  # feature_kd's mean SSIM over seeds 0 and 1, with the spec's format
+
+
 def test_missing_strips_and_no_done_jobs(tmp_path: Path) -> None:
     df = make_jobs(tmp_path).assign(samples_png=None, inputs_png=None)
     html = render_report(df, tmp_path / "out").read_text(encoding="utf-8")
@@ -239,3 +249,19 @@ def test_fid_note_names_weights_once_per_task(tmp_path: Path) -> None:
     assert "mean \u00b1 std over 100 subsets of 32" in html
     assert "NOT Inception" not in html
     assert re.search(r"<td[^>]*>2\.00 \u00b1 0\.10</td>", html)  # teacher: one seed, KID \u00b1 subsets std
+
+
+def test_artifact_tables_come_from_their_declaration(tmp_path: Path) -> None:
+    """An artifact's report table is the one its registry entry declares (columns, labels, formats)."""
+    from methods import ARTIFACTS
+
+    df = make_jobs(tmp_path)
+    artifact = dict(df.iloc[0], job_id="a0", phase="artifact", method="cgan_kd_fake_set", status="done",
+                    n_generated=1234.0, n_final=56.0, cgan_fid=12.3456)
+    df = pd.concat([df, pd.DataFrame([artifact])], ignore_index=True)
+    table = ARTIFACTS.info("cgan_kd_fake_set").table
+    html = render_report(df, tmp_path / "with", artifact_tables={"cgan_kd_fake_set": table}).read_text()
+    section = _section(html, TASKS[0])
+    assert table["title"] in section and "Fake-set FID" in section and "1,234" in section and "12.35" in section
+    bare = render_report(df, tmp_path / "without").read_text()
+    assert table["title"] not in bare

@@ -136,8 +136,10 @@ def test_two_phase_grid_goes_out_as_arrays_with_afterok(tmp_path: Path) -> None:
     # `grid` again (waiting) submits nothing and follows the jobs of the first submission to the end
     rc, out = cli("grid", *grid)
     assert rc == 0, out
-    assert "6 job(s) still queued/running from an earlier submission" in out and "nothing submitted" in out
-    assert "grid finished: 6 done" in out
+    # (on a loaded machine the first jobs may be over by now: they count as skipped (done), not run again)
+    followed = int(re.search(r"(\d) job\(s\) still queued/running from an earlier submission", out).group(1))
+    assert followed >= 1 and "nothing submitted" in out
+    assert ("grid finished: 6 done" if followed == 6 else f"grid finished: {followed} done, {6 - followed} skipped (done)") in out
     done = records(results)
     assert len(done) == 6 and {r["status"] for r in done.values()} == {"done"}
     assert {r["run"] for r in done.values()} == {run_dir.name}  # all from the first submission
@@ -223,7 +225,7 @@ def test_failed_teacher_blocks_its_students_which_never_run(tmp_path: Path) -> N
     # batch_size=0 passes grid expansion but fails when the teacher job starts training
     rc, out = cli("grid", *SMOKE, "--methods", "output_kd", "feature_kd", "scratch",
                   "--set", "teacher_schedule.batch_size=0", "--results", str(results))
-    assert rc == 0, out
+    assert rc == 1, out  # a failed teacher and its blocked students: the grid ends unsuccessful
     run_dir, = runs(results)
     jobs = ledger(run_dir)["jobs"]
     result = by_method(results)

@@ -115,7 +115,7 @@ def test_grid_teacher_phase_loads_instead_of_training(tmp_path: Path, monkeypatc
     assert teacher["metrics"]["params_count"] == sum(v.numel() for v in build_network(SMALL).parameters())
     # a checkpoint that does not fit fails its teacher and blocks only the students that need it
     assert main([*args, "--methods", "output_kd", "scratch", "--set", f"teacher.checkpoint={wrong}",
-                 "--results", str(tmp_path / "bad")]) == 0
+                 "--results", str(tmp_path / "bad")]) == 1  # a failed teacher and a blocked student: exit 1
     status = {(r["config"]["phase"], r["config"]["method"]): (r["status"], r.get("error") or "")
               for r in (json.loads(p.read_text()) for p in (tmp_path / "bad" / "jobs").glob("*/record.json"))}
     assert status[("teacher", "teacher")][0] == "failed" and "shape mismatches" in status[("teacher", "teacher")][1]

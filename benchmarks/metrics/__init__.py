@@ -1,19 +1,38 @@
-"""Metric definitions: what each recorded number means and which direction is better.
+"""Metrics as specs: one module and one decorator per metric.
 
-Modelled on lm-evaluation-harness's ``higher_is_better``: the report uses it for arrows,
-sorting and Pareto fronts. Computation lives in the submodules (``fid``, ``complexity``,
-``latency``); this module only describes, so the report can import it cheaply.
+A metric is a :class:`Metric`: its record/DataFrame column ``name``, display label, unit, format,
+direction (``higher_is_better``, as lm-evaluation-harness has it: the report's arrows, sorting and
+Pareto fronts), the ``kind`` of column it is (``quality``, ``fidelity``, ``cost``), the task ``families``
+whose jobs record it, the ``inputs`` its computation reads (:class:`MetricInputs` fields) and, when the
+harness computes it generically, ``compute``. A metric module is torch-free at import (its function
+imports what it needs when it runs), so listing metrics stays light::
+
+    @metric("psnr_teacher", label="PSNR vs teacher", higher_is_better=True, unit="dB", kind="fidelity",
+            families=("i2i",), inputs=("fake", "teacher_fake"), description="...")
+    def teacher_fidelity(inputs: MetricInputs) -> dict[str, float]:
+        ...  # returns its column(s)
+
+Every module of :mod:`benchmarks.metrics.specs` is imported on the first use of :data:`METRICS`, so a
+new metric is its module there (and its test). Metrics a family's job body records itself (params,
+MACs, latency, accuracy...) are specs without ``compute``; ``also`` names extra columns a compute writes
+(FID writes KID too).
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
 
 from methods.registry import Registry
+
+KINDS = ("quality", "fidelity", "cost")
+INPUTS = ("config", "data", "fake", "real", "labels", "teacher_fake", "network", "options", "device")
 
 
 @dataclass(frozen=True)
 class Metric:
-    """One recorded quantity: record/DataFrame column ``name``, display label and direction."""
+    """One recorded quantity (see the module docstring)."""
 
     name: str
     label: str
@@ -21,24 +40,108 @@ class Metric:
     unit: str = ""
     fmt: str = "{:.2f}"
     description: str = ""
+    kind: str = "quality"
+    families: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    task_metric: str | None = None     # computed only for tasks whose headline metric is this (fid, miou)
+    compute: Callable[["MetricInputs"], Mapping[str, Any]] | None = None
+    also: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"metric {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        unknown = set(self.inputs) - set(INPUTS)
+        if unknown:
+            raise ValueError(f"metric {self.name!r}: unknown inputs {sorted(unknown)}; valid: {', '.join(INPUTS)}")
 
     @property
     def arrow(self) -> str:
         return "\u2191" if self.higher_is_better else "\u2193"
 
 
-METRICS: Registry[Metric] = Registry("metric")
+@dataclass
+class MetricInputs:
+    """What a job's evaluation hands a metric's ``compute``: uint8 images N x 3 x H x W (``fake``: the job's
+    network on the test inputs; ``real``: the test targets; ``teacher_fake``: the pretrained teacher on the
+    same inputs, None without one), the network, the job's config and data, the grid's options, the device."""
 
-for _m in (
-    Metric("fid", "FID", False, description="Frechet distance of translated test images to real target-domain images, with the record's extractor"),
-    Metric("kid", "KID x1e3", False, fmt="{:.2f}", description="Kernel Inception distance (x1000), same features as FID"),
-    Metric("miou", "mIoU", True, unit="%", description="mean IoU of a segmenter on generated photos (Cityscapes protocol)"),
-    Metric("accuracy", "Top-1", True, unit="%", description="top-1 classification accuracy"),
-    Metric("mae", "MAE", False, description="mean absolute error in label units"),
-    Metric("params", "Params (M)", False, unit="M", fmt="{:.3f}", description="trainable + buffer-free parameters of the generator, millions"),
-    Metric("macs", "MACs (G)", False, unit="G", fmt="{:.3f}", description="multiply-accumulates of one forward at the task resolution, literature convention (torchprofile)"),
-    Metric("latency_ms", "Latency (ms)", False, unit="ms", fmt="{:.2f}", description="median batch-1 forward time after warm-up"),
-    Metric("macs_ratio", "MACs ratio", True, fmt="{:.1f}x", description="teacher MACs / student MACs"),
-    Metric("params_ratio", "Params ratio", True, fmt="{:.1f}x", description="teacher params / student params"),
-):
-    METRICS.add(_m.name, _m)
+    config: Any
+    data: Any
+    fake: Any = None
+    real: Any = None
+    labels: Any = None
+    teacher_fake: Any = None
+    network: Any = None
+    options: Any = None
+    device: Any = None
+
+
+class MetricRegistry(Registry):
+    """:class:`Registry` of metric specs that imports :mod:`benchmarks.metrics.specs` on first use."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not MetricRegistry._loaded:
+            MetricRegistry._loaded = True
+            from benchmarks.metrics import specs
+
+            for module in pkgutil.iter_modules(specs.__path__):
+                importlib.import_module(f"{specs.__name__}.{module.name}")
+
+    def get(self, name: str) -> Metric:
+        self._load()
+        return super().get(name)
+
+    def names(self, pattern: str = "*") -> list[str]:
+        self._load()
+        return super().names(pattern)
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return super().__contains__(name)
+
+    def in_order(self) -> list[Metric]:
+        """Every spec in registration order (the order the report shows columns of one kind in)."""
+        self._load()
+        return list(self._entries.values())
+
+
+METRICS: MetricRegistry = MetricRegistry("metric")
+
+
+def metric(name: str, *, label: str, higher_is_better: bool, **spec: Any) -> Callable[[Callable], Callable]:
+    """Decorator: register the function as the ``compute`` of metric ``name`` (see the module docstring)."""
+
+    def decorator(fn: Callable) -> Callable:
+        METRICS.add(name, Metric(name, label, higher_is_better, compute=fn, **spec))
+        return fn
+
+    return decorator
+
+
+def describe_metric(name: str, *, label: str, higher_is_better: bool, **spec: Any) -> Metric:
+    """Register a metric its family's job body records itself (no ``compute``)."""
+    entry = Metric(name, label, higher_is_better, **spec)
+    METRICS.add(name, entry)
+    return entry
+
+
+def applicable(config: Any, quality_metric: str, available: Mapping[str, Any]) -> Iterator[Metric]:
+    """The computed metrics a job records: of its family, for its task's headline metric where they are tied
+    to one, and whose inputs the evaluation has (``available``: input name -> value or None)."""
+    for spec in METRICS.in_order():
+        if spec.compute is None or (spec.families and config.family not in spec.families):
+            continue
+        if spec.task_metric and spec.task_metric != quality_metric:
+            continue
+        if all(available.get(name) is not None for name in spec.inputs):
+            yield spec
+
+
+def compute_metrics(config: Any, quality_metric: str, inputs: MetricInputs) -> dict[str, Any]:
+    """Every applicable metric's columns (:func:`applicable`), one spec after the other."""
+    out: dict[str, Any] = {}
+    for spec in applicable(config, quality_metric, vars(inputs)):
+        out.update(spec.compute(inputs))
+    return out

@@ -57,7 +57,7 @@ from typing import Any, Mapping
 
 from methods.labelled_method import LABELLED_DEFAULTS, LabelledMethod
 from methods.labelled_training import SGDSchedule
-from methods.registry import METHODS
+from methods.registry import METHODS, Need
 from methods.vanilla_kd import KD_DEFAULTS, VanillaKD
 
 CGAN_KD_DEFAULTS: Mapping[str, Any] = {
@@ -98,6 +98,8 @@ class CganKD(LabelledMethod):
 
     name = "cgan_kd"
     uses_fake_set = True
+    needs = (Need("fake_set", artifact="cgan_kd_fake_set"),
+             Need("student_init", method="nokd", when=(("init", "nokd"),)))
     citation = ("Ding et al., Distilling and Transferring Knowledge via cGAN-generated Samples for Image "
                 "Classification and Regression, arXiv 2104.03164")
     defaults = {**LABELLED_DEFAULTS, **CGAN_KD_DEFAULTS}
@@ -129,7 +131,6 @@ class CganKDVanillaKD(CganKD, VanillaKD):
     name = "cgan_kd+vanilla_kd"
     citation = CganKD.citation + "; Hinton et al. 2015"
     defaults = {**LABELLED_DEFAULTS, **KD_DEFAULTS, **CGAN_KD_DEFAULTS, **KD_FAKE_SET}
-
-    def fake_set_overrides(self, hp: Mapping[str, Any]) -> dict[str, Any]:
-        pairs = (("filter_rho", hp["fake_filter_rho"]), ("replace_labels", hp["fake_replace_labels"]))
-        return {key: value for key, value in pairs if value is not None}
+    needs = (Need("fake_set", artifact="cgan_kd_fake_set",
+                  settings=(("fake_filter_rho", "filter_rho"), ("fake_replace_labels", "replace_labels"))),
+             CganKD.needs[1])

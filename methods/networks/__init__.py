@@ -7,6 +7,7 @@ from torch import nn
 
 from methods.networks import discriminators, generators  # noqa: F401  (registration)
 from methods.networks import omgd_networks  # noqa: F401  (registration: OMGD's deeper teachers and shared D)
+from methods.network_spec import describe_network  # noqa: F401  (its home is torch-free)
 from methods.registry import NETWORKS
 
 
@@ -23,22 +24,6 @@ def build_network(spec: Mapping[str, Any]) -> nn.Module:
         return cls(**spec)
     except TypeError as exc:
         raise ValueError(f"bad arguments for network {arch!r}: {exc}") from None
-
-
-def describe_network(spec: Mapping[str, Any]) -> str:
-    """Short human label of a network spec, e.g. ``resnet ngf16 b9`` or ``mobile_resnet ngf16``."""
-    arch = str(spec["arch"]).replace("_generator", "").replace("_discriminator", "")
-    parts = [arch, f"ngf{spec['ngf']}"] if "ngf" in spec else [arch]
-    if "n_blocks" in spec:
-        parts.append(f"b{spec['n_blocks']}")
-    if "num_downs" in spec:
-        parts.append(f"d{spec['num_downs']}")
-    for key, short in (("depth", "d"), ("widen_factor", "k"), ("widths", "w"), ("convs_per_block", "c"),
-                       ("width_mult", "x")):  # classifiers (methods.classifiers)
-        if key in spec:
-            value = spec[key]
-            parts.append(short + ("-".join(str(v) for v in value) if isinstance(value, (list, tuple)) else f"{value}"))
-    return " ".join(parts)
 
 
 def state_dict_mismatch(expected: Mapping[str, Any], state: Mapping[str, Any], *, shapes: str, limit: int,

@@ -1,0 +1,72 @@
+"""Task families as a registry: what the harness does differently for image-to-image translation,
+classification and regression, declared once per family and read by the grid, the runner, the
+estimate and the report (no code branches on a family's name).
+
+A family declares:
+
+* ``job``: ``"module:function"``, the body that sets up, trains and evaluates one job of the family
+  (``function(ctx) -> JobResult``); imported only inside a job;
+* ``schedule``: ``"module:Class"``, the schedule dataclass its jobs train with, and
+  ``schedule_defaults``, that class's defaults as plain data (a grid checks ``--set schedule.*``
+  against them without importing torch; ``tests/test_registries.py`` checks that they agree);
+* ``recipe_defaults``: the GAN recipe shared by a teacher and its students (``{}``: none);
+* ``metrics``: the quality metrics its tables show while no job has recorded any (a task may have its own
+  headline metric: Cityscapes is scored by mIoU);
+* ``by_pairing``: whether its tasks' pairing (paired pix2pix / unpaired CycleGAN) changes what a step runs
+  (the recipe), so listings and step-time estimates tell paired from unpaired tasks;
+* ``calibrated``: whether ``calibrate`` can time its training steps on synthetic data (else its step times
+  come from finished jobs).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from methods.registry import Registry
+
+
+@dataclass(frozen=True)
+class Family:
+    """One task family (see the module docstring)."""
+
+    name: str
+    description: str
+    job: str
+    schedule: str
+    schedule_defaults: Mapping[str, Any]
+    metrics: tuple[str, ...]
+    recipe_defaults: Mapping[str, Any] = field(default_factory=dict)
+    by_pairing: bool = False
+    calibrated: bool = False
+
+
+FAMILIES: Registry[Family] = Registry("family")
+
+_SGD_DEFAULTS = {"steps": 2000, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005,
+                 "lr_policy": "step", "milestones": (0.625, 0.75, 0.875), "gamma": 0.1, "log_every": 50,
+                 "checkpoint_every": 0}
+
+for _family in (
+    Family("i2i", "image-to-image translation (paired pix2pix or unpaired CycleGAN tasks)",
+           job="benchmarks.i2i_jobs:run_i2i_job", schedule="methods.training:Schedule",
+           schedule_defaults={"steps": 200, "batch_size": 4, "lr": 0.0002, "beta1": 0.5, "decay_from": 0.5,
+                              "log_every": 50, "checkpoint_every": 0},
+           recipe_defaults={"gan_mode": "auto", "lambda_l1": 100.0, "lambda_cycle": 10.0, "lambda_identity": 0.5,
+                            "pool_size": 50, "ndf": 64, "d_layers": 3, "d_norm": "auto"},
+           metrics=("fid", "kid"), by_pairing=True, calibrated=True),
+    Family("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)",
+           job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
+           schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",)),
+    Family("regression", "image regression (cGAN-KD's RC-49 / UTKFace setting)",
+           job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
+           schedule_defaults=_SGD_DEFAULTS, metrics=("mae",)),
+):
+    FAMILIES.add(_family.name, _family)
+
+
+def load_object(path: str) -> Any:
+    """The object a ``"module:name"`` path names (a family's job body or schedule class)."""
+    import importlib
+
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)

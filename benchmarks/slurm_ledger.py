@@ -1,0 +1,89 @@
+"""What a SLURM submission leaves behind: ``runs/<run>/slurm_jobs.json`` (the ledger), read by ``status``
+and by the next ``grid`` so nothing needs the submitting process afterwards."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import submitit
+
+from benchmarks.cluster_config import SlurmResources
+from benchmarks.config import JobConfig
+from benchmarks.store import ResultStore, atomic_write_bytes
+
+LEDGER = "slurm_jobs.json"
+
+
+class SlurmError(RuntimeError):
+    """SLURM could not be used (not installed, controller down, sbatch refused a request)."""
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Consecutive slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# ---------------------------------------------------------------------------------------------- ledger
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One job as submitted: where SLURM knows it and where its logs are."""
+
+    job_id: str
+    run: str
+    slurm_id: str             # "<array id>_<index>", or "<job id>" for a one-job chunk
+    phase: str
+    teacher_id: str | None
+    dependency: str | None
+    stdout: str
+    stderr: str
+    result: str               # submitit's result pickle: ("success", record) or ("error", traceback)
+
+
+class Ledger:
+    """``runs/<run>/slurm_jobs.json``: the arrays and jobs one grid run submitted, rewritten after every sbatch."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / LEDGER
+        self.run = run_dir.name
+        self.arrays: list[dict[str, Any]] = []
+        self.jobs: dict[str, Submission] = {}
+
+    def add(self, configs: Sequence[JobConfig], jobs: Sequence[submitit.Job], resources: SlurmResources,
+            dependency: str | None) -> None:
+        array_id = jobs[0].job_id.split("_")[0]
+        self.arrays.append({"array_id": array_id, "phase": configs[0].phase, "size": len(jobs),
+                            "dependency": dependency, "resources": asdict(resources),
+                            "submission_file": str(jobs[0].paths.submission_file),
+                            "jobs": [c.job_id for c in configs]})
+        for config, job in zip(configs, jobs):
+            self.jobs[config.job_id] = Submission(
+                job_id=config.job_id, run=self.run, slurm_id=job.job_id, phase=config.phase,
+                teacher_id=config.teacher_id, dependency=dependency, stdout=str(job.paths.stdout),
+                stderr=str(job.paths.stderr), result=str(job.paths.result_pickle))
+        self.save()
+
+    def save(self) -> None:
+        data = {"run": self.run, "arrays": self.arrays, "jobs": {k: asdict(v) for k, v in self.jobs.items()}}
+        atomic_write_bytes(self.path, json.dumps(data, indent=1).encode())
+
+
+def latest_submissions(store: ResultStore) -> dict[str, Submission]:
+    """The newest SLURM submission of every job, over all grid runs of the store."""
+    latest: dict[str, Submission] = {}
+    for path in sorted((store.root / "runs").glob(f"*/{LEDGER}")):  # run folders sort by time
+        try:
+            jobs = json.loads(path.read_text())["jobs"]
+        except (OSError, ValueError, KeyError):
+            continue  # being written or damaged: those jobs still show through their records
+        latest.update({job_id: Submission(**entry) for job_id, entry in jobs.items()})
+    return latest
+
+
+def fresh(record: Any, run: str) -> bool:
+    """Whether a record was written by the submission of ``run`` or a later grid run (run names sort by time)."""
+    return isinstance(record, dict) and str(record.get("run") or "") >= run
