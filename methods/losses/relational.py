@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 
 EPS = 1e-12
-CHUNK_ELEMENTS = 1 << 18  # cosines per chunk of the angle term (1 MiB in float32: cache-sized)
+CHUNK_ELEMENTS = 1 << 17  # cosines per chunk of the angle term (512 KiB in float32: its temporaries fit a cache)
 COINCIDENT = 1e-12  # squared distance below this fraction of |x_a|^2 + |x_b|^2: coincident points
 
 
