@@ -28,11 +28,14 @@ at that vertex; in float64 the noise is ~1e-16 of |x|^2, and pairs closer than `
 (relative squared distance 1e-12) count as coincident: cosine 0, as the direct form gives for a
 zero difference vector. The dot products G_bc - P_ab - P_ac cancel in the same way when slices are
 nearly equal (on 256 x 256 images with flat halves plus 1e-4 noise, float32 Gram arithmetic put the
-angle loss at 5x-50x its float64 value), so they are formed in float64 and only then rounded to the
-input's dtype, and the gradient with respect to G is accumulated in float64 (its entries cancel when
-multiplied by the embeddings); the rest of the N^3 arithmetic (cosines, smooth L1, the weights of the
-gradient) runs in the input's dtype. On those images the float32 loss and gradient are within 1e-5 of
-float64 (``tests/test_losses.py``). One difference from the direct form: there, a zero difference
+angle loss at 5x-50x its float64 value): G and P are split into float32 "hi" parts on a coarse grid,
+whose differences are exact, and small "lo" remainders (:func:`split_gram`), so the dot products come out
+accurate to about 2^-45 of the largest squared norm before their final float32 rounding (a float64
+subtraction: 2^-52), at float32 cost; the gradient with respect to G is
+accumulated in float64 (its entries cancel when multiplied by the embeddings). The rest of the N^3
+arithmetic (cosines, smooth L1, the weights of the gradient) runs in the input's dtype. On those images
+the float32 loss is within 1e-6 and its gradient within 4e-5 of float64 (``tests/test_losses.py``
+requires 1e-4). One difference from the direct form: there, a zero difference
 vector of the *student* gets the gradient of ``F.normalize`` below eps (1e12 times the upstream
 gradient); here it gets none.
 
@@ -45,7 +48,7 @@ import torch
 import torch.nn.functional as F
 
 EPS = 1e-12
-CHUNK_ELEMENTS = 1 << 18  # cosines per chunk of the angle term (1 MiB in float32: cache-sized)
+CHUNK_ELEMENTS = 1 << 17  # cosines per chunk of the angle term (512 KiB in float32: its temporaries fit a cache)
 COINCIDENT = 1e-12  # squared distance below this fraction of |x_a|^2 + |x_b|^2: coincident points
 
 
@@ -104,8 +107,8 @@ def split_gram(gram: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor | N
     when x_a, x_b, x_c nearly coincide. Each of G and P is split into a "hi" part on a grid of
     2^-HI_BITS of the set's largest squared norm (a float32 holds every sum of three such numbers
     exactly) and the small remainder "lo": the hi parts of M subtract exactly in float32 and the lo
-    parts carry the rest, so M comes out as accurate as a float64 subtraction rounded once, at float32
-    cost (a float64 N^3 pass costs several float32 ones on a CPU). In float64 there is no "lo" (None)."""
+    parts carry the rest, so M comes out accurate to about 2^-45 of the largest squared norm before its
+    float32 rounding, at float32 cost (a float64 N^3 pass costs several float32 ones on a CPU). In float64 there is no "lo" (None)."""
     p = gram - gram.diagonal(dim1=1, dim2=2)[..., None] / 2
     if dtype == torch.float64:
         return gram, None, p, None
