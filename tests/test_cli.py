@@ -37,7 +37,7 @@ def test_grid_writes_records_for_every_job(tiny_grid):
     results, proc = tiny_grid
     assert "leaderboard:" in proc.stdout
     recs = records(results)
-    assert len(recs) == 2 + 2 * 8  # 2 teachers; per task scratch, feature_kd, srpkd, reko, crd, omgd, output_kd x 2 lambdas
+    assert len(recs) == 2 + 2 * 10  # 2 teachers; per task the 8 other i2i methods and output_kd x 2 lambdas
     failed = {k: r for k, r in recs.items() if r["status"] == "failed"}
     assert len(failed) == 2
     for record in failed.values():
@@ -76,13 +76,13 @@ def test_report_shows_rows_figure_and_failures(tiny_grid):
 def test_status_collect_and_report_commands(tiny_grid, tmp_path):
     results, _ = tiny_grid
     status = cli("status", "--results", str(results))
-    assert "18 jobs" in status.stdout and "16 done" in status.stdout and "2 failed" in status.stdout
+    assert "22 jobs" in status.stdout and "20 done" in status.stdout and "2 failed" in status.stdout
     assert "job.log" in status.stdout  # failed jobs point at their logs
     out = tmp_path / "table.csv"
     cli("collect", "--results", str(results), "--output", str(out))
     import pandas as pd
     frame = pd.read_csv(out)
-    assert len(frame) == 16 and set(frame["status"]) == {"done", "failed"}
+    assert len(frame) == 22 and set(frame["status"]) == {"done", "failed"}
     report = cli("report", "--results", str(results), "--output", str(tmp_path / "html"))
     assert (tmp_path / "html" / "index.html").exists() and "leaderboard:" in report.stdout
 
@@ -106,7 +106,7 @@ def test_rerun_skips_done_jobs_and_force_reruns(tiny_grid):
 def test_dry_run_prints_the_job_table_and_runs_nothing(tmp_path):
     proc = cli("grid", "--suite", "smoke", "--dry-run", "--results", str(tmp_path / "r"), "--seeds", "0", "1")
     # the composite smoke suite, 2 seeds; cgan_kd+vanilla_kd's fake set is its own (rho 0.8, labels kept)
-    assert "56 jobs (8 teachers, 8 artifacts, 40 students)" in proc.stdout
+    assert "68 jobs (8 teachers, 8 artifacts, 52 students)" in proc.stdout
     assert "cgan_kd_fake_set" in proc.stdout and "a-" in proc.stdout
     assert "feature_kd" in proc.stdout and "t-" in proc.stdout
     assert not (tmp_path / "r").exists()
