@@ -87,7 +87,8 @@ register_suite(_labelled_suite("default_regression", "regression",
 register_suite(Suite(
     name="default",
     description="What `grid` runs with no arguments: default_i2i + default_classification + default_regression, "
-                "offline on a laptop-class CPU (real InceptionV3 FID makes it take longer than ten minutes on 2 cores).",
+                "offline on a laptop-class CPU (real InceptionV3 FID makes it take longer than ten minutes on 2 "
+                "cores).",
     parts=("default_i2i", "default_classification", "default_regression"),
 ))
 

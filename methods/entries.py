@@ -58,16 +58,19 @@ _CGAN_KD_KD_NEEDS = (Need("fake_set", artifact="cgan_kd_fake_set",
                           settings=(("fake_filter_rho", "filter_rho"), ("fake_replace_labels", "replace_labels"))),
                      _CGAN_KD_NEEDS[1])
 #: The online-teacher schedule shared by crd, omgd and dcd (``methods.crd_teacher.SCHEDULE_DEFAULTS``).
-_ONLINE_PARAMS = {"n_dis": Param("int", optional=True, low=1), "steps_count": Param("str", choices=("teacher", "student")),
+_ONLINE_PARAMS = {"n_dis": Param("int", optional=True, low=1),
+                  "steps_count": Param("str", choices=("teacher", "student")),
                   "epochs": Param("int", optional=True, low=0), "epochs_decay": Param("int", optional=True, low=0),
                   "window_epochs": Param("float", low=0.0), "teacher_select": Param("str", choices=("best", "latest")),
                   "select_images": Param("int", low=1), "vgg_weights": Param("str", optional=True),
                   "teacher_arch": Param("str", optional=True),
                   **{k: _WEIGHT for k in ("lambda_style", "lambda_feature", "lambda_gan", "lambda_dcd")}}
 _CRD_PARAMS = {**_ONLINE_PARAMS, **{k: _WEIGHT for k in ("lambda_row", "lambda_column", "lambda_patch")},
-               "patch_size": Param("int", optional=True, low=1), "vgg_input": Param("str", choices=("unit", "imagenet"))}
+               "patch_size": Param("int", optional=True, low=1),
+               "vgg_input": Param("str", choices=("unit", "imagenet"))}
 _OMGD_PARAMS = {**_ONLINE_PARAMS, "lambda_cd": _WEIGHT, "ssim_padding": Param("str", choices=("zeros", "reflect")),
-                "n_share": Param("int", optional=True, low=0, high=5), "deep_teacher_ngf": Param("int", optional=True, low=1),
+                "n_share": Param("int", optional=True, low=0, high=5),
+                "deep_teacher_ngf": Param("int", optional=True, low=1),
                 "d_norm": Param("str", optional=True)}
 
 
@@ -220,7 +223,8 @@ _method('vanilla_kd', 'methods.vanilla_kd', families=('classification', 'regress
         needs=(), resources={})
 
 _method('omgd', 'methods.omgd', families=('i2i',), teacher_mode='online',
-        summary='Online multi-granularity distillation: wide + deep online teachers, SSIM/style/feature/TV + channel KD.',
+        summary='Online multi-granularity distillation: wide + deep online teachers, SSIM/style/feature/TV + '
+                'channel KD.',
         citation='Ren et al., Online Multi-Granularity Distillation for GAN Compression, ICCV 2021',
         defaults={'lambda_ssim': 10.0,
                    'lambda_style': 10000.0,
@@ -249,7 +253,8 @@ _method('omgd', 'methods.omgd', families=('i2i',), teacher_mode='online',
         needs=(), resources={})
 
 _method('dcd', 'methods.dcd', families=('i2i',), teacher_mode='online',
-        summary='Discriminator-cooperated distillation: connector maps judged by the online teacher D, VGG style/feature.',
+        summary='Discriminator-cooperated distillation: connector maps judged by the online teacher D, VGG '
+                'style/feature.',
         citation='Hu et al., Discriminator-Cooperated Feature Map Distillation for GAN Compression, CVPR 2023',
         defaults={'lambda_dcd': None,
                    'lambda_style': None,
@@ -268,8 +273,10 @@ _method('dcd', 'methods.dcd', families=('i2i',), teacher_mode='online',
         needs=(), resources={})
 
 _method('cat_ka', 'methods.cat_ka', families=('i2i',), teacher_mode='pretrained',
-        summary="CAT's distillation: GAN + output L1 - lambda_ka x sum of kernel alignments at CAT's layers (batch > 1).",
-        citation='Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 (kernel-alignment distillation only, no architecture search)',
+        summary="CAT's distillation: GAN + output L1 - lambda_ka x sum of kernel alignments at CAT's layers "
+                "(batch > 1).",
+        citation='Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 '
+                 '(kernel-alignment distillation only, no architecture search)',
         defaults={'lambda_gan': 1.0,
                    'd_init': 'teacher',
                    'lambda_ka': None,
@@ -330,7 +337,8 @@ NETWORKS.declare('cifar_densenet', 'methods.classifiers',
                  summary='DenseNet-BC for 32x32 inputs (module docstring): dense blocks joined by halving transitions.',
                  args={'num_outputs': 100, 'blocks': (6, 12, 24, 16), 'growth': 32, 'reduction': 0.5})
 NETWORKS.declare('densenet121', 'methods.classifiers',
-                 summary="DenseNet-121 (blocks 6-12-24-16, growth 32), CIFAR variant: cGAN-KD's CIFAR-100 filtering network.",
+                 summary="DenseNet-121 (blocks 6-12-24-16, growth 32), CIFAR variant: cGAN-KD's CIFAR-100 "
+                         "filtering network.",
                  args={'num_outputs': 100})
 NETWORKS.declare('vgg11', 'methods.classifiers',
                  summary="VGG-11 with BN (configuration A), CIFAR layout: cGAN-KD's UTKFace filtering network.",

@@ -56,7 +56,8 @@ class FakeSet:
         if not path.is_file():
             raise FileNotFoundError(f"no fake set at {path}: run the cGAN-KD fake-set phase first")
         try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)  # plain data only: a tampered file runs no code
+            # plain data only (weights_only): a tampered file on a shared filesystem runs no code
+            saved = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # a truncated or foreign file: say which
             raise ValueError(f"corrupt fake set file {path}: {type(exc).__name__}: {exc}") from None
         if not isinstance(saved, dict) or saved.get("format") != FORMAT:
