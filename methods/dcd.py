@@ -67,6 +67,7 @@ from torch import nn
 
 from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
 from methods.crd import perceptual_losses
+from methods.distill import feature_shapes
 from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.networks import build_network
 from methods.networks.generators import UnetGenerator
@@ -191,12 +192,8 @@ class Connectors(nn.Module):
 
 
 def _channels(generator: nn.Module, points: Mapping[str, str], size: int, device: torch.device) -> dict[str, tuple]:
-    was_training = generator.training
-    generator.eval()
-    with torch.no_grad(), tap_features(generator, points) as feats:
-        generator(torch.zeros(1, 3, size, size, device=device))
-    generator.train(was_training)
-    return {k: tuple(v.shape[1:]) for k, v in feats.items()}
+    """(channels, height, width) of each tapped feature for one image of ``size`` x ``size``."""
+    return {k: tuple(shape[1:]) for k, shape in feature_shapes(generator, points, size, device).items()}
 
 
 @METHODS.register("dcd")
