@@ -5,6 +5,10 @@ runs ``tests/slurm/start_cluster.sh`` (idempotent: a no-op when the controller a
 is usable). Where SLURM cannot be started the SLURM tests skip with the reason, except in CI
 (``CI=true``), where they must run and therefore fail instead.
 
+Every test, and every CLI subprocess it starts, sees an empty torch hub cache (``TORCH_HOME`` points at a
+fresh temporary folder), so weights a user or an earlier ``grid`` left in ``~/.cache/torch`` (the converted
+InceptionV3, VGG16) cannot change what the tests compute; tests that need weights make their own.
+
 ``empty_hub`` hides any VGG16 weights this machine has, so that code building
 :class:`methods.perceptual.VGG16Features` gets its seeded random fallback wherever the tests run.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +27,7 @@ from methods import perceptual
 
 START_CLUSTER = Path(__file__).resolve().parent / "slurm" / "start_cluster.sh"
 os.environ.setdefault("KDGAN_NO_DOWNLOAD", "1")  # no test (nor grid it starts) downloads weights unless it asks
+os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="kdgan-tests-torch-home-")  # this machine's hub cache stays unseen
 
 
 @pytest.fixture(scope="session")
