@@ -68,6 +68,7 @@ from torch import nn
 from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
 from methods.crd import perceptual_losses
 from methods.distill import feature_shapes
+from methods.losses.multi_granularity import UNET_CD_LAYERS, cd_adaptor
 from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.networks import build_network
 from methods.networks.generators import UnetGenerator
@@ -77,10 +78,8 @@ from methods.registry import METHODS
 from methods.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad, tap_features
 
 CONNECTOR_MODES = ("frozen", "trained")
-#: OMGD's (and DCD's) U-Net channel-distillation paths, relative to the outermost block.
-#: Level 2's and level 4's down-path outputs and the up-path inputs of levels 4 and 2 (level 1 outermost).
-UNET_POINTS = {"down2": "model.model.1.model.3.model.0", "down4": "model.model.1.model.3.model.3.model.3.model.0",
-               "up4": "model.model.1.model.3.model.3.model.4", "up2": "model.model.1.model.4"}
+#: DCD's names for OMGD's U-Net channel-distillation paths (level 1 outermost).
+UNET_POINTS = dict(zip(("down2", "down4", "up4", "up2"), UNET_CD_LAYERS))
 
 
 def dcd_points(generator: nn.Module) -> dict[str, str]:
@@ -94,17 +93,6 @@ def dcd_weights(hp: Mapping[str, Any], paired: bool) -> dict[str, float]:
             "style": by_pairing(hp["lambda_style"], paired, pix2pix=1e4, cyclegan=1e4),
             "feature": by_pairing(hp["lambda_feature"], paired, pix2pix=10.0, cyclegan=10.0),
             "gan": by_pairing(hp["lambda_gan"], paired, pix2pix=0.0, cyclegan=1.0)}
-
-
-def connector(in_channels: int, out_channels: int) -> nn.Sequential:
-    """1x1 conv (no bias) + BatchNorm + ReLU, initialised as the public code ends up: conv N(0, 0.02),
-    BN weight N(1, 0.02), BN bias 0 (drawn from torch's global generator)."""
-    conv, norm = nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)
-    with torch.no_grad():
-        conv.weight.normal_(0.0, 0.02)
-        norm.weight.normal_(1.0, 0.02)
-        norm.bias.zero_()
-    return nn.Sequential(conv, norm, nn.ReLU())
 
 
 def discriminator_trunk(net_d: nn.Module) -> nn.Sequential:
@@ -173,8 +161,8 @@ class Connectors(nn.Module):
         super().__init__()
         if teacher_mode not in CONNECTOR_MODES:
             raise ValueError(f"dcd teacher_connector must be one of {CONNECTOR_MODES} or null, got {teacher_mode!r}")
-        self.student = nn.ModuleDict({k: connector(c, out_channels) for k, c in s_channels.items()})
-        self.teacher = nn.ModuleDict({k: connector(c, out_channels) for k, c in t_channels.items()})
+        self.student = nn.ModuleDict({k: cd_adaptor(c, out_channels) for k, c in s_channels.items()})
+        self.teacher = nn.ModuleDict({k: cd_adaptor(c, out_channels) for k, c in t_channels.items()})
         self.trained_teacher = teacher_mode == "trained"
         self.teacher.requires_grad_(self.trained_teacher)
         self.train()

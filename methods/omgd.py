@@ -23,7 +23,7 @@ Student loss, summed over the teachers (:mod:`methods.losses.multi_granularity`,
 L1 at relu2_2 + ``lambda_tv`` TV sum (of the student's output, added once per teacher as the code does),
 plus ``lambda_cd`` channel distillation from the wide teacher only, at OMGD's four layers (ResNet:
 ``model.9/12/15/18`` for 9 blocks, the generators' ``distill_points``; U-Net: the four paths of
-:data:`UNET_CD_LAYERS`). VGG16 sees (x + 1) / 2, without ImageNet mean/std (utils/vgg_feature.py).
+:data:`methods.losses.multi_granularity.UNET_CD_LAYERS`). VGG16 sees (x + 1) / 2, without ImageNet mean/std (utils/vgg_feature.py).
 
 | component | public code (file) | ours | why |
 |---|---|---|---|
@@ -63,7 +63,8 @@ from torch import nn
 from methods.base import Method, TrainOutcome, TrainSetup
 from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, check_schedule_hparams, plan_schedule
 from methods.distill import feature_shapes
-from methods.losses.multi_granularity import SSIM_PADDINGS, cd_adaptor, channel_distillation, ssim_loss, tv_sum
+from methods.losses.multi_granularity import (SSIM_PADDINGS, UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
+                                             tv_sum)
 from methods.networks import build_network
 from methods.omgd_teachers import MultiTeacher
 from methods.perceptual import VGG16Features, style_loss
@@ -73,10 +74,6 @@ from methods.training import TrainingState, adam, linear_decay, run_steps, tap_f
 
 FAMILIES = {"resnet_generator": "resnet", "mobile_resnet_generator": "resnet", "unet_generator": "unet"}
 DEEP_TEACHERS = {"resnet": "mobile_resnet_deepest_generator", "unet": "unet_deepest_generator"}
-#: OMGD's ``mapping_layers['unet_256']``: level-3 input (2 ngf), level-5 input (8 ngf), level-4 up input (16 ngf),
-#: level-2 up input (4 ngf); the same module paths in our pix2pix-layout U-Net.
-UNET_CD_LAYERS = ("model.model.1.model.3.model.0", "model.model.1.model.3.model.3.model.3.model.0",
-                  "model.model.1.model.3.model.3.model.4", "model.model.1.model.4")
 DEEP_TEACHER_CHOICES = ("auto", "none")
 
 

@@ -54,6 +54,12 @@ def tv_sum(images: torch.Tensor) -> torch.Tensor:
             + (images[..., 1:, :] - images[..., :-1, :]).abs().sum())
 
 
+#: OMGD's ``mapping_layers['unet_256']`` (DCD distils the same layers): level-3 input (2 ngf), level-5 input
+#: (8 ngf), level-4 up input (16 ngf), level-2 up input (4 ngf); the module paths in our pix2pix-layout U-Net.
+UNET_CD_LAYERS = ("model.model.1.model.3.model.0", "model.model.1.model.3.model.3.model.3.model.0",
+                  "model.model.1.model.3.model.3.model.4", "model.model.1.model.4")
+
+
 def cd_adaptor(student_channels: int, teacher_channels: int, generator: torch.Generator | None = None) -> nn.Sequential:
     """OMGD's ``build_feature_connector`` after its ``init_net``: 1x1 conv (no bias, weights N(0, 0.02)),
     BatchNorm (weight N(1, 0.02), bias 0), ReLU."""
