@@ -50,23 +50,35 @@ def by_method(results: Path) -> dict[str, dict]:
     return {r["config"]["method"]: r for r in records(results).values()}
 
 
+#: How long ``settle`` leaves a requeued job held before it releases it (see there).
+RELEASE_AFTER_S = 10.0
+
+
 def settle(results: Path, timeout_s: float, release_held: bool = False) -> dict[str, slurm.LiveState]:
     """Poll like ``status`` does until no job is queued or running.
 
     ``release_held``: a job SLURM requeued waits ~2 minutes (``Reason=BeginTime``); make it eligible
-    at once, with a 10-minute limit so that its next run can finish (each 1-minute run trains for
-    only ~10-30 s: one interrupted run is the point, five would only make the test slow)."""
+    early, with a 10-minute limit so that its next run can finish (each 1-minute run trains for
+    only ~10-30 s: one interrupted run is the point, five would only make the test slow). Not at
+    once: a job started again within a second of its requeue can find its previous run's job
+    credential still being revoked on the node, and SLURM then fails it ("Killing non-startable
+    batch JobId=...: Job credential revoked", exit 1), which is what SLURM's own delay prevents."""
     store = ResultStore(results)
     deadline = time.monotonic() + timeout_s
+    held_since: dict[str, float] = {}
     while True:
         live = slurm.reconcile(store, slurm.latest_submissions(store))
         waiting = {j: s for j, s in live.items() if s.status in ("queued", "running")}
         if not waiting:
             return live
         for state in waiting.values():
-            if release_held and "BeginTime" in (state.slurm_state or ""):
-                subprocess.run(["scontrol", "update", f"JobId={state.submission.slurm_id}", "StartTime=now",
-                                "TimeLimit=10"], check=True, capture_output=True)
+            slurm_id = state.submission.slurm_id
+            if not (release_held and "BeginTime" in (state.slurm_state or "")):
+                held_since.pop(slurm_id, None)
+            elif time.monotonic() - held_since.setdefault(slurm_id, time.monotonic()) >= RELEASE_AFTER_S:
+                subprocess.run(["scontrol", "update", f"JobId={slurm_id}", "StartTime=now", "TimeLimit=10"],
+                               check=True, capture_output=True)
+                held_since.pop(slurm_id)
         assert time.monotonic() < deadline, f"jobs still not over after {timeout_s}s: " + ", ".join(
             f"{j} {s.submission.slurm_id} {s.slurm_state}" for j, s in waiting.items())
         time.sleep(2)
