@@ -167,7 +167,7 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """B x C x H x W -> B x C x C, f f^T / (C H W) (Johnson et al. 2016; CRD/OMGD's normalisation)."""
     b, c, h, w = features.shape
     flat = features.reshape(b, c, h * w)
-    return flat @ flat.transpose(1, 2) / (c * h * w)
+    return torch.baddbmm(flat.new_empty(b, c, c), flat, flat.transpose(1, 2), beta=0, alpha=1 / (c * h * w))
 
 
 def style_loss(student: dict[str, torch.Tensor], teacher: dict[str, torch.Tensor]) -> torch.Tensor:

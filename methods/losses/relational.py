@@ -17,9 +17,10 @@ The angle term is computed from the N x N Gram matrix G = X X^T instead of the N
 of differences: (x_b - x_a).(x_c - x_a) = G_bc - G_ab - G_ac + G_aa and
 |x_b - x_a|^2 = G_aa + G_bb - 2 G_ab. The N^3 cosines are formed chunk by chunk over the vertex a
 inside a custom autograd function that accumulates the loss's gradient in the same pass, so memory
-is O(N^2) plus one chunk (``chunk_elements`` cosines) instead of several N^3 tensors kept for
-autograd, and each cosine is formed once (29x less CPU time than the direct form at N = 256,
-D = 768 here; see ``benchmarks/perf/method_step_times.py``).
+is O(N^2) plus one chunk (``chunk_elements`` cosines per side) instead of several N^3 tensors kept for
+autograd, and each cosine is formed once; the student's and the teacher's chunks go through the same
+(stacked) ops, and :func:`rkd_loss` forms each side's Gram matrix once for both terms (about 35x less
+CPU time than the direct form at N = 256, D = 768 here; see ``benchmarks/perf/method_step_times.py``).
 
 Precision: G and the lengths are formed in float64 from centred embeddings (distances and angles
 do not change under translation). In float32, G_aa + G_bb - 2 G_ab of two identical rows (a flat
@@ -48,7 +49,7 @@ import torch
 import torch.nn.functional as F
 
 EPS = 1e-12
-CHUNK_ELEMENTS = 1 << 17  # cosines per chunk of the angle term (512 KiB in float32: its temporaries fit a cache)
+CHUNK_ELEMENTS = 1 << 16  # cosines per side per chunk of the angle term (both sides: 512 KiB in float32, in cache)
 COINCIDENT = 1e-12  # squared distance below this fraction of |x_a|^2 + |x_b|^2: coincident points
 
 
@@ -68,23 +69,33 @@ def _off_diagonal(x: torch.Tensor, value: float = 0.0) -> torch.Tensor:
     return x.masked_fill(eye, value)
 
 
+def _distances(gram: torch.Tensor, eps: float = EPS) -> torch.Tensor:
+    return _off_diagonal((_squared_distances(gram).clamp_min(eps)).sqrt())
+
+
 def pairwise_distances(x: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     """B x N x D -> B x N x N Euclidean distances (squared distances clamped at ``eps``, zero diagonal)."""
-    return _off_diagonal((_squared_distances(_centred_gram(x)).clamp_min(eps)).sqrt()).to(x.dtype)
+    return _distances(_centred_gram(x), eps).to(x.dtype)
 
 
-def _normalised_distances(x: torch.Tensor) -> torch.Tensor:
-    d = pairwise_distances(x)
+def _normalised_distances(gram: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    d = _distances(gram).to(dtype)
     positive = d > 0
     mean = (d * positive).sum(dim=(1, 2), keepdim=True) / positive.sum(dim=(1, 2), keepdim=True).clamp_min(1)
     return d / mean
 
 
+def _distance_term(gram_s: torch.Tensor, gram_t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    with torch.no_grad():
+        t = _normalised_distances(gram_t, dtype)
+    return F.smooth_l1_loss(_normalised_distances(gram_s, dtype), t)
+
+
 def rkd_distance_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     """RKD distance term: smooth L1 between the sets' distance matrices, each divided by its mean."""
     with torch.no_grad():
-        t = _normalised_distances(teacher)
-    return F.smooth_l1_loss(_normalised_distances(student), t)
+        gram_t = _centred_gram(teacher)
+    return _distance_term(_centred_gram(student), gram_t, student.dtype)
 
 
 def _inverse_lengths(gram: torch.Tensor, eps: float = EPS) -> torch.Tensor:
@@ -121,46 +132,43 @@ def split_gram(gram: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor | N
     return tuple(parts[i] for i in (0, 1, 2, 3))
 
 
-def _dots(gram: torch.Tensor, p: torch.Tensor, at: tuple[slice, slice]) -> torch.Tensor:
-    """G_bc - (P_ab + P_ac) for one set and a slice of vertices (``at``), c x N x N, in one batched GEMM
-    (inner dimension 2: [P_ab, 1] . [1, P_ac]), exact when the inputs are :func:`split_gram`'s hi parts."""
-    rows = p[at][0]                                                   # c x N
-    ones = torch.ones_like(rows)
-    return torch.baddbmm(gram[at[0]], torch.stack([rows, ones], -1), torch.stack([ones, rows], -2), alpha=-1)
+def _side_parts(grams: list[torch.Tensor], dtype: torch.dtype) -> tuple[torch.Tensor | None, ...]:
+    """:func:`split_gram`'s (G_hi, G_lo, P_hi, P_lo) of each side's Gram matrices (B x N x N), stacked:
+    S x B x N x N for S sides (student and teacher are processed together, one op for both)."""
+    parts = zip(*(split_gram(gram, dtype) for gram in grams))
+    return tuple(None if part[0] is None else torch.stack(part) for part in parts)
 
 
-def _chunk_cosines(parts: tuple[torch.Tensor | None, ...], inv: torch.Tensor,
-                   at: tuple[slice, slice]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Cosines at the vertices ``at[1]`` of the set ``at[0]`` (1 x c x N x N), in ``inv``'s dtype, with the
-    dot products M_abc = G_bc - P_ab - P_ac and the products of inverse lengths h_ab h_ac they are made
-    of (cos = M h_ab h_ac); M from :func:`split_gram`'s parts, hi and lo."""
+def _side_dots(parts: tuple[torch.Tensor | None, ...], b: int, at: slice) -> torch.Tensor:
+    """M_abc = G_bc - P_ab - P_ac of set ``b`` at the vertices ``at`` on every side, S x c x N x N: the hi
+    parts subtract exactly, then the lo parts are added (:func:`split_gram`)."""
     g_hi, g_lo, p_hi, p_lo = parts
-    dots = _dots(g_hi, p_hi, at)
-    if g_lo is not None:
-        dots.add_(_dots(g_lo, p_lo, at))
-    dots = dots[None]
-    h = inv[at]
-    scale = h[..., :, None] * h[..., None, :]
-    return dots * scale, dots, scale
+    rows = p_hi[:, b, at]                                            # S x c x N
+    dots = (g_hi[:, b, None] - rows[..., :, None]).sub_(rows[..., None, :])
+    if g_lo is not None:   # P_ab + P_ac first: rounded the same for (b, c) and (c, b), as the gradient assumes
+        rows = p_lo[:, b, at]
+        dots.add_(g_lo[:, b, None] - (rows[..., :, None] + rows[..., None, :]))
+    return dots
 
 
-def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[tuple[slice, slice]]:
-    """(set, vertices) blocks of about ``chunk_elements`` cosines each."""
+def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[tuple[int, slice]]:
+    """(set, vertices) blocks of about ``chunk_elements`` cosines per side each."""
     step = max(1, chunk_elements // (n * n))
-    return [(slice(b, b + 1), slice(i, min(n, i + step))) for b in range(n_sets) for i in range(0, n, step)]
+    return [(b, slice(i, min(n, i + step))) for b in range(n_sets) for i in range(0, n, step)]
 
 
 class _AngleLoss(torch.autograd.Function):
     """Mean smooth L1 between the student's and the teacher's N^3 angle cosines, chunked over vertices.
 
     Inputs are the student's Gram matrix (float64), inverse lengths (the working dtype) and the
-    teacher's (no grad), all B x N x N. The gradient is accumulated in the same pass over the chunks
-    as the loss (a scalar loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac,
+    teacher's (no grad), all B x N x N. Each chunk forms both sides' dot products M and cosines
+    cos = M h_ab h_ac in the same ops (stacked), and accumulates the loss's gradient in the same pass
+    (a scalar loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac,
     dG_bc += sum_a W, dG_ab -= 2 sum_c W (the G_ab and G_ac terms are symmetric in b and c),
-    dG_aa += sum_bc W, and dh_ab = 2 sum_c w M_abc h_ac (M: the dot products). dG is accumulated in
-    float64: its entries cancel against each other when multiplied by the embeddings (the same
-    cancellation as in M), so they must stay consistent to better than the working precision.
-    Smooth L1 (beta 1) of d = cos_s - cos_t is w (d - w / 2) with w = clamp(d, -1, 1), its derivative."""
+    dG_aa += sum_bc W, and dh_ab = 2 sum_c w M_abc h_ac. dG is accumulated in float64 (in-place adds of
+    the float32 chunk sums): its entries cancel against each other when multiplied by the embeddings (the
+    same cancellation as in M), so they must stay consistent to better than the working precision.
+    Smooth L1 (beta 1) of d = cos_s - cos_t has the derivative w = clamp(d, -1, 1)."""
 
     @staticmethod
     def forward(ctx, gram_s, inv_s, gram_t, inv_t, chunk_elements: int):  # type: ignore[override]
@@ -169,22 +177,21 @@ class _AngleLoss(torch.autograd.Function):
         with_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
         d_gram, d_inv = torch.zeros_like(gram_s), torch.zeros_like(inv_s)
         total = gram_s.new_zeros(())
-        parts_s, parts_t = split_gram(gram_s, inv_s.dtype), split_gram(gram_t, inv_t.dtype)
-        for at in _chunks(n_sets, n, chunk_elements):
-            cos_s, dots, hh = _chunk_cosines(parts_s, inv_s, at)
-            diff = cos_s.sub_(_chunk_cosines(parts_t, inv_t, at)[0]).flatten()
-            w = diff.clamp(-1.0, 1.0)                               # d smooth_l1 / d cos, unscaled
-            total += (torch.dot(w, diff) - 0.5 * torch.dot(w, w)).double()
+        parts, inv = _side_parts([gram_s, gram_t], inv_s.dtype), torch.stack([inv_s, inv_t])
+        for b, at in _chunks(n_sets, n, chunk_elements):
+            dots, h = _side_dots(parts, b, at), inv[:, b, at]             # 2 x c x N x N, 2 x c x N
+            hh = h[..., :, None] * h[..., None, :]
+            cos = dots * hh
+            total += F.smooth_l1_loss(cos[0], cos[1], reduction="sum")
             if not with_grad:
                 continue
-            w = w.view_as(hh)
-            weighted = hh.mul_(w)
-            d_gram[at[0]] += weighted.sum(dim=1).double()
-            per_edge = weighted.sum(dim=3).double()                # 1 x c x N: sum_c W_abc
-            d_gram[at] -= 2 * per_edge
-            idx = torch.arange(at[1].start, at[1].stop, device=gram_s.device)
-            d_gram[at[0], idx, idx] += per_edge.sum(dim=2)
-            d_inv[at] = 2 * torch.einsum("bcij,bcj->bci", w.mul_(dots), inv_s[at])
+            w = (cos[0] - cos[1]).clamp_(-1.0, 1.0)                     # d smooth_l1 / d cos, unscaled
+            weighted = hh[0].mul_(w)
+            d_gram[b].add_(weighted[0] if len(weighted) == 1 else weighted.sum(dim=0, dtype=torch.float64))
+            per_edge = weighted.sum(dim=2)                               # c x N: sum_c W_abc
+            d_gram[b, at].sub_(per_edge, alpha=2)
+            d_gram[b].diagonal()[at].add_(per_edge.sum(dim=1, dtype=torch.float64))
+            d_inv[b, at] = 2 * torch.bmm(w.mul_(dots[0]), h[0, :, :, None])[..., 0]
         ctx.save_for_backward(d_gram.mul_(scale), d_inv.mul_(scale))
         return (total * scale).to(inv_s.dtype)
 
@@ -194,17 +201,21 @@ class _AngleLoss(torch.autograd.Function):
         return d_gram * grad_out, d_inv * grad_out, None, None, None
 
 
+def _angle_term(gram_s: torch.Tensor, gram_t: torch.Tensor, dtype: torch.dtype,
+                chunk_elements: int = CHUNK_ELEMENTS) -> torch.Tensor:
+    with torch.no_grad():
+        inv_t = _inverse_lengths(gram_t).to(dtype)
+    return _AngleLoss.apply(gram_s, _inverse_lengths(gram_s).to(dtype), gram_t, inv_t, chunk_elements)
+
+
 def rkd_angle_loss(student: torch.Tensor, teacher: torch.Tensor, chunk_elements: int = CHUNK_ELEMENTS) -> torch.Tensor:
     """RKD angle term: smooth L1 between the N^3 vertex cosines of the two sets (B x N x D each).
 
     Values equal the direct formula (normalised difference vectors, ``bmm``) to float rounding;
-    memory is O(N^2) plus ``chunk_elements`` cosines at a time."""
-    dtype = student.dtype
+    memory is O(N^2) plus ``chunk_elements`` cosines per side at a time."""
     with torch.no_grad():
         gram_t = _centred_gram(teacher)
-        inv_t = _inverse_lengths(gram_t).to(dtype)
-    gram_s = _centred_gram(student)
-    return _AngleLoss.apply(gram_s, _inverse_lengths(gram_s).to(dtype), gram_t, inv_t, chunk_elements)
+    return _angle_term(_centred_gram(student), gram_t, student.dtype, chunk_elements)
 
 
 def rkd_angle_loss_reference(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -225,19 +236,23 @@ def angle_cosines(x: torch.Tensor) -> torch.Tensor:
 
     For inspection and tests on small sets; the loss never materialises this tensor."""
     gram = _centred_gram(x)
-    inv, parts = _inverse_lengths(gram).to(x.dtype), split_gram(gram, x.dtype)
-    return torch.cat([_chunk_cosines(parts, inv, (slice(b, b + 1), slice(0, x.shape[1])))[0]
-                      for b in range(x.shape[0])])
+    inv, parts = _inverse_lengths(gram).to(x.dtype), _side_parts([gram], x.dtype)
+    every = slice(0, x.shape[1])
+    return torch.stack([_side_dots(parts, b, every)[0] * inv[b, :, :, None] * inv[b, :, None, :]
+                        for b in range(x.shape[0])])
 
 
 def rkd_loss(student: torch.Tensor, teacher: torch.Tensor, distance_weight: float = 1.0,
              angle_weight: float = 2.0) -> torch.Tensor:
     """``distance_weight`` x distance term + ``angle_weight`` x angle term (CRD: 1 and 2)."""
     loss = student.new_zeros(())
+    with torch.no_grad():
+        gram_t = _centred_gram(teacher)
+    gram_s = _centred_gram(student)   # one Gram matrix per side for both terms
     if distance_weight:
-        loss = loss + distance_weight * rkd_distance_loss(student, teacher)
+        loss = loss + distance_weight * _distance_term(gram_s, gram_t, student.dtype)
     if angle_weight:
-        loss = loss + angle_weight * rkd_angle_loss(student, teacher)
+        loss = loss + angle_weight * _angle_term(gram_s, gram_t, student.dtype)
     return loss
 
 
