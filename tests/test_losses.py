@@ -96,11 +96,12 @@ def flat_halves(seed: int, size: int = 256, noise: float = 1e-4) -> torch.Tensor
     return image + noise * torch.randn(image.shape, generator=gen)
 
 
-@pytest.mark.parametrize("slicing", ["rows", "patches"])
-def test_angle_loss_float32_matches_float64_on_nearly_equal_slices(slicing: str) -> None:
+# seed 44: patches whose float32 gradient needs the rounding of the dot products symmetric in (b, c)
+@pytest.mark.parametrize(("slicing", "seed"), [("rows", 40), ("patches", 40), ("patches", 44)])
+def test_angle_loss_float32_matches_float64_on_nearly_equal_slices(slicing: str, seed: int) -> None:
     # Issue 12 bug 2: on flat halves + 1e-4 noise the float32 Gram form was 5x-50x off; within 1e-4 now.
     slicer = row_slices if slicing == "rows" else (lambda x: patch_slices(x, 32))
-    s, t = slicer(flat_halves(40)), slicer(flat_halves(41))
+    s, t = slicer(flat_halves(seed)), slicer(flat_halves(seed + 1))
     s32, s64 = s.clone().requires_grad_(), s.double().requires_grad_()
     loss32, loss64 = rkd_angle_loss(s32, t), rkd_angle_loss(s64, t.double())
     loss32.backward()
