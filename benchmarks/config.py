@@ -35,7 +35,9 @@ class JobConfig:
     pretrained-teacher student or an artifact depends on (None for teachers, the scratch baseline and
     online-teacher methods). ``inputs`` names the other jobs whose output this one reads, by role
     (``{"fake_set": <artifact job>, "student_init": <NOKD student job>}``); it is part of the
-    identity only when non-empty, so jobs without inputs keep the ids they always had.
+    identity only when non-empty, so jobs without inputs keep the ids they always had. ``suite`` and
+    ``overrides`` (the grid's ``--set`` items that produced the job) are labels for the rerun command
+    (:mod:`benchmarks.provenance`), not part of the identity.
     """
 
     phase: str
@@ -53,16 +55,20 @@ class JobConfig:
     teacher_id: str | None = None
     inputs: Mapping[str, str] = field(default_factory=dict)
     suite: str = field(default="", compare=False)
+    overrides: tuple[str, ...] = field(default=(), compare=False)
+
+    LABELS = ("suite", "overrides")
 
     def __post_init__(self) -> None:
         if self.phase not in PHASES:
             raise ValueError(f"phase must be one of {PHASES}, got {self.phase!r}")
+        object.__setattr__(self, "overrides", tuple(self.overrides))  # a list when read back from JSON
         canonical_json(self.identity())  # fails early on non-JSON values (NaN, objects)
 
     def identity(self) -> dict[str, Any]:
-        """The fields that define the job (the suite name is a label, not part of the identity); the values
-        themselves, not copies: ``canonical_json`` reads them, nothing writes them."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "suite"}
+        """The fields that define the job (the suite name and overrides are labels, not part of the identity); the
+        values themselves, not copies: ``canonical_json`` reads them, nothing writes them."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.LABELS}
         if not data["inputs"]:
             data.pop("inputs")
         return data

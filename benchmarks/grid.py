@@ -402,7 +402,8 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
         if not any(c in name for c in "*?["):
             METHODS.meta(name)
     jobs: list[JobConfig] = []
-    parts = _parts(suite, list(overrides))
+    overrides = tuple(overrides)
+    parts = _parts(suite, overrides)
     routed = _route_tasks(suite, parts, tasks) if tasks else [None] * len(parts)
     for part, part_tasks in zip(parts, routed):
         family = suite_family(part)
@@ -416,7 +417,7 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
     order = {"teacher": 0, "artifact": 1, "student": 2}
     unique: dict[str, JobConfig] = {}
     for job in jobs:
-        unique.setdefault(job.job_id, replace(job, suite=suite.name))  # a composite's jobs carry its name
+        unique.setdefault(job.job_id, replace(job, suite=suite.name, overrides=overrides))  # labels: rerun command
     return sorted(unique.values(), key=lambda j: order[j.phase])
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks.run grid|list|status|collect|report|datasets|teachers|weights|calibrate``.
+"""Command line: ``python -m benchmarks.run grid|rerun|list|status|collect|report|datasets|teachers|weights|calibrate``.
 
 ``grid`` with no arguments runs the built-in ``default`` suite on this machine and writes the
 leaderboard. Results go to ``--results`` (default ``$KDGAN_RESULTS`` or ``./results``).
@@ -27,6 +27,7 @@ from benchmarks.grid import OverrideError, check_plans, expand
 from benchmarks.launcher import EXECUTORS, new_run_dir, resolve_executor, run_grid, write_manifest
 from benchmarks.metrics import METRICS
 from benchmarks.plan import plan_jobs
+from benchmarks.provenance import only_jobs, stored_jobs
 from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES, suite_resources
@@ -67,36 +68,48 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="result store folder (default: $KDGAN_RESULTS or ./results)")
 
 
+def _add_execution(parser: argparse.ArgumentParser) -> None:
+    """How ``grid`` and ``rerun`` run their jobs: the store, executor, device, weights and reporting."""
+    _add_common(parser)
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="debug: in-process; local: subprocesses; slurm: job arrays on a SLURM cluster; "
+                           "auto: slurm when a SLURM controller answers, else local")
+    parser.add_argument("--max-parallel", type=int, help="local: concurrent jobs (default: one per CPU core)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
+    parser.add_argument("--fid-weights", help="torch-fidelity InceptionV3 weights file (pt_inception-2015-12-05)")
+    parser.add_argument("--seg-weights", help="DRN-D-105 Cityscapes weights for mIoU tasks (drn-d-105_ms_cityscapes.pth)")
+    parser.add_argument("--data-root", help=f"real datasets' root (default: ${DATA_ROOT_ENV} or ./data)")
+    parser.add_argument("--force", action="store_true", help="rerun every job, done ones included")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="slurm: return after submitting; follow with `status`, collect results any time")
+    parser.add_argument("--no-report", action="store_true", help="do not render the leaderboard at the end")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cluster_config.add_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     epilog = "exit status:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0],
                                      epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     grid = sub.add_parser("grid", help="expand a suite into jobs and run what is missing (default: the default suite)")
-    _add_common(grid)
     grid.add_argument("--suite", default="default", help="suite name (see `list`)")
     grid.add_argument("--tasks", nargs="+", help="only these tasks")
     grid.add_argument("--methods", nargs="+", help="only these methods (may name methods outside the suite)")
     grid.add_argument("--seeds", nargs="+", type=int, help="these seeds instead of the suite's")
     grid.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                       help="override a suite setting, e.g. teacher.ngf=32, schedule.steps=100, output_kd.lambda_recon=[1,10]")
+    grid.add_argument("--jobs", nargs="+", metavar="JOB_ID",
+                      help="only these jobs of the expansion (and the jobs they depend on that are not done): "
+                           "what a record's rerun_command uses; --force reruns only these")
     grid.add_argument("--dry-run", action="store_true", help="print the job table and run nothing")
-    grid.add_argument("--executor", choices=EXECUTORS, default="local",
-                      help="debug: in-process; local: subprocesses; slurm: job arrays on a SLURM cluster; "
-                           "auto: slurm when a SLURM controller answers, else local")
-    grid.add_argument("--max-parallel", type=int, help="local: concurrent jobs (default: one per CPU core)")
-    grid.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
-    grid.add_argument("--fid-weights", help="torch-fidelity InceptionV3 weights file (pt_inception-2015-12-05)")
-    grid.add_argument("--seg-weights", help="DRN-D-105 Cityscapes weights for mIoU tasks (drn-d-105_ms_cityscapes.pth)")
-    grid.add_argument("--data-root", help=f"real datasets' root (default: ${DATA_ROOT_ENV} or ./data)")
-    grid.add_argument("--force", action="store_true", help="rerun every job, done ones included")
     grid.add_argument("--retry-failed", action="store_true",
                       help="also rerun failed and timed-out jobs (missing and blocked ones always rerun)")
-    grid.add_argument("--no-wait", action="store_true",
-                      help="slurm: return after submitting; follow with `status`, collect results any time")
-    grid.add_argument("--no-report", action="store_true", help="do not render the leaderboard at the end")
-    grid.add_argument("--no-progress", action="store_true", help="no progress bar")
-    cluster_config.add_arguments(grid)
+    _add_execution(grid)
+    rerun = sub.add_parser("rerun", help="rerun one job from its stored config (and its dependencies that are "
+                                         "not done); without --force only when it is not done")
+    rerun.add_argument("job_id", help="the job's id (`status --all` lists them)")
+    _add_execution(rerun)
     cal = sub.add_parser("calibrate", help="measure seconds per training step of a suite's jobs on this machine "
                                            "(for grid --dry-run's GPU-hour estimate)")
     _add_common(cal)
@@ -227,16 +240,38 @@ def cmd_grid(args: argparse.Namespace) -> int:
     suite = SUITES.get(args.suite)
     jobs = expand(suite, tasks=args.tasks, methods=args.methods, seeds=args.seeds, overrides=args.overrides)
     store = ResultStore(args.results)
+    if args.jobs:
+        jobs = only_jobs(jobs, args.jobs, store.is_done)
     executor, why = resolve_executor(args.executor)
     cluster = _cluster(args, executor, suite)
     os.environ[DATA_ROOT_ENV] = str(resolve_data_root(args.data_root))  # absolute, inherited by every job
     check_plans(jobs)  # each method's own planning checks (imports the methods: torch)
     if args.dry_run:
         return _dry_run(args, jobs, store, cluster, why)
+    return _execute(args, jobs, store, suite.name, executor, cluster, why)
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    """Rerun one job from the config its record (or a grid manifest) stored, with its dependencies that are not
+    done; ``--force`` reruns a done job."""
+    store = ResultStore(args.results)
+    jobs = stored_jobs(store, args.job_id)
+    executor, why = resolve_executor(args.executor)
+    cluster = _cluster(args, executor, SUITES.get(jobs[-1].suite if jobs[-1].suite in SUITES else "default"))
+    os.environ[DATA_ROOT_ENV] = str(resolve_data_root(args.data_root))
+    args.retry_failed = True  # a failed job (or dependency) is what one reruns
+    if store.is_done(args.job_id) and not args.force:
+        print(f"job {args.job_id} is done: add --force to run it again")
+    return _execute(args, jobs, store, "rerun", executor, cluster, why)
+
+
+def _execute(args: argparse.Namespace, jobs: list, store: ResultStore, label: str, executor: str, cluster,
+             why: str) -> int:
+    """Run ``jobs`` into ``store`` (a new run folder and manifest), print the outcome, render the leaderboard."""
     store.ensure_writable()
-    run_dir = new_run_dir(store, suite.name)
+    run_dir = new_run_dir(store, label)
     options = _run_options(args, jobs, store, executor, run_dir.name)
-    write_manifest(run_dir, jobs, {"suite": suite.name, "argv": sys.argv[1:], "created": datetime.now().isoformat(),
+    write_manifest(run_dir, jobs, {"suite": label, "argv": sys.argv[1:], "created": datetime.now().isoformat(),
                                    "executor": executor})
     if args.executor == "auto":
         print(f"executor: {executor} ({why})")
@@ -250,7 +285,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
         return EXIT_OK
     _print_outcome(jobs, outcome, store, "finished")
     if not args.no_report:
-        print(f"leaderboard: {render(store, None, suite=suite.name)}")
+        print(f"leaderboard: {render(store, None, suite=label)}")
     return EXIT_JOBS_FAILED if any(status in UNSUCCESSFUL for status in outcome.values()) else EXIT_OK
 
 
@@ -335,7 +370,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"grid": cmd_grid, "list": cmd_list, "status": cmd_status, "collect": cmd_collect, "report": cmd_report,
+COMMANDS = {"grid": cmd_grid, "rerun": cmd_rerun, "list": cmd_list, "status": cmd_status, "collect": cmd_collect, "report": cmd_report,
             "calibrate": cmd_calibrate, "datasets": datasets_cli.run, "teachers": teachers_cli.run}
 COMMANDS["weights"] = weights_cli.run
 

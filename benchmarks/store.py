@@ -6,7 +6,8 @@ also holds its log, checkpoints and sample images. Only a record with ``status =
 counts as done; failed, blocked and timed-out jobs are recorded as such (which of them the next
 grid reruns: :func:`benchmarks.plan.plan_jobs`). A record that cannot be parsed is reported (path
 and reason) and treated as missing. Every record names the grid run that produced it (``run``),
-so a scheduler-side check can tell a job's fresh record from one left by an earlier run.
+so a scheduler-side check can tell a job's fresh record from one left by an earlier run, and how to make it
+again (``rerun_command``, ``config_hash``, ``git_commit``: :mod:`benchmarks.provenance`, stamped when written).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from benchmarks.provenance import record_provenance
 
 DONE = "done"
 STATUSES = ("done", "failed", "blocked", "timed_out", "missing", "queued", "running")
@@ -112,6 +115,8 @@ class ResultStore:
                              f"Choose another with --results PATH (or KDGAN_RESULTS), or fix its permissions.") from None
 
     def write_record(self, record: dict[str, Any]) -> Path:
+        """Write ``record`` atomically, stamped with its provenance (how to rerun it into this store)."""
+        record = {**record, **record_provenance(record["config"], self.root)}
         path = self.record_path(record["job_id"])
         atomic_write_bytes(path, (json.dumps(record, indent=2, sort_keys=True, default=str) + "\n").encode())
         return path

@@ -1,0 +1,160 @@
+"""Where a record came from and how to make it again: the command that reruns the job, its config hash and
+the commit of the code that ran it (issue 13, item 5). :meth:`benchmarks.store.ResultStore.write_record`
+stamps every record (done, failed, blocked, timed out, lost) with :func:`record_provenance`.
+
+* ``config_hash``: the sha256 of the canonical JSON of the job's identity (:meth:`JobConfig.identity`);
+  the job id is its phase letter and the first 12 hex digits, so job ids are unchanged.
+* ``git_commit``: ``git rev-parse HEAD`` of the checkout, with ``-dirty`` when the tree had changes;
+  None without git.
+* ``rerun_command``: ``python -m benchmarks.run grid --suite S --tasks T --methods M --seeds N [--set K=V ...]
+  --jobs JOB_ID --results DIR``. The filters narrow the expansion, the grid's ``--set`` items (a method's
+  list-valued grid axis narrowed to this job's value) rebuild the same config, and ``--jobs`` keeps exactly
+  this job (plus the jobs it depends on that are not done), so ``--force`` reruns it and nothing else. The
+  command is checked by expanding it: when the filters would lose the job (an artifact has no method
+  filter; a task routed to another part of a composite suite) a wider one is used.
+"""
+from __future__ import annotations
+
+import hashlib
+import shlex
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from benchmarks.config import JobConfig, canonical_json
+from benchmarks.environment import git_state
+from benchmarks.grid import OverrideError, expand, parse_override
+from benchmarks.suites import SUITES
+from methods.registry import UnknownNameError
+
+PROGRAM = ("python", "-m", "benchmarks.run")
+
+
+def config_hash(config: JobConfig) -> str:
+    """sha256 (hex) of the job's identity as canonical JSON; ``job_id`` is ``<phase letter>-<its first 12>``."""
+    return hashlib.sha256(canonical_json(config.identity()).encode()).hexdigest()
+
+
+def code_version() -> str | None:
+    """The commit of this checkout, ``<sha>-dirty`` when it has uncommitted changes, None without git."""
+    state = git_state()
+    if not state["git_commit"]:
+        return None
+    return state["git_commit"] + ("-dirty" if state["git_dirty"] else "")
+
+
+def _narrowed(config: JobConfig) -> list[str]:
+    """The grid's ``--set`` items, a list on one of this job's method hyperparameters (a grid axis) replaced
+    by the job's own value."""
+    items = []
+    for item in config.overrides:
+        key, value = parse_override(item)
+        section, _, name = key.partition(".")
+        if section == config.method and isinstance(value, list) and config.hparams.get(name, value) != value:
+            item = f"{key}={canonical_json(config.hparams[name])}"
+        items.append(item)
+    return items
+
+
+def _filters(config: JobConfig) -> list[list[str]]:
+    """Filter sets from the narrowest to the widest (every one names the job's seed)."""
+    seeds = ["--seeds", str(config.seed)]
+    tasks = ["--tasks", config.task]
+    methods = ["--methods", config.method] if config.phase == "student" else []
+    return [tasks + methods + seeds, tasks + seeds, seeds]
+
+
+def _expands_to(config: JobConfig, filters: Sequence[str], overrides: Sequence[str]) -> bool:
+    """Whether ``grid --suite <suite> <filters> --set <overrides>`` expands to a job with ``config``'s id."""
+    values: dict[str, list[str]] = {}
+    for token in filters:
+        if token.startswith("--"):
+            flag = token[2:]
+            values[flag] = []
+        else:
+            values[flag].append(token)
+    try:
+        jobs = expand(SUITES.get(config.suite), tasks=values.get("tasks"), methods=values.get("methods"),
+                      seeds=[int(s) for s in values["seeds"]], overrides=overrides)
+    except (OverrideError, UnknownNameError, ValueError):
+        return False
+    return any(job.job_id == config.job_id for job in jobs)
+
+
+def rerun_command(config: JobConfig, results: str | Path) -> str | None:
+    """The ``grid`` command that reruns exactly this job into ``results`` (None without a suite name)."""
+    if not config.suite:
+        return None
+    overrides = _narrowed(config)
+    candidates = _filters(config)
+    filters = next((f for f in candidates if _expands_to(config, f, overrides)), candidates[-1])
+    args = [*PROGRAM, "grid", "--suite", config.suite, *filters]
+    for item in overrides:
+        args += ["--set", item]
+    args += ["--jobs", config.job_id, "--results", str(Path(results).absolute())]
+    return shlex.join(args)
+
+
+def record_provenance(config: Mapping[str, Any], results: str | Path) -> dict[str, Any]:
+    """``rerun_command``, ``config_hash`` and ``git_commit`` for a record of ``config`` (a job's ``to_dict``)
+    in the store at ``results``; a config this code cannot read gets None for the first two."""
+    try:
+        job = JobConfig.from_dict(config)
+    except (TypeError, ValueError):
+        return {"rerun_command": None, "config_hash": None, "git_commit": code_version()}
+    return {"rerun_command": rerun_command(job, results), "config_hash": config_hash(job),
+            "git_commit": code_version()}
+
+
+def only_jobs(jobs: Sequence[JobConfig], wanted: Iterable[str], is_done: Callable[[str], bool]) -> list[JobConfig]:
+    """The ``wanted`` jobs of an expansion and, transitively, the jobs they depend on that are not done
+    (``is_done(job_id)``), in the expansion's order; an id the expansion lacks is a ``ValueError``."""
+    by_id = {job.job_id: job for job in jobs}
+    wanted = list(dict.fromkeys(wanted))
+    unknown = [job_id for job_id in wanted if job_id not in by_id]
+    if unknown:
+        raise ValueError(f"--jobs {' '.join(unknown)}: not among the {len(jobs)} jobs this suite, its filters and "
+                         f"--set items expand to (`grid ... --dry-run` lists them; `status --all` lists a store's)")
+    keep, stack = set(wanted), list(wanted)
+    while stack:
+        for dep in by_id[stack.pop()].dependencies:
+            if dep in by_id and dep not in keep and not is_done(dep):
+                keep.add(dep)
+                stack.append(dep)
+    return [job for job in jobs if job.job_id in keep]
+
+
+class UnknownJobError(ValueError):
+    """A job id with neither a record nor a manifest entry in the store."""
+
+
+def stored_jobs(store: Any, job_id: str) -> list[JobConfig]:
+    """The job ``job_id`` as its record (else the newest grid manifest naming it) stored it, preceded by the
+    jobs it depends on, transitively, that are not done; an unknown id, or a stored config whose id this code
+    computes differently, is a ``ValueError`` saying what to do."""
+    from benchmarks.collect import expected_jobs  # pandas: only `rerun` reads manifests this way
+
+    manifest = expected_jobs(store)
+
+    def config_of(wanted: str, needed_by: str | None) -> JobConfig:
+        record = store.read_record(wanted)
+        data = record["config"] if isinstance(record, dict) else manifest.get(wanted)
+        if data is None:
+            where = f"job {needed_by} depends on {wanted}, which" if needed_by else f"job id {wanted!r}"
+            raise UnknownJobError(f"{where} has no record or grid manifest in {store.root}: `python -m "
+                                  f"benchmarks.run status --all --results {store.root}` lists the job ids")
+        config = JobConfig.from_dict(data)
+        if config.job_id != wanted:
+            raise ValueError(f"the stored config of job {wanted} now has id {config.job_id} (what defines a job "
+                             f"changed since it ran): rerun it with its grid command instead")
+        return config
+
+    ordered: dict[str, JobConfig] = {}
+
+    def visit(config: JobConfig) -> None:  # dependencies first
+        for dep in config.dependencies:
+            if dep not in ordered and not store.is_done(dep):
+                visit(config_of(dep, config.job_id))
+        ordered[config.job_id] = config
+
+    visit(config_of(job_id, None))
+    return list(ordered.values())
