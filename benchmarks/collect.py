@@ -14,6 +14,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from benchmarks.metrics import METRICS
+from benchmarks.provenance import record_provenance
 from benchmarks.store import CorruptRecord, ResultStore
 from methods import ARTIFACTS, METHODS
 from methods.network_spec import describe_network
@@ -30,7 +31,9 @@ def artifact_columns() -> list[str]:
 
 BASE_COLUMNS = ("job_id", "phase", "status", "suite", "family", "task", "method", "teacher", "student", "hparams",
                 "seed")
-TAIL_COLUMNS = ("error", "samples_png", "inputs_png", "log_path", "train_s", "total_s")
+#: How to rerun a job (:mod:`benchmarks.provenance`) and its loss history (JSON text), for the report.
+PROVENANCE_COLUMNS = ("rerun_command", "config_hash", "git_commit", "history")
+TAIL_COLUMNS = ("error", "samples_png", "inputs_png", "log_path", "train_s", "total_s", *PROVENANCE_COLUMNS)
 
 
 def metric_columns(found: Iterable[str] = ()) -> list[str]:
@@ -89,6 +92,9 @@ def _row(config: dict[str, Any], status: str, record: dict[str, Any] | None, fol
                 row[key] = str(folder / artifacts[key])
         row["train_s"] = (record.get("timings") or {}).get("train_s")
         row["total_s"] = (record.get("timings") or {}).get("total_s")
+        row.update({k: _cell(record.get(k)) for k in PROVENANCE_COLUMNS})
+    else:  # a job a manifest expects: how to run it
+        row.update(record_provenance(config, folder.parent.parent))
     return row
 
 

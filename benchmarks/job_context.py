@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import torch
 
 from benchmarks.config import JobConfig
-from benchmarks.metrics.complexity import count_macs, count_params
+from benchmarks.metrics.complexity import count_macs, count_params, macs_protocol
 from benchmarks.metrics.latency import measure_latency
 from benchmarks.store import ResultStore
 
@@ -69,6 +69,7 @@ def compression_metrics(model: torch.nn.Module, teacher: torch.nn.Module, shape:
     metrics["macs"] = metrics["macs_count"] / 1e9
     metrics["params_ratio"] = metrics["teacher_params_count"] / metrics["params_count"]
     metrics["macs_ratio"] = metrics["teacher_macs_count"] / metrics["macs_count"]
+    metrics.update(macs_protocol(shape))
     metrics.update(measure_latency(model, shape, device, warmup=warmup, repeats=repeats))
     return metrics
 

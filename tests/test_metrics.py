@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.metrics.complexity import count_macs, count_params
+from benchmarks.metrics.complexity import count_macs, count_params, macs_protocol
 from benchmarks.metrics.latency import measure_latency
 from methods.networks.generators import MobileResnetGenerator, ResnetGenerator, UnetGenerator
 
@@ -58,6 +58,13 @@ def test_depthwise_and_linear_and_no_batch_dim() -> None:
     assert count_macs(lin, (3, 5)) == 3 * 7 * 5
 
 
+def test_macs_protocol_names_the_counter_and_input() -> None:
+    out = macs_protocol((3, 32, 48))
+    assert out["macs_input"] == "1x3x32x48"
+    assert "benchmarks.metrics.complexity" in out["macs_counter"] and f"torch {torch.__version__}" in out["macs_counter"]
+    assert "1 MAC = one multiply-add" in out["macs_counter"]
+
+
 def test_count_macs_restores_mode_and_removes_hooks() -> None:
     g = MobileResnetGenerator(ngf=8, n_blocks=3)
     g.train()
@@ -73,9 +80,12 @@ def test_latency_record() -> None:
     g = MobileResnetGenerator(ngf=8, n_blocks=3)
     g.train()
     out = measure_latency(g, (3, 64, 64), torch.device("cpu"), warmup=1, repeats=5)
-    assert set(out) == {"latency_ms", "latency_ms_iqr", "latency_repeats", "latency_device"}
+    assert set(out) == {"latency_ms", "latency_ms_iqr", "latency_repeats", "latency_device", "latency_device_name",
+                        "latency_runtime", "latency_threads", "latency_batch", "latency_warmup"}
     assert out["latency_ms"] > 0 and out["latency_ms_iqr"] >= 0
     assert out["latency_repeats"] == 5 and out["latency_device"] == "cpu"
+    assert (out["latency_batch"], out["latency_warmup"], out["latency_threads"]) == (1, 1, torch.get_num_threads())
+    assert out["latency_runtime"] == f"torch {torch.__version__}, CPU"
     assert g.training  # mode restored
     with pytest.raises(ValueError):
         measure_latency(g, (1, 3, 64, 64), torch.device("cpu"), repeats=0)

@@ -30,6 +30,9 @@ input elements x out_channels x kernel area / groups. For a stride-2 transposed 
 reproduces the published MACs. We count with forward hooks rather than tracing, so any module that
 runs convolutions through ``nn.Conv2d`` / ``nn.ConvTranspose2d`` / ``nn.Linear`` is covered; direct
 ``F.conv2d`` calls on bare tensors would not be (none of our networks do that).
+
+Every record names the counter (:func:`macs_protocol`: these hooks, the torch version they ran on, the
+input shape), and the report shows it as a footnote of its MACs column.
 """
 from __future__ import annotations
 
@@ -39,7 +42,11 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["count_params", "count_macs"]
+__all__ = ["count_params", "count_macs", "macs_protocol"]
+
+#: The counter the records name (1 MAC = one multiply-add).
+MACS_COUNTER = ("forward hooks of benchmarks.metrics.complexity (torchprofile convention: Conv/ConvTranspose by "
+                "output elements, Linear; norms, activations and additions not counted; 1 MAC = one multiply-add)")
 
 
 def count_params(model: nn.Module) -> int:
@@ -117,3 +124,10 @@ def _count(model: nn.Module, shape: tuple[int, ...]) -> int:
             h.remove()
         model.train(was_training)
     return int(total)
+
+
+def macs_protocol(input_shape: tuple[int, ...]) -> dict[str, str]:
+    """How ``count_macs`` counted: the counter with the torch version it ran on, and the input shape."""
+    shape = tuple(int(s) for s in input_shape)
+    return {"macs_counter": f"{MACS_COUNTER}, torch {torch.__version__}",
+            "macs_input": "x".join(str(s) for s in ((1, *shape) if len(shape) == 3 else shape))}

@@ -5,11 +5,14 @@ calls pay for allocator growth, cuDNN autotuning, lazy initialisation), then ``r
 forwards, each timed on its own with ``time.perf_counter``; on CUDA the device is synchronised
 before and after every timed forward, since kernel launches are asynchronous. We report the median
 (robust to the occasional scheduler hiccup) and the interquartile range. Latency depends on the
-machine, threads and library versions, so it is recorded together with the device it ran on and is
-only comparable within one machine; MACs (``complexity.count_macs``) are the portable cost measure.
+machine, threads and library versions, so it is recorded together with how it was measured (device and
+its name, runtime: torch with CUDA/cuDNN versions or CPU, torch threads, batch 1, warm-up and timed repeats,
+median and IQR) and is only comparable within one machine; MACs (``complexity.count_macs``) are the portable
+cost measure. The report shows the protocol as a footnote of its latency column.
 """
 from __future__ import annotations
 
+import platform
 import statistics
 import time
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["measure_latency"]
+__all__ = ["measure_latency", "latency_protocol"]
 
 
 def _sync(device: torch.device) -> None:
@@ -33,7 +36,8 @@ def measure_latency(model: nn.Module, input_shape: tuple[int, ...], device: torc
     to 1. The model is moved to ``device`` (and stays there) and put in eval mode; its previous
     train/eval mode is restored afterwards.
 
-    Returns ``{"latency_ms", "latency_ms_iqr", "latency_repeats", "latency_device"}``.
+    Returns ``{"latency_ms", "latency_ms_iqr", "latency_repeats", "latency_device"}`` and the protocol
+    (:func:`latency_protocol`).
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -72,4 +76,18 @@ def measure_latency(model: nn.Module, input_shape: tuple[int, ...], device: torc
         "latency_ms_iqr": float(iqr),
         "latency_repeats": int(repeats),
         "latency_device": str(device),
+        **latency_protocol(device, warmup),
     }
+
+
+def latency_protocol(device: torch.device, warmup: int) -> dict[str, Any]:
+    """How a latency was measured: device name, runtime (torch and CUDA/cuDNN versions, or CPU), torch threads,
+    batch size and warm-up forwards."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        runtime = f"torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"
+    else:
+        name = platform.processor() or platform.machine() or "cpu"
+        runtime = f"torch {torch.__version__}, CPU"
+    return {"latency_device_name": name, "latency_runtime": runtime, "latency_threads": torch.get_num_threads(),
+            "latency_batch": 1, "latency_warmup": max(0, int(warmup))}
