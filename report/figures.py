@@ -1,4 +1,5 @@
-"""Figures for the leaderboard: the Pareto front, the quality-vs-compression plot, the sample grid.
+"""Figures for the leaderboard: the Pareto front, the quality-vs-compression plot, the sample grid (training
+curves: :mod:`report.curves`).
 
 Everything here is a pure function of plain data (DataFrames, paths) returning PNG bytes, so
 the renderer can embed the result as a base64 data URI. Plots use the object-oriented
@@ -10,7 +11,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,7 @@ def pareto_front(
     return front.sort_values([x, y], kind="mergesort")
 
 
-def _png(fig: Figure) -> bytes:
+def png(fig: Figure) -> bytes:
     """Render a figure to PNG bytes with the Agg canvas."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
@@ -58,6 +59,89 @@ def _png(fig: Figure) -> bytes:
 
 def _ratio_label(v: float) -> str:
     return f"{v:.0f}x" if abs(v - round(v)) < 0.05 else f"{v:.1f}x"
+
+
+def _styles(pts: pd.DataFrame, methods_order: Sequence[str] | None, students_order: Sequence[str] | None
+            ) -> tuple[dict[str, Any], dict[str, str], list[str], list[str]]:
+    """Colour per method and marker per student from the report-wide orders (so they agree across tasks), and
+    the methods and students this figure shows (the legend lists only those)."""
+    import seaborn as sns
+
+    all_methods = list(methods_order) if methods_order else sorted(pts["method"].unique())
+    all_students = list(students_order) if students_order else sorted(pts["student"].unique())
+    all_methods += sorted(set(pts["method"]) - set(all_methods))
+    all_students += sorted(set(pts["student"]) - set(all_students))
+    palette = dict(zip(all_methods, sns.color_palette("tab10", n_colors=max(len(all_methods), 1))))
+    markers = {s: MARKERS[i % len(MARKERS)] for i, s in enumerate(all_students)}
+    methods = [m for m in all_methods if m in set(pts["method"])]
+    students = [s for s in all_students if s in set(pts["student"])]
+    return palette, markers, methods, students
+
+
+def _errorbars(ax: Any, frame: pd.DataFrame, xm: str, ym: str, ys: str, colour: Any) -> None:
+    """Vertical std bars of the points whose std is known and positive (``colour(row)`` picks their colour)."""
+    for _, r in frame.iterrows():
+        err = r.get(ys)
+        if err is not None and not pd.isna(err) and err > 0:
+            ax.errorbar(r[xm], r[ym], yerr=err, fmt="none", ecolor=colour(r), elinewidth=1.2, capsize=3, zorder=2)
+
+
+def _draw_students(ax: Any, pts: pd.DataFrame, xm: str, ym: str, ys: str, styles: tuple) -> None:
+    import seaborn as sns
+
+    palette, markers, methods, students = styles
+    sns.scatterplot(data=pts, x=xm, y=ym, hue="method", style="student", hue_order=methods, style_order=students,
+                    palette={m: palette[m] for m in methods}, markers={s: markers[s] for s in students}, s=80,
+                    ax=ax, zorder=3, edgecolor="black", linewidth=0.5, legend="full")
+    _errorbars(ax, pts, xm, ym, ys, lambda r: palette.get(r["method"], "grey"))
+
+
+def _draw_reported(ax: Any, rpts: pd.DataFrame) -> None:
+    ax.scatter(rpts["x"], rpts["y"], marker="D", s=70, facecolors="none", edgecolors="black", linewidths=1.3,
+               zorder=4, label="reported in papers")
+    for _, r in rpts.iterrows():
+        ax.annotate(str(r["label"]), (r["x"], r["y"]), textcoords="offset points", xytext=(6, 4), fontsize=7,
+                    color="0.25")
+
+
+def _draw_front(ax: Any, allpts: pd.DataFrame, xm: str, ym: str, y_higher_is_better: bool) -> None:
+    front = pareto_front(allpts, xm, ym, x_higher_is_better=True, y_higher_is_better=y_higher_is_better)
+    if not front.empty:
+        ax.plot(front[xm], front[ym], drawstyle="steps-pre", color="0.35", linestyle="--", linewidth=1.3,
+                zorder=1, label="Pareto front")
+        ax.scatter(front[xm], front[ym], s=240, facecolors="none", edgecolors="crimson", linewidths=1.6, zorder=5,
+                   label="on Pareto front")
+
+
+def _ratio_axis(ax: Any, values: Sequence[float]) -> None:
+    """A log x axis over the compression ratios, padded, with at most 8 ticks at least 25% apart."""
+    ax.set_xscale("log")
+    xs = sorted({round(float(v), 2) for v in values})
+    lo, hi = min(xs), max(xs)
+    pad = max(math.log10(hi / lo) * 0.12, 0.08) if lo > 0 else 0.1
+    ax.set_xlim(lo / 10**pad, hi * 10**pad)
+    ticks = [xs[0]]
+    for v in xs[1:]:
+        if ticks[-1] <= 0 or v / ticks[-1] >= 1.25:
+            ticks.append(v)
+    if len(ticks) > 8:
+        ticks = [v for i, v in enumerate(ticks) if i % math.ceil(len(ticks) / 8) == 0]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _ratio_label(v)))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _label_axes(ax: Any, x_label: str, y_label: str, y_higher_is_better: bool, title: str) -> None:
+    direction = "higher is better" if y_higher_is_better else "lower is better"
+    arrow = "\u2191" if y_higher_is_better else "\u2193"
+    ax.set_xlabel(x_label + " \u2192 more compressed")
+    ax.set_ylabel(f"{y_label} {arrow} ({direction})")
+    if title:
+        ax.set_title(title, fontsize=11)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+                  borderaxespad=0.0)
 
 
 def quality_vs_compression_figure(
@@ -93,84 +177,24 @@ def quality_vs_compression_figure(
     rpts = reported.dropna(subset=["x", "y"]) if reported is not None and not reported.empty else None
     if (pts is None or pts.empty) and (tpts is None or tpts.empty) and (rpts is None or rpts.empty):
         return None
-
-    # Colours and markers come from the full (report-wide) orders so they agree across tasks;
-    # the legend only lists what this figure shows.
-    all_methods = list(methods_order) if methods_order else sorted(pts["method"].unique())
-    all_students = list(students_order) if students_order else sorted(pts["student"].unique())
-    all_methods += sorted(set(pts["method"]) - set(all_methods))
-    all_students += sorted(set(pts["student"]) - set(all_students))
-    palette = dict(zip(all_methods, sns.color_palette("tab10", n_colors=max(len(all_methods), 1))))
-    markers = {s: MARKERS[i % len(MARKERS)] for i, s in enumerate(all_students)}
-    methods = [m for m in all_methods if m in set(pts["method"])]
-    students = [s for s in all_students if s in set(pts["student"])]
-
     with sns.axes_style("whitegrid"):
         fig = Figure(figsize=(8.6, 4.6), dpi=DPI)
         ax = fig.add_subplot(1, 1, 1)
         if not pts.empty:
-            sns.scatterplot(
-                data=pts, x=xm, y=ym, hue="method", style="student", hue_order=methods,
-                style_order=students, palette={m: palette[m] for m in methods},
-                markers={s: markers[s] for s in students}, s=80, ax=ax, zorder=3,
-                edgecolor="black", linewidth=0.5, legend="full",
-            )
-            for _, r in pts.iterrows():
-                err = r.get(ys)
-                if err is not None and not pd.isna(err) and err > 0:
-                    ax.errorbar(r[xm], r[ym], yerr=err, fmt="none", ecolor=palette.get(r["method"], "grey"),
-                                elinewidth=1.2, capsize=3, zorder=2)
+            _draw_students(ax, pts, xm, ym, ys, _styles(pts, methods_order, students_order))
         if tpts is not None and not tpts.empty:
-            ax.scatter(tpts[xm], tpts[ym], marker="*", s=260, color="gold", edgecolor="black",
-                       linewidth=0.8, zorder=4, label="teacher")
-            for _, r in tpts.iterrows():
-                err = r.get(ys)
-                if err is not None and not pd.isna(err) and err > 0:
-                    ax.errorbar(r[xm], r[ym], yerr=err, fmt="none", ecolor="black", capsize=3, zorder=2)
-
-        if rpts is not None and not rpts.empty:
-            ax.scatter(rpts["x"], rpts["y"], marker="D", s=70, facecolors="none", edgecolors="black",
-                       linewidths=1.3, zorder=4, label="reported in papers")
-            for _, r in rpts.iterrows():
-                ax.annotate(str(r["label"]), (r["x"], r["y"]), textcoords="offset points", xytext=(6, 4),
-                            fontsize=7, color="0.25")
-
+            ax.scatter(tpts[xm], tpts[ym], marker="*", s=260, color="gold", edgecolor="black", linewidth=0.8,
+                       zorder=4, label="teacher")
+            _errorbars(ax, tpts, xm, ym, ys, lambda _r: "black")
+        if rpts is not None:
+            _draw_reported(ax, rpts)
         ours = [d for d in (pts, tpts) if d is not None and not d.empty]
         allpts = pd.concat(ours, ignore_index=True) if ours else pd.DataFrame(columns=[xm, ym])
-        front = pareto_front(allpts, xm, ym, x_higher_is_better=True, y_higher_is_better=y_higher_is_better)
-        if not front.empty:
-            ax.plot(front[xm], front[ym], drawstyle="steps-pre", color="0.35", linestyle="--",
-                    linewidth=1.3, zorder=1, label="Pareto front")
-            ax.scatter(front[xm], front[ym], s=240, facecolors="none", edgecolors="crimson",
-                       linewidths=1.6, zorder=5, label="on Pareto front")
-
-        ax.set_xscale("log")
-        xs = sorted({round(float(v), 2) for v in [*allpts[xm], *(rpts["x"] if rpts is not None else [])]})
-        lo, hi = min(xs), max(xs)
-        pad = max(math.log10(hi / lo) * 0.12, 0.08) if lo > 0 else 0.1
-        ax.set_xlim(lo / 10**pad, hi * 10**pad)
-        ticks = [xs[0]]
-        for v in xs[1:]:  # thin out crowded tick positions: at least 25% apart on the log axis
-            if ticks[-1] <= 0 or v / ticks[-1] >= 1.25:
-                ticks.append(v)
-        xs = ticks
-        if len(xs) > 8:
-            xs = [v for i, v in enumerate(xs) if i % math.ceil(len(xs) / 8) == 0]
-        ax.xaxis.set_major_locator(FixedLocator(xs))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _ratio_label(v)))
-        ax.xaxis.set_minor_locator(NullLocator())
-        direction = "higher is better" if y_higher_is_better else "lower is better"
-        arrow = "\u2191" if y_higher_is_better else "\u2193"
-        ax.set_xlabel(x_label + " \u2192 more compressed")
-        ax.set_ylabel(f"{y_label} {arrow} ({direction})")
-        if title:
-            ax.set_title(title, fontsize=11)
-        handles, labels = ax.get_legend_handles_labels()
-        if handles:
-            ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-                      frameon=False, borderaxespad=0.0)
+        _draw_front(ax, allpts, xm, ym, y_higher_is_better)
+        _ratio_axis(ax, [*allpts[xm], *(rpts["x"] if rpts is not None else [])])
+        _label_axes(ax, x_label, y_label, y_higher_is_better, title)
         fig.tight_layout()
-        return _png(fig)
+        return png(fig)
 
 
 def _read_png(path: str | Path) -> np.ndarray:
@@ -219,4 +243,4 @@ def sample_grid(rows: Sequence[tuple[str, str | Path | None]]) -> tuple[bytes | 
         fig.text((label_w - 0.12) / W, (bottom + h / 2) / total_h, label, ha="right", va="center",
                  fontsize=9)
         top = bottom - gap
-    return _png(fig), skipped
+    return png(fig), skipped

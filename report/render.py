@@ -21,7 +21,7 @@ import pandas as pd
 from benchmarks.families import FAMILIES
 from benchmarks.metrics import METRICS, Metric
 
-from . import figures
+from . import curves, figures, provenance
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "leaderboard.html.j2"
@@ -462,8 +462,7 @@ def _sample_rows(teachers: pd.DataFrame, students: pd.DataFrame, artifacts: pd.D
             rows.append((f"teacher\n{t['teacher']}", t["samples_png"]))
     for _, s in students.iterrows():
         if s["n_done"] > 0:
-            label = "\n".join(x for x in (s["method"], s["student"], s["hparams"]) if x)
-            rows.append((label, s["samples_png"]))
+            rows.append((_config_label(s, "\n"), s["samples_png"]))
     return rows
 
 
@@ -480,8 +479,12 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
     rows = [_row_view(r, metrics, best, "teacher") for _, r in teachers.iterrows()]
     rows += [_row_view(r, metrics, best, "student") for _, r in students.iterrows()]
     gaps = _gap_cells(summary, task_reported, task_df)
-    for row, idx in zip(rows, [*teachers.index, *students.index], strict=True):
-        row["gap"] = gaps.get(idx, "")
+    configs = [r for _, r in teachers.iterrows()] + [r for _, r in students.iterrows()]
+    seed_jobs = [task_df[(task_df[KEY_COLS] == config[KEY_COLS].to_numpy()).all(axis=1)] for config in configs]
+    for row, config, jobs in zip(rows, configs, seed_jobs, strict=True):
+        row["gap"] = gaps.get(config.name, "")
+        row["provenance"] = provenance.row_provenance(jobs)
+    notes = provenance.column_notes(task_df)
     show_teacher_col = summary["teacher"].nunique() > 1
 
     figure_uri, figure_note = None, ""
@@ -508,7 +511,10 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
     return {
         "family": family, "task": task, "anchor": _slug(f"{family}-{task}"),
         "columns": [{"label": METRICS.get(m).label, "arrow": METRICS.get(m).arrow,
-                     "title": METRICS.get(m).description} for m in metrics],
+                     "title": " ".join([METRICS.get(m).description, *notes.get(m, [])])} for m in metrics],
+        "column_notes": [{"label": METRICS.get(m).label, "notes": notes[m]} for m in metrics if notes.get(m)],
+        "curves_uri": _data_uri(curves.loss_curves_figure(
+            [(_config_label(c), list(j["history"])) for c, j in zip(configs, seed_jobs) if "history" in j.columns])),
         "show_teacher_col": show_teacher_col,
         "show_gap_col": bool(gaps),
         "rows": rows,
@@ -526,6 +532,11 @@ def _task_section(family: str, task: str, task_df: pd.DataFrame, summary: pd.Dat
         "n_jobs": len(task_df),
         "status_text": _status_counts_text(task_df["status"].value_counts().to_dict()),
     }
+
+
+def _config_label(config: pd.Series, sep: str = " / ") -> str:
+    """A row's name in figures: method, student and hyperparameters (a teacher: "teacher" and its network)."""
+    return sep.join(x for x in (config["method"], config["student"], config["hparams"]) if x)
 
 
 def _jobs_view(df: pd.DataFrame) -> list[dict[str, Any]]:

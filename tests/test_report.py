@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import json
 import os
 import re
 from pathlib import Path
@@ -34,6 +35,20 @@ def _fid(task_i: int, method: str, student: str, seed: int) -> float:
     return base + 1.5 * seed
 
 
+COMMIT = "0123456789abcdef0123456789abcdef01234567-dirty"
+MEASURED = dict(macs_counter="test hooks, torch 9.9", macs_input="1x3x16x16", latency_repeats=10.0, latency_batch=1.0,
+                latency_warmup=3.0, latency_threads=2.0, latency_device="cpu", latency_device_name="x86_64",
+                latency_runtime="torch 9.9, CPU")
+
+
+def _provenance(task: str, method: str, seed: int, job_id: str) -> dict:
+    """What a record says about how to rerun it, and its loss history (falling, seed-dependent)."""
+    history = {"steps": [2, 4, 6], "G_gan": [1.0 + seed, 0.8 + seed, 0.7 + seed], "D": [0.7, 0.6, 0.5 - 0.1 * seed]}
+    return dict(rerun_command=f"python -m benchmarks.run grid --suite tiny --tasks {task} --methods {method} "
+                              f"--seeds {seed} --jobs {job_id} --results /data/r",
+                config_hash=f"{job_id:0<64}"[:64], git_commit=COMMIT, history=json.dumps(history))
+
+
 def make_jobs(tmp: Path) -> pd.DataFrame:
     """2 tasks x (teacher + 2 methods x 2 students x 2 seeds), one failed seed, one all-failed config."""
     rng = np.random.default_rng(0)
@@ -45,7 +60,7 @@ def make_jobs(tmp: Path) -> pd.DataFrame:
                          student=TEACHER, hparams="", seed=0, fid=30.0 + 10 * ti, kid=2.0, kid_std=0.1,
                          params=11.4, macs=56.8, latency_ms=20.0, macs_ratio=1.0, params_ratio=1.0,
                          samples_png=_strip(tmp / f"t{ti}.png", rng), inputs_png=_strip(tmp / f"in{ti}.png", rng),
-                         log_path=str(tmp / f"t{ti}.log")))
+                         log_path=str(tmp / f"t{ti}.log"), **MEASURED, **_provenance(task, "teacher", 0, f"t{ti}")))
         for method in METHODS:
             for student, ratio in STUDENTS.items():
                 for seed in (0, 1):
@@ -54,13 +69,14 @@ def make_jobs(tmp: Path) -> pd.DataFrame:
                     row = dict(common, job_id=jid, phase="student", method=method, student=student,
                                hparams="" if method == "output_kd" else "lambda=10", seed=seed,
                                log_path=str(tmp / f"{jid}.log"))
+                    row.update(_provenance(task, method, seed, jid))
                     if failed:
                         row.update(status="failed", error=FAILED_ERROR)
                     else:
                         row.update(status="done", fid=_fid(ti, method, student, seed), kid=1.0 + seed,
                                    kid_std=0.1, params=11.4 / ratio, macs=56.8 / ratio, latency_ms=20 / ratio,
                                    macs_ratio=ratio, params_ratio=ratio, ssim_teacher=0.5 + 0.1 * seed,
-                                   psnr_teacher=20.0 + seed, samples_png=_strip(tmp / f"{jid}.png", rng))
+                                   psnr_teacher=20.0 + seed, samples_png=_strip(tmp / f"{jid}.png", rng), **MEASURED)
                     rows.append(row)
         # a configuration whose every seed failed
         for seed in (0, 1):
@@ -202,14 +218,16 @@ def test_report_in_real_browser(rendered: tuple[pd.DataFrame, Path, str], tmp_pa
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run", "--disable-sync"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            context.grant_permissions(["clipboard-read", "clipboard-write"])
+            page = context.new_page()
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("request", lambda r: errors.append("network: " + r.url)
                     if not r.url.startswith(("file:", "data:")) else None)
             page.goto(path.as_uri(), wait_until="load")
             sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.className, e.complete, e.naturalWidth])")
-            assert len(sizes) == 4 and all(ok and w > 0 for _, ok, w in sizes), sizes
+            assert len(sizes) == 4 + 2 and all(ok and w > 0 for _, ok, w in sizes), sizes  # + 2 loss-curve figures
             table = page.locator("table.leaderboard").first
             assert table.locator("tbody tr").first.is_visible()
             assert page.locator("#extractor-warning").is_visible()
@@ -230,6 +248,7 @@ def test_report_in_real_browser(rendered: tuple[pd.DataFrame, Path, str], tmp_pa
             assert desc[-1] == ""  # configurations without a value stay last
             first_method = table.locator("tbody tr").nth(1).locator("td").first.inner_text()
             assert first_method in METHODS
+            _copy_a_rerun_command(page, table)
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
@@ -238,6 +257,65 @@ def test_report_in_real_browser(rendered: tuple[pd.DataFrame, Path, str], tmp_pa
         finally:
             browser.close()
     assert errors == []
+
+
+def _copy_a_rerun_command(page, table) -> None:
+    """The copy button of a row puts its rerun command (both seeds) on the clipboard and says so."""
+    row = table.locator("tbody tr", has_text="feature_kd").first
+    row.locator("details.provenance summary").click()
+    button = row.locator("button.copy")
+    command = button.get_attribute("data-copy")
+    assert "--seeds 0 1" in command and command == row.locator("code.rerun-command").inner_text()
+    button.click()
+    page.wait_for_function("b => b.textContent === 'copied'", arg=button.element_handle(), timeout=5000)
+    assert page.evaluate("navigator.clipboard.readText()") == command
+    assert button.inner_text() == "copied"
+
+
+def test_rows_carry_their_rerun_command_hash_and_commit(rendered: tuple[pd.DataFrame, Path, str]) -> None:
+    """A row of two seeds shows one command naming both seeds and job ids, each seed's job id, the config hashes
+    and the commit; the teacher's row its own."""
+    df, _, html = rendered
+    section = _section(html, TASKS[0])
+    ids = [f"s0-feature_kd-4-{seed}" for seed in (0, 1)]
+    command = (f"python -m benchmarks.run grid --suite tiny --tasks {TASKS[0]} --methods feature_kd --seeds 0 1 "
+               f"--jobs {ids[0]} {ids[1]} --results /data/r")
+    assert f'data-copy="{command}"' in section and f'<code class="rerun-command">{command}</code>' in section
+    assert section.count(command) == 2  # the button and the shown text, once per row
+    for seed, job_id in enumerate(ids):
+        assert f"seed {seed} <code>{job_id}</code>" in section
+        assert f'<code class="config-hash" title="{job_id:0<64}">' in section
+    assert f'<code class="git-commit" title="{COMMIT}">0123456789ab-dirty</code>' in section
+    assert "--jobs t0 --results /data/r" in section
+
+
+def test_cost_columns_say_how_they_were_measured(rendered: tuple[pd.DataFrame, Path, str]) -> None:
+    _, _, html = rendered
+    section = _section(html, TASKS[0])
+    assert section.count('class="caption measure-note"') == 2  # MACs and latency, once per table
+    assert "<strong>MACs (G)</strong>: counted with test hooks, torch 9.9 on a 1x3x16x16 input." in section
+    assert ("median of 10 timed batch-1 forwards after 3 warm-up forwards (the IQR is recorded per job) on cpu "
+            "(x86_64), torch 9.9, CPU, 2 torch threads") in section
+    assert re.search(r'<th[^>]*title="[^"]*counted with test hooks[^"]*">MACs \(G\)', section)
+
+
+def test_method_specific_measurements_are_named(tmp_path: Path) -> None:
+    df = make_jobs(tmp_path)
+    df.loc[df["method"] == "feature_kd", "macs_input"] = "1x3x32x32"
+    html = render_report(df, tmp_path / "out").read_text()
+    section = _section(html, TASKS[0])
+    assert "feature_kd: counted with test hooks, torch 9.9 on a 1x3x32x32 input" in section
+    assert "output_kd, teacher: counted with test hooks, torch 9.9 on a 1x3x16x16 input" in section
+
+
+def test_loss_curves_per_task(rendered: tuple[pd.DataFrame, Path, str], tmp_path: Path) -> None:
+    """A curves figure per task from the rows' histories; none, with a note, where no job recorded one."""
+    _, _, html = rendered
+    for task in TASKS:
+        found = re.findall(r'<img class="loss-curves" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', _section(html, task))
+        assert len(found) == 1 and base64.b64decode(found[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    bare = render_report(make_jobs(tmp_path).assign(history=None), tmp_path / "out").read_text()
+    assert 'class="loss-curves"' not in bare and "No loss history recorded" in bare
 
 
 def test_fid_note_names_weights_once_per_task(tmp_path: Path) -> None:
@@ -265,3 +343,19 @@ def test_artifact_tables_come_from_their_declaration(tmp_path: Path) -> None:
     assert table["title"] in section and "Fake-set FID" in section and "1,234" in section and "12.35" in section
     bare = render_report(df, tmp_path / "without").read_text()
     assert table["title"] not in bare
+
+
+def test_history_frame_and_row_commands() -> None:
+    """The curves' long format keeps every term of every readable history; a row's seeds' commands merge into one."""
+    from report.curves import history_frame
+    from report.provenance import row_command
+
+    frame = history_frame([json.dumps({"steps": [1, 2], "G": [3.0, 2.0], "D": [1.0, 0.5]}), None, "{bad",
+                           {"steps": [1, 2], "G": [4.0, 1.0]}])
+    assert sorted(map(tuple, frame.to_numpy().tolist())) == [
+        (0, 1, "D", 1.0), (0, 1, "G", 3.0), (0, 2, "D", 0.5), (0, 2, "G", 2.0), (3, 1, "G", 4.0), (3, 2, "G", 1.0)]
+    base = "python -m benchmarks.run grid --suite s --tasks t --seeds {s} --set 'a.b=[1, 2]' --jobs {j} --results /r"
+    merged = row_command([base.format(s=0, j="s-a"), base.format(s=1, j="s-b"), ""])
+    assert merged == "python -m benchmarks.run grid --suite s --tasks t --set 'a.b=[1, 2]' --seeds 0 1 --jobs s-a s-b --results /r"
+    other = base.format(s=2, j="s-c").replace("--tasks t", "--tasks u")
+    assert row_command([base.format(s=0, j="s-a"), other]) == f"{base.format(s=0, j='s-a')} && {other}"
