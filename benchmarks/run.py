@@ -23,9 +23,10 @@ from benchmarks.config import PHASES, canonical_json
 from benchmarks.environment import choose_device, git_state
 from benchmarks.estimate import calibrate, estimate, format_estimate
 from benchmarks.families import FAMILIES
-from benchmarks.grid import OverrideError, check_plans, expand
+from benchmarks.grid import check_plans, expand
 from benchmarks.launcher import EXECUTORS, new_run_dir, resolve_executor, run_grid, write_manifest
 from benchmarks.metrics import METRICS
+from benchmarks.overrides import OverrideError
 from benchmarks.plan import plan_jobs
 from benchmarks.provenance import only_jobs, stored_jobs
 from benchmarks.runner import RunOptions
@@ -245,7 +246,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     executor, why = resolve_executor(args.executor)
     cluster = _cluster(args, executor, suite)
     os.environ[DATA_ROOT_ENV] = str(resolve_data_root(args.data_root))  # absolute, inherited by every job
-    check_plans(jobs)  # each method's own planning checks (imports the methods: torch)
+    check_plans(jobs)  # each method's own planning checks (torch-free)
     if args.dry_run:
         return _dry_run(args, jobs, store, cluster, why)
     return _execute(args, jobs, store, suite.name, executor, cluster, why)

@@ -59,19 +59,19 @@ def prefetch_for_jobs(jobs: Iterable[Any], fid_weights: str | None, seg_weights:
     Inception through every source, else the loudly-flagged offline fallback), VGG16 for methods with a
     ``vgg_weights`` hyperparameter, DRN-D-105 for mIoU tasks (warnings only: those jobs report what is
     missing themselves)."""
-    from benchmarks.metrics.fid import resolve_extractor
+    from benchmarks.metrics.extractor import resolve_extractor
     from datasets import TASKS
 
     jobs = list(jobs)
     preferred = {j.evaluation["fid_extractor"] for j in jobs} or {"auto"}
     if len(preferred) > 1:
         raise ValueError(f"one grid needs one FID extractor, the jobs ask for {sorted(preferred)}")
-    needs_fid = any(TASKS.get(j.task).quality_metric == "fid" or j.phase == "artifact" for j in jobs if j.task in TASKS)
+    needs_fid = any(TASKS.info(j.task).quality_metric == "fid" or j.phase == "artifact" for j in jobs if j.task in TASKS)
     prefer = preferred.pop()
     extractor = resolve_extractor(fid_weights, prefer=prefer, download=needs_fid and prefer != "offline")
-    wanted = {"vgg16": any("vgg_weights" in getattr(METHODS.get(j.method), "defaults", {}) for j in jobs
+    wanted = {"vgg16": any("vgg_weights" in METHODS.info(j.method).defaults for j in jobs
                            if j.method in METHODS and not j.hparams.get("vgg_weights")),
-              "drn": any(j.task in TASKS and TASKS.get(j.task).quality_metric == "miou" for j in jobs)}
+              "drn": any(j.task in TASKS and TASKS.info(j.task).quality_metric == "miou" for j in jobs)}
     for name in (n for n, needed in wanted.items() if needed):
         try:
             resolve(name, seg_weights if name == "drn" else None, download=True)

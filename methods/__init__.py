@@ -1,8 +1,8 @@
 """Distillation methods, the baselines, the networks they train and the losses they share.
 
-Importing this package declares every method, network and artifact (``methods.entries``) in the
-registries of ``methods.registry`` without importing torch; a method's module is imported the first
-time the method itself is needed (``METHODS.get(name)``). ``Method``, ``TrainOutcome`` and
+Importing this package declares every method, artifact (``methods.entries``) and network
+(``methods.network_entries``) in the registries of ``methods.registry`` without importing torch; a
+method's module is imported the first time the method itself is needed (``METHODS.get(name)``). ``Method``, ``TrainOutcome`` and
 ``TrainSetup`` (torch) are imported on first access. A method never imports the harness
 (``benchmarks``) or the report.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from methods import entries  # noqa: F401  (declares the lazy registry entries)
+from methods import entries, network_entries  # noqa: F401  (declare the lazy registry entries)
 from methods.registry import ARTIFACTS, METHODS, NETWORKS
 
 __all__ = ["ARTIFACTS", "METHODS", "NETWORKS", "Method", "TrainOutcome", "TrainSetup"]

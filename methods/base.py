@@ -12,6 +12,7 @@ It never touches the harness: records, metrics, files and scheduling are the har
 """
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 import torch
 from torch import nn
 
+from methods.plan_checks import StudentPlan, run_plan_check
 from methods.registry import METHODS, Need, Param, params_of, resolve_settings
 from methods.training import Checkpointer, Schedule
 
@@ -88,6 +90,9 @@ class Method(ABC):
     #: Declared types, choices and ranges of hyperparameters whose default does not tell them (a default
     #: of ``None``); a method declared in ``methods.entries`` declares them there instead.
     params: ClassVar[Mapping[str, Param]] = {}
+    #: ``"module:function"`` of the method's planning check (``methods.plan_checks``): a torch-free function
+    #: of a ``StudentPlan`` that raises ``ValueError`` when the method cannot work on it; "" : every plan works.
+    plan_check: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -101,11 +106,17 @@ class Method(ABC):
         return resolve_settings(f"method {cls.name!r}", cls.defaults, method_params(cls), overrides)
 
     @classmethod
-    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
-                      hparams: Mapping[str, Any] | None = None) -> None:
-        """Raise ``ValueError`` (what is wrong, what would work) when this method cannot work on these
-        networks at ``task_size`` x ``task_size`` with ``hparams`` (default: its defaults), so the harness
-        fails at planning instead of training another method silently. Default: every network works."""
+    def check_plan(cls, plan: StudentPlan) -> None:
+        """Raise ``ValueError`` (what is wrong, what would work) when this method cannot work on the plan's
+        networks, image size, hyperparameters (missing ones: its defaults) and schedule, so the harness fails
+        at planning instead of training another method silently (its ``plan_check``; none: every plan works)."""
+        run_plan_check(cls.plan_check, cls.defaults, plan)
+
+    @classmethod
+    def check_setup(cls, setup: TrainSetup) -> None:
+        """:meth:`check_plan` on what a training run was given (a job that bypassed the grid's check)."""
+        cls.check_plan(StudentPlan(setup.student_spec, setup.teacher_spec, setup.data.size, setup.hparams,
+                                   dataclasses.asdict(setup.schedule)))
 
     @abstractmethod
     def train(self, setup: TrainSetup) -> TrainOutcome:

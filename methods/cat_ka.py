@@ -12,7 +12,7 @@ with KA the kernel alignment of :mod:`methods.losses.kernel_alignment` on each p
 features, flattened per sample (no adaptor: the channel counts may differ). KA compares samples of
 the batch with each other, so it needs batch > 1: at batch 1 it is identically 1 and the method
 would train as plain output distillation. A schedule with batch size 1 is refused before anything
-runs (:meth:`CatKA.check_schedule`, called when the grid is expanded, and again by ``train``).
+runs (its planning check, ``methods.plan_checks.cat_ka``, run when the grid is expanded and again by ``train``).
 
 Layers: the ResNet generators' ``distill_points()``, which for 9 blocks are CAT's pairing (the end
 of the downsampling and the outputs of residual blocks 3, 6 and 9; ``model.9/12/15/18``); on the
@@ -46,7 +46,7 @@ batch / schedule         batch 80; 500 + 500 epochs horse2zebra,         the sui
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -56,7 +56,6 @@ from methods.base import TrainOutcome, TrainSetup, by_pairing
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
 from methods.losses.kernel_alignment import kernel_alignment_loss
 from methods.registry import METHODS
-from methods.training import Schedule
 
 RECON_TARGETS = ("teacher", "ground_truth")
 
@@ -81,15 +80,7 @@ class CatKA(DistillationMethod):
                 "(kernel-alignment distillation only, no architecture search)")
     defaults = {**LOOP_DEFAULTS, "lambda_ka": None, "lambda_recon": None, "recon_target": None, "layers": None}
 
-    @classmethod
-    def check_schedule(cls, schedule: Mapping[str, Any]) -> None:
-        """Refuse a batch size of 1 (KA is identically 1 there), before anything runs."""
-        batch = int(schedule.get("batch_size", Schedule.batch_size))
-        if batch < 2:
-            raise ValueError(f"method 'cat_ka' needs batch_size >= 2: kernel alignment compares the samples of a "
-                             f"batch with each other and is identically 1 (no gradient) at batch_size {batch}. Set "
-                             f"e.g. `--set student_schedule.batch_size=4` (CAT trains at 80), or run a suite whose "
-                             f"student batch is larger")
+    plan_check = "methods.plan_checks:cat_ka"  # batch_size >= 2
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         points, layers = list(student.distill_points()), hp["layers"]
@@ -110,6 +101,5 @@ class CatKA(DistillationMethod):
                 "ka": kernel_alignment_loss(t.student_feats, t.teacher_feats) * ka}
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
-        self.check_schedule({"batch_size": setup.schedule.batch_size})
         _recon_target(setup.hparams, setup.data.paired)
         return super().train(setup)

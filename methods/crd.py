@@ -68,22 +68,14 @@ import torch
 import torch.nn.functional as F
 
 from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
-from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, check_schedule_hparams, plan_schedule
+from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.losses.relational import column_slices, patch_slices, rkd_loss, row_slices
 from methods.networks import build_network
 from methods.perceptual import VGG16Features, style_loss
+from methods.plan_checks import online_teacher_spec, resolve_patch_size
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
 from methods.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad
-
-VGG_INPUTS = ("unit", "imagenet")
-
-
-def online_teacher_spec(hp: Mapping[str, Any], teacher_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The network CRD trains as its teacher: the suite's, or ``teacher_arch`` at the suite's width (a
-    published checkpoint named by the suite is not used: the teacher is trained from scratch)."""
-    spec = {k: v for k, v in teacher_spec.items() if k != "checkpoint"}
-    return spec if hp["teacher_arch"] is None else {**spec, "arch": hp["teacher_arch"]}
 
 
 def crd_weights(hp: Mapping[str, Any], paired: bool) -> dict[str, float]:
@@ -96,18 +88,6 @@ def crd_weights(hp: Mapping[str, Any], paired: bool) -> dict[str, float]:
         "feature": by_pairing(hp["lambda_feature"], paired, pix2pix=20.0, cyclegan=10.0),
         "gan": by_pairing(hp["lambda_gan"], paired, pix2pix=0.0, cyclegan=1.0),
     }
-
-
-def resolve_patch_size(patch_size: int | None, image_size: int) -> int:
-    """The patch side: ``patch_size``, or ``None`` -> the paper's 8 x 8 grid (32 px at 256 px). The RKD
-    angle term needs at least 3 patches per image; a size that leaves fewer is an error that says so."""
-    size = int(patch_size) if patch_size is not None else max(1, image_size // 8)
-    n = (image_size // size) ** 2 if image_size % size == 0 else 0
-    if n < 3:
-        raise ValueError(f"crd patch_size={size} gives {n} whole patches of a {image_size}x{image_size} image; the "
-                         f"patch relations need at least 3: use a divisor of {image_size} up to {image_size // 2}, "
-                         f"or null for the paper's 8 x 8 grid")
-    return size
 
 
 def content_relation_losses(student_out: torch.Tensor, teacher_out: torch.Tensor, weights: Mapping[str, float],
@@ -146,24 +126,11 @@ class CRD(Method):
         "vgg_input": "unit", "vgg_weights": None,
     }
 
-    @classmethod
-    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
-                      hparams: Mapping[str, Any] | None = None) -> None:
-        """The patch grid fits the images, the schedule settings are valid, and ``teacher_arch`` builds."""
-        hp = cls.resolve_hparams(hparams or {})
-        resolve_patch_size(hp["patch_size"], task_size)
-        check_schedule_hparams(hp)
-        if hp["vgg_input"] not in VGG_INPUTS:
-            raise ValueError(f"crd vgg_input must be one of {VGG_INPUTS}, got {hp['vgg_input']!r}")
-        try:
-            with torch.device("meta"):
-                build_network(online_teacher_spec(hp, teacher_spec))
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"crd teacher_arch={hp['teacher_arch']!r}: {exc}") from None
+    plan_check = "methods.plan_checks:crd"
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
-        self.check_network(setup.student_spec, setup.teacher_spec, setup.data.size, hp)
+        self.check_setup(setup)
         weights = crd_weights(hp, paired)
         patch_size = resolve_patch_size(hp["patch_size"], setup.data.size)
         plan = plan_schedule(hp, setup.data, setup.schedule)

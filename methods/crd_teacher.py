@@ -38,15 +38,15 @@ import torch
 from torch import nn
 
 from methods.base import TrainSetup, by_pairing
+from methods.inference import batched_forward
 from methods.perceptual import VGG16Features, frechet_distance, vgg_embedding
+from methods.plan_checks import check_schedule_hparams
 from methods.recipes import RecipeModel, build_recipe
 from methods.training import LoopStats, Schedule, to_float
 
 if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
     from datasets.base import ImageTranslationData
 
-STEPS_COUNT = ("teacher", "student")
-TEACHER_SELECT = ("best", "latest")
 #: The online-teacher schedule hyperparameters, with the public code's defaults; CRD, OMGD and DCD share them
 #: (CRD's and DCD's code took OMGD's ``cycleganbest`` alternation; see the module docstring).
 SCHEDULE_DEFAULTS = {"n_dis": None, "steps_count": "teacher", "epochs": None, "epochs_decay": None,
@@ -69,21 +69,6 @@ def epoch_steps(data: ImageTranslationData, batch_size: int) -> int:
     """Steps of one epoch: training pairs (paired) or max(|A|, |B|) (unpaired) over the batch size."""
     n = len(data.train_a) if data.paired else max(len(data.train_a), len(data.train_b))
     return max(1, math.ceil(n / batch_size))
-
-
-def check_schedule_hparams(hp: Mapping[str, Any], method: str = "crd") -> None:
-    """Raise ``ValueError`` naming the valid values for a bad schedule hyperparameter of ``method``."""
-    if hp["steps_count"] not in STEPS_COUNT:
-        raise ValueError(f"{method} steps_count must be one of {STEPS_COUNT}, got {hp['steps_count']!r}")
-    if hp["teacher_select"] not in TEACHER_SELECT:
-        raise ValueError(f"{method} teacher_select must be one of {TEACHER_SELECT}, got {hp['teacher_select']!r}")
-    if (hp["epochs"] is None) != (hp["epochs_decay"] is None):
-        raise ValueError(f"{method} epochs and epochs_decay go together (teacher epochs at constant, then decaying "
-                         f"learning rate; the public scripts: 100 and 100), got {hp['epochs']} and {hp['epochs_decay']}")
-    if hp["epochs"] is not None and (hp["epochs"] < 0 or hp["epochs_decay"] < 0 or hp["epochs"] + hp["epochs_decay"] < 1):
-        raise ValueError(f"{method} epochs + epochs_decay must be at least 1, got {hp['epochs']} + {hp['epochs_decay']}")
-    if hp["window_epochs"] <= 0:
-        raise ValueError(f"{method} window_epochs must be > 0 (the public script: 10), got {hp['window_epochs']}")
 
 
 def plan_schedule(hp: Mapping[str, Any], data: ImageTranslationData, schedule: Schedule,
@@ -195,10 +180,5 @@ def _prefixed(parts: Mapping[str, Any]) -> dict[str, Any]:
 def teacher_score(generator: nn.Module, vgg: VGG16Features, images_a: torch.Tensor, images_b: torch.Tensor,
                   device: torch.device, batch_size: int = 8) -> float:
     """VGG Frechet distance of the generator's translations of ``images_a`` to ``images_b`` (uint8), eval mode."""
-    was_training = generator.training
-    generator.eval()
-    with torch.no_grad():
-        fake = torch.cat([generator(to_float(images_a[i:i + batch_size], device))
-                          for i in range(0, len(images_a), batch_size)])
-    generator.train(was_training)
+    fake = batched_forward(generator, images_a, device, batch_size)
     return frechet_distance(vgg_embedding(vgg, fake), vgg_embedding(vgg, to_float(images_b, device)))

@@ -40,44 +40,10 @@ class StepTensors:
     paired: bool
 
 
-def planned_feature_shapes(spec: Mapping[str, Any], names: list[str], size: int) -> dict[str, torch.Size]:
-    """Shapes of the named features (``feature_points()`` keys) of a network spec for one image of
-    ``size`` x ``size``, without weights or compute (the meta device): cheap enough for grid expansion.
-    An unknown name is a ``ValueError`` naming the valid ones."""
-    with torch.device("meta"):
-        net = build_network(spec)
-    points = net.feature_points()
-    unknown = [n for n in names if n not in points]
-    if unknown:
-        raise ValueError(f"{spec['arch']} has no feature {unknown}; valid: {', '.join(points)}")
-    return feature_shapes(net, {n: points[n] for n in names}, size, torch.device("meta"))
-
-
 def spatial_layer(hp: Mapping[str, Any], net: nn.Module) -> str:
     """The feature a position-relation method taps: ``hp["layer"]``, or for ``auto`` the network's
     ``spatial_encoder()`` (ResNet: the downsampling output; U-Net: down level 4)."""
     return net.spatial_encoder() if hp["layer"] == "auto" else hp["layer"]
-
-
-def check_spatial_layer(method: str, hp: Mapping[str, Any], student_spec: Mapping[str, Any],
-                        teacher_spec: Mapping[str, Any], size: int, min_positions: int) -> dict[str, torch.Size]:
-    """Planning check of SRPKD/ReKo: the layer exists in both networks and has at least ``min_positions``
-    positions there at ``size`` px; returns its (student, teacher) shapes keyed ``student``/``teacher``."""
-    with torch.device("meta"):
-        layer = spatial_layer(hp, build_network(student_spec))
-    shapes = {}
-    for role, spec in (("student", student_spec), ("teacher", teacher_spec)):
-        try:
-            shape = planned_feature_shapes(spec, [layer], size)[layer]
-        except ValueError as exc:
-            raise ValueError(f"method {method!r}: layer {layer!r} of the {role}: {exc}") from None
-        if shape[-2] * shape[-1] < min_positions:
-            raise ValueError(f"method {method!r} relates positions of the {role}'s {layer!r} feature, which is "
-                             f"{shape[-2]}x{shape[-1]} on {size}x{size} images ({spec['arch']}): it needs at least "
-                             f"{min_positions} positions. Pick a layer with a spatial grid (--set {method}.layer=auto "
-                             f"chooses the network's spatial encoder) or larger images.")
-        shapes[role] = shape
-    return shapes
 
 
 def feature_shapes(model: nn.Module, points: Mapping[str, str], size: int, device: torch.device) -> dict[str, torch.Size]:
@@ -129,7 +95,7 @@ class DistillationMethod(Method):
         if setup.teacher is None:
             raise ValueError(f"method {self.name!r} needs a pretrained teacher and none was given")
         hp, paired = setup.hparams, setup.data.paired
-        self.check_network(setup.student_spec, setup.teacher_spec, setup.data.size, hp)
+        self.check_setup(setup)
         recipe = self.student_recipe(hp, resolve_recipe(setup.recipe, paired), paired)
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)

@@ -1,4 +1,5 @@
-"""The lazy registry entries of every method, network and artifact: one ``declare`` per entry.
+"""The lazy registry entries of every method and artifact: one ``declare`` per entry (networks:
+:mod:`methods.network_entries`).
 
 A listing, a grid expansion and a SLURM submission read these entries and import nothing else;
 the entry's module is imported (with torch) the first time the object itself is needed
@@ -11,7 +12,7 @@ before anything runs.
 """
 from __future__ import annotations
 
-from methods.registry import ARTIFACTS, METHODS, NETWORKS, Need, Param, params_of
+from methods.registry import ARTIFACTS, METHODS, Need, Param, params_of
 
 #: The fake set's training steps: the cGAN's plus the density-ratio model's (sampling and filtering not counted).
 FAKE_SET_STEPS = ("gan_steps", "dre_steps")
@@ -74,9 +75,11 @@ _OMGD_PARAMS = {**_ONLINE_PARAMS, "lambda_cd": _WEIGHT, "ssim_padding": Param("s
                 "d_norm": Param("str", optional=True)}
 
 
-def _method(name: str, module: str, *, defaults: dict, params: dict | None = None, **meta: object) -> None:
-    """Declare a method; ``params``: the declared types (the others follow their defaults' types)."""
-    METHODS.declare(name, module, defaults=defaults, params=params_of(defaults, params), **meta)
+def _method(name: str, module: str, *, defaults: dict, params: dict | None = None, check: str = "",
+            **meta: object) -> None:
+    """Declare a method; ``params``: the declared types (the others follow their defaults' types); ``check``:
+    its torch-free planning check, ``"module:function"`` (see :mod:`methods.plan_checks`)."""
+    METHODS.declare(name, module, defaults=defaults, params=params_of(defaults, params), check=check, **meta)
 
 
 _method('cgan_kd', 'methods.cgan_kd.method', families=('classification', 'regression'),
@@ -142,7 +145,7 @@ _method('crd', 'methods.crd', families=('i2i',), teacher_mode='online',
                    'vgg_input': 'unit',
                    'vgg_weights': None},
         params=_CRD_PARAMS,
-        needs=(), resources={})
+        needs=(), resources={}, check='methods.plan_checks:crd')
 
 _method('feature_kd', 'methods.feature_kd', families=('i2i',), teacher_mode='pretrained',
         summary="GAN Compression feature distillation: 1x1-adapted student features, MSE to teacher's, plus "
@@ -157,7 +160,7 @@ _method('feature_kd', 'methods.feature_kd', families=('i2i',), teacher_mode='pre
                    'gan_mode': None,
                    'ndf': None},
         params={**_LOOP_PARAMS, "lambda_distill": _WEIGHT},
-        needs=(), resources={})
+        needs=(), resources={}, check='methods.plan_checks:feature_kd')
 
 _method('nokd', 'methods.nokd', families=('classification', 'regression'), teacher_mode='none',
         summary='Student trained on real data only: cross-entropy, or MSE/L1 on normalised labels for '
@@ -189,7 +192,7 @@ _method('reko', 'methods.reko', families=('i2i',), teacher_mode='pretrained',
                    'num_patches': 64,
                    'tau': 0.07},
         params={**_LOOP_PARAMS, "attention": Param("str", choices=("l2", "l1"))},
-        needs=(), resources={})
+        needs=(), resources={}, check='methods.plan_checks:reko')
 
 _method('scratch', 'methods.scratch', families=('i2i',), teacher_mode='none',
         summary="Student trained from scratch with the teacher's recipe (pix2pix or CycleGAN), no distillation.",
@@ -211,7 +214,7 @@ _method('srpkd', 'methods.srpkd', families=('i2i',), teacher_mode='pretrained',
                    'layer': 'auto',
                    'max_side': 32},
         params=_LOOP_PARAMS,
-        needs=(), resources={})
+        needs=(), resources={}, check='methods.plan_checks:srpkd')
 
 _method('vanilla_kd', 'methods.vanilla_kd', families=('classification', 'regression'),
         teacher_mode='pretrained',
@@ -250,7 +253,7 @@ _method('omgd', 'methods.omgd', families=('i2i',), teacher_mode='online',
                    'select_images': 32,
                    'vgg_weights': None},
         params=_OMGD_PARAMS,
-        needs=(), resources={})
+        needs=(), resources={}, check='methods.plan_checks:omgd')
 
 _method('dcd', 'methods.dcd', families=('i2i',), teacher_mode='online',
         summary='Discriminator-cooperated distillation: connector maps judged by the online teacher D, VGG '
@@ -284,7 +287,7 @@ _method('cat_ka', 'methods.cat_ka', families=('i2i',), teacher_mode='pretrained'
                    'recon_target': None,
                    'layers': None},
         params=_LOOP_PARAMS,
-        needs=(), resources={})
+        needs=(), resources={}, check='methods.plan_checks:cat_ka')
 
 _FAKE_SET_DEFAULTS = {
     'gan_steps': 2000,
@@ -332,86 +335,3 @@ ARTIFACTS.declare(
     families=("classification", "regression"), section="fake_set", defaults=_FAKE_SET_DEFAULTS,
     params=params_of(_FAKE_SET_DEFAULTS, FAKE_SET_PARAMS), step_keys=FAKE_SET_STEPS, batch_key="gan_batch_size",
     table=FAKE_SET_TABLE, network_setting="filter_net", default_networks=FILTER_NETS)
-
-NETWORKS.declare('cifar_densenet', 'methods.classifiers',
-                 summary='DenseNet-BC for 32x32 inputs (module docstring): dense blocks joined by halving transitions.',
-                 args={'num_outputs': 100, 'blocks': (6, 12, 24, 16), 'growth': 32, 'reduction': 0.5})
-NETWORKS.declare('densenet121', 'methods.classifiers',
-                 summary="DenseNet-121 (blocks 6-12-24-16, growth 32), CIFAR variant: cGAN-KD's CIFAR-100 "
-                         "filtering network.",
-                 args={'num_outputs': 100})
-NETWORKS.declare('vgg11', 'methods.classifiers',
-                 summary="VGG-11 with BN (configuration A), CIFAR layout: cGAN-KD's UTKFace filtering network.",
-                 args={'num_outputs': 100})
-NETWORKS.declare('mobile_resnet_deepest_generator', 'methods.networks.omgd_networks',
-                 summary="OMGD's deeper teacher for mobile ResNet students (``mobile_deepest_resnet``).",
-                 args={'ngf': 16, 'n_blocks': 9, 'norm': 'instance', 'dropout': 0.0, 'input_nc': 3, 'output_nc': 3})
-NETWORKS.declare('unet_deepest_generator', 'methods.networks.omgd_networks',
-                 summary="OMGD's deeper teacher for U-Net students (``unet_deepest_256`` at num_downs=8).",
-                 args={'ngf': 16, 'num_downs': 8, 'norm': 'batch', 'dropout': 0.0, 'input_nc': 3, 'output_nc': 3})
-NETWORKS.declare('shared_patchgan_discriminator', 'methods.networks.omgd_networks',
-                 summary='PatchGAN (n_layers 3, 70x70) with ``n_share`` shared leading blocks and one head per teacher.',
-                 args={'input_nc': 6, 'ndf': 128, 'n_share': 3, 'n_heads': 2, 'norm': 'batch'})
-NETWORKS.declare('cifar_resnet', 'methods.classifiers',
-                 summary='CIFAR ResNet of depth 6n+2: stem conv at widths[0], three stages of n basic blocks '
-                         'at widths[1:].',
-                 args={'num_outputs': 100, 'depth': 20, 'widths': (16, 16, 32, 64)})
-NETWORKS.declare('cifar_vgg', 'methods.classifiers',
-                 summary='VGG with BN for 32x32: five blocks of 3x3 conv-BN-ReLU, max-pool after the first '
-                         'four.',
-                 args={'num_outputs': 100, 'convs_per_block': (1, 1, 1, 1, 1),
-                       'widths': (64, 128, 256, 512, 512)})
-NETWORKS.declare('mobile_resnet_generator', 'methods.networks.generators',
-                 summary='ResNet generator with depthwise-separable residual blocks (GAN Compression / OMGD /'
-                         ' CRD students).',
-                 args={'ngf': 64, 'n_blocks': 9, 'norm': 'instance', 'dropout': 0.0, 'input_nc': 3,
-                       'output_nc': 3})
-NETWORKS.declare('mobilenetv2', 'methods.classifiers',
-                 summary="MobileNetV2, CIFAR variant (stride-2 stem); width 0.5 is the KD literature's "
-                         '"MobileNetV2" student.',
-                 args={'num_outputs': 100, 'width_mult': 0.5, 'expansion': 6})
-NETWORKS.declare('patchgan_discriminator', 'methods.networks.discriminators',
-                 summary='70x70 PatchGAN at n_layers=3 (Isola et al. 2017): a grid of real/fake logits.',
-                 args={'input_nc': 3, 'ndf': 64, 'n_layers': 3, 'norm': 'instance'})
-NETWORKS.declare('resnet110', 'methods.classifiers',
-                 summary='CIFAR ResNet-110 (1.7M parameters at 10 classes).',
-                 args={'num_outputs': 100})
-NETWORKS.declare('resnet20', 'methods.classifiers',
-                 summary='CIFAR ResNet-20 (0.27M parameters at 10 classes).',
-                 args={'num_outputs': 100})
-NETWORKS.declare('resnet32x4', 'methods.classifiers',
-                 summary="RepDistiller's ResNet-32x4 teacher: depth 32 at four times the width.",
-                 args={'num_outputs': 100})
-NETWORKS.declare('resnet56', 'methods.classifiers',
-                 summary='CIFAR ResNet-56 (0.85M parameters at 10 classes).',
-                 args={'num_outputs': 100})
-NETWORKS.declare('resnet8x4', 'methods.classifiers',
-                 summary="RepDistiller's ResNet-8x4: depth 8 at four times the width.",
-                 args={'num_outputs': 100})
-NETWORKS.declare('resnet_generator', 'methods.networks.generators',
-                 summary='CycleGAN ResNet generator (``resnet_9blocks`` at n_blocks=9): 11.38M params, 56.8G '
-                         'MACs at ngf 64, 256x256.',
-                 args={'ngf': 64, 'n_blocks': 9, 'norm': 'instance', 'dropout': 0.0, 'input_nc': 3,
-                       'output_nc': 3})
-NETWORKS.declare('unet_generator', 'methods.networks.generators',
-                 summary='pix2pix U-Net (``unet_256`` at num_downs=8): 54.41M params at ngf 64.',
-                 args={'ngf': 64, 'num_downs': 8, 'norm': 'batch', 'dropout': True, 'input_nc': 3,
-                       'output_nc': 3})
-NETWORKS.declare('vgg13', 'methods.classifiers',
-                 summary='VGG-13 with BN (RepDistiller ``vgg13_bn``): two convs per block.',
-                 args={'num_outputs': 100})
-NETWORKS.declare('vgg8', 'methods.classifiers',
-                 summary='VGG-8 with BN (RepDistiller ``vgg8_bn``): one conv per block.',
-                 args={'num_outputs': 100})
-NETWORKS.declare('wrn', 'methods.classifiers',
-                 summary='Wide ResNet WRN-depth-k: depth 6n+4, stages at widths 16k, 32k, 64k.',
-                 args={'num_outputs': 100, 'depth': 40, 'widen_factor': 2})
-NETWORKS.declare('wrn_16_2', 'methods.classifiers',
-                 summary='WRN-16-2.',
-                 args={'num_outputs': 100})
-NETWORKS.declare('wrn_40_1', 'methods.classifiers',
-                 summary='WRN-40-1.',
-                 args={'num_outputs': 100})
-NETWORKS.declare('wrn_40_2', 'methods.classifiers',
-                 summary='WRN-40-2 (2.2M parameters).',
-                 args={'num_outputs': 100})

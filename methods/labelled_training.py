@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.inference import batched_forward
 from methods.networks import build_network
 from methods.training import Checkpointer, TrainingState, check_schedule_keys, run_steps, to_float
 
@@ -238,12 +239,8 @@ def predict(model: nn.Module, images: torch.Tensor, device: torch.device, batch_
     if features and not callable(getattr(model, "embed", None)):
         raise TypeError(f"{type(model).__name__} has no embed(x) method giving penultimate features; use a network "
                         f"from methods.classifiers")
-    fn = model.embed if features else model
-    was_training = model.training
-    model.eval()
-    out = [fn(to_float(images[i:i + batch_size], device)).float().cpu() for i in range(0, len(images), batch_size)]
-    model.train(was_training)
-    return torch.cat(out)
+    return batched_forward(model, images, device, batch_size, fn=model.embed if features else None,
+                           post=lambda out: out.float().cpu())
 
 
 def evaluate_labelled(model: nn.Module, data: LabelledImageData, device: torch.device) -> dict[str, float]:

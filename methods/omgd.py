@@ -61,29 +61,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.base import Method, TrainOutcome, TrainSetup
-from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, check_schedule_hparams, plan_schedule
+from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.distill import feature_shapes
-from methods.losses.multi_granularity import (SSIM_PADDINGS, UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
+from methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
                                              tv_sum)
 from methods.networks import build_network
 from methods.omgd_teachers import MultiTeacher
+from methods.plan_checks import network_family
 from methods.perceptual import VGG16Features, style_loss
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
 from methods.training import TrainingState, adam, linear_decay, run_steps, tap_features
 
-FAMILIES = {"resnet_generator": "resnet", "mobile_resnet_generator": "resnet", "unet_generator": "unet"}
 DEEP_TEACHERS = {"resnet": "mobile_resnet_deepest_generator", "unet": "unet_deepest_generator"}
-DEEP_TEACHER_CHOICES = ("auto", "none")
-
-
-def network_family(spec: Mapping[str, Any], role: str) -> str:
-    """``resnet`` or ``unet``; any other network is an error naming the ones OMGD serves."""
-    family = FAMILIES.get(str(spec.get("arch")))
-    if family is None:
-        raise ValueError(f"omgd cannot use a {role} {spec.get('arch')!r}: its channel distillation and deep teacher "
-                         f"are defined for {', '.join(sorted(FAMILIES))}")
-    return family
 
 
 def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
@@ -161,30 +151,11 @@ class OMGD(Method):
         "d_norm": None, **SCHEDULE_DEFAULTS, "vgg_weights": None,
     }
 
-    @classmethod
-    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
-                      hparams: Mapping[str, Any] | None = None) -> None:
-        """Raise ValueError when OMGD cannot serve these networks or hyperparameters (before anything trains)."""
-        family = network_family(student_spec, "student")
-        if network_family(teacher_spec, "teacher") != family:
-            raise ValueError(f"omgd needs teacher and student of one family (ResNet or U-Net) for its channel "
-                             f"distillation; got teacher {teacher_spec['arch']!r}, student {student_spec['arch']!r}")
-        cls._check(cls.resolve_hparams(hparams or {}))
-
-    @staticmethod
-    def _check(hp: Mapping[str, Any]) -> None:
-        if hp["ssim_padding"] not in SSIM_PADDINGS:
-            raise ValueError(f"omgd ssim_padding must be one of {SSIM_PADDINGS}, got {hp['ssim_padding']!r}")
-        if hp["deep_teacher"] not in DEEP_TEACHER_CHOICES:
-            raise ValueError(f"omgd deep_teacher must be one of {DEEP_TEACHER_CHOICES}, got {hp['deep_teacher']!r}")
-        check_schedule_hparams(hp, "omgd")
-        if hp["n_share"] is not None and not 0 <= int(hp["n_share"]) <= 5:
-            raise ValueError(f"omgd n_share must be 0..5 (shared blocks of the 5-block PatchGAN) or null for the "
-                             f"code's value (3 ResNet, 5 U-Net), got {hp['n_share']!r}")
+    plan_check = "methods.plan_checks:omgd"
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
-        self._check(hp)
+        self.check_setup(setup)
         family = network_family(setup.student_spec, "student")
         specs = teacher_specs(setup, hp, family)
         weights = omgd_weights(hp, paired, family)

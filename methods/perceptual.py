@@ -23,13 +23,13 @@ from __future__ import annotations
 import logging
 import math
 import os
-import sys
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.loud_warning import warn_once
 from methods.weights import find_local
 
 log = logging.getLogger(__name__)
@@ -57,28 +57,20 @@ def resolve_vgg_weights(path: str | os.PathLike | None = None) -> Path | None:
     return found.path if found else None
 
 
-_warned = False
-
 _BANNER = """
-==============================================================================================
  WARNING: ImageNet VGG16 weights were not found: perceptual (style / feature) losses use a
    RANDOMLY INITIALISED VGG16 (He init, seed {seed}). Results are NOT those of the paper's loss.
  To use the real weights, get torchvision's {filename}
    ({url})
  and put it at {cache}, or point ${env} (or the method's vgg_weights) to it.
-==============================================================================================
 """
 
 
 def _warn_fallback_once() -> None:
-    global _warned
-    if _warned:
-        return
-    _warned = True
-    log.warning("VGG16 ImageNet weights not found (nothing at %s, $%s unset): using a random He-initialised VGG16",
-                vgg_cache_path(), WEIGHTS_ENV)
-    print(_BANNER.format(seed=FALLBACK_SEED, filename=VGG16_WEIGHTS_FILENAME, url=VGG16_WEIGHTS_URL,
-                         cache=vgg_cache_path(), env=WEIGHTS_ENV), file=sys.stderr, flush=True)
+    cache = vgg_cache_path()
+    warn_once("vgg16", log, f"VGG16 ImageNet weights not found (nothing at {cache}, ${WEIGHTS_ENV} unset): using a "
+              f"random He-initialised VGG16", _BANNER.format(seed=FALLBACK_SEED, filename=VGG16_WEIGHTS_FILENAME,
+                                                              url=VGG16_WEIGHTS_URL, cache=cache, env=WEIGHTS_ENV))
 
 
 def _build_features() -> nn.Sequential:

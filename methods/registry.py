@@ -148,6 +148,10 @@ class Artifact:
     #: ``"teacher"``: the pair's teacher, so one artifact per teacher; a network spec); "" : always the teacher
     network_setting: str = ""
     default_networks: Mapping[str, Mapping[str, Any]] = None  # type: ignore[assignment]
+    #: how it is made, ``ArtifactJob -> ArtifactResult`` (:mod:`methods.artifacts`), and read back by a student,
+    #: ``folder -> object`` (set by the registering module; a lazy entry's metadata does not carry them)
+    make: Callable[[Any], Any] | None = None
+    load: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -249,7 +253,7 @@ def method_meta(cls: Any) -> dict[str, Any]:
     return {"families": tuple(getattr(cls, "families", (cls.family,))), "teacher_mode": cls.teacher_mode,
             "summary": describe(cls), "citation": cls.citation, "defaults": dict(cls.defaults),
             "resources": dict(cls.resources), "needs": tuple(getattr(cls, "needs", ())),
-            "params": params_of(cls.defaults, getattr(cls, "params", None))}
+            "params": params_of(cls.defaults, getattr(cls, "params", None)), "check": getattr(cls, "plan_check", "")}
 
 
 def network_meta(factory: Callable[..., Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ the weights are our construction, as ``METHODS.md`` records; each is a hyperpara
 * ``lambda_nce`` (contrastive weight), ``lambda_recon`` (output L1; ``None``: 10 CycleGAN / 100 pix2pix).
 
 The layer must have at least 2 positions (a positive and a negative) at the task's size, on the
-same grid for student and teacher; otherwise :meth:`ReKo.check_network` refuses the job when the grid
+same grid for student and teacher; otherwise its planning check (``methods.plan_checks.reko``) refuses the job when the grid
 is planned.
 
 =====================  ====================================  ==================================  =========================
@@ -46,14 +46,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.base import TrainSetup
-from methods.distill import (LOOP_DEFAULTS, DistillationMethod, StepTensors, check_spatial_layer, feature_shapes,
-                             spatial_layer)
+from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes, spatial_layer
 from methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
 from methods.output_kd import recon_weight
 from methods.registry import METHODS
-
-#: InfoNCE needs a positive and at least one negative position.
-MIN_POSITIONS = 2
 
 
 @METHODS.register("reko")
@@ -66,15 +62,7 @@ class ReKo(DistillationMethod):
     defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_nce": 1.0, "layer": "auto", "attention": "l2",
                 "num_patches": 64, "tau": 0.07}
 
-    @classmethod
-    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
-                      hparams: Mapping[str, Any] | None = None) -> None:
-        hp = cls.resolve_hparams(hparams or {})
-        shapes = check_spatial_layer(cls.name, hp, student_spec, teacher_spec, task_size, MIN_POSITIONS)
-        if shapes["student"][-2:] != shapes["teacher"][-2:]:
-            raise ValueError(f"method 'reko' pairs student and teacher features position by position, but its layer "
-                             f"is {tuple(shapes['student'][-2:])} in the student and {tuple(shapes['teacher'][-2:])} "
-                             f"in the teacher at {task_size}x{task_size}: use networks of one family and depth")
+    plan_check = "methods.plan_checks:reko"
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return [spatial_layer(hp, student)]

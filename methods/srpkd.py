@@ -19,7 +19,7 @@ normalisation, layer, loss form and weights are our choices, exposed as hyperpar
 * ``lambda_recon``: output L1 weight, ``None`` = GAN Compression's 10 (CycleGAN) / 100 (pix2pix).
 
 A layer with fewer than 2 positions at the task's size is refused when the grid is planned
-(:meth:`SRPKD.check_network`), never trained as plain output distillation.
+(its planning check, ``methods.plan_checks.srpkd``), never trained as plain output distillation.
 
 =====================  ====================================  ==================================  =========================
 component              paper or public code (file)           ours                                why
@@ -41,13 +41,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, check_spatial_layer, spatial_layer
+from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, spatial_layer
 from methods.losses.relation_matrix import relation_loss
 from methods.output_kd import recon_weight
 from methods.registry import METHODS
-
-#: A relation between positions needs two of them; one gives the constant [[1]].
-MIN_POSITIONS = 2
 
 
 @METHODS.register("srpkd")
@@ -59,11 +56,7 @@ class SRPKD(DistillationMethod):
                 "Translation, ECCV 2020 workshops, arXiv 2104.15082 (relation matrix reconstructed from the abstract)")
     defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_relation": 10.0, "layer": "auto", "max_side": 32}
 
-    @classmethod
-    def check_network(cls, student_spec: Mapping[str, Any], teacher_spec: Mapping[str, Any], task_size: int,
-                      hparams: Mapping[str, Any] | None = None) -> None:
-        check_spatial_layer(cls.name, cls.resolve_hparams(hparams or {}), student_spec, teacher_spec, task_size,
-                            MIN_POSITIONS)
+    plan_check = "methods.plan_checks:srpkd"
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return [spatial_layer(hp, student)]

@@ -19,27 +19,12 @@ affine parameters and running statistics (our extension: the code never meets on
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 import torch
 from torch import nn
 
 from methods.networks.generators import MobileResnetBlock, ResnetBlock, SeparableConv2d
 
-TRANSFERABLE = ("resnet_generator", "mobile_resnet_generator")
 Index = torch.Tensor | None
-
-
-def transfer_problem(teacher_spec: Mapping[str, Any], student_spec: Mapping[str, Any]) -> str | None:
-    """Why the teacher's weights cannot initialise the student (GAN Compression's conditions), or None."""
-    if teacher_spec["arch"] != student_spec["arch"] or student_spec["arch"] not in TRANSFERABLE:
-        return (f"weight transfer needs teacher and student of one ResNet family ({', '.join(TRANSFERABLE)}), "
-                f"got {teacher_spec['arch']} -> {student_spec['arch']}")
-    depth = [spec.get("n_blocks", 9) for spec in (teacher_spec, student_spec)]
-    width = [spec.get("ngf", 64) for spec in (teacher_spec, student_spec)]
-    if depth[0] != depth[1] or width[0] < width[1]:
-        return f"weight transfer needs equal n_blocks and teacher ngf >= student ngf, got {depth} and {width}"
-    return None
 
 
 def _top(scores: torch.Tensor, k: int) -> torch.Tensor:

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import socket
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -68,12 +70,21 @@ class WeightsSpec:
     converted: dict[str, str] = field(default_factory=dict)
 
     def cache_dir(self) -> Path:
-        import torch.hub  # here, not at import: listing and planning never load torch
-
-        return Path(torch.hub.get_dir()) / "checkpoints"
+        return hub_dir() / "checkpoints"
 
     def cache_path(self) -> Path:
         return self.cache_dir() / self.filename
+
+
+def hub_dir() -> Path:
+    """``torch.hub.get_dir()``: asked of torch when it is loaded (it honours ``torch.hub.set_dir``), else the
+    same rule computed here (``$TORCH_HOME/hub``, ``$TORCH_HOME`` defaulting to ``$XDG_CACHE_HOME/torch``, that
+    to ``~/.cache/torch``), so that planning and submitting a grid, which resolve weights, never load torch."""
+    hub = sys.modules.get("torch.hub")
+    if hub is not None:
+        return Path(hub.get_dir())
+    home = os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch"))
+    return Path(home).expanduser() / "hub"
 
 
 @dataclass(frozen=True)
@@ -155,7 +166,7 @@ def verify_file(name: str, path: str | os.PathLike, source: str = "explicit path
     the grid resolved, so none computes with a file that changed since."""
     spec, path = WEIGHTS.get(name), Path(path).absolute()
     if path.name in spec.converted:
-        return Resolved(spec.name, path, source, spec.converted[path.name], _verify_converted(path))
+        return Resolved(spec.name, path, source, spec.converted[path.name], verify_converted(path))
     digest = sha256_file(path)
     if path.name == spec.filename:
         _check_prefix(spec, path, digest)
@@ -183,10 +194,23 @@ def _from_cache(spec: WeightsSpec) -> Resolved | None:
     return None
 
 
-def _verify_converted(path: Path) -> str:
-    from methods.inception_wheel import verify_converted  # imported late: it needs torch-fidelity
+def sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
 
-    return verify_converted(path)
+
+def verify_converted(path: Path) -> str:
+    """The sha256 of a converted file, checked against its sidecar record; ``WeightsError`` naming it if not."""
+    try:
+        record = json.loads(sidecar(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"converted weights {path} have no readable verification record {sidecar(path)} ({exc}); "
+                           f"delete the file and run: python -m benchmarks.run weights fetch inception") from None
+    digest = sha256_file(path)
+    if digest != record.get("sha256"):
+        raise WeightsError(f"converted weights {path} have sha256 {digest}, but were stored with {record.get('sha256')}:"
+                           f" the file was changed or truncated. Delete it and run: python -m benchmarks.run weights "
+                           f"fetch inception")
+    return digest
 
 
 def _from_url(spec: WeightsSpec, log: Log) -> Resolved:

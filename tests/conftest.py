@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from benchmarks import slurm
-from methods import perceptual
+from methods import loud_warning, perceptual
 
 START_CLUSTER = Path(__file__).resolve().parent / "slurm" / "start_cluster.sh"
 os.environ.setdefault("KDGAN_NO_DOWNLOAD", "1")  # no test (nor grid it starts) downloads weights unless it asks
@@ -53,5 +53,5 @@ def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
     monkeypatch.setattr(torch.hub, "_hub_dir", None)
     monkeypatch.delenv(perceptual.WEIGHTS_ENV, raising=False)
-    monkeypatch.setattr(perceptual, "_warned", False)
+    monkeypatch.setattr(loud_warning, "WARNED", set())
     return tmp_path / "torch_home"

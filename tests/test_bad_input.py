@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from benchmarks.grid import OverrideError, expand
+from benchmarks.grid import expand
+from benchmarks.overrides import OverrideError
 from benchmarks.run import EXIT_CODES, main
 from benchmarks.suites import SUITES
 

@@ -14,12 +14,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchmarks.metrics import fid
+from benchmarks.metrics import extractor, fid
 from benchmarks.metrics.fid import (
     INCEPTION, INCEPTION_WEIGHTS_FILENAME, OFFLINE, Extractor, compute_fid_kid, fid_cache_name,
     inception_cache_path, resolve_extractor,
 )
 from benchmarks.metrics.offline_extractor import OfflineRandConvExtractor, register_offline_extractor
+from methods import loud_warning
 from methods.weights import WeightsError
 
 try:
@@ -50,7 +51,7 @@ def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "torch_home"
     monkeypatch.setenv("TORCH_HOME", str(home))
     monkeypatch.setattr(torch.hub, "_hub_dir", None)
-    monkeypatch.setattr(fid, "_offline_warned", False)
+    monkeypatch.setattr(loud_warning, "WARNED", set())
     return home
 
 
@@ -156,7 +157,7 @@ def test_bad_inputs_are_rejected(tmp_path: Path) -> None:
 def test_fallback_to_offline_warns_once(empty_hub: Path, capsys: pytest.CaptureFixture,
                                         caplog: pytest.LogCaptureFixture) -> None:
     assert inception_cache_path().is_relative_to(empty_hub)
-    with caplog.at_level(logging.WARNING, logger=fid.__name__):
+    with caplog.at_level(logging.WARNING, logger=extractor.__name__):
         first = resolve_extractor()
         second = resolve_extractor()
     assert first == second == Extractor(OFFLINE, None, False)
@@ -164,7 +165,7 @@ def test_fallback_to_offline_warns_once(empty_hub: Path, capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert err.count("NOT comparable to published FID") == 1
     assert "--fid-weights" in err and INCEPTION_WEIGHTS_FILENAME in err and str(inception_cache_path()) in err
-    assert len([r for r in caplog.records if r.name == fid.__name__]) == 1
+    assert len([r for r in caplog.records if r.name == extractor.__name__]) == 1
 
 
 def test_prefer_offline_is_silent(empty_hub: Path, capsys: pytest.CaptureFixture) -> None:

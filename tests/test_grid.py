@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.grid import OverrideError, expand, expand_hparams, parse_value
+from benchmarks.grid import expand, expand_hparams
+from benchmarks.overrides import OverrideError, parse_value
 from benchmarks.suites import SUITES
 from methods import METHODS
 from methods.registry import Registry, UnknownNameError

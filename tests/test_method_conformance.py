@@ -3,14 +3,15 @@
 Parametrized over the ``METHODS`` registry (methods registered later are tested without a new test)
 x the generator families of :mod:`methods.networks.generators` (ResNet, mobile ResNet, U-Net). A
 method either trains one step on tiny paired images (32 px, teacher ngf 8, student ngf 4) or refuses
-the networks in :meth:`Method.check_network`; then:
+the networks in its planning check (:meth:`Method.check_plan`); then:
 
 * every loss term of that step (the method's own and the loop's) is finite and non-zero: student and
   teacher differ, so a term that is 0 measures nothing (the U-Net of depth 5 at 32 px has a 1 x 1
   innermost code, as the U-Net-256 at 256 px: a relation between its positions is identically 0);
 * gradients reach the student and never the pretrained teacher or its discriminator, which stay
   exactly as they were;
-* a method that refuses a network fails at planning (``check_plans`` on the expanded grid) with the same message;
+* a method that refuses a network fails at planning (``check_plans`` on the expanded grid) with the same message
+  (after the suite and task);
 * its defaults round-trip through ``--set <method>.<key>=<default>``: the same hyperparameters.
 
 Seeded, CPU, a few seconds in all.
@@ -30,6 +31,7 @@ from benchmarks.suites import SUITES, Suite
 from datasets import ImageTranslationData, load_task
 from methods.base import Method, TrainSetup
 from methods.networks import build_network
+from methods.plan_checks import StudentPlan
 from methods.recipes import build_discriminator, resolve_recipe
 from methods.registry import METHODS
 from methods.training import Schedule
@@ -63,10 +65,8 @@ def data() -> ImageTranslationData:
 
 def refusal(cls: type[Method], student: dict, teacher: dict) -> str | None:
     """The method's planning-time refusal of these networks, or None when it accepts them."""
-    check = getattr(cls, "check_network", None)  # Method's hook; absent, every network is accepted
     try:
-        if check is not None:
-            check(student, teacher, SIZE, cls.resolve_hparams({}))
+        cls.check_plan(StudentPlan(student, teacher, SIZE, cls.resolve_hparams({}), {"batch_size": 2}))
     except ValueError as exc:
         return str(exc)
     return None
@@ -88,7 +88,7 @@ def test_one_step_terms_gradients_and_teacher(name: str, family: str, data: Imag
     if message is not None:
         with pytest.raises(ValueError) as planned:
             check_plans(expand(tiny_suite(student_spec, teacher_spec), methods=[name]))
-        assert str(planned.value) == message
+        assert str(planned.value) == f"suite 'conformance', task 'synthetic_edges2shapes': {message}"
         return
     torch.manual_seed(SEED)
     teacher = build_network(teacher_spec) if cls.teacher_mode == "pretrained" else None

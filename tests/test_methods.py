@@ -35,6 +35,7 @@ from methods.base import TrainOutcome, TrainSetup
 from methods.crd import content_relation_losses, crd_weights, perceptual_losses
 from methods.networks import build_network
 from methods.perceptual import VGG16Features
+from methods.plan_checks import StudentPlan
 from methods.recipes import train_recipe
 from methods.registry import METHODS
 from methods.training import Schedule, to_float
@@ -210,7 +211,7 @@ def test_crd_schedule_is_the_public_codes() -> None:
     plan = plan_schedule(crd.resolve_hparams({"epochs": 100, "epochs_decay": 100}), paired, Schedule(7, 4))
     assert (plan.teacher_steps, plan.student.steps, plan.window, plan.n_dis) == (400, 400, 1, 1)
     with pytest.raises(ValueError, match="epochs and epochs_decay go together"):
-        crd.check_network(STUDENT, TEACHER, 32, {"epochs": 100})
+        crd.check_plan(StudentPlan(STUDENT, TEACHER, 32, {"epochs": 100}))
 
 
 def test_crd_teacher_network_and_paper_suite_schedule() -> None:
@@ -218,14 +219,14 @@ def test_crd_teacher_network_and_paper_suite_schedule() -> None:
     # paper suite keeps its resnet_9blocks (one teacher for every method) and runs edges2shoes 100 + 100 epochs.
     from benchmarks.grid import expand
     from benchmarks.suites import SUITES
-    from methods.crd import online_teacher_spec
+    from methods.plan_checks import online_teacher_spec
     crd = METHODS.get("crd")
     published = {"arch": "resnet_generator", "ngf": 64, "checkpoint": "cyclegan/horse2zebra"}
     spec = online_teacher_spec(crd.resolve_hparams({"teacher_arch": "mobile_resnet_generator"}), published)
     assert spec == {"arch": "mobile_resnet_generator", "ngf": 64}
     assert online_teacher_spec(crd.resolve_hparams({}), published) == {"arch": "resnet_generator", "ngf": 64}
     with pytest.raises(ValueError, match="teacher_arch='mobile_resnet'"):
-        crd.check_network(STUDENT, TEACHER, 32, {"teacher_arch": "mobile_resnet"})
+        crd.check_plan(StudentPlan(STUDENT, TEACHER, 32, {"teacher_arch": "mobile_resnet"}))
     jobs = [j for j in expand(SUITES.get("pix2pix_edges2shoes"), methods=["crd"]) if j.method == "crd"]
     assert jobs and all((j.hparams["epochs"], j.hparams["epochs_decay"]) == (100, 100) for j in jobs)
     jobs = [j for j in expand(SUITES.get("cyclegan_horse2zebra"), methods=["crd"]) if j.method == "crd"]

@@ -20,6 +20,7 @@ from methods.networks import build_network
 from methods.networks.omgd_networks import ExpansionResnetBlock
 from methods.omgd import OMGD, cd_layers, omgd_vgg
 from methods.perceptual import gram_matrix
+from methods.plan_checks import StudentPlan
 from methods.registry import METHODS
 from methods.training import Schedule, to_float
 
@@ -119,10 +120,10 @@ def test_deep_teachers_and_shared_discriminator() -> None:
 
 def test_planning_check_rejects_networks_it_cannot_serve() -> None:
     with pytest.raises(ValueError, match="one family"):
-        OMGD.check_network({"arch": "unet_generator", "ngf": 4}, {"arch": "resnet_generator", "ngf": 8}, 32)
+        OMGD.check_plan(StudentPlan({"arch": "unet_generator", "ngf": 4}, {"arch": "resnet_generator", "ngf": 8}, 32))
     with pytest.raises(ValueError, match="cannot use a student"):
-        OMGD.check_network({"arch": "cifar_resnet"}, {"arch": "resnet_generator"}, 32)
-    OMGD.check_network({"arch": "mobile_resnet_generator"}, {"arch": "resnet_generator"}, 32)
+        OMGD.check_plan(StudentPlan({"arch": "cifar_resnet"}, {"arch": "resnet_generator"}, 32))
+    OMGD.check_plan(StudentPlan({"arch": "mobile_resnet_generator"}, {"arch": "resnet_generator"}, 32))
 
 
 @pytest.mark.parametrize("override, message", [({"ssim_padding": "same"}, "ssim_padding"),

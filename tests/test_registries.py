@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from benchmarks import slurm
 from benchmarks.families import FAMILIES, load_object
 from benchmarks.suites import SUITES
 from datasets import TASKS
@@ -81,11 +84,11 @@ def test_family_declarations_equal_their_code(name):
     assert all(t in TASKS for t in TASKS.names() if TASKS.info(t).family == name)
 
 
-def _heavy_after(code: str, *args: str) -> list[str]:
+def _heavy_after(code: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
     """The heavy modules loaded after running ``code`` in a fresh interpreter (it must exit 0)."""
     code += f"; print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])"
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+                          timeout=300, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", **(env or {})})
     assert proc.returncode == 0, proc.stderr
     line = next(l for l in proc.stdout.splitlines() if l.startswith("HEAVY"))
     return json.loads(line.split(" ", 1)[1].replace("'", '"'))
@@ -95,9 +98,38 @@ def test_listing_never_imports_torch():
     assert _heavy_after("import sys; from benchmarks.run import main; assert main(['list']) == 0") == []
 
 
+def test_dry_running_every_suite_never_imports_torch(tmp_path):
+    """``grid --dry-run`` of every registered suite: expansion, the methods' planning checks (SRPKD's layer
+    shapes among them), the plan and the time estimate."""
+    code = ("import sys; from benchmarks.run import main; from benchmarks.suites import SUITES; "
+            "failed = [n for n in SUITES.names() "
+            "          if main(['grid', '--suite', n, '--dry-run', '--no-progress', '--results', sys.argv[1]]) != 0]; "
+            "assert not failed, failed")
+    assert _heavy_after(code, str(tmp_path), env={"KDGAN_NO_DOWNLOAD": "1"}) == []
+
+
+@pytest.mark.slurm
+@pytest.mark.usefixtures("slurm_cluster")
+def test_a_no_wait_slurm_submission_never_imports_torch(tmp_path):
+    """The whole ``grid --executor slurm --no-wait`` command (weights resolved, arrays submitted held, then
+    cancelled): the compute nodes import torch, the submitting process never."""
+    results = tmp_path / "results"
+    code = ("import sys; from benchmarks.run import main; "
+            "assert main(['grid', '--suite', 'smoke', '--tasks', 'synthetic_edges2shapes', '--executor', 'slurm', "
+            "'--no-wait', '--no-progress', '--sbatch=--hold', '--results', sys.argv[1]]) == 0")
+    env = {"KDGAN_NO_DOWNLOAD": "1", "TORCH_HOME": str(tmp_path / "torch_home"),
+           "PATH": f"{Path(shutil.which('sbatch') or 'sbatch').parent}:/usr/bin:/bin"}
+    try:
+        assert _heavy_after(code, str(results), env=env) == []
+    finally:
+        arrays = [a["array_id"] for ledger in results.glob(f"runs/*/{slurm.LEDGER}")
+                  for a in json.loads(ledger.read_text())["arrays"]]
+        if arrays:
+            subprocess.run(["scancel", *arrays], check=True)
+
+
 def test_expanding_estimating_and_planning_arrays_never_import_torch(tmp_path):
-    """Every suite's expansion, its time estimate and its SLURM array plan. (A ``grid`` command then runs the
-    methods' own planning checks, ``check_plans``, which import the methods and so torch.)"""
+    """Every suite's expansion, its time estimate and its SLURM array plan."""
     code = ("import sys; from benchmarks.grid import expand; from benchmarks.suites import SUITES; "
             "from benchmarks.estimate import estimate, format_estimate; from benchmarks.store import ResultStore; "
             "from benchmarks.plan import plan_jobs; from benchmarks import cluster_config, slurm; "

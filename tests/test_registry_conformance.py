@@ -11,7 +11,8 @@ import torch
 from benchmarks.cluster_config import SlurmResources
 from benchmarks.config import PHASES
 from benchmarks.families import FAMILIES
-from benchmarks.grid import expand, suite_family
+from benchmarks.grid import expand
+from benchmarks.overrides import suite_family
 from benchmarks.suites import SUITES
 from datasets import TASKS, ImageTranslationData, LabelledImageData, load_task
 from datasets import DatasetError as LabelledDataError

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.grid import OverrideError, expand
+from benchmarks.grid import expand
+from benchmarks.overrides import OverrideError
 from benchmarks.run import main
 from benchmarks.suites import SUITES
 from benchmarks.teachers import CHECKPOINTS, CheckpointError, LAYOUTS, load_teacher_checkpoint

@@ -12,7 +12,8 @@ from methods.base import TrainSetup
 from methods.networks import build_network
 from methods.registry import METHODS
 from methods.training import Schedule
-from methods.weight_transfer import transfer_problem, transfer_weights
+from methods.plan_checks import StudentPlan, transfer_problem
+from methods.weight_transfer import transfer_weights
 
 ARCHS = ("resnet_generator", "mobile_resnet_generator")
 
@@ -83,7 +84,8 @@ def test_feature_kd_starts_from_the_teacher_and_uses_the_codes_pix2pix_discrimin
     extras = feature_kd({**unet, "ngf": 4}, {**unet, "ngf": 8}, {"ndf": 8})
     assert extras["student_init"] == "scratch" and (extras["ndf"], extras["d_init"]) == (8, "teacher")
     with pytest.raises(ValueError, match="weight transfer needs teacher and student of one ResNet family"):
-        METHODS.get("feature_kd").check_network({**unet, "ngf": 4}, {**unet, "ngf": 8}, 32, {"student_init": "teacher"})
+        METHODS.get("feature_kd").check_plan(StudentPlan({**unet, "ngf": 4}, {**unet, "ngf": 8}, 32,
+                                                         {"student_init": "teacher"}))
 
 
 def test_hinge_loss_is_gan_compressions() -> None:

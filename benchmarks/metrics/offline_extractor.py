@@ -32,7 +32,9 @@ from torch import nn
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.helpers import vassert
 
-NAME = "offline-randconv-v1"
+from benchmarks.metrics.extractor import OFFLINE
+
+NAME = OFFLINE  # the name the extractor resolution gives it (torch-free)
 FEATURE = "512"
 SEED = 20240613
 INPUT_SIZE = 64

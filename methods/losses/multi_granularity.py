@@ -28,9 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.functional.image import structural_similarity_index_measure
 
+from methods.plan_checks import SSIM_PADDINGS
+
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
-SSIM_PADDINGS = ("zeros", "reflect")
 
 
 def ssim_loss(student: torch.Tensor, teacher: torch.Tensor, padding: str = "zeros") -> torch.Tensor:

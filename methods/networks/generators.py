@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from methods.network_geometry import (resnet_distill_points, spatial_encoder, unet_distill_points,
+                                      unet_feature_points)
 from methods.registry import NETWORKS
 
 
@@ -108,11 +110,7 @@ class _ResnetFamily(nn.Module):
         """Encoder output (``model.9``) and three evenly spaced residual-block outputs.
 
         For 9 blocks these are GAN Compression's layers 9, 12, 15, 18."""
-        points = {"encoder": "model.9"}
-        for i in (1, 2, 3):
-            k = max(1, round(i * self.n_blocks / 3))
-            points.setdefault(f"block{k}", f"model.{9 + k}")
-        return points
+        return resnet_distill_points(self.n_blocks)
 
     def feature_points(self) -> dict[str, str]:
         """Every named feature: the distillation points (the encoder is already the deepest downsampling)."""
@@ -120,7 +118,7 @@ class _ResnetFamily(nn.Module):
 
     def spatial_encoder(self) -> str:
         """``encoder``: the downsampling output, size/4 on a side (64 x 64 at 256 px), 4*ngf channels."""
-        return "encoder"
+        return spatial_encoder("resnet_generator")
 
 
 @NETWORKS.register("resnet_generator")
@@ -190,27 +188,12 @@ class UnetGenerator(nn.Module):
     def distill_points(self) -> dict[str, str]:
         """The bottleneck code (innermost down conv) and the up-path outputs of the three
         levels above it, the U-Net analogue of GAN Compression's ResNet layers."""
-        paths = self._level_paths()
-        innermost = paths[-1]
-        points = {"encoder": f"{innermost}.model.1"}
-        for depth, path in enumerate(reversed(paths[-4:-1]), start=1):
-            points[f"up{depth}"] = f"{path}.model.6"
-        return points
-
-    def _level_paths(self) -> list[str]:
-        """Module path of each level's block, outermost first (the outermost block's submodule is
-        at index 1 of its Sequential, every other level's at index 3)."""
-        paths = ["model"]
-        for _ in range(self.num_downs - 1):
-            paths.append(f"{paths[-1]}.model.{1 if len(paths) == 1 else 3}")
-        return paths
+        return unet_distill_points(self.num_downs)
 
     def feature_points(self) -> dict[str, str]:
         """The distillation points plus ``down<k>``, the normalised down-path output of level k
         (size / 2^k on a side), for the levels between the outermost and the innermost one."""
-        paths = self._level_paths()
-        downs = {f"down{k}": f"{paths[k - 1]}.model.2" for k in range(2, self.num_downs)}
-        return {**self.distill_points(), **downs}
+        return unet_feature_points(self.num_downs)
 
     def spatial_encoder(self) -> str:
         """``down4``: level 4 of the down path, size/16 on a side (16 x 16 at 256 px), 8*ngf channels.
@@ -218,4 +201,4 @@ class UnetGenerator(nn.Module):
         The innermost code (``encoder``) is 1 x 1 at 256 px with 8 downsamplings, where a relation
         between positions is trivially [[1]]; level 4 is the deepest level with 8*ngf channels (the
         width of the code) that keeps a grid of 256 positions at 256 px (num_downs >= 5 always has it)."""
-        return "down4"
+        return spatial_encoder("unet_generator")
