@@ -188,34 +188,14 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module | None, hparams: 
                       checkpoint_every=hp["checkpoint_every"], checkpointer=_stage(checkpointer, "cgan"), log=log)
     net_g = cgan.generator
     history: dict[str, Any] = {"cgan": cgan.history}
-    if hp["subsample"]:
-        log("cGAN-KD fake set: fitting the conditional density-ratio model (cDR-RS)")
-        dre, history["dre"] = _fit_density_ratio(data, targets, net_g, judge, hp, device, seed + 1,
-                                                 _stage(checkpointer, "dre"), log)
-
-        @torch.no_grad()
-        def ratio(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return dre(predict(judge, x, device, features=True).to(device), y.to(device)).cpu()
-    else:
-        def ratio(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return torch.ones(len(x))
+    ratio = _density_ratio(data, targets, net_g, judge, hp, device, seed, checkpointer, log, history)
 
     gen = torch.Generator().manual_seed(seed + 2)
     batch, n_target = hp["rs_batch_size"], hp["n_per_label"]
     cap = hp["max_proposals_factor"] * n_target
     points = label_points(data, targets, hp["max_label_points"])
 
-    def sampler_at(point: torch.Tensor) -> RejectionSampler:
-        def propose(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-            labels = point.repeat(n)
-            return generate(net_g, labels, device, gen), labels
-        return RejectionSampler(propose, ratio, gen)
-
-    samplers = [sampler_at(p) for p in points]
-    if hp["subsample"]:
-        for s in samplers:
-            s.burn_in(hp["rs_burn_in"], batch)
-
+    samplers = _samplers(net_g, ratio, points, hp, device, gen)
     rho = resolve_rho(hp, family)
     # filtering losses: CE, or |error| in label units (the quantile commutes with the scale; units for the record)
     loss_scale = 1.0 if family == "classification" else data.label_range[1] - data.label_range[0]
@@ -224,50 +204,12 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module | None, hparams: 
         outputs = predict(judge, x, device)
         return teacher_losses(outputs, y, family) * loss_scale, teacher_labels(outputs, family)
 
-    cutoffs = [float("inf")] * len(points)
-    if hp["filter"]:
-        burn_in = [losses(*s.sample(hp["filter_burn_in"], batch, cap))[0] for s in samplers]
-        for point, b in zip(points, burn_in):
-            if len(b) == 0 and family == "classification":
-                raise ValueError(f"rejection sampling accepted no fake of {describe_label(data, point)} in {cap} "
-                                 f"proposals, so no filtering cut-off can be set: the cGAN's samples of this class "
-                                 f"are far from the real ones (train the cGAN longer, raise max_proposals_factor, "
-                                 f"or turn subsampling off)")
-            if len(b) < hp["filter_burn_in"]:
-                log(f"warning: the filtering burn-in of {describe_label(data, point)} has only {len(b)} of "
-                    f"{hp['filter_burn_in']} subsampled fakes ({cap} proposals, the budget)")
-        cutoffs = ([quantile_cutoff(b, rho) for b in burn_in] if family == "classification"
-                   else [quantile_cutoff(torch.cat(burn_in), rho)] * len(points))
-        log(f"filtering cut-off(s) at the {rho:g}-quantile of the filtering network's loss: "
-            f"{', '.join(f'{c:.4g}' for c in sorted(set(cutoffs)))}")
+    cutoffs = _cutoffs(data, samplers, points, losses, hp, rho, cap, log)
     n_filter_burn_in = sum(s.n_proposed for s in samplers)
-
     draws = [_fill_label(s, losses, cutoff, n_target, cap, batch) for s, cutoff in zip(samplers, cutoffs)]
-    short = []
-    for point, d in zip(points, draws):
-        if d.kept == 0 and family == "classification":
-            raise ValueError(f"no fake sample of {describe_label(data, point)} survived subsampling and filtering "
-                             f"({d.proposals} proposals): the filtering network's losses on this class may all be "
-                             f"equal, or the ratio model rejects it; raise max_proposals_factor or filter_rho, or "
-                             f"train the teacher / cGAN longer")
-        if d.kept < n_target:
-            short.append(describe_label(data, point))
-            log(f"warning: only {d.kept} of {n_target} fakes of {describe_label(data, point)} kept after "
-                f"{d.proposals} proposals (the budget, max_proposals_factor x n_per_label)")
-    if sum(d.kept for d in draws) == 0:
-        raise ValueError(f"no fake sample survived subsampling and filtering at any of the {len(points)} labels of "
-                         f"{data.name}: raise max_proposals_factor or filter_rho, or train the teacher / cGAN longer")
+    short = _check_draws(data, points, draws, n_target, log)
     images_t = torch.cat([d.images for d in draws])
-    labels_t, predicted_t = torch.cat([d.labels for d in draws]), torch.cat([d.predicted for d in draws])
-
-    n_replaced = 0
-    if hp["replace_labels"]:
-        labels_t, changed = replace_labels(labels_t, predicted_t)
-        n_replaced = int(changed.sum())
-    if family == "classification":
-        final_labels = labels_t.long()
-    else:
-        final_labels = data.denormalise(labels_t).clamp(*data.label_range)
+    final_labels, n_replaced = _final_labels(data, draws, hp["replace_labels"])
 
     stats: dict[str, Any] = {
         "n_label_points": len(points),
@@ -282,15 +224,9 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module | None, hparams: 
         "short_labels": short,
         "filter_rho": rho if hp["filter"] else None,
         "filter_cutoffs": cutoffs if hp["filter"] else None,
-        "fid_raw": None,
-        "fid_final": None,
+        **_fids(fid_fn, hp, net_g, targets, images_t, data, device, gen),
         **judge_info,
     }
-    if fid_fn is not None and hp["fid_samples"] > 1:
-        idx = torch.randint(0, len(targets), (hp["fid_samples"],), generator=gen)
-        stats["fid_raw"] = fid_fn(generate(net_g, targets[idx], device, gen), data.train_x)
-        if len(images_t) > 1:
-            stats["fid_final"] = fid_fn(images_t, data.train_x)
     log("fake set: " + ", ".join(f"{k} {stats[k]}" for k in ("n_generated", "n_after_subsampling", "n_after_filtering",
                                                              "n_final", "n_labels_replaced")))
     config = {"family": family, "num_classes": data.num_classes, "size": data.size,
@@ -298,6 +234,113 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module | None, hparams: 
     state = {k: v.detach().cpu() for k, v in net_g.state_dict().items()}
     return FakeSet(family, images_t, final_labels.to(torch.int64 if family == "classification" else torch.float32),
                    stats, history, config, state)
+
+
+def _samplers(net_g: nn.Module, ratio: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+              points: list[torch.Tensor], hp: Mapping[str, Any], device: torch.device,
+              gen: torch.Generator) -> list[RejectionSampler]:
+    """One rejection sampler of cGAN proposals per label point, burnt in when subsampling."""
+    def sampler_at(point: torch.Tensor) -> RejectionSampler:
+        def propose(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+            labels = point.repeat(n)
+            return generate(net_g, labels, device, gen), labels
+        return RejectionSampler(propose, ratio, gen)
+
+    samplers = [sampler_at(p) for p in points]
+    if hp["subsample"]:
+        for s in samplers:
+            s.burn_in(hp["rs_burn_in"], hp["rs_batch_size"])
+    return samplers
+
+
+def _final_labels(data: LabelledImageData, draws: list["LabelDraw"], replace: bool) -> tuple[torch.Tensor, int]:
+    """The kept fakes' labels (the filtering network's where ``replace``), as the task's labels: class ids, or
+    values in label units within the label range; and how many were replaced."""
+    labels = torch.cat([d.labels for d in draws])
+    n_replaced = 0
+    if replace:
+        labels, changed = replace_labels(labels, torch.cat([d.predicted for d in draws]))
+        n_replaced = int(changed.sum())
+    if data.family == "classification":
+        return labels.long(), n_replaced
+    return data.denormalise(labels).clamp(*data.label_range), n_replaced
+
+
+def _density_ratio(data: LabelledImageData, targets: torch.Tensor, net_g: nn.Module, judge: nn.Module,
+                   hp: Mapping[str, Any], device: torch.device, seed: int, checkpointer: Checkpointer | None,
+                   log: Callable[[str], None], history: dict[str, Any]) -> Callable[[torch.Tensor, torch.Tensor],
+                                                                                    torch.Tensor]:
+    """cDR-RS's density ratio of a fake (fitted here, its history into ``history["dre"]``), or a constant 1
+    without subsampling."""
+    if not hp["subsample"]:
+        return lambda x, y: torch.ones(len(x))
+    log("cGAN-KD fake set: fitting the conditional density-ratio model (cDR-RS)")
+    dre, history["dre"] = _fit_density_ratio(data, targets, net_g, judge, hp, device, seed + 1,
+                                             _stage(checkpointer, "dre"), log)
+
+    @torch.no_grad()
+    def ratio(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return dre(predict(judge, x, device, features=True).to(device), y.to(device)).cpu()
+    return ratio
+
+
+def _cutoffs(data: LabelledImageData, samplers: list[RejectionSampler], points: list[torch.Tensor],
+             losses: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]], hp: Mapping[str, Any],
+             rho: float, cap: int, log: Callable[[str], None]) -> list[float]:
+    """The filtering cut-off of each label point: the ``rho``-quantile of the filtering network's loss on a
+    burn-in of subsampled fakes (per class; one over all labels for regression); infinite without filtering."""
+    if not hp["filter"]:
+        return [float("inf")] * len(points)
+    family, batch = data.family, hp["rs_batch_size"]
+    burn_in = [losses(*s.sample(hp["filter_burn_in"], batch, cap))[0] for s in samplers]
+    for point, b in zip(points, burn_in):
+        if len(b) == 0 and family == "classification":
+            raise ValueError(f"rejection sampling accepted no fake of {describe_label(data, point)} in {cap} "
+                             f"proposals, so no filtering cut-off can be set: the cGAN's samples of this class "
+                             f"are far from the real ones (train the cGAN longer, raise max_proposals_factor, "
+                             f"or turn subsampling off)")
+        if len(b) < hp["filter_burn_in"]:
+            log(f"warning: the filtering burn-in of {describe_label(data, point)} has only {len(b)} of "
+                f"{hp['filter_burn_in']} subsampled fakes ({cap} proposals, the budget)")
+    cutoffs = ([quantile_cutoff(b, rho) for b in burn_in] if family == "classification"
+               else [quantile_cutoff(torch.cat(burn_in), rho)] * len(points))
+    log(f"filtering cut-off(s) at the {rho:g}-quantile of the filtering network's loss: "
+        f"{', '.join(f'{c:.4g}' for c in sorted(set(cutoffs)))}")
+    return cutoffs
+
+
+def _check_draws(data: LabelledImageData, points: list[torch.Tensor], draws: list["LabelDraw"], n_target: int,
+                 log: Callable[[str], None]) -> list[str]:
+    """The labels that got fewer fakes than asked (logged); an error when a class, or every label, got none."""
+    short = []
+    for point, d in zip(points, draws):
+        if d.kept == 0 and data.family == "classification":
+            raise ValueError(f"no fake sample of {describe_label(data, point)} survived subsampling and filtering "
+                             f"({d.proposals} proposals): the filtering network's losses on this class may all be "
+                             f"equal, or the ratio model rejects it; raise max_proposals_factor or filter_rho, or "
+                             f"train the teacher / cGAN longer")
+        if d.kept < n_target:
+            short.append(describe_label(data, point))
+            log(f"warning: only {d.kept} of {n_target} fakes of {describe_label(data, point)} kept after "
+                f"{d.proposals} proposals (the budget, max_proposals_factor x n_per_label)")
+    if sum(d.kept for d in draws) == 0:
+        raise ValueError(f"no fake sample survived subsampling and filtering at any of the {len(points)} labels of "
+                         f"{data.name}: raise max_proposals_factor or filter_rho, or train the teacher / cGAN longer")
+    return short
+
+
+def _fids(fid_fn: FidFn | None, hp: Mapping[str, Any], net_g: nn.Module, targets: torch.Tensor,
+          images: torch.Tensor, data: LabelledImageData, device: torch.device,
+          gen: torch.Generator) -> dict[str, Any]:
+    """FID of raw cGAN samples (``fid_samples`` of them, at labels drawn from the training set) and of the final
+    set, against the real training images; None where not computed."""
+    fids: dict[str, Any] = {"fid_raw": None, "fid_final": None}
+    if fid_fn is not None and hp["fid_samples"] > 1:
+        idx = torch.randint(0, len(targets), (hp["fid_samples"],), generator=gen)
+        fids["fid_raw"] = fid_fn(generate(net_g, targets[idx], device, gen), data.train_x)
+        if len(images) > 1:
+            fids["fid_final"] = fid_fn(images, data.train_x)
+    return fids
 
 
 @dataclass
