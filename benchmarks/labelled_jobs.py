@@ -5,7 +5,7 @@
 * ``artifact``: what a method's students share (cGAN-KD's fake set), made by the code its registry entry
   names (``Artifact.make``, in the method's package) from the data, the teacher when it depends on one, and
   the grid's FID extractor;
-* ``student``: the method's run (``LabelledTrainSetup``): the frozen teacher for methods that distil, and
+* ``student``: the method's run (``methods.base.TrainSetup``, as for every family): the frozen teacher for methods that distil, and
   the other jobs' outputs its method ``needs`` (an artifact as its entry loads it, another student's
   weights), under the roles the job's ``inputs`` name.
 
@@ -15,7 +15,6 @@ MACs at the task's resolution, the teacher's params/MACs, the ratios, and batch-
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 
 import torch
@@ -28,8 +27,8 @@ from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from datasets.labelled import LabelledImageData
 from methods import ARTIFACTS, METHODS
 from methods.artifacts import ArtifactJob
-from methods.labelled_training import (LabelledTrainSetup, SGDSchedule, build_labelled_network, evaluate_labelled,
-                                       train_classifier)
+from methods.base import TrainSetup
+from methods.labelled_training import SGDSchedule, build_labelled_network, evaluate_labelled, train_classifier
 
 MODEL_FILE = "model.pt"
 
@@ -84,11 +83,10 @@ def _inputs(ctx: JobContext) -> dict[str, Any]:
 def _train_student(ctx: JobContext, schedule: SGDSchedule) -> tuple[nn.Module, dict, dict]:
     config, data = ctx.config, ctx.data
     method = METHODS.get(config.method)()
-    setup = LabelledTrainSetup(data, config.student, config.hparams, schedule, ctx.device, config.seed,
-                               checkpointer=ctx.checkpointer, log=ctx.log)
-    if config.teacher_id:
-        setup.teacher = load_model(ctx.store, config.teacher_id, dict(config.teacher), data)
-    outcome = method.train(replace(setup, **_inputs(ctx)))
+    teacher = load_model(ctx.store, config.teacher_id, dict(config.teacher), data) if config.teacher_id else None
+    outcome = method.train(TrainSetup(data, config.student, config.teacher, config.hparams, schedule, ctx.device,
+                                      config.seed, teacher=teacher, checkpointer=ctx.checkpointer, log=ctx.log,
+                                      inputs=_inputs(ctx)))
     return outcome.model, outcome.history, outcome.extras
 
 

@@ -1,8 +1,11 @@
 """The interface every method implements, and what the harness hands it.
 
-A method turns a ``TrainSetup`` (data, the student's network spec, a frozen pretrained
+A method of any task family turns a ``TrainSetup`` (data, the student's network spec, a frozen pretrained
 teacher where it asks for one, its hyperparameters, the suite's recipe settings shared with the
-teacher such as the discriminator's width, schedule, device, seed, a checkpointer and a log) into a ``TrainOutcome`` (the trained A->B student generator and its loss history).
+teacher such as the discriminator's width, schedule, device, seed, the other jobs' outputs it ``needs``,
+a checkpointer and a log) into a ``TrainOutcome`` (the trained student and its loss history). The family
+supplies the data and the schedule (image-to-image: ``ImageTranslationData`` and ``Schedule``;
+classification/regression: ``LabelledImageData`` and ``SGDSchedule``); the contract is the same.
 It never touches the harness: records, metrics, files and scheduling are the harness's job.
 
 ``teacher_mode`` tells the harness how to build the job graph:
@@ -26,19 +29,24 @@ from methods.training import Checkpointer, Schedule
 
 if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
     from datasets.base import ImageTranslationData
+    from datasets.labelled import LabelledImageData
+    from methods.labelled_training import SGDSchedule
 
 TEACHER_MODES = ("pretrained", "none", "online")
 
 
 @dataclass
 class TrainSetup:
-    """Inputs of one training run."""
+    """Inputs of one training run, of any family (the family's data and schedule types).
 
-    data: ImageTranslationData
+    ``inputs``: the other jobs' outputs the method's ``needs`` name, by role, as the harness loaded them
+    (cGAN-KD: ``fake_set``, its artifact's ``FakeSet``; ``student_init``, the NOKD student's state dict)."""
+
+    data: ImageTranslationData | LabelledImageData
     student_spec: Mapping[str, Any]
     teacher_spec: Mapping[str, Any]
     hparams: Mapping[str, Any]
-    schedule: Schedule
+    schedule: Schedule | SGDSchedule
     device: torch.device
     seed: int
     recipe: Mapping[str, Any] = field(default_factory=dict)
@@ -46,16 +54,23 @@ class TrainSetup:
     teacher_discriminator: nn.Module | None = None
     checkpointer: Checkpointer | None = None
     log: Callable[[str], None] = print
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class TrainOutcome:
-    """What training produced: the A->B generator to evaluate, and per-term loss history."""
+    """What training produced: the student to evaluate (an A->B generator, a classifier or regressor), its
+    per-term loss history, its discriminator where it has one, and what else the method reports."""
 
-    generator: nn.Module
+    model: nn.Module
     history: dict
     discriminator: nn.Module | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def generator(self) -> nn.Module:
+        """``model``, under the image-to-image name (an A->B generator)."""
+        return self.model
 
 
 def by_pairing(value: Any, paired: bool, *, pix2pix: float, cyclegan: float) -> float:

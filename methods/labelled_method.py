@@ -4,8 +4,10 @@ One loop serves them all (``methods.labelled_training.train_labelled``); a metho
 learns from and how it scores a batch:
 
 * ``distils``: the loss reads the frozen teacher's outputs on the same batch;
-* ``uses_fake_set``: batches are drawn from the real training split plus the cGAN-KD fake set;
-* ``needs_student_init(hp)``: the student starts from the NOKD student's weights (fine-tuning);
+* ``uses_fake_set``: batches are drawn from the real training split plus the cGAN-KD fake set
+  (``setup.inputs["fake_set"]``);
+* ``needs_student_init(hp)``: the student starts from the NOKD student's weights (fine-tuning,
+  ``setup.inputs["student_init"]``);
 * ``needs``: the jobs its students read (``methods.registry.Need``); a need's ``settings`` name the
   hyperparameters in which this method's fake set differs from the suite's (the grid then makes it its own
   fake-set job);
@@ -22,9 +24,9 @@ from typing import Any, ClassVar, Mapping
 
 import torch
 
-from methods.base import Method
-from methods.labelled_training import (LabelledOutcome, LabelledPool, LabelledTrainSetup, SGDSchedule,
-                                       build_labelled_network, fake_subset, frozen, supervised_loss, train_labelled)
+from methods.base import Method, TrainOutcome, TrainSetup
+from methods.labelled_training import (LabelledPool, SGDSchedule, build_labelled_network, fake_subset, frozen,
+                                       supervised_loss, train_labelled)
 
 LABELLED_DEFAULTS: Mapping[str, Any] = {
     "reg_loss": "mse",   # regression: "mse" (CcGAN-KD) or "l1", on labels normalised to [0, 1]
@@ -42,7 +44,7 @@ class LabelledMethod(Method):
     defaults: ClassVar[Mapping[str, Any]] = LABELLED_DEFAULTS
 
     def needs_student_init(self, hp: Mapping[str, Any]) -> bool:
-        """Whether the harness must hand over the NOKD student's weights (``setup.student_init``)."""
+        """Whether the harness must hand over the NOKD student's weights (``setup.inputs["student_init"]``)."""
         return False
 
     def n_fake(self, hp: Mapping[str, Any]) -> int | None:
@@ -57,22 +59,22 @@ class LabelledMethod(Method):
                teacher_outputs: torch.Tensor | None) -> dict[str, torch.Tensor]:
         return {"sup": supervised_loss(outputs, targets, family, hp["reg_loss"])}
 
-    def train(self, setup: LabelledTrainSetup) -> LabelledOutcome:  # type: ignore[override]
+    def train(self, setup: TrainSetup) -> TrainOutcome:
         data, hp = setup.data, self.resolve_hparams(setup.hparams)
         if data.family not in self.families:
             raise ValueError(f"method {self.name!r} serves {self.families} tasks, not {data.family!r} ({data.name})")
         if self.distils and setup.teacher is None:
             raise ValueError(f"method {self.name!r} distils from a pretrained teacher and none was given")
-        if self.uses_fake_set and setup.fake_set is None:
+        if self.uses_fake_set and setup.inputs.get("fake_set") is None:
             raise ValueError(f"method {self.name!r} trains on the cGAN-KD fake set of this task and teacher, and none "
                              f"was given: run the fake-set phase (methods.cgan_kd.build_fake_set) first")
         torch.manual_seed(setup.seed)
         student = build_labelled_network(setup.student_spec, data)
         if self.needs_student_init(hp):
-            if setup.student_init is None:
+            if setup.inputs.get("student_init") is None:
                 raise ValueError(f"method {self.name!r} with init='nokd' fine-tunes the NOKD student of the same spec: "
-                                 f"pass its state dict as setup.student_init (or set init='scratch')")
-            student.load_state_dict(setup.student_init, strict=True)
+                                 f"pass its state dict as setup.inputs['student_init'] (or set init='scratch')")
+            student.load_state_dict(setup.inputs["student_init"], strict=True)
         teacher = frozen(setup.teacher, setup.device) if self.distils else None
 
         def loss_fn(outputs: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -80,7 +82,7 @@ class LabelledMethod(Method):
                 teacher_outputs = teacher(inputs) if teacher is not None else None
             return self.losses(hp, data.family, outputs, targets, teacher_outputs)
 
-        fake = setup.fake_set if self.uses_fake_set else None
+        fake = setup.inputs.get("fake_set") if self.uses_fake_set else None
         idx = None if fake is None else fake_subset(fake, self.n_fake(hp), data.num_classes,
                                                     torch.Generator().manual_seed(setup.seed))
         pool = LabelledPool(data, fake, idx)
@@ -90,6 +92,6 @@ class LabelledMethod(Method):
                   f"steps at batch {schedule.batch_size}, lr {schedule.lr:g}")
         history = train_labelled(student, pool, schedule, setup.device, setup.seed, loss_fn,
                                  augmentation=hp["augment"], checkpointer=setup.checkpointer, log=setup.log)
-        return LabelledOutcome(student, history, extras={"n_train_real": pool.n_real, "n_train_fake": n_fake,
+        return TrainOutcome(student, history, extras={"n_train_real": pool.n_real, "n_train_fake": n_fake,
                                                          "steps": schedule.steps, "batch_size": schedule.batch_size,
                                                          "lr": schedule.lr})

@@ -14,25 +14,26 @@
   loss callback; ``train_classifier``: the plain supervised run (teacher phase, NOKD).
 * ``predict`` / ``evaluate_labelled``: outputs on a set of images; top-1 accuracy in % or MAE in
   label units on the test split.
-* ``LabelledTrainSetup`` / ``LabelledOutcome``: what the harness hands a labelled method and gets back.
+
+A labelled method is handed a ``methods.base.TrainSetup`` and returns a ``TrainOutcome``, as every method.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.base import TrainOutcome
 from methods.inference import batched_forward
 from methods.networks import build_network
 from methods.training import Checkpointer, TrainingState, check_schedule_keys, run_steps, to_float
 
 if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
     from datasets.labelled import LabelledImageData
-    from methods.cgan_kd.fake_set import FakeSet
 
 LR_POLICIES = ("step", "cosine")
 
@@ -210,25 +211,16 @@ def train_labelled(model: nn.Module, pool: LabelledPool, schedule: SGDSchedule, 
     return run_steps(step, state, schedule, device, checkpointer, log)
 
 
-@dataclass
-class LabelledOutcome:
-    """What a labelled training run produced: the trained network and its loss history."""
-
-    model: nn.Module
-    history: dict
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
 def train_classifier(data: LabelledImageData, spec: Mapping[str, Any], schedule: SGDSchedule, device: torch.device,
                      seed: int, *, reg_loss: str = "mse", augmentation: str | None = None,
-                     checkpointer: Checkpointer | None = None, log: Callable[[str], None] = print) -> LabelledOutcome:
+                     checkpointer: Checkpointer | None = None, log: Callable[[str], None] = print) -> TrainOutcome:
     """Supervised training on the real training split (teacher phase, NOKD): CE, or MSE/L1 for regression."""
     torch.manual_seed(seed)
     model = build_labelled_network(spec, data)
     history = train_labelled(model, LabelledPool(data), schedule, device, seed,
                              lambda out, _x, y: {"sup": supervised_loss(out, y, data.family, reg_loss)},
                              augmentation=augmentation, checkpointer=checkpointer, log=log)
-    return LabelledOutcome(model, history)
+    return TrainOutcome(model, history)
 
 
 @torch.no_grad()
@@ -252,24 +244,3 @@ def evaluate_labelled(model: nn.Module, data: LabelledImageData, device: torch.d
     if not math.isfinite(mae):
         raise FloatingPointError(f"test MAE is {mae}")
     return {"mae": mae}
-
-
-@dataclass
-class LabelledTrainSetup:
-    """Inputs of one labelled student run (the harness builds it; a method never reads files).
-
-    ``teacher``: the frozen pretrained teacher (methods that distil from it). ``fake_set``: the
-    processed cGAN samples of this task (cGAN-KD methods draw their subset). ``student_init``: state dict of
-    the student trained on real data only (NOKD) of the same spec, which cGAN-KD fine-tunes."""
-
-    data: LabelledImageData
-    student_spec: Mapping[str, Any]
-    hparams: Mapping[str, Any]
-    schedule: SGDSchedule
-    device: torch.device
-    seed: int
-    teacher: nn.Module | None = None
-    fake_set: FakeSet | None = None
-    student_init: Mapping[str, torch.Tensor] | None = None
-    checkpointer: Checkpointer | None = None
-    log: Callable[[str], None] = print

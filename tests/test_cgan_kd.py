@@ -13,12 +13,13 @@ from torch import nn
 from benchmarks.metrics.complexity import count_macs, count_params
 from datasets import load_task
 from methods import METHODS
+from methods.base import TrainSetup
 from methods.cgan_kd import FakeSet, build_fake_set, generator_from
 from methods.cgan_kd.cgan import VicinalLabels, generate
 from methods.cgan_kd.filtering import keep_below, quantile_cutoff, replace_labels, teacher_labels, teacher_losses
 from methods.cgan_kd.subsampling import (DRE_DEFAULTS, DensityRatioModel, RejectionSampler, penalized_softplus_loss,
                                          rejection_step, train_density_ratio)
-from methods.labelled_training import (LabelledTrainSetup, SGDSchedule, augment, evaluate_labelled, predict,
+from methods.labelled_training import (SGDSchedule, augment, evaluate_labelled, predict,
                                        train_classifier)
 from methods.networks import build_network
 from methods.vanilla_kd import hinton_kd_loss
@@ -224,13 +225,13 @@ class MemoryCheckpointer:
 
 
 def _students(data, teacher: nn.Module, fake: FakeSet) -> dict[str, dict]:
-    nokd = METHODS.get("nokd")().train(LabelledTrainSetup(data, STUDENT, {}, SCHEDULE, CPU, 0, log=SILENT)).model
+    nokd = METHODS.get("nokd")().train(TrainSetup(data, STUDENT, {}, {}, SCHEDULE, CPU, 0, log=SILENT)).model
     results = {"nokd": evaluate_labelled(nokd, data, CPU)}
     for name in ("vanilla_kd", "cgan_kd", "cgan_kd+vanilla_kd"):
         method = METHODS.get(name)()
-        out = method.train(LabelledTrainSetup(data, STUDENT, method.resolve_hparams({}), SCHEDULE, CPU, 0,
-                                              teacher=teacher, fake_set=fake, student_init=nokd.state_dict(),
-                                              log=SILENT))
+        out = method.train(TrainSetup(data, STUDENT, {}, method.resolve_hparams({}), SCHEDULE, CPU, 0,
+                                      teacher=teacher, inputs={"fake_set": fake, "student_init": nokd.state_dict()},
+                                      log=SILENT))
         results[name] = evaluate_labelled(out.model, data, CPU)
         assert out.extras["n_train_fake"] == (len(fake) if method.uses_fake_set else 0)
     return results
@@ -308,15 +309,15 @@ def test_an_empty_class_after_filtering_is_named() -> None:
 
 def test_methods_say_what_they_are_missing() -> None:
     data = load_task("synthetic_shapes10", size=16, n_train=20, n_test=10)
-    setup = LabelledTrainSetup(data, STUDENT, {}, SCHEDULE, CPU, 0, log=SILENT)
+    setup = TrainSetup(data, STUDENT, {}, {}, SCHEDULE, CPU, 0, log=SILENT)
     with pytest.raises(ValueError, match="needs|distils from a pretrained teacher"):
         METHODS.get("vanilla_kd")().train(setup)
     with pytest.raises(ValueError, match="run the fake-set phase"):
         METHODS.get("cgan_kd")().train(setup)
     fake = FakeSet("classification", data.train_x[:4], data.train_y[:4], {})
     with pytest.raises(ValueError, match="student_init"):
-        METHODS.get("cgan_kd")().train(LabelledTrainSetup(data, STUDENT, {}, SCHEDULE, CPU, 0, fake_set=fake,
-                                                          log=SILENT))
+        METHODS.get("cgan_kd")().train(TrainSetup(data, STUDENT, {}, {}, SCHEDULE, CPU, 0, inputs={"fake_set": fake},
+                                                  log=SILENT))
     with pytest.raises(ValueError, match="no hyperparameter"):
         METHODS.get("cgan_kd").resolve_hparams({"rho": 0.5})
     with pytest.raises(ValueError, match="cGAN-KD fake set has no hyperparameter"):

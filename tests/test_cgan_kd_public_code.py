@@ -14,7 +14,8 @@ from methods import METHODS
 from methods.cgan_kd import FakeSet, build_fake_set, resolve_fake_hparams
 from methods.cgan_kd.filtering import filter_net_schedule, filter_net_spec
 from methods.cgan_kd.subsampling import DRE_DEFAULTS, DensityRatioModel, dre_steps, train_density_ratio
-from methods.labelled_training import LabelledTrainSetup, SGDSchedule, fake_subset, predict, train_classifier
+from methods.base import TrainSetup
+from methods.labelled_training import SGDSchedule, fake_subset, predict, train_classifier
 from methods.networks import build_network
 
 try:
@@ -87,8 +88,8 @@ def test_students_learn_from_real_plus_the_fake_subset_in_the_codes_proportion()
     init = build_network({**STUDENT, "num_outputs": 10}).state_dict()
     method = METHODS.get("cgan_kd+vanilla_kd")()
     hp = method.resolve_hparams({"n_fake": 200, "batch_size": 32, "epochs": 2, "augment": "none"})
-    out = method.train(LabelledTrainSetup(data, STUDENT, hp, SCHEDULE, CPU, 0, teacher=teacher, fake_set=fake,
-                                          student_init=init, log=SILENT))
+    out = method.train(TrainSetup(data, STUDENT, {}, hp, SCHEDULE, CPU, 0, teacher=teacher,
+                                  inputs={"fake_set": fake, "student_init": init}, log=SILENT))
     steps = 2 * math.ceil(300 / 32)  # 2 epochs over 100 real + 200 fake
     assert out.extras == {"n_train_real": 100, "n_train_fake": 200, "steps": steps, "batch_size": 32, "lr": 0.01}
     batches = [b for b in teacher.batches if len(b) == 32]
