@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from benchmarks.config import JobConfig, canonical_json
 from benchmarks.environment import git_state
-from benchmarks.grid import OverrideError, expand, parse_override
+from benchmarks.grid import expand
+from benchmarks.overrides import OverrideError, parse_override
 from benchmarks.suites import SUITES
 from methods.registry import UnknownNameError
 
