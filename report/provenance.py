@@ -102,4 +102,9 @@ def column_notes(task_df: pd.DataFrame) -> dict[str, list[str]]:
     numeric = {"latency_repeats", "latency_batch", "latency_warmup", "latency_threads"}
     done = done.assign(**{c: done[c].map(lambda v: _text(int(v)) if isinstance(v, float) and not pd.isna(v) else v)
                           for c in numeric if c in done.columns})
-    return {"macs": _by_method(done, _macs_text), "latency_ms": _by_method(done, _latency_text)}
+    latency = _by_method(done, _latency_text)
+    iqr = pd.to_numeric(done["latency_ms_iqr"], errors="coerce").dropna() if "latency_ms_iqr" in done else []
+    if latency and len(iqr):
+        latency.append(f"per-job interquartile range of the timed forwards: median {iqr.median():.2f} ms "
+                       f"(from {iqr.min():.2f} to {iqr.max():.2f} ms over the table's jobs)")
+    return {"macs": _by_method(done, _macs_text), "latency_ms": latency}

@@ -129,3 +129,23 @@ def test_rerun_runs_a_missing_dependency_first(store: Path, tmp_path: Path) -> N
     manifest = json.loads(sorted((copy / "runs").glob("*-rerun/manifest.json"))[-1].read_text())  # this rerun's
     assert set(manifest["jobs"]) == {teacher["job_id"], student["job_id"]}
     assert _records(copy)[teacher["job_id"]]["status"] == "done"
+
+
+def test_records_without_results_and_expected_jobs_carry_provenance(tmp_path: Path) -> None:
+    """A blocked record (written by the launcher, not by a job) and a job a manifest expects but that has no record
+    yet both say how to run them."""
+    from benchmarks.collect import collect
+    from benchmarks.launcher import write_manifest
+    from benchmarks.plan import blocked_record
+
+    jobs = expand(SUITES.get("smoke"), tasks=["synthetic_edges2shapes"], methods=["output_kd"], seeds=[0])
+    teacher, student = jobs
+    store = ResultStore(tmp_path)
+    store.write_record(blocked_record(student, teacher.job_id, "failed", "boom", "run-1"))
+    blocked = store.read_record(student.job_id)
+    assert blocked["rerun_command"] == rerun_command(student, tmp_path)
+    assert blocked["config_hash"] == config_hash(student)
+    write_manifest(tmp_path / "runs" / "1-smoke", jobs, {})
+    frame, _ = collect(store)
+    missing = frame.set_index("job_id").loc[teacher.job_id]
+    assert missing["status"] == "missing" and missing["rerun_command"] == rerun_command(teacher, tmp_path)

@@ -37,7 +37,7 @@ def _fid(task_i: int, method: str, student: str, seed: int) -> float:
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567-dirty"
 MEASURED = dict(macs_counter="test hooks, torch 9.9", macs_input="1x3x16x16", latency_repeats=10.0, latency_batch=1.0,
-                latency_warmup=3.0, latency_threads=2.0, latency_device="cpu", latency_device_name="x86_64",
+                latency_warmup=3.0, latency_threads=2.0, latency_device="cpu", latency_device_name="x86_64", latency_ms_iqr=0.25,
                 latency_runtime="torch 9.9, CPU")
 
 
@@ -296,6 +296,7 @@ def test_cost_columns_say_how_they_were_measured(rendered: tuple[pd.DataFrame, P
     assert "<strong>MACs (G)</strong>: counted with test hooks, torch 9.9 on a 1x3x16x16 input." in section
     assert ("median of 10 timed batch-1 forwards after 3 warm-up forwards (the IQR is recorded per job) on cpu "
             "(x86_64), torch 9.9, CPU, 2 torch threads") in section
+    assert "per-job interquartile range of the timed forwards: median 0.25 ms (from 0.25 to 0.25 ms" in section
     assert re.search(r'<th[^>]*title="[^"]*counted with test hooks[^"]*">MACs \(G\)', section)
 
 
