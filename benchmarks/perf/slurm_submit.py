@@ -5,9 +5,9 @@
 Needs a SLURM controller (``tests/slurm/start_cluster.sh`` starts a one-node one). The grid is the
 ``default_i2i`` suite with 4 seeds and hyperparameter sweeps (8 teachers, 992 students: 1,000 jobs);
 its jobs run ``exit 0`` as their setup line, so a job that starts ends at once. The command timed
-is the real CLI, ``python -m benchmarks.run grid --executor slurm --no-wait`` in a fresh process
-(interpreter and imports included; the import of the CLI alone is timed too, and whether it imported
-torch: expanding, planning and submitting need none, the grid's FID extractor resolution aside), then the same command
+is the real CLI's ``main`` (``grid --executor slurm --no-wait``) in a fresh process (interpreter and imports
+included; the import of the CLI alone is timed too, and the command reports whether it imported torch:
+expanding, planning, resolving weights and submitting need none), then the same command
 in this process with everything imported (the harness's own work: expansion, planning, pickling
 1,000 jobs, the sbatch calls, the ledger). ``sbatch`` is wrapped by a counting shim on ``PATH``.
 Afterwards the submitted arrays are cancelled (unless ``--keep-jobs``) so the measurement leaves
@@ -47,6 +47,11 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.C
     return time.perf_counter() - start, result
 
 
+#: ``python -m benchmarks.run ARGS``, saying on its last stderr line whether it imported torch.
+FRESH = ("import sys; from benchmarks.run import main; rc = main(sys.argv[1:]); "
+         "print('imported torch:', 'torch' in sys.modules, file=sys.stderr); sys.exit(rc)")
+
+
 def _grid_args(results: Path) -> list[str]:
     return ["grid", "--suite", "default_i2i", "--seeds", *SEEDS, *(a for sweep in SWEEPS for a in ("--set", sweep)),
             "--executor", "slurm", "--no-wait", "--no-progress", "--results", str(results), "--setup", "exit 0"]
@@ -75,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
         import_s, _ = _timed([sys.executable, "-c", "import benchmarks.run"], env)
         fresh = Path(tmp, "fresh")
-        wall_s, result = _timed([sys.executable, "-m", "benchmarks.run", *_grid_args(fresh)], env)
+        wall_s, result = _timed([sys.executable, "-c", FRESH, *_grid_args(fresh)], env)
         if result.returncode != 0:
             print(result.stdout + result.stderr, file=sys.stderr)
             return result.returncode
@@ -98,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             "arrays": [f"{a['phase']} x{a['size']}" for a in ledgers[0]["arrays"]],
             "grid_command_s": round(wall_s, 2),
             "of_which_python_and_imports_s": round(import_s, 2),
+            "imported_torch": "imported torch: True" in result.stderr,
             "grid_in_process_s": round(in_process_s, 2),
             "load_average_1min": round(os.getloadavg()[0], 1),
             "target_s": TARGET_S,
