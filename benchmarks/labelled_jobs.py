@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from benchmarks import resampling
 from benchmarks.i2i_jobs import save_strip
 from benchmarks.job_context import JobContext, JobResult, check_finite, compression_metrics
 from benchmarks.protocols import fid_against
@@ -28,7 +29,7 @@ from datasets.labelled import LabelledImageData
 from methods import ARTIFACTS, METHODS
 from methods.artifacts import ArtifactJob
 from methods.base import TrainSetup
-from methods.labelled_training import SGDSchedule, build_labelled_network, evaluate_labelled, train_classifier
+from methods.labelled_training import SGDSchedule, build_labelled_network, per_item_quality, train_classifier
 
 MODEL_FILE = "model.pt"
 
@@ -46,10 +47,12 @@ def _state(store: ResultStore, job_id: str) -> dict[str, torch.Tensor]:
 
 
 def evaluate_model(model: nn.Module, ctx: JobContext) -> dict[str, Any]:
-    """Test-split quality (accuracy or MAE), its protocol, and the cost columns against the teacher."""
+    """Test-split quality (accuracy or MAE; and its value on the fixed half-size test subsets of
+    :mod:`benchmarks.resampling`), its protocol, and the cost columns against the teacher."""
     config, data = ctx.config, ctx.data
-    quality = evaluate_labelled(model, data, ctx.device)
-    metric = "accuracy" if data.family == "classification" else "mae"
+    metric, terms = per_item_quality(model, data, ctx.device)
+    quality = {metric: terms.mean().item(),
+               "test_resamples": resampling.record({metric: resampling.subset_means(terms.cpu().numpy())}, len(terms))}
     what = ("top-1 accuracy" if metric == "accuracy"
             else f"mean absolute error in label units ({data.label_unit or 'label units'})")
     metrics: dict[str, Any] = {

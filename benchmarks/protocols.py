@@ -4,6 +4,8 @@
 * ``fid`` (every task but Cityscapes): FID/KID of the translated test inputs against real
   target-domain images: ``target_train_test`` is the CycleGAN convention GAN Compression uses
   (train+test images of the target domain), ``target_test`` the pix2pix one (its test images).
+  Every FID record also holds ``test_resamples``: the FID of each fixed half-size subset of the translated
+  test inputs (:mod:`benchmarks.resampling`), from which the report draws test-set intervals and paired tests.
 * ``miou`` (Cityscapes labels -> photo): DRN-D-105 segmentation of the generated photos scored
   against the test label maps (``benchmarks.metrics.segmentation``).
 
@@ -19,6 +21,7 @@ from typing import Any
 
 import torch
 
+from benchmarks import resampling
 from benchmarks.config import JobConfig
 from benchmarks.metrics.fid import Extractor, compute_fid_kid, fid_cache_name
 from benchmarks.metrics.segmentation import file_sha256, load_segmenter, resolve_weights, segmentation_miou
@@ -56,22 +59,25 @@ def fid_metrics(config: JobConfig, data: ImageTranslationData, fake: torch.Tenso
     if protocol == "task":
         protocol = TASKS.info(config.task).fid_protocol
     real, split = data.fid_reference(protocol)
-    fid = fid_against(fake, real, config, data.name, f"B-{split}", options, device)
-    return {**fid, "fid_protocol": f"{protocol} ({split} split of domain B)",
+    fid = fid_against(fake, real, config, data.name, f"B-{split}", options, device,
+                      test_subsets=resampling.subset_indices(len(fake)))
+    resamples = resampling.record({"fid": fid.pop("fid_subsets")}, len(fake))
+    return {**fid, "test_resamples": resamples, "fid_protocol": f"{protocol} ({split} split of domain B)",
             "eval_protocol": f"FID ({FID_CONVENTIONS[protocol]}): {fid['fid_n_fake']} translated test inputs vs "
                              f"{fid['fid_n_real']} real {split} images, {fid['fid_extractor_label']}"}
 
 
 def fid_against(fake: torch.Tensor, real: torch.Tensor, config: JobConfig, dataset: str, split: str, options: Any,
-                device: torch.device) -> dict[str, Any]:
+                device: torch.device, test_subsets: Any = None) -> dict[str, Any]:
     """FID/KID of uint8 ``fake`` against the ``real`` images of ``dataset``'s ``split`` with the grid's
     extractor; the real statistics are cached under the results folder, named by dataset, task
-    arguments, split, size, N and extractor (``fid_extractor_label`` says which features were used)."""
+    arguments, split, size, N and extractor (``fid_extractor_label`` says which features were used).
+    ``test_subsets``: see :func:`benchmarks.metrics.fid.compute_fid_kid`."""
     extractor = Extractor(options.fid_extractor, options.fid_weights, options.fid_is_inception)
     cache_name = fid_cache_name(dataset + "-" + _short_args(config.task_args), split, real.shape[-1], len(real),
                                 extractor)
     fid = compute_fid_kid(fake, real, real_cache_name=cache_name, cache_root=Path(options.results_root) / "fid_cache",
-                          extractor=extractor, device=device)
+                          extractor=extractor, device=device, test_subsets=test_subsets)
     return {**fid, "fid_extractor_label": extractor.label}
 
 

@@ -235,12 +235,19 @@ def predict(model: nn.Module, images: torch.Tensor, device: torch.device, batch_
                            post=lambda out: out.float().cpu())
 
 
-def evaluate_labelled(model: nn.Module, data: LabelledImageData, device: torch.device) -> dict[str, float]:
-    """Test-split quality: ``{"accuracy": top-1 %}`` or ``{"mae": mean |y_hat - y| in label units}``."""
+def per_item_quality(model: nn.Module, data: LabelledImageData, device: torch.device) -> tuple[str, torch.Tensor]:
+    """The test metric's name and its per-image terms, whose mean is the metric: ``("accuracy", 100 x correct)``
+    or ``("mae", |y_hat - y| in label units)`` (float64, one per test image)."""
     outputs = predict(model, data.test_x, device)
     if data.family == "classification":
-        return {"accuracy": 100.0 * (outputs.argmax(1) == data.test_y).float().mean().item()}
-    mae = (data.denormalise(outputs[:, 0]) - data.test_y).abs().mean().item()
-    if not math.isfinite(mae):
-        raise FloatingPointError(f"test MAE is {mae}")
-    return {"mae": mae}
+        return "accuracy", 100.0 * (outputs.argmax(1) == data.test_y).double()
+    return "mae", (data.denormalise(outputs[:, 0]) - data.test_y).abs().double()
+
+
+def evaluate_labelled(model: nn.Module, data: LabelledImageData, device: torch.device) -> dict[str, float]:
+    """Test-split quality: ``{"accuracy": top-1 %}`` or ``{"mae": mean |y_hat - y| in label units}``."""
+    name, terms = per_item_quality(model, data, device)
+    value = terms.mean().item()
+    if not math.isfinite(value):
+        raise FloatingPointError(f"test {name.upper()} is {value}")
+    return {name: value}
