@@ -131,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "collect":
             p.add_argument("--output", help="CSV path (default: <results>/results.csv)")
         if name == "report":
-            p.add_argument("--output", help="folder for index.html (default: <results>/report)")
+            p.add_argument("--output", help="folder for index.html, leaderboard.json and leaderboard.csv "
+                                            "(default: <results>/report)")
+            p.add_argument("--compare", nargs=2, metavar=("RESULTS_A", "RESULTS_B"),
+                           help="instead: print per-row differences (B - A) of two result folders' leaderboards, "
+                                "and whether each is beyond the rows' noise")
+            p.add_argument("--out", help="with --compare: also write the comparison to this CSV file")
         if name == "status":
             p.add_argument("--all", action="store_true", help="one line per job, not only the summary and problems")
     return parser
@@ -358,6 +363,12 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.compare:
+        from benchmarks.compare_cli import compare
+
+        return compare(*args.compare, out=args.out)
+    if args.out:
+        raise ValueError("--out goes with --compare (the leaderboard's folder is --output)")
     store = ResultStore(args.results)
     print(f"leaderboard: {render(store, args.output)}")
     return 0

@@ -27,7 +27,9 @@ STATISTICS_NOTES = [
     "is centred on the full-N value and uses only the subsets' spread around their mean, so it covers test-set "
     "sampling variance, not that bias. FID's real statistics are held fixed (the shared reference). The "
     "test-set interval says nothing about seed-to-seed variation, and the seed interval nothing about the test "
-    "set: a difference is called beyond the noise only when every available test says so.",
+    "set: a difference is called beyond the noise only when every available test says so. The paired test-set "
+    "verdict is about the trained models at hand (their seeds' subset values averaged): it says whether they "
+    "differ beyond test-set sampling, not whether the method would across new seeds; the seed verdict says that.",
     f"Best: bold only when the best student is distinguishable from the runner-up by every available test "
     f"(Welch over seeds, paired over test subsets; alpha = {statistics.ALPHA}, uncorrected); otherwise it and "
     f"every row not distinguishable from it are marked \u2248 best. Params and MACs are counts: compared exactly.",

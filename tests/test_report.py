@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import importlib.util
 import json
 import os
@@ -73,7 +74,9 @@ def make_jobs(tmp: Path) -> pd.DataFrame:
                     if failed:
                         row.update(status="failed", error=FAILED_ERROR)
                     else:
-                        row.update(status="done", fid=_fid(ti, method, student, seed), kid=1.0 + seed,
+                        fid = _fid(ti, method, student, seed)
+                        row.update(status="done", fid=fid, kid=1.0 + seed,
+                                   test_resamples=json.dumps({"fid": list(fid + rng.normal(0, 2, 200))}),
                                    kid_std=0.1, params=11.4 / ratio, macs=56.8 / ratio, latency_ms=20 / ratio,
                                    macs_ratio=ratio, params_ratio=ratio, ssim_teacher=0.5 + 0.1 * seed,
                                    psnr_teacher=20.0 + seed, samples_png=_strip(tmp / f"{jid}.png", rng), **MEASURED)
@@ -231,6 +234,10 @@ def test_report_in_real_browser(rendered: tuple[pd.DataFrame, Path, str], tmp_pa
             table = page.locator("table.leaderboard").first
             assert table.locator("tbody tr").first.is_visible()
             assert page.locator("#extractor-warning").is_visible()
+            assert page.locator("#statistics-notes").is_visible()
+            assert table.locator("th.ci-test").is_visible() and table.locator("th.ci-seeds").is_visible()
+            significance = page.locator("table.significance").first
+            assert significance.is_visible() and significance.locator("td.verdict").count() > 0
 
             def fid_order() -> list[str]:
                 return table.locator("tbody tr").evaluate_all(
