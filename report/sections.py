@@ -53,7 +53,7 @@ def row_view(row: dict[str, Any], metrics: list[str], primary: str | None) -> di
         if p else "",
         "ci_sort": "" if not p or isna(p["ci95_seeds"][0]) else repr(p["ci95_seeds"][1] - p["ci95_seeds"][0]),
         "seeds_text": f"{row['n_done']}/{row['n_total']} seed{'s' if row['n_total'] != 1 else ''}",
-        "few_seeds": row["few_seeds"] and row["n_done"] > 0,
+        "few_seeds": row["few_seeds"] and row["n_done"] > 0 and row["kind"] == "student",  # one teacher per task
         "n_done": row["n_done"],
         "status": row["status"],
         "status_class": status_class(row["status"]),

@@ -148,10 +148,14 @@ def test_html_contents(rendered: tuple[pd.DataFrame, Path, str]) -> None:
     assert f'title="{ALL_FAILED_ERROR}"' in html  # full text in the tooltip, truncated in the cell
     assert f">{ALL_FAILED_ERROR}<" not in html and "xxx\u2026</span>" in html
     assert "1 done, 1 failed" in html and "1/2 seeds" in html and "2/2 seeds" in html
+    assert re.search(r"2/2 seeds<span class=\"few-seeds\"[^>]*>&lt;3 seeds</span>", html)  # 2 seeds: marked
     assert "status-failed" in html and "status-done" in html
     assert "file://" in html and "scratch0-0.log" in html
     # mean ± std values with the metric's format
     vals = [_fid(0, "feature_kd", "mobile_resnet ngf16 b6", s) for s in (0, 1)]
+    # the seeds' t-interval of the best row, by hand: mean +- t_{0.975,1} x s / sqrt(2)
+    half = 12.7062 * np.std(vals, ddof=1) / np.sqrt(2)
+    assert f"[{np.mean(vals) - half:.2f}, {np.mean(vals) + half:.2f}]" in html
     assert f"{np.mean(vals):.2f} \u00b1 {np.std(vals, ddof=1):.2f}" in html
     # headers with arrows, FID protocol note and the non-Inception warning banner
     assert "FID \u2193" in html and "MACs ratio \u2191" in html

@@ -9,7 +9,8 @@ import scipy.linalg
 import torch
 
 from benchmarks import resampling
-from benchmarks.metrics.fid import _RealStats, frechet_distance, subset_frechet_distances
+from benchmarks.metrics.fid import _RealStats, frechet_distance
+from benchmarks.metrics.fid_subsets import subset_frechet_distances
 
 
 def _scipy_fid(fake: np.ndarray, real: np.ndarray) -> float:

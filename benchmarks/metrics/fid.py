@@ -25,6 +25,8 @@ Our choices and where they differ from a plain ``torch_fidelity.calculate_metric
   non-zero ones of S_f S_r; else from (R S_f R) with R = S_r^(1/2). torch-fidelity (and pytorch-fid)
   use ``scipy.linalg.sqrtm`` of the 2048 x 2048 product instead: same quantity (tests compare), far
   slower, and fragile for the singular covariances of small sets.
+* Test-set resampling: a job also records the FID of 200 fixed half-size subsets of its fakes against the same
+  real statistics (:mod:`benchmarks.metrics.fid_subsets`, each from an m x m matrix; :mod:`benchmarks.resampling`).
 * KID: torch-fidelity's estimator (its subset sampling and seed), in float64 on the device; the subset size is
   :func:`kid_subset_size` (``min(1000, n_min // 2)``, not its fixed 1000, which small translation test
   sets cannot fill: horse2zebra's test domains hold 120 and 140 images), 100 subsets, both recorded.
@@ -53,7 +55,7 @@ KID_MAX_SUBSET = 1000
 __all__ = [
     "INCEPTION", "OFFLINE", "INCEPTION_WEIGHTS_FILENAME", "Extractor", "resolve_extractor", "inception_cache_path",
     "fid_cache_name", "compute_fid_kid", "extract_features", "frechet_distance", "kid", "kid_subset_size",
-    "subset_frechet_distances",
+    "fid_from_cross",
 ]
 
 
@@ -154,64 +156,17 @@ def frechet_distance(fake: torch.Tensor, real: "_RealStats | torch.Tensor") -> f
     else:
         sigma_f = a.T @ a / (n - 1)
         cross = stats.root() @ sigma_f @ stats.root()
-    return float(_fid_value((a * a).sum() / (n - 1), cross, stats, mu_f=x.mean(0)))
+    return float(fid_from_cross((a * a).sum() / (n - 1), cross, stats, mu_f=x.mean(0)))
 
 
-def _fid_value(trace_f: torch.Tensor, cross: torch.Tensor, stats: _RealStats, *, mu_f: torch.Tensor | None = None,
-               mean_dist: torch.Tensor | None = None) -> torch.Tensor:
+def fid_from_cross(trace_f: torch.Tensor, cross: torch.Tensor, stats: _RealStats, *,
+                   mu_f: torch.Tensor | None = None, mean_dist: torch.Tensor | None = None) -> torch.Tensor:
     """|mu_f - mu_r|^2 + tr(S_f) + tr(S_r) - 2 tr((S_f S_r)^(1/2)) from a (batch of) symmetric matrices ``cross``
     whose non-zero eigenvalues are those of S_f S_r; the first term from ``mu_f`` or given as ``mean_dist``."""
     eig = torch.linalg.eigvalsh((cross + cross.transpose(-1, -2)) / 2).clamp_min(0)
     if mean_dist is None:
         mean_dist = ((mu_f - stats.mu) ** 2).sum(-1)
     return mean_dist + trace_f + stats.sigma.trace() - 2 * eig.sqrt().sum(-1)
-
-
-def subset_frechet_distances(fake: torch.Tensor, real: "_RealStats | torch.Tensor", subsets: Any,
-                             chunk: int = 50) -> list[float]:
-    """FID of the fake features' rows ``subsets`` (B x m indices, :func:`benchmarks.resampling.subset_indices`)
-    against the fixed real statistics, one value per subset, equal to :func:`frechet_distance` of each subset.
-
-    Cheap for B = 200: every term is a quadratic form of the fake rows, so three n x n matrices computed once
-    (X X^T, (X - mu_r)(X - mu_r)^T and X S_r X^T) give each subset's terms by indexing and double-centring:
-    |mean_s(X) - mu_r|^2, tr(S_f), and the m x m matrix A S_r A^T / (m - 1) (A = the centred subset) whose
-    non-zero eigenvalues are those of S_f S_r (rank < m), as :func:`frechet_distance` uses for n <= D. A subset
-    then costs one m x m eigendecomposition, not D^3 (nor sqrtm's 2048 x 2048 product); meant for test sets of
-    up to a few thousand images."""
-    stats = real if isinstance(real, _RealStats) else _RealStats(real)
-    x = fake.double().to(stats.mu.device)
-    z = x - stats.mu
-    x = x - x.mean(0)  # a shift of all rows changes no centred Gram matrix; it keeps them accurate
-    grams = (x @ x.T, z @ z.T, x @ stats.sigma @ x.T)
-    index = torch.as_tensor(subsets, dtype=torch.long, device=x.device)
-    m = index.shape[1]
-    values = []
-    with _one_cpu_thread(x.device):
-        for start in range(0, len(index), chunk):
-            rows = index[start:start + chunk]
-            gx, gz, gy = (g[rows[:, :, None], rows[:, None, :]] for g in grams)
-            mean_dist = gz.mean((1, 2))  # |mean_s(z)|^2
-            values.append(_fid_value(_centred(gx).diagonal(dim1=1, dim2=2).sum(1) / (m - 1), _centred(gy) / (m - 1),
-                                     stats, mean_dist=mean_dist))
-    return [float(v) for v in torch.cat(values)]
-
-
-@contextlib.contextmanager
-def _one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """One intra-op thread on the CPU: torch's batched ``eigvalsh`` of small matrices runs 30-200x slower with
-    several threads on a loaded machine (measured: 50 matrices 125 x 125, 0.12 s on one thread, 4.6-29 s on two)."""
-    old = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def _centred(gram: torch.Tensor) -> torch.Tensor:
-    """The Gram matrices of the rows centred on their mean (batched double centring)."""
-    return gram - gram.mean(-1, keepdim=True) - gram.mean(-2, keepdim=True) + gram.mean((-1, -2), keepdim=True)
 
 
 def kid_subset_size(n_fake: int, n_real: int) -> int:
@@ -279,7 +234,7 @@ def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: 
     once the cache exists, ``real`` is NOT looked at (same name = same real set; build names with
     :func:`fid_cache_name`). The fake side is never cached. The weights file is verified before use.
     ``test_subsets`` (B x m indices into ``fake``) adds ``fid_subsets``, the FID of each subset of the fakes
-    (:func:`subset_frechet_distances`; the real statistics held fixed)."""
+    (:func:`benchmarks.metrics.fid_subsets.subset_frechet_distances`; the real statistics held fixed)."""
     n_fake, n_real = _check_images("fake", fake), _check_images("real", real)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", real_cache_name or ""):
         raise ValueError(f"real_cache_name must match [A-Za-z0-9_.-]+ (use fid_cache_name), got {real_cache_name!r}")
@@ -289,8 +244,11 @@ def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: 
     fake_features = extract_features(fake, extractor, device, batch_size)
     subset = kid_subset_size(n_fake, len(stats.features))
     kid_mean, kid_std = kid(fake_features, stats.features, subset, kid_subsets)
-    extra = {} if test_subsets is None else {"fid_subsets": subset_frechet_distances(fake_features, stats,
-                                                                                      test_subsets)}
+    extra = {}
+    if test_subsets is not None:
+        from benchmarks.metrics.fid_subsets import subset_frechet_distances  # it builds on this module
+
+        extra["fid_subsets"] = subset_frechet_distances(fake_features, stats, test_subsets)
     return {
         **extra,
         "fid": frechet_distance(fake_features, stats),
