@@ -2,7 +2,8 @@
 
     python -m benchmarks.perf.method_step_times [--size 256] [--device auto|cpu|cuda] [--steps 10]
         [--warmup 3] [--batch-size 1] [--students resnet,mobile] [--methods output_kd,...,crd,omgd,dcd,cat_ka]
-        [--teacher-ngf 64] [--student-ngf 16] [--blocks 9] [--patch-size N] [--threads N] [--skip-online-teacher]
+        [--teacher-ngf 64] [--student-ngf 16] [--blocks 9] [--patch-size N] [--threads N] [--clock wall|cpu]
+        [--skip-online-teacher]
 
 The setting is the CycleGAN one of the papers (horse2zebra in SRPKD, ReKo and CRD): 256x256 images
 (the built-in unpaired task ``synthetic_plain2striped``, so LSGAN, output L1 weight 10 and CRD's
@@ -63,6 +64,7 @@ from benchmarks.perf.method_runs import ONLINE, REFERENCE, Bench, run_method
 from benchmarks.perf.reference_parts import angle_forms_ms, teacher_step_ms
 from benchmarks.perf.step_memory import StepMemory
 from benchmarks.perf.step_table import format_student
+from benchmarks.perf.step_timing import CLOCKS, use_clock
 from datasets import load_task
 from methods.networks import describe_network
 
@@ -88,6 +90,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--blocks", type=int, default=9, help="residual blocks of teacher and students (default 9)")
     parser.add_argument("--patch-size", type=int, default=None, help="CRD's patch side (default size / 8: 32 at 256)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
+                        help="wall: elapsed time (default); cpu: the process's CPU time, less inflated by other "
+                             "processes on shared cores (CPU device, best with --threads 1)")
     parser.add_argument("--skip-online-teacher", action="store_true",
                         help="do not time a step of CRD's online teacher (the slowest part of the run)")
     args = parser.parse_args(argv)
@@ -96,6 +101,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.methods) - set(METHOD_NAMES)) + sorted(set(args.students) - set(STUDENT_ARCHS))
     if unknown or args.warmup < 1 or args.steps < 1:
         parser.error(f"unknown method/student {unknown}" if unknown else "--warmup and --steps must be >= 1")
+    if args.clock == "cpu" and args.device != "cpu":
+        parser.error("--clock cpu measures CPU time: it needs --device cpu")
     args.methods = [REFERENCE] + [m for m in args.methods if m != REFERENCE]  # the reference every ratio needs
     args.skipped = [m for m in args.methods if args.batch_size < NEEDS_BATCH.get(m, 1)]
     args.methods = [m for m in args.methods if m not in args.skipped]
@@ -109,13 +116,14 @@ def _header(args: argparse.Namespace, bench: Bench) -> str:
              f"{os.cpu_count()} cores")
     return (f"method step times: {args.size}x{args.size} {TASK} (CycleGAN setting), batch {args.batch_size}, "
             f"{device} ({where}), torch {torch.__version__}; medians of {args.steps} timed steps after "
-            f"{args.warmup} warm-up; teacher {describe_network(bench.teacher_spec)} (random weights)")
+            f"{args.warmup} warm-up, {args.clock} clock; teacher {describe_network(bench.teacher_spec)} (random weights)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    use_clock(args.clock)
     device = choose_device(args.device)
     bench = Bench(load_task(TASK, size=args.size, n_train=max(8, args.batch_size), n_test=1),
                   {"arch": "resnet_generator", "ngf": args.teacher_ngf, "n_blocks": args.blocks}, device,

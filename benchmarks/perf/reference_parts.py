@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from typing import Callable
 
 import torch
 
 from benchmarks.perf.capture import leaf
 from benchmarks.perf.method_runs import SEED, Bench
-from benchmarks.perf.step_timing import sync, time_fwd_bwd
+from benchmarks.perf.step_timing import now, sync, time_fwd_bwd
 from methods.losses.relational import rkd_angle_loss, rkd_angle_loss_reference, row_slices
 from methods.recipes import build_recipe, resolve_recipe
 from methods.training import BatchSampler, Schedule
@@ -29,10 +28,10 @@ def teacher_step_ms(bench: Bench) -> float:
     times = []
     for i in range(bench.total):
         sync(bench.device)
-        start = time.perf_counter()
+        start = now()
         model.step(*sampler.sample())
         sync(bench.device)
-        times.append(time.perf_counter() - start)
+        times.append(now() - start)
         print(f"  online teacher: step {i + 1}/{bench.total} {1e3 * times[-1]:.1f} ms", file=sys.stderr, flush=True)
     return 1e3 * statistics.median(times[bench.warmup:])
 
