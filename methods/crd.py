@@ -33,7 +33,7 @@ teacher epochs (the public scripts' 100 + 100). The teacher network is the suite
 ==================  ==========================================  ===================================  ======================
 component           paper or public code (file)                 ours                                 why
 ==================  ==========================================  ===================================  ======================
-RKD terms           relation_kd.py: distance + 2 angle, smooth  same values (Gram form, exact split  speed (25x), float32
+RKD terms           relation_kd.py: distance + 2 angle, smooth  same values (Gram form, exact split  speed 15-20x, float32
                     L1, direct N^3 D form                       of the cancelling sums)              accuracy
 slices              cycleganbest_distiller.py: rows, columns,   same; patches of each image          code's pix2pix patch
                     32-px patches                               (pix2pixbest_distiller.py relates    slip (reshape); the
