@@ -4,8 +4,9 @@
 * ``fid`` (every task but Cityscapes): FID/KID of the translated test inputs against real
   target-domain images: ``target_train_test`` is the CycleGAN convention GAN Compression uses
   (train+test images of the target domain), ``target_test`` the pix2pix one (its test images).
-  Every FID record also holds ``test_resamples``: the FID of each fixed half-size subset of the translated
-  test inputs (:mod:`benchmarks.resampling`), from which the report draws test-set intervals and paired tests.
+  Every FID (and mIoU) record also holds ``test_resamples``: the metric on each fixed half-size subset of the
+  translated test inputs (:mod:`benchmarks.resampling`), from which the report draws test-set intervals and
+  paired tests.
 * ``miou`` (Cityscapes labels -> photo): DRN-D-105 segmentation of the generated photos scored
   against the test label maps (``benchmarks.metrics.segmentation``).
 
@@ -87,7 +88,10 @@ def miou_metrics(data: ImageTranslationData, fake: torch.Tensor, options: Any, d
         raise ValueError(f"task {data.name!r} is scored by mIoU but its data has no test label maps")
     path = resolve_weights(options.seg_weights)
     model, sha = _segmenter(str(path))
-    out = segmentation_miou(fake, data.test_labels, model, device)
+    subsets = resampling.subset_indices(len(fake)) if len(fake) >= 2 else None
+    out = segmentation_miou(fake, data.test_labels, model, device, test_subsets=subsets)
+    if subsets is not None:
+        out["test_resamples"] = resampling.record({"miou": out.pop("miou_subsets")}, len(fake))
     h, w = out["miou_label_size"]
     return {**out, "seg_weights": str(path), "seg_weights_sha256": sha,
             "eval_protocol": f"mIoU (Cityscapes, GAN Compression protocol): DRN-D-105 on {out['miou_n']} generated "

@@ -98,6 +98,10 @@ def test_segmentation_miou_at_the_label_resolution(segmenter: DRNSeg) -> None:
     assert 0.0 <= out["miou"] <= 100.0 and out["miou_n"] == 3 and out["miou_label_size"] == [12, 24]
     with pytest.raises(ValueError, match="labels must be N x H x W"):
         segmentation_miou(images, labels[:2], segmenter, torch.device("cpu"))
+    subsets = [[0, 1], [1, 2], [0, 2]]  # each subset's mIoU is that of its images alone
+    sub = segmentation_miou(images, labels, segmenter, torch.device("cpu"), test_subsets=subsets)["miou_subsets"]
+    assert sub == pytest.approx([segmentation_miou(images[rows], labels[rows], segmenter, torch.device("cpu"))["miou"]
+                                 for rows in subsets], nan_ok=True)
 
 
 def test_cityscapes_job_scores_miou_or_says_why_not(weights: Path, tmp_path: Path,
@@ -123,5 +127,6 @@ def test_cityscapes_job_scores_miou_or_says_why_not(weights: Path, tmp_path: Pat
     assert done["status"] == "done", done.get("error")
     m = done["metrics"]
     assert m["quality_metric"] == "miou" and 0 <= m["miou"] <= 100 and m["miou_n"] == 2 and "fid" not in m
+    assert len(m["test_resamples"]["miou"]) == 200 and m["test_resamples"]["n"] == 2
     assert m["eval_protocol"].startswith("mIoU (Cityscapes, GAN Compression protocol): DRN-D-105 on 2 generated photos")
     assert "label resolution 48x24" in m["eval_protocol"] and m["seg_weights_sha256"]

@@ -202,8 +202,10 @@ def miou_from_confusion(hist: torch.Tensor) -> tuple[float, list[float]]:
 
 @torch.no_grad()
 def segmentation_miou(images: torch.Tensor, labels: torch.Tensor, model: DRNSeg, device: torch.device,
-                      batch_size: int = 4) -> dict[str, Any]:
-    """mIoU of ``model`` on uint8 N x 3 x h x w ``images`` against uint8 N x H x W ``labels``."""
+                      batch_size: int = 4, test_subsets: Any = None) -> dict[str, Any]:
+    """mIoU of ``model`` on uint8 N x 3 x h x w ``images`` against uint8 N x H x W ``labels``. ``test_subsets``
+    (B x m image indices, :mod:`benchmarks.resampling`) adds ``miou_subsets``: the mIoU of each subset, from the
+    sum of its images' confusion matrices."""
     if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"images must be uint8 N x 3 x H x W, got {images.dtype} {tuple(images.shape)}")
     if labels.dim() != 3 or len(labels) != len(images):
@@ -212,13 +214,17 @@ def segmentation_miou(images: torch.Tensor, labels: torch.Tensor, model: DRNSeg,
     mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
     height, width = labels.shape[1:]
-    hist = torch.zeros(N_CLASSES, N_CLASSES, dtype=torch.long, device=device)
+    per_image = []
     for i in range(0, len(images), batch_size):
         x = (images[i:i + batch_size].to(device).float() / 255.0 - mean) / std
         logp = model(x)
         if logp.shape[-2:] != (height, width):
             logp = F.interpolate(logp, size=(height, width), mode="bilinear", align_corners=False)
-        pred = logp.argmax(1)
-        hist += confusion_matrix(pred, labels[i:i + batch_size].to(device))
-    miou, per_class = miou_from_confusion(hist.cpu())
-    return {"miou": miou, "miou_per_class": per_class, "miou_n": len(images), "miou_label_size": [int(height), int(width)]}
+        pred, label = logp.argmax(1), labels[i:i + batch_size].to(device)
+        per_image += [confusion_matrix(p, t).cpu() for p, t in zip(pred, label)]
+    hists = torch.stack(per_image)
+    miou, per_class = miou_from_confusion(hists.sum(0))
+    extra = {} if test_subsets is None else {
+        "miou_subsets": [miou_from_confusion(hists[torch.as_tensor(rows)].sum(0))[0] for rows in test_subsets]}
+    return {"miou": miou, "miou_per_class": per_class, "miou_n": len(images),
+            "miou_label_size": [int(height), int(width)], **extra}
