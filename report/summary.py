@@ -63,13 +63,15 @@ def _metric_stats(done: pd.DataFrame, m: str) -> dict[str, Any]:
     """Mean, std, n, seed values, 95% t-interval over seeds and 95% test-set interval of metric ``m``."""
     vals = pd.to_numeric(done[m], errors="coerce").dropna()
     mean = float(vals.mean()) if len(vals) else float("nan")
-    per_seed = [_resamples(c).get(m) for c in done[RESAMPLES_COL]]
-    pooled = statistics.pooled_resamples(per_seed)
+    records = [_resamples(c) for c in done[RESAMPLES_COL]]
+    sizes = {r.get("n") for r in records if r.get(m)}
+    pooled = statistics.pooled_resamples([r.get(m) for r in records]) if len(sizes) == 1 else None
     low, high = statistics.t_interval(vals)
     test_low, test_high = statistics.resample_interval(mean, pooled)
     return {f"{m}_mean": mean, f"{m}_std": float(vals.std(ddof=1)) if len(vals) >= 2 else float("nan"),
             f"{m}_n": len(vals), f"{m}_values": [float(v) for v in vals], f"{m}_ci_low": low, f"{m}_ci_high": high,
-            f"{m}_test_low": test_low, f"{m}_test_high": test_high, f"{m}_resamples": pooled}
+            f"{m}_test_low": test_low, f"{m}_test_high": test_high, f"{m}_resamples": pooled,
+            f"{m}_resamples_n": sizes.pop() if pooled is not None else None}
 
 
 def _status(counts: dict[str, int], n_done: int, n_total: int) -> str:
@@ -117,8 +119,11 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def metric_tests(a: pd.Series, b: pd.Series, m: str) -> list[statistics.Test]:
-    """Welch's test over seeds and the paired test-set test of rows ``a`` against ``b`` on metric ``m``."""
+    """Welch's test over seeds and the paired test-set test of rows ``a`` against ``b`` on metric ``m`` (paired only
+    when both rows' subsets come from test splits of the same size: the same subset family)."""
     res_a, res_b = a.get(f"{m}_resamples"), b.get(f"{m}_resamples")
+    if a.get(f"{m}_resamples_n") != b.get(f"{m}_resamples_n"):
+        res_a = res_b = None
     return [statistics.welch(a.get(f"{m}_values") or [], b.get(f"{m}_values") or []),
             statistics.paired(a[f"{m}_mean"], b[f"{m}_mean"], res_a if isinstance(res_a, np.ndarray) else None,
                               res_b if isinstance(res_b, np.ndarray) else None)]
