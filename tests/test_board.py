@@ -22,29 +22,30 @@ N_IMAGES = 100
 METHODS = {"scratch": (50.0, 0.3), "output_kd": (49.5, 0.3), "feature_kd": (49.5, 0.3), "crd": (40.0, 0.3)}
 
 
-def _record(job_id: str, phase: str, method: str, seed: int, fid: float, resamples: list[float]) -> dict:
+def _record(job_id: str, phase: str, method: str, seed: int, fid: float, resamples: list[float],
+            n_images: int = N_IMAGES) -> dict:
     return {"job_id": job_id, "status": "done", "config": {
         "job_id": job_id, "phase": phase, "family": "i2i", "task": TASK, "method": method, "teacher": TEACHER,
         "student": STUDENT if phase == "student" else None, "hparams": {}, "seed": seed, "suite": "synthetic"},
-        "metrics": {"fid": fid, "test_resamples": resampling.record({"fid": resamples}, N_IMAGES),
+        "metrics": {"fid": fid, "test_resamples": resampling.record({"fid": resamples}, n_images),
                     "macs_ratio": 4.0 if phase == "student" else 1.0, "params": 1.0}}
 
 
-def write_store(root: Path, shift: dict[str, float] | None = None, seeds: int = 3) -> Path:
+def write_store(root: Path, shift: dict[str, float] | None = None, seeds: int = 3, n_images: int = N_IMAGES) -> Path:
     """A teacher and four methods x ``seeds`` seeds scored on the same images: an image's difficulty is shared
     by every model (so paired comparisons cancel it), each seed adds its own offset."""
     rng = np.random.default_rng(0)
-    difficulty = rng.normal(0, 12, N_IMAGES)
+    difficulty = rng.normal(0, 12, n_images)
     store = ResultStore(root)
-    scores = difficulty + 20.0 + rng.normal(0, 0.2, N_IMAGES)
+    scores = difficulty + 20.0 + rng.normal(0, 0.2, n_images)
     store.write_record(_record("teacher", "teacher", "teacher", 0, float(scores.mean()),
-                               resampling.subset_means(scores)))
+                               resampling.subset_means(scores), n_images))
     for method, (offset, spread) in METHODS.items():
         for seed in range(seeds):
             scores = difficulty + offset + (shift or {}).get(method, 0.0) + rng.normal(0, spread) \
-                + rng.normal(0, 0.2, N_IMAGES)
+                + rng.normal(0, 0.2, n_images)
             store.write_record(_record(f"{method}-{seed}", "student", method, seed, float(scores.mean()),
-                                       resampling.subset_means(scores)))
+                                       resampling.subset_means(scores), n_images))
     return root
 
 
@@ -135,6 +136,11 @@ def test_compare_two_result_folders(board: tuple[Path, dict, pd.DataFrame, str],
     assert table.loc["feature_kd", "beyond_noise"] == "yes" and table.loc["crd", "beyond_noise"] == "no"
     assert table.loc["output_kd", "beyond_noise"] == "no"
     assert "feature_kd" in printed and "beyond_noise" in printed and "delta = B - A" in printed
+    assert table["test_p"].notna().all()
+    # a folder whose test split has another size: different subsets, so no paired test, only Welch over seeds
+    other = write_store(tmp_path / "other", n_images=60)
+    assert main(["report", "--compare", str(before), str(other), "--out", str(out)]) == 0
+    assert pd.read_csv(out)["test_p"].isna().all()
 
 
 def test_compare_bad_input_exits_2(board: tuple[Path, dict, pd.DataFrame, str], tmp_path: Path,
