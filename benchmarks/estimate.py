@@ -259,9 +259,24 @@ def estimate(jobs: Iterable[JobConfig], store: ResultStore) -> list[JobEstimate]
     return out
 
 
+def _seed_text(jobs: Sequence[JobConfig]) -> str:
+    """``27 configurations x 3 seeds (0, 1, 2)``: how a phase's job count is made up."""
+    seeds = sorted({job.seed for job in jobs})
+    configurations = {canonical_json({**job.identity(), "seed": None}) for job in jobs}
+    return (f"{len(configurations)} configuration(s) x {len(seeds)} seed(s) "
+            f"({', '.join(map(str, seeds))})" if len(configurations) * len(seeds) == len(jobs)
+            else f"{len(configurations)} configuration(s), seeds {', '.join(map(str, seeds))}")
+
+
+def _unit(estimates: Sequence[JobEstimate]) -> str:
+    devices = {e.device for e in estimates if e.seconds is not None and trains(e.job)}
+    return "GPU-hours" if devices and all(_is_gpu(d) for d in devices) else "device-hours"
+
+
 def format_estimate(estimates: Sequence[JobEstimate]) -> str:
-    """The dry-run summary: per phase, jobs, steps and hours; the sources of the step times."""
-    lines = ["training-time estimate (evaluation not included):"]
+    """The dry-run summary: per phase, jobs (configurations x seeds), steps and hours; the total with every seed
+    included; the sources of the step times."""
+    lines = ["training-time estimate (evaluation not included; every seed counted):"]
     for phase in PHASES:
         part = [e for e in estimates if e.job.phase == phase]
         if not part:
@@ -269,18 +284,21 @@ def format_estimate(estimates: Sequence[JobEstimate]) -> str:
         loaded = [e for e in part if not trains(e.job)]
         training = [e for e in part if trains(e.job)]
         steps = sum(train_steps(e.job) for e in training)
-        text = f"  {phase}: {len(part)} job(s)"
+        text = f"  {phase}: {len(part)} job(s) = {_seed_text([e.job for e in part])}"
         if loaded:
             text += f", {len(loaded)} loaded from a published checkpoint (no training)"
         if training:
             known = [e for e in training if e.seconds is not None]
             hours = sum(e.seconds for e in known) / 3600
             devices = sorted({e.device for e in known})
-            unit = "GPU-hours" if devices and all(_is_gpu(d) for d in devices) else "device-hours"
-            text += f", {len(training)} training {steps:,} steps: {hours:,.1f} {unit} on {'; '.join(devices) or '?'}"
+            text += f", {len(training)} training {steps:,} steps: {hours:,.1f} {_unit(known)} on {'; '.join(devices) or '?'}"
             if len(known) < len(training):
                 text += f" ({len(training) - len(known)} job(s) without any measurement)"
         lines.append(text)
+    known = [e for e in estimates if e.seconds is not None and trains(e.job)]
+    seeds = sorted({e.job.seed for e in estimates if e.job.phase == "student"})
+    lines.append(f"  total: {len(estimates)} job(s), {sum(e.seconds for e in known) / 3600:,.1f} {_unit(known)} of "
+                 f"training with every seed included (students: {len(seeds)} seed(s) each)")
     if not any(_is_gpu(e.device) for e in estimates if e.seconds):
         lines.append("  no GPU step times are known: run `python -m benchmarks.run calibrate --suite NAME` on a GPU "
                      "node (or finish some jobs there) for GPU-hours")

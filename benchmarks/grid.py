@@ -105,19 +105,20 @@ def _needed_jobs(suite: Suite, teacher: JobConfig, student: JobConfig, need: Nee
     """The jobs that make what ``need`` names, the one whose output is read last."""
     if need.artifact:
         return [_artifact_job(suite, teacher, need.artifact, need.artifact_settings(student.hparams))]
-    return _student_jobs(suite, teacher, student.student or {}, need.method or "", {})
+    return _student_jobs(suite, teacher, student.student or {}, need.method or "", {}, student.seed)
 
 
 def _student_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], method_name: str,
-                  hp: Mapping[str, Any]) -> list[JobConfig]:
-    """The student job, preceded by the jobs whose output it reads (its method's ``needs``) when it has any."""
+                  hp: Mapping[str, Any], seed: int) -> list[JobConfig]:
+    """The student job of ``seed``, preceded by the jobs whose output it reads (its method's ``needs``) when it
+    has any."""
     info = METHODS.info(method_name)
     job = JobConfig(
         phase="student", family=teacher.family, task=teacher.task, task_args=teacher.task_args,
         teacher=teacher.teacher, student=dict(student), method=method_name,
         hparams=resolve_settings(f"method {method_name!r}", info.defaults, info.params, hp),
         recipe=teacher.recipe, schedule={**suite.student_schedule, **suite.method_schedules.get(method_name, {})},
-        evaluation=teacher.evaluation, seed=teacher.seed,
+        evaluation=teacher.evaluation, seed=seed,
         teacher_id=teacher.job_id if info.teacher_mode == "pretrained" else None,
         suite=suite.name)
     needed: list[JobConfig] = []
@@ -137,14 +138,16 @@ def _expand_one(suite: Suite, tasks: Sequence[str] | None, methods: Sequence[str
     selected_seeds = list(seeds) if seeds is not None else list(suite.seeds)
     jobs = []
     for task in selected_tasks:
+        teachers = {seed: _teacher_job(suite, task, seed if suite.teacher_seed is None else suite.teacher_seed)
+                    for seed in selected_seeds}
+        jobs += teachers.values()  # always: the leaderboard compares every student with it
         for seed in selected_seeds:
-            teacher = _teacher_job(suite, task, seed)
-            jobs.append(teacher)  # always: the leaderboard compares every student with it
+            teacher = teachers[seed]
             for student in suite.students:
                 for method_name in resolve_methods(selected_methods, teacher.family):
                     for hp in expand_hparams(method_name, suite.hparams.get(method_name, {}),
                                              suite.zipped.get(method_name, ())):
-                        jobs += _student_jobs(suite, teacher, student, method_name, hp)
+                        jobs += _student_jobs(suite, teacher, student, method_name, hp, seed)
     return jobs
 
 

@@ -4,6 +4,7 @@ strips the report shows. ``benchmarks.runner.run_job`` runs it and writes the re
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import torch
 from benchmarks.config import JobConfig
 from benchmarks.job_context import JobContext, JobResult, check_finite, compression_metrics, plain_data
 from benchmarks.metrics import MetricInputs, compute_metrics
-from benchmarks.protocols import check_ready, quality_metric
+from benchmarks.protocols import check_ready, fid_against, quality_metric
 from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from benchmarks.teachers import load_teacher_checkpoint
 from datasets import TASKS, ImageTranslationData
@@ -20,7 +21,10 @@ from methods import METHODS, TrainSetup
 from methods.networks import build_network
 from methods.recipes import resolve_recipe, train_recipe
 from methods.inference import batched_forward
-from methods.training import Schedule, to_uint8
+from methods.training import BestCheckpoint, Schedule, SelectingCheckpointer, to_uint8, validation_size
+
+#: the validation split of ``select="best_val"`` is the same for every job of a task (every seed and method)
+VAL_SPLIT_SEED = 0
 
 
 def translate(generator: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:
@@ -78,14 +82,60 @@ def evaluate(generator: torch.nn.Module, ctx: JobContext, teacher: torch.nn.Modu
     return metrics
 
 
+def split_validation(data: ImageTranslationData, val_size: int) -> tuple[ImageTranslationData, torch.Tensor, torch.Tensor]:
+    """The training data without a validation split, and that split's A and B images: ``validation_size`` examples
+    drawn by a fixed permutation (seed ``VAL_SPLIT_SEED``) of each training domain (of the pairs when paired)."""
+    gen = torch.Generator().manual_seed(VAL_SPLIT_SEED)
+    n_a = validation_size(min(len(data.train_a), len(data.train_b)), val_size)
+    perm_a = torch.randperm(len(data.train_a), generator=gen)
+    perm_b = perm_a if data.paired else torch.randperm(len(data.train_b), generator=gen)
+    val_a, val_b = data.train_a[perm_a[:n_a]], data.train_b[perm_b[:n_a]]
+    rest = replace(data, train_a=data.train_a[perm_a[n_a:].sort().values],
+                   train_b=data.train_b[perm_b[n_a:].sort().values])
+    return rest, val_a, val_b
+
+
+def _validation_selector(ctx: JobContext, schedule: Schedule) -> tuple[ImageTranslationData, BestCheckpoint]:
+    """``select="best_val"``: the reduced training data and a selector scoring FID (the job's extractor) of the
+    translated validation A images against the validation B images. FID is the quality metric of every FID task;
+    mIoU tasks (Cityscapes) have no validation label maps here, so they cannot select this way."""
+    config, data = ctx.config, ctx.data
+    if quality_metric(config) != "fid":
+        raise ValueError(f"task {config.task!r} is scored by {quality_metric(config)}: schedule.select=best_val scores "
+                         f"FID on a validation split and cannot stand in for it; use select=last")
+    data, val_a, val_b = split_validation(data, schedule.val_size)
+
+    def score(generator: torch.nn.Module) -> float:
+        fake = translate(generator, val_a, ctx.device)
+        return fid_against(fake, val_b, config, data.name, "B-val", ctx.options, ctx.device)["fid"]
+
+    return data, BestCheckpoint(score, schedule.validation_every())
+
+
+def _checkpoint_fields(selector: BestCheckpoint | None, n_val: int) -> dict[str, Any]:
+    if selector is None:
+        return {"checkpoint": "last"}
+    return {"checkpoint": "best_val", "checkpoint_step": selector.best_step, "checkpoint_val_fid": selector.best_score,
+            "checkpoint_selected_on": f"FID of {n_val} validation images held out of the training set (fixed, seed "
+                                      f"{VAL_SPLIT_SEED}), scored every {selector.every} steps"}
+
+
 def run_i2i_job(ctx: JobContext) -> JobResult:
-    """Train (or load) the job's generator and evaluate it."""
+    """Train (or load) the job's generator, keep the checkpoint its schedule's policy selects, and evaluate it."""
     config, data, timings = ctx.config, ctx.data, ctx.timings
     assert isinstance(data, ImageTranslationData)
     check_ready(config, ctx.options)
+    schedule = Schedule.from_mapping(config.schedule)
+    selector, checkpointer, n_val = None, ctx.checkpointer, 0
+    loads = config.phase == "teacher" and config.teacher.get("checkpoint")
+    if schedule.select == "best_val" and not loads:
+        n_train = len(data.train_a)
+        data, selector = _validation_selector(ctx, schedule)
+        n_val = n_train - len(data.train_a)
+        checkpointer = SelectingCheckpointer(ctx.checkpointer, selector)
     setup = TrainSetup(data=data, student_spec=config.student or config.teacher, teacher_spec=config.teacher,
-                       hparams=config.hparams, schedule=Schedule.from_mapping(config.schedule), device=ctx.device,
-                       seed=config.seed, recipe=config.recipe, checkpointer=ctx.checkpointer, log=ctx.log)
+                       hparams=config.hparams, schedule=schedule, device=ctx.device,
+                       seed=config.seed, recipe=config.recipe, checkpointer=checkpointer, log=ctx.log)
     extras: dict[str, Any] = {}
     if config.teacher_id:
         t = time.perf_counter()
@@ -102,12 +152,16 @@ def run_i2i_job(ctx: JobContext) -> JobResult:
             outcome = METHODS.get(config.method)().train(setup)
             extras["method_extras"] = plain_data(outcome.extras)
     timings["train_s"] = time.perf_counter() - t
+    if selector is not None:
+        selector.restore(outcome.generator)
+        extras["checkpoint_val_scores"] = selector.scores
     atomic_torch_save(outcome.generator.state_dict(), ctx.folder / "generator.pt")
     artifacts = {"generator": "generator.pt"}
     if config.phase == "teacher" and outcome.discriminator is not None:
         atomic_torch_save(outcome.discriminator.state_dict(), ctx.folder / "discriminator.pt")
     t = time.perf_counter()
     metrics = evaluate(outcome.generator, ctx, setup.teacher if config.phase == "student" else None)
+    metrics.update(_checkpoint_fields(selector, n_val))
     timings["eval_s"] = time.perf_counter() - t
     artifacts["samples_png"] = "samples.png"
     if config.phase == "teacher":

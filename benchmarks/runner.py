@@ -145,7 +145,7 @@ def _run_body(config: JobConfig, options: RunOptions, store: ResultStore, folder
     timings["data_s"] = time.perf_counter() - t
     body = load_object(FAMILIES.get(config.family).job)
     result = body(JobContext(config, options, store, folder, device, checkpointer, log.info, data, timings))
-    record["metrics"] = result.metrics
+    record["metrics"] = {"checkpoint": "last", **result.metrics}  # which weights were scored (a body may select others)
     record["artifacts"].update(result.artifacts)
     record["history"] = result.history
     record.update(result.extras)

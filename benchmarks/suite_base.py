@@ -29,7 +29,12 @@ class Suite:
     teacher: Mapping[str, Any] = field(default_factory=dict)
     students: tuple[Mapping[str, Any], ...] = ()
     methods: tuple[str, ...] = ()
-    seeds: tuple[int, ...] = (0,)
+    #: every student configuration runs each seed (issue 13: at least 3 per leaderboard row); a smoke suite
+    #: that only checks that the pipeline runs says ``(0,)``
+    seeds: tuple[int, ...] = (0, 1, 2)
+    #: the seed of the suite's one teacher per task, shared by the students of every seed (the papers distil
+    #: every student run from one teacher); None trains a teacher per student seed instead
+    teacher_seed: int | None = 0
     hparams: Mapping[str, Mapping[str, list]] = field(default_factory=dict)
     zipped: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     recipe: Mapping[str, Any] = field(default_factory=dict)

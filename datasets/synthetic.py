@@ -1,7 +1,11 @@
 """Built-in procedurally generated tasks: no download, deterministic from a seed.
 
 * ``synthetic_edges2shapes`` (paired, in the spirit of pix2pix's edges2shoes): A is the black
-  outline of one shape on white, B the same shape filled with a colour and shaded by a light.
+  outline of one shape on white, B the same shape filled with a colour and shaded by a light. With
+  ``colours="random"`` the colour is drawn independently of the outline, so no network can predict it
+  (an L1-trained generator paints the mean); ``colours="by_shape"`` ties it to the shape's kind (ellipse
+  red, rectangle blue, triangle yellow, hexagon green, with 20% random jitter), a translation a network
+  can learn and a small one may learn less well: the default suite's choice.
 * ``synthetic_plain2striped`` (unpaired, in the spirit of CycleGAN's horse2zebra): plain,
   softly shaded blobs on a textured grass-like background <-> the same kind of blobs with a
   black/white stripe texture. A and B are drawn independently, so the sets are unaligned.
@@ -31,8 +35,9 @@ def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return yy, xx
 
 
-def _shape_field(gen: torch.Generator, n: int, size: int, radius: tuple[float, float]) -> torch.Tensor:
-    """Signed distance-like field (N x H x W, < 0 inside) of one random shape per image."""
+def _shape_field(gen: torch.Generator, n: int, size: int,
+                 radius: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Signed distance-like field (N x H x W, < 0 inside) of one random shape per image, and each shape's kind."""
     yy, xx = _grid(size)
     cx, cy = _uniform(gen, n, 0.35, 0.65), _uniform(gen, n, 0.35, 0.65)
     r = _uniform(gen, n, *radius)
@@ -53,7 +58,7 @@ def _shape_field(gen: torch.Generator, n: int, size: int, radius: tuple[float, f
         return rho * torch.cos(local) / (rr * math.cos(math.pi / sides)) - 1
 
     fields = torch.stack([ellipse, rectangle, polygon(3), polygon(6)])
-    return fields.gather(0, kind[None, :, None, None].expand(1, n, size, size))[0]
+    return fields.gather(0, kind[None, :, None, None].expand(1, n, size, size))[0], kind
 
 
 def _outline(mask: torch.Tensor, width: int) -> torch.Tensor:
@@ -81,13 +86,20 @@ def _to_uint8(img: torch.Tensor) -> torch.Tensor:
     return (img.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-def _edges2shapes(gen: torch.Generator, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    field = _shape_field(gen, n, size, radius=(0.18, 0.32))
+#: the colour of each shape kind (ellipse, rectangle, triangle, hexagon) under ``colours="by_shape"``
+_PALETTE = torch.tensor([[0.85, 0.2, 0.15], [0.15, 0.3, 0.85], [0.9, 0.8, 0.1], [0.15, 0.7, 0.25]])
+COLOURS = ("random", "by_shape")
+
+
+def _edges2shapes(gen: torch.Generator, n: int, size: int, colours: str) -> tuple[torch.Tensor, torch.Tensor]:
+    field, kind = _shape_field(gen, n, size, radius=(0.18, 0.32))
     mask = field < 0
     width = max(1, size // 64)
     edges = _outline(mask, width)
     a = (1 - edges)[:, None].expand(n, 3, size, size)
-    colour = _random_colour(gen, n)
+    colour = _random_colour(gen, n)  # drawn in both modes, so both draw the same shapes
+    if colours == "by_shape":
+        colour = 0.8 * _PALETTE[kind].view(n, 3, 1, 1) + 0.2 * colour
     filled = colour * _shading(gen, n, size)
     b = torch.where(mask[:, None], filled, torch.ones_like(filled))
     return _to_uint8(a), _to_uint8(b)
@@ -112,7 +124,7 @@ def _stripes(gen: torch.Generator, n: int, size: int) -> torch.Tensor:
 
 
 def _plain2striped(gen: torch.Generator, n: int, size: int, striped: bool) -> torch.Tensor:
-    mask = (_shape_field(gen, n, size, radius=(0.2, 0.34)) < 0)[:, None]
+    mask = (_shape_field(gen, n, size, radius=(0.2, 0.34))[0] < 0)[:, None]
     body = torch.tensor([0.55, 0.38, 0.22]).view(1, 3, 1, 1) * (0.85 + 0.3 * torch.rand(n, 1, 1, 1, generator=gen))
     shade = _shading(gen, n, size)
     if striped:
@@ -128,13 +140,16 @@ def _check(size: int, n_train: int, n_test: int) -> None:
         raise ValueError(f"n_train and n_test must be >= 1, got {n_train}, {n_test}")
 
 
-@register_task("synthetic_edges2shapes", paired=True, fid_protocol="target_test", size=64, n_train=400, n_test=64, seed=0)
-def edges2shapes(size: int, n_train: int, n_test: int, seed: int) -> ImageTranslationData:
+@register_task("synthetic_edges2shapes", paired=True, fid_protocol="target_test", size=64, n_train=400, n_test=64, seed=0,
+               colours="random")
+def edges2shapes(size: int, n_train: int, n_test: int, seed: int, colours: str) -> ImageTranslationData:
     """Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like)."""
     _check(size, n_train, n_test)
+    if colours not in COLOURS:
+        raise ValueError(f"colours must be one of {COLOURS}, got {colours!r}")
     gen = torch.Generator().manual_seed(seed)
-    train_a, train_b = _edges2shapes(gen, n_train, size)
-    test_a, test_b = _edges2shapes(gen, n_test, size)
+    train_a, train_b = _edges2shapes(gen, n_train, size, colours)
+    test_a, test_b = _edges2shapes(gen, n_test, size, colours)
     return ImageTranslationData("synthetic_edges2shapes", True, size, train_a, train_b, test_a, test_b)
 
 

@@ -6,6 +6,12 @@ pool, forward hooks that tap intermediate features, batch sampling from uint8 te
 ``run_steps``: a step loop that checks every loss for NaN/inf, logs, and saves/restores its
 complete state (networks, optimisers, schedulers, step, RNG) through a ``Checkpointer`` so a
 preempted job resumes where it stopped.
+
+Checkpoint policy (``Schedule.select``): ``"last"`` (default) evaluates the generator as training left it;
+``"best_val"`` keeps, every ``val_every`` steps, the generator with the best score on a validation split that
+the harness carves from the training data (``SelectingCheckpointer`` + ``BestCheckpoint``; never the test
+set). Public GAN Compression / OMGD scripts instead keep ``best_net_G`` chosen on the test set (their val
+loader reads the test images); we do not offer that.
 """
 from __future__ import annotations
 
@@ -31,6 +37,9 @@ class Schedule:
     decay_from: float = 0.5
     log_every: int = 50
     checkpoint_every: int = 0  # 0: only when asked (preemption) and at the end
+    select: str = "last"       # checkpoint policy: "last", or "best_val" (a validation split of the training data)
+    val_every: int = 0         # best_val: score every this many steps (0: a tenth of the steps)
+    val_size: int = 0          # best_val: training examples held out (0: a tenth, at least 8, at most 200)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "Schedule":
@@ -38,7 +47,27 @@ class Schedule:
         schedule = cls(**values)
         if schedule.steps < 1 or schedule.batch_size < 1:
             raise ValueError(f"schedule needs steps >= 1 and batch_size >= 1, got {schedule}")
+        if schedule.select not in SELECT:
+            raise ValueError(f"schedule select must be one of {SELECT}, got {schedule.select!r}")
+        if schedule.val_every < 0 or schedule.val_size < 0:
+            raise ValueError(f"schedule val_every and val_size must be >= 0, got {schedule}")
         return schedule
+
+    def validation_every(self) -> int:
+        return self.val_every or max(1, self.steps // 10)
+
+
+SELECT = ("last", "best_val")
+
+
+def validation_size(n_train: int, val_size: int = 0) -> int:
+    """Training examples ``best_val`` holds out: ``val_size``, or a tenth of them (at least 8, at most 200);
+    an error when too few would be left to train on."""
+    n = val_size or min(200, max(8, n_train // 10))
+    if n >= n_train:
+        raise ValueError(f"a validation split of {n} leaves nothing of the {n_train} training examples: "
+                         f"set schedule.val_size smaller")
+    return n
 
 
 def check_schedule_keys(schedule_cls: type, values: Mapping[str, Any]) -> None:
@@ -182,6 +211,66 @@ class Checkpointer(Protocol):
     def requested(self) -> bool: ...
 
 
+class BestCheckpoint:
+    """Every ``every`` steps (and at the last), score the generator (``score``: lower is better, in eval mode) and
+    keep a copy of its weights when the score is the best so far. The generator is the ``G`` module of the loop's
+    state (``G_AB`` for CycleGAN). ``scores`` holds (step, score) for the record."""
+
+    def __init__(self, score: Callable[[nn.Module], float], every: int) -> None:
+        self.score, self.every = score, every
+        self.best_step, self.best_score, self.best_state = -1, float("inf"), None
+        self.scores: list[tuple[int, float]] = []
+
+    def due(self, step: int, last: int) -> bool:
+        return step % self.every == 0 or step == last
+
+    def observe(self, step: int, modules: Mapping[str, nn.Module]) -> None:
+        generator = modules["G"] if "G" in modules else modules["G_AB"]
+        was_training = generator.training
+        generator.eval()
+        value = float(self.score(generator))
+        generator.train(was_training)
+        self.scores.append((step, value))
+        if value < self.best_score:
+            self.best_step, self.best_score = step, value
+            self.best_state = {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()}
+
+    def restore(self, generator: nn.Module) -> None:
+        """Load the best weights seen into ``generator``."""
+        if self.best_state is None:
+            raise RuntimeError("no validation score was taken: the loop never reached a validation step")
+        generator.load_state_dict(self.best_state)
+
+    def state_dict(self) -> dict:
+        return {"best_step": self.best_step, "best_score": self.best_score, "best_state": self.best_state,
+                "scores": list(self.scores)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best_step, self.best_score, self.best_state = state["best_step"], state["best_score"], state["best_state"]
+        self.scores = [tuple(s) for s in state["scores"]]
+
+
+class SelectingCheckpointer:
+    """A checkpointer that also carries a ``BestCheckpoint`` (``selector``), which ``run_steps`` feeds, and saves
+    and restores its state with the loop's, so a resumed job keeps the best weights seen before."""
+
+    def __init__(self, inner: Checkpointer | None, selector: BestCheckpoint) -> None:
+        self.inner, self.selector = inner, selector
+
+    def load(self) -> dict | None:
+        state = self.inner.load() if self.inner is not None else None
+        if state is not None and "selector" in state:
+            self.selector.load_state_dict(state.pop("selector"))
+        return state
+
+    def save(self, state: dict) -> None:
+        if self.inner is not None:
+            self.inner.save({**state, "selector": self.selector.state_dict()})
+
+    def requested(self) -> bool:
+        return self.inner.requested() if self.inner is not None else False
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; the message names the term and the step."""
 
@@ -245,8 +334,10 @@ def run_steps(step_fn: Callable[[int], dict[str, torch.Tensor]], state: Training
     keeps, per term, the mean over each ``log_every`` window (``history["steps"]`` the window
     ends), which is what tests and records read. With a checkpointer, the loop resumes from
     saved state, saves every ``checkpoint_every`` steps and once more when training ends, and when
-    ``checkpointer.requested()`` saves and raises ``PreemptedError`` so the job can be requeued.
+    ``checkpointer.requested()`` saves and raises ``PreemptedError`` so the job can be requeued. A checkpointer
+    with a ``selector`` (``SelectingCheckpointer``) has it score the generator when due.
     """
+    selector: BestCheckpoint | None = getattr(checkpointer, "selector", None)
     step, history = 0, {"steps": []}
     if checkpointer is not None and (saved := checkpointer.load()) is not None:
         step, history = state.load_state_dict(saved, device)
@@ -262,6 +353,8 @@ def run_steps(step_fn: Callable[[int], dict[str, torch.Tensor]], state: Training
         for scheduler in state.schedulers.values():
             scheduler.step()
         step += 1
+        if selector is not None and selector.due(step, schedule.steps):
+            selector.observe(step, state.modules)
         if step % schedule.log_every == 0 or step == schedule.steps:
             history["steps"].append(step)
             for name, values in window.items():

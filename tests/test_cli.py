@@ -105,8 +105,9 @@ def test_rerun_skips_done_jobs_and_force_reruns(tiny_grid):
 
 def test_dry_run_prints_the_job_table_and_runs_nothing(tmp_path):
     proc = cli("grid", "--suite", "smoke", "--dry-run", "--results", str(tmp_path / "r"), "--seeds", "0", "1")
-    # the composite smoke suite, 2 seeds; cgan_kd+vanilla_kd's fake set is its own (rho 0.8, labels kept)
-    assert "68 jobs (8 teachers, 8 artifacts, 52 students)" in proc.stdout
+    # the composite smoke suite, 2 seeds of every student, one teacher per task (and so one fake set per task and
+    # settings); cgan_kd+vanilla_kd's fake set is its own (rho 0.8, labels kept)
+    assert "60 jobs (4 teachers, 4 artifacts, 52 students)" in proc.stdout
     assert "cgan_kd_fake_set" in proc.stdout and "a-" in proc.stdout
     assert "feature_kd" in proc.stdout and "t-" in proc.stdout
     assert not (tmp_path / "r").exists()

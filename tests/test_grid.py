@@ -95,9 +95,31 @@ def test_filters_narrow_the_grid():
     assert {j.task for j in jobs} == {"synthetic_edges2shapes"}
     assert {j.method for j in jobs} == {"teacher", "output_kd"}
     assert sorted({j.seed for j in jobs}) == [0, 1]
-    assert len(jobs) == 2 * (1 + len(SUITES.get("smoke_i2i").students))
+    assert len(jobs) == 1 + 2 * len(SUITES.get("smoke_i2i").students)
     with pytest.raises(UnknownNameError, match="Valid task names"):
         expand(suite, tasks=["horse2zebraa"])
+
+
+def test_one_teacher_per_task_serves_every_seed_unless_the_suite_says_otherwise():
+    suite = SUITES.get("smoke")
+    jobs = expand(suite, seeds=[3, 4, 5])
+    teachers = [j for j in jobs if j.phase == "teacher"]
+    n_tasks = sum(len(SUITES.get(part).tasks) for part in suite.parts)
+    assert len(teachers) == n_tasks and {j.seed for j in teachers} == {0}
+    students = [j for j in jobs if j.phase == "student"]
+    assert {j.seed for j in students} == {3, 4, 5}
+    teacher_ids = {j.job_id for j in teachers}
+    assert {j.teacher_id for j in students if j.teacher_id} <= teacher_ids
+    fake_sets = [j for j in jobs if j.phase == "artifact"]
+    assert {j.seed for j in fake_sets} == {0}, "a task's fake set is made once, from its one teacher"
+    per_seed = expand(SUITES.get("smoke_i2i").with_changes(teacher_seed=None), seeds=[3, 4])
+    per_seed_teachers = {(j.task, j.seed): j.job_id for j in per_seed if j.phase == "teacher"}
+    assert len(per_seed_teachers) == 2 * len(SUITES.get("smoke_i2i").tasks)
+    for job in per_seed:
+        if job.phase == "student" and job.teacher_id:
+            assert job.teacher_id == per_seed_teachers[(job.task, job.seed)]
+    seed0 = [j.job_id for j in expand(suite, seeds=[0])]
+    assert set(seed0) <= {j.job_id for j in expand(suite, seeds=[0, 1, 2])}, "seed 0's job ids do not change"
 
 
 def test_hparam_grid_is_cartesian_with_zipped_keys():

@@ -26,7 +26,8 @@ def test_paper_suites_are_the_papers_setups() -> None:
     assert {(j.student["arch"], j.student["ngf"]) for j in students} == {
         ("resnet_generator", 16), ("resnet_generator", 32), ("mobile_resnet_generator", 16)}
     i2i = sorted(n for n, cls in METHODS.items() if cls.family == "i2i")
-    assert sorted({j.method for j in students}) == i2i and len(students) == 3 * len(i2i)
+    assert sorted({j.method for j in students}) == i2i and len(students) == 3 * 3 * len(i2i)  # 3 networks, 3 seeds
+    assert {j.seed for j in students} == {0, 1, 2} and {j.teacher_id for j in students} <= {teacher.job_id, None}
     plain = next(j for j in students if j.method == "output_kd")  # dcd and cat_ka have their papers' (method_schedules)
     assert plain.schedule["steps"] == 200 * 1334 and plain.schedule["decay_from"] == 0.5
     e2s = expand(SUITES.get("pix2pix_edges2shoes"))
@@ -95,15 +96,31 @@ def test_dry_run_shows_phases_and_a_cpu_estimate(tmp_path: Path, capsys: pytest.
     assert main(["grid", "--suite", "cyclegan_horse2zebra", "--dry-run", "--results", str(tmp_path / "r"),
                  "--data-root", str(tmp_path / "data")]) == 0
     out = capsys.readouterr().out
-    n_students = 3 * sum(cls.family == "i2i" for _, cls in METHODS.items())
+    n_configs = 3 * sum(cls.family == "i2i" for _, cls in METHODS.items())
+    n_students = 3 * n_configs  # every configuration runs seeds 0, 1, 2
     assert f"{1 + n_students} jobs (1 teachers, {n_students} students)" in out
-    assert "teacher: 1 job(s), 1 loaded from a published checkpoint (no training)" in out
+    assert "teacher: 1 job(s) = 1 configuration(s) x 1 seed(s) (0), 1 loaded from a published checkpoint" in out
     steps = sum(j.schedule["steps"] for j in expand(SUITES.get("cyclegan_horse2zebra")) if j.phase == "student")
     assert steps > n_students * 266800  # 266,800 each, but dcd's 800 epochs and cat_ka's 1000 at batch 80
-    assert f"student: {n_students} job(s), {n_students} training {steps:,} steps" in out
+    assert (f"student: {n_students} job(s) = {n_configs} configuration(s) x 3 seed(s) (0, 1, 2), {n_students} "
+            f"training {steps:,} steps") in out
     assert "device-hours on cpu: built-in table" in out and "no GPU step times are known" in out
     assert "scaled by MACs from same step kind (scratch:unpaired resnet ngf16 b9 128px b1; built-in CPU table)" in out
     assert "data: horse2zebra is not prepared under" in out
+
+
+def test_the_estimate_counts_every_seed() -> None:
+    """Three seeds cost three times one seed, and the total line says that seeds are included."""
+    suite, store = SUITES.get("pix2pix_edges2shoes"), ResultStore(Path("/nonexistent-store"))
+    one = estimate(expand(suite, seeds=[0]), store)
+    three = estimate(expand(suite), store)
+    students = [e for e in three if e.job.phase == "student"]
+    assert len(students) == 3 * len([e for e in one if e.job.phase == "student"])
+    hours = sum(e.seconds for e in three) / 3600
+    assert hours == pytest.approx(3 * sum(e.seconds for e in one) / 3600)
+    text = format_estimate(three)
+    assert f"total: {len(three)} job(s), {hours:,.1f} device-hours of training with every seed included" in text
+    assert "(students: 3 seed(s) each)" in text
 
 
 def _record(job: JobConfig, train_s: float, device: str, name: str) -> dict:

@@ -1,0 +1,93 @@
+"""The default suite shows something: its image-to-image teachers learn their translation.
+
+The check trains the default suite's teacher of every built-in image-to-image task through the CLI (exactly
+the default configuration; one ``scratch`` student rides along because a grid always trains students) and
+compares the teacher's translations of the test inputs with baselines that learned nothing:
+
+* paired tasks: L1 to the test targets must be at most half that of the better of two baselines, the
+  mean training target (the best constant image under L1's cousin, L2) and the input itself (identity);
+* unpaired tasks (no targets): FID with the offline extractor must be at most 0.7 times the better of an
+  untrained generator of the teacher's architecture and the inputs themselves.
+
+A second test gives the same check an untrained generator and expects it to fail, so the check can fail.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmarks.i2i_jobs import translate
+from benchmarks.metrics.fid import compute_fid_kid, resolve_extractor
+from benchmarks.suites import SUITES
+from datasets import TASKS, ImageTranslationData
+from datasets.base import load_task
+from methods.networks import build_network
+
+try:
+    from tests.cli_helpers import cli, records
+except ImportError:  # pytest's rootdir-relative import mode
+    from cli_helpers import cli, records
+
+L1_MARGIN = 0.5
+FID_MARGIN = 0.7
+I2I_TASKS = SUITES.get("default_i2i").tasks
+
+
+def _l1(fake: torch.Tensor, real: torch.Tensor) -> float:
+    return float((fake.float() - real.float()).abs().mean() / 255)
+
+
+def _fid(fake: torch.Tensor, real: torch.Tensor, cache: Path) -> float:
+    return compute_fid_kid(fake, real, real_cache_name="real", cache_root=cache,
+                           extractor=resolve_extractor(prefer="offline"), device=torch.device("cpu"))["fid"]
+
+
+def teacher_learned(generator: torch.nn.Module, data: ImageTranslationData, spec: dict, cache: Path) -> tuple[bool, str]:
+    """Whether ``generator`` beats the no-learning baselines by the margins above, and the numbers."""
+    fake = translate(generator, data.test_a, torch.device("cpu"))
+    if data.paired:
+        mean_target = data.train_b.float().mean(0, keepdim=True).round().to(torch.uint8).expand_as(data.test_b)
+        ours, mean, identity = (_l1(x, data.test_b) for x in (fake, mean_target, data.test_a))
+        return ours <= L1_MARGIN * min(mean, identity), f"L1 {ours:.3f} vs mean image {mean:.3f}, identity {identity:.3f}"
+    torch.manual_seed(0)
+    untrained = translate(build_network(spec), data.test_a, torch.device("cpu"))
+    real = torch.cat([data.train_b, data.test_b])
+    ours, blank, identity = (_fid(x, real, cache) for x in (fake, untrained, data.test_a))
+    return ours <= FID_MARGIN * min(blank, identity), f"FID {ours:.1f} vs untrained {blank:.1f}, identity {identity:.1f}"
+
+
+def _data(task: dict) -> ImageTranslationData:
+    return load_task(task["name"], **{k: v for k, v in task.items() if k != "name"})
+
+
+@pytest.mark.parametrize("task", I2I_TASKS, ids=[t["name"] for t in I2I_TASKS])
+def test_every_default_teacher_learns_its_translation(tmp_path, task):
+    results = tmp_path / "r"
+    cli("grid", "--suite", "default", "--tasks", task["name"], "--methods", "scratch", "--seeds", "0",
+        "--set", "evaluation.fid_extractor=offline", "--results", str(results))
+    (teacher,) = [r for r in records(results).values() if r["config"]["phase"] == "teacher"]
+    spec = teacher["config"]["teacher"]
+    generator = build_network(spec)
+    generator.load_state_dict(torch.load(results / "jobs" / teacher["job_id"] / "generator.pt", weights_only=True))
+    learned, numbers = teacher_learned(generator, _data(task), spec, tmp_path / "fid")
+    assert learned, f"the default teacher of {task['name']} did not learn its translation: {numbers}"
+
+
+@pytest.mark.parametrize("task", I2I_TASKS, ids=[t["name"] for t in I2I_TASKS])
+def test_the_check_fails_for_a_teacher_that_learned_nothing(tmp_path, task):
+    spec = dict(SUITES.get("default_i2i").teacher)
+    torch.manual_seed(0)
+    learned, numbers = teacher_learned(build_network(spec), _data(task), spec, tmp_path / "fid")
+    assert not learned, numbers
+
+
+def test_the_unpaired_check_fails_for_an_untrained_generator(tmp_path):
+    """The unpaired branch too (no unpaired task is in the default suite: see its description)."""
+    task = {"name": "synthetic_plain2striped", "size": 32, "n_train": 64, "n_test": 32}
+    assert not TASKS.info(task["name"]).paired
+    spec = dict(SUITES.get("default_i2i").teacher)
+    torch.manual_seed(1)
+    learned, numbers = teacher_learned(build_network(spec), _data(task), spec, tmp_path / "fid")
+    assert not learned, numbers
