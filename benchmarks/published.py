@@ -8,6 +8,11 @@ Each row keeps its source and gains the columns the leaderboard needs:
 * ``metric_key``: our metric column for the CSV's metric (FID -> ``fid``, mIoU -> ``miou``, top1 ->
   ``accuracy``, MAE -> ``mae``); other metrics (``FID delta vs teacher``) are shown, never compared;
 * ``match_method``, ``match_network``: the configuration of ours the row reports on, or "";
+* ``checkpoint`` (a column of the CSV, ours: the reference copy has none): which weights the source's number is
+  from, where the source says it. ``best_test``: the best checkpoint chosen on the test set (the public GAN
+  Compression and OMGD scripts point their validation loader at the test images and keep ``best_net_G``);
+  ``unknown`` otherwise (a paper or README that does not say). Our rows are the last checkpoint unless their
+  record says ``best_val`` (``methods.training``);
 * ``fid_convention``: for FID rows of a task we have, the real-statistics convention the papers use,
   taken to be the task's own (``TaskInfo.fid_protocol``: CycleGAN tasks ``target_train_test``, the
   real statistics GAN Compression publishes and the later papers reuse; pix2pix tasks
@@ -81,4 +86,6 @@ def load_published(path: str | Path = PUBLISHED_CSV) -> pd.DataFrame:
                             for t, k in zip(df["task"], df["metric_key"], strict=True)]
     for col in ("params_M", "macs_G", "value"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
-    return df.fillna({"note": "", "generator": "", "source": ""})
+    if "checkpoint" not in df.columns:
+        df["checkpoint"] = "unknown"
+    return df.fillna({"note": "", "generator": "", "source": "", "checkpoint": "unknown"})

@@ -13,7 +13,8 @@ from .text import as_str, isna
 INCEPTION_EXTRACTOR = "inception-v3-compat"
 #: Columns of the published-results frame (``benchmarks.published.load_published``).
 REPORTED_COLS = ["family", "task", "csv_task", "method", "role", "generator", "params_M", "macs_G", "metric",
-                 "metric_key", "value", "higher_is_better", "source", "note", "match_method", "match_network"]
+                 "metric_key", "value", "higher_is_better", "source", "note", "match_method", "match_network",
+                 "checkpoint"]
 
 
 def prepare_reported(reported: pd.DataFrame | None) -> pd.DataFrame:
@@ -73,6 +74,7 @@ def reported_rows(task_reported: pd.DataFrame, summary: pd.DataFrame | None,
                "params": "" if isna(rep["params_M"]) else f"{rep['params_M']:g}",
                "macs": "" if isna(rep["macs_G"]) else f"{rep['macs_G']:g}",
                "metric": label, "value": value, "source": rep["source"], "note": rep["note"],
+               "checkpoint": rep["checkpoint"] or "unknown",
                "ours": "", "gap": "", "gap_class": "", "ours_config": ""}
         match = _matching_config(rep, summary) if summary is not None else None
         if match is not None:

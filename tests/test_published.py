@@ -18,8 +18,21 @@ from report.figures import quality_vs_compression_figure
 def test_shipped_csv_is_the_reference_copy() -> None:
     assert PUBLISHED_CSV == REPO_ROOT / "results" / "published_results.csv"
     shared = REPO_ROOT.parent / "shared" / "reference" / "published_results.csv"
-    if shared.is_file():  # the development checkout has the reference beside it
-        assert PUBLISHED_CSV.read_text() == shared.read_text()
+    if shared.is_file():  # the development checkout has the reference beside it: ours adds the checkpoint column
+        ours = pd.read_csv(PUBLISHED_CSV)
+        pd.testing.assert_frame_equal(ours.drop(columns="checkpoint"), pd.read_csv(shared))
+
+
+def test_published_rows_carry_their_sources_checkpoint_policy(tmp_path: Path) -> None:
+    df = load_published()
+    policy = lambda task, method: df[(df["csv_task"] == task) & (df["method"] == method)]["checkpoint"].tolist()  # noqa: E731
+    assert policy("horse2zebra", "OMGD") == ["best_test"]  # its public scripts: val = test, best_net_G
+    assert policy("horse2zebra", "Fast GAN Compression") == ["best_test"]
+    assert policy("horse2zebra", "CRD") == ["unknown"] and policy("cifar100", "cGAN-KD")[0] == "unknown"
+    assert set(df["checkpoint"]) == {"best_test", "unknown"}
+    old = tmp_path / "old.csv"  # a CSV without the column (the reference copy) reads as unknown
+    pd.read_csv(PUBLISHED_CSV).drop(columns="checkpoint").to_csv(old, index=False)
+    assert set(load_published(old)["checkpoint"]) == {"unknown"}
 
 
 def test_rows_are_mapped_onto_our_tasks_and_methods() -> None:
@@ -62,6 +75,10 @@ def test_report_shows_reported_numbers_beside_ours(tmp_path: Path) -> None:
     assert re.search(r'<td class="num gap-worse">\+3\.39</td>', sec)
     assert re.search(r'<td class="num gap-worse">\+0\.25</td>', sec)
     assert "+3.39 vs 46.61 (CRD)" in sec and "vs reported" in sec  # and in our own leaderboard row
+    # each reported row says which checkpoint its number is from; the notes say ours are the last ones
+    assert re.search(r'OMGD<span class="badge-reported">.*?<td>best_test</td>', sec, re.S)
+    assert re.search(r'CRD<span class="badge-reported">.*?<td>unknown</td>', sec, re.S)
+    assert "every number of ours is from the last checkpoint" in html
     assert "Hollow black diamonds" in sec and sec.count('class="pareto-figure"') == 1
     # tasks not run here get their own reported-only section, with sources
     only = html[html.index('id="reported-only"'):html.index('<section id="jobs">')]
