@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from methods.registry import Registry
+from methods.registry import Param, Registry
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Family:
     recipe_defaults: Mapping[str, Any] = field(default_factory=dict)
     by_pairing: bool = False
     calibrated: bool = False
+    #: declared types/choices of schedule keys, checked by ``--set`` (others: the default's type)
+    schedule_params: Mapping[str, Param] = field(default_factory=dict)
 
 
 FAMILIES: Registry[Family] = Registry("family")
@@ -54,7 +56,9 @@ for _family in (
                               "val_size": 0},
            recipe_defaults={"gan_mode": "auto", "lambda_l1": 100.0, "lambda_cycle": 10.0, "lambda_identity": 0.5,
                             "pool_size": 50, "ndf": 64, "d_layers": 3, "d_norm": "auto"},
-           metrics=("fid", "kid"), by_pairing=True, calibrated=True),
+           metrics=("fid", "kid"), by_pairing=True, calibrated=True,
+           # the checkpoint policy (methods.training.SELECT; tests/test_registries checks they agree)
+           schedule_params={"select": Param("str", choices=("last", "best_val"))}),
     Family("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)",
            job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
            schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",)),

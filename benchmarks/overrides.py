@@ -163,7 +163,7 @@ def _override_section(suite: Suite, key: str, section: str, name: str, value: An
         for part in ("teacher_schedule", "student_schedule"):
             if section in ("schedule", part):
                 suite = suite.with_changes(**{part: _set_in(key, getattr(suite, part), family.schedule_defaults,
-                                                            name, value)})
+                                                            name, value, family.schedule_params)})
         if section != "teacher_schedule":
             suite = suite.with_changes(method_schedules={m: {**s, name: value} if name in s else s
                                                          for m, s in suite.method_schedules.items()})

@@ -48,6 +48,13 @@ def test_the_validation_split_comes_from_the_training_data_and_is_fixed():
     assert torch.equal(again, val_a) and VAL_SPLIT_SEED == 0, "same split for every job (every seed and method)"
 
 
+def test_the_grid_and_the_schedule_know_the_same_policies():
+    from benchmarks.families import FAMILIES
+    from methods.training import SELECT
+
+    assert FAMILIES.get("i2i").schedule_params["select"].choices == SELECT
+
+
 def test_bad_checkpoint_policies_are_refused():
     for values, message in (({"select": "best_test"}, "select must be one of"), ({"val_every": -1}, ">= 0")):
         try:
@@ -59,5 +66,5 @@ def test_bad_checkpoint_policies_are_refused():
 
 def test_a_bad_policy_stops_the_grid_before_anything_runs(tmp_path):
     proc = cli(*ARGS, "--results", str(tmp_path / "r"), "--set", "schedule.select=best_test", check=False)
-    assert proc.returncode == 2 and "select must be one of ('last', 'best_val'), got 'best_test'" in proc.stderr
+    assert proc.returncode == 2 and "schedule.select: expected one of 'last', 'best_val', got 'best_test'" in proc.stderr
     assert not list((tmp_path / "r").glob("jobs/*/record.json"))
