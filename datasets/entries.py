@@ -62,7 +62,7 @@ _task('summer2winter_yosemite', 'datasets.cyclegan', 'i2i', False,
       '`datasets prepare`).',
       'fid', reported_as='summer2winter', dataset='summer2winter_yosemite')
 _task('synthetic_edges2shapes', 'datasets.synthetic', 'i2i', True,
-      {'size': 64, 'n_train': 400, 'n_test': 64, 'seed': 0}, 'target_test',
+      {'size': 64, 'n_train': 400, 'n_test': 64, 'seed': 0, 'colours': 'random'}, 'target_test',
       'Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like).',
       'fid')
 _task('synthetic_plain2striped', 'datasets.synthetic', 'i2i', False,
