@@ -153,7 +153,7 @@ def test_overrides_apply_and_list_axes_expand():
     ("output_kd.nope=1", "valid: d_init, lambda_gan, lambda_recon"),
     ("outputkd.lambda=1", "Did you mean 'output_kd'"),
     ("schedule.stepz=3", "valid: batch_size"),
-    ("task.colour=3", "valid: n_test, n_train, seed, size"),
+    ("task.colour=3", "valid: colours, n_test, n_train, seed, size"),
 ])
 def test_malformed_overrides_say_what_is_valid(item, message):
     with pytest.raises(OverrideError, match=message.replace("[", r"\[")):
