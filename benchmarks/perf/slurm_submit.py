@@ -3,7 +3,7 @@
     python -m benchmarks.perf.slurm_submit [--keep-jobs]
 
 Needs a SLURM controller (``tests/slurm/start_cluster.sh`` starts a one-node one). The grid is the
-``default_i2i`` suite with 4 seeds and hyperparameter sweeps (8 teachers, 992 students: 1,000 jobs);
+``default_i2i`` suite with 8 seeds and hyperparameter sweeps (1 teacher, 1,016 students: 1,017 jobs);
 its jobs run ``exit 0`` as their setup line, so a job that starts ends at once. The command timed
 is the real CLI's ``main`` (``grid --executor slurm --no-wait``) in a fresh process (interpreter and imports
 included; the import of the CLI alone is timed too, and the command reports whether it imported torch:
@@ -34,10 +34,10 @@ from benchmarks import slurm
 from benchmarks.environment import REPO_ROOT
 from benchmarks.run import main as cli
 
-SEEDS = ["0", "1", "2", "3"]
+SEEDS = [str(seed) for seed in range(8)]  # one task, one teacher for every seed
 SWEEPS = ["output_kd.lambda_recon=" + json.dumps(list(range(1, 63))),    # 62 values
-          "feature_kd.lambda_distill=" + json.dumps(list(range(1, 59)))]  # 58 values: with 4 more methods, 124
-#                                                                             students per task and seed
+          "feature_kd.lambda_distill=" + json.dumps(list(range(1, 59)))]  # 58 values: with 7 more methods, 127
+#                                                                             students per seed
 TARGET_S = 5.0
 
 
