@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Sequence
 
 from benchmarks import cluster_config, slurm
-from benchmarks import datasets_cli, teachers_cli
-from benchmarks import weights_cli
+from benchmarks import datasets_cli, results_cli, teachers_cli, weights_cli
 from benchmarks.config import PHASES, canonical_json
-from benchmarks.environment import choose_device, git_state
+from benchmarks.environment import choose_device
 from benchmarks.estimate import calibrate, estimate, format_estimate
 from benchmarks.families import FAMILIES
 from benchmarks.grid import check_plans, expand
@@ -34,7 +33,7 @@ from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES, suite_resources
 from datasets import TASKS
 from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
-from methods import ARTIFACTS, METHODS, NETWORKS
+from methods import METHODS, NETWORKS
 from methods.network_spec import describe_network
 from methods.registry import UnknownNameError
 from methods.weights import WeightsError
@@ -124,21 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     weights_cli.add_parser(sub)
     lst = sub.add_parser("list", help="methods, tasks, suites, networks, metrics")
     lst.add_argument("what", nargs="?", choices=("methods", "tasks", "suites", "networks", "metrics"))
-    for name, text in (("status", "what is done / failed / blocked / missing"),
-                       ("collect", "the store as a CSV table"), ("report", "render the HTML leaderboard")):
-        p = sub.add_parser(name, help=text)
-        _add_common(p)
-        if name == "collect":
-            p.add_argument("--output", help="CSV path (default: <results>/results.csv)")
-        if name == "report":
-            p.add_argument("--output", help="folder for index.html, leaderboard.json and leaderboard.csv "
-                                            "(default: <results>/report)")
-            p.add_argument("--compare", nargs=2, metavar=("RESULTS_A", "RESULTS_B"),
-                           help="instead: print per-row differences (B - A) of two result folders' leaderboards, "
-                                "and whether each is beyond the rows' noise")
-            p.add_argument("--out", help="with --compare: also write the comparison to this CSV file")
-        if name == "status":
-            p.add_argument("--all", action="store_true", help="one line per job, not only the summary and problems")
+    results_cli.add_parsers(sub, _add_common)
     return parser
 
 
@@ -291,87 +276,8 @@ def _execute(args: argparse.Namespace, jobs: list, store: ResultStore, label: st
         return EXIT_OK
     _print_outcome(jobs, outcome, store, "finished")
     if not args.no_report:
-        print(f"leaderboard: {render(store, None, suite=label)}")
+        print(f"leaderboard: {results_cli.render(store, None, suite=label)}")
     return EXIT_JOBS_FAILED if any(status in UNSUCCESSFUL for status in outcome.values()) else EXIT_OK
-
-
-def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
-    from benchmarks.collect import collect  # pandas: only the commands that read the store need it
-    from benchmarks.published import load_published
-    from report.render import render_report
-
-    frame, problems = collect(store)
-    for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    out_dir = Path(output) if output else store.root / "report"
-    context = {"suite": suite or ", ".join(sorted(set(frame["suite"]) - {""})), "results": str(store.root),
-               **git_state()}
-    tables = {name: ARTIFACTS.info(name).table for name in ARTIFACTS if ARTIFACTS.info(name).table}
-    return render_report(frame, out_dir, context=context, reported=load_published(), artifact_tables=tables)
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from benchmarks.collect import collect
-
-    store = ResultStore(args.results)
-    submissions = slurm.latest_submissions(store)
-    live: dict[str, slurm.LiveState] = {}
-    if submissions:
-        try:
-            live = slurm.reconcile(store, submissions)  # also records jobs that died without a record
-        except slurm.SlurmError as exc:
-            print(f"warning: cannot ask SLURM ({exc}); queued/running jobs show their last record or as missing",
-                  file=sys.stderr)
-    frame, problems = collect(store)
-    for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    if frame.empty:
-        print(f"no jobs in {store.root}: run `python -m benchmarks.run grid` first")
-        return 0
-    for job_id, state in live.items():
-        if state.status in ("queued", "running"):
-            frame.loc[frame["job_id"] == job_id, "status"] = state.status
-    counts = frame["status"].value_counts().to_dict()
-    print(f"{len(frame)} jobs in {store.root}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    shown = frame if args.all else frame[frame["status"] != "done"]
-    for row in shown.itertuples():
-        state = live.get(row.job_id)
-        where = f"  SLURM {state.submission.slurm_id}" + (f" {state.slurm_state}" if state.slurm_state else "") \
-            if state else ""
-        error = f"  {row.error[:120]}" if isinstance(row.error, str) and row.status not in ("queued", "running") else ""
-        print(f"  {row.status:<9} {row.job_id:<15} {row.task:<24} {row.method:<12} {row.student:<24} seed {row.seed}"
-              f"{where}{error}")
-        if isinstance(row.log_path, str):
-            print(f"  {'':<9} log: {row.log_path}")
-        if state and (row.status in ("queued", "running") or Path(state.submission.stdout).exists()):
-            print(f"  {'':<9} stdout: {state.submission.stdout}\n  {'':<9} stderr: {state.submission.stderr}")
-    return 0
-
-
-def cmd_collect(args: argparse.Namespace) -> int:
-    from benchmarks.collect import collect
-
-    store = ResultStore(args.results)
-    frame, problems = collect(store)
-    for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    out = Path(args.output) if args.output else store.root / "results.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
-    print(f"{len(frame)} rows -> {out}")
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    if args.compare:
-        from benchmarks.compare_cli import compare
-
-        return compare(*args.compare, out=args.out)
-    if args.out:
-        raise ValueError("--out goes with --compare (the leaderboard's folder is --output)")
-    store = ResultStore(args.results)
-    print(f"leaderboard: {render(store, args.output)}")
-    return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -382,9 +288,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"grid": cmd_grid, "rerun": cmd_rerun, "list": cmd_list, "status": cmd_status, "collect": cmd_collect, "report": cmd_report,
-            "calibrate": cmd_calibrate, "datasets": datasets_cli.run, "teachers": teachers_cli.run}
-COMMANDS["weights"] = weights_cli.run
+COMMANDS = {"grid": cmd_grid, "rerun": cmd_rerun, "list": cmd_list, **results_cli.COMMANDS, "calibrate": cmd_calibrate,
+            "datasets": datasets_cli.run, "teachers": teachers_cli.run, "weights": weights_cli.run}
 
 
 def _interrupt_on_sigterm(signum: int, frame: object) -> None:
