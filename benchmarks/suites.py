@@ -33,7 +33,7 @@ _NO_VGG = {"lambda_style": [0.0], "lambda_feature": [0.0]}
 register_suite(Suite(
     name="default_i2i",
     description="Built-in paired task (synthetic_edges2shapes, colours tied to the shape's kind) at 32x32: one ResNet "
-                "teacher (ngf 16, 400 steps) vs every method's student at ngf 4 (150 steps), 3 seeds; FID on the 32 "
+                "teacher (ngf 16, 400 steps) vs every method's student at ngf 4 (100 steps), 3 seeds; FID on the 32 "
                 "test images; VGG terms off (no ImageNet VGG16 offline). The unpaired built-in task is not in it: its "
                 "CycleGAN teacher does not learn stripes within the ten-minute budget (after 300 steps its FID is no "
                 "better than returning the input), and its students cost two to three times the paired ones.",
@@ -51,13 +51,13 @@ register_suite(Suite(
              "feature_kd": {"ndf": [16]}},
     recipe={"ndf": 16},
     teacher_schedule={"steps": 400, "batch_size": 4, "log_every": 50},
-    student_schedule={"steps": 150, "batch_size": 4, "log_every": 50},
+    student_schedule={"steps": 100, "batch_size": 4, "log_every": 50},
     resources={"teacher": {"time_min": 60}, "student": {"time_min": 30}},
 ))
 
 _SMALL_CIFAR_RESNET = {"arch": "cifar_resnet", "depth": 8}
-_DEFAULT_FAKE_SET = {"gan_steps": 200, "gan_batch_size": 32, "gan_d_steps": 1, "gan_ch": 8, "gan_dim_z": 32,
-                     "gan_dim_embed": 32, "dre_steps": 100, "dre_batch_size": 64, "dre_hidden": [128, 64],
+_DEFAULT_FAKE_SET = {"gan_steps": 100, "gan_batch_size": 32, "gan_d_steps": 1, "gan_ch": 8, "gan_dim_z": 32,
+                     "gan_dim_embed": 32, "dre_steps": 50, "dre_batch_size": 64, "dre_hidden": [128, 64],
                      "dre_dim_embed": 32, "rs_burn_in": 100, "rs_batch_size": 100, "filter_burn_in": 30,
                      "n_per_label": 30, "max_label_points": 10, "fid_samples": 0, "log_every": 50,
                      "filter_net": "teacher"}
@@ -85,7 +85,7 @@ def _labelled_suite(name: str, family: str, task: Mapping[str, Any], lr: float) 
         methods=LABELLED_METHODS,
             hparams=_DEFAULT_CGAN_HPARAMS,
         teacher_schedule={"steps": 300, "batch_size": 32, "lr": lr, "log_every": 50},
-        student_schedule={"steps": 200, "batch_size": 32, "lr": lr, "log_every": 50},
+        student_schedule={"steps": 150, "batch_size": 32, "lr": lr, "log_every": 50},
         fake_set=_DEFAULT_FAKE_SET,
         resources={"teacher": {"time_min": 30}, "artifact": {"time_min": 60}, "student": {"time_min": 30}},
     )
@@ -100,10 +100,17 @@ register_suite(_labelled_suite("default_regression", "regression",
 register_suite(Suite(
     name="default",
     description="What `grid` runs with no arguments: default_i2i + default_classification + default_regression, "
-                "offline on a laptop-class CPU (real InceptionV3 FID makes it take longer than ten minutes on 2 "
-                "cores).",
+                "3 seeds of every student, real InceptionV3 FID, offline but for the package index; about 8 "
+                "minutes of 2 CPU cores (projected from CPU time, see benchmarks/suites.py).",
     parts=("default_i2i", "default_classification", "default_regression"),
 ))
+# Its cost, measured (2-core development machine shared with other work, so CPU time, not wall time): the grid
+# with i2i students at 150 steps, labelled students at 200 and fake sets of 200 + 100 steps took 1,100 CPU-s
+# (user + sys of the whole `grid`, 56 jobs): job bodies 888 (records' timings.cpu_s: i2i students 15.6 s each,
+# FID on 32 images about 5 s of it; labelled students 9.2; fake sets 88 each; teachers 21-29), 212 outside them
+# (interpreter and imports of each job, the grid, the report). The schedules above were then cut (i2i students
+# 100 steps, labelled 150, fake sets 100 + 50), which projects to about 900 CPU-s: about 7.5 minutes on a quiet
+# 2-core machine running two jobs at once, plus set-up from a fresh clone (pip, InceptionV3 weights: ~1 min).
 
 register_suite(Suite(
     name="smoke_i2i",
