@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
 
 SMOKE = ("--suite", "smoke", "--tasks", "synthetic_edges2shapes", "--executor", "slurm", "--no-progress",
          "--no-report")
+BOTH_TASKS = ("synthetic_edges2shapes", "synthetic_plain2striped")
 
 
 def cli(*args: str) -> tuple[int, str]:
@@ -103,7 +104,8 @@ def assert_done_records_intact(results: Path) -> None:
 
 def test_two_phase_grid_goes_out_as_arrays_with_afterok(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    grid = (*SMOKE, "--seeds", "0", "1", "--methods", "output_kd", "feature_kd", "--results", str(results))
+    # two tasks: one teacher each (a suite trains one teacher per task, whatever the seeds), two students each
+    grid = (*SMOKE, "--tasks", *BOTH_TASKS, "--methods", "output_kd", "feature_kd", "--results", str(results))
     rc, out = cli("grid", *grid, "--no-wait")
     assert rc == 0, out
     assert "submitted 6 job(s) to SLURM in 3 sbatch call(s)" in out
@@ -262,15 +264,15 @@ def test_arrays_are_chunked_under_max_array_size(tmp_path: Path, monkeypatch: py
         ["scontrol", "show", "config"], capture_output=True, text=True).stdout).group(1))
     monkeypatch.setattr(slurm, "max_array_size", lambda: 2)
     results = tmp_path / "results"
-    rc, out = cli("grid", *SMOKE, "--seeds", "0", "1", "2", "--methods", "output_kd", "--results", str(results),
-                  "--no-wait", "--sbatch=--hold")
+    rc, out = cli("grid", *SMOKE, "--tasks", *BOTH_TASKS, "--seeds", "0", "1", "2", "--methods", "output_kd",
+                  "--results", str(results), "--no-wait", "--sbatch=--hold")
     assert rc == 0, out
     arrays = ledger(runs(results)[0])["arrays"]
-    try:
-        assert [(a["phase"], a["size"]) for a in arrays] == [("teacher", 2), ("teacher", 1), ("student", 1),
-                                                              ("student", 1), ("student", 1)]
-        teacher_ids = [f"{arrays[0]['array_id']}_0", f"{arrays[0]['array_id']}_1", arrays[1]["array_id"]]
-        assert [a["dependency"] for a in arrays[2:]] == [f"afterok:{t}" for t in teacher_ids]
+    try:  # 2 teachers (one per task) in one array; each teacher's 3 students (seeds) in arrays of 2 and 1
+        assert [(a["phase"], a["size"]) for a in arrays] == [("teacher", 2), ("student", 2), ("student", 1),
+                                                              ("student", 2), ("student", 1)]
+        teacher_ids = [f"{arrays[0]['array_id']}_0", f"{arrays[0]['array_id']}_1"]
+        assert [a["dependency"] for a in arrays[1:]] == [f"afterok:{t}" for t in teacher_ids for _ in range(2)]
     finally:
         subprocess.run(["scancel", *(a["array_id"] for a in arrays)], check=True)
 
