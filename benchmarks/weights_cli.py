@@ -69,8 +69,7 @@ def prefetch_for_jobs(jobs: Iterable[Any], fid_weights: str | None, seg_weights:
     needs_fid = any(TASKS.info(j.task).quality_metric == "fid" or j.phase == "artifact" for j in jobs if j.task in TASKS)
     prefer = preferred.pop()
     extractor = resolve_extractor(fid_weights, prefer=prefer, download=needs_fid and prefer != "offline")
-    wanted = {"vgg16": any("vgg_weights" in METHODS.info(j.method).defaults for j in jobs
-                           if j.method in METHODS and not j.hparams.get("vgg_weights")),
+    wanted = {"vgg16": any(_may_use_vgg(j) for j in jobs),
               "drn": any(j.task in TASKS and TASKS.info(j.task).quality_metric == "miou" for j in jobs)}
     for name in (n for n, needed in wanted.items() if needed):
         try:
@@ -78,3 +77,17 @@ def prefetch_for_jobs(jobs: Iterable[Any], fid_weights: str | None, seg_weights:
         except WeightsError as exc:
             print(f"warning: {exc}", file=sys.stderr)
     return extractor
+
+
+#: The perceptual-loss weights of the methods with a ``vgg_weights`` setting (CRD, DCD, OMGD).
+PERCEPTUAL_WEIGHTS = ("lambda_style", "lambda_feature")
+
+
+def _may_use_vgg(job: Any) -> bool:
+    """Whether a job's method builds VGG16 without a weights file of its own: it has a ``vgg_weights``
+    setting, none is given, and its perceptual terms are not switched off (the default suite sets both to 0;
+    a job that still builds VGG16 for another use warns itself)."""
+    if job.method not in METHODS or "vgg_weights" not in METHODS.info(job.method).defaults:
+        return False
+    perceptual_off = all(job.hparams.get(k) == 0 for k in PERCEPTUAL_WEIGHTS)
+    return not job.hparams.get("vgg_weights") and not perceptual_off

@@ -22,6 +22,9 @@ FAKE_SET_TABLE = {
     "caption": "The processed cGAN samples every cGAN-KD student of this task learns from (Ding et al., arXiv "
                "2104.03164): conditional GAN, cDR-RS subsampling, filtering at the teacher's rho-quantile, label "
                "replacement.",
+    "samples_label": "cGAN-KD fakes",
+    "grid_caption": "Rows: real training images, then the cGAN-KD fake set's samples of the same labels (after "
+                    "subsampling and filtering).",
     "columns": (("n_generated", "Generated", "cGAN samples proposed after the burn-ins", "{:,.0f}"),
                 ("n_after_subsampling", "Subsampled", "accepted by cDR-RS rejection sampling", "{:,.0f}"),
                 ("n_after_filtering", "Filtered", "accepted and below the teacher's rho-quantile cut-off", "{:,.0f}"),

@@ -133,7 +133,8 @@ class Artifact:
     ``params``: their declared types and ranges where the default's type is not enough; ``step_keys``:
     the settings whose sum is its training steps and ``batch_key`` the one that is its batch size (for
     the grid's time estimate); ``table``: the report's table of its jobs, ``{"title", "caption", "columns":
-    ((record metric, label, tooltip, format), ...)}``."""
+    ((record metric, label, tooltip, format), ...)}``, and optionally the label of its sample strips in the
+    task's sample grid (``"samples_label"``) and that grid's caption (``"grid_caption"``)."""
 
     name: str
     summary: str

@@ -109,13 +109,16 @@ def _artifact_tables(task_df: pd.DataFrame, tables: dict[str, Any]) -> list[dict
     return out
 
 
-def _sample_rows(teachers: pd.DataFrame, students: pd.DataFrame, artifacts: pd.DataFrame) -> list[tuple[str, str]]:
-    """Image-to-image: inputs, the teacher's and every student's translations. Classification/regression:
-    real training images and the cGAN-KD fakes of the same labels."""
+def _sample_rows(teachers: pd.DataFrame, students: pd.DataFrame, artifacts: pd.DataFrame,
+                 tables: dict[str, Any]) -> list[tuple[str, str]]:
+    """Image-to-image: inputs, the teacher's and every student's translations. With artifacts (``tables``: their
+    declared report tables): per artifact job, its inputs and its samples under the label its table declares
+    (cGAN-KD: real training images and the fakes of the same labels)."""
     rows: list[tuple[str, str]] = []
     done = artifacts[artifacts["n_done"] > 0] if not artifacts.empty else artifacts
     for _, a in done.iterrows():
-        rows += [(f"real\n{a['teacher']}", a["inputs_png"]), (f"cGAN-KD fakes\n{a['teacher']}", a["samples_png"])]
+        label = tables.get(a["method"], {}).get("samples_label", a["method"])
+        rows += [(f"real\n{a['teacher']}", a["inputs_png"]), (f"{label}\n{a['teacher']}", a["samples_png"])]
     if not artifacts.empty:
         return rows
     tdone = teachers[teachers["n_done"] > 0] if not teachers.empty else teachers
@@ -146,14 +149,22 @@ def _figure(tb: TaskBoard, methods_order: list[str], students_order: list[str],
     return data_uri(png), ""
 
 
-def _grid(tb: TaskBoard) -> tuple[str | None, str]:
+def _grid(tb: TaskBoard, tables: dict[str, Any]) -> tuple[str | None, str]:
     s = tb.summary
     grid_png, skipped = figures.sample_grid(_sample_rows(s[s["phase"] == "teacher"], s[s["phase"] == "student"],
-                                                         s[s["phase"] == "artifact"]))
+                                                         s[s["phase"] == "artifact"], tables))
     if grid_png is None:
         return None, "No sample strips available for this task."
     note = "No sample strip for: " + "; ".join(x.replace("\n", " / ") for x in skipped) + "." if skipped else ""
     return data_uri(grid_png), note
+
+
+def _grid_caption(tb: TaskBoard, tables: dict[str, Any]) -> str:
+    """What the sample grid's rows are: an artifact's own caption when the task has artifact jobs."""
+    names = tb.summary.loc[tb.summary["phase"] == "artifact", "method"]
+    captions = [tables[n]["grid_caption"] for n in sorted(set(names)) if "grid_caption" in tables.get(n, {})]
+    return " ".join(captions) if captions else ("Rows: inputs, the teacher, then each student configuration in "
+                                                "leaderboard order (first finished seed).")
 
 
 def config_label(config: pd.Series, sep: str = " / ") -> str:
@@ -173,7 +184,7 @@ def task_section(tb: TaskBoard, methods_order: list[str], students_order: list[s
                  artifact_tables: dict[str, Any]) -> dict[str, Any]:
     """Everything the template needs for one task: table, significance, reported numbers, notes, figure, grid."""
     figure_uri, figure_note = _figure(tb, methods_order, students_order, task_reported)
-    grid_uri, grid_note = _grid(tb)
+    grid_uri, grid_note = _grid(tb, artifact_tables)
     rows = [row_view(r, tb.metrics, tb.primary) for r in tb.rows]
     primary = METRICS.get(tb.primary) if tb.primary else None
     notes = provenance.column_notes(tb.jobs)
@@ -194,10 +205,7 @@ def task_section(tb: TaskBoard, methods_order: list[str], students_order: list[s
         "primary_label": primary.label if primary else "",
         "figure_uri": figure_uri, "figure_note": figure_note,
         "grid_uri": grid_uri, "grid_note": grid_note,
-        "grid_caption": ("Rows: real training images, then the cGAN-KD fake set's samples of the same labels "
-                         "(after subsampling and filtering)." if (tb.summary["phase"] == "artifact").any() else
-                         "Rows: inputs, the teacher, then each student configuration in leaderboard order "
-                         "(first finished seed)."),
+        "grid_caption": _grid_caption(tb, artifact_tables),
         "artifact_tables": _artifact_tables(tb.jobs, artifact_tables),
         "n_jobs": len(tb.jobs),
         "status_text": status_counts_text(tb.jobs["status"].value_counts().to_dict()),
