@@ -38,6 +38,8 @@ class Family:
     recipe_defaults: Mapping[str, Any] = field(default_factory=dict)
     by_pairing: bool = False
     calibrated: bool = False
+    #: the methods every student of the family is compared with in the report (besides its teacher)
+    baselines: tuple[str, ...] = ()
     #: declared types/choices of schedule keys, checked by ``--set`` (others: the default's type)
     schedule_params: Mapping[str, Param] = field(default_factory=dict)
 
@@ -56,15 +58,15 @@ for _family in (
                               "val_size": 0},
            recipe_defaults={"gan_mode": "auto", "lambda_l1": 100.0, "lambda_cycle": 10.0, "lambda_identity": 0.5,
                             "pool_size": 50, "ndf": 64, "d_layers": 3, "d_norm": "auto"},
-           metrics=("fid", "kid"), by_pairing=True, calibrated=True,
+           metrics=("fid", "kid"), by_pairing=True, calibrated=True, baselines=("scratch", "output_kd"),
            # the checkpoint policy (methods.training.SELECT; tests/test_registries checks they agree)
            schedule_params={"select": Param("str", choices=("last", "best_val"))}),
     Family("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)",
            job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
-           schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",)),
+           schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",), baselines=("nokd", "vanilla_kd")),
     Family("regression", "image regression (cGAN-KD's RC-49 / UTKFace setting)",
            job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
-           schedule_defaults=_SGD_DEFAULTS, metrics=("mae",)),
+           schedule_defaults=_SGD_DEFAULTS, metrics=("mae",), baselines=("nokd", "vanilla_kd")),
 ):
     FAMILIES.add(_family.name, _family)
 

@@ -1,7 +1,8 @@
 """The aggregated leaderboard as data: per task, its rows (one per configuration, seeds pooled) with every metric's
 mean, std, n, 95% intervals over seeds and over the test set, a "best" mark only where the best row is beyond the
-noise, each student's comparisons with ``scratch``, ``output_kd`` and its teacher, its provenance (rerun command,
-job ids, config hashes, commits: :mod:`report.provenance`), and the published numbers with their gaps. The HTML
+noise, each student's comparisons with its family's baselines (``scratch`` and ``output_kd``; ``nokd`` and
+``vanilla_kd``) and its teacher, its provenance (rerun command, job ids, config hashes, commits:
+:mod:`report.provenance`), and the published numbers with their gaps. The HTML
 page, ``leaderboard.json`` and ``leaderboard.csv`` all come from :func:`build_board`."""
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from .published_rows import gap_cells, prepare_reported, reported_rows
 from .summary import (COST_METRICS, FIDELITY_METRICS, KEY_COLS, QUALITY_METRICS, TAIL_METRICS, metric_tests,
                       prepare, summarize)
 
-#: The rows every student is compared with (methods by name; "teacher": its own teacher's row).
-REFERENCES = ("scratch", "output_kd", "teacher")
+#: The row every student is also compared with, besides its family's baselines: its own teacher's.
+TEACHER = "teacher"
 BEST, TIED = "best", "tied with best"
 #: Cost columns that are counts, not measurements: equal or not, without noise.
 EXACT_METRICS = {m for m in COST_METRICS if m not in TAIL_METRICS}
@@ -105,7 +106,7 @@ def best_marks(students: pd.DataFrame, metrics: list[str]) -> dict[tuple[Any, st
 def _reference(row: pd.Series, summary: pd.DataFrame, ref: str) -> pd.Series | None:
     """The row ``row`` is compared with: its teacher's, or the method ``ref`` on the same student network (default
     hyperparameters preferred); None when it did not finish or is ``row`` itself."""
-    if ref == "teacher":
+    if ref == TEACHER:
         pool = summary[(summary["phase"] == "teacher") & (summary["teacher"] == row["teacher"])]
     else:
         pool = summary[(summary["phase"] == "student") & (summary["method"] == ref)
@@ -116,15 +117,27 @@ def _reference(row: pd.Series, summary: pd.DataFrame, ref: str) -> pd.Series | N
     return pool.iloc[0]
 
 
-def comparisons(students: pd.DataFrame, summary: pd.DataFrame, primary: str | None) -> list[dict[str, Any]]:
-    """Every finished student against each of :data:`REFERENCES` on the primary metric, by both tests, Holm-
-    corrected per test over the task's comparisons; verdicts of the student against the reference."""
+def references(family: str) -> tuple[str, ...]:
+    """The rows a student of ``family`` is compared with: the family's baselines (methods by name: ``scratch``
+    and ``output_kd`` for image-to-image, ``nokd`` and ``vanilla_kd`` for cGAN-KD's families), then its teacher."""
+    return (*FAMILIES.get(family).baselines, TEACHER)
+
+
+def all_references() -> tuple[str, ...]:
+    """Every family's references, in order and once (the board CSV's ``vs_*`` columns)."""
+    return tuple(dict.fromkeys(ref for name in FAMILIES.names() for ref in references(name)))
+
+
+def comparisons(students: pd.DataFrame, summary: pd.DataFrame, primary: str | None,
+                refs: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every finished student against each of ``refs`` (:func:`references`) on the primary metric, by both tests,
+    Holm-corrected per test over the task's comparisons; verdicts of the student against the reference."""
     if not primary or students.empty:
         return []
     hib = METRICS.get(primary).higher_is_better
     out = []
     for idx, row in students[students["n_done"] > 0].iterrows():
-        for ref in REFERENCES:
+        for ref in refs:
             other = _reference(row, summary, ref)
             if other is None:
                 continue
@@ -177,7 +190,7 @@ def task_board(family: str, task: str, task_df: pd.DataFrame, summary: pd.DataFr
     students = sort_configs(summary[summary["phase"] == "student"], primary)
     ordered = pd.concat([teachers, students, summary[summary["phase"] == "artifact"]])
     marks = best_marks(students, metrics)
-    comps = comparisons(students, summary, primary)
+    comps = comparisons(students, summary, primary, references(family))
     vs: dict[Any, dict[str, Any]] = {}
     for c in comps:
         vs.setdefault(c["row"], {})[c["reference"]] = {"seeds": c["seeds_verdict"], "test": c["test_verdict"]}

@@ -20,7 +20,7 @@ from benchmarks.metrics import METRICS
 from benchmarks.resampling import SCHEME
 
 from . import statistics
-from .board import REFERENCES, Board, build_board
+from .board import Board, all_references, build_board
 from .summary import KEY_COLS, metric_tests
 
 JSON_NAME, CSV_NAME = "leaderboard.json", "leaderboard.csv"
@@ -64,7 +64,7 @@ def board_frame(board: Board) -> pd.DataFrame:
                              f"{m}_ci95_seeds_low": d["ci95_seeds"][0], f"{m}_ci95_seeds_high": d["ci95_seeds"][1],
                              f"{m}_ci95_test_low": d["ci95_test"][0], f"{m}_ci95_test_high": d["ci95_test"][1],
                              f"{m}_mark": d["mark"]})
-            for ref in REFERENCES:
+            for ref in all_references():
                 verdicts = row["vs"].get(ref, {})
                 line[f"vs_{ref}_seeds"], line[f"vs_{ref}_test"] = verdicts.get("seeds", ""), verdicts.get("test", "")
             line["vs_reported"] = row["gap"]

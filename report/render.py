@@ -102,7 +102,7 @@ def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN
     teacher, student, hparams, seed, the metric columns, test_resamples, fid_extractor/fid_protocol/fid_n_*,
     samples_png, inputs_png, log_path; missing columns are tolerated). Per task the page shows
     a leaderboard aggregated over seeds (failed/missing/blocked jobs included) with intervals over seeds and
-    over the test set, each student's comparisons with scratch, output_kd and its teacher, the FID
+    over the test set, each student's comparisons with its family's baselines and its teacher, the FID
     protocol, a quality-vs-compression figure with its Pareto front and a sample grid; then a
     table of every job. ``context`` (suite, git commit, device, ``extractor_notes``...) is
     shown in the header. ``reported`` (``benchmarks.published.load_published``) adds the papers'

@@ -2,6 +2,7 @@
 artifacts and report section; the published cGAN-KD rows beside ours; a missing dataset failing only its jobs."""
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -114,6 +115,10 @@ def test_report_section_per_family(labelled_grid):
     assert 'src="data:image/png;base64,' in section  # the figure and the real-vs-fake sample grid
     section = html[html.index('id="classification-synthetic-shapes10"'):]
     assert "Top-1" in section[:section.index("</section>")]
+    board = json.loads((results / "report" / "leaderboard.json").read_text())
+    for task in (t for t in board["tasks"] if t["task"] in LABELLED_TASKS):  # the family's baselines, then the teacher
+        assert {c["reference"] for c in task["comparisons"] if c["method"] == "cgan_kd"} == {"nokd", "vanilla_kd",
+                                                                                             "teacher"}
 
 
 def test_published_cgan_kd_rows_sit_beside_ours(tmp_path: Path) -> None:
