@@ -164,19 +164,23 @@ def test_two_phase_grid_goes_out_as_arrays_with_afterok(tmp_path: Path) -> None:
     assert_done_records_intact(results)
 
 
+#: Steps of the teacher that must outlast its first 1-minute run: more than a fast machine trains in 50 s.
+TEACHER_STEPS = 12000
+
+
 def test_time_limit_requeues_resumes_and_times_out_past_max_requeues(tmp_path: Path) -> None:
     """A 1-minute limit: the teacher saves, requeues itself and resumes until it finishes; the
     student (max_requeues = 0) is recorded timed_out at its first signal, its state kept.
 
     signal_delay_s = 10: SLURM checks time limits every 30 s and sends the signal at the first
     check where ``now + delay + 30 s >= end``, i.e. 20-50 s into the job here (after Python has
-    started even on a loaded machine) and 30 s before the kill. 3000 steps cannot be trained in
-    one such window, even on an idle machine."""
+    started even on a loaded machine) and 30 s before the kill. The teacher trains TEACHER_STEPS, about
+    two minutes on this 2-core machine idle (3000 steps, 30 s, once finished inside the first window)."""
     config = tmp_path / "cluster.toml"
     config.write_text("[slurm]\ntime_min = 1\nsignal_delay_s = 10\n\n[slurm.teacher]\nmax_requeues = 10\n\n"
                       "[slurm.student]\nmax_requeues = 0\n")
     results = tmp_path / "results"
-    rc, out = cli("grid", *SMOKE, "--methods", "scratch", "--set", "teacher_schedule.steps=3000",
+    rc, out = cli("grid", *SMOKE, "--methods", "scratch", "--set", f"teacher_schedule.steps={TEACHER_STEPS}",
                   "--set", "student_schedule.steps=100000", "--set", "schedule.log_every=50",
                   "--cluster-config", str(config), "--results", str(results), "--no-wait")
     assert rc == 0, out
@@ -188,12 +192,12 @@ def test_time_limit_requeues_resumes_and_times_out_past_max_requeues(tmp_path: P
     resumed = [int(k) for k in re.findall(r"resumed from step (\d+)", log)]
     requeued = re.findall(r"requeued SLURM job \S+ \((\d+)/10 requeues\)", log)
     assert resumed and len(requeued) == len(resumed), log
-    assert all(0 < k <= 3000 for k in resumed) and resumed == sorted(resumed)
-    for k in (k for k in resumed if k < 3000):  # (3000: stopped during evaluation, nothing left to train)
+    assert all(0 < k <= TEACHER_STEPS for k in resumed) and resumed == sorted(resumed)
+    for k in (k for k in resumed if k < TEACHER_STEPS):  # (all steps: stopped during evaluation, none left)
         after = log[log.index(f"resumed from step {k}"):]  # the step counter continues, it does not start over
-        first_step = int(re.search(r"step (\d+)/3000", after).group(1))
+        first_step = int(re.search(rf"step (\d+)/{TEACHER_STEPS}", after).group(1))
         assert k < first_step <= k + 50
-    assert teacher["history"]["steps"] == list(range(50, 3001, 50))
+    assert teacher["history"]["steps"] == list(range(50, TEACHER_STEPS + 1, 50))
     assert not (results / "jobs" / teacher["job_id"] / "state.pt").exists()
 
     assert student["status"] == "timed_out", student
