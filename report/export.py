@@ -53,7 +53,7 @@ def board_json(board: Board) -> dict[str, Any]:
 
 def board_frame(board: Board) -> pd.DataFrame:
     """One line per board row: identity, seeds, status, every metric's numbers, verdicts, the published gap."""
-    lines = []
+    lines, refs = [], all_references()
     for t in board.tasks:
         for row in t.rows:
             line: dict[str, Any] = {k: row[k] for k in ("kind", *KEY_COLS, "n_done", "n_total", "few_seeds",
@@ -64,7 +64,7 @@ def board_frame(board: Board) -> pd.DataFrame:
                              f"{m}_ci95_seeds_low": d["ci95_seeds"][0], f"{m}_ci95_seeds_high": d["ci95_seeds"][1],
                              f"{m}_ci95_test_low": d["ci95_test"][0], f"{m}_ci95_test_high": d["ci95_test"][1],
                              f"{m}_mark": d["mark"]})
-            for ref in all_references():
+            for ref in refs:
                 verdicts = row["vs"].get(ref, {})
                 line[f"vs_{ref}_seeds"], line[f"vs_{ref}_test"] = verdicts.get("seeds", ""), verdicts.get("test", "")
             line["vs_reported"] = row["gap"]
