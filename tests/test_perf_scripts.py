@@ -10,14 +10,16 @@ from benchmarks.perf import method_step_times
 
 def test_method_step_times_runs_every_method_and_student(empty_hub: object, capsys: pytest.CaptureFixture) -> None:
     argv = ["--size", "32", "--teacher-ngf", "8", "--student-ngf", "4", "--blocks", "2", "--steps", "1",
-            "--warmup", "1", "--device", "cpu", "--batch-size", "2", "--clock", "cpu"]  # batch 2: cat_ka's kernel alignment needs it
+            "--warmup", "1", "--device", "cpu", "--batch-size", "2", "--clock", "cpu",
+            "--rounds", "2"]  # batch 2: cat_ka's kernel alignment needs it; 2 rounds: ratios per round, medians shown
     assert method_step_times.main(argv) == 0
     out = capsys.readouterr().out
     assert out.count("student ") == len(method_step_times.STUDENT_ARCHS)
     for name in method_step_times.METHOD_NAMES:   # one row per student: step ms, then ratio to output_kd
-        assert len(re.findall(rf"^  {name} +\d+\.\d +\d+\.\d\d ", out, re.M)) == 2, name
+        assert len(re.findall(rf"^  {name} +\d+\.\d +\d+\.\d\d \(\d+\.\d\d-\d+\.\d\d\) ", out, re.M)) == 2, name
     assert "crd, omgd, dcd online teacher step" in out and "RKD angle term" in out and "NOT ImageNet" in out
-    assert out.count("target, method-specific losses") == 2
+    assert out.count("targets: method-specific losses") == 2 and "medians over 2 rounds" in out
+    assert len(re.findall(r"crd step \d+\.\d\dx \(target <= 1.6x\) (ok|OVER)", out)) == 2
 
 
 def test_fid_throughput_runs(capsys: pytest.CaptureFixture, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,7 @@
     python -m benchmarks.perf.method_step_times [--size 256] [--device auto|cpu|cuda] [--steps 10]
         [--warmup 3] [--batch-size 1] [--students resnet,mobile] [--methods output_kd,...,crd,omgd,dcd,cat_ka]
         [--teacher-ngf 64] [--student-ngf 16] [--blocks 9] [--patch-size N] [--threads N] [--clock wall|cpu]
-        [--skip-online-teacher]
+        [--skip-online-teacher] [--rounds 3]
 
 The setting is the CycleGAN one of the papers (horse2zebra in SRPKD, ReKo and CRD): 256x256 images
 (the built-in unpaired task ``synthetic_plain2striped``, so LSGAN, output L1 weight 10 and CRD's
@@ -44,6 +44,11 @@ Everything runs through the methods' own code:
   (Linux): the process's resident set, ``VmHWM`` (reset through ``/proc/self/clear_refs``) minus
   ``VmRSS``, both taken after glibc's ``malloc_trim`` returned freed heap memory to the system;
   elsewhere it is not measured.
+
+Rounds: every method runs once per round (``--rounds``, default 3), in the same order, so a slow spell of a
+shared machine (these 2-core VMs' speed drifts by up to 2x over minutes) hits a round's reference and its methods
+alike; every ratio and share is taken within its round, and the table gives medians over rounds and the range of
+the step ratios. The targets' verdicts (own terms <= 20% of an output_kd step, CRD's step <= 1.6x) use the medians.
 
 The work is split: :mod:`~benchmarks.perf.method_runs` (a method's row), :mod:`~benchmarks.perf.reference_parts`
 (online teacher step, RKD angle forms), :mod:`~benchmarks.perf.step_timing` and :mod:`~benchmarks.perf.step_memory`
@@ -95,12 +100,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                              "processes on shared cores (CPU device, best with --threads 1)")
     parser.add_argument("--skip-online-teacher", action="store_true",
                         help="do not time a step of CRD's online teacher (the slowest part of the run)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="run every method this many times, interleaved; ratios are per round (default 3)")
     args = parser.parse_args(argv)
     args.methods = [m for m in args.methods.split(",") if m]
     args.students = [s for s in args.students.split(",") if s]
     unknown = sorted(set(args.methods) - set(METHOD_NAMES)) + sorted(set(args.students) - set(STUDENT_ARCHS))
-    if unknown or args.warmup < 1 or args.steps < 1:
-        parser.error(f"unknown method/student {unknown}" if unknown else "--warmup and --steps must be >= 1")
+    if unknown or min(args.warmup, args.steps, args.rounds) < 1:
+        parser.error(f"unknown method/student {unknown}" if unknown else "--warmup, --steps and --rounds must be >= 1")
     if args.clock == "cpu" and args.device != "cpu":
         parser.error("--clock cpu measures CPU time: it needs --device cpu")
     args.methods = [REFERENCE] + [m for m in args.methods if m != REFERENCE]  # the reference every ratio needs
@@ -116,7 +123,7 @@ def _header(args: argparse.Namespace, bench: Bench) -> str:
              f"{os.cpu_count()} cores")
     return (f"method step times: {args.size}x{args.size} {TASK} (CycleGAN setting), batch {args.batch_size}, "
             f"{device} ({where}), torch {torch.__version__}; medians of {args.steps} timed steps after "
-            f"{args.warmup} warm-up, {args.clock} clock; teacher {describe_network(bench.teacher_spec)} (random weights)")
+            f"{args.warmup} warm-up, {args.rounds} round(s), {args.clock} clock; teacher {describe_network(bench.teacher_spec)} (random weights)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     lines: list[str] = []
     for student in args.students:
         spec = {"arch": STUDENT_ARCHS[student], "ngf": args.student_ngf, "n_blocks": args.blocks}
-        lines += format_student(describe_network(spec), [run_method(m, spec, bench) for m in args.methods])
+        rounds = [[run_method(m, spec, bench) for m in args.methods] for _ in range(args.rounds)]
+        lines += format_student(describe_network(spec), rounds)
     if "cat_ka" in args.skipped:
         lines.append(f"cat_ka not run: kernel alignment needs --batch-size >= {NEEDS_BATCH['cat_ka']} (it is 1 at "
                      f"batch 1); e.g. --methods cat_ka --batch-size 2")

@@ -21,7 +21,10 @@ is O(N^2) plus one chunk (``chunk_elements`` cosines per side) instead of severa
 autograd, and each cosine is formed once; the student's and the teacher's chunks go through the same
 (stacked) ops, and :func:`rkd_loss` forms each side's Gram matrix once for both terms (15x-20x less CPU
 time than the direct form at N = 256, D = 768, 1 thread here; see ``benchmarks/perf/method_step_times.py``;
-rows, columns and patches of a 256 px image: 344 ms instead of 483 ms before these two changes).
+rows, columns and patches of a 256 px image: 344 ms instead of 483 ms before these two changes). Each call
+allocates its chunk buffers once and every chunk works in them, two vertices of a 256-set per chunk: rows,
+columns and patches of a 256 px image with the gradient, 2 threads, the old and the new code alternating in one
+process: 368 ms -> 257 ms (buffers) -> about 225 ms (two vertices per chunk instead of one).
 
 Precision: G and the lengths are formed in float64 from centred embeddings (distances and angles
 do not change under translation). In float32, G_aa + G_bb - 2 G_ab of two identical rows (a flat
@@ -50,7 +53,7 @@ import torch
 import torch.nn.functional as F
 
 EPS = 1e-12
-CHUNK_ELEMENTS = 1 << 16  # cosines per side per chunk of the angle term (both sides: 512 KiB in float32, in cache)
+CHUNK_ELEMENTS = 1 << 17  # cosines per side per chunk of the angle term (two vertices of a 256-set; 512 KiB per side in float32)
 COINCIDENT = 1e-12  # squared distance below this fraction of |x_a|^2 + |x_b|^2: coincident points
 
 
@@ -140,21 +143,29 @@ def _side_parts(grams: list[torch.Tensor], dtype: torch.dtype) -> tuple[torch.Te
     return tuple(None if part[0] is None else torch.stack(part) for part in parts)
 
 
-def _side_dots(parts: tuple[torch.Tensor | None, ...], b: int, at: slice) -> torch.Tensor:
-    """M_abc = G_bc - P_ab - P_ac of set ``b`` at the vertices ``at`` on every side, S x c x N x N: the hi
-    parts subtract exactly, then the lo parts are added (:func:`split_gram`)."""
+def _side_dots(parts: tuple[torch.Tensor | None, ...], b: int, at: slice, out: torch.Tensor,
+               scratch: torch.Tensor) -> torch.Tensor:
+    """M_abc = G_bc - P_ab - P_ac of set ``b`` at the vertices ``at`` on every side, S x c x N x N, written into
+    ``out`` (``scratch``: a buffer of the same shape): the hi parts subtract exactly, then the lo parts are added
+    (:func:`split_gram`)."""
     g_hi, g_lo, p_hi, p_lo = parts
     rows = p_hi[:, b, at]                                            # S x c x N
-    dots = (g_hi[:, b, None] - rows[..., :, None]).sub_(rows[..., None, :])
+    torch.sub(g_hi[:, b, None], rows[..., :, None], out=out).sub_(rows[..., None, :])
     if g_lo is not None:   # P_ab + P_ac first: rounded the same for (b, c) and (c, b), as the gradient assumes
         rows = p_lo[:, b, at]
-        dots.add_(g_lo[:, b, None] - (rows[..., :, None] + rows[..., None, :]))
-    return dots
+        torch.add(rows[..., :, None], rows[..., None, :], out=scratch)
+        out.add_(torch.sub(g_lo[:, b, None], scratch, out=scratch))
+    return out
+
+
+def _chunk_vertices(n: int, chunk_elements: int) -> int:
+    """Vertices per chunk: about ``chunk_elements`` cosines per side (at least one vertex, at most all)."""
+    return min(n, max(1, chunk_elements // (n * n)))
 
 
 def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[tuple[int, slice]]:
     """(set, vertices) blocks of about ``chunk_elements`` cosines per side each."""
-    step = max(1, chunk_elements // (n * n))
+    step = _chunk_vertices(n, chunk_elements)
     return [(b, slice(i, min(n, i + step))) for b in range(n_sets) for i in range(0, n, step)]
 
 
@@ -166,10 +177,15 @@ class _AngleLoss(torch.autograd.Function):
     cos = M h_ab h_ac in the same ops (stacked), and accumulates the loss's gradient in the same pass
     (a scalar loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac,
     dG_bc += sum_a W, dG_ab -= 2 sum_c W (the G_ab and G_ac terms are symmetric in b and c),
-    dG_aa += sum_bc W, and dh_ab = 2 sum_c w M_abc h_ac. dG is accumulated in float64 (in-place adds of
+    dG_aa += sum_bc W, and dh_ab = 2 sum_c w M_abc h_ac = 2 sum_c w cos_abc / h_ab (h_ab = 0 only for
+    coincident points, whose h carries no gradient). dG is accumulated in float64 (in-place adds of
     the float32 chunk sums): its entries cancel against each other when multiplied by the embeddings (the
     same cancellation as in M), so they must stay consistent to better than the working precision.
-    Smooth L1 (beta 1) of d = cos_s - cos_t has the derivative w = clamp(d, -1, 1)."""
+    Smooth L1 (beta 1) of d = cos_s - cos_t is sum(w (d - w / 2)) with w = clamp(d, -1, 1), its derivative.
+
+    Every chunk works in buffers allocated once per call: allocating its temporaries (half a megabyte
+    each) chunk after chunk cost as much as the arithmetic in a training process (fresh pages from the
+    system, faulted in on every chunk)."""
 
     @staticmethod
     def forward(ctx, gram_s, inv_s, gram_t, inv_t, chunk_elements: int):  # type: ignore[override]
@@ -179,20 +195,26 @@ class _AngleLoss(torch.autograd.Function):
         d_gram, d_inv = torch.zeros_like(gram_s), torch.zeros_like(inv_s)
         total = gram_s.new_zeros(())
         parts, inv = _side_parts([gram_s, gram_t], inv_s.dtype), torch.stack([inv_s, inv_t])
+        step = _chunk_vertices(n, chunk_elements)
+        cos_buf, hh_buf = (inv.new_empty(2, step, n, n) for _ in range(2))
+        d_buf, w_buf = (inv.new_empty(step, n, n) for _ in range(2))
         for b, at in _chunks(n_sets, n, chunk_elements):
-            dots, h = _side_dots(parts, b, at), inv[:, b, at]             # 2 x c x N x N, 2 x c x N
-            hh = h[..., :, None] * h[..., None, :]
-            cos = dots * hh
-            total += F.smooth_l1_loss(cos[0], cos[1], reduction="sum")
+            c = at.stop - at.start
+            cos, hh, d, w = cos_buf[:, :c], hh_buf[:, :c], d_buf[:c], w_buf[:c]
+            _side_dots(parts, b, at, cos, hh)                               # 2 x c x N x N: M, then cos
+            h = inv[:, b, at]                                                # 2 x c x N
+            cos.mul_(torch.mul(h[..., :, None], h[..., None, :], out=hh))
+            torch.clamp(torch.sub(cos[0], cos[1], out=d), -1.0, 1.0, out=w)  # d smooth_l1 / d cos, unscaled
+            total += torch.dot(w.view(-1), d.view(-1)) - 0.5 * torch.dot(w.view(-1), w.view(-1))
             if not with_grad:
                 continue
-            w = (cos[0] - cos[1]).clamp_(-1.0, 1.0)                     # d smooth_l1 / d cos, unscaled
-            weighted = hh[0].mul_(w)
-            d_gram[b].add_(weighted[0] if len(weighted) == 1 else weighted.sum(dim=0, dtype=torch.float64))
-            per_edge = weighted.sum(dim=2)                               # c x N: sum_c W_abc
+            weighted = hh[0].mul_(w)                                         # W_abc
+            d_gram[b].add_(weighted[0] if c == 1 else weighted.sum(dim=0))
+            per_edge = weighted.sum(dim=2)                                   # c x N: sum_c W_abc
             d_gram[b, at].sub_(per_edge, alpha=2)
             d_gram[b].diagonal()[at].add_(per_edge.sum(dim=1, dtype=torch.float64))
-            d_inv[b, at] = 2 * torch.bmm(w.mul_(dots[0]), h[0, :, :, None])[..., 0]
+            h_ab = h[0]
+            d_inv[b, at] = torch.where(h_ab > 0, 2 * w.mul_(cos[0]).sum(dim=2) / h_ab, 0.0)
         ctx.save_for_backward(d_gram.mul_(scale), d_inv.mul_(scale))
         return (total * scale).to(inv_s.dtype)
 
@@ -238,8 +260,9 @@ def angle_cosines(x: torch.Tensor) -> torch.Tensor:
     For inspection and tests on small sets; the loss never materialises this tensor."""
     gram = _centred_gram(x)
     inv, parts = _inverse_lengths(gram).to(x.dtype), _side_parts([gram], x.dtype)
-    every = slice(0, x.shape[1])
-    return torch.stack([_side_dots(parts, b, every)[0] * inv[b, :, :, None] * inv[b, :, None, :]
+    n, every = x.shape[1], slice(0, x.shape[1])
+    out, scratch = (x.new_empty(1, n, n, n) for _ in range(2))
+    return torch.stack([_side_dots(parts, b, every, out, scratch)[0] * inv[b, :, :, None] * inv[b, :, None, :]
                         for b in range(x.shape[0])])
 
 
