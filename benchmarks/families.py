@@ -48,7 +48,9 @@ FAMILIES: Registry[Family] = Registry("family")
 
 _SGD_DEFAULTS = {"steps": 2000, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005,
                  "lr_policy": "step", "milestones": (0.625, 0.75, 0.875), "gamma": 0.1, "log_every": 50,
-                 "checkpoint_every": 0}
+                 "checkpoint_every": 0, "select": "last", "val_every": 0, "val_size": 0}
+#: the checkpoint policy (methods.training.SELECT; tests/test_checkpoint_policy checks they agree)
+_SELECT = {"select": Param("str", choices=("last", "best_val"))}
 
 for _family in (
     Family("i2i", "image-to-image translation (paired pix2pix or unpaired CycleGAN tasks)",
@@ -59,14 +61,15 @@ for _family in (
            recipe_defaults={"gan_mode": "auto", "lambda_l1": 100.0, "lambda_cycle": 10.0, "lambda_identity": 0.5,
                             "pool_size": 50, "ndf": 64, "d_layers": 3, "d_norm": "auto"},
            metrics=("fid", "kid"), by_pairing=True, calibrated=True, baselines=("scratch", "output_kd"),
-           # the checkpoint policy (methods.training.SELECT; tests/test_registries checks they agree)
-           schedule_params={"select": Param("str", choices=("last", "best_val"))}),
+           schedule_params=_SELECT),
     Family("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)",
            job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
-           schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",), baselines=("nokd", "vanilla_kd")),
+           schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",), baselines=("nokd", "vanilla_kd"),
+           schedule_params=_SELECT),
     Family("regression", "image regression (cGAN-KD's RC-49 / UTKFace setting)",
            job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
-           schedule_defaults=_SGD_DEFAULTS, metrics=("mae",), baselines=("nokd", "vanilla_kd")),
+           schedule_defaults=_SGD_DEFAULTS, metrics=("mae",), baselines=("nokd", "vanilla_kd"),
+           schedule_params=_SELECT),
 ):
     FAMILIES.add(_family.name, _family)
 

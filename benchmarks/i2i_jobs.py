@@ -11,7 +11,8 @@ from typing import Any
 import torch
 
 from benchmarks.config import JobConfig
-from benchmarks.job_context import JobContext, JobResult, check_finite, compression_metrics, plain_data
+from benchmarks.job_context import (VAL_SPLIT_SEED, JobContext, JobResult, check_finite, checkpoint_fields,
+                                    compression_metrics, plain_data)
 from benchmarks.metrics import MetricInputs, compute_metrics
 from benchmarks.protocols import check_ready, fid_against, quality_metric
 from benchmarks.store import ResultStore, atomic_torch_save, torch_load
@@ -22,9 +23,6 @@ from methods.networks import build_network
 from methods.recipes import resolve_recipe, train_recipe
 from methods.inference import batched_forward
 from methods.training import BestCheckpoint, Schedule, SelectingCheckpointer, to_uint8, validation_size
-
-#: the validation split of ``select="best_val"`` is the same for every job of a task (every seed and method)
-VAL_SPLIT_SEED = 0
 
 
 def translate(generator: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:
@@ -112,14 +110,6 @@ def _validation_selector(ctx: JobContext, schedule: Schedule) -> tuple[ImageTran
     return data, BestCheckpoint(score, schedule.validation_every())
 
 
-def _checkpoint_fields(selector: BestCheckpoint | None, n_val: int) -> dict[str, Any]:
-    if selector is None:
-        return {"checkpoint": "last"}
-    return {"checkpoint": "best_val", "checkpoint_step": selector.best_step, "checkpoint_val_fid": selector.best_score,
-            "checkpoint_selected_on": f"FID of {n_val} validation images held out of the training set (fixed, seed "
-                                      f"{VAL_SPLIT_SEED}), scored every {selector.every} steps"}
-
-
 def run_i2i_job(ctx: JobContext) -> JobResult:
     """Train (or load) the job's generator, keep the checkpoint its schedule's policy selects, and evaluate it."""
     config, data, timings = ctx.config, ctx.data, ctx.timings
@@ -161,7 +151,7 @@ def run_i2i_job(ctx: JobContext) -> JobResult:
         atomic_torch_save(outcome.discriminator.state_dict(), ctx.folder / "discriminator.pt")
     t = time.perf_counter()
     metrics = evaluate(outcome.generator, ctx, setup.teacher if config.phase == "student" else None)
-    metrics.update(_checkpoint_fields(selector, n_val))
+    metrics.update(checkpoint_fields(selector, "fid", selector.best_score if selector else 0.0, n_val))
     timings["eval_s"] = time.perf_counter() - t
     artifacts["samples_png"] = "samples.png"
     if config.phase == "teacher":

@@ -74,6 +74,20 @@ def compression_metrics(model: torch.nn.Module, teacher: torch.nn.Module, shape:
     return metrics
 
 
+#: the validation split of ``select="best_val"`` is the same for every job of a task (every seed and method)
+VAL_SPLIT_SEED = 0
+
+
+def checkpoint_fields(selector: Any, metric: str, best: float, n_val: int) -> dict[str, Any]:
+    """The record's checkpoint fields: ``last``, or ``best_val`` with the step, validation ``metric`` value
+    (``best``) and the split of the weights kept by ``selector`` (a ``methods.training.BestCheckpoint``)."""
+    if selector is None:
+        return {"checkpoint": "last"}
+    return {"checkpoint": "best_val", "checkpoint_step": selector.best_step, f"checkpoint_val_{metric}": best,
+            "checkpoint_selected_on": f"{metric.upper() if metric in ('fid', 'mae') else metric} of {n_val} validation images held out of the training set (fixed, "
+                                      f"seed {VAL_SPLIT_SEED}), scored every {selector.every} steps"}
+
+
 def plain_data(values: dict[str, Any]) -> dict[str, Any]:
     """The entries of a method's outcome extras a record can hold (JSON values: numbers, text, lists...);
     modules and tensors are left out."""

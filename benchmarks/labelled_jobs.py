@@ -9,12 +9,19 @@
   the other jobs' outputs its method ``needs`` (an artifact as its entry loads it, another student's
   weights), under the roles the job's ``inputs`` name.
 
+Checkpoint policy (``schedule.select``, as for image-to-image jobs): ``last`` scores the network as training left
+it; ``best_val`` holds ``val_size`` images out of the real training split (a fixed permutation, seed
+``VAL_SPLIT_SEED``: the same images for every job of a task), scores the network on them every ``val_every``
+steps (top-1 error, or MAE) and keeps the best weights. The held-out images are never trained on by the job, but
+cGAN-KD's fake set (an artifact phase, no selection) is made from the whole training split.
+
 Every model job records top-1 accuracy (%) or MAE (label units) on the whole test split, params,
 MACs at the task's resolution, the teacher's params/MACs, the ratios, and batch-1 latency.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -22,7 +29,8 @@ from torch import nn
 
 from benchmarks import resampling
 from benchmarks.i2i_jobs import save_strip
-from benchmarks.job_context import JobContext, JobResult, check_finite, compression_metrics
+from benchmarks.job_context import (VAL_SPLIT_SEED, JobContext, JobResult, check_finite, checkpoint_fields,
+                                    compression_metrics)
 from benchmarks.protocols import fid_against
 from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from datasets.labelled import LabelledImageData
@@ -30,6 +38,7 @@ from methods import ARTIFACTS, METHODS
 from methods.artifacts import ArtifactJob
 from methods.base import TrainSetup
 from methods.labelled_training import SGDSchedule, build_labelled_network, per_item_quality, train_classifier
+from methods.training import BestCheckpoint, SelectingCheckpointer, validation_size
 
 MODEL_FILE = "model.pt"
 
@@ -65,9 +74,45 @@ def evaluate_model(model: nn.Module, ctx: JobContext) -> dict[str, Any]:
     return metrics
 
 
-def _train_teacher(ctx: JobContext, schedule: SGDSchedule) -> tuple[nn.Module, dict]:
-    outcome = train_classifier(ctx.data, ctx.config.teacher, schedule, ctx.device, ctx.config.seed,
-                               checkpointer=ctx.checkpointer, log=ctx.log)
+def split_validation(data: LabelledImageData, val_size: int) -> tuple[LabelledImageData, LabelledImageData]:
+    """(the task without ``validation_size`` training images, those images as a task whose test split they are),
+    drawn by a fixed permutation (seed ``VAL_SPLIT_SEED``) of the real training split."""
+    n = validation_size(len(data.train_x), val_size)
+    perm = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(VAL_SPLIT_SEED))
+    held, kept = perm[:n], perm[n:].sort().values
+    return (replace(data, train_x=data.train_x[kept], train_y=data.train_y[kept]),
+            replace(data, test_x=data.train_x[held], test_y=data.train_y[held]))
+
+
+class CheckpointSelection:
+    """What a model job trains on, and which weights it keeps: the task and the job's checkpointer (``last``), or
+    the task less a validation split and a checkpointer that keeps the best-scoring weights (``best_val``)."""
+
+    def __init__(self, ctx: JobContext, schedule: SGDSchedule) -> None:
+        self.data, self.checkpointer, self.selector, self.n_val = ctx.data, ctx.checkpointer, None, 0
+        if schedule.select == "best_val":
+            self.data, val = split_validation(ctx.data, schedule.val_size)
+            self.n_val = len(val.test_x)
+
+            def score(model: nn.Module) -> float:  # lower is better: top-1 error in %, or MAE
+                metric, terms = per_item_quality(model, val, ctx.device)
+                return 100.0 - terms.mean().item() if metric == "accuracy" else terms.mean().item()
+
+            self.selector = BestCheckpoint(score, schedule.validation_every())
+            self.checkpointer = SelectingCheckpointer(ctx.checkpointer, self.selector)
+
+    def keep(self, model: nn.Module) -> dict[str, Any]:
+        """Load the weights the policy keeps into ``model``; the record's checkpoint fields."""
+        if self.selector is not None:
+            self.selector.restore(model)
+        metric = "accuracy" if self.data.family == "classification" else "mae"
+        best = self.selector.best_score if self.selector is not None else 0.0
+        return checkpoint_fields(self.selector, metric, 100.0 - best if metric == "accuracy" else best, self.n_val)
+
+
+def _train_teacher(ctx: JobContext, schedule: SGDSchedule, training: CheckpointSelection) -> tuple[nn.Module, dict]:
+    outcome = train_classifier(training.data, ctx.config.teacher, schedule, ctx.device, ctx.config.seed,
+                               checkpointer=training.checkpointer, log=ctx.log)
     return outcome.model, outcome.history
 
 
@@ -83,12 +128,12 @@ def _inputs(ctx: JobContext) -> dict[str, Any]:
     return inputs
 
 
-def _train_student(ctx: JobContext, schedule: SGDSchedule) -> tuple[nn.Module, dict, dict]:
-    config, data = ctx.config, ctx.data
+def _train_student(ctx: JobContext, schedule: SGDSchedule, training: CheckpointSelection) -> tuple[nn.Module, dict, dict]:
+    config, data = ctx.config, training.data
     method = METHODS.get(config.method)()
     teacher = load_model(ctx.store, config.teacher_id, dict(config.teacher), data) if config.teacher_id else None
     outcome = method.train(TrainSetup(data, config.student, config.teacher, config.hparams, schedule, ctx.device,
-                                      config.seed, teacher=teacher, checkpointer=ctx.checkpointer, log=ctx.log,
+                                      config.seed, teacher=teacher, checkpointer=training.checkpointer, log=ctx.log,
                                       inputs=_inputs(ctx)))
     return outcome.model, outcome.history, outcome.extras
 
@@ -120,16 +165,21 @@ def run_labelled_job(ctx: JobContext) -> JobResult:
     if config.phase == "artifact":
         return _artifact(ctx)
     schedule = SGDSchedule.from_mapping(config.schedule)
+    training = CheckpointSelection(ctx, schedule)
     t = time.perf_counter()
     extras: dict[str, Any] = {}
     with ctx.checkpointer.training():
         if config.phase == "teacher":
-            model, history = _train_teacher(ctx, schedule)
+            model, history = _train_teacher(ctx, schedule, training)
         else:
-            model, history, extras = _train_student(ctx, schedule)
+            model, history, extras = _train_student(ctx, schedule, training)
     ctx.timings["train_s"] = time.perf_counter() - t
+    checkpoint = training.keep(model)
     atomic_torch_save(model.state_dict(), ctx.folder / MODEL_FILE)
     t = time.perf_counter()
-    metrics = evaluate_model(model, ctx)
+    metrics = {**evaluate_model(model, ctx), **checkpoint}
     ctx.timings["eval_s"] = time.perf_counter() - t
-    return JobResult(metrics, {"model": MODEL_FILE}, history, {"method_extras": extras} if extras else {})
+    extras = {"method_extras": extras} if extras else {}
+    if training.selector is not None:
+        extras["checkpoint_val_scores"] = training.selector.scores
+    return JobResult(metrics, {"model": MODEL_FILE}, history, extras)

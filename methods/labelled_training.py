@@ -30,7 +30,7 @@ from torch import nn
 from methods.base import TrainOutcome
 from methods.inference import batched_forward
 from methods.networks import build_network
-from methods.training import Checkpointer, TrainingState, check_schedule_keys, run_steps, to_float
+from methods.training import Checkpointer, CheckpointPolicy, TrainingState, check_schedule_keys, run_steps, to_float
 
 if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
     from datasets.labelled import LabelledImageData
@@ -39,9 +39,10 @@ LR_POLICIES = ("step", "cosine")
 
 
 @dataclass(frozen=True)
-class SGDSchedule:
-    """SGD run length and learning rate. ``milestones`` are fractions of ``steps`` where the rate is
-    multiplied by ``gamma`` (``lr_policy="step"``); ``"cosine"`` anneals it to zero instead."""
+class SGDSchedule(CheckpointPolicy):
+    """SGD run length and learning rate (and the checkpoint policy, :class:`methods.training.CheckpointPolicy`).
+    ``milestones`` are fractions of ``steps`` where the rate is multiplied by ``gamma`` (``lr_policy="step"``);
+    ``"cosine"`` anneals it to zero instead."""
 
     steps: int = 2000
     batch_size: int = 64
@@ -67,6 +68,7 @@ class SGDSchedule:
             raise ValueError(f"lr_policy must be one of {LR_POLICIES}, got {schedule.lr_policy!r}")
         if any(not 0 < m < 1 for m in schedule.milestones):
             raise ValueError(f"milestones are fractions of the run in (0, 1), got {schedule.milestones}")
+        schedule.check_policy()
         return schedule
 
 

@@ -25,10 +25,35 @@ import torch.nn.functional as F
 from torch import nn
 
 
+SELECT = ("last", "best_val")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointPolicy:
+    """Which weights a run is scored with, shared by every family's schedule: ``"last"`` (as training left them),
+    or ``"best_val"``: every ``val_every`` steps (0: a tenth of the steps) the trained network is scored on
+    ``val_size`` training examples held out of its training data (0: :func:`validation_size`) and the best
+    weights are kept (``SelectingCheckpointer``). Keyword-only, so the schedules' own fields keep their positions."""
+
+    select: str = "last"
+    val_every: int = 0
+    val_size: int = 0
+
+    def check_policy(self) -> None:
+        if self.select not in SELECT:
+            raise ValueError(f"schedule select must be one of {SELECT}, got {self.select!r}")
+        if self.val_every < 0 or self.val_size < 0:
+            raise ValueError(f"schedule val_every and val_size must be >= 0, got {self}")
+
+    def validation_every(self) -> int:
+        return self.val_every or max(1, getattr(self, "steps") // 10)
+
+
 @dataclass(frozen=True)
-class Schedule:
-    """How long and how fast to train. ``decay_from`` is the fraction of steps after which the
-    learning rate decays linearly to zero (CycleGAN: 100 constant + 100 decay epochs = 0.5)."""
+class Schedule(CheckpointPolicy):
+    """How long and how fast to train (and the checkpoint policy, :class:`CheckpointPolicy`). ``decay_from`` is
+    the fraction of steps after which the learning rate decays linearly to zero (CycleGAN: 100 constant + 100
+    decay epochs = 0.5)."""
 
     steps: int = 200
     batch_size: int = 4
@@ -37,9 +62,6 @@ class Schedule:
     decay_from: float = 0.5
     log_every: int = 50
     checkpoint_every: int = 0  # 0: only when asked (preemption) and at the end
-    select: str = "last"       # checkpoint policy: "last", or "best_val" (a validation split of the training data)
-    val_every: int = 0         # best_val: score every this many steps (0: a tenth of the steps)
-    val_size: int = 0          # best_val: training examples held out (0: a tenth, at least 8, at most 200)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "Schedule":
@@ -47,17 +69,10 @@ class Schedule:
         schedule = cls(**values)
         if schedule.steps < 1 or schedule.batch_size < 1:
             raise ValueError(f"schedule needs steps >= 1 and batch_size >= 1, got {schedule}")
-        if schedule.select not in SELECT:
-            raise ValueError(f"schedule select must be one of {SELECT}, got {schedule.select!r}")
-        if schedule.val_every < 0 or schedule.val_size < 0:
-            raise ValueError(f"schedule val_every and val_size must be >= 0, got {schedule}")
+        schedule.check_policy()
         return schedule
 
-    def validation_every(self) -> int:
-        return self.val_every or max(1, self.steps // 10)
 
-
-SELECT = ("last", "best_val")
 
 
 def validation_size(n_train: int, val_size: int = 0) -> int:
@@ -211,10 +226,15 @@ class Checkpointer(Protocol):
     def requested(self) -> bool: ...
 
 
+#: the module of a loop's state that ``best_val`` scores and keeps: the generator (``G_AB`` for CycleGAN), or a
+#: classifier/regressor (``model``, :mod:`methods.labelled_training`)
+SELECTED_MODULES = ("G", "G_AB", "model")
+
+
 class BestCheckpoint:
-    """Every ``every`` steps (and at the last), score the generator (``score``: lower is better, in eval mode) and
-    keep a copy of its weights when the score is the best so far. The generator is the ``G`` module of the loop's
-    state (``G_AB`` for CycleGAN). ``scores`` holds (step, score) for the record."""
+    """Every ``every`` steps (and at the last), score the trained network (``score``: lower is better, in eval mode)
+    and keep a copy of its weights when the score is the best so far. The network is the first of
+    :data:`SELECTED_MODULES` in the loop's state. ``scores`` holds (step, score) for the record."""
 
     def __init__(self, score: Callable[[nn.Module], float], every: int) -> None:
         self.score, self.every = score, every
@@ -225,7 +245,7 @@ class BestCheckpoint:
         return step % self.every == 0 or step == last
 
     def observe(self, step: int, modules: Mapping[str, nn.Module]) -> None:
-        generator = modules["G"] if "G" in modules else modules["G_AB"]
+        generator = next(modules[name] for name in SELECTED_MODULES if name in modules)
         was_training = generator.training
         generator.eval()
         value = float(self.score(generator))

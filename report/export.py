@@ -57,7 +57,7 @@ def board_frame(board: Board) -> pd.DataFrame:
     for t in board.tasks:
         for row in t.rows:
             line: dict[str, Any] = {k: row[k] for k in ("kind", *KEY_COLS, "n_done", "n_total", "few_seeds",
-                                                        "status")}
+                                                        "checkpoint", "status")}
             line["primary_metric"] = t.primary or ""
             for m, d in row["metrics"].items():
                 line.update({f"{m}_mean": d["mean"], f"{m}_std": d["std"], f"{m}_n": d["n"],

@@ -55,6 +55,7 @@ def row_view(row: dict[str, Any], metrics: list[str], primary: str | None) -> di
         "seeds_text": f"{row['n_done']}/{row['n_total']} seed{'s' if row['n_total'] != 1 else ''}",
         "few_seeds": row["few_seeds"] and row["n_done"] > 0 and row["kind"] == "student",  # one teacher per task
         "n_done": row["n_done"],
+        "checkpoint": row["checkpoint"] if row["checkpoint"] != "last" else "",
         "status": row["status"],
         "status_class": status_class(row["status"]),
         "status_text": "done" if row["status"] == "done" else status_counts_text(row["status_counts"]),

@@ -92,7 +92,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     seeds' values), ``_ci_low``/``_ci_high`` (95% t-interval over seeds), ``_test_low``/``_test_high`` (95%
     test-set interval) and ``_resamples`` (subset values averaged over seeds, or None); ``errors`` (unique
     error texts of non-done jobs); ``logs`` (list of ``(seed, path)`` of non-done jobs with a log);
-    ``samples_png``/``inputs_png`` of the first done seed.
+    ``samples_png``/``inputs_png`` of the first done seed; ``checkpoint``: the checkpoint policies of the done
+    seeds' records (``last``, ``best_val``; "last" for records from before they said).
     """
     df = prepare(df)
     metric_cols = [m for m in METRICS if m in df.columns]
@@ -112,6 +113,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         row["errors"] = list(dict.fromkeys(as_str(e) for e in bad["error"] if as_str(e)))
         row["logs"] = [(seed_str(r.seed), as_str(r.log_path)) for r in bad.itertuples() if as_str(r.log_path)]
         first = done.iloc[0] if len(done) else None
+        policies = done["checkpoint"] if "checkpoint" in done.columns else pd.Series([], dtype=object)
+        row["checkpoint"] = ", ".join(sorted({as_str(c) or "last" for c in policies})) or "last"
         row["samples_png"] = as_str(first["samples_png"]) if first is not None else ""
         row["inputs_png"] = as_str(first["inputs_png"]) if first is not None else ""
         rows.append(row)

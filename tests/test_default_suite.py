@@ -1,17 +1,20 @@
 """The default suite shows something: its image-to-image teachers learn their translation.
 
 The check trains the default suite's teacher of every built-in image-to-image task through the CLI (exactly
-the default configuration; one ``scratch`` student rides along because a grid always trains students) and
-compares the teacher's translations of the test inputs with baselines that learned nothing:
+the default configuration, with one ``scratch`` student, seed 0) and compares the teacher's translations of the
+test inputs with baselines that learned nothing, and with that ``scratch`` student:
 
 * paired tasks: L1 to the test targets must be at most half that of the better of two baselines, the
   mean training target (the best constant image under L1's cousin, L2) and the input itself (identity);
-* unpaired tasks (no targets): FID with the offline extractor must be at most 0.7 times the better of an
-  untrained generator of the teacher's architecture and the inputs themselves.
+* every task: FID with the offline extractor (the tests' own; the default run uses InceptionV3) must be at most
+  0.7 times the better of an untrained generator of the teacher's architecture and the inputs themselves, and
+  at most 0.9 times the FID of the ``scratch`` student trained beside it (same protocol: translations of the
+  test inputs against the training and test targets).
 
-A second test gives the same check an untrained generator and expects it to fail, so the check can fail. It
-also fails on the unpaired teacher the default suite had before (synthetic_plain2striped at 32 px, 300 CycleGAN
-steps): offline FID 1.4 against 1.4 for the inputs themselves and 16.0 for an untrained generator.
+Further tests give the same check an untrained generator, and the ``scratch`` student in the teacher's place,
+and expect it to fail, so the check can fail. It also fails on the unpaired teacher the default suite had before
+(synthetic_plain2striped at 32 px, 300 CycleGAN steps): offline FID 1.4 against 1.4 for the inputs themselves
+and 16.0 for an untrained generator.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ except ImportError:  # pytest's rootdir-relative import mode
 
 L1_MARGIN = 0.5
 FID_MARGIN = 0.7
+SCRATCH_MARGIN = 0.9
 I2I_TASKS = SUITES.get("default_i2i").tasks
 
 
@@ -46,18 +50,35 @@ def _fid(fake: torch.Tensor, real: torch.Tensor, cache: Path) -> float:
                            extractor=resolve_extractor(prefer="offline"), device=torch.device("cpu"))["fid"]
 
 
-def teacher_learned(generator: torch.nn.Module, data: ImageTranslationData, spec: dict, cache: Path) -> tuple[bool, str]:
-    """Whether ``generator`` beats the no-learning baselines by the margins above, and the numbers."""
+def teacher_learned(generator: torch.nn.Module, data: ImageTranslationData, spec: dict, cache: Path,
+                    scratch: torch.nn.Module | None = None) -> tuple[bool, str]:
+    """Whether ``generator`` beats the no-learning baselines (and ``scratch``'s student, when given) by the
+    margins above, and the numbers."""
     fake = translate(generator, data.test_a, torch.device("cpu"))
+    checks, numbers = [], []
     if data.paired:
         mean_target = data.train_b.float().mean(0, keepdim=True).round().to(torch.uint8).expand_as(data.test_b)
         ours, mean, identity = (_l1(x, data.test_b) for x in (fake, mean_target, data.test_a))
-        return ours <= L1_MARGIN * min(mean, identity), f"L1 {ours:.3f} vs mean image {mean:.3f}, identity {identity:.3f}"
+        checks.append(ours <= L1_MARGIN * min(mean, identity))
+        numbers.append(f"L1 {ours:.3f} vs mean image {mean:.3f}, identity {identity:.3f}")
     torch.manual_seed(0)
     untrained = translate(build_network(spec), data.test_a, torch.device("cpu"))
     real = torch.cat([data.train_b, data.test_b])
     ours, blank, identity = (_fid(x, real, cache) for x in (fake, untrained, data.test_a))
-    return ours <= FID_MARGIN * min(blank, identity), f"FID {ours:.1f} vs untrained {blank:.1f}, identity {identity:.1f}"
+    checks.append(ours <= FID_MARGIN * min(blank, identity))
+    numbers.append(f"FID {ours:.1f} vs untrained {blank:.1f}, identity {identity:.1f}")
+    if scratch is not None:
+        scratch_fid = _fid(translate(scratch, data.test_a, torch.device("cpu")), real, cache)
+        checks.append(ours <= SCRATCH_MARGIN * scratch_fid)
+        numbers.append(f"scratch student {scratch_fid:.1f}")
+    return all(checks), "; ".join(numbers)
+
+
+def _trained(results: Path, record: dict) -> torch.nn.Module:
+    spec = record["config"]["teacher" if record["config"]["phase"] == "teacher" else "student"]
+    generator = build_network(spec)
+    generator.load_state_dict(torch.load(results / "jobs" / record["job_id"] / "generator.pt", weights_only=True))
+    return generator
 
 
 def _data(task: dict) -> ImageTranslationData:
@@ -69,12 +90,14 @@ def test_every_default_teacher_learns_its_translation(tmp_path, task):
     results = tmp_path / "r"
     cli("grid", "--suite", "default", "--tasks", task["name"], "--methods", "scratch", "--seeds", "0",
         "--set", "evaluation.fid_extractor=offline", "--results", str(results))
-    (teacher,) = [r for r in records(results).values() if r["config"]["phase"] == "teacher"]
-    spec = teacher["config"]["teacher"]
-    generator = build_network(spec)
-    generator.load_state_dict(torch.load(results / "jobs" / teacher["job_id"] / "generator.pt", weights_only=True))
-    learned, numbers = teacher_learned(generator, _data(task), spec, tmp_path / "fid")
+    by_phase = {r["config"]["phase"]: r for r in records(results).values()}
+    teacher, scratch = _trained(results, by_phase["teacher"]), _trained(results, by_phase["student"])
+    spec, data = by_phase["teacher"]["config"]["teacher"], _data(task)
+    learned, numbers = teacher_learned(teacher, data, spec, tmp_path / "fid", scratch)
     assert learned, f"the default teacher of {task['name']} did not learn its translation: {numbers}"
+    # the comparison with scratch can fail: scratch's student in the teacher's place is no better than itself
+    learned, numbers = teacher_learned(scratch, data, spec, tmp_path / "fid", scratch)
+    assert not learned, numbers
 
 
 @pytest.mark.parametrize("task", I2I_TASKS, ids=[t["name"] for t in I2I_TASKS])

@@ -235,6 +235,17 @@ def test_scancelled_job_is_failed_and_only_it_is_retried(tmp_path: Path) -> None
     student = by_method(results)["scratch"]
     assert student["status"] == "done" and student["run"] == retry_run.name
     assert (results / "jobs" / teacher["job_id"] / "record.json").read_bytes() == teacher_record
+
+    # `rerun JOB_ID` on SLURM: that job alone goes out again, same id and config hash, its done teacher untouched
+    rc, out = cli("rerun", student_id, "--executor", "slurm", "--force", "--no-progress", "--no-report",
+                  "--results", str(results))
+    assert rc == 0 and "1 done" in out, out
+    rerun_run = runs(results)[-1]
+    assert rerun_run != retry_run and list(ledger(rerun_run)["jobs"]) == [student_id]
+    rerun = by_method(results)["scratch"]
+    assert rerun["status"] == "done" and rerun["run"] == rerun_run.name
+    assert rerun["job_id"] == student_id and rerun["config_hash"] == student["config_hash"]
+    assert (results / "jobs" / teacher["job_id"] / "record.json").read_bytes() == teacher_record
     assert_done_records_intact(results)
 
 
