@@ -110,9 +110,9 @@ class CheckpointSelection:
         return checkpoint_fields(self.selector, metric, 100.0 - best if metric == "accuracy" else best, self.n_val)
 
 
-def _train_teacher(ctx: JobContext, schedule: SGDSchedule, training: CheckpointSelection) -> tuple[nn.Module, dict]:
-    outcome = train_classifier(training.data, ctx.config.teacher, schedule, ctx.device, ctx.config.seed,
-                               checkpointer=training.checkpointer, log=ctx.log)
+def _train_teacher(ctx: JobContext, schedule: SGDSchedule, selection: CheckpointSelection) -> tuple[nn.Module, dict]:
+    outcome = train_classifier(selection.data, ctx.config.teacher, schedule, ctx.device, ctx.config.seed,
+                               checkpointer=selection.checkpointer, log=ctx.log)
     return outcome.model, outcome.history
 
 
@@ -128,12 +128,12 @@ def _inputs(ctx: JobContext) -> dict[str, Any]:
     return inputs
 
 
-def _train_student(ctx: JobContext, schedule: SGDSchedule, training: CheckpointSelection) -> tuple[nn.Module, dict, dict]:
-    config, data = ctx.config, training.data
+def _train_student(ctx: JobContext, schedule: SGDSchedule, selection: CheckpointSelection) -> tuple[nn.Module, dict, dict]:
+    config, data = ctx.config, selection.data
     method = METHODS.get(config.method)()
     teacher = load_model(ctx.store, config.teacher_id, dict(config.teacher), data) if config.teacher_id else None
     outcome = method.train(TrainSetup(data, config.student, config.teacher, config.hparams, schedule, ctx.device,
-                                      config.seed, teacher=teacher, checkpointer=training.checkpointer, log=ctx.log,
+                                      config.seed, teacher=teacher, checkpointer=selection.checkpointer, log=ctx.log,
                                       inputs=_inputs(ctx)))
     return outcome.model, outcome.history, outcome.extras
 
@@ -165,21 +165,21 @@ def run_labelled_job(ctx: JobContext) -> JobResult:
     if config.phase == "artifact":
         return _artifact(ctx)
     schedule = SGDSchedule.from_mapping(config.schedule)
-    training = CheckpointSelection(ctx, schedule)
+    selection = CheckpointSelection(ctx, schedule)
     t = time.perf_counter()
     extras: dict[str, Any] = {}
     with ctx.checkpointer.training():
         if config.phase == "teacher":
-            model, history = _train_teacher(ctx, schedule, training)
+            model, history = _train_teacher(ctx, schedule, selection)
         else:
-            model, history, extras = _train_student(ctx, schedule, training)
+            model, history, extras = _train_student(ctx, schedule, selection)
     ctx.timings["train_s"] = time.perf_counter() - t
-    checkpoint = training.keep(model)
+    checkpoint = selection.keep(model)
     atomic_torch_save(model.state_dict(), ctx.folder / MODEL_FILE)
     t = time.perf_counter()
     metrics = {**evaluate_model(model, ctx), **checkpoint}
     ctx.timings["eval_s"] = time.perf_counter() - t
     extras = {"method_extras": extras} if extras else {}
-    if training.selector is not None:
-        extras["checkpoint_val_scores"] = training.selector.scores
+    if selection.selector is not None:
+        extras["checkpoint_val_scores"] = selection.selector.scores
     return JobResult(metrics, {"model": MODEL_FILE}, history, extras)

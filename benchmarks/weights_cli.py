@@ -14,6 +14,7 @@ import sys
 from typing import Any, Iterable
 
 from methods import METHODS
+from methods.plan_checks import weights_needed
 from methods.weights import WEIGHTS, WeightsError, find_local, resolve
 
 
@@ -56,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
 def prefetch_for_jobs(jobs: Iterable[Any], fid_weights: str | None, seg_weights: str | None) -> Any:
     """Resolve, before any job runs, the weights the grid's jobs need: the FID extractor (returned;
-    Inception through every source, else the loudly-flagged offline fallback), VGG16 for methods with a
-    ``vgg_weights`` hyperparameter, DRN-D-105 for mIoU tasks (warnings only: those jobs report what is
+    Inception through every source, else the loudly-flagged offline fallback), VGG16 for the jobs whose
+    method's entry says they read it (``weights``: CRD, DCD, OMGD with perceptual terms on), DRN-D-105 for mIoU tasks (warnings only: those jobs report what is
     missing themselves)."""
     from benchmarks.metrics.extractor import resolve_extractor
     from datasets import TASKS
@@ -69,7 +70,7 @@ def prefetch_for_jobs(jobs: Iterable[Any], fid_weights: str | None, seg_weights:
     needs_fid = any(TASKS.info(j.task).quality_metric == "fid" or j.phase == "artifact" for j in jobs if j.task in TASKS)
     prefer = preferred.pop()
     extractor = resolve_extractor(fid_weights, prefer=prefer, download=needs_fid and prefer != "offline")
-    wanted = {"vgg16": any(_may_use_vgg(j) for j in jobs),
+    wanted = {"vgg16": any("vgg16" in _method_weights(j) for j in jobs),
               "drn": any(j.task in TASKS and TASKS.info(j.task).quality_metric == "miou" for j in jobs)}
     for name in (n for n, needed in wanted.items() if needed):
         try:
@@ -79,15 +80,12 @@ def prefetch_for_jobs(jobs: Iterable[Any], fid_weights: str | None, seg_weights:
     return extractor
 
 
-#: The perceptual-loss weights of the methods with a ``vgg_weights`` setting (CRD, DCD, OMGD).
-PERCEPTUAL_WEIGHTS = ("lambda_style", "lambda_feature")
+def _method_weights(job: Any) -> tuple[str, ...]:
+    """The weights files a job's method reads (its entry's torch-free ``weights`` function); none for teachers,
+    artifacts and tasks the registries do not know."""
+    from datasets import TASKS
 
-
-def _may_use_vgg(job: Any) -> bool:
-    """Whether a job's method builds VGG16 without a weights file of its own: it has a ``vgg_weights``
-    setting, none is given, and its perceptual terms are not switched off (the default suite sets both to 0;
-    a job that still builds VGG16 for another use warns itself)."""
-    if job.method not in METHODS or "vgg_weights" not in METHODS.info(job.method).defaults:
-        return False
-    perceptual_off = all(job.hparams.get(k) == 0 for k in PERCEPTUAL_WEIGHTS)
-    return not job.hparams.get("vgg_weights") and not perceptual_off
+    if job.phase != "student" or job.method not in METHODS or job.task not in TASKS:
+        return ()
+    info = METHODS.info(job.method)
+    return weights_needed(getattr(info, "weights", ""), info.defaults, job.hparams, TASKS.info(job.task).paired)

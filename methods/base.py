@@ -108,6 +108,9 @@ class Method(ABC):
     #: ``"module:function"`` of the method's planning check (``methods.plan_checks``): a torch-free function
     #: of a ``StudentPlan`` that raises ``ValueError`` when the method cannot work on it; "" : every plan works.
     plan_check: ClassVar[str] = ""
+    #: ``"module:function"`` of a torch-free function of (hyperparameters, paired) giving the weights files
+    #: (``methods.weights`` names) a run reads, which ``grid`` fetches before its jobs start; "": none.
+    weights_check: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

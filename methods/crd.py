@@ -72,7 +72,7 @@ from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.losses.relational import column_slices, patch_slices, rkd_loss, row_slices
 from methods.networks import build_network
 from methods.perceptual import VGG16Features, style_loss
-from methods.plan_checks import online_teacher_spec, resolve_patch_size
+from methods.plan_checks import online_teacher_spec, resolve_patch_size, uses_vgg16
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
 from methods.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad
@@ -127,6 +127,7 @@ class CRD(Method):
     }
 
     plan_check = "methods.plan_checks:crd"
+    weights_check = "methods.plan_checks:online_teacher_weights"
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
@@ -139,8 +140,8 @@ class CRD(Method):
         gen = torch.Generator().manual_seed(setup.seed)
         sampler = recipe_sampler(setup, gen)
         perceptual = bool(weights["style"] or weights["feature"])
-        needs_vgg = perceptual or (not paired and hp["teacher_select"] == "best")
-        vgg = VGG16Features(hp["vgg_weights"], imagenet_norm=hp["vgg_input"] == "imagenet").to(device) if needs_vgg else None
+        vgg = (VGG16Features(hp["vgg_weights"], imagenet_norm=hp["vgg_input"] == "imagenet").to(device)
+               if uses_vgg16(hp, paired) else None)
         teacher = OnlineTeacher(setup, plan, online_teacher_spec(hp, setup.teacher_spec), recipe, hp, gen, sampler, vgg)
         student = build_network(setup.student_spec).to(device)
         opt_s = adam(student.parameters(), plan.student)

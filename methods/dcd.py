@@ -73,6 +73,7 @@ from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.networks import build_network
 from methods.networks.generators import UnetGenerator
 from methods.perceptual import VGG16Features
+from methods.plan_checks import uses_vgg16
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
 from methods.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad, tap_features
@@ -197,6 +198,8 @@ class DCD(Method):
         **SCHEDULE_DEFAULTS, "vgg_weights": None,
     }
 
+    weights_check = "methods.plan_checks:online_teacher_weights"
+
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
         plan = plan_schedule(hp, setup.data, setup.schedule, "dcd")
@@ -206,8 +209,7 @@ class DCD(Method):
         gen = torch.Generator().manual_seed(setup.seed)
         sampler = recipe_sampler(setup, gen)
         perceptual = bool(weights["style"] or weights["feature"])
-        needs_vgg = perceptual or (not paired and hp["teacher_select"] == "best")
-        vgg = VGG16Features(hp["vgg_weights"], imagenet_norm=False).to(device) if needs_vgg else None
+        vgg = VGG16Features(hp["vgg_weights"], imagenet_norm=False).to(device) if uses_vgg16(hp, paired) else None
         teacher = OnlineTeacher(setup, plan, setup.teacher_spec, recipe, hp, gen, sampler, vgg)
         student = build_network(setup.student_spec).to(device)
         net_d, mode = teacher.model.discriminator, recipe["gan_mode"]

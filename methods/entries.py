@@ -79,10 +79,12 @@ _OMGD_PARAMS = {**_ONLINE_PARAMS, "lambda_cd": _WEIGHT, "ssim_padding": Param("s
 
 
 def _method(name: str, module: str, *, defaults: dict, params: dict | None = None, check: str = "",
-            **meta: object) -> None:
+            weights: str = "", **meta: object) -> None:
     """Declare a method; ``params``: the declared types (the others follow their defaults' types); ``check``:
-    its torch-free planning check, ``"module:function"`` (see :mod:`methods.plan_checks`)."""
-    METHODS.declare(name, module, defaults=defaults, params=params_of(defaults, params), check=check, **meta)
+    its torch-free planning check, ``"module:function"`` (see :mod:`methods.plan_checks`); ``weights``: the
+    torch-free function naming the weights files its runs read (:func:`methods.plan_checks.weights_needed`)."""
+    METHODS.declare(name, module, defaults=defaults, params=params_of(defaults, params), check=check,
+                    weights=weights, **meta)
 
 
 _method('cgan_kd', 'methods.cgan_kd.method', families=('classification', 'regression'),
@@ -148,7 +150,8 @@ _method('crd', 'methods.crd', families=('i2i',), teacher_mode='online',
                    'vgg_input': 'unit',
                    'vgg_weights': None},
         params=_CRD_PARAMS,
-        needs=(), resources={}, check='methods.plan_checks:crd')
+        needs=(), resources={}, check='methods.plan_checks:crd',
+        weights='methods.plan_checks:online_teacher_weights')
 
 _method('feature_kd', 'methods.feature_kd', families=('i2i',), teacher_mode='pretrained',
         summary="GAN Compression feature distillation: 1x1-adapted student features, MSE to teacher's, plus "
@@ -256,7 +259,8 @@ _method('omgd', 'methods.omgd', families=('i2i',), teacher_mode='online',
                    'select_images': 32,
                    'vgg_weights': None},
         params=_OMGD_PARAMS,
-        needs=(), resources={}, check='methods.plan_checks:omgd')
+        needs=(), resources={}, check='methods.plan_checks:omgd',
+        weights='methods.plan_checks:online_teacher_weights')
 
 _method('dcd', 'methods.dcd', families=('i2i',), teacher_mode='online',
         summary='Discriminator-cooperated distillation: connector maps judged by the online teacher D, VGG '
@@ -276,7 +280,7 @@ _method('dcd', 'methods.dcd', families=('i2i',), teacher_mode='online',
                    'select_images': 32,
                    'vgg_weights': None},
         params=_ONLINE_PARAMS,
-        needs=(), resources={})
+        needs=(), resources={}, weights='methods.plan_checks:online_teacher_weights')
 
 _method('cat_ka', 'methods.cat_ka', families=('i2i',), teacher_mode='pretrained',
         summary="CAT's distillation: GAN + output L1 - lambda_ka x sum of kernel alignments at CAT's layers "

@@ -67,7 +67,7 @@ from methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channe
                                              tv_sum)
 from methods.networks import build_network
 from methods.omgd_teachers import MultiTeacher
-from methods.plan_checks import network_family
+from methods.plan_checks import network_family, uses_vgg16
 from methods.perceptual import VGG16Features, style_loss
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
@@ -152,6 +152,7 @@ class OMGD(Method):
     }
 
     plan_check = "methods.plan_checks:omgd"
+    weights_check = "methods.plan_checks:online_teacher_weights"
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
@@ -162,8 +163,7 @@ class OMGD(Method):
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)
         sampler = recipe_sampler(setup, gen)
-        needs_vgg = bool(weights["style"] or weights["feature"]) or (not paired and hp["teacher_select"] == "best")
-        vgg = omgd_vgg(hp["vgg_weights"]).to(device) if needs_vgg else None
+        vgg = omgd_vgg(hp["vgg_weights"]).to(device) if uses_vgg16(hp, paired) else None
         plan = plan_schedule(hp, setup.data, setup.schedule, "omgd")
         n_dis, schedule = plan.n_dis, plan.student
         if paired:

@@ -34,6 +34,32 @@ class StudentPlan:
     schedule: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: The perceptual-loss weights of CRD, DCD and OMGD (None: the paper's value for the kind of task, never 0).
+PERCEPTUAL_WEIGHTS = ("lambda_style", "lambda_feature")
+
+
+def uses_vgg16(hp: Mapping[str, Any], paired: bool) -> bool:
+    """Whether a CRD, DCD or OMGD run builds VGG16: its perceptual terms are on, or, unpaired, it keeps its online
+    teacher's best checkpoint by FID on VGG16 features (``teacher_select="best"``)."""
+    return any(hp.get(k) != 0 for k in PERCEPTUAL_WEIGHTS) or (not paired and hp.get("teacher_select") == "best")
+
+
+def online_teacher_weights(hp: Mapping[str, Any], paired: bool) -> tuple[str, ...]:
+    """The weights files (:mod:`methods.weights` names) a CRD, DCD or OMGD run reads: VGG16's ImageNet weights
+    when it builds VGG16 and was given no file of its own (``vgg_weights``)."""
+    return ("vgg16",) if uses_vgg16(hp, paired) and not hp.get("vgg_weights") else ()
+
+
+def weights_needed(path: str, defaults: Mapping[str, Any], hparams: Mapping[str, Any], paired: bool) -> tuple[str, ...]:
+    """The weights files a method's run reads, from the torch-free function ``path`` its registry entry names
+    (``weights="module:function"``, the class's ``weights_check``; "": none) on its hyperparameters completed
+    by ``defaults``, so ``grid`` can fetch them before the jobs start."""
+    if not path:
+        return ()
+    module, _, name = path.partition(":")
+    return tuple(getattr(importlib.import_module(module), name)({**defaults, **hparams}, paired))
+
+
 def run_plan_check(path: str, defaults: Mapping[str, Any], plan: StudentPlan) -> None:
     """Run the planning check ``path`` names (``"module:function"``; "" : none, every plan works) on
     ``plan``, its hyperparameters completed by ``defaults``."""

@@ -254,7 +254,8 @@ def method_meta(cls: Any) -> dict[str, Any]:
     return {"families": tuple(getattr(cls, "families", (cls.family,))), "teacher_mode": cls.teacher_mode,
             "summary": describe(cls), "citation": cls.citation, "defaults": dict(cls.defaults),
             "resources": dict(cls.resources), "needs": tuple(getattr(cls, "needs", ())),
-            "params": params_of(cls.defaults, getattr(cls, "params", None)), "check": getattr(cls, "plan_check", "")}
+            "params": params_of(cls.defaults, getattr(cls, "params", None)), "check": getattr(cls, "plan_check", ""),
+            "weights": getattr(cls, "weights_check", "")}
 
 
 def network_meta(factory: Callable[..., Any]) -> dict[str, Any]:

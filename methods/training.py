@@ -46,7 +46,7 @@ class CheckpointPolicy:
             raise ValueError(f"schedule val_every and val_size must be >= 0, got {self}")
 
     def validation_every(self) -> int:
-        return self.val_every or max(1, getattr(self, "steps") // 10)
+        return self.val_every or max(1, self.steps // 10)  # type: ignore[attr-defined]  (the schedule's steps)
 
 
 @dataclass(frozen=True)
