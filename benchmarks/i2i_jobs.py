@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from benchmarks.config import JobConfig
-from benchmarks.job_context import (VAL_SPLIT_SEED, JobContext, JobResult, check_finite, checkpoint_fields,
+from benchmarks.job_context import (VAL_SPLIT_SEED, CheckpointSelection, JobContext, JobResult, check_finite,
                                     compression_metrics, plain_data)
 from benchmarks.metrics import MetricInputs, compute_metrics
 from benchmarks.protocols import check_ready, fid_against, quality_metric
@@ -22,7 +22,7 @@ from methods import METHODS, TrainSetup
 from methods.networks import build_network
 from methods.recipes import resolve_recipe, train_recipe
 from methods.inference import batched_forward
-from methods.training import BestCheckpoint, Schedule, SelectingCheckpointer, to_uint8, validation_size
+from methods.training import Schedule, to_uint8, validation_size
 
 
 def translate(generator: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:
@@ -93,21 +93,21 @@ def split_validation(data: ImageTranslationData, val_size: int) -> tuple[ImageTr
     return rest, val_a, val_b
 
 
-def _validation_selector(ctx: JobContext, schedule: Schedule) -> tuple[ImageTranslationData, BestCheckpoint]:
-    """``select="best_val"``: the reduced training data and a selector scoring FID (the job's extractor) of the
+def _select_on_validation(ctx: JobContext, schedule: Schedule, selection: CheckpointSelection) -> None:
+    """``select="best_val"``: train on the task less a validation split, scoring FID (the job's extractor) of the
     translated validation A images against the validation B images. FID is the quality metric of every FID task;
     mIoU tasks (Cityscapes) have no validation label maps here, so they cannot select this way."""
     config, data = ctx.config, ctx.data
     if quality_metric(config) != "fid":
         raise ValueError(f"task {config.task!r} is scored by {quality_metric(config)}: schedule.select=best_val scores "
                          f"FID on a validation split and cannot stand in for it; use select=last")
-    data, val_a, val_b = split_validation(data, schedule.val_size)
+    rest, val_a, val_b = split_validation(data, schedule.val_size)
 
     def score(generator: torch.nn.Module) -> float:
         fake = translate(generator, val_a, ctx.device)
         return fid_against(fake, val_b, config, data.name, "B-val", ctx.options, ctx.device)["fid"]
 
-    return data, BestCheckpoint(score, schedule.validation_every())
+    selection.select_best(rest, len(val_a), score, schedule.validation_every())
 
 
 def run_i2i_job(ctx: JobContext) -> JobResult:
@@ -116,16 +116,12 @@ def run_i2i_job(ctx: JobContext) -> JobResult:
     assert isinstance(data, ImageTranslationData)
     check_ready(config, ctx.options)
     schedule = Schedule.from_mapping(config.schedule)
-    selector, checkpointer, n_val = None, ctx.checkpointer, 0
-    loads = config.phase == "teacher" and config.teacher.get("checkpoint")
-    if schedule.select == "best_val" and not loads:
-        n_train = len(data.train_a)
-        data, selector = _validation_selector(ctx, schedule)
-        n_val = n_train - len(data.train_a)
-        checkpointer = SelectingCheckpointer(ctx.checkpointer, selector)
-    setup = TrainSetup(data=data, student_spec=config.student or config.teacher, teacher_spec=config.teacher,
+    selection = CheckpointSelection(ctx, "fid")
+    if schedule.select == "best_val" and not (config.phase == "teacher" and config.teacher.get("checkpoint")):
+        _select_on_validation(ctx, schedule, selection)
+    setup = TrainSetup(data=selection.data, student_spec=config.student or config.teacher, teacher_spec=config.teacher,
                        hparams=config.hparams, schedule=schedule, device=ctx.device,
-                       seed=config.seed, recipe=config.recipe, checkpointer=checkpointer, log=ctx.log)
+                       seed=config.seed, recipe=config.recipe, checkpointer=selection.checkpointer, log=ctx.log)
     extras: dict[str, Any] = {}
     if config.teacher_id:
         t = time.perf_counter()
@@ -142,16 +138,15 @@ def run_i2i_job(ctx: JobContext) -> JobResult:
             outcome = METHODS.get(config.method)().train(setup)
             extras["method_extras"] = plain_data(outcome.extras)
     timings["train_s"] = time.perf_counter() - t
-    if selector is not None:
-        selector.restore(outcome.generator)
-        extras["checkpoint_val_scores"] = selector.scores
+    checkpoint, checkpoint_extras = selection.keep(outcome.generator)
+    extras.update(checkpoint_extras)
     atomic_torch_save(outcome.generator.state_dict(), ctx.folder / "generator.pt")
     artifacts = {"generator": "generator.pt"}
     if config.phase == "teacher" and outcome.discriminator is not None:
         atomic_torch_save(outcome.discriminator.state_dict(), ctx.folder / "discriminator.pt")
     t = time.perf_counter()
     metrics = evaluate(outcome.generator, ctx, setup.teacher if config.phase == "student" else None)
-    metrics.update(checkpoint_fields(selector, "fid", selector.best_score if selector else 0.0, n_val))
+    metrics.update(checkpoint)
     timings["eval_s"] = time.perf_counter() - t
     artifacts["samples_png"] = "samples.png"
     if config.phase == "teacher":

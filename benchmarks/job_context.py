@@ -19,6 +19,7 @@ from benchmarks.config import JobConfig
 from benchmarks.metrics.complexity import count_macs, count_params, macs_protocol
 from benchmarks.metrics.latency import measure_latency
 from benchmarks.store import ResultStore
+from methods.training import BestCheckpoint, SelectingCheckpointer
 
 if TYPE_CHECKING:
     from benchmarks.runner import FileCheckpointer, RunOptions
@@ -78,14 +79,37 @@ def compression_metrics(model: torch.nn.Module, teacher: torch.nn.Module, shape:
 VAL_SPLIT_SEED = 0
 
 
-def checkpoint_fields(selector: Any, metric: str, best: float, n_val: int) -> dict[str, Any]:
-    """The record's checkpoint fields: ``last``, or ``best_val`` with the step, validation ``metric`` value
-    (``best``) and the split of the weights kept by ``selector`` (a ``methods.training.BestCheckpoint``)."""
-    if selector is None:
-        return {"checkpoint": "last"}
-    return {"checkpoint": "best_val", "checkpoint_step": selector.best_step, f"checkpoint_val_{metric}": best,
-            "checkpoint_selected_on": f"{metric.upper() if metric in ('fid', 'mae') else metric} of {n_val} validation images held out of the training set (fixed, "
-                                      f"seed {VAL_SPLIT_SEED}), scored every {selector.every} steps"}
+class CheckpointSelection:
+    """What a model job trains on and which weights it keeps (``schedule.select``), for every family: ``last``, the
+    task and the job's checkpointer; ``best_val`` (:meth:`select_best`), the task less a validation split and a
+    checkpointer whose ``BestCheckpoint`` keeps the weights with the lowest validation score."""
+
+    def __init__(self, ctx: JobContext, metric: str) -> None:
+        self.data, self.checkpointer, self.metric = ctx.data, ctx.checkpointer, metric
+        self.selector: BestCheckpoint | None = None
+        self.n_val = 0
+        self.reported: Callable[[float], float] = float
+
+    def select_best(self, data: Any, n_val: int, score: Callable[[torch.nn.Module], float], every: int,
+                    reported: Callable[[float], float] = float) -> None:
+        """Train on ``data`` (the task less its ``n_val`` held-out examples) and keep the weights with the lowest
+        ``score`` on them, taken every ``every`` steps; ``reported(score)`` is the record's value of ``metric``."""
+        self.data, self.n_val, self.reported = data, n_val, reported
+        self.selector = BestCheckpoint(score, every)
+        self.checkpointer = SelectingCheckpointer(self.checkpointer, self.selector)
+
+    def keep(self, model: torch.nn.Module) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Load the weights the policy keeps into ``model``; the record's checkpoint fields and extras."""
+        if self.selector is None:
+            return {"checkpoint": "last"}, {}
+        selector, metric = self.selector, self.metric
+        selector.restore(model)
+        label = metric.upper() if metric in ("fid", "mae") else metric
+        return ({"checkpoint": "best_val", "checkpoint_step": selector.best_step,
+                 f"checkpoint_val_{metric}": self.reported(selector.best_score),
+                 "checkpoint_selected_on": f"{label} of {self.n_val} validation images held out of the training set "
+                                           f"(fixed, seed {VAL_SPLIT_SEED}), scored every {selector.every} steps"},
+                {"checkpoint_val_scores": selector.scores})
 
 
 def plain_data(values: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from torch import nn
 
 from benchmarks import resampling
 from benchmarks.i2i_jobs import save_strip
-from benchmarks.job_context import (VAL_SPLIT_SEED, JobContext, JobResult, check_finite, checkpoint_fields,
+from benchmarks.job_context import (VAL_SPLIT_SEED, CheckpointSelection, JobContext, JobResult, check_finite,
                                     compression_metrics)
 from benchmarks.protocols import fid_against
 from benchmarks.store import ResultStore, atomic_torch_save, torch_load
@@ -38,7 +38,7 @@ from methods import ARTIFACTS, METHODS
 from methods.artifacts import ArtifactJob
 from methods.base import TrainSetup
 from methods.labelled_training import SGDSchedule, build_labelled_network, per_item_quality, train_classifier
-from methods.training import BestCheckpoint, SelectingCheckpointer, validation_size
+from methods.training import validation_size
 
 MODEL_FILE = "model.pt"
 
@@ -84,30 +84,21 @@ def split_validation(data: LabelledImageData, val_size: int) -> tuple[LabelledIm
             replace(data, test_x=data.train_x[held], test_y=data.train_y[held]))
 
 
-class CheckpointSelection:
-    """What a model job trains on, and which weights it keeps: the task and the job's checkpointer (``last``), or
-    the task less a validation split and a checkpointer that keeps the best-scoring weights (``best_val``)."""
+def _selection(ctx: JobContext, schedule: SGDSchedule) -> CheckpointSelection:
+    """The job's checkpoint selection: with ``best_val``, the task less a validation split of its real training
+    images, scored by top-1 error (recorded as accuracy) or MAE."""
+    metric = "accuracy" if ctx.data.family == "classification" else "mae"
+    selection = CheckpointSelection(ctx, metric)
+    if schedule.select == "best_val":
+        rest, val = split_validation(ctx.data, schedule.val_size)
 
-    def __init__(self, ctx: JobContext, schedule: SGDSchedule) -> None:
-        self.data, self.checkpointer, self.selector, self.n_val = ctx.data, ctx.checkpointer, None, 0
-        if schedule.select == "best_val":
-            self.data, val = split_validation(ctx.data, schedule.val_size)
-            self.n_val = len(val.test_x)
+        def score(model: nn.Module) -> float:  # lower is better: top-1 error in %, or MAE
+            mean = per_item_quality(model, val, ctx.device)[1].mean().item()
+            return 100.0 - mean if metric == "accuracy" else mean
 
-            def score(model: nn.Module) -> float:  # lower is better: top-1 error in %, or MAE
-                metric, terms = per_item_quality(model, val, ctx.device)
-                return 100.0 - terms.mean().item() if metric == "accuracy" else terms.mean().item()
-
-            self.selector = BestCheckpoint(score, schedule.validation_every())
-            self.checkpointer = SelectingCheckpointer(ctx.checkpointer, self.selector)
-
-    def keep(self, model: nn.Module) -> dict[str, Any]:
-        """Load the weights the policy keeps into ``model``; the record's checkpoint fields."""
-        if self.selector is not None:
-            self.selector.restore(model)
-        metric = "accuracy" if self.data.family == "classification" else "mae"
-        best = self.selector.best_score if self.selector is not None else 0.0
-        return checkpoint_fields(self.selector, metric, 100.0 - best if metric == "accuracy" else best, self.n_val)
+        selection.select_best(rest, len(val.test_x), score, schedule.validation_every(),
+                              (lambda error: 100.0 - error) if metric == "accuracy" else float)
+    return selection
 
 
 def _train_teacher(ctx: JobContext, schedule: SGDSchedule, selection: CheckpointSelection) -> tuple[nn.Module, dict]:
@@ -165,7 +156,7 @@ def run_labelled_job(ctx: JobContext) -> JobResult:
     if config.phase == "artifact":
         return _artifact(ctx)
     schedule = SGDSchedule.from_mapping(config.schedule)
-    selection = CheckpointSelection(ctx, schedule)
+    selection = _selection(ctx, schedule)
     t = time.perf_counter()
     extras: dict[str, Any] = {}
     with ctx.checkpointer.training():
@@ -174,12 +165,10 @@ def run_labelled_job(ctx: JobContext) -> JobResult:
         else:
             model, history, extras = _train_student(ctx, schedule, selection)
     ctx.timings["train_s"] = time.perf_counter() - t
-    checkpoint = selection.keep(model)
+    checkpoint, checkpoint_extras = selection.keep(model)
     atomic_torch_save(model.state_dict(), ctx.folder / MODEL_FILE)
     t = time.perf_counter()
     metrics = {**evaluate_model(model, ctx), **checkpoint}
     ctx.timings["eval_s"] = time.perf_counter() - t
     extras = {"method_extras": extras} if extras else {}
-    if selection.selector is not None:
-        extras["checkpoint_val_scores"] = selection.selector.scores
-    return JobResult(metrics, {"model": MODEL_FILE}, history, extras)
+    return JobResult(metrics, {"model": MODEL_FILE}, history, {**extras, **checkpoint_extras})

@@ -73,8 +73,6 @@ class Schedule(CheckpointPolicy):
         return schedule
 
 
-
-
 def validation_size(n_train: int, val_size: int = 0) -> int:
     """Training examples ``best_val`` holds out: ``val_size``, or a tenth of them (at least 8, at most 200);
     an error when too few would be left to train on."""

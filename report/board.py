@@ -174,7 +174,8 @@ def _row_data(idx: Any, r: pd.Series, metrics: list[str], marks: dict, gaps: dic
     return {
         "kind": "teacher" if r["phase"] == "teacher" else "student", **{k: r[k] for k in KEY_COLS},
         "n_done": int(r["n_done"]), "n_total": int(r["n_total"]), "few_seeds": bool(r["few_seeds"]),
-        "checkpoint": r.get("checkpoint", "last"), "status": r["status"], "status_counts": dict(r["status_counts"]), "errors": list(r["errors"]),
+        "checkpoint": r.get("checkpoint", "last"), "status": r["status"], "status_counts": dict(r["status_counts"]),
+        "errors": list(r["errors"]),
         "logs": [list(x) for x in r["logs"]], "gap": gaps.get(idx, ""),
         "metrics": {m: _metric_data(r, m, marks.get((idx, m), "")) for m in metrics},
         "vs": vs.get(idx, {}),
