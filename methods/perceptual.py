@@ -80,7 +80,7 @@ def _build_features() -> nn.Sequential:
         if item == "M":
             layers.append(nn.MaxPool2d(2, 2))
         else:
-            layers += [nn.Conv2d(channels, int(item), 3, padding=1), nn.ReLU()]
+            layers += [nn.Conv2d(channels, int(item), 3, padding=1), nn.ReLU(inplace=True)]
             channels = int(item)
     return nn.Sequential(*layers)
 
@@ -98,7 +98,13 @@ def _he_init(features: nn.Sequential, seed: int) -> None:
 
 class VGG16Features(nn.Module):
     """Frozen VGG16 up to relu4_3; ``forward`` maps [-1, 1] images to the tapped ReLU outputs (input
-    [0, 1], then ImageNet mean/std unless ``imagenet_norm`` is False)."""
+    [0, 1], then ImageNet mean/std unless ``imagenet_norm`` is False).
+
+    The network runs channels-last with in-place ReLUs (the same values to float rounding): on a CPU,
+    PyTorch's 2x2 max pooling is 8x faster channels-last (13 ms against 1.6 ms at 64 x 256 x 256, 2 threads)
+    and the convolutions skip their layout conversions; style + relu2_2 terms of a 256 px student and
+    teacher image, forward + backward, alternating in one process: 807 -> 745 ms. The tapped outputs are
+    channels-last tensors."""
 
     def __init__(self, weights: str | os.PathLike | None = None, layers: tuple[str, ...] = tuple(LAYERS),
                  imagenet_norm: bool = True) -> None:
@@ -127,7 +133,7 @@ class VGG16Features(nn.Module):
         return super().train(False)  # always in eval mode (no dropout/BN anyway, but keep it explicit)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = (images + 1) / 2
+        x = ((images + 1) / 2).contiguous(memory_format=torch.channels_last)
         if self.imagenet_norm:
             x = (x - self.mean) / self.std
         wanted = {LAYERS[name]: name for name in self.layers}

@@ -264,6 +264,20 @@ def test_vgg_loads_torchvision_weights_from_env_and_matches_torchvision(
     assert not any(p.requires_grad for p in vgg.parameters())
 
 
+def test_vgg_gradient_matches_torchvision(vgg_weights_file: tuple[Path, torch.nn.Module], empty_hub: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # The features run channels-last with in-place ReLUs: the student's gradient must be torchvision's.
+    path, model = vgg_weights_file
+    monkeypatch.setenv(perceptual.WEIGHTS_ENV, str(path))
+    images = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(31)) * 2 - 1
+    targets = VGG16Features(imagenet_norm=False)(torch.zeros_like(images))
+    ours, plain = images.clone().requires_grad_(), images.clone().requires_grad_()
+    style_loss(VGG16Features(imagenet_norm=False)(ours), targets).backward()
+    style_loss({name: model.features[: index + 1]((plain + 1) / 2) for name, index in perceptual.LAYERS.items()},
+               targets).backward()
+    assert (ours.grad - plain.grad).norm() < 1e-4 * plain.grad.norm()
+
+
 def test_vgg_unit_input_skips_imagenet_normalisation(
         vgg_weights_file: tuple[Path, torch.nn.Module], empty_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # CRD's and OMGD's code feed VGG16 (x + 1) / 2 without ImageNet's mean and std (utils/vgg_feature.py).

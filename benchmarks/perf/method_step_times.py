@@ -36,7 +36,7 @@ Everything runs through the methods' own code:
   steps without them, one step of their online teacher (the CycleGAN recipe of
   :func:`methods.recipes.build_recipe` at the teacher's width: both generators and both
   discriminators), and the RKD angle term on the rows of one image (N = size samples of 3 x size
-  values) in the chunked Gram form the methods use against the direct form of the public RKD/CRD
+  values) in the blocked Gram form the methods use against the direct form of the public RKD/CRD
   code (:func:`rkd_angle_loss_reference`).
 * step MiB: the most memory a timed step needs on top of what was in use when the timed steps began
   (networks, optimiser states, the previous step's gradients): activations, gradients, temporaries.
@@ -151,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"discriminators, {describe_network(bench.teacher_spec)}): {teacher_step_ms(bench):.1f} ms "
                      f"(not part of the {', '.join(online)} rows)")
         lines.append(f"{', '.join(online)} VGG16 weights: {bench.vgg_source} (timing does not depend on them)")
-    chunked, direct = angle_forms_ms(bench)
-    lines.append(f"RKD angle term, rows of one image (N {args.size}, D {3 * args.size}), fwd+bwd: chunked Gram form "
-                 f"{chunked:.1f} ms, direct form (public code) {direct:.1f} ms ({direct / chunked:.1f}x)")
+    blocked, direct = angle_forms_ms(bench)
+    lines.append(f"RKD angle term, rows of one image (N {args.size}, D {3 * args.size}), fwd+bwd: blocked Gram form "
+                 f"{blocked:.1f} ms, direct form (public code) {direct:.1f} ms ({direct / blocked:.1f}x)")
     print("\n".join(["", _header(args, bench), f"step MiB: {bench.memory.description}", *lines]))
     return 0
 

@@ -1,5 +1,5 @@
 """The parts :mod:`benchmarks.perf.method_step_times` reports beside the methods' rows: a step of the online
-teachers' CycleGAN recipe, and the RKD angle term in the methods' chunked Gram form against the public code's
+teachers' CycleGAN recipe, and the RKD angle term in the methods' blocked Gram form against the public code's
 direct form."""
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def teacher_step_ms(bench: Bench) -> float:
 
 
 def angle_forms_ms(bench: Bench) -> tuple[float, float]:
-    """RKD angle term on the rows of one size x size image: (chunked Gram form, direct form) ms, fwd + bwd."""
+    """RKD angle term on the rows of one size x size image: (blocked Gram form, direct form) ms, fwd + bwd."""
     size = bench.data.size
     gen = torch.Generator().manual_seed(SEED)
     student, teacher = (row_slices(torch.rand(1, 3, size, size, generator=gen).to(bench.device) * 2 - 1)

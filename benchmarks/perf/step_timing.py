@@ -65,7 +65,6 @@ class StepClock:
         return 1e3 * statistics.median(timed)
 
 
-
 def time_fwd_bwd(loss: Callable[[], torch.Tensor], device: torch.device, repeats: int) -> float:
     """Median ms of ``loss().backward()`` over ``repeats`` calls after an untimed one."""
     times = []

@@ -15,17 +15,18 @@ gives cosine 0, as ``F.normalize`` of a zero vector does.
 
 The angle term is computed from the N x N Gram matrix G = X X^T instead of the N x N x D tensor
 of differences: (x_b - x_a).(x_c - x_a) = G_bc - G_ab - G_ac + G_aa and
-|x_b - x_a|^2 = G_aa + G_bb - 2 G_ab. The N^3 cosines are formed chunk by chunk over the vertex a
-inside a custom autograd function that accumulates the loss's gradient in the same pass, so memory
-is O(N^2) plus one chunk (``chunk_elements`` cosines per side) instead of several N^3 tensors kept for
-autograd, and each cosine is formed once; the student's and the teacher's chunks go through the same
-(stacked) ops, and :func:`rkd_loss` forms each side's Gram matrix once for both terms (15x-20x less CPU
-time than the direct form at N = 256, D = 768, 1 thread here; see ``benchmarks/perf/method_step_times.py``;
-rows, columns and patches of a 256 px image: 344 ms instead of 483 ms before these two changes). Each call
-allocates its chunk buffers once and every chunk works in them, two vertices of a 256-set per chunk: rows,
-columns and patches of a 256 px image with the gradient, the old and the new code alternating in one process:
-2 threads 238 -> 176 ms, 1 thread 269 -> 208 ms (the same values and gradients: the float32 accuracy tests below
-give the same errors as before).
+|x_b - x_a|^2 = G_aa + G_bb - 2 G_ab. The N^3 cosines are formed block by block inside a custom
+autograd function that accumulates the loss's gradient in the same pass, so memory is O(N^2) plus one
+block (``chunk_elements`` cosines per side) instead of several N^3 tensors kept for autograd. A block is
+a square of (b, c) pairs for every vertex a, the vertex innermost (long contiguous loops); since
+cos_abc = cos_acb, only the blocks on and above the diagonal are formed, those above it counting twice:
+about half the N^3 cosines of the direct form (32 x 32 blocks at N = 256: 36 blocks, 56%). The student's
+and the teacher's blocks go through the same (stacked) ops, every block works in buffers allocated once
+per call, and :func:`rkd_loss` forms each side's Gram matrix once for both terms (45x less time than the
+direct form for the rows of a 256 px image, 2 threads here; see ``benchmarks/perf/method_step_times.py``).
+Rows, columns and patches of a 256 px image with the gradient, the previous form (chunks of two whole
+vertices, every (b, c)) and this one alternating in one process: 2 threads 121 -> 91 ms (wall clock, 9
+rounds), 1 thread 208 -> 161 ms (CPU clock, 7 rounds).
 
 Precision: G and the lengths are formed in float64 from centred embeddings (distances and angles
 do not change under translation). In float32, G_aa + G_bb - 2 G_ab of two identical rows (a flat
@@ -40,7 +41,7 @@ accurate to about 2^-45 of the largest squared norm before their final float32 r
 subtraction: 2^-52), at float32 cost; the gradient with respect to G is
 accumulated in float64 (its entries cancel when multiplied by the embeddings). The rest of the N^3
 arithmetic (cosines, smooth L1, the weights of the gradient) runs in the input's dtype. On those images
-the float32 loss is within 1e-6 and its gradient within 4e-5 of float64 (``tests/test_losses.py``
+the float32 loss is within 7e-7 and its gradient within 8e-6 of float64 (``tests/test_losses.py``
 requires 1e-4). One difference from the direct form: there, a zero difference
 vector of the *student* gets the gradient of ``F.normalize`` below eps (1e12 times the upstream
 gradient); here it gets none.
@@ -50,11 +51,13 @@ over the batch.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
 EPS = 1e-12
-CHUNK_ELEMENTS = 1 << 17  # cosines per side per chunk of the angle term (two vertices of a 256-set; 512 KiB per side in float32)
+CHUNK_ELEMENTS = 1 << 18  # cosines per side per block of the angle term (32 x 32 pairs of a 256-set: 1 MiB per side in float32)
 COINCIDENT = 1e-12  # squared distance below this fraction of |x_a|^2 + |x_b|^2: coincident points
 
 
@@ -117,7 +120,8 @@ HI_BITS = 22
 
 
 def split_gram(gram: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor | None, ...]:
-    """(G_hi, G_lo, P_hi, P_lo) in ``dtype`` from a float64 Gram matrix, with P_ab = G_ab - G_aa / 2.
+    """(G_hi, G_lo, Q_hi, Q_lo) in ``dtype`` from a float64 Gram matrix, with Q_ba = P_ab = G_ab - G_aa / 2
+    (P transposed, so that a row of Q runs over the vertices a).
 
     The dot products M_abc = (x_b - x_a).(x_c - x_a) = G_bc - P_ab - P_ac cancel catastrophically
     when x_a, x_b, x_c nearly coincide. Each of G and P is split into a "hi" part on a grid of
@@ -125,68 +129,71 @@ def split_gram(gram: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor | N
     exactly) and the small remainder "lo": the hi parts of M subtract exactly in float32 and the lo
     parts carry the rest, so M comes out accurate to about 2^-45 of the largest squared norm before its
     float32 rounding, at float32 cost (a float64 N^3 pass costs several float32 ones on a CPU). In float64 there is no "lo" (None)."""
-    p = gram - gram.diagonal(dim1=1, dim2=2)[..., None] / 2
+    q = (gram - gram.diagonal(dim1=1, dim2=2)[..., None] / 2).transpose(1, 2).contiguous()
     if dtype == torch.float64:
-        return gram, None, p, None
+        return gram, None, q, None
     largest = gram.diagonal(dim1=1, dim2=2).amax(dim=1).clamp_min(torch.finfo(torch.float64).tiny)
     grid = torch.exp2(torch.ceil(torch.log2(largest)) - HI_BITS)[:, None, None]
     parts = []
-    for x in (gram, p):
+    for x in (gram, q):
         hi = torch.round(x / grid) * grid
         parts += [hi.to(dtype), (x - hi).to(dtype)]
     return tuple(parts[i] for i in (0, 1, 2, 3))
 
 
 def _side_parts(grams: list[torch.Tensor], dtype: torch.dtype) -> tuple[torch.Tensor | None, ...]:
-    """:func:`split_gram`'s (G_hi, G_lo, P_hi, P_lo) of each side's Gram matrices (B x N x N), stacked:
+    """:func:`split_gram`'s (G_hi, G_lo, Q_hi, Q_lo) of each side's Gram matrices (B x N x N), stacked:
     S x B x N x N for S sides (student and teacher are processed together, one op for both)."""
     parts = zip(*(split_gram(gram, dtype) for gram in grams))
     return tuple(None if part[0] is None else torch.stack(part) for part in parts)
 
 
-def _side_dots(parts: tuple[torch.Tensor | None, ...], b: int, at: slice, out: torch.Tensor,
-               scratch: torch.Tensor) -> torch.Tensor:
-    """M_abc = G_bc - P_ab - P_ac of set ``b`` at the vertices ``at`` on every side, S x c x N x N, written into
-    ``out`` (``scratch``: a buffer of the same shape): the hi parts subtract exactly, then the lo parts are added
-    (:func:`split_gram`)."""
-    g_hi, g_lo, p_hi, p_lo = parts
-    rows = p_hi[:, b, at]                                            # S x c x N
-    torch.sub(g_hi[:, b, None], rows[..., :, None], out=out).sub_(rows[..., None, :])
+def _block_dots(parts: tuple[torch.Tensor | None, ...], b: int, rows: slice, cols: slice, out: torch.Tensor,
+                scratch: torch.Tensor) -> torch.Tensor:
+    """M_abc = G_bc - P_ab - P_ac of set ``b`` for b in ``rows``, c in ``cols`` and every vertex a, on every side:
+    S x rows x cols x N (the vertex innermost: contiguous, long loops), written into ``out`` (``scratch``: a buffer
+    of the same shape). The hi parts subtract exactly, then the lo parts are added (:func:`split_gram`)."""
+    g_hi, g_lo, q_hi, q_lo = parts
+    torch.sub(g_hi[:, b, rows, cols, None], q_hi[:, b, rows, None, :], out=out).sub_(q_hi[:, b, None, cols, :])
     if g_lo is not None:   # P_ab + P_ac first: rounded the same for (b, c) and (c, b), as the gradient assumes
-        rows = p_lo[:, b, at]
-        torch.add(rows[..., :, None], rows[..., None, :], out=scratch)
-        out.add_(torch.sub(g_lo[:, b, None], scratch, out=scratch))
+        torch.add(q_lo[:, b, rows, None, :], q_lo[:, b, None, cols, :], out=scratch)
+        out.add_(torch.sub(g_lo[:, b, rows, cols, None], scratch, out=scratch))
     return out
 
 
-def _chunk_vertices(n: int, chunk_elements: int) -> int:
-    """Vertices per chunk: about ``chunk_elements`` cosines per side (at least one vertex, at most all)."""
-    return min(n, max(1, chunk_elements // (n * n)))
+def _block_side(n: int, chunk_elements: int) -> int:
+    """Side of the (b, c) blocks: about ``chunk_elements`` cosines per side for all N vertices (1 to N)."""
+    return min(n, max(1, math.isqrt(max(1, chunk_elements // n))))
 
 
-def _chunks(n_sets: int, n: int, chunk_elements: int) -> list[tuple[int, slice]]:
-    """(set, vertices) blocks of about ``chunk_elements`` cosines per side each."""
-    step = _chunk_vertices(n, chunk_elements)
-    return [(b, slice(i, min(n, i + step))) for b in range(n_sets) for i in range(0, n, step)]
+def _blocks(n_sets: int, n: int, chunk_elements: int) -> list[tuple[int, slice, slice, float]]:
+    """(set, b block, c block, multiplicity) for the blocks on and above the diagonal: the cosines are symmetric
+    in (b, c), so a block above the diagonal stands for its mirror image too (multiplicity 2)."""
+    side = _block_side(n, chunk_elements)
+    starts = range(0, n, side)
+    return [(b, slice(i, min(n, i + side)), slice(j, min(n, j + side)), 1.0 if i == j else 2.0)
+            for b in range(n_sets) for i in starts for j in starts if j >= i]
 
 
 class _AngleLoss(torch.autograd.Function):
-    """Mean smooth L1 between the student's and the teacher's N^3 angle cosines, chunked over vertices.
+    """Mean smooth L1 between the student's and the teacher's N^3 angle cosines, in blocks of (b, c) pairs.
 
     Inputs are the student's Gram matrix (float64), inverse lengths (the working dtype) and the
-    teacher's (no grad), all B x N x N. Each chunk forms both sides' dot products M and cosines
-    cos = M h_ab h_ac in the same ops (stacked), and accumulates the loss's gradient in the same pass
-    (a scalar loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac,
-    dG_bc += sum_a W, dG_ab -= 2 sum_c W (the G_ab and G_ac terms are symmetric in b and c),
-    dG_aa += sum_bc W, and dh_ab = 2 sum_c w M_abc h_ac = 2 sum_c w cos_abc / h_ab (h_ab = 0 only for
-    coincident points, whose h carries no gradient). dG is accumulated in float64 (in-place adds of
-    the float32 chunk sums): its entries cancel against each other when multiplied by the embeddings (the
-    same cancellation as in M), so they must stay consistent to better than the working precision.
-    Smooth L1 (beta 1) of d = cos_s - cos_t is sum(w (d - w / 2)) with w = clamp(d, -1, 1), its derivative.
+    teacher's (no grad), all B x N x N. cos_abc = cos_acb, so only the blocks of (b, c) on and above the
+    diagonal are formed, for all vertices a at once, a block above the diagonal counting twice: half the
+    N^3 work of the direct form (the public code forms every triplet). Each block forms both sides' dot
+    products M and cosines cos = M h_ab h_ac in the same ops (stacked), and accumulates the loss's
+    gradient in the same pass (a scalar loss needs no second pass): with w = dL/dcos and W = w h_ab h_ac,
+    dG_bc += sum_a W, dG_ab -= sum_c W and dG_ac -= sum_b W, dG_aa += sum_bc W, dh_ab += sum_c w M_abc h_ac
+    = sum_c w cos_abc / h_ab and dh_ac += sum_b w cos_abc / h_ac (h = 0 only for coincident points, whose h
+    carries no gradient). dG is accumulated in float64 (in-place adds of the float32 block sums): its
+    entries cancel against each other when multiplied by the embeddings (the same cancellation as in M),
+    so they must stay consistent to better than the working precision. Smooth L1 (beta 1) of
+    d = cos_s - cos_t is sum(w (d - w / 2)) with w = clamp(d, -1, 1), its derivative.
 
-    Every chunk works in buffers allocated once per call: allocating its temporaries (half a megabyte
-    each) chunk after chunk cost as much as the arithmetic in a training process (fresh pages from the
-    system, faulted in on every chunk)."""
+    Every block works in buffers allocated once per call: allocating its temporaries (a megabyte
+    each) block after block cost as much as the arithmetic in a training process (fresh pages from the
+    system, faulted in on every block)."""
 
     @staticmethod
     def forward(ctx, gram_s, inv_s, gram_t, inv_t, chunk_elements: int):  # type: ignore[override]
@@ -194,28 +201,33 @@ class _AngleLoss(torch.autograd.Function):
         scale = 1.0 / (n_sets * n ** 3)
         with_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
         d_gram, d_inv = torch.zeros_like(gram_s), torch.zeros_like(inv_s)
-        total = gram_s.new_zeros(())
-        parts, inv = _side_parts([gram_s, gram_t], inv_s.dtype), torch.stack([inv_s, inv_t])
-        step = _chunk_vertices(n, chunk_elements)
-        cos_buf, hh_buf = (inv.new_empty(2, step, n, n) for _ in range(2))
-        d_buf, w_buf = (inv.new_empty(step, n, n) for _ in range(2))
-        for b, at in _chunks(n_sets, n, chunk_elements):
-            c = at.stop - at.start
-            cos, hh, d, w = cos_buf[:, :c], hh_buf[:, :c], d_buf[:c], w_buf[:c]
-            _side_dots(parts, b, at, cos, hh)                               # 2 x c x N x N: M, then cos
-            h = inv[:, b, at]                                                # 2 x c x N
-            cos.mul_(torch.mul(h[..., :, None], h[..., None, :], out=hh))
+        total = gram_s.new_zeros((), dtype=torch.float64)
+        parts = _side_parts([gram_s, gram_t], inv_s.dtype)
+        inv = torch.stack([inv_s, inv_t]).transpose(2, 3).contiguous()    # [side, set, b, a] = h_ab
+        side = _block_side(n, chunk_elements)
+        cos_buf, hh_buf = (inv.new_empty(2 * n * side * side) for _ in range(2))
+        d_buf, w_buf = (inv.new_empty(n * side * side) for _ in range(2))
+        for b, rows, cols, k in _blocks(n_sets, n, chunk_elements):
+            shape = (rows.stop - rows.start, cols.stop - cols.start, n)
+            size = math.prod(shape)
+            cos, hh = (buf[: 2 * size].view(2, *shape) for buf in (cos_buf, hh_buf))
+            d, w = (buf[:size].view(shape) for buf in (d_buf, w_buf))
+            _block_dots(parts, b, rows, cols, cos, hh)                      # 2 x rows x cols x N: M, then cos
+            h_rows, h_cols = inv[:, b, rows], inv[:, b, cols]               # 2 x rows x N, 2 x cols x N
+            cos.mul_(torch.mul(h_rows[:, :, None], h_cols[:, None], out=hh))
             torch.clamp(torch.sub(cos[0], cos[1], out=d), -1.0, 1.0, out=w)  # d smooth_l1 / d cos, unscaled
-            total += torch.dot(w.view(-1), d.view(-1)) - 0.5 * torch.dot(w.view(-1), w.view(-1))
+            total += k * (torch.dot(w.view(-1), d.view(-1)) - 0.5 * torch.dot(w.view(-1), w.view(-1))).double()
             if not with_grad:
                 continue
-            weighted = hh[0].mul_(w)                                         # W_abc
-            d_gram[b].add_(weighted[0] if c == 1 else weighted.sum(dim=0, dtype=torch.float64))
-            per_edge = weighted.sum(dim=2)                                   # c x N: sum_c W_abc
-            d_gram[b, at].sub_(per_edge, alpha=2)
-            d_gram[b].diagonal()[at].add_(per_edge.sum(dim=1, dtype=torch.float64))
-            h_ab = h[0]
-            d_inv[b, at] = torch.where(h_ab > 0, 2 * w.mul_(cos[0]).sum(dim=2) / h_ab, 0.0)
+            weighted = hh[0].mul_(w)                                         # W, [b, c, a]
+            d_gram[b, rows, cols].add_(weighted.sum(dim=2, dtype=torch.float64), alpha=k)
+            along_c, along_b = weighted.sum(dim=1), weighted.sum(dim=0)      # rows x N, cols x N
+            d_gram[b, :, rows].sub_(along_c.T, alpha=k)                      # dG_ab, at [a, b]
+            d_gram[b, :, cols].sub_(along_b.T, alpha=k)
+            d_gram[b].diagonal().add_(along_c.sum(dim=0, dtype=torch.float64), alpha=k)
+            w.mul_(cos[0])                                                   # w cos = w M h_ab h_ac
+            for at, h, summed in ((rows, h_rows[0], w.sum(dim=1)), (cols, h_cols[0], w.sum(dim=0))):
+                d_inv[b, :, at] += (k * torch.where(h > 0, summed / h, 0.0)).T
         ctx.save_for_backward(d_gram.mul_(scale), d_inv.mul_(scale))
         return (total * scale).to(inv_s.dtype)
 
@@ -263,8 +275,8 @@ def angle_cosines(x: torch.Tensor) -> torch.Tensor:
     inv, parts = _inverse_lengths(gram).to(x.dtype), _side_parts([gram], x.dtype)
     n, every = x.shape[1], slice(0, x.shape[1])
     out, scratch = (x.new_empty(1, n, n, n) for _ in range(2))
-    return torch.stack([_side_dots(parts, b, every, out, scratch)[0] * inv[b, :, :, None] * inv[b, :, None, :]
-                        for b in range(x.shape[0])])
+    return torch.stack([_block_dots(parts, b, every, every, out, scratch)[0].permute(2, 0, 1)
+                        * inv[b, :, :, None] * inv[b, :, None, :] for b in range(x.shape[0])])
 
 
 def rkd_loss(student: torch.Tensor, teacher: torch.Tensor, distance_weight: float = 1.0,
