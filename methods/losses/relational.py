@@ -22,7 +22,7 @@ a square of (b, c) pairs for every vertex a, the vertex innermost (long contiguo
 cos_abc = cos_acb, only the blocks on and above the diagonal are formed, those above it counting twice:
 about half the N^3 cosines of the direct form (32 x 32 blocks at N = 256: 36 blocks, 56%). The student's
 and the teacher's blocks go through the same (stacked) ops, every block works in buffers allocated once
-per call, and :func:`rkd_loss` forms each side's Gram matrix once for both terms (45x less time than the
+per call, and :func:`rkd_loss` forms each side's Gram matrix once for both terms (40x-55x less time than the
 direct form for the rows of a 256 px image, 2 threads here; see ``benchmarks/perf/method_step_times.py``).
 Rows, columns and patches of a 256 px image with the gradient, the previous form (chunks of two whole
 vertices, every (b, c)) and this one alternating in one process: 2 threads 121 -> 91 ms (wall clock, 9
