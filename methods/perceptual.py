@@ -100,7 +100,10 @@ class VGG16Features(nn.Module):
     """Frozen VGG16 up to relu4_3; ``forward`` maps [-1, 1] images to the tapped ReLU outputs (input
     [0, 1], then ImageNet mean/std unless ``imagenet_norm`` is False).
 
-    The network runs channels-last with in-place ReLUs (the same values to float rounding): on a CPU,
+    The network runs channels-last with in-place ReLUs: the same values as torchvision's NCHW network to
+    float rounding. The input gradient moves by rounding-sized changes at the ReLU and max-pooling kinks: on
+    random 256 px images it differs from the NCHW one by 6e-4 of its norm, less than a 1e-6 change of the
+    input moves the NCHW gradient itself (1.8e-3). On a CPU,
     PyTorch's 2x2 max pooling is 8x faster channels-last (13 ms against 1.6 ms at 64 x 256 x 256, 2 threads)
     and the convolutions skip their layout conversions; style + relu2_2 terms of a 256 px student and
     teacher image, forward + backward, alternating in one process: 807 -> 745 ms. The tapped outputs are
