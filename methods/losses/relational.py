@@ -155,7 +155,7 @@ def _block_dots(parts: tuple[torch.Tensor | None, ...], b: int, rows: slice, col
     of the same shape). The hi parts subtract exactly, then the lo parts are added (:func:`split_gram`)."""
     g_hi, g_lo, q_hi, q_lo = parts
     torch.sub(g_hi[:, b, rows, cols, None], q_hi[:, b, rows, None, :], out=out).sub_(q_hi[:, b, None, cols, :])
-    if g_lo is not None:   # P_ab + P_ac first: rounded the same for (b, c) and (c, b), as the gradient assumes
+    if g_lo is not None:   # P_ab + P_ac first: one rounding, the same for (b, c) and (c, b)
         torch.add(q_lo[:, b, rows, None, :], q_lo[:, b, None, cols, :], out=scratch)
         out.add_(torch.sub(g_lo[:, b, rows, cols, None], scratch, out=scratch))
     return out
