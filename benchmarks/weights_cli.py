@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
 def prefetch_for_jobs(jobs: Iterable[Any], fid_weights: str | None, seg_weights: str | None) -> Any:
     """Resolve, before any job runs, the weights the grid's jobs need: the FID extractor (returned;
     Inception through every source, else the loudly-flagged offline fallback), VGG16 for the jobs whose
-    method's entry says they read it (``weights``: CRD, DCD, OMGD with perceptual terms on), DRN-D-105 for mIoU tasks (warnings only: those jobs report what is
-    missing themselves)."""
+    method's entry says they read it (``weights``: CRD, DCD and OMGD when they build VGG16 without a file of
+    their own), DRN-D-105 for mIoU tasks (warnings only: those jobs report what is missing themselves)."""
     from benchmarks.metrics.extractor import resolve_extractor
     from datasets import TASKS
 

@@ -33,7 +33,7 @@ teacher epochs (the public scripts' 100 + 100). The teacher network is the suite
 ==================  ==========================================  ===================================  ======================
 component           paper or public code (file)                 ours                                 why
 ==================  ==========================================  ===================================  ======================
-RKD terms           relation_kd.py: distance + 2 angle, smooth  same values (Gram form, exact split  speed (45x at N 256),
+RKD terms           relation_kd.py: distance + 2 angle, smooth  same values (Gram form, exact split  speed (40-55x, N 256),
                     L1, direct N^3 D form                       of the cancelling sums, each (b, c)  float32 accuracy
                                                                 pair once: cos_abc = cos_acb)
 slices              cycleganbest_distiller.py: rows, columns,   same; patches of each image          code's pix2pix patch

@@ -57,7 +57,8 @@ import torch
 import torch.nn.functional as F
 
 EPS = 1e-12
-CHUNK_ELEMENTS = 1 << 18  # cosines per side per block of the angle term (32 x 32 pairs of a 256-set: 1 MiB per side in float32)
+#: cosines per side per block of the angle term (32 x 32 pairs of a 256-set: 1 MiB per side in float32)
+CHUNK_ELEMENTS = 1 << 18
 COINCIDENT = 1e-12  # squared distance below this fraction of |x_a|^2 + |x_b|^2: coincident points
 
 
