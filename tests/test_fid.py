@@ -21,7 +21,7 @@ from benchmarks.metrics.fid import (
 )
 from benchmarks.metrics.offline_extractor import OfflineRandConvExtractor, register_offline_extractor
 from methods import loud_warning
-from methods.weights import WeightsError
+from methods.weights import INCEPTION_SHA256, WeightsError
 
 try:
     from tests.fid_weights import make_inception_test_weights
@@ -179,7 +179,7 @@ def test_inception_weights_in_torch_hub_cache_are_verified(empty_hub: Path, tmp_
     cached = empty_hub / "hub" / "checkpoints" / INCEPTION_WEIGHTS_FILENAME
     cached.parent.mkdir(parents=True)
     make_inception_test_weights(cached)  # the official name, but not the official file's sha256 (6726825d...)
-    with pytest.raises(WeightsError, match=f"{cached}.*must start with 6726825d"):
+    with pytest.raises(WeightsError, match=f"{cached}.*{INCEPTION_WEIGHTS_FILENAME} has {INCEPTION_SHA256}"):
         resolve_extractor()
     # a canonical-named file keeps the plain cache tag (no fingerprint)
     assert Extractor(INCEPTION, str(cached), True).cache_tag == INCEPTION
@@ -208,7 +208,7 @@ def test_inception_path_with_generated_weights(tmp_path: Path, empty_hub: Path) 
                           device=CPU, batch_size=8)
     print("inception-path FID", out)
     assert out["fid_extractor"] == INCEPTION and out["fid_n_fake"] == 4
-    assert out["fid_weights_origin"] == "user file inception-test.pth"
+    assert out["fid_weights_origin"] == "user file inception-test.pth (unpinned)"
     assert out["fid_weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert out["fid"] > 0 and torch.isfinite(torch.tensor(out["fid"]))
     assert (tmp_path / "cache" / f"{name}-{INCEPTION}-features-2048.pt").is_file()

