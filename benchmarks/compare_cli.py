@@ -9,6 +9,7 @@ import pandas as pd
 
 from benchmarks.collect import collect
 from benchmarks.store import ResultStore
+from report.csv_guard import formula_safe_frame
 from report.export import compare_frames, compare_text
 
 
@@ -36,6 +37,6 @@ def compare(folder_a: str, folder_b: str, out: str | None = None) -> int:
     print(compare_text(table))
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
+        formula_safe_frame(table).to_csv(out, index=False)
         print(f"{len(table)} rows -> {out}")
     return 0

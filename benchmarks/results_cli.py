@@ -54,6 +54,7 @@ def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
 def status(args: argparse.Namespace) -> int:
     """``status``: counts per status, then one line per job that is not done (every job with ``--all``)."""
     from benchmarks.collect import collect
+    from report.csv_guard import formula_safe_frame
 
     store = ResultStore(args.results)
     submissions = slurm.latest_submissions(store)
@@ -100,7 +101,7 @@ def collect_csv(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     out = Path(args.output) if args.output else store.root / "results.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    formula_safe_frame(frame).to_csv(out, index=False)  # records' text may start like a spreadsheet formula
     print(f"{len(frame)} rows -> {out}")
     return 0
 

@@ -11,8 +11,8 @@ from methods.network_spec import describe_network, network_args
 from methods.registry import NETWORKS, Registry
 
 ARCH_KEYS = ("arch", "ngf", "n_blocks", "num_downs", "norm")
-CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
-PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
+CYCLEGAN_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
+PIX2PIX_URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
 GAN_COMPRESSION_URL = ("https://huggingface.co/mit-han-lab/gan-compression/resolve/main/pretrained/{model}/{task}/"
                        "full/latest_net_G.pth")
 RESNET_9 = {"arch": "resnet_generator", "ngf": 64, "n_blocks": 9, "norm": "instance"}

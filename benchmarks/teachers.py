@@ -9,7 +9,7 @@ hash is recorded in the job record instead; a URL that no longer answers gives a
 says where to place the file):
 
 * CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix ``scripts/download_cyclegan_model.sh``):
-  ``http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/<name>.pth``, ResNet-9blocks,
+  ``https://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/<name>.pth``, ResNet-9blocks,
   ngf 64, instance norm, trained without dropout; the A->B generator only.
 * pix2pix (``scripts/download_pix2pix_model.sh``): ``.../pix2pix/models-pytorch/<name>.pth``,
   U-Net-256, ngf 64, batch norm, dropout.

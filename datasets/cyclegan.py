@@ -2,10 +2,12 @@
 Cycle-Consistent Adversarial Networks", ICCV 2017), from the authors' zip archives.
 
 Source: junyanz/pytorch-CycleGAN-and-pix2pix, ``datasets/download_cyclegan_dataset.sh``:
-``http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/<name>.zip`` (GAN Compression's copy of the
-script uses the mirror ``https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/``).
-Each archive holds ``<name>/{trainA,trainB,testA,testB}``; preparing keeps exactly that layout.
-No checksums are published.
+``http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/<name>.zip``; we fetch the HTTPS mirror that GAN
+Compression's copy of the script and TensorFlow Datasets use,
+``https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/``. Each archive holds
+``<name>/{trainA,trainB,testA,testB}``; preparing keeps exactly that layout. The authors publish no
+checksums; the sha256 pins (``SHA256``) are TensorFlow Datasets' for the same mirror URLs
+(tensorflow/datasets ``tensorflow_datasets/url_checksums/cycle_gan.txt``).
 
 Tasks: ``horse2zebra``/``zebra2horse`` and ``summer2winter_yosemite``/``winter2summer_yosemite``
 (both directions of each set). FID follows the CycleGAN convention used by GAN Compression: real
@@ -23,7 +25,10 @@ from datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, 
 from datasets.image_folder import list_images, load_images, take
 from datasets import official_counts
 
-URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
+URL = "https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/{name}.zip"
+#: sha256 of each archive at ``URL`` (TensorFlow Datasets' url_checksums/cycle_gan.txt)
+SHA256 = {"horse2zebra": "a74d9d392eecca9966b51287a76ca126af473d9de4f3e8fc0e9cda08fa1730a1",
+          "summer2winter_yosemite": "167fe1726807a9d22bd106b4a6c0bd7953b688af924ac1bf967439c4961e49f9"}
 SPLITS = ("trainA", "trainB", "testA", "testB")
 #: Image counts of the official archives (informative: ``verify`` notes a difference).
 OFFICIAL_COUNTS = official_counts.CYCLEGAN
@@ -48,7 +53,7 @@ for _name in OFFICIAL_COUNTS:
     register_dataset(DatasetSpec(
         name=_name, description=f"CycleGAN unpaired set {_name} (trainA/trainB/testA/testB)",
         source="Zhu et al., ICCV 2017; junyanz/pytorch-CycleGAN-and-pix2pix",
-        archives=(ArchiveSource(f"{_name}.zip", URL.format(name=_name)),),
+        archives=(ArchiveSource(f"{_name}.zip", URL.format(name=_name), SHA256[_name]),),
         build=_build, validate=_validator(_name), official_counts=OFFICIAL_COUNTS[_name]))
 
 

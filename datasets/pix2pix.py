@@ -2,12 +2,13 @@
 Adversarial Networks", CVPR 2017) and GAN Compression's redistribution edges2shoes-r.
 
 Sources: junyanz/pytorch-CycleGAN-and-pix2pix ``datasets/download_pix2pix_dataset.sh``
-(``http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/<name>.tar.gz``) and mit-han-lab/gan-compression
+(``http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/<name>.tar.gz``, fetched here over HTTPS) and mit-han-lab/gan-compression
 ``datasets/download_pix2pix_dataset.sh`` (``edges2shoes-r``: "the redistributed dataset of edges2shoes
 which has a large validation set", ``https://huggingface.co/mit-han-lab/gan-compression/resolve/main/datasets/``).
 Each archive holds ``<name>/train`` and ``<name>/val`` (or ``test``) of A|B images: A on the left half,
 B on the right. Preparing keeps ``train`` and ``val`` (a ``test`` folder stands in for a missing ``val``,
-as GAN Compression's script does); the papers evaluate on ``val``. No checksums are published.
+as GAN Compression's script does); the papers evaluate on ``val``. No checksums are published (nor
+found in public loaders), so none is pinned: ``prepare`` records each archive's sha256 in the prepared folder.
 
 Tasks: ``edges2shoes`` and ``edges2shoes-r`` (A -> B), ``map2sat`` (maps B -> A: the map is the right
 half) and ``sat2map``. FID follows the pix2pix convention: real statistics from the test (val) images.
@@ -27,7 +28,7 @@ from datasets.errors import LayoutError
 from datasets.image_folder import list_images, load_side_by_side, take
 from datasets import official_counts
 
-PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
+PIX2PIX_URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
 GAN_COMPRESSION_URL = "https://huggingface.co/mit-han-lab/gan-compression/resolve/main/datasets/{name}.tar.gz"
 SPLITS = ("train", "val")
 #: Image counts of the official archives (informative); edges2shoes-r's are not documented.

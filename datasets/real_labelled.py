@@ -8,8 +8,10 @@ silently. Downloads happen only with ``download=True`` and only where the source
 * ``cifar10`` / ``cifar100``: torchvision's on-disk format (``root/cifar-10-batches-py/data_batch_1..5,
   test_batch``; ``root/cifar-100-python/train, test``: pickled dicts with ``data`` N x 3072 uint8 and
   ``labels`` / ``fine_labels``). The pickles are read here (not through torchvision's class, whose
-  md5 check rejects anything but the exact release files), so shapes and keys are checked instead;
-  ``download=True`` uses torchvision's downloader, which does verify the md5 of the archive.
+  md5 check rejects anything but the exact release files), so shapes and keys are checked instead,
+  and with a restricted unpickler (:mod:`datasets.restricted_pickle`: numpy arrays and plain data only, a
+  file naming any other callable is refused before anything runs); ``download=True`` uses torchvision's
+  downloader, which does verify the md5 of the archive.
 * ``tiny_imagenet``: ``root/tiny-imagenet-200`` as released (``wnids.txt``, ``train/<wnid>/images/*.JPEG``,
   ``val/images/*.JPEG`` + ``val/val_annotations.txt``); the labelled val split is the test split.
   Classes are numbered in sorted wnid order. ``download=True`` fetches the cs231n archive.
@@ -41,8 +43,11 @@ import torch.nn.functional as F
 from datasets.base import register_task
 from datasets.catalog import resolve_data_root
 from datasets.labelled import DatasetError, LabelledImageData, split_indices
+from datasets.restricted_pickle import UntrustedPickleError, load_numpy_pickle
 
-TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+TINY_IMAGENET_URL = "https://cs231n.stanford.edu/tiny-imagenet-200.zip"
+#: md5 of the cs231n archive, as the public Tiny-ImageNet loaders pin it (e.g. avalanche's tiny_imagenet.py)
+TINY_IMAGENET_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"
 UTKFACE_SOURCE = "https://susanqq.github.io/UTKFace/ (the 'Aligned&Cropped Faces' archive, UTKFace.tar.gz)"
 RC49_SOURCE = "the CcGAN README (https://github.com/UBCDingXin/improved_CcGAN, 'RC-49_64x64.h5')"
 RC49_EXPORT_HINT = ("where h5py is available: import h5py, numpy as np; f = h5py.File('RC-49_64x64.h5'); "
@@ -101,7 +106,11 @@ _CIFAR = {
 def _read_cifar_batch(path: Path, label_key: str) -> tuple[torch.Tensor, torch.Tensor]:
     try:
         with open(path, "rb") as f:
-            entry = pickle.load(f, encoding="latin1")
+            entry = load_numpy_pickle(f, encoding="latin1")
+    except UntrustedPickleError as exc:
+        raise DatasetError(f"untrusted CIFAR file {path}: {exc}. CIFAR's batches hold only numpy arrays, lists and "
+                           f"strings; replace the file with the release's (cifar-10-python.tar.gz / "
+                           f"cifar-100-python.tar.gz, md5 checked by download=True).") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError) as exc:
         raise DatasetError(f"corrupt CIFAR file {path}: cannot unpickle it ({type(exc).__name__}: {exc})") from None
     if not isinstance(entry, dict) or "data" not in entry or label_key not in entry:
@@ -182,7 +191,8 @@ def tiny_imagenet(root: str | None, download: bool, size: int) -> LabelledImageD
     if download and not folder.is_dir():
         from torchvision.datasets.utils import download_and_extract_archive
 
-        _download(lambda: download_and_extract_archive(TINY_IMAGENET_URL, str(base)), "Tiny-ImageNet", folder)
+        _download(lambda: download_and_extract_archive(TINY_IMAGENET_URL, str(base), md5=TINY_IMAGENET_MD5),
+                  "Tiny-ImageNet", folder)
     hint = f"Unpack {TINY_IMAGENET_URL} under {base}, or pass download=True where the network allows it."
     wnids = [w.strip() for w in _require(folder / "wnids.txt", "Tiny-ImageNet class list", hint).read_text().split()
              if w.strip()]

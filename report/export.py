@@ -5,7 +5,8 @@ The JSON holds everything the HTML shows: per task its metrics, rows (n, mean, s
 over seeds and over the test set, best marks, verdicts against each reference, gap to the published numbers),
 the comparisons (differences, raw and Holm-adjusted p-values, verdicts) and the published rows; missing
 numbers are ``null``. The CSV has one line per row, the same numbers flattened (``{metric}_mean``...,
-``vs_{reference}_seeds``/``_test``). Both are written from the same :class:`report.board.Board` as the HTML.
+``vs_{reference}_seeds``/``_test``; text that a spreadsheet would run as a formula is quoted,
+:mod:`report.csv_guard`). Both are written from the same :class:`report.board.Board` as the HTML.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from benchmarks.resampling import SCHEME
 
 from . import statistics
 from .board import Board, all_references, build_board
+from .csv_guard import formula_safe_frame
 from .summary import KEY_COLS, metric_tests
 
 JSON_NAME, CSV_NAME = "leaderboard.json", "leaderboard.csv"
@@ -77,7 +79,7 @@ def write_board(board: Board, out_dir: Path) -> tuple[Path, Path]:
     """Write ``leaderboard.json`` and ``leaderboard.csv`` into ``out_dir``."""
     json_path, csv_path = out_dir / JSON_NAME, out_dir / CSV_NAME
     json_path.write_text(json.dumps(board_json(board), indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    board_frame(board).to_csv(csv_path, index=False)
+    formula_safe_frame(board_frame(board)).to_csv(csv_path, index=False)
     return json_path, csv_path
 
 
