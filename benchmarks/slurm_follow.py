@@ -4,8 +4,9 @@ one), SLURM's state comes from ``squeue`` (jobs the controller still remembers, 
 and then ``sacct`` where accounting is on. Pending/running jobs are reported ``queued``/
 ``running``; a job that ended without writing its record (cancelled with ``scancel``, killed at
 the time limit, out of memory, node failure) gets one now: ``blocked`` when a job it depends on is
-not done, ``timed_out`` for a SLURM TIMEOUT, else ``failed``, with SLURM's state, submitit's error and
-the log paths. Records are only ever written for such jobs, atomically, so every finished job's
+not done, ``timed_out`` for a SLURM TIMEOUT, else ``failed``, with SLURM's state, the error the job raised
+and the log paths. The error is read from the job's stderr log inside its run folder, never from submitit's
+result pickle (unpickling a file of a shared folder would run whatever code it names). Records are only ever written for such jobs, atomically, so every finished job's
 record stays as its job wrote it. When SLURM cannot be asked, nothing is written.
 """
 from __future__ import annotations
@@ -20,11 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-import submitit
-
 from benchmarks.config import JobConfig
 from benchmarks.plan import lost_record
-from benchmarks.slurm_ledger import SlurmError, Submission, chunked, fresh, latest_submissions
+from benchmarks.slurm_ledger import SlurmError, Submission, chunked, fresh, inside_run, latest_submissions
 from benchmarks.store import ResultStore
 
 #: SLURM job states of jobs that are not over, and how ``status`` shows them.
@@ -86,34 +85,43 @@ def scheduler_states(slurm_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
     return states
 
 
-def _tail(path: str, lines: int = 6) -> str:
+def _log_text(store: ResultStore, sub: Submission, path: str) -> str:
+    """A log of ``sub``'s run, read as text only when it lies inside that run's folder (:func:`inside_run`)."""
+    if not inside_run(store.root / "runs" / sub.run, path):
+        return ""
     try:
-        text = Path(path).read_text(errors="replace").strip().splitlines()
+        return Path(path).read_text(errors="replace")
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in text[-lines:])
 
 
-def _submitit_error(sub: Submission) -> str:
-    """The last line of the traceback submitit saved for a job that raised, if any."""
-    try:
-        outcome, value = submitit.core.utils.pickle_load(Path(sub.result))
-    except Exception:  # no result file (killed), or unreadable: the logs will have to do
-        return ""
-    return str(value).strip().splitlines()[-1] if outcome == "error" and str(value).strip() else ""
+def _tail(text: str, lines: int = 6) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+
+def _raised(text: str) -> str:
+    """The exception line ("ValueError: ...") of the last traceback in a log: what submitit's job process prints
+    to stderr when the job raises (the same text its result pickle holds, which is never unpickled here)."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last):")]
+    for line in lines[starts[-1] + 1:] if starts else ():
+        if line.strip() and not line[0].isspace():
+            return line.strip()
+    return ""
 
 
 def _lost_record(store: ResultStore, config: dict[str, Any], sub: Submission, state: str, reason: str) -> dict:
     """The record of a job that ended without writing one (:func:`benchmarks.plan.lost_record`: ``blocked``
     when a job it depends on ended not done, SLURM having cancelled it for that, ``--kill-on-invalid-dep``);
     otherwise ``timed_out`` for a SLURM TIMEOUT and ``failed`` for everything else (a student cancelled
-    while its teacher still runs included), with SLURM's state, submitit's error and the log paths."""
+    while its teacher still runs included), with SLURM's state, the raised error (from stderr) and the log paths."""
     where = f"SLURM job {sub.slurm_id}"
     if state == "UNKNOWN":
         what = f"{where} is no longer known to SLURM (it ended before squeue/sacct could be asked)"
     else:
         what = f"{where} ended {state}" + (f" ({reason})" if reason and reason not in ("None", "sacct") else "")
-    details = [d for d in (_submitit_error(sub), _tail(sub.stderr)) if d]
+    stderr = _log_text(store, sub, sub.stderr)
+    details = [d for d in (_raised(stderr), _tail(stderr)) if d]
     error = f"{what} without writing a record" + (f": {details[0]}" if details else "") + f"; stderr: {sub.stderr}"
     status = "timed_out" if state == "TIMEOUT" else "failed"
     if status == "timed_out":

@@ -1,8 +1,13 @@
 """What a SLURM submission leaves behind: ``runs/<run>/slurm_jobs.json`` (the ledger), read by ``status``
-and by the next ``grid`` so nothing needs the submitting process afterwards."""
+and by the next ``grid`` so nothing needs the submitting process afterwards.
+
+The ledger is data in a folder others can write (README, "Trust boundary"): an entry is used only when its run
+is the folder it sits in and every path it names (logs, submitit's result pickle) resolves, symlinks followed,
+inside that run folder (:func:`inside_run`); other entries are skipped with a warning."""
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -78,10 +83,27 @@ def latest_submissions(store: ResultStore) -> dict[str, Submission]:
     for path in sorted((store.root / "runs").glob(f"*/{LEDGER}")):  # run folders sort by time
         try:
             jobs = json.loads(path.read_text())["jobs"]
-        except (OSError, ValueError, KeyError):
+            subs = {job_id: Submission(**entry) for job_id, entry in jobs.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # being written or damaged: those jobs still show through their records
-        latest.update({job_id: Submission(**entry) for job_id, entry in jobs.items()})
+        for job_id, sub in subs.items():
+            outside = [p for p in (sub.stdout, sub.stderr, sub.result) if not inside_run(path.parent, p)]
+            if sub.run != path.parent.name or outside:
+                print(f"warning: {path}: entry {job_id!r} ignored: it names run {sub.run!r} or paths outside its "
+                      f"run folder {path.parent} ({', '.join(map(repr, outside))}); only the harness writes ledgers",
+                      file=sys.stderr)
+                continue
+            latest[job_id] = sub
     return latest
+
+
+def inside_run(run_dir: Path, path: str) -> bool:
+    """Whether ``path`` (symlinks resolved) lies inside ``run_dir`` (resolved): the only place a run's logs and
+    submitit's files are read from."""
+    try:
+        return Path(path).resolve().is_relative_to(Path(run_dir).resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+        return False
 
 
 def fresh(record: Any, run: str) -> bool:

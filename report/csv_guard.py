@@ -27,6 +27,7 @@ def formula_safe(value: Any) -> Any:
 def formula_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells (and column names) are :func:`formula_safe`."""
     safe = frame.rename(columns=formula_safe)
-    for col in safe.columns[safe.dtypes == object]:
-        safe[col] = safe[col].map(formula_safe)
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]):  # object or string columns (pandas 3 infers "str")
+            safe[col] = safe[col].map(formula_safe)
     return safe

@@ -2,6 +2,7 @@
 preparation, validation, loading, and the messages bad input gets. Through public APIs and the CLI."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tarfile
@@ -109,17 +110,30 @@ def test_download_failure_says_where_to_place_the_file(root: Path, monkeypatch: 
     monkeypatch.setattr("urllib.request.urlopen", unreachable)
     assert main(["datasets", "download", "horse2zebra", "cityscapes", "--data-root", str(root)]) == 2
     err = capsys.readouterr().err
-    assert ("cannot download horse2zebra.zip from http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/horse2zebra.zip "
+    assert ("cannot download horse2zebra.zip from "
+            "https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/horse2zebra.zip "
             "(Temporary failure in name resolution); download it by other means and place it at "
-            f"{root / 'archives' / 'horse2zebra.zip'}") in err
+            f"{root / 'archives' / 'horse2zebra.zip'} (sha256 a74d9d392eec") in err
     assert "gtFine_trainvaltest.zip cannot be downloaded automatically" in err and "cityscapes-dataset.com" in err
 
 
 # ------------------------------------------------------------------------------------------ prepare + load
 
 
-def test_cyclegan_prepare_verify_load(root: Path, capsys: pytest.CaptureFixture) -> None:
+def unpin(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Drop the sha256 pins of ``name``'s archives for this test: the tests' archives are generated, not the release."""
+    spec = DATASETS.get(name)
+    unpinned = dataclasses.replace(spec, archives=tuple(dataclasses.replace(a, sha256=None) for a in spec.archives))
+    monkeypatch.setitem(DATASETS._entries, name, unpinned)
+
+
+def test_cyclegan_prepare_verify_load(root: Path, capsys: pytest.CaptureFixture,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     cyclegan_zip(root / "archives" / "horse2zebra.zip", "horse2zebra", H2Z)
+    assert _prepare("horse2zebra", root) == 2  # the release's sha256 is pinned: a generated archive is refused
+    assert "expected a74d9d392eecca9966b51287a76ca126af473d9de4f3e8fc0e9cda08fa1730a1" in capsys.readouterr().err
+    assert not (root / "horse2zebra").exists()
+    unpin(monkeypatch, "horse2zebra")
     assert _prepare("horse2zebra", root) == 0
     assert sorted(p.name for p in (root / "horse2zebra").iterdir()) == [".kdgan-prepared.json", "testA", "testB",
                                                                        "trainA", "trainB"]
