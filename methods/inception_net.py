@@ -61,8 +61,9 @@ class TensorOnlyInceptionV3(FeatureExtractorInceptionV3):
             try:
                 self.load_state_dict(state, strict=True)
             except RuntimeError as exc:
+                detail = " ".join(str(exc).split()[7:])  # after "Error(s) in loading state_dict for <class>:"
                 raise WeightsError(f"{feature_extractor_weights_path} does not fit torch-fidelity's InceptionV3: "
-                                   f"{str(exc).splitlines()[0]}") from None
+                                   f"{detail[:600]}{'...' if len(detail) > 600 else ''}") from None
 
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
         if not getattr(self, "_built", False):
