@@ -162,8 +162,11 @@ def sha256_file(path: Path) -> str:
 def content_sha256(path: Path) -> str:
     """sha256 of a ``torch.save`` archive's content: its pickle (keys, dtypes, shapes) and tensor storages, the
     members ``<top>/data.pkl`` and ``<top>/data/*`` by name and size, read with ``zipfile`` (no torch, nothing
-    unpickled). The archive's other records (byte order, format version, serialization id, top folder name)
-    change with the torch version that saved it; this does not. Memoised like :func:`sha256_file`."""
+    unpickled). The archive's other records (byte order, format version, storage alignment, serialization id,
+    the top folder's name) vary with the torch version that saved it; these members hold the tensors and their
+    keys, dtypes and shapes (pickle protocol 2, the same layout since torch 1.6's zip format as far as we know:
+    only torch 2.14 was checked here). An archive with two top folders or a member named twice is refused
+    (torch and ``zipfile`` could read different ones). Memoised like :func:`sha256_file`."""
     st = os.stat(path)
     return _digest("content", str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
 
@@ -177,9 +180,11 @@ def _digest(kind: str, path: str, size: int, mtime_ns: int) -> str:
         return digest.hexdigest()
     try:
         with zipfile.ZipFile(path) as zf:
-            members = sorted((info.filename.split("/", 1)[-1], info) for info in zf.infolist()
-                             if "/" in info.filename and (info.filename.split("/", 1)[1] == "data.pkl"
-                                                          or info.filename.split("/", 1)[1].startswith("data/")))
+            names = [info.filename.partition("/") for info in zf.infolist()]
+            if len({top for top, _, _ in names}) != 1 or len({rest for _, _, rest in names}) != len(names):
+                raise zipfile.BadZipFile("more than one top folder, or a member name given twice")
+            members = sorted(((rest, info) for (_, _, rest), info in zip(names, zf.infolist())
+                              if rest == "data.pkl" or rest.startswith("data/")), key=lambda m: m[0])
             for name, info in members:
                 digest.update(f"{name}\0{info.file_size}\0".encode())
                 with zf.open(info) as fh:

@@ -295,7 +295,7 @@ def test_vgg_in_torch_hub_cache_is_verified(vgg_weights_file: tuple[Path, torch.
     assert cache == empty_hub / "hub" / "checkpoints" / VGG16_WEIGHTS_FILENAME
     cache.parent.mkdir(parents=True)
     cache.write_bytes(vgg_weights_file[0].read_bytes())  # the official name, but not the official file's sha256
-    with pytest.raises(WeightsError, match=f"{cache}.*must start with 397923af"):
+    with pytest.raises(WeightsError, match=f"{cache}.*vgg16-397923af.pth has 397923af8e79cdbb"):
         VGG16Features(layers=("relu2_2",))
 
 

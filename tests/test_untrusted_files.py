@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,17 @@ def test_official_weights_files_are_pinned_by_full_sha256(name: str, hub: Path) 
     impostor.write_bytes(b"x" * 1000)
     with pytest.raises(W.WeightsError, match=f"{impostor} has sha256 .*, but {spec.filename} has {spec.sha256}"):
         W.find_local(name)
+
+
+def test_content_pin_refuses_archives_torch_and_zipfile_could_read_differently(tmp_path: Path) -> None:
+    path = tmp_path / "w.pth"
+    with open(path, "wb") as fh:
+        torch.save({"w": torch.ones(3)}, fh)
+    before = W.content_sha256(path)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("other/data.pkl", b"not the tensors that were pinned")
+    with pytest.raises(W.WeightsError, match="more than one top folder"):
+        W.verify_converted(path, W.ConvertedFile("test", before))
 
 
 # ---- CIFAR ----------------------------------------------------------------------------------------
