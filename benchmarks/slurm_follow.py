@@ -6,8 +6,9 @@ and then ``sacct`` where accounting is on. Pending/running jobs are reported ``q
 the time limit, out of memory, node failure) gets one now: ``blocked`` when a job it depends on is
 not done, ``timed_out`` for a SLURM TIMEOUT, else ``failed``, with SLURM's state, the error the job raised
 and the log paths. The error is read from the job's stderr log inside its run folder, never from submitit's
-result pickle (unpickling a file of a shared folder would run whatever code it names). Records are only ever written for such jobs, atomically, so every finished job's
-record stays as its job wrote it. When SLURM cannot be asked, nothing is written.
+result pickle (unpickling a file of a shared folder would run whatever code it names). Records are only ever
+written for such jobs, atomically, so every finished job's record stays as its job wrote it. When SLURM
+cannot be asked, nothing is written.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 Adversarial Networks", CVPR 2017) and GAN Compression's redistribution edges2shoes-r.
 
 Sources: junyanz/pytorch-CycleGAN-and-pix2pix ``datasets/download_pix2pix_dataset.sh``
-(``http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/<name>.tar.gz``, fetched here over HTTPS) and mit-han-lab/gan-compression
-``datasets/download_pix2pix_dataset.sh`` (``edges2shoes-r``: "the redistributed dataset of edges2shoes
+(``http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/<name>.tar.gz``, fetched here over HTTPS) and
+mit-han-lab/gan-compression ``datasets/download_pix2pix_dataset.sh`` (``edges2shoes-r``: "the redistributed dataset of edges2shoes
 which has a large validation set", ``https://huggingface.co/mit-han-lab/gan-compression/resolve/main/datasets/``).
 Each archive holds ``<name>/train`` and ``<name>/val`` (or ``test``) of A|B images: A on the left half,
 B on the right. Preparing keeps ``train`` and ``val`` (a ``test`` folder stands in for a missing ``val``,

