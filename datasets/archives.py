@@ -132,13 +132,23 @@ def archive_format(path: Path) -> str:
                        f"Delete it and download the archive again.")
 
 
+#: The longest file name component most filesystems take (bytes).
+MAX_NAME_BYTES = 255
+
+
 def safe_member_path(name: str, archive: Path) -> PurePosixPath | None:
     """The relative path a member may be written to; None for the archive root; ``ArchiveError``
-    for absolute paths, drive letters or ``..`` components (path traversal)."""
+    for absolute paths, drive letters or ``..`` components (path traversal), control characters (NUL) and
+    components longer than :data:`MAX_NAME_BYTES`."""
     posix = PurePosixPath(name.replace("\\", "/"))
     if posix.is_absolute() or (posix.parts and posix.parts[0].endswith(":")) or ".." in posix.parts:
         raise ArchiveError(f"archive {archive} holds the unsafe member path {name!r} (absolute or with '..'): "
                            f"refusing to extract it. The archive is not a genuine dataset archive.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name) or any(
+            len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in posix.parts):
+        raise ArchiveError(f"archive {archive} holds the member path {name[:80]!r}{'...' if len(name) > 80 else ''} "
+                           f"with a control character or a name longer than {MAX_NAME_BYTES} bytes: refusing to "
+                           f"extract it. The archive is not a genuine dataset archive.")
     parts = [p for p in posix.parts if p not in ("", ".")]
     return PurePosixPath(*parts) if parts else None
 
@@ -241,10 +251,10 @@ def _extract_zip(path: Path, dest: Path) -> int:
             raise ArchiveError(f"archive {path} holds a symbolic link {info.filename!r}: refusing to extract links")
         if rel is None:
             continue
-        if info.is_dir():
-            (dest / rel).mkdir(parents=True, exist_ok=True)
-            continue
         try:
+            if info.is_dir():
+                (dest / rel).mkdir(parents=True, exist_ok=True)
+                continue
             with zf.open(info) as stream:
                 _write(stream, dest / rel, info.file_size, path, info.filename)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
