@@ -31,10 +31,22 @@ else:  # pragma: no cover - Python 3.10
 from methods import METHODS
 
 PHASE_SECTIONS = ("teacher", "artifact", "student")
-#: sbatch flags the harness sets itself (arrays, dependencies, logs, the requeue signal).
-MANAGED_SBATCH_FLAGS = ("array", "dependency", "output", "error", "open-mode", "signal", "job-name", "requeue",
-                        "kill-on-invalid-dep", "time", "partition", "account", "qos", "gpus-per-node",
-                        "cpus-per-task", "mem", "constraint")
+#: sbatch flags the harness (or submitit for it) sets itself, with what to use instead: a setting of ours, or why
+#: the flag cannot be changed (arrays, dependencies, logs, the requeue on time limits, the job script itself).
+MANAGED_SBATCH_FLAGS = {
+    "array": "the harness makes the arrays (--array-parallelism caps the tasks running at once)",
+    "dependency": "the harness makes teachers' students wait for them",
+    "kill-on-invalid-dep": "the harness cancels the students of a failed teacher",
+    "output": "the logs go to <results>/runs/<run>/submitit/", "error": "the logs go to <results>/runs/<run>/submitit/",
+    "open-mode": "the logs are appended across requeues", "job-name": "the harness names the jobs",
+    "wckey": "submitit sets it", "wrap": "the harness writes the job script",
+    "signal": "use --signal-delay-s", "requeue": "jobs are always requeueable",
+    "no-requeue": "jobs requeue themselves on time limits; use --max-requeues 0 to record them timed_out instead",
+    "time": "use --time-min", "partition": "use --partition", "account": "use --account", "qos": "use --qos",
+    "gpus-per-node": "use --gpus", "gpus": "use --gpus", "gres": "use --gpus", "gpus-per-task": "use --gpus",
+    "cpus-per-task": "use --cpus", "mem": "use --mem-gb", "constraint": "use --constraint",
+    "nodes": "each job runs on one node",
+}
 
 
 class ClusterConfigError(ValueError):
@@ -89,10 +101,24 @@ _HELP = {
 }
 
 
+def _managed(name: str) -> str | None:
+    """The managed flag ``name`` is, or abbreviates (sbatch takes unambiguous prefixes: ``--no-req``), or None."""
+    if name in MANAGED_SBATCH_FLAGS:
+        return name
+    return next((flag for flag in MANAGED_SBATCH_FLAGS if flag.startswith(name)), None)
+
+
 def parse_sbatch_flags(lines: tuple[str, ...] | list[str], where: str = "sbatch") -> dict[str, Any]:
-    """``("--mail-type=FAIL", "--exclusive")`` -> ``{"mail-type": "FAIL", "exclusive": True}``."""
+    """``("--mail-type=FAIL", "--exclusive")`` -> ``{"mail-type": "FAIL", "exclusive": True}``.
+
+    Each line is one long flag: a control character (a newline would start a ``#SBATCH`` line of its own), a
+    second flag after a space, or a flag the harness sets (:data:`MANAGED_SBATCH_FLAGS`, abbreviated or not) is
+    a ``ClusterConfigError`` saying what to use instead."""
     flags: dict[str, Any] = {}
     for line in lines:
+        if any(ord(c) < 32 or ord(c) == 127 for c in line):
+            raise ClusterConfigError(f"{where}: {line!r} holds a control character (a newline, tab...); give one "
+                                     f"flag per line, e.g. --sbatch=--mail-type=FAIL --sbatch=--mail-user=me@example.org")
         text = line.strip()
         if text.startswith("#SBATCH"):
             text = text[len("#SBATCH"):].strip()
@@ -100,9 +126,13 @@ def parse_sbatch_flags(lines: tuple[str, ...] | list[str], where: str = "sbatch"
             raise ClusterConfigError(f"{where}: {line!r} is not a long sbatch flag; write it as --name=value "
                                      f"or --name, e.g. --mail-type=FAIL")
         name, sep, value = text[2:].partition("=")
-        if name in MANAGED_SBATCH_FLAGS:
-            raise ClusterConfigError(f"{where}: --{name} is set by the harness; use its own setting instead "
-                                     f"(settings: {', '.join(KNOBS)})")
+        if " " in name or any(token.startswith("-") for token in value.split()[1:]):
+            raise ClusterConfigError(f"{where}: {line!r} holds more than one flag; give one flag per line, e.g. "
+                                     f"--sbatch=--mail-type=FAIL --sbatch=--mail-user=me@example.org")
+        managed = _managed(name)
+        if managed:
+            alias = f" (an abbreviation of --{managed})" if managed != name else ""
+            raise ClusterConfigError(f"{where}: --{name}{alias} is set by the harness: {MANAGED_SBATCH_FLAGS[managed]}")
         flags[name] = value if sep else True
     return flags
 
@@ -120,6 +150,10 @@ def _check_value(where: str, key: str, value: Any) -> Any:
             raise _type_error(where, key, "a list of strings", value)
         if key == "sbatch":
             parse_sbatch_flags(value, f"{where}: sbatch")
+        for line in value if key == "setup" else ():
+            if any(ord(c) < 32 for c in line) or line.strip().upper().startswith("#SBATCH"):
+                raise ClusterConfigError(f"{where}: setup line {line!r} holds a control character or an #SBATCH "
+                                         f"directive; give one shell line per --setup, and sbatch flags with --sbatch")
         return tuple(value)
     if key in _INT_MINIMUM:
         if isinstance(value, bool) or not isinstance(value, int) or value < _INT_MINIMUM[key]:

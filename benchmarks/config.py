@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any, Mapping
 
 PHASES = ("teacher", "artifact", "student")
+#: What every job id looks like: the phase's letter and 12 hex digits of the config's hash (``s-0123456789ab``).
+JOB_ID = re.compile(r"[tas]-[0-9a-f]{12}")
+
+
+def check_job_id(text: str, what: str = "job id") -> str:
+    """``text`` when it is a job id, else a ``ValueError`` (a path such as ``../x`` must never reach the store)."""
+    if not isinstance(text, str) or not JOB_ID.fullmatch(text):
+        raise ValueError(f"{what} {text!r} is not a job id: a job id is a phase letter (t, a or s), '-' and 12 hex "
+                         f"digits, e.g. s-0123456789ab; `python -m benchmarks.run status --all` lists them")
+    return text
 
 
 def canonical_json(value: Any) -> str:

@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="datasets (default for list and verify: all)")
     p.add_argument("--data-root", help=f"data root (default: ${DATA_ROOT_ENV} or ./data)")
     p.add_argument("--archive", action="append", default=[], metavar="PATH",
-                   help="prepare: use this archive instead of <root>/archives/<file> (repeat for several)")
+                   help="prepare: use this archive instead of <root>/archives/<file> (repeat for a dataset of several "
+                        "archives, one flag per archive)")
 
 
 def _state(spec: DatasetSpec, root) -> str:

@@ -26,8 +26,11 @@ def choose_device(requested: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {requested}: CUDA is not available on {socket.gethostname()}; "
-                           f"use --device cpu or auto")
+        raise ValueError(f"--device {requested}: CUDA is not available on {socket.gethostname()}; "
+                         f"use --device cpu or auto")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {requested}: {socket.gethostname()} has {torch.cuda.device_count()} CUDA "
+                         f"device(s), numbered from 0; use --device cuda (the first) or auto")
     return device
 
 

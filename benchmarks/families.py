@@ -49,8 +49,16 @@ FAMILIES: Registry[Family] = Registry("family")
 _SGD_DEFAULTS = {"steps": 2000, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005,
                  "lr_policy": "step", "milestones": (0.625, 0.75, 0.875), "gamma": 0.1, "log_every": 50,
                  "checkpoint_every": 0, "select": "last", "val_every": 0, "val_size": 0}
-#: the checkpoint policy (methods.training.SELECT; tests/test_checkpoint_policy checks they agree)
-_SELECT = {"select": Param("str", choices=("last", "best_val"))}
+#: the checkpoint policy (methods.training.SELECT; tests/test_checkpoint_policy checks they agree) and the ranges
+#: the schedules' ``from_mapping`` would refuse inside a job (steps 0, a log interval of 0...), checked by ``--set``
+_SHARED = {"select": Param("str", choices=("last", "best_val")), "steps": Param("int", low=1),
+           "batch_size": Param("int", low=1), "log_every": Param("int", low=1),
+           "checkpoint_every": Param("int", low=0), "val_every": Param("int", low=0), "val_size": Param("int", low=0)}
+_I2I_SCHEDULE = {**_SHARED, "lr": Param("float", low=0.0), "beta1": Param("float", low=0.0, high=1.0),
+                 "decay_from": Param("float", low=0.0, high=1.0)}
+_SGD_SCHEDULE = {**_SHARED, "lr": Param("float", low=1e-12), "momentum": Param("float", low=0.0),
+                 "weight_decay": Param("float", low=0.0), "gamma": Param("float", low=0.0),
+                 "lr_policy": Param("str", choices=("step", "cosine"))}
 
 for _family in (
     Family("i2i", "image-to-image translation (paired pix2pix or unpaired CycleGAN tasks)",
@@ -61,15 +69,15 @@ for _family in (
            recipe_defaults={"gan_mode": "auto", "lambda_l1": 100.0, "lambda_cycle": 10.0, "lambda_identity": 0.5,
                             "pool_size": 50, "ndf": 64, "d_layers": 3, "d_norm": "auto"},
            metrics=("fid", "kid"), by_pairing=True, calibrated=True, baselines=("scratch", "output_kd"),
-           schedule_params=_SELECT),
+           schedule_params=_I2I_SCHEDULE),
     Family("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)",
            job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
            schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",), baselines=("nokd", "vanilla_kd"),
-           schedule_params=_SELECT),
+           schedule_params=_SGD_SCHEDULE),
     Family("regression", "image regression (cGAN-KD's RC-49 / UTKFace setting)",
            job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
            schedule_defaults=_SGD_DEFAULTS, metrics=("mae",), baselines=("nokd", "vanilla_kd"),
-           schedule_params=_SELECT),
+           schedule_params=_SGD_SCHEDULE),
 ):
     FAMILIES.add(_family.name, _family)
 

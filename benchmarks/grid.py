@@ -10,17 +10,24 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from benchmarks.config import JobConfig
 from benchmarks.families import FAMILIES
 from benchmarks.overrides import method_families, parts_of, suite_family
 from benchmarks.suites import EVALUATION_DEFAULTS, Suite
-from benchmarks.teacher_catalog import CheckpointError, check_spec
+from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS
+from methods.network_geometry import size_problem
+from methods.network_spec import spec_problem
 from methods.plan_checks import StudentPlan, check_student_plan
 from methods.registry import Need, resolve_settings
+
+#: Seeds are integers in [0, SEED_LIMIT): torch's generators take seeds below 2**64 and the jobs derive a few
+#: more streams from a seed by adding small offsets (cGAN-KD: seed + 3).
+SEED_LIMIT = 2 ** 63
 
 
 def expand_hparams(method: str, grid: Mapping[str, Sequence[Any]],
@@ -63,6 +70,11 @@ def _teacher_job(suite: Suite, task: Mapping[str, Any], seed: int) -> JobConfig:
         check_spec(suite.teacher)
     except CheckpointError as exc:
         raise ValueError(f"suite {suite.name!r}: {exc}") from None
+    ref = suite.teacher.get("checkpoint")
+    if isinstance(ref, str) and ref not in CHECKPOINTS and not Path(ref).is_file():
+        raise ValueError(f"suite {suite.name!r}: teacher.checkpoint {ref!r} is neither a published checkpoint "
+                         f"({', '.join(CHECKPOINTS)}) nor an existing file: give the path of a generator state_dict "
+                         f"(--set teacher.checkpoint=PATH), a published name, or null to train the teacher")
     return JobConfig(
         phase="teacher", family=info.family, task=info.name, task_args={k: v for k, v in task.items() if k != "name"},
         teacher=dict(suite.teacher), student=None, method="teacher", hparams={}, recipe=dict(suite.recipe),
@@ -180,10 +192,10 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
     student it fine-tunes) brings that job along even when the filters leave it out."""
     for name in tasks or ():
         TASKS.meta(name)
-    bad_seeds = [s for s in seeds or () if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+    bad_seeds = [s for s in seeds or () if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < SEED_LIMIT]
     if bad_seeds:
-        raise ValueError(f"seeds must be integers >= 0 (they seed torch, numpy and the data), got {bad_seeds}: "
-                         f"pass e.g. --seeds 0 1 2")
+        raise ValueError(f"seeds must be integers >= 0 and below 2**63 (they seed torch, numpy and the data), got "
+                         f"{bad_seeds}: pass e.g. --seeds 0 1 2")
     for name in methods or ():
         if not any(c in name for c in "*?["):
             METHODS.meta(name)
@@ -214,7 +226,10 @@ def check_plans(jobs: Iterable[JobConfig]) -> None:
     the grid here, with the method's message after the suite and task, never train as something else.
 
     Torch-free (the checks compute what they need from the specs), so ``grid --dry-run`` and a ``--no-wait``
-    submission run it too. One check per distinct (method, networks, size, settings, schedule)."""
+    submission run it too. One check per distinct (method, networks, size, settings, schedule). Before them,
+    every job's networks must be buildable and take the task's image size (:func:`check_networks`)."""
+    jobs = list(jobs)
+    check_networks(jobs)
     checked: set[str] = set()
     for job in jobs:
         if job.phase != "student":
@@ -230,3 +245,43 @@ def check_plans(jobs: Iterable[JobConfig]) -> None:
             check_student_plan(job.method, StudentPlan(job.student or {}, job.teacher, size, job.hparams, schedule))
         except ValueError as exc:
             raise ValueError(f"suite {job.suite!r}, task {job.task!r}: {exc}") from None
+
+
+#: The recipe settings behind the discriminator's arguments.
+RECIPE_KEYS = {"ndf": "recipe.ndf", "n_layers": "recipe.d_layers"}
+
+
+def _job_networks(job: JobConfig) -> dict[str, Mapping[str, Any]]:
+    """The networks a job builds, by the ``--set`` section that sets them: its teacher, its student and, for a
+    family with a GAN recipe, the PatchGAN discriminator (``methods.recipes.build_discriminator``)."""
+    networks: dict[str, Mapping[str, Any]] = {"teacher": job.teacher}
+    if job.student:
+        networks["student"] = job.student
+    if FAMILIES.get(job.family).recipe_defaults:
+        recipe = {**FAMILIES.get(job.family).recipe_defaults, **job.recipe}
+        networks["recipe"] = {"arch": "patchgan_discriminator", "ndf": recipe["ndf"], "n_layers": recipe["d_layers"]}
+    return networks
+
+
+def check_networks(jobs: Iterable[JobConfig]) -> None:
+    """Every job's networks can be built (positive widths, valid norms and depths: ``spec_problem``) and take the
+    task's image size (``size_problem``), torch-free: ``--set teacher.ngf=-4`` or ``--set task.size=7`` fail the
+    grid when it is planned, with what is valid and the ``--set`` key to change, never inside a job."""
+    checked: set[str] = set()
+    for job in jobs:
+        size = job.task_args.get("size", TASKS.info(job.task).defaults.get("size"))
+        for role, spec in _job_networks(job).items():
+            key = json.dumps([role, spec, size], sort_keys=True, default=str)
+            if key in checked:
+                continue
+            checked.add(key)
+            where = f"suite {job.suite!r}, task {job.task!r}, {role}"
+            bad = spec_problem(spec)
+            if bad:
+                setting = RECIPE_KEYS.get(bad[0], bad[0]) if role == "recipe" else f"{role}.{bad[0]}"
+                raise ValueError(f"{where}: {bad[1]}; change it with --set {setting}=VALUE")
+            problem = size_problem(spec, size) if size is not None else None
+            if problem:
+                setting = "recipe.d_layers" if role == "recipe" else f"{role}.arch"
+                raise ValueError(f"{where}: {problem}: change the image size with --set task.size=N (or the "
+                                 f"network with --set {setting}=...)")

@@ -20,6 +20,7 @@ to all); one that applies to no part is an error.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -41,15 +42,31 @@ class NotApplicableError(OverrideError):
     on the image-to-image part): an error only when no part takes it."""
 
 
+def _finite(value: Any) -> bool:
+    """Whether a parsed JSON value holds no NaN or infinity (``1e999``), which no setting takes."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
+
+
 def parse_value(text: str) -> Any:
-    """JSON value, or the bare text as a string when it is a plain word (``mobile_resnet_generator``)."""
+    """JSON value, or the bare text as a string when it is a plain word (``mobile_resnet_generator``). NaN,
+    infinities, numbers of thousands of digits and lists nested too deep for Python's parser are an
+    ``OverrideError`` like any other unparsable text."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        value = json.loads(text)
+    except (ValueError, RecursionError):  # JSONDecodeError, an int of more digits than Python converts, deep nesting
         if text and all(c.isalnum() or c in "_-./" for c in text):
             return text
-        raise OverrideError(f"cannot parse value {text!r}: use JSON (3, 0.5, true, null, \"text\", [1, 2]) "
+        raise OverrideError(f"cannot parse value {text[:80]!r}: use JSON (3, 0.5, true, null, \"text\", [1, 2]) "
                             f"or a plain word") from None
+    if not _finite(value):
+        raise OverrideError(f"value {text[:80]!r} is not a finite number: use JSON numbers such as 3 or 0.5")
+    return value
 
 
 def parse_override(item: str) -> tuple[str, Any]:

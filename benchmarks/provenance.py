@@ -20,7 +20,7 @@ import shlex
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from benchmarks.config import JobConfig, canonical_json
+from benchmarks.config import JobConfig, canonical_json, check_job_id
 from benchmarks.environment import git_state
 from benchmarks.grid import expand
 from benchmarks.overrides import OverrideError, parse_override
@@ -137,6 +137,7 @@ def stored_jobs(store: Any, job_id: str) -> list[JobConfig]:
     manifest = expected_jobs(store)
 
     def config_of(wanted: str, needed_by: str | None) -> JobConfig:
+        check_job_id(wanted, f"job {needed_by}'s dependency" if needed_by else "job id")  # never a path
         record = store.read_record(wanted)
         data = record["config"] if isinstance(record, dict) else manifest.get(wanted)
         if data is None:

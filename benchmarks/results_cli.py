@@ -34,6 +34,20 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None])
                                 help="one line per job, not only the summary and problems")
 
 
+def existing_store(results: str) -> ResultStore:
+    """The store at ``results`` for a command that reads one (``status``, ``collect``, ``report``): a folder that
+    does not exist or holds no ``jobs/`` or ``runs/`` is bad input (a typo must not create a folder and an
+    empty leaderboard)."""
+    store = ResultStore(results)
+    if not store.root.is_dir():
+        raise FileNotFoundError(f"--results {results}: no such folder ({store.root}); pass the folder your grids "
+                                f"write to (--results PATH or $KDGAN_RESULTS; default ./results)")
+    if not (store.jobs_dir.is_dir() or (store.root / "runs").is_dir()):
+        raise ValueError(f"--results {results}: {store.root} holds no results (no jobs/ or runs/ folder): pass the "
+                         f"folder a `grid` wrote to (--results PATH or $KDGAN_RESULTS)")
+    return store
+
+
 def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
     """Collect the store and write the leaderboard (HTML, JSON, CSV) to ``output`` (default
     ``<results>/report``); returns the HTML's path."""
@@ -56,7 +70,7 @@ def status(args: argparse.Namespace) -> int:
     from benchmarks.collect import collect
     from report.csv_guard import formula_safe_frame
 
-    store = ResultStore(args.results)
+    store = existing_store(args.results)
     submissions = slurm.latest_submissions(store)
     live: dict[str, slurm.LiveState] = {}
     if submissions:
@@ -95,7 +109,7 @@ def collect_csv(args: argparse.Namespace) -> int:
     """``collect``: the store as one CSV row per expected job."""
     from benchmarks.collect import collect
 
-    store = ResultStore(args.results)
+    store = existing_store(args.results)
     frame, problems = collect(store)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
@@ -114,7 +128,7 @@ def report(args: argparse.Namespace) -> int:
         return compare(*args.compare, out=args.out)
     if args.out:
         raise ValueError("--out goes with --compare (the leaderboard's folder is --output)")
-    store = ResultStore(args.results)
+    store = existing_store(args.results)
     print(f"leaderboard: {render(store, args.output)}")
     return 0
 

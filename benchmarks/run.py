@@ -9,7 +9,9 @@ what is valid; the exit statuses are listed in :data:`EXIT_CODES` (and ``--help`
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import re
 import signal
 import sys
 from datetime import datetime
@@ -31,6 +33,7 @@ from benchmarks.provenance import only_jobs, stored_jobs
 from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES, suite_resources
+from benchmarks.teacher_catalog import CHECKPOINTS
 from datasets import TASKS
 from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
 from methods import METHODS, NETWORKS
@@ -63,6 +66,30 @@ def default_results() -> str:
     return os.environ.get("KDGAN_RESULTS", "results")
 
 
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (``--max-parallel 0`` or ``-1`` is an error, not a default or a hang)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1 (jobs at once), got {text!r}; leave the flag out "
+                                         f"for one job per CPU core")
+    return value
+
+
+def device_name(text: str) -> str:
+    """An argparse type: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (whether CUDA is there is checked before the
+    jobs start, where this machine runs them)."""
+    if not DEVICE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; valid: auto (CUDA when available), cpu, cuda, "
+                                         f"cuda:N")
+    return text
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", default=default_results(),
                         help="result store folder (default: $KDGAN_RESULTS or ./results)")
@@ -74,8 +101,10 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
                         help="debug: in-process; local: subprocesses; slurm: job arrays on a SLURM cluster; "
                            "auto: slurm when a SLURM controller answers, else local")
-    parser.add_argument("--max-parallel", type=int, help="local: concurrent jobs (default: one per CPU core)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
+    parser.add_argument("--max-parallel", type=positive_int,
+                        help="local: concurrent jobs, >= 1 (default: one per CPU core)")
+    parser.add_argument("--device", default="auto", type=device_name,
+                        help="auto (CUDA when available), cpu, cuda, cuda:N")
     parser.add_argument("--fid-weights", help="torch-fidelity InceptionV3 weights file (pt_inception-2015-12-05)")
     parser.add_argument("--seg-weights", help="DRN-D-105 Cityscapes weights for mIoU tasks (drn-d-105_ms_cityscapes.pth)")
     parser.add_argument("--data-root", help=f"real datasets' root (default: ${DATA_ROOT_ENV} or ./data)")
@@ -117,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--tasks", nargs="+")
     cal.add_argument("--methods", nargs="+")
     cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    cal.add_argument("--device", default="auto")
+    cal.add_argument("--device", default="auto", type=device_name)
     datasets_cli.add_parser(sub)
     teachers_cli.add_parser(sub)
     weights_cli.add_parser(sub)
@@ -201,17 +230,23 @@ def _dry_run(args: argparse.Namespace, jobs: list, store: ResultStore, cluster, 
     return EXIT_OK
 
 
-def _run_options(args: argparse.Namespace, jobs: list, store: ResultStore, executor: str, run_name: str) -> RunOptions:
-    """The grid's settings every job shares: device, FID extractor (one per grid), segmenter weights."""
+def _run_options(args: argparse.Namespace, jobs: list, store: ResultStore, executor: str) -> RunOptions:
+    """The grid's settings every job shares: device, FID extractor (one per grid), segmenter weights; the last
+    checks that can refuse the run (no CUDA for ``--device cuda``, a missing weights file, a teacher checkpoint
+    that does not fit its network), made before the run's folder exists. ``run_id`` is set when it does."""
     if executor != "slurm":
         choose_device(args.device)  # fail now, not in every job (compute nodes decide for themselves)
+    if any(job.teacher.get("checkpoint") not in (None, *CHECKPOINTS) for job in jobs):
+        from benchmarks.teachers import check_checkpoint_files  # torch: only when a teacher reads a file
+
+        check_checkpoint_files(job.teacher for job in jobs)
     extractor = weights_cli.prefetch_for_jobs(jobs, args.fid_weights, args.seg_weights)
     seg_weights = Path(args.seg_weights).expanduser().absolute() if args.seg_weights else None
     if seg_weights and not seg_weights.is_file():
         raise FileNotFoundError(f"--seg-weights {args.seg_weights}: no such file (DRN-D-105 Cityscapes weights)")
     return RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
                       fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
-                      run_id=run_name, seg_weights=str(seg_weights) if seg_weights else None)
+                      run_id="", seg_weights=str(seg_weights) if seg_weights else None)
 
 
 def _print_outcome(jobs: list, outcome: dict[str, str], store: ResultStore, verb: str) -> None:
@@ -246,7 +281,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     """Rerun one job from the config its record (or a grid manifest) stored, with its dependencies that are not
     done; ``--force`` reruns a done job."""
     store = ResultStore(args.results)
-    jobs = stored_jobs(store, args.job_id)
+    jobs = stored_jobs(store, args.job_id)  # an id that is not a job id (a path) is refused there
     executor, why = resolve_executor(args.executor)
     cluster = _cluster(args, executor, SUITES.get(jobs[-1].suite if jobs[-1].suite in SUITES else "default"))
     os.environ[DATA_ROOT_ENV] = str(resolve_data_root(args.data_root))
@@ -258,10 +293,12 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace, jobs: list, store: ResultStore, label: str, executor: str, cluster,
              why: str) -> int:
-    """Run ``jobs`` into ``store`` (a new run folder and manifest), print the outcome, render the leaderboard."""
+    """Run ``jobs`` into ``store`` (a new run folder and manifest, made after every check that can refuse the
+    run), print the outcome, render the leaderboard."""
+    options = _run_options(args, jobs, store, executor)
     store.ensure_writable()
     run_dir = new_run_dir(store, label)
-    options = _run_options(args, jobs, store, executor, run_dir.name)
+    options = dataclasses.replace(options, run_id=run_dir.name)
     write_manifest(run_dir, jobs, {"suite": label, "argv": sys.argv[1:], "created": datetime.now().isoformat(),
                                    "executor": executor})
     if args.executor == "auto":

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -118,13 +118,36 @@ def fit_state(net: nn.Module, state: dict[str, torch.Tensor], spec: Mapping[str,
     net.load_state_dict(state, strict=True)
 
 
-def load_teacher_checkpoint(spec: Mapping[str, Any], log: Callable[[str], None] = print) -> TrainOutcome:
-    """The teacher of ``spec`` with its ``checkpoint`` loaded, as a training outcome (no training)."""
+def _loaded(spec: Mapping[str, Any], log: Callable[[str], None]) -> tuple[nn.Module, Path, PublishedCheckpoint | None]:
+    """The network of ``spec`` with its checkpoint loaded strictly, the file and its registry entry."""
     check_spec(spec)
     path, entry = resolve(spec["checkpoint"], log)
     net = build_network(architecture(spec))
     state = LAYOUTS[entry.layout if entry else "cyclegan"](_read_state(path))
     fit_state(net, _drop_instance_norm_stats(net, state), spec, path)
+    return net, path, entry
+
+
+def check_checkpoint_files(specs: Iterable[Mapping[str, Any]]) -> None:
+    """Before any job of a grid starts: every teacher checkpoint given as a file is read (``weights_only``) and
+    loaded strictly into its network, so a file that does not fit fails the grid with exit 2, not its teacher
+    job (and its students after it). Registry checkpoints are downloaded and checked by their teacher jobs."""
+    seen: set[str] = set()
+    for spec in specs:
+        ref = spec.get("checkpoint")
+        key = repr(sorted(spec.items()))
+        if ref is None or ref in CHECKPOINTS or key in seen:
+            continue
+        seen.add(key)
+        try:
+            _loaded(spec, log=lambda _text: None)
+        except CheckpointError as exc:
+            raise ValueError(f"teacher.checkpoint: {exc}") from None
+
+
+def load_teacher_checkpoint(spec: Mapping[str, Any], log: Callable[[str], None] = print) -> TrainOutcome:
+    """The teacher of ``spec`` with its ``checkpoint`` loaded, as a training outcome (no training)."""
+    net, path, entry = _loaded(spec, log)
     provenance = {"checkpoint": spec["checkpoint"], "path": str(path), "sha256": sha256_file(path),
                   "url": entry.url if entry else None, "source": entry.source if entry else "file"}
     log(f"teacher loaded from {path} (sha256 {provenance['sha256'][:12]}); no training")

@@ -9,6 +9,11 @@
   name) member by member into a folder, rejecting absolute paths, ``..`` components, links and
   device files, so a crafted archive can never write outside the target folder. A truncated or
   corrupt archive raises ``ArchiveError`` naming the archive and, where known, the member.
+* ``inspect_archive`` reads what an archive would unpack to (a zip's central directory; a tar.gz's member
+  headers, streamed, nothing written) and refuses, before anything is extracted, an archive of more than
+  :data:`MAX_MEMBERS` members, :data:`MAX_UNPACKED_BYTES` bytes, or that unpacks to more than
+  :data:`MAX_RATIO` times its own size (a "zip bomb"); ``check_free_space`` refuses to start when the disk
+  lacks the declared size. ``extract`` writes no member beyond its declared size.
 """
 from __future__ import annotations
 
@@ -30,6 +35,16 @@ from datasets.errors import ArchiveError, ChecksumError, DownloadError
 
 CHUNK = 1 << 20
 DOWNLOAD_TIMEOUT_S = 60
+#: Limits on what one archive may unpack to. The real datasets extracted here are far below them (edges2shoes,
+#: the largest, about 2.5 GB in 50k files; Tiny-ImageNet 120k files), and their images compress by less than
+#: 2x; a zip bomb unpacks to a thousand times its size or more.
+MAX_MEMBERS = 2_000_000
+MAX_UNPACKED_BYTES = 64 << 30
+MAX_RATIO = 50
+#: Below this many unpacked bytes the ratio is not checked (small text files compress well and harm nothing).
+RATIO_FLOOR = 64 << 20
+#: Space kept free on the disk after an extraction, on top of the unpacked size.
+FREE_SPACE_MARGIN = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -117,21 +132,104 @@ def archive_format(path: Path) -> str:
                        f"Delete it and download the archive again.")
 
 
+#: The longest file name component most filesystems take (bytes).
+MAX_NAME_BYTES = 255
+
+
 def safe_member_path(name: str, archive: Path) -> PurePosixPath | None:
     """The relative path a member may be written to; None for the archive root; ``ArchiveError``
-    for absolute paths, drive letters or ``..`` components (path traversal)."""
+    for absolute paths, drive letters or ``..`` components (path traversal), control characters (NUL) and
+    components longer than :data:`MAX_NAME_BYTES`."""
     posix = PurePosixPath(name.replace("\\", "/"))
     if posix.is_absolute() or (posix.parts and posix.parts[0].endswith(":")) or ".." in posix.parts:
         raise ArchiveError(f"archive {archive} holds the unsafe member path {name!r} (absolute or with '..'): "
                            f"refusing to extract it. The archive is not a genuine dataset archive.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name) or any(
+            len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in posix.parts):
+        raise ArchiveError(f"archive {archive} holds the member path {name[:80]!r}{'...' if len(name) > 80 else ''} "
+                           f"with a control character or a name longer than {MAX_NAME_BYTES} bytes: refusing to "
+                           f"extract it. The archive is not a genuine dataset archive.")
     parts = [p for p in posix.parts if p not in ("", ".")]
     return PurePosixPath(*parts) if parts else None
 
 
-def _write(stream, target: Path) -> None:
+@dataclass(frozen=True)
+class ArchiveContents:
+    """What an archive unpacks to, as its headers declare it."""
+
+    members: int
+    unpacked_bytes: int
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2 ** 30:.2f} GiB"
+
+
+def _check_limits(path: Path, members: int, unpacked: int, packed: int) -> None:
+    """``ArchiveError`` when the members seen so far already break a limit (called after each header)."""
+    problem = None
+    if members > MAX_MEMBERS:
+        problem = f"more than {MAX_MEMBERS:,} members"
+    elif unpacked > MAX_UNPACKED_BYTES:
+        problem = f"more than {_gib(MAX_UNPACKED_BYTES)} unpacked (at least {_gib(unpacked)})"
+    elif unpacked > RATIO_FLOOR and unpacked > MAX_RATIO * packed:
+        problem = (f"{_gib(unpacked)} or more from {packed:,} bytes, more than {MAX_RATIO} times its own size "
+                   f"(a decompression bomb)")
+    if problem:
+        raise ArchiveError(f"archive {path} would unpack to {problem}: refusing to extract it (limits: "
+                           f"{MAX_MEMBERS:,} members, {_gib(MAX_UNPACKED_BYTES)}, {MAX_RATIO}x its size; "
+                           f"datasets.archives). It is not a genuine dataset archive: delete it and download the "
+                           f"published one.")
+
+
+def inspect_archive(path: Path) -> ArchiveContents:
+    """Member count and unpacked size of a zip or tar.gz, from its headers, nothing written; ``ArchiveError``
+    as soon as they break a limit (a tar.gz is read only up to the header that breaks it)."""
+    kind = archive_format(path)
+    packed = path.stat().st_size
+    members = unpacked = 0
+    if kind == "zip":
+        for info, _zf in _zip_members(path):
+            members, unpacked = members + 1, unpacked + info.file_size
+            _check_limits(path, members, unpacked, packed)
+        return ArchiveContents(members, unpacked)
+    member = "(header)"
+    try:
+        with tarfile.open(path, "r|gz") as tf:  # streamed: each header is read, each member's data skipped
+            for info in tf:
+                member = info.name
+                members, unpacked = members + 1, unpacked + max(info.size, 0)
+                _check_limits(path, members, unpacked, packed)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+        raise ArchiveError(f"tar.gz archive {path} is truncated or corrupt near member {member!r} "
+                           f"({exc or type(exc).__name__}): delete it and download it again") from None
+    return ArchiveContents(members, unpacked)
+
+
+def check_free_space(folder: Path, needed: int, what: str) -> None:
+    """``ArchiveError`` when the disk holding ``folder`` (or its nearest existing parent) has less than
+    ``needed`` bytes free plus :data:`FREE_SPACE_MARGIN`."""
+    existing = Path(folder).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if free < needed + FREE_SPACE_MARGIN:
+        raise ArchiveError(f"{what} needs {_gib(needed)} (plus {_gib(FREE_SPACE_MARGIN)} to spare) but the disk of "
+                           f"{existing} has {_gib(free)} free: free some space or choose another --data-root")
+
+
+def _write(stream, target: Path, declared: int, archive: Path, name: str) -> None:
+    """Copy a member's stream to ``target``, never more than its ``declared`` size."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    left = declared
     with open(target, "wb") as out:
-        shutil.copyfileobj(stream, out, CHUNK)
+        while chunk := stream.read(min(CHUNK, left + 1)):
+            if len(chunk) > left:
+                raise ArchiveError(f"archive {archive}: member {name!r} holds more than the {declared:,} bytes its "
+                                   f"header declares; refusing to extract it. Delete the archive and download it "
+                                   f"again.")
+            out.write(chunk)
+            left -= len(chunk)
 
 
 def _zip_members(path: Path) -> Iterator[tuple[zipfile.ZipInfo, zipfile.ZipFile]]:
@@ -153,12 +251,12 @@ def _extract_zip(path: Path, dest: Path) -> int:
             raise ArchiveError(f"archive {path} holds a symbolic link {info.filename!r}: refusing to extract links")
         if rel is None:
             continue
-        if info.is_dir():
-            (dest / rel).mkdir(parents=True, exist_ok=True)
-            continue
         try:
+            if info.is_dir():
+                (dest / rel).mkdir(parents=True, exist_ok=True)
+                continue
             with zf.open(info) as stream:
-                _write(stream, dest / rel)
+                _write(stream, dest / rel, info.file_size, path, info.filename)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise ArchiveError(f"zip archive {path} is corrupt at member {info.filename!r} ({exc}): delete it and "
                                f"download it again") from None
@@ -187,7 +285,7 @@ def _extract_tar(path: Path, dest: Path) -> int:
                     continue
                 stream = tf.extractfile(info)
                 assert stream is not None  # regular file
-                _write(stream, dest / rel)
+                _write(stream, dest / rel, info.size, path, info.name)
                 count += 1
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
         raise ArchiveError(f"tar.gz archive {path} is truncated or corrupt near member {member!r} ({exc or type(exc).__name__}): "
@@ -195,9 +293,12 @@ def _extract_tar(path: Path, dest: Path) -> int:
     return count
 
 
-def extract(path: Path, dest: Path) -> int:
-    """Extract a zip or tar.gz archive into ``dest`` safely; returns the number of files written."""
+def extract(path: Path, dest: Path, contents: ArchiveContents | None = None) -> int:
+    """Extract a zip or tar.gz archive into ``dest`` safely; returns the number of files written. The archive is
+    inspected first (its limits, the free space) unless ``contents`` says what :func:`inspect_archive` found."""
     kind = archive_format(path)
+    contents = contents or inspect_archive(path)
+    check_free_space(dest, contents.unpacked_bytes, f"extracting {path}")
     dest.mkdir(parents=True, exist_ok=True)
     count = _extract_zip(path, dest) if kind == "zip" else _extract_tar(path, dest)
     if count == 0:

@@ -23,7 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from datasets.archives import ArchiveSource, download, extract, verify_checksum
+from datasets.archives import (ArchiveSource, check_free_space, download, extract, inspect_archive,
+                               verify_checksum)
 from datasets.errors import ArchiveError, ImageFileError, LayoutError
 from methods.registry import Registry
 
@@ -127,12 +128,16 @@ def _locate_archives(spec: DatasetSpec, root: Path, explicit: Sequence[Path]) ->
     for path in explicit:
         path = Path(path).expanduser().absolute()
         if path.name in by_name:
-            chosen[path.name] = path
+            name = path.name
         elif len(spec.archives) == 1:
-            chosen[spec.archives[0].filename] = path
+            name = spec.archives[0].filename
         else:
             raise ArchiveError(f"--archive {path}: dataset {spec.name!r} needs {', '.join(by_name)}; name the file "
                                f"like the archive it is")
+        if name in chosen:
+            raise ArchiveError(f"--archive {chosen[name]} and --archive {path} both give {spec.name!r}'s archive "
+                               f"{name}: pass one --archive per archive ({', '.join(by_name)})")
+        chosen[name] = path
     for source in spec.archives:
         path = chosen.setdefault(source.filename, spec.archive_path(root, source))
         if not path.is_file():
@@ -152,15 +157,18 @@ def prepare(spec: DatasetSpec, root: Path, explicit_archives: Sequence[Path] = (
         hashes[source.filename] = verify_checksum(path, source.sha256)
         if not source.sha256:
             log(f"  no published sha256 for {source.filename}; this file has {hashes[source.filename]}")
+    contents = {name: inspect_archive(path) for name, path in archives.items()}  # limits: before anything is written
+    if spec.extract:
+        check_free_space(root, sum(c.unpacked_bytes for c in contents.values()), f"preparing {spec.name!r}")
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".staging-{spec.name}-"))
     try:
         extracted = None
         if spec.extract:
             extracted = staging / "extracted"
-            for path in archives.values():
+            for name, path in archives.items():
                 log(f"extracting {path}")
-                extract(path, extracted)
+                extract(path, extracted, contents[name])
         out = staging / spec.name
         out.mkdir()
         spec.build(PrepareInputs(archives, extracted, log), out)

@@ -31,7 +31,7 @@ from datasets.archives import ArchiveSource, zip_reader
 from datasets.base import ImageTranslationData, register_task
 from datasets.catalog import DatasetSpec, PrepareInputs, Validation, check_label_folder, register_dataset
 from datasets.errors import ArchiveError, LayoutError
-from datasets.image_folder import load_label_maps
+from datasets.image_folder import load_label_maps, no_bombs
 from datasets.pix2pix import load_aligned, validate_aligned
 from datasets import official_counts
 
@@ -68,7 +68,7 @@ def _members(zf: zipfile.ZipFile, phase: str, suffix: str, archive: str) -> dict
 
 def _read(zf: zipfile.ZipFile, member: str, archive: str) -> Image.Image:
     try:
-        with zf.open(member) as fh:
+        with zf.open(member) as fh, no_bombs(f"{member} of {archive}"):
             img = Image.open(fh)
             img.load()
             return img

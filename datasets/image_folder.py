@@ -9,7 +9,8 @@ The conventions follow junyanz/pytorch-CycleGAN-and-pix2pix's data loaders at te
   part of the data layer);
 * a pix2pix image holds A (left half) and B (right half) side by side (``AlignedDataset``).
 
-Checks, each failing with ``ImageFileError`` naming the file: unreadable or truncated files,
+Checks, each failing with ``ImageFileError`` naming the file: unreadable or truncated files, images of more
+pixels than PIL's decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``: its warning is an error here too),
 channel layouts that are not RGB/grayscale (an alpha channel, CMYK, 16-bit), a folder whose
 images do not all share one size, an A|B image that is not twice as wide as high, and label maps
 that are not single-channel. Label maps (Cityscapes trainIds) keep their native resolution.
@@ -19,8 +20,10 @@ root and memory-mapped by every job.
 """
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -46,10 +49,25 @@ def list_images(folder: Path, what: str) -> list[Path]:
     return files
 
 
+@contextmanager
+def no_bombs(name: object) -> Iterator[None]:
+    """Decode images inside this block: PIL's ``DecompressionBombWarning`` (more than ``Image.MAX_IMAGE_PIXELS``
+    pixels) and ``DecompressionBombError`` (twice that) become an ``ImageFileError`` naming the file ``name``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageFileError(f"image {name} is too large to decode: {exc} Dataset images are far smaller (at "
+                                 f"most {Image.MAX_IMAGE_PIXELS:,} pixels, PIL's Image.MAX_IMAGE_PIXELS): the file is "
+                                 f"not a dataset image; prepare the dataset again from the published archive or "
+                                 f"remove the file.") from None
+
+
 def open_image(path: Path) -> Image.Image:
-    """A fully decoded PIL image; ``ImageFileError`` for unreadable or truncated files."""
+    """A fully decoded PIL image; ``ImageFileError`` for unreadable, truncated or oversized files."""
     try:
-        with Image.open(path) as img:
+        with no_bombs(path), Image.open(path) as img:
             img.load()
             return img.copy() if img.mode != "P" or "transparency" not in img.info else img.convert("RGBA")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

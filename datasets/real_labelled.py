@@ -68,8 +68,10 @@ def _read_image(path: Path) -> torch.Tensor:
     """One RGB image file as uint8 3 x H x W; an unreadable file is named in the error."""
     from PIL import Image, UnidentifiedImageError
 
+    from datasets.image_folder import no_bombs
+
     try:
-        with Image.open(path) as img:
+        with no_bombs(path), Image.open(path) as img:
             array = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise DatasetError(f"cannot read image {path}: {exc}") from None

@@ -111,3 +111,36 @@ def feature_grids(spec: Mapping[str, Any], size: int) -> dict[str, Shape]:
     if arch in UNETS:
         return _unet_shapes(args, size)
     raise _no_features(arch)
+
+
+#: Generators whose two stride-2 convolutions are undone by two transposed ones (the output is the input's size
+#: only when the side is a multiple of 4, and the residual blocks' reflection padding needs a side of 2 there).
+RESNET_LAYOUTS = RESNETS + ("mobile_resnet_deepest_generator",)
+#: Generators with ``num_downs`` halving levels whose skip connections need the side to halve exactly.
+UNET_LAYOUTS = UNETS + ("unet_deepest_generator",)
+#: The smallest side a classifier takes: VGG's four 2x2 max-pools, DenseNet's three 2x2 transitions (the
+#: others end in adaptive pooling and take any side).
+CLASSIFIER_MIN_SIDE = {"cifar_vgg": 16, "vgg8": 16, "vgg11": 16, "vgg13": 16, "cifar_densenet": 8, "densenet121": 8}
+#: PatchGANs: ``n_layers`` 4x4 stride-2 convolutions (side // 2 each), then two 4x4 stride-1 ones (side - 1 each).
+PATCHGAN_LAYERS = {"patchgan_discriminator": None, "shared_patchgan_discriminator": 3}
+
+
+def size_problem(spec: Mapping[str, Any], size: int) -> str | None:
+    """Why network ``spec`` cannot take (or, for a generator, give back) ``size`` x ``size`` images, with the
+    valid sizes, or None. Torch-free; ``tests/test_network_geometry.py`` checks it against a forward pass."""
+    arch = str(spec["arch"])
+    args = {**network_args(arch), **spec}
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        return f"the image size must be an integer >= 1, got {size!r}"
+    if arch in RESNET_LAYOUTS and (size % 4 or size < 8):
+        return f"{arch} needs a multiple of 4 that is at least 8 (8, 12, ..., 256), got {size}"
+    if arch in UNET_LAYOUTS and size % 2 ** args["num_downs"]:
+        step = 2 ** args["num_downs"]
+        return f"{arch} with num_downs={args['num_downs']} needs a multiple of {step} ({step}, {2 * step}, ...), got {size}"
+    if arch in CLASSIFIER_MIN_SIDE and size < CLASSIFIER_MIN_SIDE[arch]:
+        return f"{arch} needs a size of at least {CLASSIFIER_MIN_SIDE[arch]}, got {size}"
+    if arch in PATCHGAN_LAYERS:
+        layers = PATCHGAN_LAYERS[arch] or args["n_layers"]
+        if size // 2 ** layers < 3:
+            return f"{arch} with {layers} layers needs a size of at least {3 * 2 ** layers}, got {size}"
+    return None

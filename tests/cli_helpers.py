@@ -21,3 +21,10 @@ def cli(*args: str, check: bool = True, timeout: float = 600, **env_vars: str) -
 
 def records(results: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in (results / "jobs").glob("*/record.json")}
+
+
+#: ``grid`` arguments whose teacher passes planning and fails when it starts training (a validation split larger
+#: than the training set: the planner does not know the data's size), for tests of failed teachers' students.
+TEACHER_FAILS_WHEN_TRAINING = ("--set", "teacher_schedule.select=best_val", "--set", "teacher_schedule.val_size=100000")
+#: What the failed teacher's record says.
+TEACHER_FAILURE = "leaves nothing"

@@ -11,8 +11,10 @@ Images are small, seeded and deterministic; the real extraction, preparation and
 from __future__ import annotations
 
 import io
+import struct
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +77,71 @@ def cityscapes_zips(folder: Path, counts: dict[str, int] | None = None, width: i
                 zg.writestr(f"gtFine/{split}/{city}/{ident}_gtFine_labelIds.png", _label_png(rng, width, height))
                 zp.writestr(f"leftImg8bit/{split}/{city}/{ident}_leftImg8bit.png", image_bytes(rng, width, height, "PNG"))
     return gt, photos
+
+
+def _repeated_deflate(prefix: bytes, chunk: bytes, repeats: int) -> bytes:
+    """A raw deflate stream of ``prefix`` then ``chunk`` ``repeats`` times, made without compressing every copy: a
+    full flush after a block resets the compressor, so the same input block compresses to the same bytes."""
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = co.compress(prefix) + co.flush(zlib.Z_FULL_FLUSH)
+    block = co.compress(chunk) + co.flush(zlib.Z_FULL_FLUSH)
+    return head + block * repeats + co.flush()
+
+
+def zip_bomb(path: Path, small: dict[str, bytes], big_name: str, big_size: int) -> Path:
+    """A zip holding the ``small`` members and one member ``big_name`` of ``big_size`` zero bytes (a multiple of
+    16 MiB, below 4 GiB), deflated: about a thousandth of its size. Written by hand (zipfile would compress every
+    byte); the real zipfile module reads it back."""
+    chunk = bytes(16 << 20)
+    assert big_size % len(chunk) == 0 and big_size < 1 << 32
+    crc = 0
+    for _ in range(big_size // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    data = _repeated_deflate(b"", chunk, big_size // len(chunk))
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, content in small.items():
+            zf.writestr(name, content)
+    with zipfile.ZipFile(path) as zf:  # the central directory of the small members, rewritten after the big one
+        infos = zf.infolist()
+        cd_offset = zf.start_dir
+    raw = path.read_bytes()
+    name = big_name.encode()
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(data), big_size, len(name), 0)
+    entries = raw[cd_offset:raw.rindex(b"PK\x05\x06")]
+    big_entry = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(data), big_size,
+                            len(name), 0, 0, 0, 0, 0o100644 << 16, cd_offset) + name
+    central = entries + big_entry
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(infos) + 1, len(infos) + 1, len(central),
+                      cd_offset + len(local) + len(name) + len(data), 0)
+    path.write_bytes(raw[:cd_offset] + local + name + data + central + end)
+    return path
+
+
+def tar_gz_bomb(path: Path, big_name: str, big_size: int) -> Path:
+    """A tar.gz of one member ``big_name`` of ``big_size`` zero bytes (a multiple of 16 MiB), gzip by hand."""
+    chunk = bytes(16 << 20)
+    info = tarfile.TarInfo(big_name)
+    info.size = big_size
+    header = info.tobuf(format=tarfile.GNU_FORMAT)
+    tail = bytes(1024)  # the end-of-archive blocks
+    crc = zlib.crc32(header)
+    for _ in range(big_size // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    crc = zlib.crc32(tail, crc)
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = co.compress(header) + co.flush(zlib.Z_FULL_FLUSH)
+    block = co.compress(chunk) + co.flush(zlib.Z_FULL_FLUSH)
+    body = head + block * (big_size // len(chunk)) + co.compress(tail) + co.flush()
+    total = len(header) + big_size + len(tail)
+    path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + struct.pack("<II", crc, total & 0xFFFFFFFF))
+    return path
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` RGB pixels and holds no pixel data: what PIL's decompression-bomb
+    check reads (the size) without a large file."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))

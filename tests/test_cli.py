@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 try:
-    from tests.cli_helpers import REPO, cli, records
+    from tests.cli_helpers import REPO, TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE, cli, records
 except ImportError:  # pytest's rootdir-relative import mode
-    from cli_helpers import REPO, cli, records
+    from cli_helpers import REPO, TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE, cli, records
 
 FAILING = "output_kd.lambda_recon=[10,1e40]"  # the 1e40 variant overflows to an infinite loss
 
@@ -162,11 +162,11 @@ def test_corrupt_record_is_reported_and_rerun(tiny_grid, tmp_path):
 def test_failed_teacher_blocks_its_students_only(tmp_path):
     results = tmp_path / "r"
     proc = cli("grid", "--suite", "smoke", "--executor", "debug", "--results", str(results), "--tasks",
-               "synthetic_edges2shapes", "--set", "teacher_schedule.steps=0", "--no-progress", check=False)
+               "synthetic_edges2shapes", *TEACHER_FAILS_WHEN_TRAINING, "--no-progress", check=False)
     assert proc.returncode == 1  # failed and blocked jobs
     recs = records(results)
     by_method = {r["config"]["method"]: r for r in recs.values()}
-    assert by_method["teacher"]["status"] == "failed" and "steps >= 1" in by_method["teacher"]["error"]
+    assert by_method["teacher"]["status"] == "failed" and TEACHER_FAILURE in by_method["teacher"]["error"]
     for method in ("output_kd", "feature_kd", "srpkd", "reko"):
         assert by_method[method]["status"] == "blocked"
         assert by_method["teacher"]["job_id"] in by_method[method]["error"]

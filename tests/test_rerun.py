@@ -16,6 +16,11 @@ from benchmarks.store import CorruptRecord, ResultStore, outcome_record
 from benchmarks.suites import SUITES
 from methods.training import PreemptedError, Schedule, TrainingState, run_steps
 
+try:
+    from tests.cli_helpers import TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE
+except ImportError:  # pytest's rootdir-relative import mode
+    from cli_helpers import TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE
+
 
 def test_plan_rules(tmp_path: Path) -> None:
     jobs = expand(SUITES.get("smoke"), seeds=[0, 1])  # teachers first, then artifacts and students
@@ -49,7 +54,7 @@ def test_local_reruns_blocked_but_not_failed_without_retry(tmp_path: Path) -> No
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             assert main(["grid", "--suite", "smoke", "--tasks", "synthetic_edges2shapes", "--methods", "output_kd",
-                         "--set", "teacher_schedule.batch_size=0", "--executor", "debug", "--no-report",
+                         *TEACHER_FAILS_WHEN_TRAINING, "--executor", "debug", "--no-report",
                          "--no-progress", "--results", str(tmp_path), *extra]) == 1  # failed/blocked jobs
         return out.getvalue()
 

@@ -20,6 +20,11 @@ from benchmarks import slurm
 from benchmarks.run import main
 from benchmarks.store import ResultStore
 
+try:
+    from tests.cli_helpers import TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE
+except ImportError:  # pytest's rootdir-relative import mode
+    from cli_helpers import TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE
+
 pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
 
 SMOKE = ("--suite", "smoke", "--tasks", "synthetic_edges2shapes", "--executor", "slurm", "--no-progress",
@@ -251,15 +256,14 @@ def test_scancelled_job_is_failed_and_only_it_is_retried(tmp_path: Path) -> None
 
 def test_failed_teacher_blocks_its_students_which_never_run(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    # batch_size=0 passes grid expansion but fails when the teacher job starts training
-    rc, out = cli("grid", *SMOKE, "--methods", "output_kd", "feature_kd", "scratch",
-                  "--set", "teacher_schedule.batch_size=0", "--results", str(results))
+    rc, out = cli("grid", *SMOKE, "--methods", "output_kd", "feature_kd", "scratch", *TEACHER_FAILS_WHEN_TRAINING,
+                  "--results", str(results))
     assert rc == 1, out  # a failed teacher and its blocked students: the grid ends unsuccessful
     run_dir, = runs(results)
     jobs = ledger(run_dir)["jobs"]
     result = by_method(results)
     teacher = result["teacher"]
-    assert teacher["status"] == "failed" and "batch_size" in teacher["error"]
+    assert teacher["status"] == "failed" and TEACHER_FAILURE in teacher["error"]
     for method in ("output_kd", "feature_kd"):
         student = result[method]
         assert student["status"] == "blocked" and student["blocked_by"] == teacher["job_id"], student

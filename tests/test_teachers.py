@@ -83,7 +83,7 @@ def test_checkpoints_that_do_not_fit_name_their_keys(tmp_path: Path) -> None:
         load_teacher_checkpoint({**SMALL, "checkpoint": str(tmp_path / "nope.pth")}, log=lambda _: None)
 
 
-def test_registry_checkpoint_must_match_the_teacher_spec() -> None:
+def test_registry_checkpoint_must_match_the_teacher_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(OverrideError, match=r"checkpoint 'cyclegan/horse2zebra' is a resnet ngf64 b9 .* teacher spec says"):
         expand(SUITES.get("smoke"), overrides=["teacher.checkpoint=cyclegan/horse2zebra"])
     with pytest.raises(OverrideError, match="only the teacher can start from a checkpoint"):
@@ -91,13 +91,19 @@ def test_registry_checkpoint_must_match_the_teacher_spec() -> None:
     jobs = expand(SUITES.get("smoke"), overrides=["teacher.ngf=64", "teacher.n_blocks=9",
                                                   "teacher.checkpoint=cyclegan/horse2zebra"])
     assert jobs[0].teacher["checkpoint"] == "cyclegan/horse2zebra"
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="'.*ckpts/g.pth' is neither a published checkpoint .* nor an existing file"):
+        expand(SUITES.get("smoke"), overrides=["teacher.checkpoint=ckpts/g.pth"])
+    (tmp_path / "ckpts").mkdir()
+    (tmp_path / "ckpts" / "g.pth").write_bytes(b"")  # existence is checked when planning, the tensors before jobs run
     relative = expand(SUITES.get("smoke"), overrides=["teacher.checkpoint=ckpts/g.pth"])[0].teacher["checkpoint"]
     assert relative == str(Path("ckpts/g.pth").absolute())  # jobs may run elsewhere: the path is made absolute
     trained = expand(SUITES.get("cyclegan_horse2zebra"), overrides=["teacher.checkpoint=null"])
     assert "checkpoint" not in trained[0].teacher
 
 
-def test_grid_teacher_phase_loads_instead_of_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_grid_teacher_phase_loads_instead_of_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setenv("KDGAN_DATA_ROOT", str(tmp_path / "data"))  # grid exports it; restored afterwards
     ckpt = tmp_path / "teacher.pth"
     _save(SMALL, ckpt)
@@ -114,10 +120,7 @@ def test_grid_teacher_phase_loads_instead_of_training(tmp_path: Path, monkeypatc
     assert teacher["status"] == student["status"] == "done"
     assert teacher["history"] == {"steps": []} and teacher["teacher_checkpoint"]["path"] == str(ckpt)
     assert teacher["metrics"]["params_count"] == sum(v.numel() for v in build_network(SMALL).parameters())
-    # a checkpoint that does not fit fails its teacher and blocks only the students that need it
+    # a checkpoint that does not fit is refused before any job runs (exit 2, nothing written), not in its teacher job
     assert main([*args, "--methods", "output_kd", "scratch", "--set", f"teacher.checkpoint={wrong}",
-                 "--results", str(tmp_path / "bad")]) == 1  # a failed teacher and a blocked student: exit 1
-    status = {(r["config"]["phase"], r["config"]["method"]): (r["status"], r.get("error") or "")
-              for r in (json.loads(p.read_text()) for p in (tmp_path / "bad" / "jobs").glob("*/record.json"))}
-    assert status[("teacher", "teacher")][0] == "failed" and "shape mismatches" in status[("teacher", "teacher")][1]
-    assert status[("student", "output_kd")][0] == "blocked" and status[("student", "scratch")][0] == "done"
+                 "--results", str(tmp_path / "bad")]) == 2
+    assert "shape mismatches" in capsys.readouterr().err and not (tmp_path / "bad").exists()
