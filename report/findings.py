@@ -5,7 +5,7 @@ metric against MACs compression, the students beyond a family baseline (``scratc
 "By both tests" is the board's own rule (:func:`report.statistics.distinguishable`): Welch's test over seeds and
 the paired test over the shared test subsets, each Holm-corrected over the task's comparisons
 (:func:`report.board.comparisons`), give the same verdict. A student separated by one test alone is listed with
-the indistinguishable ones, and the sentence says which test separated it. Everything comes from the board's data.
+the indistinguishable ones, and the sentence names it. Everything comes from the board's data.
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def task_findings(tb: TaskBoard) -> list[dict[str, str]]:
     metric = METRICS.get(tb.primary).label
     better: dict[str, list[str]] = {}
     worse: dict[str, list[str]] = {}
-    one_test: dict[str, list[str]] = {}
+    one_test: list[str] = []
     untested: list[str] = []
     for name, refs in verdicts.items():
         for ref, (seeds, test) in refs.items():
@@ -99,11 +99,9 @@ def task_findings(tb: TaskBoard) -> list[dict[str, str]]:
                 better.setdefault(name, []).append(ref)
             elif seeds == test == WORSE:
                 worse.setdefault(name, []).append(ref)
-            elif {seeds, test} & {BETTER, WORSE}:
-                which = "seeds" if seeds in (BETTER, WORSE) else "test set"
-                one_test.setdefault(name, []).append(f"{(seeds if which == 'seeds' else test)} than {ref} "
-                                                     f"on the {which} test only")
-        if all(UNTESTED in v for v in refs.values()):
+            elif {seeds, test} & {BETTER, WORSE} and name not in one_test:
+                one_test.append(name)
+        if all(v == (UNTESTED, UNTESTED) for v in refs.values()):
             untested.append(name)
     both = "by both tests (Welch over seeds and the paired test-set test, Holm-corrected)"
     out.append({"key": "better", "text": f"Better {metric} than a baseline {both}: {_against(better)}." if better
@@ -112,8 +110,11 @@ def task_findings(tb: TaskBoard) -> list[dict[str, str]]:
                 else "No student is worse than a baseline by both tests."})
     neither = [n for n in verdicts if n not in better and n not in worse]
     if neither:
-        notes = [f"{n} ({'; '.join(one_test[n])})" if n in one_test else n for n in neither]
-        untested_note = f" ({_join(untested)}: not tested, too few seeds or subset values)" if untested else ""
+        notes = [f"one test alone separates {_join([n for n in neither if n in one_test])} from a baseline "
+                 f"(see the significance table)"] if set(neither) & set(one_test) else []
+        if untested:
+            notes.append(f"{_join(untested)}: not tested, too few seeds or subset values")
         out.append({"key": "indistinguishable",
-                    "text": f"Not separated from {_join(baselines)} by both tests: {_join(notes)}{untested_note}."})
+                    "text": f"Not separated from {_join(baselines)} by both tests: {_join(neither)}"
+                            + (f" ({'; '.join(notes)})" if notes else "") + "."})
     return out

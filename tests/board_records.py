@@ -1,8 +1,8 @@
 """Result folders of generated records for the default suites' jobs (no training): the configurations
 ``benchmarks.grid.expand`` plans for ``default_i2i`` and ``default_classification``, each with a quality metric
 drawn per test image (an image's difficulty shared by every model, so paired comparisons cancel it), fidelity and
-cost numbers and a 20-point loss history. ``separable``: methods differ by several noise widths, else they are
-all drawn alike (nothing distinguishable)."""
+cost numbers and a 20-point loss history. ``separable``: methods differ by several noise widths, else every
+student draws the same numbers seed by seed (nothing is distinguishable)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,6 +33,8 @@ def _history(rng: np.random.Generator, terms: tuple[str, ...], steps: int = 100)
 
 def _metrics(config: dict[str, Any], difficulty: np.ndarray, rng: np.random.Generator, ratio: float,
              separable: bool) -> dict[str, Any]:
+    """A job's metrics; not ``separable``: every student's seed ``s`` draws the same numbers."""
+    rng = rng if separable else np.random.default_rng(config["seed"])
     name, teacher_value, width, higher = QUALITY[config["family"]]
     sign = 1.0 if higher else -1.0
     if config["phase"] == "teacher":
@@ -44,12 +46,12 @@ def _metrics(config: dict[str, Any], difficulty: np.ndarray, rng: np.random.Gene
     out = {name: float(scores.mean()), "test_resamples": resampling.record({name: resampling.subset_means(scores)},
                                                                            len(scores)),
            "macs_ratio": ratio, "params_ratio": ratio * 0.9, "macs": 1.2 / ratio, "params": 0.5 / ratio,
-           "latency_ms": 3.0 / ratio + rng.uniform(0, 0.1)}
+           "latency_ms": 3.0 / ratio + rng.uniform(0, 0.1) * separable}
+    effect = EFFECTS.get(config["method"], 0.0) * separable
     if config["family"] == "i2i":
         out.update(kid=float(scores.mean() / 3), kid_std=0.4)
         if config["phase"] == "student":
-            out.update(ssim_teacher=float(np.clip(0.3 + 0.05 * EFFECTS.get(config["method"], 0), 0, 1)),
-                       psnr_teacher=18.0 + EFFECTS.get(config["method"], 0))
+            out.update(ssim_teacher=0.3 + 0.02 * effect + rng.normal(0, 0.01), psnr_teacher=18.0 + effect)
     return out
 
 
