@@ -58,7 +58,10 @@ def front_sentence(tb: TaskBoard) -> str:
     if front.empty:
         return f"No finished row has both {metric.label} and a MACs ratio yet: no Pareto front."
     label = _labeller(tb.summary)
-    points = [f"{label(r)} ({r[cols[0]]:.1f}x, {metric.fmt.format(r[cols[1]])})" for _, r in front.iterrows()]
+    at: dict[str, list[str]] = {}  # rows at the same point (neither dominates the other) share it
+    for _, r in front.iterrows():
+        at.setdefault(f"{r[cols[0]]:.1f}x, {metric.fmt.format(r[cols[1]])}", []).append(label(r))
+    points = [f"{_join(names)} ({point})" for point, names in at.items()]
     return (f"Pareto front of {metric.label} against MACs compression, least to most compressed: "
             f"{ARROW.join(points)}.")
 

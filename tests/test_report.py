@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import json
 import os
 import re
 from pathlib import Path
