@@ -55,8 +55,9 @@ def _metrics(config: dict[str, Any], difficulty: np.ndarray, rng: np.random.Gene
     return out
 
 
-def write_default_store(root: Path, separable: bool = True) -> Path:
-    """A result folder with a done record for every job of the default suites (artifacts without metrics)."""
+def write_default_store(root: Path, separable: bool = True, history: bool = True) -> Path:
+    """A result folder with a done record for every job of the default suites (artifacts without metrics); without
+    ``history`` the records have no loss history (the board draws no training curves: a faster report)."""
     store = ResultStore(root)
     rng = np.random.default_rng(0)
     for suite in SUITE_NAMES:
@@ -69,6 +70,6 @@ def write_default_store(root: Path, separable: bool = True) -> Path:
             record = {"job_id": config["job_id"], "status": "done", "config": config,
                       "metrics": {} if config["phase"] == "artifact" else _metrics(config, difficulty, rng, ratio,
                                                                                    separable),
-                      "history": _history(rng, terms)}
+                      **({"history": _history(rng, terms)} if history else {})}
             store.write_record(record)
     return root

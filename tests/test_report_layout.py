@@ -74,11 +74,12 @@ OVERFLOW_JS = """(scrolled) => {
 
 @pytest.fixture(scope="module")
 def boards(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The index.html of a board whose methods differ ("separable") and of one where none does ("flat")."""
+    """The index.html of a board whose methods differ ("separable", with training curves) and of one where none
+    does ("flat", without)."""
     root = tmp_path_factory.mktemp("boards")
     pages = {}
     for name in ("separable", "flat"):
-        results = write_default_store(root / name, separable=name == "separable")
+        results = write_default_store(root / name, separable=name == "separable", history=name == "separable")
         assert main(["report", "--results", str(results)]) == 0
         pages[name] = results / "report" / "index.html"
     return pages
