@@ -106,6 +106,8 @@ def test_each_task_opens_with_its_summary(boards: dict[str, Path]) -> None:
     assert "feature_kd (than scratch and output_kd)" in i2i["better"] and "crd (than" in i2i["better"]
     assert "omgd (than scratch and output_kd)" in i2i["worse"]
     assert "srpkd" in i2i["indistinguishable"] and "feature_kd" not in i2i["indistinguishable"]
+    board = json.loads((boards["separable"].parent / "leaderboard.json").read_text())
+    assert [t["summary"][1] for t in board["tasks"] if t["task"] == "synthetic_edges2shapes"] == [i2i["better"]]
     labelled = _findings(sections["synthetic_shapes10"])
     assert "cgan_kd (than nokd and vanilla_kd)" in labelled["better"]
     flat = _findings(_sections(boards["flat"].read_text())["synthetic_edges2shapes"])
