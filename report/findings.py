@@ -92,6 +92,7 @@ def task_findings(tb: TaskBoard) -> list[dict[str, str]]:
                                                f"finished seeds on both sides)."})
         return out
     metric = METRICS.get(tb.primary).label
+    baselines = [b for b in baselines if any(b in refs for refs in verdicts.values())]  # those with finished rows
     better: dict[str, list[str]] = {}
     worse: dict[str, list[str]] = {}
     one_test: list[str] = []
@@ -113,8 +114,8 @@ def task_findings(tb: TaskBoard) -> list[dict[str, str]]:
                 else "No student is worse than a baseline by both tests."})
     neither = [n for n in verdicts if n not in better and n not in worse]
     if neither:
-        notes = [f"one test alone separates {_join([n for n in neither if n in one_test])} from a baseline "
-                 f"(see the significance table)"] if set(neither) & set(one_test) else []
+        notes = [f"one test alone separates {_join([n for n in neither if n in one_test])} from a baseline: "
+                 f"see the significance table"] if set(neither) & set(one_test) else []
         if untested:
             notes.append(f"{_join(untested)}: not tested, too few seeds or subset values")
         out.append({"key": "indistinguishable",
