@@ -16,15 +16,18 @@ from matplotlib.text import Text
 
 from benchmarks.metrics import METRICS
 from benchmarks.run import main
-from report.board import BEST, TIED
+from report.board import BEST, TIED, build_board
+from report.findings import task_findings
 from report.curves import loss_curves
 
 try:
     from tests.board_records import write_default_store
     from tests.browser import WIDTH, browser_skip_reason, chromium_page
+    from tests.test_report import make_jobs
 except ImportError:  # pytest's rootdir-relative import mode
     from board_records import write_default_store
     from browser import WIDTH, browser_skip_reason, chromium_page
+    from test_report import make_jobs
 
 #: Visible text boxes (one per line of a text node) in page coordinates, and the pairs that overlap by more than
 #: a pixel each way.
@@ -114,6 +117,17 @@ def test_each_task_opens_with_its_summary(boards: dict[str, Path]) -> None:
     assert flat["better"] == ("No student is better than scratch and output_kd by both tests (Welch over seeds and "
                               "the paired test-set test, Holm-corrected).")
     assert flat["worse"] == "No student is worse than a baseline by both tests."
+
+
+def test_summary_says_what_was_not_tested(tmp_path: Path) -> None:
+    """One seed without test-subset values: no comparison is tested, and the summary says so; a baseline with no
+    finished row (scratch: every seed failed) is not named."""
+    jobs = make_jobs(tmp_path)
+    board = build_board(jobs[jobs["seed"] == 0].assign(test_resamples=None))
+    found = {f["key"]: f["text"] for f in task_findings(board.tasks[1])}
+    assert found["better"].startswith("No student is better than output_kd by both tests")
+    assert found["indistinguishable"].endswith("mobile_resnet ngf8 b6: not tested, too few seeds or subset values).")
+    assert "scratch" not in " ".join(found.values())
 
 
 def test_hyperparameters_never_read_none(boards: dict[str, Path]) -> None:
