@@ -114,8 +114,9 @@ def task_findings(tb: TaskBoard) -> list[dict[str, str]]:
                 else "No student is worse than a baseline by both tests."})
     neither = [n for n in verdicts if n not in better and n not in worse]
     if neither:
-        notes = [f"one test alone separates {_join([n for n in neither if n in one_test])} from a baseline: "
-                 f"see the significance table"] if set(neither) & set(one_test) else []
+        alone = [n for n in neither if n in one_test]
+        notes = [f"{'each' if alone == neither else _join(alone)} separated from a baseline by one test alone: see "
+                 f"the significance table"] if alone else []
         if untested:
             notes.append(f"{_join(untested)}: not tested, too few seeds or subset values")
         out.append({"key": "indistinguishable",
