@@ -59,10 +59,17 @@ def expected_jobs(store: ResultStore) -> dict[str, dict[str, Any]]:
     return jobs
 
 
+#: How a hyperparameter set to null reads in the board: the method derives its value (from the suite's schedule,
+#: its fake-set settings, the task; see the method's docstring table).
+UNSET = "auto"
+
+
 def hparams_label(method: str, hparams: dict[str, Any]) -> str:
-    """``k=v`` for every hyperparameter that differs from the method's default."""
+    """``k=v`` for every hyperparameter that differs from the method's default (its registry declaration, read
+    without importing the method); a null value reads :data:`UNSET`."""
     defaults = METHODS.info(method).defaults if method in METHODS else {}
-    return ", ".join(f"{k}={v}" for k, v in sorted(hparams.items()) if defaults.get(k, object()) != v)
+    return ", ".join(f"{k}={UNSET if v is None else v}" for k, v in sorted(hparams.items())
+                     if defaults.get(k, object()) != v)
 
 
 def teacher_note(teacher: dict[str, Any]) -> str:

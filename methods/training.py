@@ -338,6 +338,16 @@ class TrainingState:
         return state["step"], state["history"]
 
 
+#: The fewest points a run's loss history keeps (a run of fewer steps keeps one per step).
+CURVE_POINTS = 20
+
+
+def curve_every(steps: int, log_every: int) -> int:
+    """Steps per point of the loss history: ``log_every``, or fewer so that a run of at least
+    :data:`CURVE_POINTS` steps records that many points (the history stays as small as the curve needs)."""
+    return max(1, min(log_every, steps // CURVE_POINTS))
+
+
 class PreemptedError(RuntimeError):
     """Raised after the state was saved because the harness asked the loop to stop (preemption)."""
 
@@ -349,8 +359,10 @@ def run_steps(step_fn: Callable[[int], dict[str, torch.Tensor]], state: Training
 
     ``step_fn`` performs one optimisation step and returns its loss terms (tensors). Every term
     is checked: a NaN or infinite value stops training with ``NonFiniteLossError``. The history
-    keeps, per term, the mean over each ``log_every`` window (``history["steps"]`` the window
-    ends), which is what tests and records read. With a checkpointer, the loop resumes from
+    keeps, per term, the mean over each window of :func:`curve_every` steps (``history["steps"]`` the window
+    ends: at least :data:`CURVE_POINTS` points for a run of that many steps, so the report's training curves show
+    a shape), which is what tests and records read; the log prints a line every ``log_every`` steps (the mean
+    since the last line). With a checkpointer, the loop resumes from
     saved state, saves every ``checkpoint_every`` steps and once more when training ends, and when
     ``checkpointer.requested()`` saves and raises ``PreemptedError`` so the job can be requeued. A checkpointer
     with a ``selector`` (``SelectingCheckpointer``) has it score the generator when due.
@@ -361,6 +373,8 @@ def run_steps(step_fn: Callable[[int], dict[str, torch.Tensor]], state: Training
         step, history = state.load_state_dict(saved, device)
         log(f"resumed from step {step}")
     window: dict[str, list[float]] = {}
+    printed: dict[str, list[float]] = {}
+    every = curve_every(schedule.steps, schedule.log_every)
     while step < schedule.steps:
         terms = step_fn(step)
         for name, value in terms.items():
@@ -368,17 +382,20 @@ def run_steps(step_fn: Callable[[int], dict[str, torch.Tensor]], state: Training
             if v != v or v in (float("inf"), float("-inf")):
                 raise NonFiniteLossError(f"loss term {name!r} is {v} at step {step}")
             window.setdefault(name, []).append(v)
+            printed.setdefault(name, []).append(v)
         for scheduler in state.schedulers.values():
             scheduler.step()
         step += 1
         if selector is not None and selector.due(step, schedule.steps):
             selector.observe(step, state.modules)
-        if step % schedule.log_every == 0 or step == schedule.steps:
+        if step % every == 0 or step == schedule.steps:
             history["steps"].append(step)
             for name, values in window.items():
                 history.setdefault(name, []).append(sum(values) / len(values))
-            log(f"step {step}/{schedule.steps} " + " ".join(f"{k}={sum(v) / len(v):.4f}" for k, v in window.items()))
             window = {}
+        if step % schedule.log_every == 0 or step == schedule.steps:
+            log(f"step {step}/{schedule.steps} " + " ".join(f"{k}={sum(v) / len(v):.4f}" for k, v in printed.items()))
+            printed = {}
         if checkpointer is not None:
             if checkpointer.requested():
                 checkpointer.save(state.state_dict(step, history))

@@ -84,7 +84,8 @@ def _beyond_noise(a: pd.Series, b: pd.Series, m: str) -> bool:
 
 def best_marks(students: pd.DataFrame, metrics: list[str]) -> dict[tuple[Any, str], str]:
     """(row index, metric) -> "best" for the best student when it is distinguishable from the runner-up (the next
-    mean), else "tied with best" for it and for every row not distinguishable from it (a row whose noise is
+    mean), else "tied with best" for it and for every row not distinguishable from it, each only when some other
+    row is distinguishable from it: where nothing is separable the column has no mark (a row whose noise is
     unknown, one seed without subset values, counts as not distinguishable)."""
     marks: dict[tuple[Any, str], str] = {}
     done = students[students["n_done"] > 0] if not students.empty else students
@@ -99,7 +100,8 @@ def best_marks(students: pd.DataFrame, metrics: list[str]) -> dict[tuple[Any, st
             marks[(best.name, m)] = BEST
             continue
         tied = [idx for idx, r in ranked.iloc[1:].iterrows() if not _beyond_noise(best, r, m)]
-        marks.update({(idx, m): TIED for idx in [best.name, *tied]})
+        marks.update({(idx, m): TIED for idx in [best.name, *tied]
+                      if any(_beyond_noise(ranked.loc[idx], r, m) for other, r in ranked.iterrows() if other != idx)})
     return marks
 
 

@@ -1,8 +1,9 @@
 """The board as machine-readable files (``leaderboard.json``, ``leaderboard.csv``) and the comparison of two
 result folders' boards (``python -m benchmarks.run report --compare A B``).
 
-The JSON holds everything the HTML shows: per task its metrics, rows (n, mean, std, seed values, 95% intervals
-over seeds and over the test set, best marks, verdicts against each reference, gap to the published numbers),
+The JSON holds everything the HTML shows: per task its metrics, summary (:mod:`report.findings`), rows (n, mean,
+std, seed values, 95% intervals over seeds and over the test set, best marks, verdicts against each reference, gap
+to the published numbers),
 the comparisons (differences, raw and Holm-adjusted p-values, verdicts) and the published rows; missing
 numbers are ``null``. The CSV has one line per row, the same numbers flattened (``{metric}_mean``...,
 ``vs_{reference}_seeds``/``_test``; text that a spreadsheet would run as a formula is quoted,
@@ -23,6 +24,7 @@ from benchmarks.resampling import SCHEME
 from . import statistics
 from .board import Board, all_references, build_board
 from .csv_guard import formula_safe_frame
+from .findings import task_findings
 from .summary import KEY_COLS, metric_tests
 
 JSON_NAME, CSV_NAME = "leaderboard.json", "leaderboard.csv"
@@ -48,6 +50,7 @@ def board_json(board: Board) -> dict[str, Any]:
                        "seed_test": statistics.SEED_TEST, "paired_test": statistics.PAIRED_TEST,
                        "correction": statistics.CORRECTION, "test_resampling": SCHEME},
         "tasks": [{"family": t.family, "task": t.task, "metrics": t.metrics, "primary_metric": t.primary,
+                   "summary": [f["text"] for f in task_findings(t)],
                    "rows": t.rows, "comparisons": t.comparisons, "reported": t.reported} for t in board.tasks],
         "reported_only": board.reported_only,
     })

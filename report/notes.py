@@ -32,7 +32,9 @@ STATISTICS_NOTES = [
     "differ beyond test-set sampling, not whether the method would across new seeds; the seed verdict says that.",
     f"Best: bold only when the best student is distinguishable from the runner-up by every available test "
     f"(Welch over seeds, paired over test subsets; alpha = {statistics.ALPHA}, uncorrected); otherwise it and "
-    f"every row not distinguishable from it are marked \u2248 best. Params and MACs are counts: compared exactly.",
+    f"every row not distinguishable from it are marked \u2248 best, each only where some other row is "
+    f"distinguishable from it (a column where nothing is separable has no mark). Params and MACs are counts: "
+    f"compared exactly.",
 ]
 
 

@@ -1,8 +1,10 @@
-"""One task's section of the HTML page, from its :class:`report.board.TaskBoard`: the leaderboard rows' cells,
-the significance table, the published numbers, notes, the quality-vs-compression figure and the sample grid."""
+"""One task's section of the HTML page, from its :class:`report.board.TaskBoard`: its summary
+(:mod:`report.findings`), the leaderboard rows' cells, the significance table, the published numbers, notes, the
+quality-vs-compression figure, the training curves and the sample grid."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -10,13 +12,24 @@ import pandas as pd
 from benchmarks.metrics import METRICS
 
 from . import curves, figures, provenance
-from .board import BEST, TIED, TaskBoard, config_jobs
+from .board import BEST, TIED, TaskBoard, config_jobs, references
+from .findings import task_findings
 from .notes import comparison_notes, fid_notes, protocol_notes
 from .published_rows import reported_points
 from .text import (as_str, data_uri, file_uri, format_value, isna, seed_str, slug, status_class,
                    status_counts_text, truncate)
 
 ERROR_CHARS = 200
+#: Between two ``k=v`` items of a row's hyperparameters (``benchmarks.collect.hparams_label``), not inside a value.
+HPARAM_SEPARATOR = re.compile(r", (?=\w+=)")
+#: Cost columns shown at first (the others, and the intervals, fold behind the table's toggle: the table fits a
+#: 1,400-px window).
+MAIN_COSTS = ("macs_ratio", "latency_ms")
+
+
+def secondary(metric_name: str) -> bool:
+    """Whether a metric's column is folded at first: the cost columns besides :data:`MAIN_COSTS`."""
+    return METRICS.get(metric_name).kind == "cost" and metric_name not in MAIN_COSTS
 
 
 def _interval(metric_name: str, interval: list[float]) -> str:
@@ -37,7 +50,7 @@ def _cells(row: dict[str, Any], metrics: list[str]) -> list[dict[str, Any]]:
         mark = d["mark"] if row["kind"] == "student" else ""
         cells.append({"text": format_value(METRICS.get(m), d["mean"], std, n),
                       "sort": "" if isna(d["mean"]) else repr(float(d["mean"])),
-                      "best": mark == BEST, "tied": mark == TIED})
+                      "best": mark == BEST, "tied": mark == TIED, "secondary": secondary(m)})
     return cells
 
 
@@ -48,6 +61,7 @@ def row_view(row: dict[str, Any], metrics: list[str], primary: str | None) -> di
     return {
         "kind": row["kind"],
         "method": row["method"], "teacher": row["teacher"], "student": row["student"], "hparams": row["hparams"],
+        "hparams_items": HPARAM_SEPARATOR.split(row["hparams"]) if row["hparams"] else [],
         "cells": _cells(row, metrics),
         "ci_seeds": _interval(primary, p["ci95_seeds"]) if p else "", "ci_test": _interval(primary, p["ci95_test"])
         if p else "",
@@ -191,7 +205,8 @@ def task_section(tb: TaskBoard, methods_order: list[str], students_order: list[s
     notes = provenance.column_notes(tb.jobs)
     return {
         "family": tb.family, "task": tb.task, "anchor": slug(f"{tb.family}-{tb.task}"),
-        "columns": [{"label": METRICS.get(m).label, "arrow": METRICS.get(m).arrow,
+        "findings": task_findings(tb),
+        "columns": [{"label": METRICS.get(m).label, "arrow": METRICS.get(m).arrow, "secondary": secondary(m),
                      "title": " ".join([METRICS.get(m).description, *notes.get(m, [])])} for m in tb.metrics],
         "column_notes": [{"label": METRICS.get(m).label, "notes": notes[m]} for m in tb.metrics if notes.get(m)],
         "curves_uri": _curves(tb),
@@ -199,6 +214,7 @@ def task_section(tb: TaskBoard, methods_order: list[str], students_order: list[s
         "show_gap_col": any(r["gap"] for r in rows),
         "rows": rows,
         "comparisons": [comparison_view(c) for c in tb.comparisons],
+        "reference_names": ", ".join(references(tb.family)),
         "comparison_notes": comparison_notes(tb.comparisons),
         "reported_rows": tb.reported,
         "fid_notes": fid_notes(tb.jobs) if "fid" in tb.metrics else [],

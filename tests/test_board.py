@@ -90,12 +90,14 @@ def test_best_is_bold_only_beyond_the_noise(board: tuple[Path, dict, pd.DataFram
     assert _rows(data)["crd"]["metrics"]["fid"]["mark"] == "best"
     crd_mean = _rows(data)["crd"]["metrics"]["fid"]["mean"]
     assert re.search(r'class="num best"[^>]*><b>' + re.escape(f"{crd_mean:.2f}"), html)
-    # two methods from one distribution at the top: neither is bold, both are "tied with best"
-    results = write_store(tmp_path / "tied", shift={"crd": 9.5})
+    # three methods from one distribution at the top and scratch well behind: none is bold, the three are
+    # "tied with best" (scratch is distinguishable from them), scratch has no mark
+    results = write_store(tmp_path / "tied", shift={"crd": 9.5, "scratch": 5.0})
     main(["report", "--results", str(results)])
     tied = _rows(json.loads((results / "report" / "leaderboard.json").read_text()))
     marks = {m: r["metrics"]["fid"]["mark"] for m, r in tied.items() if r["kind"] == "student"}
-    assert "best" not in marks.values() and marks["crd"] == "tied with best"
+    assert marks == {"crd": "tied with best", "output_kd": "tied with best", "feature_kd": "tied with best",
+                     "scratch": ""}
     page = (results / "report" / "index.html").read_text()
     leaderboard = page[page.index('class="leaderboard'):page.index("</table>")]
     assert "&asymp; best" in leaderboard and "<b>" not in leaderboard

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import importlib.util
-import json
 import os
 import re
 from pathlib import Path
@@ -16,13 +14,17 @@ from matplotlib.image import imsave
 
 from report import pareto_front, render_report, summarize
 
+try:
+    from tests.browser import browser_skip_reason, chromium_page
+except ImportError:  # pytest's rootdir-relative import mode
+    from browser import browser_skip_reason, chromium_page
+
 TASKS = ["synthetic_edges2shapes", "synthetic_colorize"]
 METHODS = ["output_kd", "feature_kd"]
 STUDENTS = {"mobile_resnet ngf16 b6": 4.0, "mobile_resnet ngf8 b6": 12.0}  # student -> MACs ratio
 TEACHER = "resnet ngf32 b6"
 FAILED_ERROR = "RuntimeError: CUDA out of memory while allocating <tensor> & friends (tried 2.00 GiB)"
 ALL_FAILED_ERROR = "ValueError: generator loss is NaN at step 12; " + "x" * 300
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _strip(path: Path, rng: np.random.Generator, k: int = 4, size: int = 16) -> str:
@@ -203,70 +205,53 @@ def test_missing_strips_and_no_done_jobs(tmp_path: Path) -> None:
     assert "nothing to plot" in html and html.count('data-status="failed"') >= len(df)
 
 
-def _browser_skip_reason() -> str | None:
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not importable"
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} (Debian's chromium) is missing"
-    return None
-
-
 @pytest.mark.browser
 def test_report_in_real_browser(rendered: tuple[pd.DataFrame, Path, str], tmp_path: Path) -> None:
-    reason = _browser_skip_reason()
+    reason = browser_skip_reason()
     if reason:
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
     _, path, _ = rendered
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            context.grant_permissions(["clipboard-read", "clipboard-write"])
-            page = context.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: errors.append("network: " + r.url)
-                    if not r.url.startswith(("file:", "data:")) else None)
-            page.goto(path.as_uri(), wait_until="load")
-            sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.className, e.complete, e.naturalWidth])")
-            assert len(sizes) == 4 + 2 and all(ok and w > 0 for _, ok, w in sizes), sizes  # + 2 loss-curve figures
-            table = page.locator("table.leaderboard").first
-            assert table.locator("tbody tr").first.is_visible()
-            assert page.locator("#extractor-warning").is_visible()
-            assert page.locator("#statistics-notes").is_visible()
-            assert table.locator("th.ci-test").is_visible() and table.locator("th.ci-seeds").is_visible()
-            significance = page.locator("table.significance").first
-            assert significance.is_visible() and significance.locator("td.verdict").count() > 0
+    with chromium_page(errors, permissions=("clipboard-read", "clipboard-write")) as page:
+        page.goto(path.as_uri(), wait_until="load")
+        sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.className, e.complete, e.naturalWidth])")
+        assert len(sizes) == 4 + 2 and all(ok and w > 0 for _, ok, w in sizes), sizes  # + 2 loss-curve figures
+        table = page.locator("table.leaderboard").first
+        assert table.locator("tbody tr").first.is_visible()
+        assert page.locator("#extractor-warning").is_visible()
+        assert page.locator(".findings").first.is_visible()
+        assert not page.locator("#statistics-notes").is_visible()  # folded until asked for
+        page.locator("#about-statistics > summary").click()
+        assert page.locator("#statistics-notes").is_visible()
+        assert not table.locator("th.ci-test").is_visible()
+        page.locator("input.show-secondary").first.check()  # the intervals and cost columns unfold
+        assert table.locator("th.ci-test").is_visible() and table.locator("th.ci-seeds").is_visible()
+        page.locator("details.significance-fold > summary").first.click()
+        significance = page.locator("table.significance").first
+        assert significance.is_visible() and significance.locator("td.verdict").count() > 0
 
-            def fid_order() -> list[str]:
-                return table.locator("tbody tr").evaluate_all(
-                    "rows => rows.map(r => r.cells[7].getAttribute('data-sort'))")
+        def fid_order() -> list[str]:
+            return table.locator("tbody tr").evaluate_all(
+                "rows => rows.map(r => r.cells[7].getAttribute('data-sort'))")
 
-            header = table.locator("th", has_text="FID")
-            before = fid_order()
-            header.click()  # ascending
-            asc = fid_order()
-            header.click()  # descending
-            desc = fid_order()
-            nums = lambda xs: [float(x) for x in xs[1:] if x]  # noqa: E731 (skip the pinned teacher row)
-            assert nums(asc) == sorted(nums(asc)) and nums(desc) == sorted(nums(desc), reverse=True)
-            assert desc != before and desc[0] == before[0]  # teacher stays pinned on top
-            assert desc[-1] == ""  # configurations without a value stay last
-            first_method = table.locator("tbody tr").nth(1).locator("td").first.inner_text()
-            assert first_method in METHODS
-            _copy_a_rerun_command(page, table)
-            shot = tmp_path / "report.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-            if os.environ.get("REPORT_SCREENSHOT"):
-                page.screenshot(path=os.environ["REPORT_SCREENSHOT"], full_page=True)
-        finally:
-            browser.close()
+        header = table.locator("th", has_text="FID")
+        before = fid_order()
+        header.click()  # ascending
+        asc = fid_order()
+        header.click()  # descending
+        desc = fid_order()
+        nums = lambda xs: [float(x) for x in xs[1:] if x]  # noqa: E731 (skip the pinned teacher row)
+        assert nums(asc) == sorted(nums(asc)) and nums(desc) == sorted(nums(desc), reverse=True)
+        assert desc != before and desc[0] == before[0]  # teacher stays pinned on top
+        assert desc[-1] == ""  # configurations without a value stay last
+        first_method = table.locator("tbody tr").nth(1).locator("td").first.inner_text()
+        assert first_method in METHODS
+        _copy_a_rerun_command(page, table)
+        shot = tmp_path / "report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("REPORT_SCREENSHOT"):
+            page.screenshot(path=os.environ["REPORT_SCREENSHOT"], full_page=True)
     assert errors == []
 
 

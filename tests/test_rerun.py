@@ -117,3 +117,20 @@ def test_stop_request_outside_training_stops_at_once_and_is_ignored_when_finishe
         checkpointer.request_stop()
     checkpointer.finish()
     checkpointer.request_stop()  # the record is written: nothing left to save
+
+
+@pytest.mark.parametrize("steps, log_every, points", [(100, 50, 20), (7, 50, 7), (1000, 10, 100), (45, 50, 23)])
+def test_history_has_enough_points_for_a_curve_and_the_log_keeps_its_interval(steps: int, log_every: int,
+                                                                               points: int) -> None:
+    """The loss history keeps at least 20 points (one per step below 20 steps; ``log_every`` when it gives more),
+    each the mean of its window; the log still prints every ``log_every`` steps, the mean since its last line."""
+    lines: list[str] = []
+    state = TrainingState({"net": torch.nn.Linear(1, 1)}, {})
+    history = run_steps(lambda i: {"loss": torch.tensor(float(i))}, state,
+                        Schedule(steps=steps, log_every=log_every), torch.device("cpu"), log=lines.append)
+    assert len(history["steps"]) == len(history["loss"]) == points and history["steps"][-1] == steps
+    ends = [0, *history["steps"]]
+    assert history["loss"] == [(a + b - 1) / 2 for a, b in zip(ends, ends[1:])]  # mean of steps a..b-1
+    printed = [s for s in range(1, steps + 1) if s % log_every == 0 or s == steps]
+    assert [line.split()[1] for line in lines] == [f"{s}/{steps}" for s in printed]
+    assert lines[0].endswith(f"loss={(printed[0] - 1) / 2:.4f}")
