@@ -83,15 +83,15 @@ STEP_STUDENT = {"arch": "resnet_generator", "ngf": 4, "n_blocks": 2}
 STEP_RECIPE = {"ndf": 8}
 
 
-def step_data():
-    """An unpaired task of 4 + 4 seeded 32 px uint8 images (a batch of 4 is drawn from them)."""
+def step_data(paired: bool = False, size: int = STEP_SIZE):
+    """A task of 4 + 4 seeded uint8 images (32 px by default), unpaired or paired (a batch of 4 is drawn from them)."""
     from datasets.base import ImageTranslationData
 
     def pictures(seed: int) -> torch.Tensor:
-        return torch.randint(0, 256, (4, 3, STEP_SIZE, STEP_SIZE), generator=torch.Generator().manual_seed(seed),
+        return torch.randint(0, 256, (4, 3, size, size), generator=torch.Generator().manual_seed(seed),
                              dtype=torch.uint8)
 
-    return ImageTranslationData("golden_step", False, STEP_SIZE, pictures(201), pictures(202), pictures(203),
+    return ImageTranslationData("golden_step", paired, size, pictures(201), pictures(202), pictures(203),
                                 pictures(204))
 
 
@@ -112,29 +112,37 @@ def float64_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.to(device).double().div_(127.5).sub_(1.0)
 
 
-def run_our_step(method: str, overrides: dict) -> tuple[dict[str, torch.Tensor], object]:
+def run_our_step(method: str, overrides: dict, paired: bool = False,
+                 size: int = STEP_SIZE) -> tuple[dict[str, torch.Tensor], object]:
     """One student step of ``method`` through its public API (``Method.train``, schedule of 1 step, batch 4) in
-    float64: the student's initial state (as ``train`` builds it: ``torch.manual_seed(seed)`` then the network)
-    and the outcome. Networks are float64 by the default dtype, images by ``float64_images``."""
+    float64: the student's parameters as its optimiser held them before its first step (however the method
+    initialised them), and the outcome. Networks are float64 by the default dtype, images by ``float64_images``."""
     from methods import METHODS
     from methods import training
     from methods.base import TrainSetup
-    from methods.networks import build_network
     from methods.training import Schedule
 
-    dtype, to_float = torch.get_default_dtype(), training.to_float
+    dtype, to_float, adam_step = torch.get_default_dtype(), training.to_float, torch.optim.Adam.step
+    before: dict[int, torch.Tensor] = {}
+
+    def spying_step(self, *args, **kwargs):
+        for group in self.param_groups:
+            for p in group["params"]:
+                before.setdefault(id(p), p.detach().clone())
+        return adam_step(self, *args, **kwargs)
+
     torch.set_default_dtype(DTYPE)
     training.to_float = float64_images
+    torch.optim.Adam.step = spying_step
     try:
-        torch.manual_seed(STEP_SEED)
-        initial = {k: v.clone() for k, v in build_network(STEP_STUDENT).state_dict().items()}
         teacher, net_d = step_teacher()
         cls = METHODS.get(method)
-        setup = TrainSetup(step_data(), STEP_STUDENT, STEP_TEACHER, cls.resolve_hparams(overrides),
+        setup = TrainSetup(step_data(paired, size), STEP_STUDENT, STEP_TEACHER, cls.resolve_hparams(overrides),
                            Schedule(steps=1, batch_size=4, log_every=1), torch.device("cpu"), STEP_SEED, STEP_RECIPE,
                            teacher=teacher, teacher_discriminator=net_d, log=lambda _: None)
         outcome = cls().train(setup)
     finally:
         torch.set_default_dtype(dtype)
         training.to_float = to_float
-    return initial, outcome
+        torch.optim.Adam.step = adam_step
+    return {name: before[id(p)] for name, p in outcome.model.named_parameters()}, outcome
