@@ -112,6 +112,16 @@ def float64_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.to(device).double().div_(127.5).sub_(1.0)
 
 
+def _swap_to_float(old, new) -> None:
+    """Point every loaded ``methods`` module's ``to_float`` (``methods.training``'s, and the modules that
+    imported it by name, including those imported lazily while it was swapped) from ``old`` to ``new``."""
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] == "methods" and getattr(module, "to_float", None) is old:
+            module.to_float = new
+
+
 def run_our_step(method: str, overrides: dict, paired: bool = False,
                  size: int = STEP_SIZE) -> tuple[dict[str, torch.Tensor], object]:
     """One student step of ``method`` through its public API (``Method.train``, schedule of 1 step, batch 4) in
@@ -132,7 +142,8 @@ def run_our_step(method: str, overrides: dict, paired: bool = False,
         return adam_step(self, *args, **kwargs)
 
     torch.set_default_dtype(DTYPE)
-    training.to_float = float64_images
+    images64 = float64_images
+    _swap_to_float(to_float, images64)
     torch.optim.Adam.step = spying_step
     try:
         teacher, net_d = step_teacher()
@@ -143,6 +154,6 @@ def run_our_step(method: str, overrides: dict, paired: bool = False,
         outcome = cls().train(setup)
     finally:
         torch.set_default_dtype(dtype)
-        training.to_float = to_float
+        _swap_to_float(images64, to_float)
         torch.optim.Adam.step = adam_step
     return {name: before[id(p)] for name, p in outcome.model.named_parameters()}, outcome
