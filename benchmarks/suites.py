@@ -21,6 +21,10 @@ from benchmarks.suite_base import (EVALUATION_DEFAULTS, SUITES, Suite, register_
                                    suite_resources)
 
 _TINY_RESNET = {"arch": "resnet_generator", "n_blocks": 3}
+#: The default image-to-image students' widths: a compression curve of three sizes against the ngf 16 teacher,
+#: measured with benchmarks.metrics.complexity at 32x32 (MACs ratio teacher / student; params ratio): ngf 8 3.5x
+#: (3.9x), ngf 4 10.9x (15.1x), ngf 2 30.5x (56.4x). About 3x apart, so they sit evenly on the figure's log axis.
+DEFAULT_I2I_STUDENT_NGF = (8, 4, 2)
 I2I_METHODS = ("scratch", "output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd", "dcd", "cat_ka")
 LABELLED_METHODS = ("nokd", "vanilla_kd", "cgan_kd", "cgan_kd+vanilla_kd")
 
@@ -39,7 +43,7 @@ register_suite(Suite(
                 "better than returning the input), and its students cost two to three times the paired ones.",
     tasks=({"name": "synthetic_edges2shapes", "size": 32, "n_test": 32, "colours": "by_shape"},),
     teacher={**_TINY_RESNET, "ngf": 16},
-    students=({**_TINY_RESNET, "ngf": 4},),
+    students=tuple({**_TINY_RESNET, "ngf": ngf} for ngf in DEFAULT_I2I_STUDENT_NGF),
     methods=I2I_METHODS,
     # The online-teacher methods' code schedule (4 student steps per teacher step) would not fit the
     # ten-minute budget: the suite's steps are the student's. OMGD: its teachers' D at the suite's width
@@ -56,6 +60,9 @@ register_suite(Suite(
 ))
 
 _SMALL_CIFAR_RESNET = {"arch": "cifar_resnet", "depth": 8}
+#: The default labelled students' widths against the 16-16-32-64 teacher, MACs ratios at 32x32 measured as above:
+#: half the width 3.9x, a quarter 14.4x.
+DEFAULT_LABELLED_STUDENT_WIDTHS = ([8, 8, 16, 32], [4, 4, 8, 16])
 _DEFAULT_FAKE_SET = {"gan_steps": 100, "gan_batch_size": 32, "gan_d_steps": 1, "gan_ch": 8, "gan_dim_z": 32,
                      "gan_dim_embed": 32, "dre_steps": 50, "dre_batch_size": 64, "dre_hidden": [128, 64],
                      "dre_dim_embed": 32, "rs_burn_in": 100, "rs_batch_size": 100, "filter_burn_in": 30,
@@ -81,9 +88,9 @@ def _labelled_suite(name: str, family: str, task: Mapping[str, Any], lr: float) 
                     f"nokd / vanilla_kd / cgan_kd / cgan_kd+vanilla_kd students at half the width.",
         tasks=(task,),
         teacher={**_SMALL_CIFAR_RESNET, "widths": [16, 16, 32, 64]},
-        students=({**_SMALL_CIFAR_RESNET, "widths": [8, 8, 16, 32]},),
+        students=tuple({**_SMALL_CIFAR_RESNET, "widths": w} for w in DEFAULT_LABELLED_STUDENT_WIDTHS),
         methods=LABELLED_METHODS,
-            hparams=_DEFAULT_CGAN_HPARAMS,
+        hparams=_DEFAULT_CGAN_HPARAMS,
         teacher_schedule={"steps": 300, "batch_size": 32, "lr": lr, "log_every": 50},
         student_schedule={"steps": 150, "batch_size": 32, "lr": lr, "log_every": 50},
         fake_set=_DEFAULT_FAKE_SET,

@@ -43,18 +43,27 @@ class TaskBoard:
     jobs: pd.DataFrame = field(repr=False)
 
 
+def declared_headline(task_df: pd.DataFrame) -> str | None:
+    """The headline quality metric the task's records declare (``quality_metric``: the task's declaration,
+    ``datasets.registry.TaskInfo``), None when none does."""
+    declared = task_df["quality_metric"].dropna() if "quality_metric" in task_df.columns else pd.Series(dtype=object)
+    return str(declared.mode().iloc[0]) if not declared.empty else None
+
+
 def task_metrics(task_df: pd.DataFrame, family: str) -> list[str]:
-    """Metric columns of one task's table: costs, the quality metrics it has (else its family's), the fidelity
-    metrics it has (beside the quality ones), latency."""
+    """Metric columns of one task's table: costs, the quality metrics it has (its declared headline first; else its
+    family's), the fidelity metrics it has (beside the quality ones), latency."""
     def present(names: list[str]) -> list[str]:
         return [m for m in names if m in task_df.columns and task_df[m].notna().any()]
 
     quality = present(QUALITY_METRICS) or list(FAMILIES.get(family).metrics if family in FAMILIES else ())
+    quality.sort(key=lambda m: m != declared_headline(task_df))
     return [m for m in COST_METRICS + quality + present(FIDELITY_METRICS) + TAIL_METRICS if m in METRICS]
 
 
 def primary_metric(metrics: list[str]) -> str | None:
-    """The task's headline quality metric (the first quality column)."""
+    """The task's headline quality metric (the first quality column: :func:`task_metrics` puts the declared one
+    first)."""
     return next((m for m in metrics if m in QUALITY_METRICS), None)
 
 
