@@ -68,10 +68,14 @@ def primary_metric(metrics: list[str]) -> str | None:
 
 
 def sort_configs(students: pd.DataFrame, primary: str | None) -> pd.DataFrame:
-    """Students by primary metric (best first); no-value configs after, all-failed last."""
+    """Students grouped by size (least compressed first: MACs ratio, then the network's label), within a size by
+    primary metric (best first); no-value configs after, all-failed last."""
     if students.empty:
         return students
     s = students.copy()
+    ratio = s["macs_ratio_mean"] if "macs_ratio_mean" in s.columns else pd.Series(math.nan, index=s.index)
+    # one size, one ratio: a failed configuration takes its size's ratio from the others of its student network
+    s["_size"] = ratio.groupby(s["student"]).transform("max").fillna(math.inf)
     s["_nodone"] = s["n_done"] == 0
     if primary and f"{primary}_mean" in s.columns:
         hib = METRICS.get(primary).higher_is_better
@@ -80,8 +84,8 @@ def sort_configs(students: pd.DataFrame, primary: str | None) -> pd.DataFrame:
         s["_key"] = -v if hib else v
     else:
         s["_missing"], s["_key"] = False, 0.0
-    s = s.sort_values(["_nodone", "_missing", "_key", "method", "student", "hparams"], kind="mergesort")
-    return s.drop(columns=["_nodone", "_missing", "_key"])
+    s = s.sort_values(["_size", "student", "_nodone", "_missing", "_key", "method", "hparams"], kind="mergesort")
+    return s.drop(columns=["_size", "_nodone", "_missing", "_key"])
 
 
 def _beyond_noise(a: pd.Series, b: pd.Series, m: str) -> bool:
