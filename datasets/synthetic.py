@@ -107,9 +107,11 @@ def _edges2shapes(gen: torch.Generator, n: int, size: int,
         colour = 0.8 * _PALETTE[kind].view(n, 3, 1, 1) + 0.2 * colour
     filled = colour * _shading(gen, n, size)
     b = torch.where(mask[:, None], filled, torch.ones_like(filled))
-    fill_class = nearest_colour_class(colour, CLASS_COLOURS)  # N x 1 x 1: shading keeps a colour on its ray
-    labels = torch.where(mask, fill_class, torch.zeros_like(fill_class)).to(torch.uint8)
-    return _to_uint8(a), _to_uint8(b), labels
+    b = _to_uint8(b)
+    # by_shape: the kinds, which the targets' colours classify exactly (tests/test_colour_miou.py); random: the
+    # colours say nothing of the kind, so each pixel's class is that of its colour
+    labels = torch.where(mask, kind.view(n, 1, 1) + 1, 0) if colours == "by_shape" else nearest_colour_class(b, CLASS_COLOURS)
+    return _to_uint8(a), b, labels.to(torch.uint8)
 
 
 def _background(gen: torch.Generator, n: int, size: int) -> torch.Tensor:

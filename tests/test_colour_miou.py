@@ -29,7 +29,8 @@ def test_by_shape_labels_are_the_shapes_kinds_and_shading_keeps_the_class():
     inside = data.test_labels > 0
     per_image = [set(l[m].tolist()) for l, m in zip(data.test_labels, inside)]
     assert all(len(s) == 1 for s in per_image) and set().union(*per_image) == {1, 2, 3, 4}  # one kind per shape
-    darker = (data.test_b.float() * 0.5).round().to(torch.uint8)  # the same colours, half as bright: same classes
+    # the shapes' colours half as bright: the same classes (the background is unshaded: white)
+    darker = torch.where(inside[:, None], (data.test_b.float() * 0.5).round().to(torch.uint8), data.test_b)
     assert torch.equal(nearest_colour_class(darker, data.class_colours), data.test_labels.long())
 
 
