@@ -371,3 +371,16 @@ def test_history_frame_and_row_commands() -> None:
     assert merged == "python -m benchmarks.run grid --suite s --tasks t --set 'a.b=[1, 2]' --seeds 0 1 --jobs s-a s-b --results /r"
     other = base.format(s=2, j="s-c").replace("--tasks t", "--tasks u")
     assert row_command([base.format(s=0, j="s-a"), other]) == f"{base.format(s=0, j='s-a')} && {other}"
+
+
+def test_the_figure_draws_one_curve_per_method_through_its_sizes() -> None:
+    from matplotlib.figure import Figure
+
+    from report.figures import _draw_curves
+
+    pts = pd.DataFrame({"method": ["a", "a", "a", "b", "b", "c"], "hparams": [""] * 6,
+                        "macs_ratio_mean": [4.0, 16.0, 30.0, 30.0, 4.0, 4.0], "fid_mean": [1, 2, 3, 5, 4, 6]})
+    ax = Figure().add_subplot(1, 1, 1)
+    _draw_curves(ax, pts, "macs_ratio_mean", "fid_mean", {"a": "red", "b": "blue", "c": "green"})
+    lines = {line.get_color(): list(line.get_xdata()) for line in ax.get_lines()}
+    assert lines == {"red": [4.0, 16.0, 30.0], "blue": [4.0, 30.0]}  # c has one size: a point, no curve
