@@ -14,7 +14,7 @@ from benchmarks.config import JobConfig
 from benchmarks.job_context import (VAL_SPLIT_SEED, CheckpointSelection, JobContext, JobResult, check_finite,
                                     compression_metrics, plain_data)
 from benchmarks.metrics import MetricInputs, compute_metrics
-from benchmarks.protocols import check_ready, fid_against, quality_metric
+from benchmarks.protocols import check_ready, fid_against, quality_metric, task_quality_metrics
 from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from benchmarks.teachers import load_teacher_checkpoint
 from datasets import TASKS, ImageTranslationData
@@ -68,7 +68,7 @@ def evaluate(generator: torch.nn.Module, ctx: JobContext, teacher: torch.nn.Modu
     inputs = MetricInputs(config=config, data=data, fake=fake, real=data.test_b, teacher_fake=teacher_fake,
                           network=generator, options=ctx.options, device=ctx.device)
     metrics: dict[str, Any] = {
-        **compute_metrics(config, quality, inputs), "quality_metric": quality,
+        **compute_metrics(config, task_quality_metrics(config), inputs), "quality_metric": quality,
         **compression_metrics(generator, build_network(config.teacher), (1, 3, data.size, data.size), ctx.device,
                               config.evaluation["latency_warmup"], config.evaluation["latency_repeats"]),
     }
@@ -95,10 +95,10 @@ def split_validation(data: ImageTranslationData, val_size: int) -> tuple[ImageTr
 
 def _select_on_validation(ctx: JobContext, schedule: Schedule, selection: CheckpointSelection) -> None:
     """``select="best_val"``: train on the task less a validation split, scoring FID (the job's extractor) of the
-    translated validation A images against the validation B images. FID is the quality metric of every FID task;
-    mIoU tasks (Cityscapes) have no validation label maps here, so they cannot select this way."""
+    translated validation A images against the validation B images: for a task that records FID (its headline or
+    beside it); mIoU tasks (Cityscapes) have no validation label maps here, so they cannot select this way."""
     config, data = ctx.config, ctx.data
-    if quality_metric(config) != "fid":
+    if "fid" not in task_quality_metrics(config):
         raise ValueError(f"task {config.task!r} is scored by {quality_metric(config)}: schedule.select=best_val scores "
                          f"FID on a validation split and cannot stand in for it; use select=last")
     rest, val_a, val_b = split_validation(data, schedule.val_size)

@@ -27,6 +27,7 @@ from benchmarks.config import JobConfig
 from benchmarks.metrics.fid import Extractor, compute_fid_kid, fid_cache_name
 from benchmarks.metrics.segmentation import file_sha256, load_segmenter, resolve_weights, segmentation_miou
 from datasets import TASKS, ImageTranslationData
+from datasets.registry import quality_metrics
 
 FID_CONVENTIONS = {
     "target_train_test": "CycleGAN/GAN Compression convention, real = train+test images of the target domain",
@@ -35,7 +36,13 @@ FID_CONVENTIONS = {
 
 
 def quality_metric(config: JobConfig) -> str:
+    """The job's task's headline quality metric."""
     return TASKS.info(config.task).quality_metric
+
+
+def task_quality_metrics(config: JobConfig) -> tuple[str, ...]:
+    """Every quality metric the job's task records, its headline first."""
+    return quality_metrics(TASKS.info(config.task))
 
 
 def check_ready(config: JobConfig, options: Any) -> None:

@@ -21,6 +21,10 @@ from benchmarks.suite_base import (EVALUATION_DEFAULTS, SUITES, Suite, register_
                                    suite_resources)
 
 _TINY_RESNET = {"arch": "resnet_generator", "n_blocks": 3}
+#: The default image-to-image students' widths: a compression curve of three sizes against the ngf 16 teacher,
+#: measured with benchmarks.metrics.complexity at 32x32 (MACs ratio teacher / student; params ratio): ngf 8 3.5x
+#: (3.9x), ngf 4 10.9x (15.1x), ngf 2 30.5x (56.4x). About 3x apart, so they sit evenly on the figure's log axis.
+DEFAULT_I2I_STUDENT_NGF = (8, 4, 2)
 I2I_METHODS = ("scratch", "output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd", "dcd", "cat_ka")
 LABELLED_METHODS = ("nokd", "vanilla_kd", "cgan_kd", "cgan_kd+vanilla_kd")
 
@@ -33,13 +37,14 @@ _NO_VGG = {"lambda_style": [0.0], "lambda_feature": [0.0]}
 register_suite(Suite(
     name="default_i2i",
     description="Built-in paired task (synthetic_edges2shapes, colours tied to the shape's kind) at 32x32: one ResNet "
-                "teacher (ngf 16, 400 steps) vs every method's student at ngf 4 (100 steps), 3 seeds; FID on the 32 "
-                "test images; VGG terms off (no ImageNet VGG16 offline). The unpaired built-in task is not in it: its "
+                "teacher (ngf 16, 400 steps) vs every method's students at ngf 8, 4 and 2 (3.5x, 10.9x, 30.5x "
+                "fewer MACs; 100 steps), 3 seeds; headline colour-class mIoU against the exact ground truth, FID on "
+                "the 32 test images beside it; VGG terms off (no ImageNet VGG16 offline). The unpaired built-in task is not in it: its "
                 "CycleGAN teacher does not learn stripes within the ten-minute budget (after 300 steps its FID is no "
                 "better than returning the input), and its students cost two to three times the paired ones.",
     tasks=({"name": "synthetic_edges2shapes", "size": 32, "n_test": 32, "colours": "by_shape"},),
     teacher={**_TINY_RESNET, "ngf": 16},
-    students=({**_TINY_RESNET, "ngf": 4},),
+    students=tuple({**_TINY_RESNET, "ngf": ngf} for ngf in DEFAULT_I2I_STUDENT_NGF),
     methods=I2I_METHODS,
     # The online-teacher methods' code schedule (4 student steps per teacher step) would not fit the
     # ten-minute budget: the suite's steps are the student's. OMGD: its teachers' D at the suite's width
@@ -56,6 +61,9 @@ register_suite(Suite(
 ))
 
 _SMALL_CIFAR_RESNET = {"arch": "cifar_resnet", "depth": 8}
+#: The default labelled students' widths against the 16-16-32-64 teacher, MACs ratios at 32x32 measured as above:
+#: half the width 3.9x, a quarter 14.4x.
+DEFAULT_LABELLED_STUDENT_WIDTHS = ([8, 8, 16, 32], [4, 4, 8, 16])
 _DEFAULT_FAKE_SET = {"gan_steps": 100, "gan_batch_size": 32, "gan_d_steps": 1, "gan_ch": 8, "gan_dim_z": 32,
                      "gan_dim_embed": 32, "dre_steps": 50, "dre_batch_size": 64, "dre_hidden": [128, 64],
                      "dre_dim_embed": 32, "rs_burn_in": 100, "rs_batch_size": 100, "filter_burn_in": 30,
@@ -78,12 +86,12 @@ def _labelled_suite(name: str, family: str, task: Mapping[str, Any], lr: float) 
     return Suite(
         name=name,
         description=f"Built-in {family} task at 32x32 (cGAN-KD's family): CIFAR-ResNet-8 teacher (16-64 wide) vs "
-                    f"nokd / vanilla_kd / cgan_kd / cgan_kd+vanilla_kd students at half the width.",
+                    f"nokd / vanilla_kd / cgan_kd / cgan_kd+vanilla_kd students at half and a quarter of the width.",
         tasks=(task,),
         teacher={**_SMALL_CIFAR_RESNET, "widths": [16, 16, 32, 64]},
-        students=({**_SMALL_CIFAR_RESNET, "widths": [8, 8, 16, 32]},),
+        students=tuple({**_SMALL_CIFAR_RESNET, "widths": w} for w in DEFAULT_LABELLED_STUDENT_WIDTHS),
         methods=LABELLED_METHODS,
-            hparams=_DEFAULT_CGAN_HPARAMS,
+        hparams=_DEFAULT_CGAN_HPARAMS,
         teacher_schedule={"steps": 300, "batch_size": 32, "lr": lr, "log_every": 50},
         student_schedule={"steps": 150, "batch_size": 32, "lr": lr, "log_every": 50},
         fake_set=_DEFAULT_FAKE_SET,
@@ -100,8 +108,9 @@ register_suite(_labelled_suite("default_regression", "regression",
 register_suite(Suite(
     name="default",
     description="What `grid` runs with no arguments: default_i2i + default_classification + default_regression, "
-                "3 seeds of every student, real InceptionV3 FID, offline but for the package index; about 8 "
-                "minutes of 2 CPU cores (projected from CPU time, see benchmarks/suites.py).",
+                "3 seeds of every student at every size (134 jobs), real InceptionV3 FID, offline but for the "
+                "package index; about 17 minutes of 2 CPU cores at today's per-job cost (projected from CPU time, "
+                "see benchmarks/suites.py).",
     parts=("default_i2i", "default_classification", "default_regression"),
 ))
 # Its cost, measured (2-core development machine shared with other work, so CPU time, not wall time): the grid
@@ -111,6 +120,11 @@ register_suite(Suite(
 # (interpreter and imports of each job, the grid, the report). The schedules above were then cut (i2i students
 # 100 steps, labelled 150, fake sets 100 + 50), which projects to about 900 CPU-s: about 7.5 minutes on a quiet
 # 2-core machine running two jobs at once, plus set-up from a fresh clone (pip, InceptionV3 weights: ~1 min).
+# Three i2i student sizes and two labelled ones then made it 134 jobs (81 i2i students, 48 labelled); at the same
+# per-job costs (i2i students ~12 CPU-s on average over ngf 8/4/2, labelled ~7, about 3.8 s per job outside its
+# body) that projects to about 2,000 CPU-s: about 17 minutes on 2 quiet cores. The dry run's built-in-table
+# estimate says 1.1 device-hours of training against 0.6 for the 56 jobs (x1.8: about 14 minutes). Cutting the
+# per-job fixed cost (worker processes) is what brings it back within ten minutes, not fewer training steps.
 
 register_suite(Suite(
     name="smoke_i2i",

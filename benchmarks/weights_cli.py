@@ -64,12 +64,13 @@ def prefetch_for_jobs(jobs: Iterable[Any], fid_weights: str | None, seg_weights:
     their own), DRN-D-105 for mIoU tasks (warnings only: those jobs report what is missing themselves)."""
     from benchmarks.metrics.extractor import resolve_extractor
     from datasets import TASKS
+    from datasets.registry import quality_metrics
 
     jobs = list(jobs)
     preferred = {j.evaluation["fid_extractor"] for j in jobs} or {"auto"}
     if len(preferred) > 1:
         raise ValueError(f"one grid needs one FID extractor, the jobs ask for {sorted(preferred)}")
-    needs_fid = any(TASKS.info(j.task).quality_metric == "fid" or j.phase == "artifact" for j in jobs if j.task in TASKS)
+    needs_fid = any("fid" in quality_metrics(TASKS.info(j.task)) or j.phase == "artifact" for j in jobs if j.task in TASKS)
     prefer = preferred.pop()
     extractor = resolve_extractor(fid_weights, prefer=prefer, download=needs_fid and prefer != "offline")
     wanted = {"vgg16": any("vgg16" in _method_weights(j) for j in jobs),

@@ -2,9 +2,10 @@
 
 A task yields train/test splits of domains A and B as uint8 tensors (N x 3 x H x W), the
 image size, whether A and B are paired (pix2pix) or unaligned sets (CycleGAN), and the
-evaluation protocol that goes with it: ``quality_metric`` ``"fid"`` with its FID protocol (which
-real target-domain images the statistics come from), or ``"miou"`` (Cityscapes: a segmenter on the
-generated photos against ``test_labels``). ``reported_as`` names the task in the published
+evaluation protocol that goes with it: its headline ``quality_metric``, ``"fid"`` with its FID protocol (which
+real target-domain images the statistics come from), ``"miou"`` (Cityscapes: a segmenter on the
+generated photos against ``test_labels``) or ``"colour_miou"`` (targets that paint ``test_labels``' classes in
+``class_colours``), and ``also_quality``, the quality metrics recorded beside it. ``reported_as`` names the task in the published
 results (``results/published_results.csv``), ``dataset`` the real dataset it needs (None: built in).
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import torch
 
-from datasets.registry import QUALITY_METRICS, TASKS, TaskInfo, register_task  # noqa: F401  (their old home)
+from datasets.registry import TASKS, TaskInfo, register_task  # noqa: F401  (their old home)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ImageTranslationData:
     test_a: torch.Tensor
     test_b: torch.Tensor
     test_labels: torch.Tensor | None = None  # uint8 N x H x W class ids of test B (255: ignore), for mIoU
+    class_colours: torch.Tensor | None = None  # C x 3 colours of test_labels' classes when B paints them (colour_miou)
 
     def fid_reference(self, protocol: str) -> tuple[torch.Tensor, str]:
         """Real target-domain (B) images for FID and the split label that names them.

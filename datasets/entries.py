@@ -13,9 +13,11 @@ from datasets.registry import TASKS
 
 
 def _task(name: str, module: str, family: str, paired: bool, defaults: dict, fid_protocol: str, description: str,
-          quality_metric: str, reported_as: str | None = None, dataset: str | None = None) -> None:
+          quality_metric: str, reported_as: str | None = None, dataset: str | None = None,
+          also_quality: tuple[str, ...] = ()) -> None:
     TASKS.declare(name, module, family=family, paired=paired, defaults=defaults, fid_protocol=fid_protocol,
-                  description=description, quality_metric=quality_metric, reported_as=reported_as, dataset=dataset)
+                  description=description, quality_metric=quality_metric, reported_as=reported_as, dataset=dataset,
+                  also_quality=also_quality)
 
 
 _task('cifar10', 'datasets.real_labelled', 'classification', False,
@@ -64,7 +66,7 @@ _task('summer2winter_yosemite', 'datasets.cyclegan', 'i2i', False,
 _task('synthetic_edges2shapes', 'datasets.synthetic', 'i2i', True,
       {'size': 64, 'n_train': 400, 'n_test': 64, 'seed': 0, 'colours': 'random'}, 'target_test',
       'Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like).',
-      'fid')
+      'colour_miou', also_quality=('fid',))
 _task('synthetic_plain2striped', 'datasets.synthetic', 'i2i', False,
       {'size': 64, 'n_train': 400, 'n_test': 64, 'seed': 0}, 'target_train_test',
       'Unpaired: plain blobs <-> striped blobs on grass, unaligned sets (built-in, horse2zebra-like).',

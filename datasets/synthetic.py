@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from datasets.base import ImageTranslationData, register_task
+from datasets.colour_classes import nearest_colour_class
 
 N_SHAPE_KINDS = 4  # ellipse, rectangle, triangle, hexagon
 
@@ -89,9 +90,13 @@ def _to_uint8(img: torch.Tensor) -> torch.Tensor:
 #: the colour of each shape kind (ellipse, rectangle, triangle, hexagon) under ``colours="by_shape"``
 _PALETTE = torch.tensor([[0.85, 0.2, 0.15], [0.15, 0.3, 0.85], [0.9, 0.8, 0.1], [0.15, 0.7, 0.25]])
 COLOURS = ("random", "by_shape")
+#: the colour classes of ``synthetic_edges2shapes``' targets: 0 the white background, 1 + kind each shape kind's
+CLASS_COLOURS = torch.cat([torch.ones(1, 3), _PALETTE])
 
 
-def _edges2shapes(gen: torch.Generator, n: int, size: int, colours: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _edges2shapes(gen: torch.Generator, n: int, size: int,
+                  colours: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Outlines, filled shapes and each target pixel's colour class (uint8 N x H x W, see ``CLASS_COLOURS``)."""
     field, kind = _shape_field(gen, n, size, radius=(0.18, 0.32))
     mask = field < 0
     width = max(1, size // 64)
@@ -102,7 +107,11 @@ def _edges2shapes(gen: torch.Generator, n: int, size: int, colours: str) -> tupl
         colour = 0.8 * _PALETTE[kind].view(n, 3, 1, 1) + 0.2 * colour
     filled = colour * _shading(gen, n, size)
     b = torch.where(mask[:, None], filled, torch.ones_like(filled))
-    return _to_uint8(a), _to_uint8(b)
+    b = _to_uint8(b)
+    # by_shape: the kinds, which the targets' colours classify exactly (tests/test_colour_miou.py); random: the
+    # colours say nothing of the kind, so each pixel's class is that of its colour
+    labels = torch.where(mask, kind.view(n, 1, 1) + 1, 0) if colours == "by_shape" else nearest_colour_class(b, CLASS_COLOURS)
+    return _to_uint8(a), b, labels.to(torch.uint8)
 
 
 def _background(gen: torch.Generator, n: int, size: int) -> torch.Tensor:
@@ -140,17 +149,18 @@ def _check(size: int, n_train: int, n_test: int) -> None:
         raise ValueError(f"n_train and n_test must be >= 1, got {n_train}, {n_test}")
 
 
-@register_task("synthetic_edges2shapes", paired=True, fid_protocol="target_test", size=64, n_train=400, n_test=64, seed=0,
-               colours="random")
+@register_task("synthetic_edges2shapes", paired=True, fid_protocol="target_test", quality_metric="colour_miou",
+               also_quality=("fid",), size=64, n_train=400, n_test=64, seed=0, colours="random")
 def edges2shapes(size: int, n_train: int, n_test: int, seed: int, colours: str) -> ImageTranslationData:
     """Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like)."""
     _check(size, n_train, n_test)
     if colours not in COLOURS:
         raise ValueError(f"colours must be one of {COLOURS}, got {colours!r}")
     gen = torch.Generator().manual_seed(seed)
-    train_a, train_b = _edges2shapes(gen, n_train, size, colours)
-    test_a, test_b = _edges2shapes(gen, n_test, size, colours)
-    return ImageTranslationData("synthetic_edges2shapes", True, size, train_a, train_b, test_a, test_b)
+    train_a, train_b, _ = _edges2shapes(gen, n_train, size, colours)
+    test_a, test_b, test_labels = _edges2shapes(gen, n_test, size, colours)
+    return ImageTranslationData("synthetic_edges2shapes", True, size, train_a, train_b, test_a, test_b, test_labels,
+                                CLASS_COLOURS)
 
 
 @register_task("synthetic_plain2striped", paired=False, fid_protocol="target_train_test", size=64, n_train=400, n_test=64, seed=0)

@@ -43,26 +43,39 @@ class TaskBoard:
     jobs: pd.DataFrame = field(repr=False)
 
 
+def declared_headline(task_df: pd.DataFrame) -> str | None:
+    """The headline quality metric the task's records declare (``quality_metric``: the task's declaration,
+    ``datasets.registry.TaskInfo``), None when none does."""
+    declared = task_df["quality_metric"].dropna() if "quality_metric" in task_df.columns else pd.Series(dtype=object)
+    return str(declared.mode().iloc[0]) if not declared.empty else None
+
+
 def task_metrics(task_df: pd.DataFrame, family: str) -> list[str]:
-    """Metric columns of one task's table: costs, the quality metrics it has (else its family's), the fidelity
-    metrics it has (beside the quality ones), latency."""
+    """Metric columns of one task's table: costs, the quality metrics it has (its declared headline first; else its
+    family's), the fidelity metrics it has (beside the quality ones), latency."""
     def present(names: list[str]) -> list[str]:
         return [m for m in names if m in task_df.columns and task_df[m].notna().any()]
 
     quality = present(QUALITY_METRICS) or list(FAMILIES.get(family).metrics if family in FAMILIES else ())
+    quality.sort(key=lambda m: m != declared_headline(task_df))
     return [m for m in COST_METRICS + quality + present(FIDELITY_METRICS) + TAIL_METRICS if m in METRICS]
 
 
 def primary_metric(metrics: list[str]) -> str | None:
-    """The task's headline quality metric (the first quality column)."""
+    """The task's headline quality metric (the first quality column: :func:`task_metrics` puts the declared one
+    first)."""
     return next((m for m in metrics if m in QUALITY_METRICS), None)
 
 
 def sort_configs(students: pd.DataFrame, primary: str | None) -> pd.DataFrame:
-    """Students by primary metric (best first); no-value configs after, all-failed last."""
+    """Students grouped by size (least compressed first: MACs ratio, then the network's label), within a size by
+    primary metric (best first); no-value configs after, all-failed last."""
     if students.empty:
         return students
     s = students.copy()
+    ratio = s["macs_ratio_mean"] if "macs_ratio_mean" in s.columns else pd.Series(math.nan, index=s.index)
+    # one size, one ratio: a failed configuration takes its size's ratio from the others of its student network
+    s["_size"] = ratio.groupby(s["student"]).transform("max").fillna(math.inf)
     s["_nodone"] = s["n_done"] == 0
     if primary and f"{primary}_mean" in s.columns:
         hib = METRICS.get(primary).higher_is_better
@@ -71,8 +84,8 @@ def sort_configs(students: pd.DataFrame, primary: str | None) -> pd.DataFrame:
         s["_key"] = -v if hib else v
     else:
         s["_missing"], s["_key"] = False, 0.0
-    s = s.sort_values(["_nodone", "_missing", "_key", "method", "student", "hparams"], kind="mergesort")
-    return s.drop(columns=["_nodone", "_missing", "_key"])
+    s = s.sort_values(["_size", "student", "_nodone", "_missing", "_key", "method", "hparams"], kind="mergesort")
+    return s.drop(columns=["_size", "_nodone", "_missing", "_key"])
 
 
 def _beyond_noise(a: pd.Series, b: pd.Series, m: str) -> bool:

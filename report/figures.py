@@ -86,10 +86,21 @@ def _errorbars(ax: Any, frame: pd.DataFrame, xm: str, ym: str, ys: str, colour: 
             ax.errorbar(r[xm], r[ym], yerr=err, fmt="none", ecolor=colour(r), elinewidth=1.2, capsize=3, zorder=2)
 
 
+def _draw_curves(ax: Any, pts: pd.DataFrame, xm: str, ym: str, palette: dict[str, Any]) -> None:
+    """Each method's compression curve: one line through its sizes (per hyperparameter setting), in its colour."""
+    keys = [k for k in ("method", "hparams") if k in pts.columns]
+    for key, curve in pts.groupby(keys, sort=True):
+        method = key[0] if isinstance(key, tuple) else key
+        if curve[xm].nunique() > 1:
+            curve = curve.sort_values(xm, kind="mergesort")
+            ax.plot(curve[xm], curve[ym], color=palette.get(method, "grey"), linewidth=1.2, alpha=0.75, zorder=2)
+
+
 def _draw_students(ax: Any, pts: pd.DataFrame, xm: str, ym: str, ys: str, styles: tuple) -> None:
     import seaborn as sns
 
     palette, markers, methods, students = styles
+    _draw_curves(ax, pts, xm, ym, palette)
     sns.scatterplot(data=pts, x=xm, y=ym, hue="method", style="student", hue_order=methods, style_order=students,
                     palette={m: palette[m] for m in methods}, markers={s: markers[s] for s in students}, s=80,
                     ax=ax, zorder=3, edgecolor="black", linewidth=0.5, legend="full")
@@ -158,13 +169,14 @@ def quality_vs_compression_figure(
     students_order: Sequence[str] | None = None,
     reported: pd.DataFrame | None = None,
 ) -> bytes | None:
-    """Scatter of quality vs compression ratio, one point per student configuration.
+    """Quality vs compression ratio: one point per student configuration, each method's curve through its sizes.
 
     ``configs`` has one row per configuration with columns ``method``, ``student``,
     ``{x}_mean``, ``{y}_mean`` and ``{y}_std`` (std may be NaN). ``teacher`` (same columns,
     possibly several rows) is drawn as a star. The Pareto front (maximise ``x``, optimise ``y``)
     over students and teacher is drawn as a step line with its points ringed. Colour encodes
-    the method, the marker encodes the student architecture. ``reported`` (columns ``x``, ``y``,
+    the method (and its curve: a line through its sizes, one per hyperparameter setting), the marker the
+    student architecture. ``reported`` (columns ``x``, ``y``,
     ``label``) adds numbers reported in the papers as hollow black diamonds, labelled with their
     method; they are not part of the Pareto front (other protocols and teachers). Returns PNG bytes,
     or None when there is nothing to plot.

@@ -155,3 +155,24 @@ def test_compare_bad_input_exits_2(board: tuple[Path, dict, pd.DataFrame, str], 
     err = capsys.readouterr()
     assert "holds no job records" in err.err and err.out == ""
     assert main(["report", "--results", str(results), "--out", str(tmp_path / "x.csv")]) == 2
+
+
+def test_rows_group_by_student_size_and_the_declared_headline_leads(tmp_path: Path) -> None:
+    """Two student sizes, FID and colour mIoU recorded, colour mIoU declared the headline (registered after FID):
+    the board ranks by the headline and lists each size's rows together, least compressed first."""
+    from benchmarks.collect import collect
+    from report.board import build_board
+
+    store = ResultStore(tmp_path)
+    sizes = {16.0: {**STUDENT, "ngf": 4}, 4.0: STUDENT}  # the more compressed size written first
+    for ratio, student in sizes.items():
+        for method, miou in (("scratch", 20.0 + ratio), ("crd", 30.0 + ratio)):
+            for seed in range(2):
+                record = _record(f"{method}-{ratio}-{seed}", "student", method, seed, 50.0, [50.0] * 4, 8)
+                record["config"]["student"] = student
+                record["metrics"].update(macs_ratio=ratio, colour_miou=miou + seed, quality_metric="colour_miou")
+                store.write_record(record)
+    task = build_board(collect(store)[0]).tasks[0]
+    assert task.primary == "colour_miou" and task.metrics.index("colour_miou") < task.metrics.index("fid")
+    students = [(r["metrics"]["macs_ratio"]["mean"], r["method"]) for r in task.rows if r["kind"] == "student"]
+    assert students == [(4.0, "crd"), (4.0, "scratch"), (16.0, "crd"), (16.0, "scratch")]

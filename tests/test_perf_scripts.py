@@ -32,3 +32,33 @@ def test_fid_throughput_runs(capsys: pytest.CaptureFixture, tmp_path, monkeypatc
     out = capsys.readouterr().out
     assert re.search(r"extract_features .* images/s .*% of conv peak", out)
     assert re.search(r"FID\+KID of 2 students .* = \d+\.\d\dx 2 plain fake passes", out)
+
+
+def test_board_power_reports_what_the_board_separates_and_its_mdd() -> None:
+    """The power script's verdicts come from the board's own tests: clearly separated seeds and subsets read
+    SEPARATED, overlapping ones do not; the MDD follows the seed spread. (Its training runs are the harness's
+    ``grid``, run for real by ``python -m benchmarks.perf.board_power``; too slow for a test.)"""
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks import resampling
+    from benchmarks.perf import board_power
+    from report.summary import summarize
+
+    rng = np.random.default_rng(0)
+    difficulty = rng.normal(0, 5, 16)
+    jobs = []
+    for label, (offset, student) in {"N": (20.0, "a"), "3N": (30.0, "b"), "smaller": (20.3, "c")}.items():
+        for seed in range(3):
+            scores = difficulty + offset + rng.normal(0, 0.5) + rng.normal(0, 0.1, 16)
+            jobs.append({"family": "i2i", "task": "synthetic_edges2shapes", "phase": "student", "method": "scratch",
+                         "teacher": "t", "student": student, "hparams": "", "seed": seed, "status": "done",
+                         "colour_miou": float(scores.mean()),
+                         "test_resamples": resampling.record({"colour_miou": resampling.subset_means(scores)}, 16)})
+    summary = summarize(pd.DataFrame(jobs))
+    rows = {label: summary[summary["student"] == s].iloc[0] for label, s in (("N", "a"), ("3N", "b"), ("smaller", "c"))}
+    out = "\n".join(board_power.report_part("synthetic_edges2shapes", rows, 3))
+    assert "3N vs N: difference 10" in out and "-> SEPARATED" in out.split("3N vs N")[1].splitlines()[0]
+    assert "-> not separated" in out.split("N vs smaller")[1].splitlines()[0]
+    welch_mdd = float(re.search(r"Welch ([\d.]+), paired", out).group(1))
+    assert 0.5 < welch_mdd < 5  # about 3 x the seed std of 0.5

@@ -12,11 +12,13 @@ from benchmarks.cluster_config import SlurmResources
 from benchmarks.config import PHASES
 from benchmarks.families import FAMILIES
 from benchmarks.grid import expand
+from benchmarks.metrics import METRICS
 from benchmarks.overrides import suite_family
 from benchmarks.suites import SUITES
 from datasets import TASKS, ImageTranslationData, LabelledImageData, load_task
 from datasets import DatasetError as LabelledDataError
 from datasets.errors import DatasetError
+from datasets.registry import quality_metrics
 from methods import METHODS
 
 TINY = {"size": 16, "n_train": 6, "n_test": 4}
@@ -37,6 +39,18 @@ def test_task_declares_what_its_loader_takes(name):
     assert set(info.defaults) <= set(params) or any(p.kind == p.VAR_KEYWORD for p in params.values())
     if FAMILIES.get(info.family).by_pairing:
         assert info.fid_protocol in ("target_test", "target_train_test")
+
+
+@pytest.mark.parametrize("name", TASKS.names())
+def test_task_declares_a_headline_quality_metric_of_its_family(name):
+    """The task's headline and the quality metrics it records beside it are quality metric specs its family's jobs
+    record; one the harness computes for a task (``task_metric``) is tied to exactly that name."""
+    info = TASKS.info(name)
+    assert len(set(quality_metrics(info))) == len(quality_metrics(info))
+    for m in quality_metrics(info):
+        spec = METRICS.get(m)
+        assert spec.kind == "quality" and (not spec.families or info.family in spec.families), (name, m)
+        assert spec.task_metric in (None, m), (name, m)
 
 
 @pytest.mark.parametrize("name", [n for n in TASKS.names() if not _real(n)])

@@ -163,16 +163,24 @@ def test_html_contents(rendered: tuple[pd.DataFrame, Path, str]) -> None:
     assert "FID \u2193" in html and "MACs ratio \u2191" in html
     assert "offline-randconv-v1 features (NOT Inception FID), target test split, N=64 generated vs 64 real" in html
     assert 'id="extractor-warning"' in html and "abc1234" in html
-    # the best student FID is bold; rows sorted by FID with the all-failed configuration last
+    # the best student FID is bold; rows grouped by student size (least compressed first), sorted by FID within
+    # a size, with the all-failed configuration last in its size
     sec = _section(html, TASKS[0])
     best = f"{np.mean(vals):.2f}"
     assert re.search(r'class="num best"[^>]*><b>' + re.escape(best), sec)
     rows = re.findall(r"<tr class=\"(student-row|teacher-row)[^\"]*\" data-status=\"(\w+)\">\s*<td>([^<]*)</td>", sec)
     assert rows[0][0] == "teacher-row"
-    assert [r[2] for r in rows[1:]][-1] == "scratch" and rows[-1][1] == "failed"
-    sorts = [re.findall(r'data-sort="([^"]*)"', tr) for tr in sec[:sec.index("</table>")].split("<tr")[2:]]
-    fids = [row[4] for row in sorts[1:]]  # students; FID is the 5th metric column
-    assert fids[-1] == "" and [float(x) for x in fids[:-1]] == sorted(float(x) for x in fids[:-1])
+    board = json.loads((path.parent / "leaderboard.json").read_text())["tasks"][0]["rows"]
+    students = [(r["student"], r["method"], r["metrics"]["fid"]["mean"]) for r in board if r["kind"] == "student"]
+    sizes = list(dict.fromkeys(s for s, _, _ in students))
+    assert sizes == sorted(STUDENTS, key=STUDENTS.get)
+    for size in sizes:
+        fids = [fid for s, _, fid in students if s == size]
+        done = [f for f in fids if f is not None]  # JSON: null for no value
+        assert done == sorted(done) and all(f is None for f in fids[len(done):])
+    assert [s for s, _, _ in students] == sorted((s for s, _, _ in students), key=sizes.index)  # contiguous
+    failed = [(s, m) for s, m, fid in students if fid is None]
+    assert failed == [("mobile_resnet ngf16 b6", "scratch")]
     # embedded, decodable images; nothing fetched from the network
     imgs = re.findall(r'<img class="(pareto-figure|sample-grid)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert sorted({c for c, _ in imgs}) == ["pareto-figure", "sample-grid"] and len(imgs) == 4
@@ -356,3 +364,16 @@ def test_history_frame_and_row_commands() -> None:
     assert merged == "python -m benchmarks.run grid --suite s --tasks t --set 'a.b=[1, 2]' --seeds 0 1 --jobs s-a s-b --results /r"
     other = base.format(s=2, j="s-c").replace("--tasks t", "--tasks u")
     assert row_command([base.format(s=0, j="s-a"), other]) == f"{base.format(s=0, j='s-a')} && {other}"
+
+
+def test_the_figure_draws_one_curve_per_method_through_its_sizes() -> None:
+    from matplotlib.figure import Figure
+
+    from report.figures import _draw_curves
+
+    pts = pd.DataFrame({"method": ["a", "a", "a", "b", "b", "c"], "hparams": [""] * 6,
+                        "macs_ratio_mean": [4.0, 16.0, 30.0, 30.0, 4.0, 4.0], "fid_mean": [1, 2, 3, 5, 4, 6]})
+    ax = Figure().add_subplot(1, 1, 1)
+    _draw_curves(ax, pts, "macs_ratio_mean", "fid_mean", {"a": "red", "b": "blue", "c": "green"})
+    lines = {line.get_color(): list(line.get_xdata()) for line in ax.get_lines()}
+    assert lines == {"red": [4.0, 16.0, 30.0], "blue": [4.0, 30.0]}  # c has one size: a point, no curve

@@ -48,15 +48,15 @@ def test_identical_translations_have_ssim_one_and_no_finite_psnr():
 def test_recorded_only_for_students_with_a_teacher():
     config = SimpleNamespace(family="i2i")
     with_teacher = {"fake": 1, "teacher_fake": 1, "device": "cpu", "config": config, "data": 1, "options": 1}
-    names = {m.name for m in applicable(config, "fid", with_teacher)}
+    names = {m.name for m in applicable(config, ("fid",), with_teacher)}
     assert {"fid", "ssim_teacher"} <= names and "miou" not in names
-    assert "ssim_teacher" not in {m.name for m in applicable(config, "fid", {**with_teacher, "teacher_fake": None})}
-    assert not list(applicable(SimpleNamespace(family="classification"), "accuracy", with_teacher))
+    assert "ssim_teacher" not in {m.name for m in applicable(config, ("fid",), {**with_teacher, "teacher_fake": None})}
+    assert not list(applicable(SimpleNamespace(family="classification"), ("accuracy",), with_teacher))
 
 
 def test_compute_metrics_runs_the_applicable_specs_only():
     student, teacher = _images(4), _images(5)
     inputs = MetricInputs(config=SimpleNamespace(family="i2i"), data=None, fake=student, teacher_fake=teacher,
                           device=torch.device("cpu"))
-    out = compute_metrics(inputs.config, "none", inputs)  # a task scored by neither FID nor mIoU
+    out = compute_metrics(inputs.config, ("none",), inputs)  # a task scored by neither FID nor mIoU
     assert set(out) == {"ssim_teacher", "psnr_teacher", "psnr_teacher_identical"}

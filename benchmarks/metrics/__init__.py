@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from methods.registry import Registry
 
@@ -127,21 +127,31 @@ def describe_metric(name: str, *, label: str, higher_is_better: bool, **spec: An
     return entry
 
 
-def applicable(config: Any, quality_metric: str, available: Mapping[str, Any]) -> Iterator[Metric]:
-    """The computed metrics a job records: of its family, for its task's headline metric where they are tied
-    to one, and whose inputs the evaluation has (``available``: input name -> value or None)."""
+def applicable(config: Any, quality_metrics: Sequence[str], available: Mapping[str, Any]) -> Iterator[Metric]:
+    """The computed metrics a job records: of its family, for one of its task's quality metrics (the headline and
+    those it records beside it) where they are tied to one, and whose inputs the evaluation has (``available``:
+    input name -> value or None)."""
     for spec in METRICS.in_order():
         if spec.compute is None or (spec.families and config.family not in spec.families):
             continue
-        if spec.task_metric and spec.task_metric != quality_metric:
+        if spec.task_metric and spec.task_metric not in quality_metrics:
             continue
         if all(available.get(name) is not None for name in spec.inputs):
             yield spec
 
 
-def compute_metrics(config: Any, quality_metric: str, inputs: MetricInputs) -> dict[str, Any]:
-    """Every applicable metric's columns (:func:`applicable`), one spec after the other."""
+def compute_metrics(config: Any, quality_metrics: Sequence[str], inputs: MetricInputs) -> dict[str, Any]:
+    """Every applicable metric's columns (:func:`applicable`), one spec after the other; the per-subset values
+    each writes in ``test_resamples`` (:mod:`benchmarks.resampling`) are merged into one record, and their
+    ``eval_protocol`` texts joined, the headline's (``quality_metrics[0]``) first."""
     out: dict[str, Any] = {}
-    for spec in applicable(config, quality_metric, vars(inputs)):
-        out.update(spec.compute(inputs))
-    return out
+    protocols: list[str] = []
+    for spec in applicable(config, quality_metrics, vars(inputs)):
+        columns = dict(spec.compute(inputs))
+        if "eval_protocol" in columns:
+            position = 0 if spec.task_metric == quality_metrics[0] else len(protocols)
+            protocols.insert(position, columns.pop("eval_protocol"))
+        if "test_resamples" in columns and "test_resamples" in out:
+            columns["test_resamples"] = {**out["test_resamples"], **columns["test_resamples"]}
+        out.update(columns)
+    return {**out, "eval_protocol": "; ".join(protocols)} if protocols else out

@@ -200,6 +200,16 @@ def miou_from_confusion(hist: torch.Tensor) -> tuple[float, list[float]]:
     return float(iou[valid].mean() * 100) if valid.any() else float("nan"), [float(v * 100) for v in iou]
 
 
+def miou_of_images(hists: torch.Tensor, test_subsets: Any = None) -> tuple[float, list[float], list[float] | None]:
+    """mIoU and per-class IoU of the test split from its images' confusion matrices (N x C x C), and with
+    ``test_subsets`` (B x m image indices, :mod:`benchmarks.resampling`) each subset's mIoU, from the sum of its
+    images' matrices (else None)."""
+    miou, per_class = miou_from_confusion(hists.sum(0))
+    subsets = None if test_subsets is None else [miou_from_confusion(hists[torch.as_tensor(rows)].sum(0))[0]
+                                                 for rows in test_subsets]
+    return miou, per_class, subsets
+
+
 @torch.no_grad()
 def segmentation_miou(images: torch.Tensor, labels: torch.Tensor, model: DRNSeg, device: torch.device,
                       batch_size: int = 4, test_subsets: Any = None) -> dict[str, Any]:
@@ -222,9 +232,7 @@ def segmentation_miou(images: torch.Tensor, labels: torch.Tensor, model: DRNSeg,
             logp = F.interpolate(logp, size=(height, width), mode="bilinear", align_corners=False)
         pred, label = logp.argmax(1), labels[i:i + batch_size].to(device)
         per_image += [confusion_matrix(p, t).cpu() for p, t in zip(pred, label)]
-    hists = torch.stack(per_image)
-    miou, per_class = miou_from_confusion(hists.sum(0))
-    extra = {} if test_subsets is None else {
-        "miou_subsets": [miou_from_confusion(hists[torch.as_tensor(rows)].sum(0))[0] for rows in test_subsets]}
+    miou, per_class, subsets = miou_of_images(torch.stack(per_image), test_subsets)
+    extra = {} if subsets is None else {"miou_subsets": subsets}
     return {"miou": miou, "miou_per_class": per_class, "miou_n": len(images),
             "miou_label_size": [int(height), int(width)], **extra}

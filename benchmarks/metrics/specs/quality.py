@@ -1,4 +1,4 @@
-"""The tasks' headline quality metrics: FID/KID or mIoU for image-to-image tasks, as the papers compute them
+"""The tasks' quality metrics: FID/KID, mIoU or colour-class mIoU for image-to-image tasks, as the papers compute them
 (:mod:`benchmarks.protocols`), and the classification/regression ones their job body records."""
 from __future__ import annotations
 
@@ -30,6 +30,23 @@ def miou(inputs: MetricInputs) -> dict[str, Any]:
     return miou_metrics(inputs.data, inputs.fake, inputs.options, inputs.device)
 
 
+@metric("colour_miou", label="Colour mIoU", higher_is_better=True, unit="%", families=("i2i",),
+        task_metric="colour_miou", inputs=("data", "fake"), also=("colour_accuracy",),
+        description="mIoU of the generated pixels' colour classes against the ground truth, for tasks whose targets "
+                    "paint each class in its colour (benchmarks.metrics.colour_miou)")
+def colour_miou(inputs: MetricInputs) -> dict[str, Any]:
+    from benchmarks.metrics.colour_miou import colour_class_metrics
+
+    data = inputs.data
+    if data.test_labels is None or data.class_colours is None:
+        raise ValueError(f"task {data.name!r} is scored by colour_miou but its data has no test labels and class "
+                         f"colours")
+    return colour_class_metrics(inputs.fake, data.test_labels, data.class_colours)
+
+
+describe_metric("colour_accuracy", label="Colour pixel acc.", higher_is_better=True, unit="%", families=("i2i",),
+                description="fraction of generated pixels whose colour class is the ground truth's (written with "
+                            "colour mIoU)")
 describe_metric("accuracy", label="Top-1", higher_is_better=True, unit="%", families=("classification",),
                 description="top-1 classification accuracy")
 describe_metric("mae", label="MAE", higher_is_better=False, families=("regression",),

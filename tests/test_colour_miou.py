@@ -1,0 +1,60 @@
+"""Colour-class mIoU (benchmarks.metrics.colour_miou): synthetic_edges2shapes' headline, scored exactly against
+the ground truth its generator knows."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmarks.metrics import METRICS, MetricInputs, compute_metrics
+from benchmarks.metrics.colour_miou import colour_class_metrics
+from datasets import TASKS
+from datasets.base import load_task
+from datasets.colour_classes import nearest_colour_class
+from datasets.synthetic import COLOURS
+
+
+@pytest.mark.parametrize("colours", COLOURS)
+def test_the_targets_score_100_and_blank_images_do_not(colours):
+    data = load_task("synthetic_edges2shapes", size=32, n_train=2, n_test=16, colours=colours)
+    exact = colour_class_metrics(data.test_b, data.test_labels, data.class_colours)
+    assert exact["colour_miou"] == 100.0 and exact["colour_accuracy"] == 100.0
+    assert exact["test_resamples"]["n"] == 16 and set(exact["test_resamples"]["colour_miou"]) == {100.0}
+    for blank in (torch.full_like(data.test_b, 255), data.test_a):  # all background; the outlines themselves
+        scored = colour_class_metrics(blank, data.test_labels, data.class_colours)
+        assert scored["colour_miou"] < 25 and scored["colour_accuracy"] < 100
+
+
+def test_by_shape_labels_are_the_shapes_kinds_and_shading_keeps_the_class():
+    data = load_task("synthetic_edges2shapes", size=32, n_train=2, n_test=64, colours="by_shape")
+    inside = data.test_labels > 0
+    per_image = [set(l[m].tolist()) for l, m in zip(data.test_labels, inside)]
+    assert all(len(s) == 1 for s in per_image) and set().union(*per_image) == {1, 2, 3, 4}  # one kind per shape
+    # the shapes' colours half as bright: the same classes (the background is unshaded: white)
+    darker = torch.where(inside[:, None], (data.test_b.float() * 0.5).round().to(torch.uint8), data.test_b)
+    assert torch.equal(nearest_colour_class(darker, data.class_colours), data.test_labels.long())
+
+
+def test_a_wrong_kind_costs_its_pixels():
+    data = load_task("synthetic_edges2shapes", size=32, n_train=2, n_test=8, colours="by_shape")
+    wrong = data.test_b.clone()
+    first = data.test_labels[0] > 0
+    wrong[0][:, first] = (data.class_colours[1 + int(data.test_labels[0][first][0]) % 4] * 255).round().to(torch.uint8)[:, None]
+    scored = colour_class_metrics(wrong, data.test_labels, data.class_colours)
+    assert scored["colour_miou"] < 100
+    assert scored["colour_accuracy"] == pytest.approx(100 * (1 - first.sum().item() / data.test_labels.numel()))
+
+
+def test_the_task_declares_it_as_headline_and_records_fid_beside_it():
+    info = TASKS.info("synthetic_edges2shapes")
+    assert (info.quality_metric, info.also_quality) == ("colour_miou", ("fid",))
+    assert METRICS.get("colour_miou").higher_is_better and METRICS.get("colour_miou").kind == "quality"
+
+
+def test_compute_metrics_merges_each_metrics_resamples_and_puts_the_headline_protocol_first():
+    data = load_task("synthetic_edges2shapes", size=32, n_train=2, n_test=4, colours="by_shape")
+    config = type("C", (), {"family": "i2i"})()
+    out = compute_metrics(config, ("colour_miou",), MetricInputs(config=config, data=data, fake=data.test_b))
+    assert out["colour_miou"] == 100.0 and "fid" not in out and out["eval_protocol"].startswith("colour-class mIoU")
+    no_labels = type(data)(**{**vars(data), "test_labels": None})
+    with pytest.raises(ValueError, match="no test labels"):
+        compute_metrics(config, ("colour_miou",), MetricInputs(config=config, data=no_labels, fake=data.test_b))
