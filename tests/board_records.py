@@ -46,7 +46,7 @@ def _metrics(config: dict[str, Any], difficulty: np.ndarray, rng: np.random.Gene
     out = {name: float(scores.mean()), "test_resamples": resampling.record({name: resampling.subset_means(scores)},
                                                                            len(scores)),
            "macs_ratio": ratio, "params_ratio": ratio * 0.9, "macs": 1.2 / ratio, "params": 0.5 / ratio,
-           "latency_ms": 3.0 / ratio + rng.uniform(0, 0.1) * separable}
+           "latency_ms": 3.0 / ratio + rng.uniform(0, 0.1) if separable else 3.0}  # flat: one latency at every size
     effect = EFFECTS.get(config["method"], 0.0) * separable
     if config["family"] == "i2i":
         out.update(kid=float(scores.mean() / 3), kid_std=0.4)

@@ -10,15 +10,19 @@ Images are small, seeded and deterministic; the real extraction, preparation and
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import tarfile
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from datasets.catalog import DATASETS
 
 
 def image_bytes(rng: np.random.Generator, width: int, height: int, fmt: str = "JPEG", mode: str = "RGB") -> bytes:
@@ -145,3 +149,11 @@ def png_header_only(width: int, height: int) -> bytes:
 
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+def unpin(monkeypatch: Any, name: str) -> None:
+    """Drop the sha256 pins of ``name``'s archives for this test (``monkeypatch``: pytest's): the tests' archives are
+    generated, not the release."""
+    spec = DATASETS.get(name)
+    unpinned = dataclasses.replace(spec, archives=tuple(dataclasses.replace(a, sha256=None) for a in spec.archives))
+    monkeypatch.setitem(DATASETS._entries, name, unpinned)

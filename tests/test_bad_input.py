@@ -21,10 +21,10 @@ from datasets.errors import ArchiveError
 
 try:
     from tests.cli_helpers import REPO, cli
-    from tests.dataset_archives import cyclegan_zip, png_header_only, tar_gz_bomb, zip_bomb
+    from tests.dataset_archives import cyclegan_zip, png_header_only, tar_gz_bomb, unpin, zip_bomb
 except ImportError:  # pytest's rootdir-relative import mode
     from cli_helpers import REPO, cli
-    from dataset_archives import cyclegan_zip, png_header_only, tar_gz_bomb, zip_bomb
+    from dataset_archives import cyclegan_zip, png_header_only, tar_gz_bomb, unpin, zip_bomb
 
 #: Hypothesis runs a fixed, small number of examples in a derandomised order: the suite stays deterministic.
 PROPERTIES = settings(derandomize=True, max_examples=150, deadline=None, database=None,
@@ -209,12 +209,18 @@ def test_cuda_without_cuda_is_refused_before_the_run_folder(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------ archives
 
 
+@pytest.fixture
+def unpinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """horse2zebra without its release's sha256 pin: these archives are generated (a pinned one is refused first)."""
+    unpin(monkeypatch, "horse2zebra")
+
+
 def _prepare(root: Path, *archives_: Path) -> int:
     return main(["datasets", "prepare", "horse2zebra", "--data-root", str(root),
                  *[a for path in archives_ for a in ("--archive", str(path))]])
 
 
-def test_a_zip_bomb_is_refused_before_extraction(tmp_path, capsys):
+def test_a_zip_bomb_is_refused_before_extraction(tmp_path, capsys, unpinned):
     """1 MB of zip that unpacks to 1 GiB: refused from its central directory, nothing extracted or created."""
     bomb = zip_bomb(tmp_path / "horse2zebra.zip", {"horse2zebra/trainA/0000.jpg": b"x"},
                     "horse2zebra/trainB/zeros.jpg", 1 << 30)
@@ -233,22 +239,23 @@ def test_a_tar_gz_bomb_is_refused_at_its_first_header(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_too_many_members_and_too_little_space_are_refused(tmp_path, capsys, monkeypatch):
+def test_too_many_members_and_too_little_space_are_refused(tmp_path, capsys, monkeypatch, unpinned):
     """The member cap and the free-space check, at sizes a test can make: the cap lowered, the disk's free space
     reported as 1 MiB (filling a real disk is not a unit test)."""
     archive = cyclegan_zip(tmp_path / "horse2zebra.zip", "horse2zebra",
                            {"trainA": 4, "trainB": 4, "testA": 2, "testB": 2}, size=8)
+    cap = archives.MAX_MEMBERS
     monkeypatch.setattr(archives, "MAX_MEMBERS", 10)
     assert _prepare(tmp_path / "data", archive) == 2
     assert "would unpack to more than 10 members" in capsys.readouterr().err
-    monkeypatch.undo()
+    monkeypatch.setattr(archives, "MAX_MEMBERS", cap)
     monkeypatch.setattr(archives.shutil, "disk_usage", lambda _path: type("U", (), {"free": 1 << 20})())
     assert _prepare(tmp_path / "data", archive) == 2
     assert "0.00 GiB free: free some space or choose another --data-root" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()
 
 
-def test_a_pil_bomb_is_a_clear_image_error(tmp_path, capsys):
+def test_a_pil_bomb_is_a_clear_image_error(tmp_path, capsys, unpinned):
     """An image declaring 400 M pixels (PIL raises DecompressionBombError) and one of 100 M (PIL only warns):
     both are the error every bad image gives, naming the file, exit 2."""
     archive = cyclegan_zip(tmp_path / "horse2zebra.zip", "horse2zebra",

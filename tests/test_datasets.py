@@ -2,7 +2,6 @@
 preparation, validation, loading, and the messages bad input gets. Through public APIs and the CLI."""
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import tarfile
@@ -25,9 +24,9 @@ from datasets.cityscapes import label_ids_to_train_ids
 from datasets.errors import ArchiveError, ChecksumError, ImageFileError, LayoutError
 
 try:
-    from tests.dataset_archives import cityscapes_zips, cyclegan_zip, image_bytes, pix2pix_tar
+    from tests.dataset_archives import cityscapes_zips, cyclegan_zip, image_bytes, pix2pix_tar, unpin
 except ImportError:  # tests/ itself on sys.path
-    from dataset_archives import cityscapes_zips, cyclegan_zip, image_bytes, pix2pix_tar
+    from dataset_archives import cityscapes_zips, cyclegan_zip, image_bytes, pix2pix_tar, unpin
 
 H2Z = {"trainA": 4, "trainB": 5, "testA": 3, "testB": 2}
 
@@ -118,13 +117,6 @@ def test_download_failure_says_where_to_place_the_file(root: Path, monkeypatch: 
 
 
 # ------------------------------------------------------------------------------------------ prepare + load
-
-
-def unpin(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """Drop the sha256 pins of ``name``'s archives for this test: the tests' archives are generated, not the release."""
-    spec = DATASETS.get(name)
-    unpinned = dataclasses.replace(spec, archives=tuple(dataclasses.replace(a, sha256=None) for a in spec.archives))
-    monkeypatch.setitem(DATASETS._entries, name, unpinned)
 
 
 def test_cyclegan_prepare_verify_load(root: Path, capsys: pytest.CaptureFixture,
