@@ -1,10 +1,12 @@
 """Result folders of generated records for the default suites' jobs (no training): the configurations
 ``benchmarks.grid.expand`` plans for ``default_i2i`` and ``default_classification``, each with a quality metric
 drawn per test image (an image's difficulty shared by every model, so paired comparisons cancel it), fidelity and
-cost numbers and a 20-point loss history. ``separable``: methods differ by several noise widths, else every
-student draws the same numbers seed by seed (nothing is distinguishable)."""
+cost numbers and a 20-point loss history. ``separable``: methods differ by several noise widths (and each more
+compressed student size loses three), else every student draws the same numbers seed by seed (nothing is
+distinguishable)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,9 @@ def _metrics(config: dict[str, Any], difficulty: np.ndarray, rng: np.random.Gene
     if config["phase"] == "teacher":
         centre = teacher_value
     else:
+        smaller = math.log(ratio / 4.0, 2.5) * separable  # 0, 1, ...: each size more compressed loses 3 widths
         centre = teacher_value - sign * 8 * width + sign * width * (EFFECTS.get(config["method"], 0.0) * separable
+                                                                    - 3 * smaller
                                                                     + rng.normal(0, 0.3 if separable else 3.0))
     scores = centre + difficulty * width + rng.normal(0, width / 4, len(difficulty))
     out = {name: float(scores.mean()), "test_resamples": resampling.record({name: resampling.subset_means(scores)},

@@ -108,7 +108,7 @@ def test_each_task_opens_with_its_summary(boards: dict[str, Path]) -> None:
     assert i2i["front"].startswith("Pareto front of FID against MACs compression") and "feature_kd" in i2i["front"]
     # several student sizes: a row is named by its method and its student network
     assert "feature_kd resnet ngf8 b3 (than scratch and output_kd)" in i2i["better"] and "crd resnet" in i2i["better"]
-    assert "omgd resnet ngf4 b3 (than scratch and output_kd)" in i2i["worse"]
+    assert "omgd resnet ngf8 b3 (than scratch and output_kd)" in i2i["worse"]
     assert "srpkd" in i2i["indistinguishable"] and "feature_kd" not in i2i["indistinguishable"]
     board = json.loads((boards["separable"].parent / "leaderboard.json").read_text())
     assert [t["summary"][1] for t in board["tasks"] if t["task"] == "synthetic_edges2shapes"] == [i2i["better"]]
