@@ -15,6 +15,7 @@ stamps every record (done, failed, blocked, timed out, lost) with :func:`record_
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import shlex
 from pathlib import Path
@@ -66,6 +67,14 @@ def _filters(config: JobConfig) -> list[list[str]]:
 
 def _expands_to(config: JobConfig, filters: Sequence[str], overrides: Sequence[str]) -> bool:
     """Whether ``grid --suite <suite> <filters> --set <overrides>`` expands to a job with ``config``'s id."""
+    return config.job_id in _expanded_ids(config.suite, tuple(filters), tuple(overrides))
+
+
+@functools.lru_cache(maxsize=256)
+def _expanded_ids(suite: str, filters: tuple[str, ...], overrides: tuple[str, ...]) -> frozenset[str]:
+    """The job ids ``grid --suite <suite> <filters> --set <overrides>`` expands to (empty when it is refused); one
+    expansion serves every record of a store that shares the filters and overrides (a report rebuilds every
+    record's command)."""
     values: dict[str, list[str]] = {}
     for token in filters:
         if token.startswith("--"):
@@ -74,11 +83,11 @@ def _expands_to(config: JobConfig, filters: Sequence[str], overrides: Sequence[s
         else:
             values[flag].append(token)
     try:
-        jobs = expand(SUITES.get(config.suite), tasks=values.get("tasks"), methods=values.get("methods"),
+        jobs = expand(SUITES.get(suite), tasks=values.get("tasks"), methods=values.get("methods"),
                       seeds=[int(s) for s in values["seeds"]], overrides=overrides)
     except (OverrideError, UnknownNameError, ValueError):
-        return False
-    return any(job.job_id == config.job_id for job in jobs)
+        return frozenset()
+    return frozenset(job.job_id for job in jobs)
 
 
 def rerun_command(config: JobConfig, results: str | Path) -> str | None:
@@ -104,6 +113,18 @@ def record_provenance(config: Mapping[str, Any], results: str | Path) -> dict[st
         return {"rerun_command": None, "config_hash": None, "git_commit": code_version()}
     return {"rerun_command": rerun_command(job, results), "config_hash": config_hash(job),
             "git_commit": code_version()}
+
+
+def rebuilt_rerun_command(config: Mapping[str, Any], results: str | Path) -> tuple[str | None, str | None]:
+    """``(command, None)``: the rerun command of a stored config, rebuilt from the config (every part quoted), never
+    read from the record, whose text anyone who can write the results folder controls; ``(None, why)`` when this
+    code cannot rebuild it (a config it cannot read, ``--set`` items it cannot parse). For the report and
+    ``collect``, where one record's problem must stay in its row."""
+    try:
+        return rerun_command(JobConfig.from_dict(config), results), None
+    except Exception as exc:  # a stored config is data: whatever it holds, the other rows go on
+        return None, f"the rerun command could not be rebuilt from the stored config ({type(exc).__name__}: " \
+                     f"{str(exc)[:200]})"
 
 
 def only_jobs(jobs: Sequence[JobConfig], wanted: Iterable[str], is_done: Callable[[str], bool]) -> list[JobConfig]:

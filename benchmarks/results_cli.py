@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from benchmarks import slurm
 from benchmarks.environment import git_state
-from benchmarks.store import ResultStore
+from benchmarks.store import ResultStore, atomic_write_bytes
 from methods import ARTIFACTS
 
 
@@ -99,8 +99,7 @@ def collect_csv(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     out = Path(args.output) if args.output else store.root / "results.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    atomic_write_bytes(out, frame.to_csv(index=False).encode())
     print(f"{len(frame)} rows -> {out}")
     return 0
 
