@@ -90,14 +90,18 @@ def _expanded_ids(suite: str, filters: tuple[str, ...], overrides: tuple[str, ..
     return frozenset(job.job_id for job in jobs)
 
 
-def rerun_command(config: JobConfig, results: str | Path) -> str | None:
-    """The ``grid`` command that reruns exactly this job into ``results`` (None without a suite name)."""
+def rerun_command(config: JobConfig, results: str | Path, exact: bool = False) -> str | None:
+    """The ``grid`` command that reruns exactly this job into ``results`` (None without a suite name); ``exact``:
+    a ``ValueError`` when no filter set expands to the job (instead of the widest filters)."""
     if not config.suite:
         return None
     overrides = _narrowed(config)
     candidates = _filters(config)
-    filters = next((f for f in candidates if _expands_to(config, f, overrides)), candidates[-1])
-    args = [*PROGRAM, "grid", "--suite", config.suite, *filters]
+    filters = next((f for f in candidates if _expands_to(config, f, overrides)), None)
+    if filters is None and exact:
+        raise ValueError(f"`grid --suite {config.suite}` with the job's --set items does not expand to job "
+                         f"{config.job_id} with this code")
+    args = [*PROGRAM, "grid", "--suite", config.suite, *(filters or candidates[-1])]
     for item in overrides:
         args += ["--set", item]
     args += ["--jobs", config.job_id, "--results", str(Path(results).absolute())]
@@ -118,10 +122,10 @@ def record_provenance(config: Mapping[str, Any], results: str | Path) -> dict[st
 def rebuilt_rerun_command(config: Mapping[str, Any], results: str | Path) -> tuple[str | None, str | None]:
     """``(command, None)``: the rerun command of a stored config, rebuilt from the config (every part quoted), never
     read from the record, whose text anyone who can write the results folder controls; ``(None, why)`` when this
-    code cannot rebuild it (a config it cannot read, ``--set`` items it cannot parse). For the report and
-    ``collect``, where one record's problem must stay in its row."""
+    code cannot rebuild it (a config it cannot read, ``--set`` items it cannot parse, a command that would not
+    expand to this job). For the report and ``collect``, where one record's problem must stay in its row."""
     try:
-        return rerun_command(JobConfig.from_dict(config), results), None
+        return rerun_command(JobConfig.from_dict(config), results, exact=True), None
     except Exception as exc:  # a stored config is data: whatever it holds, the other rows go on
         return None, f"the rerun command could not be rebuilt from the stored config ({type(exc).__name__}: " \
                      f"{str(exc)[:200]})"
