@@ -7,7 +7,8 @@
 2. hands the jobs to run to the backend;
 3. keeps the outcome (:class:`benchmarks.outcome.GridRun`: the status of every job of the grid, the progress bar, the
    records of jobs that never ran because a job they depend on is not done, and of jobs whose
-   process died without writing one, :func:`benchmarks.plan.lost_record`).
+   process died without writing one, :func:`benchmarks.plan.lost_record`; never over a record another grid's
+   runner wrote since this grid planned, nor while such a runner holds the job, :mod:`benchmarks.claims`).
 
 Backends:
 
