@@ -10,7 +10,8 @@ counts as done; failed, blocked and timed-out jobs are recorded as such (which o
 grid reruns: :func:`benchmarks.plan.plan_jobs`). A record that cannot be parsed, or that is not the record of
 the job whose folder holds it (its folder name, ``job_id`` and the recomputed id of its stored config must agree,
 :func:`benchmarks.provenance.config_hash`), or whose status is not one of :data:`RECORD_STATUSES`, is reported
-(path and reason) and treated as missing: a record copied into another job's folder is not counted twice. Every record names the grid run that produced it (``run``),
+(path and reason) and treated as missing: a record copied into another job's folder is not counted twice.
+Every record names the grid run that produced it (``run``),
 so a scheduler-side check can tell a job's fresh record from one left by an earlier run, and how to make it
 again (``rerun_command``, ``config_hash``, ``git_commit``: :mod:`benchmarks.provenance`, stamped when written).
 """

@@ -22,7 +22,8 @@ PID_FILES = {"slurmd": "/run/slurmd.pid", "slurmctld": "/run/slurmctld.pid", "sl
 
 def started_daemons(script_stdout: str) -> list[str]:
     """The daemons ``start_cluster.sh`` reported starting (``started NAME`` lines), in stopping order."""
-    named = {line.split()[1] for line in script_stdout.splitlines() if line.startswith("started ") and len(line.split()) == 2}
+    named = {line.split()[1] for line in script_stdout.splitlines()
+             if line.startswith("started ") and len(line.split()) == 2}
     return [name for name in PID_FILES if name in named]
 
 
