@@ -266,6 +266,26 @@ def test_any_record_file_content_leaves_the_report_whole(pristine: Path, tmp_pat
     shutil.rmtree(results)
 
 
+#: Records of real jobs whose other fields hold what no harness wrote (the types the store checks, other values).
+ODD_FIELDS = [{"history": {"steps": "x", "G": 5}},
+              {"history": {"steps": [1, 2], "G": ["a", None]}, "timings": {"train_s": "abc", "total_s": [1]}},
+              {"artifacts": {"samples_png": "record.json"}, "git_commit": "<script>alert(1)</script>"},
+              {"metrics": {"checkpoint": 5, "fid": "abc", "kid": [1, 2], "fid_extractor": 3},
+               "history": {"steps": [1, 2 ** 1100], "G": [1, 2]}}]
+
+
+def test_odd_values_in_a_records_fields_leave_the_report_whole(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    store = write_done_records(results)
+    for job, fields in zip(JOBS[1:], ODD_FIELDS):
+        record = json.loads(store.record_path(job.job_id).read_text())
+        store.record_path(job.job_id).write_text(json.dumps({**record, **fields}))
+    for command in ("status", "collect", "report"):
+        rc, out, err = run_cli(command, "--results", str(results))
+        assert rc == 0, (command, out, err)
+    assert "<script>alert" not in (results / "report" / "index.html").read_text()
+
+
 # ---------------------------------------------------------------------------------------------- item 7: rerun
 
 
