@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,7 @@ from benchmarks import claims
 from benchmarks.collect import collect
 from benchmarks.grid import expand
 from benchmarks.run import main
+from benchmarks.runner import RunOptions, adopted
 from benchmarks.store import ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record
 from benchmarks.suites import SUITES
 from cli_helpers import REPO
@@ -174,6 +176,22 @@ def test_a_requeued_slurm_task_takes_its_own_claim_back(tmp_path: Path, monkeypa
         assert isinstance(got, claims.Claim) is stale, task
         if stale:
             got.release()
+
+
+def test_a_record_another_grid_wrote_after_this_one_planned_is_its_outcome(tmp_path: Path) -> None:
+    """``adopted``: another run's record counts as this run's outcome when this run waited for that run's runner,
+    or when it was written after this run planned; never this run's own, never a blocked one, never an older one."""
+    store = ResultStore(tmp_path)
+    job = JOBS[0]
+    options = RunOptions(results_root=str(tmp_path), run_id="b")
+    store.write_record(outcome_record(job.to_dict(), "failed", "boom", "a"))
+    written = store.record_path(job.job_id).stat().st_mtime_ns
+    assert adopted(store, job.job_id, replace(options, planned_at_ns=written + 1), set()) is None  # seen when planned
+    assert adopted(store, job.job_id, replace(options, planned_at_ns=written + 1), {"a"})["status"] == "failed"
+    assert adopted(store, job.job_id, replace(options, planned_at_ns=written), set())["run"] == "a"
+    assert adopted(store, job.job_id, replace(options, run_id="a", planned_at_ns=written), {"a"}) is None
+    store.write_record(outcome_record(job.to_dict(), "blocked", "teacher failed", "a"))
+    assert adopted(store, job.job_id, replace(options, planned_at_ns=1), {"a"}) is None
 
 
 # ---------------------------------------------------------------------------------------------- item 6: records
