@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from benchmarks.provenance import record_provenance
+from benchmarks.config import JobConfig
+from benchmarks.provenance import config_hash, record_provenance
 
 DONE = "done"
 STATUSES = ("done", "failed", "blocked", "timed_out", "missing", "queued", "running")
@@ -134,9 +135,6 @@ def record_problem(record: Any, folder: str) -> str | None:
     folder, or one whose config was edited, is corrupt; its status must be one of :data:`RECORD_STATUSES`; the fields
     the report reads must have their types (:data:`RECORD_FIELDS`), and the artifacts be names of files in the
     job's folder."""
-    from benchmarks.config import JobConfig
-    from benchmarks.provenance import config_hash
-
     if not isinstance(record, dict) or not {"job_id", "status", "config"} <= set(record):
         return "not a job record (needs job_id, status, config)"
     status, job_id = record["status"], record["job_id"]
