@@ -1,7 +1,10 @@
 """The result store as a pandas DataFrame, one row per job, for ``status``, ``collect`` and the report.
 
 Jobs that a grid run expected (its manifest) but that have no record appear as ``missing``;
-a corrupt record appears as ``missing`` with the reason, so nothing is silently dropped. Every metric a
+a corrupt record appears as ``missing`` with the reason, so nothing is silently dropped. The rerun command of
+every row is rebuilt from its stored config (:func:`benchmarks.provenance.rebuilt_rerun_command`), never copied
+from the record: a record is data anyone who can write the results folder can edit, and its text must not reach
+a command line a reader copies; where it cannot be rebuilt, ``rerun_error`` says why, in that row only. Every metric a
 record holds becomes a column (a list or mapping as its JSON text): the metric specs' columns first
 (:data:`benchmarks.metrics.METRICS`), then the protocol columns, then any other, sorted.
 """
@@ -14,7 +17,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from benchmarks.metrics import METRICS
-from benchmarks.provenance import record_provenance
+from benchmarks.config import JobConfig
+from benchmarks.provenance import code_version, config_hash, rebuilt_rerun_command
 from benchmarks.store import CorruptRecord, ResultStore
 from methods import ARTIFACTS, METHODS
 from methods.network_spec import describe_network
@@ -32,7 +36,9 @@ def artifact_columns() -> list[str]:
 BASE_COLUMNS = ("job_id", "phase", "status", "suite", "family", "task", "method", "teacher", "student", "hparams",
                 "seed")
 #: How to rerun a job (:mod:`benchmarks.provenance`) and its loss history (JSON text), for the report.
-PROVENANCE_COLUMNS = ("rerun_command", "config_hash", "git_commit", "history")
+PROVENANCE_COLUMNS = ("rerun_command", "rerun_error", "config_hash", "git_commit", "history")
+#: The provenance columns read from the record as they are (the command is rebuilt, the hash recomputed).
+RECORD_PROVENANCE = ("git_commit", "history")
 TAIL_COLUMNS = ("error", "samples_png", "inputs_png", "log_path", "train_s", "total_s", *PROVENANCE_COLUMNS)
 
 
@@ -53,8 +59,9 @@ def expected_jobs(store: ResultStore) -> dict[str, dict[str, Any]]:
     jobs: dict[str, dict[str, Any]] = {}
     for manifest in sorted((store.root / "runs").glob("*/manifest.json")):
         try:
-            jobs.update(json.loads(manifest.read_text())["jobs"])
-        except (OSError, ValueError, KeyError):
+            found = json.loads(manifest.read_text())["jobs"]
+            jobs.update({job_id: config for job_id, config in found.items() if isinstance(config, dict)})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             continue  # a manifest being written or damaged: its jobs still show up through their records
     return jobs
 
@@ -92,17 +99,27 @@ def _row(config: dict[str, Any], status: str, record: dict[str, Any] | None, fol
     if record:
         row["error"] = record.get("error")
         metrics = record.get("metrics") or {}
-        row.update({k: _cell(v) for k, v in metrics.items()})
+        row.update({k: _cell(v) for k, v in metrics.items() if k not in row and k not in TAIL_COLUMNS})
         artifacts = record.get("artifacts") or {}
         for key in ("samples_png", "inputs_png"):
             if artifacts.get(key) and (folder / artifacts[key]).exists():
                 row[key] = str(folder / artifacts[key])
         row["train_s"] = (record.get("timings") or {}).get("train_s")
         row["total_s"] = (record.get("timings") or {}).get("total_s")
-        row.update({k: _cell(record.get(k)) for k in PROVENANCE_COLUMNS})
-    else:  # a job a manifest expects: how to run it
-        row.update(record_provenance(config, folder.parent.parent))
+        row.update({k: _cell(record.get(k)) for k in RECORD_PROVENANCE})
+    else:  # a job a manifest expects: how to run it, with this checkout
+        row["git_commit"] = code_version()
+    row["rerun_command"], row["rerun_error"] = rebuilt_rerun_command(config, folder.parent.parent)
+    row["config_hash"] = provenance_hash(config)
     return row
+
+
+def provenance_hash(config: dict[str, Any]) -> str | None:
+    """The config hash of a stored config (None where this code cannot read it)."""
+    try:
+        return config_hash(JobConfig.from_dict(config))
+    except Exception:  # a manifest's config is data too
+        return None
 
 
 def collect(store: ResultStore) -> tuple[pd.DataFrame, list[str]]:
@@ -110,15 +127,22 @@ def collect(store: ResultStore) -> tuple[pd.DataFrame, list[str]]:
     rows, problems, seen = [], [], set()
     corrupt: dict[str, CorruptRecord] = {}
     for record in store.records():
-        if isinstance(record, CorruptRecord):
-            corrupt[record.path.parent.name] = record
-            problems.append(str(record))
-            continue
-        seen.add(record["job_id"])
-        rows.append(_row(record["config"], record["status"], record, store.job_dir(record["job_id"])))
+        if not isinstance(record, CorruptRecord):
+            try:
+                rows.append(_row(record["config"], record["status"], record, store.job_dir(record["job_id"])))
+                seen.add(record["job_id"])
+                continue
+            except Exception as exc:  # a record is data: one this code cannot show is corrupt, the others go on
+                record = CorruptRecord(store.record_path(record["job_id"]),
+                                       f"its config cannot be shown ({type(exc).__name__}: {str(exc)[:200]})")
+        corrupt[record.path.parent.name] = record
+        problems.append(str(record))
     for job_id, config in expected_jobs(store).items():
         if job_id not in seen:
-            row = _row(config, "missing", None, store.job_dir(job_id))
+            try:
+                row = _row(config, "missing", None, store.job_dir(job_id))
+            except Exception:  # a damaged manifest entry: its job shows through its record, if any
+                continue
             if job_id in corrupt:
                 row["error"] = corrupt[job_id].reason
             rows.append(row)

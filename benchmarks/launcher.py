@@ -7,7 +7,8 @@
 2. hands the jobs to run to the backend;
 3. keeps the outcome (:class:`benchmarks.outcome.GridRun`: the status of every job of the grid, the progress bar, the
    records of jobs that never ran because a job they depend on is not done, and of jobs whose
-   process died without writing one, :func:`benchmarks.plan.lost_record`).
+   process died without writing one, :func:`benchmarks.plan.lost_record`; never over a record another grid's
+   runner wrote since this grid planned, nor while such a runner holds the job, :mod:`benchmarks.claims`).
 
 Backends:
 
@@ -29,18 +30,18 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Protocol
 
-from benchmarks import slurm
+from benchmarks import claims, slurm
 from benchmarks.cluster_config import ClusterConfig
 from benchmarks.config import JobConfig
 from benchmarks.environment import REPO_ROOT
 from benchmarks.outcome import GridRun
 from benchmarks.plan import plan_jobs
-from benchmarks.runner import JobRunner, RunOptions
+from benchmarks.runner import JobRunner, RunOptions, adopted
 from benchmarks.store import ResultStore, atomic_write_bytes
 
 EXECUTORS = ("debug", "local", "slurm", "auto")
@@ -61,6 +62,13 @@ def write_manifest(run_dir: Path, jobs: Iterable[JobConfig], extra: dict[str, An
     """The jobs a grid run expects, so ``status``/``report`` can show the missing ones."""
     manifest = {"jobs": {j.job_id: j.to_dict() for j in jobs}, **extra}
     atomic_write_bytes(run_dir / "manifest.json", json.dumps(manifest, sort_keys=True).encode())
+
+
+def folder_clock(folder: Path) -> int:
+    """Now, by the clock of the file system holding ``folder`` (its mtime, set to now): what record mtimes compare
+    with, whichever host wrote them."""
+    os.utime(folder)
+    return folder.stat().st_mtime_ns
 
 
 def default_parallelism() -> int:
@@ -98,6 +106,7 @@ class LocalBackend:
         for var in BLAS_THREAD_VARS:  # job subprocesses: numpy's BLAS (FID's eigvals) must not oversubscribe the cores
             os.environ.setdefault(var, str(options.threads))
         self.options = options
+        self.owner = claims.Owner.me(options.run_id)
         folder = run_dir / "submitit"
         self.executor = submitit.DebugExecutor(folder=folder) if self.debug else submitit.LocalExecutor(folder=folder)
         if not self.debug:
@@ -113,14 +122,24 @@ class LocalBackend:
     def run(self, run: list[JobConfig], grid: GridRun) -> None:
         pending, pending_ids = list(run), {j.job_id for j in run}
         running: dict[str, tuple[JobConfig, Any]] = {}
+        elsewhere: dict[str, JobConfig] = {}  # jobs whose process died while another grid's runner held them
         try:
-            while pending or running:
+            while pending or running or elsewhere:
                 self._start_ready(pending, pending_ids, running, grid)
                 for job_id, (config, job) in list(running.items()):
                     if job.done():
                         del running[job_id]
-                        grid.finish(job_id, self._status(config, job, grid), running=len(running))
-                if running:
+                        status = self._status(config, job, grid)
+                        if status is None:
+                            elsewhere[job_id] = config
+                        else:
+                            grid.finish(job_id, status, running=len(running))
+                for job_id, config in list(elsewhere.items()):
+                    status = self._settled_elsewhere(config, grid, "its runner here died while waiting for it")
+                    if status is not None:
+                        del elsewhere[job_id]
+                        grid.finish(job_id, status, running=len(running))
+                if running or elsewhere:
                     time.sleep(POLL_S)
         except KeyboardInterrupt:
             for _config, job in running.values():
@@ -142,17 +161,31 @@ class LocalBackend:
             if self.debug:
                 job.result()
 
-    def _status(self, config: JobConfig, job: Any, grid: GridRun) -> str:
-        """The job's record status; a record it never wrote (its process died) is written now."""
+    def _status(self, config: JobConfig, job: Any, grid: GridRun) -> str | None:
+        """The job's outcome: its record's status (its own, or the one of another grid's runner it waited for);
+        a record it never wrote (its process died) is written now, unless another grid's runner has the job
+        (None: wait for that one, :meth:`_settled_elsewhere`)."""
         record = grid.store.read_record(config.job_id)
         if isinstance(record, dict) and record.get("run") == self.options.run_id:
             return record["status"]
         try:
             exc = job.exception()
-            detail = f"{type(exc).__name__}: {exc}" if exc is not None else "the job ended without writing a record"
+            if exc is None:  # the runner took another grid's record as the outcome (benchmarks.runner.adopted)
+                return job.result()["status"]
+            detail = f"{type(exc).__name__}: {exc}"
         except Exception as err:  # submitit could not even read the job's result files
             detail = f"{type(err).__name__}: {err}"
-        return grid.settle(config, f"job process died ({detail})")
+        return self._settled_elsewhere(config, grid, f"job process died ({detail})")
+
+    def _settled_elsewhere(self, config: JobConfig, grid: GridRun, what: str) -> str | None:
+        """For a job whose process here ended without its outcome: the status of the record another grid's runner
+        wrote since this grid planned; None while such a runner still holds the job; else ``what`` recorded."""
+        other = adopted(grid.store, config.job_id, self.options, set())
+        if other is not None:
+            return other["status"]
+        if claims.live_owner(grid.store.job_dir(config.job_id), self.owner) is not None:
+            return None
+        return grid.settle(config, what)
 
 
 def make_backend(executor: str, options: RunOptions, run_dir: Path, *, max_parallel: int | None = None,
@@ -173,6 +206,7 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if str(REPO_ROOT) not in paths:  # jobs (subprocesses, SLURM tasks) import the harness from this checkout
         os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *paths])
+    options = replace(options, planned_at_ns=folder_clock(run_dir))  # before any record is read
     backend = make_backend(executor, options, run_dir, max_parallel=max_parallel, cluster=cluster, wait=wait)
     store = ResultStore(options.results_root)
     plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed, in_flight=backend.in_flight(store))

@@ -6,6 +6,7 @@ from typing import Any, Container, Sequence
 
 from tqdm import tqdm
 
+from benchmarks import claims
 from benchmarks.config import JobConfig
 from benchmarks.plan import Plan, blocked_record, dependencies_ready, lost_record
 from benchmarks.store import ResultStore
@@ -36,10 +37,15 @@ class GridRun:
         self.bar.set_postfix(**self.counts, **postfix)
 
     def block_if_waiting(self, config: JobConfig, skip: Container[str] = ()) -> bool:
-        """Record ``config`` ``blocked`` when a job it depends on (outside ``skip``) is not done; say so."""
+        """Record ``config`` ``blocked`` when a job it depends on (outside ``skip``) is not done; say so. The record
+        is written under the job's claim (:mod:`benchmarks.claims`), and not at all while another grid's runner
+        holds the job (that runner's record will say how it went)."""
         ready, *blocker = dependencies_ready(config, self.store, skip=skip)
         if not ready:
-            self.store.write_record(blocked_record(config, *blocker, self.run_id))
+            held = claims.try_claim(self.store.job_dir(config.job_id), claims.Owner.me(self.run_id))
+            if isinstance(held, claims.Claim):
+                with held:
+                    self.store.write_record(blocked_record(config, *blocker, self.run_id))
             self.finish(config.job_id, "blocked")
         return not ready
 

@@ -8,6 +8,10 @@
 * ``done``: skipped unless ``force``;
 * queued or running on the cluster (an earlier ``--no-wait`` submission): never submitted twice,
   not even with ``force`` (two copies would write the same job folder).
+
+A planned job can still be taken by another grid sharing the folder before it starts: its runner claims it first
+(:mod:`benchmarks.claims`), waits while another grid's runner holds it, and takes as its outcome a record that runner
+wrote, or one another grid wrote after this grid planned (:func:`benchmarks.runner.adopted`): the job runs once.
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ stamps every record (done, failed, blocked, timed out, lost) with :func:`record_
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import shlex
 from pathlib import Path
@@ -66,6 +67,14 @@ def _filters(config: JobConfig) -> list[list[str]]:
 
 def _expands_to(config: JobConfig, filters: Sequence[str], overrides: Sequence[str]) -> bool:
     """Whether ``grid --suite <suite> <filters> --set <overrides>`` expands to a job with ``config``'s id."""
+    return config.job_id in _expanded_ids(config.suite, tuple(filters), tuple(overrides))
+
+
+@functools.lru_cache(maxsize=256)
+def _expanded_ids(suite: str, filters: tuple[str, ...], overrides: tuple[str, ...]) -> frozenset[str]:
+    """The job ids ``grid --suite <suite> <filters> --set <overrides>`` expands to (empty when it is refused); one
+    expansion serves every record of a store that shares the filters and overrides (a report rebuilds every
+    record's command)."""
     values: dict[str, list[str]] = {}
     for token in filters:
         if token.startswith("--"):
@@ -74,21 +83,25 @@ def _expands_to(config: JobConfig, filters: Sequence[str], overrides: Sequence[s
         else:
             values[flag].append(token)
     try:
-        jobs = expand(SUITES.get(config.suite), tasks=values.get("tasks"), methods=values.get("methods"),
+        jobs = expand(SUITES.get(suite), tasks=values.get("tasks"), methods=values.get("methods"),
                       seeds=[int(s) for s in values["seeds"]], overrides=overrides)
     except (OverrideError, UnknownNameError, ValueError):
-        return False
-    return any(job.job_id == config.job_id for job in jobs)
+        return frozenset()
+    return frozenset(job.job_id for job in jobs)
 
 
-def rerun_command(config: JobConfig, results: str | Path) -> str | None:
-    """The ``grid`` command that reruns exactly this job into ``results`` (None without a suite name)."""
+def rerun_command(config: JobConfig, results: str | Path, exact: bool = False) -> str | None:
+    """The ``grid`` command that reruns exactly this job into ``results`` (None without a suite name); ``exact``:
+    a ``ValueError`` when no filter set expands to the job (instead of the widest filters)."""
     if not config.suite:
         return None
     overrides = _narrowed(config)
     candidates = _filters(config)
-    filters = next((f for f in candidates if _expands_to(config, f, overrides)), candidates[-1])
-    args = [*PROGRAM, "grid", "--suite", config.suite, *filters]
+    filters = next((f for f in candidates if _expands_to(config, f, overrides)), None)
+    if filters is None and exact:
+        raise ValueError(f"`grid --suite {config.suite}` with the job's --set items does not expand to job "
+                         f"{config.job_id} with this code")
+    args = [*PROGRAM, "grid", "--suite", config.suite, *(filters or candidates[-1])]
     for item in overrides:
         args += ["--set", item]
     args += ["--jobs", config.job_id, "--results", str(Path(results).absolute())]
@@ -104,6 +117,18 @@ def record_provenance(config: Mapping[str, Any], results: str | Path) -> dict[st
         return {"rerun_command": None, "config_hash": None, "git_commit": code_version()}
     return {"rerun_command": rerun_command(job, results), "config_hash": config_hash(job),
             "git_commit": code_version()}
+
+
+def rebuilt_rerun_command(config: Mapping[str, Any], results: str | Path) -> tuple[str | None, str | None]:
+    """``(command, None)``: the rerun command of a stored config, rebuilt from the config (every part quoted), never
+    read from the record, whose text anyone who can write the results folder controls; ``(None, why)`` when this
+    code cannot rebuild it (a config it cannot read, ``--set`` items it cannot parse, a command that would not
+    expand to this job). For the report and ``collect``, where one record's problem must stay in its row."""
+    try:
+        return rerun_command(JobConfig.from_dict(config), results, exact=True), None
+    except Exception as exc:  # a stored config is data: whatever it holds, the other rows go on
+        return None, f"the rerun command could not be rebuilt from the stored config ({type(exc).__name__}: " \
+                     f"{str(exc)[:200]})"
 
 
 def only_jobs(jobs: Sequence[JobConfig], wanted: Iterable[str], is_done: Callable[[str], bool]) -> list[JobConfig]:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from benchmarks import slurm
 from benchmarks.environment import git_state
-from benchmarks.store import ResultStore
+from benchmarks.store import ResultStore, atomic_write_bytes
 from methods import ARTIFACTS
 
 
@@ -115,7 +115,8 @@ def collect_csv(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     out = Path(args.output) if args.output else store.root / "results.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
-    formula_safe_frame(frame).to_csv(out, index=False)  # records' text may start like a spreadsheet formula
+    # records' text may start like a spreadsheet formula
+    atomic_write_bytes(out, formula_safe_frame(frame).to_csv(index=False).encode())
     print(f"{len(frame)} rows -> {out}")
     return 0
 

@@ -28,6 +28,7 @@ from typing import Any, Iterator
 
 import submitit
 
+from benchmarks import claims
 from benchmarks.config import JobConfig
 from benchmarks.environment import choose_device, environment
 from benchmarks.families import FAMILIES, load_object
@@ -50,6 +51,7 @@ class RunOptions:
     fid_weights: str | None = None
     fid_is_inception: bool = False
     run_id: str = ""                  # the grid run (its folder name under <results>/runs), stamped on records
+    planned_at_ns: int = 0            # when the grid planned, by the results folder's clock (0: unknown)
     max_requeues: int = 3             # SLURM: requeues after a time limit/preemption before ``timed_out``
     seg_weights: str | None = None    # DRN-D-105 weights for mIoU tasks (None: torch.hub's cache)
 
@@ -158,7 +160,11 @@ def _run_body(config: JobConfig, options: RunOptions, store: ResultStore, folder
 
 
 def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpointer | None = None) -> dict[str, Any]:
-    """Train and evaluate one job, write its record, and return it (``status`` says how it went)."""
+    """Train and evaluate one job, write its record, and return it (``status`` says how it went).
+
+    The job is claimed first (:mod:`benchmarks.claims`): while another live runner holds it, this one waits, and
+    when that runner's record (or one written by another grid since this grid planned, :func:`adopted`) is there,
+    that record is the outcome, returned without running the job again."""
     from methods.training import PreemptedError
 
     store = ResultStore(options.results_root)
@@ -169,29 +175,64 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
     record: dict[str, Any] = {"job_id": config.job_id, "config": config.to_dict(), "started_at": _now(),
                               "artifacts": {"log": "job.log"}, "run": options.run_id}
     with job_logger(folder / "job.log") as log:
-        ready, blocker, blocker_status, blocker_error = dependencies_ready(config, store)
-        if not ready:
-            record = blocked_record(config, blocker, blocker_status, blocker_error, options.run_id)
-            log.error("blocked: %s", record["error"])
+        held, waited = claims.claim(folder, claims.Owner.me(options.run_id), log.info)
+        with held:
+            other = adopted(store, config.job_id, options, waited)
+            if other is not None:
+                log.info("%s in grid run %s meanwhile: its record is this job's outcome", other["status"], other["run"])
+                checkpointer.finish()
+                return _own(store, other, options)
+            ready, blocker, blocker_status, blocker_error = dependencies_ready(config, store)
+            if not ready:
+                record = blocked_record(config, blocker, blocker_status, blocker_error, options.run_id)
+                log.error("blocked: %s", record["error"])
+                checkpointer.finish()
+                store.write_record(record)
+                return record
+            log.info("start: job %s in grid run %s", config.job_id, options.run_id)
+            t_start = time.perf_counter()
+            try:
+                _run_body(config, options, store, folder, checkpointer, log, timings, record)
+            except PreemptedError as exc:
+                log.info("preempted (%s): resumable training state in %s", exc, checkpointer.path)
+                raise
+            except Exception as exc:  # every other failure becomes a failed record, never a crash of the grid
+                record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+                log.error("failed: %s\n%s", record["error"], record["traceback"])
+            timings["total_s"] = time.perf_counter() - t_start
+            record["timings"] = timings
+            record["finished_at"] = _now()
             checkpointer.finish()
             store.write_record(record)
-            return record
-        t_start = time.perf_counter()
-        try:
-            _run_body(config, options, store, folder, checkpointer, log, timings, record)
-        except PreemptedError as exc:
-            log.info("preempted (%s): resumable training state in %s", exc, checkpointer.path)
-            raise
-        except Exception as exc:  # every other failure becomes a failed record, never a crash of the grid
-            record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-            log.error("failed: %s\n%s", record["error"], record["traceback"])
-        timings["total_s"] = time.perf_counter() - t_start
-        record["timings"] = timings
-        record["finished_at"] = _now()
-        checkpointer.finish()
+            if record["status"] == DONE:
+                checkpointer.path.unlink(missing_ok=True)
+    return record
+
+
+def adopted(store: ResultStore, job_id: str, options: RunOptions, waited: set[str]) -> dict[str, Any] | None:
+    """The record another grid run wrote for this job that is this run's outcome: one by a runner this one waited
+    for, or one written after this grid planned (``options.planned_at_ns``, by the folder's clock), as a grid that
+    had planned a moment later would have found it. A ``blocked`` record is never taken: whether this job's
+    dependencies are done is for this run to see."""
+    record = store.read_record(job_id)
+    if not isinstance(record, dict) or record.get("run") == options.run_id or record["status"] == "blocked":
+        return None
+    if record.get("run") in waited:
+        return record
+    try:
+        written = store.record_path(job_id).stat().st_mtime_ns
+    except OSError:
+        return None
+    return record if options.planned_at_ns and written >= options.planned_at_ns else None
+
+
+def _own(store: ResultStore, record: dict[str, Any], options: RunOptions) -> dict[str, Any]:
+    """Under SLURM, stamp an adopted record with this run when it names an earlier one (its content unchanged, the
+    writer's run kept in ``adopted_from``): the scheduler-side check reads a record older than its submission as
+    one the job never wrote (``benchmarks.slurm_ledger.fresh``) and would record the job lost."""
+    if under_slurm() and str(record.get("run") or "") < options.run_id:
+        record = {**record, "run": options.run_id, "adopted_from": record.get("run")}
         store.write_record(record)
-        if record["status"] == DONE:
-            checkpointer.path.unlink(missing_ok=True)
     return record
 
 

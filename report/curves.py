@@ -26,9 +26,19 @@ COLUMNS = 3
 TITLE_CHARS = 58
 
 
+def _number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def history_frame(histories: Sequence[Any]) -> pd.DataFrame:
     """Long format ``(seed, step, term, value)`` of the seeds' histories (dicts or their JSON text); histories
-    that are missing, unreadable or without steps are left out."""
+    that are missing, unreadable or without steps are left out, and so are points that are not numbers (a record
+    is data: whatever it holds, the page is drawn)."""
     rows = []
     for seed, history in enumerate(histories):
         if isinstance(history, str):
@@ -41,7 +51,7 @@ def history_frame(histories: Sequence[Any]) -> pd.DataFrame:
         steps = history["steps"]
         for term, values in history.items():
             if term != "steps" and isinstance(values, list) and len(values) == len(steps):
-                rows += [(seed, s, term, v) for s, v in zip(steps, values) if v is not None]
+                rows += [(seed, s, term, v) for s, v in zip(steps, values) if _number(s) and _number(v)]
     return pd.DataFrame(rows, columns=["seed", "step", "term", "value"])
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from benchmarks.metrics import METRICS
 from benchmarks.resampling import SCHEME
+from benchmarks.store import atomic_write_bytes
 
 from . import statistics
 from .board import Board, all_references, build_board
@@ -81,8 +82,8 @@ def board_frame(board: Board) -> pd.DataFrame:
 def write_board(board: Board, out_dir: Path) -> tuple[Path, Path]:
     """Write ``leaderboard.json`` and ``leaderboard.csv`` into ``out_dir``."""
     json_path, csv_path = out_dir / JSON_NAME, out_dir / CSV_NAME
-    json_path.write_text(json.dumps(board_json(board), indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    formula_safe_frame(board_frame(board)).to_csv(csv_path, index=False)
+    atomic_write_bytes(json_path, (json.dumps(board_json(board), indent=1, allow_nan=False) + "\n").encode())
+    atomic_write_bytes(csv_path, formula_safe_frame(board_frame(board)).to_csv(index=False).encode())
     return json_path, csv_path
 
 

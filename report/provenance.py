@@ -2,7 +2,9 @@
 
 * Per row (a configuration aggregated over seeds): the command that reruns all its seeds, each seed's job id,
   the config hashes and git commits of its records. The seeds' commands (``benchmarks.provenance``) differ only
-  in ``--seeds`` and ``--jobs``; they are merged into one ``grid`` command naming every seed and job id.
+  in ``--seeds`` and ``--jobs``; they are merged into one ``grid`` command naming every seed and job id. The
+  commands are the ones ``collect`` rebuilt from the stored configs; where a seed's could not be rebuilt
+  (``rerun_error``), or the commands cannot be read, the row says so and shows no command: a problem stays in its row.
 * Per column, once per table: how MACs and latency were measured, read from the records (the counter and its
   torch version, the input shape; device, runtime, threads, batch, warm-up and repeats, median and IQR). Where
   the methods of one table were measured differently, the note says which method used which protocol.
@@ -55,13 +57,20 @@ def row_command(commands: Sequence[str]) -> str:
 
 
 def row_provenance(jobs: pd.DataFrame) -> dict[str, Any]:
-    """The template's provenance of one row from its jobs (one per seed): ``command``, ``seeds`` (seed, job id),
-    ``hashes`` and ``commits`` (distinct, in seed order)."""
+    """The template's provenance of one row from its jobs (one per seed): ``command``, ``problems`` (why there is no
+    command), ``seeds`` (seed, job id), ``hashes`` and ``commits`` (distinct, in seed order)."""
     jobs = jobs.sort_values("seed", kind="mergesort")
     column = (lambda name: [_text(v) for v in jobs[name]] if name in jobs.columns else [])  # noqa: E731
     seeds = [{"seed": _text(int(s) if isinstance(s, float) and s.is_integer() else s), "job_id": j}
              for s, j in zip(jobs["seed"], jobs["job_id"])]
-    return {"command": row_command(column("rerun_command")), "seeds": seeds,
+    problems = [p for p in dict.fromkeys(column("rerun_error")) if p]
+    command = ""
+    if not problems:
+        try:
+            command = row_command(column("rerun_command"))
+        except ValueError as exc:  # shlex: an unbalanced quote
+            problems = [f"the rerun command could not be rebuilt ({exc})"]
+    return {"command": command, "problems": problems, "seeds": seeds,
             "hashes": [h for h in dict.fromkeys(column("config_hash")) if h],
             "commits": [c for c in dict.fromkeys(column("git_commit")) if c]}
 

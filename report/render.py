@@ -1,5 +1,7 @@
 """Render the leaderboard: the board (:mod:`report.board`) as one self-contained HTML page, plus the same board as
-``leaderboard.json`` and ``leaderboard.csv`` (:mod:`report.export`).
+``leaderboard.json`` and ``leaderboard.csv`` (:mod:`report.export`), each written atomically (a temporary file in
+the same folder and ``os.replace``, :func:`benchmarks.store.atomic_write_bytes`), so that two reports of one shared
+folder, or a reader during a report, never see half a file.
 
 The input is the harness's collected DataFrame, one row per job (see ``render_report``). The
 report never imports methods; it only reads columns and the metric descriptions in
@@ -15,6 +17,8 @@ from typing import Any, Iterable
 
 import jinja2
 import pandas as pd
+
+from benchmarks.store import atomic_write_bytes
 
 from . import export
 from .board import build_board
@@ -135,6 +139,6 @@ def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN
         status_text=status_counts_text(jobs["status"].value_counts().to_dict()) if not jobs.empty else "",
     )
     path = out_dir / "index.html"
-    path.write_text(html, encoding="utf-8")
+    atomic_write_bytes(path, html.encode("utf-8"))  # a reader (or a second report) never sees half a page
     export.write_board(board, out_dir)
     return path

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmarks import resampling
+from benchmarks.config import JobConfig
 from benchmarks.run import main
 from benchmarks.store import ResultStore
 
@@ -22,13 +23,14 @@ N_IMAGES = 100
 METHODS = {"scratch": (50.0, 0.3), "output_kd": (49.5, 0.3), "feature_kd": (49.5, 0.3), "crd": (40.0, 0.3)}
 
 
-def _record(job_id: str, phase: str, method: str, seed: int, fid: float, resamples: list[float],
-            n_images: int = N_IMAGES) -> dict:
-    return {"job_id": job_id, "status": "done", "config": {
-        "job_id": job_id, "phase": phase, "family": "i2i", "task": TASK, "method": method, "teacher": TEACHER,
-        "student": STUDENT if phase == "student" else None, "hparams": {}, "seed": seed, "suite": "synthetic"},
-        "metrics": {"fid": fid, "test_resamples": resampling.record({"fid": resamples}, n_images),
-                    "macs_ratio": 4.0 if phase == "student" else 1.0, "params": 1.0}}
+def _record(phase: str, method: str, seed: int, fid: float, resamples: list[float], n_images: int = N_IMAGES) -> dict:
+    """A done record whose config is a real job config (a record must belong to its job: its id is the config's)."""
+    config = JobConfig(phase=phase, family="i2i", task=TASK, task_args={}, teacher=TEACHER,
+                       student=STUDENT if phase == "student" else None, method=method, hparams={}, recipe={},
+                       schedule={}, evaluation={}, seed=seed, suite="synthetic")
+    return {"job_id": config.job_id, "status": "done", "config": config.to_dict(),
+            "metrics": {"fid": fid, "test_resamples": resampling.record({"fid": resamples}, n_images),
+                        "macs_ratio": 4.0 if phase == "student" else 1.0, "params": 1.0}}
 
 
 def write_store(root: Path, shift: dict[str, float] | None = None, seeds: int = 3, n_images: int = N_IMAGES) -> Path:
@@ -38,13 +40,13 @@ def write_store(root: Path, shift: dict[str, float] | None = None, seeds: int = 
     difficulty = rng.normal(0, 12, n_images)
     store = ResultStore(root)
     scores = difficulty + 20.0 + rng.normal(0, 0.2, n_images)
-    store.write_record(_record("teacher", "teacher", "teacher", 0, float(scores.mean()),
+    store.write_record(_record("teacher", "teacher", 0, float(scores.mean()),
                                resampling.subset_means(scores), n_images))
     for method, (offset, spread) in METHODS.items():
         for seed in range(seeds):
             scores = difficulty + offset + (shift or {}).get(method, 0.0) + rng.normal(0, spread) \
                 + rng.normal(0, 0.2, n_images)
-            store.write_record(_record(f"{method}-{seed}", "student", method, seed, float(scores.mean()),
+            store.write_record(_record("student", method, seed, float(scores.mean()),
                                        resampling.subset_means(scores), n_images))
     return root
 

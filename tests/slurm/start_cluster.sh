@@ -11,6 +11,8 @@
 #      /proc/meminfo, MaxArraySize, requeue allowed, short KillWait so cancelled test jobs end fast);
 #   3. starts munged, slurmctld and slurmd (logs in /var/log/slurm/);
 #   4. waits until `sinfo` shows the node idle (or mixed/allocated: it is running jobs).
+# On stdout it prints one line `started DAEMON` per daemon it started (munged, slurmctld, slurmd), so that
+# whoever ran it can stop exactly those afterwards (tests/slurm_daemons.py; the test session does, at its end).
 # The cluster keeps its state and spool in folders of its own (/var/spool/kdgan/...): a one-node
 # SLURM that ran here before under another ClusterName left its name in /var/spool/slurmctld, and
 # slurmctld refuses to start on that folder ("CLUSTER NAME MISMATCH"). A controller that answers
@@ -116,6 +118,7 @@ if ! munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; then
     log "starting munged"
     chown munge:munge /run/munge 2>/dev/null || true
     runuser -u munge -- munged --force 2>/dev/null || munged --force
+    echo "started munged"
 fi
 
 running() { pgrep -x "$1" >/dev/null; }
@@ -128,8 +131,8 @@ if ((restart)); then
         fi
     done
 fi
-running slurmctld || { log "starting slurmctld"; slurmctld; }
-running slurmd || { log "starting slurmd"; slurmd; }
+running slurmctld || { log "starting slurmctld"; slurmctld; echo "started slurmctld"; }
+running slurmd || { log "starting slurmd"; slurmd; echo "started slurmd"; }
 
 deadline=$(( $(date +%s) + TIMEOUT_S ))
 until scontrol ping 2>/dev/null | grep -q "is UP" && usable; do
