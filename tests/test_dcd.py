@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from itertools import chain
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -14,7 +15,9 @@ import methods  # noqa: F401  (registration)
 from benchmarks.grid import expand
 from benchmarks.suites import SUITES
 from datasets import load_task
+from datasets.official_counts import CITYSCAPES, CYCLEGAN as OFFICIAL, PIX2PIX
 from methods.base import TrainSetup
+from methods.crd_teacher import epoch_steps, plan_schedule
 from methods.dcd import Connectors, dcd_loss, dcd_points, discriminator_trunk, min_input_side
 from methods.networks import build_network
 from methods.recipes import build_discriminator, resolve_recipe
@@ -84,11 +87,33 @@ def test_unet_layers_are_omgds() -> None:
     assert list(dcd_points(resnet).values()) == ["model.9", "model.12", "model.15", "model.18"]
 
 
-def test_paper_suites_schedules() -> None:
-    jobs = {j.method: j for j in expand(SUITES.get("cyclegan_horse2zebra"), methods=["dcd", "crd"])
-            if j.phase == "student"}
-    assert jobs["dcd"].teacher_id is None                                   # online teacher
-    assert jobs["dcd"].schedule["steps"] == 4 * jobs["crd"].schedule["steps"]  # 800 student epochs vs 200
+def planned_epochs(suite: str, method: str, paired: bool, n_train: tuple[int, ...]) -> tuple[float, float]:
+    """(teacher epochs, student epochs) the expanded paper suite gives ``method``'s first student job, counted
+    over a training split of ``n_train`` images per domain, as its online-teacher plan trains them."""
+    job = next(j for j in expand(SUITES.get(suite), methods=[method]) if j.phase == "student")
+    assert job.teacher_id is None                                           # online teacher
+    data = SimpleNamespace(paired=paired, train_a=range(n_train[0]), train_b=range(n_train[-1]))
+    plan = plan_schedule(METHODS.get(method).resolve_hparams(job.hparams), data, Schedule(**job.schedule), method)
+    per_epoch = epoch_steps(data, job.schedule["batch_size"])
+    teacher_iterations = plan.teacher_steps * plan.n_dis if paired else plan.teacher_steps  # pix2pix: every n_dis-th
+    return teacher_iterations / per_epoch, plan.student.steps / per_epoch
+
+
+@pytest.mark.parametrize("method", ["dcd", "crd", "omgd"])
+def test_horse2zebra_plans_200_teacher_and_800_student_epochs(method: str) -> None:
+    """The public scripts' --nepochs 100 --nepochs_decay 100 --n_dis 4 (DCD, CRD and OMGD alike): n_dis counted once."""
+    h2z = OFFICIAL["horse2zebra"]
+    assert planned_epochs("cyclegan_horse2zebra", method, False, (h2z["trainA"], h2z["trainB"])) == (200, 800)
+
+
+@pytest.mark.parametrize("suite, epochs", [("pix2pix_edges2shoes", 200), ("pix2pix_cityscapes", 750)])
+def test_omgd_pix2pix_suites_run_its_scripts_epochs(suite: str, epochs: int) -> None:
+    """OMGD's distill.sh: edges2shoes 100 + 100 epochs at batch 4, cityscapes 300 + 450 at batch 1 (ResNet)."""
+    n_train = PIX2PIX["edges2shoes"]["train"] if suite == "pix2pix_edges2shoes" else CITYSCAPES["train"]
+    assert planned_epochs(suite, "omgd", True, (n_train,)) == (epochs, epochs)
+    job = next(j for j in expand(SUITES.get(suite), methods=["omgd"]) if j.phase == "student")
+    assert (job.schedule["batch_size"], job.schedule["decay_from"]) == \
+        ((4, 0.5) if suite == "pix2pix_edges2shoes" else (1, 300 / 750))
 
 
 def fall(values: list[float], window: int = 5) -> float:
