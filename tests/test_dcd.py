@@ -16,9 +16,9 @@ from benchmarks.grid import expand
 from benchmarks.suites import SUITES
 from datasets import load_task
 from datasets.official_counts import CITYSCAPES, CYCLEGAN as OFFICIAL, PIX2PIX
-from methods.base import TrainSetup
+from methods.base import TrainOutcome, TrainSetup
 from methods.crd_teacher import epoch_steps, plan_schedule
-from methods.dcd import Connectors, dcd_loss, dcd_points, discriminator_trunk, min_input_side
+from methods.dcd import Connectors, dcd_loss, dcd_points, dcd_recipe, discriminator_trunk, min_input_side
 from methods.networks import build_network
 from methods.recipes import build_discriminator, resolve_recipe
 from methods.registry import METHODS
@@ -151,6 +151,11 @@ def test_pix2pix_defaults(empty_hub: object) -> None:
                                   log=lambda _: None))
     assert {"dcd", "style", "feature", "T_G_l1"} <= set(out.history) and "G_gan" not in out.history
     assert out.extras["teacher_steps"] == 2 and "NOT ImageNet" in out.extras["vgg_weights"]
+    # the online teacher's D, DCD's feature extractor, is the code's: n_layers, ndf 128, instance norm (hinge)
+    net_d = out.extras["teacher_discriminator"]
+    assert net_d.model[0].out_channels == 128 and net_d.model[0].in_channels == 6
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in net_d.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in net_d.modules())
     conn = out.extras["connectors"]
     assert conn.trained_teacher and conn.teacher.training
     assert all(c[0].out_channels == 6 for c in chain(conn.teacher.values(), conn.student.values()))
@@ -170,3 +175,34 @@ def test_dcd_loss_is_the_sum_of_per_layer_l1(paired: bool) -> None:
     teacher = {k: torch.rand(2, channels, n, n, generator=gen) for k, n in shapes.items()}
     expected = sum(torch.nn.functional.l1_loss(trunk(student[k]), trunk(teacher[k])) for k in shapes)
     assert dcd_loss(trunk, student, teacher).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_teacher_recipe_is_the_codes() -> None:
+    """pix2pix: hinge, ndf 128, instance-norm D (options/distill_options.py, --norm instance); CycleGAN: the
+    suite's recipe (the code's LSGAN, ndf 64); ``gan_mode``/``ndf``/``d_norm`` replace either; ``init`` travels."""
+    hp = METHODS.get("dcd").resolve_hparams({})
+    paired = dcd_recipe(hp, resolve_recipe({"ndf": 8}, True), True)
+    assert (paired["gan_mode"], paired["ndf"], paired["d_norm"], paired["init"]) == ("hinge", 128, "instance", "normal")
+    unpaired = dcd_recipe(hp, resolve_recipe({"ndf": 8}, False), False)
+    assert (unpaired["gan_mode"], unpaired["ndf"], unpaired["d_norm"]) == ("lsgan", 8, "instance")
+    chosen = dcd_recipe({**hp, "gan_mode": "vanilla", "ndf": 16, "d_norm": "batch"}, resolve_recipe({}, True), True)
+    assert (chosen["gan_mode"], chosen["ndf"], chosen["d_norm"]) == ("vanilla", 16, "batch")
+
+
+@pytest.mark.parametrize("gan_on, moves", [("teacher_output", False), ("student", True)])
+def test_cyclegan_gan_term_on_the_teachers_output_gives_the_student_nothing(gan_on: str, moves: bool) -> None:
+    """The code judges the teacher's output (cycleganbest_distiller.py): the term is logged but the student,
+    with every other term off, does not move; ``gan_on="student"`` (the intent) moves it."""
+    data = load_task("synthetic_plain2striped", size=32, n_train=8, n_test=2)
+    method = METHODS.get("dcd")()
+    hp = method.resolve_hparams({"steps_count": "student", "window_epochs": 1.0, "teacher_select": "latest",
+                                 "lambda_style": 0, "lambda_feature": 0, "lambda_dcd": 0, "gan_on": gan_on})
+    def run(lr: float) -> TrainOutcome:
+        return method.train(TrainSetup(data, STUDENT, TEACHER, hp, Schedule(steps=3, batch_size=2, lr=lr, log_every=1),
+                                       CPU, 0, {"ndf": 8}, log=lambda _: None))
+
+    start = run(0.0).generator.state_dict()                                 # lr 0: the student as built
+    out = run(1e-3)
+    assert len(out.history["G_gan"]) == 3 and all(v > 0 for v in out.history["G_gan"])    # LSGAN, logged
+    moved = [not torch.equal(start[k], v) for k, v in out.generator.state_dict().items()]
+    assert any(moved) == moves
