@@ -41,8 +41,8 @@ style / feature           ``AGD_weights 1e1,1e4,1e1,1e-5`` (scripts).     ``None
                           relu2_2 L1. The ``.py`` parses two
                           (``loss_weight[0]``, ``[1]``): style 10,
                           feature 1e4
-student GAN term          cycleganbest_distiller.py ``backward_G_Student``  ``gan_on`` ``teacher_output``:     code
-                          : D_A on the *teacher's* output ``self.fake``   the term on the teacher's output,
+student GAN term          cycleganbest_distiller.py backward_G_Student:   ``gan_on`` ``teacher_output``:     code
+                          D_A on the *teacher's* output ``self.fake``     the term on the teacher's output,
                           (no gradient to the student), weight 1;         logged, no gradient (``student``:
                           pix2pixbest_distiller.py: a 3-channel output    the intent, conditioned on the
                           fed to the 6-channel D (crashes), never added   input for pix2pix); ``lambda_gan``

@@ -128,7 +128,7 @@ def test_ka_term_alone_aligns_the_student() -> None:
     data = load_task("synthetic_edges2shapes", size=32, n_train=48, n_test=8)
     quiet = lambda _: None  # noqa: E731
     teacher = train_recipe(TrainSetup(data, TEACHER, TEACHER, {}, Schedule(steps=20, batch_size=4, log_every=20),
-                                      CPU, 0, {"ndf": 8}, log=quiet), TEACHER)
+                                      CPU, 0, {"ndf": 8, "init": "pytorch"}, log=quiet), TEACHER)
     for net in (teacher.generator, teacher.discriminator):
         net.zero_grad(set_to_none=True)
     before = {k: v.clone() for k, v in teacher.generator.state_dict().items()}
