@@ -225,8 +225,9 @@ def test_crd_teacher_network_and_paper_suite_schedule() -> None:
     crd = METHODS.get("crd")
     published = {"arch": "resnet_generator", "ngf": 64, "checkpoint": "cyclegan/horse2zebra"}
     spec = online_teacher_spec(crd.resolve_hparams({"teacher_arch": "mobile_resnet_generator"}), published)
-    assert spec == {"arch": "mobile_resnet_generator", "ngf": 64}
-    assert online_teacher_spec(crd.resolve_hparams({}), published) == {"arch": "resnet_generator", "ngf": 64}
+    assert spec == {"arch": "mobile_resnet_generator", "ngf": 64, "dropout": 0.0}  # teacher_dropout_rate 0
+    assert online_teacher_spec(crd.resolve_hparams({}), published) == {"arch": "resnet_generator", "ngf": 64,
+                                                                        "dropout": 0.0}
     with pytest.raises(ValueError, match="teacher_arch='mobile_resnet'"):
         crd.check_plan(StudentPlan(STUDENT, TEACHER, 32, {"teacher_arch": "mobile_resnet"}))
     jobs = [j for j in expand(SUITES.get("pix2pix_edges2shoes"), methods=["crd"]) if j.method == "crd"]
