@@ -15,10 +15,12 @@ The teacher is loaded, not trained; ``--set teacher.checkpoint=null`` trains it 
 teacher schedule below.
 
 Methods whose papers train their students differently get their own ``method_schedules`` there:
-DCD (horse2zebra: 800 student epochs, 4 per epoch of its 200-epoch online teacher; edges2shoes: 100 + 100
-epochs at batch 4) and CAT's kernel alignment (``cat_ka``: batch 80, which KA needs; 500 + 500 epochs
-horse2zebra, 500 + 750 Cityscapes). DCD's edges2shoes student was a mobile ResNet; here it is the suite's
-U-Net students.
+DCD (edges2shoes: 100 + 100 epochs at batch 4; on horse2zebra the suite's 100 + 100 epochs count its online
+teacher's epochs, as CRD's and OMGD's: 200 teacher and 800 student epochs with ``n_dis`` 4, its
+``scripts/cycle_gan/horse2zebra/distill.sh``), OMGD (``scripts/{resnet,unet}_pix2pix/*/distill.sh``: edges2shoes
+100 + 100 epochs at batch 4, Cityscapes 300 + 450 at batch 1 for its ResNet students) and CAT's kernel alignment
+(``cat_ka``: batch 80, which KA needs; 500 + 500 epochs horse2zebra, 500 + 750 Cityscapes). DCD's edges2shoes
+student was a mobile ResNet; here it is the suite's U-Net students.
 
 Schedules are the papers' epochs turned into steps (``epochs_to_steps``): one epoch is
 ``ceil(N / batch)`` steps, with N the training-set size of the official release: for unpaired
@@ -107,10 +109,10 @@ def paper_schedule(n_epochs: int, n_epochs_decay: int, n_train: int, batch_size:
 
 _H2Z = CYCLEGAN["horse2zebra"]
 _H2Z_SCHEDULE = paper_schedule(100, 100, max(_H2Z["trainA"], _H2Z["trainB"]), 1)
-#: DCD: 200 online-teacher epochs, 4 student epochs per teacher epoch (OMGD's loop, n_dis 4); CAT: batch 80,
-#: 500 + 500 epochs (scripts/cycle_gan/horse2zebra/train_inception_student_2p6B.sh)
-_H2Z_METHOD_SCHEDULES = {"dcd": paper_schedule(400, 400, max(_H2Z["trainA"], _H2Z["trainB"]), 1),
-                         "cat_ka": paper_schedule(500, 500, max(_H2Z["trainA"], _H2Z["trainB"]), 80)}
+#: CAT: batch 80, 500 + 500 epochs (scripts/cycle_gan/horse2zebra/train_inception_student_2p6B.sh). DCD, CRD and
+#: OMGD run the suite's 100 + 100, which their default ``steps_count="teacher"`` reads as teacher epochs (x n_dis 4
+#: student epochs: 200 and 800), as their scripts' ``--nepochs 100 --nepochs_decay 100 --n_dis 4``
+_H2Z_METHOD_SCHEDULES = {"cat_ka": paper_schedule(500, 500, max(_H2Z["trainA"], _H2Z["trainB"]), 80)}
 register_suite(Suite(
     name="cyclegan_horse2zebra",
     description="horse2zebra 256px as in GAN Compression/OMGD/CRD: published CycleGAN ResNet-9 ngf64 teacher; ResNet "
@@ -139,8 +141,8 @@ register_suite(Suite(
     teacher_schedule=_E2S_SCHEDULE,
     student_schedule=_E2S_SCHEDULE,
     evaluation=EVALUATION,
-    # DCD's edges2shoes script: 100 + 100 epochs at batch 4 (scripts/resnet_pix2pix/edges2shoes/distill.sh)
-    method_schedules={"dcd": paper_schedule(100, 100, PIX2PIX["edges2shoes"]["train"], 4)},
+    # DCD's and OMGD's edges2shoes scripts: 100 + 100 epochs at batch 4 (scripts/*_pix2pix/edges2shoes/distill.sh)
+    method_schedules={m: paper_schedule(100, 100, PIX2PIX["edges2shoes"]["train"], 4) for m in ("dcd", "omgd")},
 ))
 
 _CITY_SCHEDULE = paper_schedule(100, 150, CITYSCAPES["train"], 1)
@@ -156,8 +158,10 @@ register_suite(Suite(
     teacher_schedule=_CITY_SCHEDULE,
     student_schedule=_CITY_SCHEDULE,
     evaluation=EVALUATION,
-    # CAT: batch 80, 500 + 750 epochs (scripts/pix2pix/cityscapes/train_inception_student_5p6B.sh)
-    method_schedules={"cat_ka": paper_schedule(500, 750, CITYSCAPES["train"], 80)},
+    # CAT: batch 80, 500 + 750 epochs (scripts/pix2pix/cityscapes/train_inception_student_5p6B.sh); OMGD: 300 + 450
+    # epochs, batch 1 (its ResNet students; scripts/resnet_pix2pix/cityscapes/distill.sh)
+    method_schedules={"cat_ka": paper_schedule(500, 750, CITYSCAPES["train"], 80),
+                      "omgd": paper_schedule(300, 450, CITYSCAPES["train"], 1)},
 ))
 
 

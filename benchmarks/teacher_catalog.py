@@ -16,7 +16,7 @@ PIX2PIX_URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}
 GAN_COMPRESSION_URL = ("https://huggingface.co/mit-han-lab/gan-compression/resolve/main/pretrained/{model}/{task}/"
                        "full/latest_net_G.pth")
 RESNET_9 = {"arch": "resnet_generator", "ngf": 64, "n_blocks": 9, "norm": "instance"}
-UNET_256 = {"arch": "unet_generator", "ngf": 64, "num_downs": 8, "norm": "batch", "dropout": True}
+UNET_256 = {"arch": "unet_generator", "ngf": 64, "num_downs": 8, "norm": "batch", "dropout": 0.5}
 
 
 class CheckpointError(RuntimeError):

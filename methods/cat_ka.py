@@ -32,14 +32,23 @@ recon term               ``inception_distiller.py: backward_G``: L1 to   ``recon
                          truth (paired)                                  ``ground_truth`` to force one
 ``lambda_recon``         5 horse2zebra (script), 100 paired (default)    ``None``: 5 CycleGAN, 100        code
                                                                          pix2pix
-GAN loss                 LSGAN horse2zebra; the options' default         the suite recipe's ``gan_mode``  one GAN
-                         (hinge) cityscapes                              (LSGAN / vanilla)                mode per
-                                                                                                          suite
+KA over the batch        ``inception_distiller.py calc_distill_loss``:   ``ka_groups`` 4: the batch split  code
+                         4 GPUs (``--gpu_ids 0,1,2,3``, batch 80), -KA   into 4 equal groups, KA per
+                         per GPU over its 20 samples, ``gather(...)      group, summed; at most batch // 2
+                         .sum()`` per layer                              groups (>= 2 samples each);
+                                                                         ``1``: one KA over the batch
+GAN loss / D width       horse2zebra script: ``--gan_mode lsgan --ndf    ``gan_mode``/``ndf`` ``None``:   code
+                         64``; cityscapes: distill_options.py defaults   hinge, 128 pix2pix; the suite's
+                         hinge, ndf 128                                  recipe CycleGAN
 discriminator            restored from the teacher's D, trained          ``d_init`` ``teacher``           code
                          (``--restore_D_path``)                          (``scratch`` possible)
-student                  pruned from a teacher-width supernet, weights   fixed student, from scratch      no
-                         from the teacher (``load_pretrained_weight``)                                    search
-                                                                                                          here
+student                  pruned from a teacher-width supernet, weights   fixed student (no search);       code
+                         from the teacher (``load_pretrained_weight``,   ``student_init`` ``auto``: GAN
+                         ``--restore_pretrained_G_path``)                Compression's weight transfer
+                                                                         where it applies (ResNet
+                                                                         family), else scratch
+init                     base_options.py ``--init_type normal            ``init`` ``normal`` (before any  code
+                         --init_gain 0.02`` (``init_net``)               transfer); ``pytorch``
 batch / schedule         batch 80; 500 + 500 epochs horse2zebra,         the suite's; the paper suites'   paper
                          500 + 750 cityscapes                            ``*_cat_ka`` parts use CAT's
 =======================  ==============================================  ===============================  ==========
@@ -54,7 +63,9 @@ from torch import nn
 
 from methods.base import TrainOutcome, TrainSetup, by_pairing
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
+from methods.gan_compression import STUDENT_DEFAULTS, GanCompressionStudent
 from methods.losses.kernel_alignment import kernel_alignment_loss
+from methods.plan_checks import ka_groups
 from methods.registry import METHODS
 
 RECON_TARGETS = ("teacher", "ground_truth")
@@ -72,13 +83,14 @@ def _recon_target(hp: Mapping[str, Any], paired: bool) -> str:
 
 
 @METHODS.register("cat_ka")
-class CatKA(DistillationMethod):
+class CatKA(GanCompressionStudent, DistillationMethod):
     """CAT's distillation: GAN + output L1 - lambda_ka x sum of kernel alignments at CAT's layers (batch > 1)."""
 
     name = "cat_ka"
     citation = ("Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 "
                 "(kernel-alignment distillation only, no architecture search)")
-    defaults = {**LOOP_DEFAULTS, "lambda_ka": None, "lambda_recon": None, "recon_target": None, "layers": None}
+    defaults = {**LOOP_DEFAULTS, "lambda_ka": None, "lambda_recon": None, "recon_target": None, "layers": None,
+                "ka_groups": 4, **STUDENT_DEFAULTS}
 
     plan_check = "methods.plan_checks:cat_ka"  # batch_size >= 2
 
@@ -98,8 +110,11 @@ class CatKA(DistillationMethod):
         recon = by_pairing(hp["lambda_recon"], paired, pix2pix=100.0, cyclegan=5.0)
         ka = by_pairing(hp["lambda_ka"], paired, pix2pix=0.5, cyclegan=1.0)
         return {"recon": F.l1_loss(t.student_out, target) * recon,
-                "ka": kernel_alignment_loss(t.student_feats, t.teacher_feats) * ka}
+                "ka": kernel_alignment_loss(t.student_feats, t.teacher_feats,
+                                            ka_groups(hp["ka_groups"], t.real_a.shape[0])) * ka}
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         _recon_target(setup.hparams, setup.data.paired)
-        return super().train(setup)
+        outcome = super().train(setup)
+        outcome.extras["ka_groups"] = ka_groups(setup.hparams["ka_groups"], setup.schedule.batch_size)
+        return outcome

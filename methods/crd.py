@@ -54,6 +54,10 @@ pix2pix schedule    scripts/*_pix2pix/edges2shoes/distill.sh:   ``epochs``/``epo
 CycleGAN teacher    scripts/cycle_gan/horse2zebra/distill.sh:   the suite's (resnet_generator in     one teacher for every
                     mobile_resnet_9blocks ngf 64                the paper suite) or ``teacher_arch`` method of the suite
 student D           teacher's D_A, frozen for the student step  teacher's D_B (judges domain B)      same role
+dropout             base_*best_distiller.py: student_ and        ``student_dropout`` 0,               the code's
+                    teacher_dropout_rate 0                      ``teacher_dropout`` 0 (rates)
+init                models/networks.py init_net: N(0, 0.02)     ``init`` ``normal`` (student, online  the code's
+                    for every G and D                           teacher, its D); ``pytorch`` option
 ==================  ==========================================  ===================================  ======================
 
 The job's ``steps`` and ``decay_from`` shape the student's and the teacher's learning rates (both
@@ -69,11 +73,11 @@ import torch
 import torch.nn.functional as F
 
 from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
-from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
+from methods.crd_teacher import ONLINE_NETWORK_DEFAULTS, SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.losses.relational import column_slices, patch_slices, rkd_loss, row_slices
 from methods.networks import build_network
 from methods.perceptual import VGG16Features, style_loss
-from methods.plan_checks import online_teacher_spec, resolve_patch_size, uses_vgg16
+from methods.plan_checks import online_student_spec, online_teacher_spec, resolve_patch_size, uses_vgg16
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
 from methods.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad
@@ -124,7 +128,7 @@ class CRD(Method):
         "rkd_distance": 1.0, "rkd_angle": 2.0, "patch_size": None,
         "lambda_style": None, "lambda_feature": None, "lambda_gan": None,
         **SCHEDULE_DEFAULTS, "teacher_arch": None,
-        "vgg_input": "unit", "vgg_weights": None,
+        "vgg_input": "unit", "vgg_weights": None, **ONLINE_NETWORK_DEFAULTS,
     }
 
     plan_check = "methods.plan_checks:crd"
@@ -136,7 +140,7 @@ class CRD(Method):
         weights = crd_weights(hp, paired)
         patch_size = resolve_patch_size(hp["patch_size"], setup.data.size)
         plan = plan_schedule(hp, setup.data, setup.schedule)
-        recipe = resolve_recipe(setup.recipe, paired)
+        recipe = {**resolve_recipe(setup.recipe, paired), "init": hp["init"]}
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)
         sampler = recipe_sampler(setup, gen)
@@ -144,7 +148,7 @@ class CRD(Method):
         vgg = (VGG16Features(hp["vgg_weights"], imagenet_norm=hp["vgg_input"] == "imagenet").to(device)
                if uses_vgg16(hp, paired) else None)
         teacher = OnlineTeacher(setup, plan, online_teacher_spec(hp, setup.teacher_spec), recipe, hp, gen, sampler, vgg)
-        student = build_network(setup.student_spec).to(device)
+        student = build_network(online_student_spec(hp, setup.student_spec), hp["init"]).to(device)
         opt_s = adam(student.parameters(), plan.student)
         t_modules, t_optimizers, t_schedulers, t_extras = teacher.state_parts()
         state = TrainingState({"G": student, **t_modules}, {"G": opt_s, **t_optimizers},
@@ -162,7 +166,7 @@ class CRD(Method):
             if weights["gan"]:
                 set_requires_grad(net_d, False)  # the teacher's discriminator, frozen for the student
                 judged = net_d(torch.cat([real_a, s_out], 1) if paired else s_out)
-                terms["G_gan"] = weights["gan"] * gan_loss(judged, True, mode)
+                terms["G_gan"] = weights["gan"] * gan_loss(judged, True, mode, for_discriminator=False)
             opt_s.zero_grad(set_to_none=True)
             sum(terms.values()).backward()
             opt_s.step()

@@ -11,7 +11,10 @@ LeakyReLU, 8 x ndf channels, before the final 1-channel conv); the DCD term is t
 the two, summed over the layers. Student loss:
 
     lambda_dcd x DCD + lambda_style x Gram style (VGG16 relu1_2..relu4_3) + lambda_feature x L1(relu2_2)
-    + lambda_gan x GAN loss of the teacher's (frozen) discriminator on the student's output
+    + lambda_gan x generator GAN loss of the teacher's (frozen) discriminator
+
+The GAN term is judged on ``gan_on``: ``teacher_output`` (the default, CycleGAN's code: the teacher's output,
+so the term is logged but gives the student no gradient) or ``student`` (its evident intent).
 
 Collaborative adversarial training: the teacher generator and discriminator are trained from
 scratch inside this job, interleaved with the student (CRD's :class:`methods.crd.OnlineTeacher`: the
@@ -32,13 +35,26 @@ component                 public code (file)                              ours  
 DCD weight                ``--lambda_CD 1`` (scripts); CycleGAN code      ``lambda_dcd`` ``None``: 0.1       METHODS
                           reads ``opt.lamda_CD`` (a typo: crashes);       CycleGAN, 1 pix2pix                .md
                           the authors' working version uses 0.1
-style / feature           ``AGD_weights 1e1,1e4,1e1,1e-5``: 1e4 style,    ``None``: 1e4 / 10 (SSIM and TV    code
-                          10 relu2_2 L1 (SSIM and TV parsed, not used)    not used either)
-student GAN term          CycleGAN: on the *teacher's* output (no         ``lambda_gan`` ``None``: 1 on the  intent
-                          gradient to the student); pix2pix: a 3-channel  student's output for CycleGAN
-                          output fed to the 6-channel D (crashes), and    (conditioned on the input for
-                          never added to the loss                         pix2pix), 0 for pix2pix (the
-                                                                          code's sum)
+style / feature           ``AGD_weights 1e1,1e4,1e1,1e-5`` (scripts).     ``None``: 1e4 style / 10 feature,  the .pyc
+                          The shipped ``distillers/__pycache__/*.pyc``    the ``.pyc``'s (SSIM and TV not    (what ran)
+                          parse SSIM, style, feature, TV: 1e4 style, 10   used either)
+                          relu2_2 L1. The ``.py`` parses two
+                          (``loss_weight[0]``, ``[1]``): style 10,
+                          feature 1e4
+student GAN term          cycleganbest_distiller.py backward_G_Student:   ``gan_on`` ``teacher_output``:     code
+                          D_A on the *teacher's* output ``self.fake``     the term on the teacher's output,
+                          (no gradient to the student), weight 1;         logged, no gradient (``student``:
+                          pix2pixbest_distiller.py: a 3-channel output    the intent, conditioned on the
+                          fed to the 6-channel D (crashes), never added   input for pix2pix); ``lambda_gan``
+                          to the loss                                     ``None``: 1 CycleGAN, 0 pix2pix
+pix2pix teacher D         options/distill_options.py: ``n_layers``, ndf   ``gan_mode``/``ndf``/``d_norm``    code
+(DCD's feature            128, ``--norm instance`` (base_options.py),     ``None``: hinge, 128, instance on
+extractor)                hinge; CycleGAN: base_cycleganbest_distiller    pix2pix; CycleGAN the recipe's
+                          set_defaults ndf 64, lsgan                      (LSGAN, 64, instance)
+dropout                   base_*best_distiller.py: student_ and           ``student_dropout`` 0,             code
+                          teacher_dropout_rate 0                          ``teacher_dropout`` 0 (rates)
+init                      models/networks.py ``init_net`` N(0, 0.02)      ``init`` ``normal`` (student,      code
+                          for every G and D                               teacher, D); ``pytorch`` option
 D feature (pix2pix)       hook on ``block4s.1.block.2``, absent from the  penultimate activation, as the     intent
                           n_layers D: never fires, DCD is 0               CycleGAN code (``model.10``)
 teacher connector         CycleGAN: frozen, eval-mode BN; pix2pix: its    ``teacher_connector`` ``None``:    code
@@ -69,16 +85,18 @@ from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
 from methods.crd import perceptual_losses
 from methods.distill import feature_shapes
 from methods.losses.multi_granularity import UNET_CD_LAYERS, cd_adaptor
-from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
+from methods.crd_teacher import ONLINE_NETWORK_DEFAULTS, SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.networks import build_network
 from methods.networks.generators import UnetGenerator
 from methods.perceptual import VGG16Features
-from methods.plan_checks import uses_vgg16
+from methods.plan_checks import online_student_spec, online_teacher_spec, uses_vgg16
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
 from methods.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad, tap_features
 
 CONNECTOR_MODES = ("frozen", "trained")
+#: Which image the student's GAN term judges: the teacher's output (CycleGAN code), or the student's (intent).
+GAN_ON = ("teacher_output", "student")
 #: DCD's names for OMGD's U-Net channel-distillation paths (level 1 outermost).
 UNET_POINTS = dict(zip(("down2", "down4", "up4", "up2"), UNET_CD_LAYERS))
 
@@ -94,6 +112,15 @@ def dcd_weights(hp: Mapping[str, Any], paired: bool) -> dict[str, float]:
             "style": by_pairing(hp["lambda_style"], paired, pix2pix=1e4, cyclegan=1e4),
             "feature": by_pairing(hp["lambda_feature"], paired, pix2pix=10.0, cyclegan=10.0),
             "gan": by_pairing(hp["lambda_gan"], paired, pix2pix=0.0, cyclegan=1.0)}
+
+
+def dcd_recipe(hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
+    """The online teacher's recipe: on pix2pix the code's discriminator (``n_layers``, ndf 128, instance norm,
+    hinge: ``options/distill_options.py``, ``--norm instance``), on CycleGAN the suite's recipe (the code's
+    LSGAN, ndf 64); ``gan_mode``/``ndf``/``d_norm`` replace either; every network initialised as ``init``."""
+    code = {"gan_mode": "hinge", "ndf": 128, "d_norm": "instance"} if paired else {}
+    chosen = {k: hp[k] if hp[k] is not None else code.get(k, recipe[k]) for k in ("gan_mode", "ndf", "d_norm")}
+    return {**recipe, **chosen, "init": hp["init"]}
 
 
 def discriminator_trunk(net_d: nn.Module) -> nn.Sequential:
@@ -126,8 +153,8 @@ def dcd_loss(trunk: nn.Sequential, student_maps: Mapping[str, torch.Tensor],
 
     Without BatchNorm in the trunk (instance norm works per sample), the layers whose maps have the
     same shape go through it as one batch per side: the same values, fewer and larger convolutions.
-    With BatchNorm (pix2pix's D, in training mode) each layer and side is its own call, as in the
-    public code, so that batch statistics never mix layers."""
+    With BatchNorm (a D with ``d_norm="batch"``, in training mode) each layer and side is its own call, as
+    the public code calls it per layer, so that batch statistics never mix layers."""
     side = min_input_side(trunk)
     per_sample = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in trunk)
     groups: dict[object, list[str]] = {}
@@ -194,8 +221,8 @@ class DCD(Method):
     citation = "Hu et al., Discriminator-Cooperated Feature Map Distillation for GAN Compression, CVPR 2023"
     defaults = {
         "lambda_dcd": None, "lambda_style": None, "lambda_feature": None, "lambda_gan": None,
-        "teacher_connector": None,
-        **SCHEDULE_DEFAULTS, "vgg_weights": None,
+        "teacher_connector": None, "gan_on": "teacher_output", "gan_mode": None, "ndf": None, "d_norm": None,
+        **SCHEDULE_DEFAULTS, "vgg_weights": None, **ONLINE_NETWORK_DEFAULTS,
     }
 
     weights_check = "methods.plan_checks:online_teacher_weights"
@@ -204,14 +231,17 @@ class DCD(Method):
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
         plan = plan_schedule(hp, setup.data, setup.schedule, "dcd")
         weights = dcd_weights(hp, paired)
-        recipe = resolve_recipe(setup.recipe, paired)
+        recipe = dcd_recipe(hp, resolve_recipe(setup.recipe, paired), paired)
+        if hp["gan_on"] not in GAN_ON:
+            raise ValueError(f"dcd gan_on must be one of {GAN_ON}, got {hp['gan_on']!r}")
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)
         sampler = recipe_sampler(setup, gen)
         perceptual = bool(weights["style"] or weights["feature"])
         vgg = VGG16Features(hp["vgg_weights"], imagenet_norm=False).to(device) if uses_vgg16(hp, paired) else None
-        teacher = OnlineTeacher(setup, plan, setup.teacher_spec, recipe, hp, gen, sampler, vgg)
-        student = build_network(setup.student_spec).to(device)
+        teacher = OnlineTeacher(setup, plan, online_teacher_spec(hp, setup.teacher_spec), recipe, hp, gen, sampler,
+                                vgg)
+        student = build_network(online_student_spec(hp, setup.student_spec), hp["init"]).to(device)
         net_d, mode = teacher.model.discriminator, recipe["gan_mode"]
         trunk = discriminator_trunk(net_d)
         connectors = self._connectors(hp, paired, student, teacher.source, net_d, setup).to(device)
@@ -232,8 +262,11 @@ class DCD(Method):
                 terms = perceptual_losses(vgg, s_out, t_out, weights) if perceptual else {}
                 terms["dcd"] = weights["dcd"] * dcd_term(trunk, connectors, dict(s_feats), t_snapshot)
                 if weights["gan"]:
-                    judged = net_d(torch.cat([real_a, s_out], 1) if paired else s_out)
-                    terms["G_gan"] = weights["gan"] * gan_loss(judged, True, mode)
+                    on_student = hp["gan_on"] == "student"
+                    with torch.set_grad_enabled(on_student):
+                        image = s_out if on_student else t_out.detach()
+                        judged = net_d(torch.cat([real_a, image], 1) if paired else image)
+                        terms["G_gan"] = weights["gan"] * gan_loss(judged, True, mode, for_discriminator=False)
                 opt_s.zero_grad(set_to_none=True)
                 sum(terms.values()).backward()
                 opt_s.step()

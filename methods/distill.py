@@ -6,7 +6,8 @@ method asks for; the student's PatchGAN is updated on real domain-B images vs st
 (conditioned on the input for paired tasks); then the student (and the method's own modules:
 adapters, projection heads) minimises ``lambda_gan`` x GAN loss + the method's loss terms.
 The student's discriminator starts from the teacher's (GAN Compression's choice) unless
-``d_init="scratch"``.
+``d_init="scratch"``. Every network the loop builds fresh (the student, a fresh discriminator) is initialised
+as ``init`` says: ``normal``, the GAN Compression family's ``init_net`` N(0, 0.02) (the default), or ``pytorch``.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from methods.recipes import build_discriminator, resolve_recipe
 from methods.training import (BatchSampler, TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad,
                               tap_features)
 
-LOOP_DEFAULTS: Mapping[str, Any] = {"lambda_gan": 1.0, "d_init": "teacher"}
+LOOP_DEFAULTS: Mapping[str, Any] = {"lambda_gan": 1.0, "d_init": "teacher", "init": "normal"}
 
 
 @dataclass
@@ -96,12 +97,12 @@ class DistillationMethod(Method):
             raise ValueError(f"method {self.name!r} needs a pretrained teacher and none was given")
         hp, paired = setup.hparams, setup.data.paired
         self.check_setup(setup)
-        recipe = self.student_recipe(hp, resolve_recipe(setup.recipe, paired), paired)
+        recipe = {**self.student_recipe(hp, resolve_recipe(setup.recipe, paired), paired), "init": hp["init"]}
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)
         teacher = setup.teacher.to(setup.device).eval()
         set_requires_grad(teacher, False)
-        student = build_network(setup.student_spec).to(setup.device)
+        student = build_network(setup.student_spec, hp["init"]).to(setup.device)
         inits = {"student_init": self.init_student(hp, setup, student, teacher)}
         net_d, inits["d_init"] = self._discriminator(hp, setup, recipe)
         net_d = net_d.to(setup.device).train()
@@ -131,8 +132,8 @@ class DistillationMethod(Method):
                 s_out = student(real_a)
                 set_requires_grad(net_d, True)
                 opt_d.zero_grad(set_to_none=True)
-                loss_d = 0.5 * (gan_loss(judge(real_a, real_b), True, mode)
-                                + gan_loss(judge(real_a, s_out.detach()), False, mode))
+                loss_d = 0.5 * (gan_loss(judge(real_a, real_b), True, mode, for_discriminator=True)
+                                + gan_loss(judge(real_a, s_out.detach()), False, mode, for_discriminator=True))
                 loss_d.backward()
                 opt_d.step()
                 set_requires_grad(net_d, False)

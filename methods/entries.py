@@ -12,6 +12,7 @@ before anything runs.
 """
 from __future__ import annotations
 
+from methods.network_spec import INITS
 from methods.registry import ARTIFACTS, METHODS, Need, Param, params_of
 
 #: The fake set's training steps: the cGAN's plus the density-ratio model's (sampling and filtering not counted).
@@ -44,8 +45,14 @@ FAKE_SET_PARAMS = {"ccgan_sigma": Param("float", optional=True, low=0.0),
                                                          "gan_steps", "dre_steps", "rs_batch_size")}}
 
 _WEIGHT = Param("float", optional=True, low=0.0)
+_INIT = Param("str", choices=INITS)
+_DROPOUT = Param("float", low=0.0, high=0.999)
 _LOOP_PARAMS = {"lambda_gan": Param("float", low=0.0), "d_init": Param("str", choices=("teacher", "scratch")),
-                "lambda_recon": _WEIGHT}
+                "lambda_recon": _WEIGHT, "init": _INIT}
+#: GAN Compression's student settings, shared by feature_kd and cat_ka (``methods.gan_compression``)
+_GC_STUDENT_PARAMS = {**_LOOP_PARAMS, "student_init": Param("str", choices=("auto", "teacher", "scratch")),
+                      "gan_mode": Param("str", optional=True, choices=("lsgan", "vanilla", "hinge")),
+                      "ndf": Param("int", optional=True, low=1)}
 _LABELLED_PARAMS = {"reg_loss": Param("str", choices=("mse", "l1")),
                     "augment": Param("str", optional=True, choices=("crop_flip", "flip", "none"))}
 _CGAN_KD_PARAMS = {**_LABELLED_PARAMS, "init": Param("str", choices=("nokd", "scratch")),
@@ -68,7 +75,12 @@ _ONLINE_PARAMS = {"n_dis": Param("int", optional=True, low=1),
                   "window_epochs": Param("float", low=0.0), "teacher_select": Param("str", choices=("best", "latest")),
                   "select_images": Param("int", low=1), "vgg_weights": Param("str", optional=True),
                   "teacher_arch": Param("str", optional=True),
+                  "student_dropout": _DROPOUT, "teacher_dropout": _DROPOUT, "init": _INIT,
                   **{k: _WEIGHT for k in ("lambda_style", "lambda_feature", "lambda_gan", "lambda_dcd")}}
+_DCD_PARAMS = {**_ONLINE_PARAMS, "gan_on": Param("str", choices=("teacher_output", "student")),
+               "gan_mode": Param("str", optional=True, choices=("lsgan", "vanilla", "hinge")),
+               "ndf": Param("int", optional=True, low=1),
+               "d_norm": Param("str", optional=True, choices=("batch", "instance"))}
 _CRD_PARAMS = {**_ONLINE_PARAMS, **{k: _WEIGHT for k in ("lambda_row", "lambda_column", "lambda_patch")},
                "patch_size": Param("int", optional=True, low=1),
                "vgg_input": Param("str", choices=("unit", "imagenet"))}
@@ -148,7 +160,10 @@ _method('crd', 'methods.crd', families=('i2i',), teacher_mode='online',
                    'select_images': 32,
                    'teacher_arch': None,
                    'vgg_input': 'unit',
-                   'vgg_weights': None},
+                   'vgg_weights': None,
+                   'student_dropout': 0.0,
+                   'teacher_dropout': 0.0,
+                   'init': 'normal'},
         params=_CRD_PARAMS,
         needs=(), resources={}, check='methods.plan_checks:crd',
         weights='methods.plan_checks:online_teacher_weights')
@@ -159,13 +174,13 @@ _method('feature_kd', 'methods.feature_kd', families=('i2i',), teacher_mode='pre
         citation='Li et al., GAN Compression: Efficient Architectures for Interactive Conditional GANs, CVPR '
                  '2020',
         defaults={'lambda_gan': 1.0,
-                   'd_init': 'teacher',
+                   'd_init': 'teacher', 'init': 'normal',
                    'lambda_recon': None,
                    'lambda_distill': None,
                    'student_init': 'auto',
                    'gan_mode': None,
                    'ndf': None},
-        params={**_LOOP_PARAMS, "lambda_distill": _WEIGHT},
+        params={**_GC_STUDENT_PARAMS, "lambda_distill": _WEIGHT},
         needs=(), resources={}, check='methods.plan_checks:feature_kd')
 
 _method('nokd', 'methods.nokd', families=('classification', 'regression'), teacher_mode='none',
@@ -180,7 +195,7 @@ _method('output_kd', 'methods.output_kd', families=('i2i',), teacher_mode='pretr
         summary='Output distillation: lambda_recon x L1(student(x), teacher(x)) + GAN loss.',
         citation='Output-level KD baseline, as in GAN Compression (Li et al., CVPR 2020) without the feature '
                  'term',
-        defaults={'lambda_gan': 1.0, 'd_init': 'teacher', 'lambda_recon': None},
+        defaults={'lambda_gan': 1.0, 'd_init': 'teacher', 'init': 'normal', 'lambda_recon': None},
         params=_LOOP_PARAMS,
         needs=(), resources={})
 
@@ -190,7 +205,7 @@ _method('reko', 'methods.reko', families=('i2i',), teacher_mode='pretrained',
         citation='Zhang et al., Region-aware Knowledge Distillation for Efficient Image-to-Image Translation,'
                  ' arXiv 2205.12451 (attention and contrastive construction reconstructed from the abstract)',
         defaults={'lambda_gan': 1.0,
-                   'd_init': 'teacher',
+                   'd_init': 'teacher', 'init': 'normal',
                    'lambda_recon': None,
                    'lambda_nce': 1.0,
                    'layer': 'auto',
@@ -214,7 +229,7 @@ _method('srpkd', 'methods.srpkd', families=('i2i',), teacher_mode='pretrained',
                  'Translation, ECCV 2020 workshops, arXiv 2104.15082 (relation matrix reconstructed from the '
                  'abstract)',
         defaults={'lambda_gan': 1.0,
-                   'd_init': 'teacher',
+                   'd_init': 'teacher', 'init': 'normal',
                    'lambda_recon': None,
                    'lambda_relation': 10.0,
                    'layer': 'auto',
@@ -244,7 +259,6 @@ _method('omgd', 'methods.omgd', families=('i2i',), teacher_mode='online',
                    'deep_teacher': 'auto',
                    'deep_teacher_ngf': None,
                    'teacher_arch': None,
-                   'teacher_dropout': 0.0,
                    'lambda_gan': 1.0,
                    'lambda_recon': 100.0,
                    'ndf': 128,
@@ -257,7 +271,10 @@ _method('omgd', 'methods.omgd', families=('i2i',), teacher_mode='online',
                    'window_epochs': 10.0,
                    'teacher_select': 'best',
                    'select_images': 32,
-                   'vgg_weights': None},
+                   'vgg_weights': None,
+                   'student_dropout': 0.0,
+                   'teacher_dropout': 0.0,
+                   'init': 'normal'},
         params=_OMGD_PARAMS,
         needs=(), resources={}, check='methods.plan_checks:omgd',
         weights='methods.plan_checks:online_teacher_weights')
@@ -271,6 +288,10 @@ _method('dcd', 'methods.dcd', families=('i2i',), teacher_mode='online',
                    'lambda_feature': None,
                    'lambda_gan': None,
                    'teacher_connector': None,
+                   'gan_on': 'teacher_output',
+                   'gan_mode': None,
+                   'ndf': None,
+                   'd_norm': None,
                    'n_dis': None,
                    'steps_count': 'teacher',
                    'epochs': None,
@@ -278,8 +299,11 @@ _method('dcd', 'methods.dcd', families=('i2i',), teacher_mode='online',
                    'window_epochs': 10.0,
                    'teacher_select': 'best',
                    'select_images': 32,
-                   'vgg_weights': None},
-        params=_ONLINE_PARAMS,
+                   'vgg_weights': None,
+                   'student_dropout': 0.0,
+                   'teacher_dropout': 0.0,
+                   'init': 'normal'},
+        params=_DCD_PARAMS,
         needs=(), resources={}, weights='methods.plan_checks:online_teacher_weights')
 
 _method('cat_ka', 'methods.cat_ka', families=('i2i',), teacher_mode='pretrained',
@@ -288,12 +312,16 @@ _method('cat_ka', 'methods.cat_ka', families=('i2i',), teacher_mode='pretrained'
         citation='Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 '
                  '(kernel-alignment distillation only, no architecture search)',
         defaults={'lambda_gan': 1.0,
-                   'd_init': 'teacher',
+                   'd_init': 'teacher', 'init': 'normal',
                    'lambda_ka': None,
                    'lambda_recon': None,
                    'recon_target': None,
-                   'layers': None},
-        params=_LOOP_PARAMS,
+                   'layers': None,
+                   'ka_groups': 4,
+                   'student_init': 'auto',
+                   'gan_mode': None,
+                   'ndf': None},
+        params={**_GC_STUDENT_PARAMS, "ka_groups": Param("int", low=1)},
         needs=(), resources={}, check='methods.plan_checks:cat_ka')
 
 _FAKE_SET_DEFAULTS = {

@@ -6,18 +6,11 @@ Student features at the generator's distillation points (for ResNet-9blocks the 
 features with MSE, plus L1 between outputs. Weights follow GAN Compression: ``lambda_distill`` 0.01 and
 ``lambda_recon`` 10 for CycleGAN, 1 and 100 for pix2pix (``None`` picks them by the task's pairing).
 
-Hyperparameters whose defaults are the public code's:
-
-* ``student_init``: ``auto`` starts the student from the teacher by GAN Compression's weight transfer
-  (:mod:`methods.weight_transfer`, the code's ``load_pretrained_weight``) wherever the code can (teacher
-  and student of one ResNet family and depth), from scratch elsewhere (the U-Net, a ResNet teacher with
-  a mobile student); ``teacher`` demands the transfer (refused at planning where it cannot apply),
-  ``scratch`` never transfers.
-* ``gan_mode`` and ``ndf`` of the student's discriminator: ``None`` = the code's, hinge and ndf 128 for
-  pix2pix (``options/distill_options.py`` defaults), the suite's recipe (LSGAN, ndf 64 in the CycleGAN
-  script) for CycleGAN. The student's discriminator starts from the teacher's where their architectures
-  match (``d_init``), else fresh (the code's teacher discriminator has ndf 128 itself; ours is the
-  suite's recipe's).
+Hyperparameters whose defaults are the public code's: ``student_init``, ``gan_mode`` and ``ndf``
+(:mod:`methods.gan_compression`, shared with ``cat_ka``). The student's discriminator starts from the teacher's
+where their architectures match (``d_init``), else fresh (the code's teacher discriminator has ndf 128 itself;
+ours is the suite's recipe's). Every network built fresh is initialised N(0, 0.02) (``init``, the code's
+``init_net``).
 
 =====================  ==========================================  ===============================  ======================
 component              paper or public code (file)                 ours                             why
@@ -33,6 +26,8 @@ student D init         restore_D_path: the teacher's D             the teacher's
                                                                    same shape, else fresh           teacher D
 pix2pix output term    resnet_distiller.py: L1 to the ground       L1 to the teacher's output       one output term for
                        truth                                                                        every loop method
+init                   models/networks.py init_net N(0, 0.02)      ``init`` ``normal`` (student,    the code's
+                                                                   fresh D, adapters); ``pytorch``
 =====================  ==========================================  ===============================  ======================
 """
 from __future__ import annotations
@@ -45,33 +40,21 @@ from torch import nn
 
 from methods.base import TrainSetup, by_pairing
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes
+from methods.gan_compression import STUDENT_DEFAULTS, GanCompressionStudent
+from methods.networks import init_weights
 from methods.output_kd import recon_weight
 from methods.registry import METHODS
-from methods.plan_checks import transfer_problem
-from methods.weight_transfer import transfer_weights
 
 
 @METHODS.register("feature_kd")
-class FeatureKD(DistillationMethod):
+class FeatureKD(GanCompressionStudent, DistillationMethod):
     """GAN Compression feature distillation: 1x1-adapted student features, MSE to teacher's, plus output L1."""
 
     name = "feature_kd"
     citation = "Li et al., GAN Compression: Efficient Architectures for Interactive Conditional GANs, CVPR 2020"
-    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_distill": None, "student_init": "auto",
-                "gan_mode": None, "ndf": None}
+    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_distill": None, **STUDENT_DEFAULTS}
 
     plan_check = "methods.plan_checks:feature_kd"
-
-    def init_student(self, hp: Mapping[str, Any], setup: TrainSetup, student: nn.Module, teacher: nn.Module) -> str:
-        if hp["student_init"] == "scratch" or transfer_problem(setup.teacher_spec, setup.student_spec):
-            return "scratch"
-        transfer_weights(teacher, student)
-        return "teacher (GAN Compression weight transfer)"
-
-    def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
-        if not paired:
-            return {**recipe, **{k: hp[k] for k in ("gan_mode", "ndf") if hp[k] is not None}}
-        return {**recipe, "gan_mode": hp["gan_mode"] or "hinge", "ndf": hp["ndf"] or 128}
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return list(student.distill_points())
@@ -82,7 +65,7 @@ class FeatureKD(DistillationMethod):
         size = setup.data.size
         s_shapes = feature_shapes(student, {k: student.distill_points()[k] for k in names}, size, setup.device)
         t_shapes = feature_shapes(teacher, {k: teacher.distill_points()[k] for k in names}, size, setup.device)
-        return nn.ModuleDict({k: nn.Conv2d(s_shapes[k][1], t_shapes[k][1], 1) for k in names})
+        return init_weights(nn.ModuleDict({k: nn.Conv2d(s_shapes[k][1], t_shapes[k][1], 1) for k in names}), hp["init"])
 
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
         weight = by_pairing(hp["lambda_distill"], t.paired, pix2pix=1.0, cyclegan=0.01)

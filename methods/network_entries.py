@@ -69,7 +69,7 @@ NETWORKS.declare('resnet_generator', 'methods.networks.generators',
                        'output_nc': 3})
 NETWORKS.declare('unet_generator', 'methods.networks.generators',
                  summary='pix2pix U-Net (``unet_256`` at num_downs=8): 54.41M params at ngf 64.',
-                 args={'ngf': 64, 'num_downs': 8, 'norm': 'batch', 'dropout': True, 'input_nc': 3,
+                 args={'ngf': 64, 'num_downs': 8, 'norm': 'batch', 'dropout': 0.5, 'input_nc': 3,
                        'output_nc': 3})
 NETWORKS.declare('vgg13', 'methods.classifiers',
                  summary='VGG-13 with BN (RepDistiller ``vgg13_bn``): two convs per block.',

@@ -6,6 +6,10 @@ from typing import Any, Mapping
 
 from methods.registry import NETWORKS
 
+#: How a freshly built network is initialised (``methods.networks.init``): ``normal``, the public code's
+#: ``init_net`` N(0, 0.02), or ``pytorch``, PyTorch's default per-layer initialisation.
+INITS = ("normal", "pytorch")
+
 
 def describe_network(spec: Mapping[str, Any]) -> str:
     """Short human label of a network spec, e.g. ``resnet ngf16 b9`` or ``mobile_resnet ngf16``."""

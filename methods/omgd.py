@@ -34,10 +34,10 @@ plus ``lambda_cd`` channel distillation from the wide teacher only, at OMGD's fo
 | D | ``multi_n_layers``, ndf 128, norm = ``--norm``, hinge | ``ndf`` 128, ``d_norm`` None = the wide teacher's norm, hinge | - |
 | SSIM | pytorch_ssim, zero padding | torchmetrics on zero-padded images, cropped: same windows (``ssim_padding``) | a maintained SSIM |
 | shared D blocks | two copies of each, one unused | one copy | same function |
-| teacher dropout | ``teacher_dropout_rate`` 0 | ``teacher_dropout`` 0 (U-Net: on/off at pix2pix's 0.5) | - |
+| dropout | base_multiteacher_distiller.py: ``student_dropout_rate`` 0, ``teacher_dropout_rate`` 0 (both teachers); U-Nets (unet_generator.py, unet_deepest_generator.py) apply the rate at the ngf*8 levels only | ``student_dropout`` 0, ``teacher_dropout`` 0: rates, at the same levels | - |
 | wide ResNet teacher | ``mobile_resnet_9blocks`` ngf 64 | the suite's teacher; ``teacher_arch`` replaces its arch (paper suites: mobile) | suites share one teacher spec |
-| init | ``init_net`` N(0, 0.02) for G, D, adaptors | adaptors N(0, 0.02); G and D PyTorch's default init, as every method of the harness | one init for all methods |
-| training length | epochs: 100 + 100 edges2shoes; CycleGAN 200 teacher epochs, 4 student steps per teacher step (800 student epochs) | the job's schedule; ``epochs``/``epochs_decay`` give the code's epoch counts; CycleGAN ``steps_count`` ``teacher`` (the code's: the job's steps are the teacher's) or ``student`` | suites fix the length; the default suite counts student steps |
+| init | models/networks.py ``define_G``/``define_D`` -> ``init_net`` (base_options.py ``--init_type normal --init_gain 0.02``): N(0, 0.02) for every G, D and adaptor (no PyTorch-default init anywhere) | ``init`` ``normal``: the same for the student, both teachers and the D; adaptors N(0, 0.02); ``pytorch`` option | - |
+| training length | scripts/*/distill.sh: edges2shoes 100 + 100 epochs at batch 4; cityscapes 300 + 450 (batch 1 ResNet, 4 U-Net); CycleGAN 200 teacher epochs, 4 student steps per teacher step (800 student epochs) | the job's schedule (the paper suites give OMGD the scripts' schedules); ``epochs``/``epochs_decay`` give epoch counts; CycleGAN ``steps_count`` ``teacher`` (the code's: the job's steps are the teacher's) or ``student`` | suites fix the length; the default suite counts student steps |
 | "best" CycleGAN teacher | test-set FID of either direction (overwrites on either) | CRD's VGG Frechet stand-in on training images, A->B only | no test images in training |
 | student VGG forward | once per teacher | once per step (same values) | cost |
 
@@ -61,13 +61,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.base import Method, TrainOutcome, TrainSetup
-from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
+from methods.crd_teacher import ONLINE_NETWORK_DEFAULTS, SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.distill import feature_shapes
 from methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
                                              tv_sum)
 from methods.networks import build_network
 from methods.omgd_teachers import MultiTeacher
-from methods.plan_checks import network_family, uses_vgg16
+from methods.plan_checks import network_family, online_student_spec, uses_vgg16
 from methods.perceptual import VGG16Features, style_loss
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
@@ -102,7 +102,7 @@ def teacher_specs(setup: TrainSetup, hp: Mapping[str, Any], family: str) -> list
                          f"different families: channel distillation pairs layers of one family; set teacher.arch or "
                          f"omgd.teacher_arch to the student's family")
     rate = float(hp["teacher_dropout"])
-    wide["dropout"] = rate > 0 if family == "unet" else rate
+    wide["dropout"] = rate
     specs = [wide]
     if setup.data.paired and hp["deep_teacher"] == "auto":
         depth = {k: setup.student_spec[k] for k in ("n_blocks", "num_downs", "norm") if k in setup.student_spec}
@@ -147,8 +147,8 @@ class OMGD(Method):
     defaults = {
         "lambda_ssim": 10.0, "lambda_style": 1e4, "lambda_feature": 10.0, "lambda_tv": 1e-5, "lambda_cd": None,
         "ssim_padding": "zeros", "deep_teacher": "auto", "deep_teacher_ngf": None, "teacher_arch": None,
-        "teacher_dropout": 0.0, "lambda_gan": 1.0, "lambda_recon": 100.0, "ndf": 128, "n_share": None,
-        "d_norm": None, **SCHEDULE_DEFAULTS, "vgg_weights": None,
+        "lambda_gan": 1.0, "lambda_recon": 100.0, "ndf": 128, "n_share": None,
+        "d_norm": None, **SCHEDULE_DEFAULTS, "vgg_weights": None, **ONLINE_NETWORK_DEFAULTS,
     }
 
     plan_check = "methods.plan_checks:omgd"
@@ -173,9 +173,10 @@ class OMGD(Method):
             wide = teachers.generators[0]
         else:
             teachers = OnlineTeacher(dataclasses.replace(setup, schedule=schedule), plan, specs[0],
-                                     resolve_recipe(setup.recipe, paired), hp, gen, sampler, vgg)
+                                     {**resolve_recipe(setup.recipe, paired), "init": hp["init"]}, hp, gen, sampler,
+                                     vgg)
             wide = teachers.source
-        student = build_network(setup.student_spec).to(device)
+        student = build_network(online_student_spec(hp, setup.student_spec), hp["init"]).to(device)
         s_points, t_points = cd_layers(student, family), cd_layers(wide, family)
         adaptors = self._adaptors(student, wide, s_points, t_points, setup, gen) if weights["cd"] else nn.ModuleDict()
         opt_s = adam(list(student.parameters()) + list(adaptors.parameters()), schedule)

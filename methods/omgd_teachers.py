@@ -11,7 +11,8 @@ summed over heads) is back-propagated, then each teacher's hinge GAN loss x ``la
 the ground truth x ``lambda_recon``, judged by the discriminator as it was before this iteration's update
 (the code steps every optimiser after both backward passes); the discriminator and the teachers then
 step. The student distils from the teachers' outputs of that iteration, computed before their update.
-Each teacher has its own Adam optimiser (the code's four optimisers: D, wide G, deep G, student).
+Each teacher has its own Adam optimiser (the code's four optimisers: D, wide G, deep G, student). Every network
+is initialised as ``init`` says (the code's ``init_net`` N(0, 0.02) by default).
 """
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ class MultiTeacher:
 
     def __init__(self, specs: Sequence[Mapping[str, Any]], hp: Mapping[str, Any], n_share: int, d_norm: str,
                  n_dis: int, schedule: Schedule, device: torch.device) -> None:
-        self.generators = [build_network(spec).to(device) for spec in specs]
+        self.generators = [build_network(spec, hp["init"]).to(device) for spec in specs]
         self.discriminator = build_network({"arch": "shared_patchgan_discriminator", "input_nc": 6,
                                             "ndf": hp["ndf"], "n_share": n_share, "n_heads": len(specs),
-                                            "norm": d_norm}).to(device)
+                                            "norm": d_norm}, hp["init"]).to(device)
         self.optimizers = {f"G_{n}": adam(g.parameters(), schedule) for n, g in zip(self.names, self.generators)}
         self.optimizers["D"] = adam(self.discriminator.parameters(), schedule)
         self.schedulers = {k: linear_decay(o, schedule) for k, o in self.optimizers.items()}

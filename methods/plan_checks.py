@@ -124,7 +124,7 @@ def reko(plan: StudentPlan) -> None:
                          f"in the teacher at {plan.size}x{plan.size}: use networks of one family and depth")
 
 
-# -- feature_kd: GAN Compression's weight transfer ------------------------------------------------------
+# -- feature_kd and cat_ka: GAN Compression's student (weight transfer, pix2pix D) -------------------------
 
 TRANSFERABLE = RESNETS
 STUDENT_INITS = ("auto", "teacher", "scratch")
@@ -143,17 +143,23 @@ def transfer_problem(teacher_spec: Mapping[str, Any], student_spec: Mapping[str,
     return None
 
 
-def feature_kd(plan: StudentPlan) -> None:
-    """feature_kd: its choices, and a teacher-initialised student only where the weights transfer."""
+def gan_compression_student(plan: StudentPlan, method: str) -> None:
+    """feature_kd's and cat_ka's student settings (:class:`methods.gan_compression.GanCompressionStudent`): their
+    choices, and a teacher-initialised student only where the weights transfer."""
     hp = plan.hparams
     if hp["student_init"] not in STUDENT_INITS:
-        raise ValueError(f"feature_kd student_init must be one of {STUDENT_INITS}, got {hp['student_init']!r}")
+        raise ValueError(f"{method} student_init must be one of {STUDENT_INITS}, got {hp['student_init']!r}")
     if hp["gan_mode"] not in GAN_MODES:
-        raise ValueError(f"feature_kd gan_mode must be one of {GAN_MODES}, got {hp['gan_mode']!r}")
+        raise ValueError(f"{method} gan_mode must be one of {GAN_MODES}, got {hp['gan_mode']!r}")
     problem = transfer_problem(plan.teacher, plan.student)
     if hp["student_init"] == "teacher" and problem:
-        raise ValueError(f"feature_kd student_init='teacher': {problem}; use student_init=auto (the transfer "
+        raise ValueError(f"{method} student_init='teacher': {problem}; use student_init=auto (the transfer "
                          f"where it applies) or scratch")
+
+
+def feature_kd(plan: StudentPlan) -> None:
+    """feature_kd: its student settings (:func:`gan_compression_student`)."""
+    gan_compression_student(plan, "feature_kd")
 
 
 # -- the online-teacher methods (CRD, OMGD, DCD) ---------------------------------------------------------
@@ -191,10 +197,19 @@ def resolve_patch_size(patch_size: int | None, image_size: int) -> int:
 
 
 def online_teacher_spec(hp: Mapping[str, Any], teacher_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The network CRD trains as its teacher: the suite's, or ``teacher_arch`` at the suite's width (a
-    published checkpoint named by the suite is not used: the teacher is trained from scratch)."""
+    """The network CRD or DCD trains as its teacher: the suite's, or ``teacher_arch`` at the suite's width (a
+    published checkpoint named by the suite is not used: the teacher is trained from scratch), with the
+    dropout rate ``teacher_dropout`` (the public code's ``teacher_dropout_rate``, 0)."""
     spec = {k: v for k, v in teacher_spec.items() if k != "checkpoint"}
-    return spec if hp["teacher_arch"] is None else {**spec, "arch": hp["teacher_arch"]}
+    if hp.get("teacher_arch") is not None:
+        spec["arch"] = hp["teacher_arch"]
+    return {**spec, "dropout": float(hp["teacher_dropout"])}
+
+
+def online_student_spec(hp: Mapping[str, Any], student_spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The student of CRD, DCD or OMGD: the suite's network with the dropout rate ``student_dropout`` (the public
+    code's ``student_dropout_rate``, 0; the U-Net's own default is pix2pix's 0.5)."""
+    return {**student_spec, "dropout": float(hp["student_dropout"])}
 
 
 def check_buildable(spec: Mapping[str, Any]) -> None:
@@ -254,8 +269,18 @@ def omgd(plan: StudentPlan) -> None:
 
 # -- CAT's kernel alignment ------------------------------------------------------------------------------
 
+def ka_groups(groups: int, batch: int) -> int:
+    """The groups CAT's kernel alignment is computed over: ``ka_groups`` (its scripts' 4 GPUs), at most
+    ``batch // 2`` so that every group holds >= 2 samples (KA of one sample is identically 1)."""
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"cat_ka ka_groups must be an integer >= 1 (CAT's 4 GPUs: 4), got {groups!r}")
+    return max(1, min(groups, batch // 2))
+
+
 def cat_ka(plan: StudentPlan) -> None:
-    """CAT: refuse a batch size of 1 (kernel alignment is identically 1 there)."""
+    """CAT: its student settings, valid ``ka_groups``, and a batch of >= 2 (kernel alignment is identically 1 at 1)."""
+    gan_compression_student(plan, "cat_ka")
+    ka_groups(plan.hparams["ka_groups"], 2)
     batch = plan.schedule.get("batch_size")
     if batch is not None and int(batch) < 2:
         raise ValueError(f"method 'cat_ka' needs batch_size >= 2: kernel alignment compares the samples of a "

@@ -3,7 +3,8 @@
 pix2pix (Isola et al., CVPR 2017): conditional PatchGAN on (input, output) pairs, vanilla GAN
 loss + 100 x L1 to the ground truth. CycleGAN (Zhu et al., ICCV 2017): two generators and two
 PatchGANs, LSGAN, cycle weight 10, identity 0.5, image pool 50, Adam 2e-4 (beta1 0.5), constant
-then linearly decaying learning rate. Differences from the papers: training length is counted
+then linearly decaying learning rate; every network initialised N(0, 0.02) (the code's ``init_net``;
+``init="pytorch"`` keeps PyTorch's default). Differences from the papers: training length is counted
 in steps (``Schedule.steps``) rather than epochs, and the batch size is a schedule setting.
 
 The same recipes train the ``scratch`` (NOKD) baseline at the student's width, and the online
@@ -34,6 +35,7 @@ RECIPE_DEFAULTS: Mapping[str, Any] = {
     "ndf": 64,
     "d_layers": 3,
     "d_norm": "auto",           # auto: batch for pix2pix, instance for CycleGAN
+    "init": "normal",           # init_net N(0, 0.02) of every network (methods.networks.init), or "pytorch"
 }
 
 
@@ -53,7 +55,7 @@ def resolve_recipe(overrides: Mapping[str, Any], paired: bool) -> dict[str, Any]
 def build_discriminator(hp: Mapping[str, Any], paired: bool) -> nn.Module:
     """PatchGAN; conditional (6 input channels: input and output image) for paired tasks."""
     return build_network({"arch": "patchgan_discriminator", "input_nc": 6 if paired else 3,
-                          "ndf": hp["ndf"], "n_layers": hp["d_layers"], "norm": hp["d_norm"]})
+                          "ndf": hp["ndf"], "n_layers": hp["d_layers"], "norm": hp["d_norm"]}, hp["init"])
 
 
 @dataclass
@@ -110,7 +112,7 @@ def _schedulers(optimizers: Mapping[str, torch.optim.Optimizer], schedule: Sched
 
 def _pix2pix(generator_spec: Mapping[str, Any], hp: Mapping[str, Any], schedule: Schedule, device: torch.device,
              generator: torch.Generator) -> RecipeModel:
-    net_g = build_network(generator_spec).to(device)
+    net_g = build_network(generator_spec, hp["init"]).to(device)
     net_d = build_discriminator(hp, paired=True).to(device)
     opt_g, opt_d = adam(net_g.parameters(), schedule), adam(net_d.parameters(), schedule)
     optimizers = {"G": opt_g, "D": opt_d}
@@ -120,13 +122,13 @@ def _pix2pix(generator_spec: Mapping[str, Any], hp: Mapping[str, Any], schedule:
         fake_b = net_g(real_a)
         set_requires_grad(net_d, True)
         opt_d.zero_grad(set_to_none=True)
-        loss_d = 0.5 * (gan_loss(net_d(torch.cat([real_a, fake_b.detach()], 1)), False, mode)
-                        + gan_loss(net_d(torch.cat([real_a, real_b], 1)), True, mode))
+        loss_d = 0.5 * (gan_loss(net_d(torch.cat([real_a, fake_b.detach()], 1)), False, mode, for_discriminator=True)
+                        + gan_loss(net_d(torch.cat([real_a, real_b], 1)), True, mode, for_discriminator=True))
         loss_d.backward()
         opt_d.step()
         set_requires_grad(net_d, False)
         opt_g.zero_grad(set_to_none=True)
-        loss_gan = gan_loss(net_d(torch.cat([real_a, fake_b], 1)), True, mode)
+        loss_gan = gan_loss(net_d(torch.cat([real_a, fake_b], 1)), True, mode, for_discriminator=False)
         loss_l1 = F.l1_loss(fake_b, real_b) * hp["lambda_l1"]
         (loss_gan + loss_l1).backward()
         opt_g.step()
@@ -138,7 +140,7 @@ def _pix2pix(generator_spec: Mapping[str, Any], hp: Mapping[str, Any], schedule:
 
 def _cyclegan(generator_spec: Mapping[str, Any], hp: Mapping[str, Any], schedule: Schedule, device: torch.device,
               generator: torch.Generator) -> RecipeModel:
-    g_ab, g_ba = build_network(generator_spec).to(device), build_network(generator_spec).to(device)
+    g_ab, g_ba = (build_network(generator_spec, hp["init"]).to(device) for _ in range(2))
     d_b, d_a = build_discriminator(hp, False).to(device), build_discriminator(hp, False).to(device)
     opt_g = adam(list(g_ab.parameters()) + list(g_ba.parameters()), schedule)
     opt_d = adam(list(d_b.parameters()) + list(d_a.parameters()), schedule)
@@ -151,8 +153,8 @@ def _cyclegan(generator_spec: Mapping[str, Any], hp: Mapping[str, Any], schedule
         set_requires_grad([d_a, d_b], False)
         opt_g.zero_grad(set_to_none=True)
         terms = {
-            "G_gan_AB": gan_loss(d_b(fake_b), True, mode),
-            "G_gan_BA": gan_loss(d_a(fake_a), True, mode),
+            "G_gan_AB": gan_loss(d_b(fake_b), True, mode, for_discriminator=False),
+            "G_gan_BA": gan_loss(d_a(fake_a), True, mode, for_discriminator=False),
             "cycle_A": F.l1_loss(g_ba(fake_b), real_a) * lam,
             "cycle_B": F.l1_loss(g_ab(fake_a), real_b) * lam,
         }
@@ -164,8 +166,10 @@ def _cyclegan(generator_spec: Mapping[str, Any], hp: Mapping[str, Any], schedule
         set_requires_grad([d_a, d_b], True)
         opt_d.zero_grad(set_to_none=True)
         fb, fa = pool_b.query(fake_b), pool_a.query(fake_a)
-        loss_d_b = 0.5 * (gan_loss(d_b(real_b), True, mode) + gan_loss(d_b(fb.detach()), False, mode))
-        loss_d_a = 0.5 * (gan_loss(d_a(real_a), True, mode) + gan_loss(d_a(fa.detach()), False, mode))
+        loss_d_b = 0.5 * (gan_loss(d_b(real_b), True, mode, for_discriminator=True)
+                          + gan_loss(d_b(fb.detach()), False, mode, for_discriminator=True))
+        loss_d_a = 0.5 * (gan_loss(d_a(real_a), True, mode, for_discriminator=True)
+                          + gan_loss(d_a(fa.detach()), False, mode, for_discriminator=True))
         (loss_d_a + loss_d_b).backward()
         opt_d.step()
         return {**terms, "D_B": loss_d_b, "D_A": loss_d_a}, fake_b.detach()

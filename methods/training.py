@@ -102,9 +102,15 @@ def linear_decay(optimizer: torch.optim.Optimizer, schedule: Schedule) -> torch.
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - max(0, step - start) / span)
 
 
-def gan_loss(prediction: torch.Tensor, target_is_real: bool, mode: str, for_discriminator: bool = True) -> torch.Tensor:
+def gan_loss(prediction: torch.Tensor, target_is_real: bool, mode: str, *, for_discriminator: bool) -> torch.Tensor:
     """LSGAN (CycleGAN), vanilla BCE-with-logits (pix2pix) or hinge (GAN Compression's pix2pix: the
-    discriminator's mean relu(1 -+ D), the generator's -mean D) loss of a PatchGAN's output."""
+    discriminator's mean relu(1 -+ D), the generator's -mean D) loss of a PatchGAN's output.
+
+    ``for_discriminator`` is required (keyword only): under hinge the generator's term differs from the
+    discriminator's on real images, and a generator-side call that forgot it would minimise relu(1 - D),
+    which is 0 with no gradient once D > 1 (issue 18)."""
+    if not for_discriminator and not target_is_real:
+        raise ValueError("a generator-side GAN loss targets 'real' (target_is_real=True)")
     if mode == "hinge":
         if not for_discriminator:
             return -prediction.mean()

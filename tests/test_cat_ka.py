@@ -128,12 +128,14 @@ def test_ka_term_alone_aligns_the_student() -> None:
     data = load_task("synthetic_edges2shapes", size=32, n_train=48, n_test=8)
     quiet = lambda _: None  # noqa: E731
     teacher = train_recipe(TrainSetup(data, TEACHER, TEACHER, {}, Schedule(steps=20, batch_size=4, log_every=20),
-                                      CPU, 0, {"ndf": 8}, log=quiet), TEACHER)
+                                      CPU, 0, {"ndf": 8, "init": "pytorch"}, log=quiet), TEACHER)
     for net in (teacher.generator, teacher.discriminator):
         net.zero_grad(set_to_none=True)
     before = {k: v.clone() for k, v in teacher.generator.state_dict().items()}
     method = METHODS.get("cat_ka")()
-    hp = method.resolve_hparams({"lambda_recon": 0, "lambda_gan": 0})
+    # one KA over the batch, from PyTorch's init: the term alone, as calibrated (CAT's defaults are tested below)
+    hp = method.resolve_hparams({"lambda_recon": 0, "lambda_gan": 0, "ka_groups": 1, "student_init": "scratch",
+                                 "init": "pytorch"})
     out = method.train(TrainSetup(data, STUDENT, TEACHER, hp, Schedule(steps=30, batch_size=4, log_every=1), CPU, 0,
                                   {"ndf": 8}, teacher=teacher.generator,
                                   teacher_discriminator=teacher.discriminator, log=quiet))
@@ -158,3 +160,42 @@ def test_layers_subset_and_unknown_layer() -> None:
     assert method.feature_names(method.resolve_hparams({"layers": "encoder, block2"}), student) == ["encoder", "block2"]
     with pytest.raises(ValueError, match="unknown or empty.*encoder"):
         method.feature_names(method.resolve_hparams({"layers": "block9"}), student)
+
+
+def test_ka_is_summed_over_cats_per_gpu_groups() -> None:
+    """CAT's scripts: 4 GPUs, KA per GPU over its share of the batch, the four summed (inception_distiller.py,
+    gather(...).sum()). ``ka_groups`` 4 does that; at most batch // 2 groups, so that no group has one sample."""
+    from methods.plan_checks import ka_groups
+    gen = torch.Generator().manual_seed(0)
+    s, t = torch.randn(8, 4, 5, 5, generator=gen), torch.randn(8, 6, 5, 5, generator=gen)
+    per_group = sum(kernel_alignment(s[i:i + 2], t[i:i + 2]) for i in range(0, 8, 2))
+    assert kernel_alignment_loss({"x": s}, {"x": t}, 4).item() == pytest.approx(-per_group.item(), rel=1e-6)
+    assert kernel_alignment_loss({"x": s}, {"x": t}).item() == pytest.approx(-kernel_alignment(s, t).item(), rel=1e-6)
+    assert (ka_groups(4, 80), ka_groups(4, 4), ka_groups(4, 3), ka_groups(1, 80)) == (4, 2, 1, 1)
+    with pytest.raises(ValueError, match="ka_groups must be an integer >= 1"):
+        ka_groups(0, 80)
+    assert METHODS.get("cat_ka").resolve_hparams({})["ka_groups"] == 4
+
+
+def test_student_starts_from_the_teacher_and_pix2pix_d_is_hinge_128() -> None:
+    """``student_init`` auto: GAN Compression's weight transfer where it applies (load_pretrained_weight), so the
+    student's first filters are the teacher's; the pix2pix student D: hinge, ndf 128 (distill_options.py)."""
+    from methods.cat_ka import CatKA
+    from methods.plan_checks import StudentPlan, check_student_plan
+    from methods.recipes import resolve_recipe
+    method, data = CatKA(), load_task("synthetic_edges2shapes", size=32, n_train=8, n_test=2)
+    hp = method.resolve_hparams({})
+    torch.manual_seed(0)
+    teacher, student = build_network(TEACHER), build_network(STUDENT)
+    setup = TrainSetup(data, STUDENT, TEACHER, hp, Schedule(steps=1, batch_size=2), CPU, 0)
+    assert method.init_student(hp, setup, student, teacher).startswith("teacher")
+    first_t, first_s = teacher.model[1].weight, student.model[1].weight
+    assert all(any(torch.equal(row, trow) for trow in first_t) for row in first_s)
+    paired = method.student_recipe(hp, resolve_recipe({"ndf": 8}, True), True)
+    assert (paired["gan_mode"], paired["ndf"]) == ("hinge", 128)
+    assert method.student_recipe(hp, resolve_recipe({"ndf": 8}, False), False)["ndf"] == 8
+    unet = {"arch": "unet_generator", "ngf": 4, "num_downs": 5}
+    check_student_plan("cat_ka", StudentPlan(unet, {**unet, "ngf": 8}, 32, {}, {"batch_size": 4}))  # auto: scratch
+    with pytest.raises(ValueError, match="cat_ka student_init='teacher'"):
+        check_student_plan("cat_ka", StudentPlan(unet, {**unet, "ngf": 8}, 32, {"student_init": "teacher"},
+                                                 {"batch_size": 4}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from itertools import chain
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -14,8 +15,10 @@ import methods  # noqa: F401  (registration)
 from benchmarks.grid import expand
 from benchmarks.suites import SUITES
 from datasets import load_task
-from methods.base import TrainSetup
-from methods.dcd import Connectors, dcd_loss, dcd_points, discriminator_trunk, min_input_side
+from datasets.official_counts import CITYSCAPES, CYCLEGAN as OFFICIAL, PIX2PIX
+from methods.base import TrainOutcome, TrainSetup
+from methods.crd_teacher import epoch_steps, plan_schedule
+from methods.dcd import Connectors, dcd_loss, dcd_points, dcd_recipe, discriminator_trunk, min_input_side
 from methods.networks import build_network
 from methods.recipes import build_discriminator, resolve_recipe
 from methods.registry import METHODS
@@ -84,11 +87,33 @@ def test_unet_layers_are_omgds() -> None:
     assert list(dcd_points(resnet).values()) == ["model.9", "model.12", "model.15", "model.18"]
 
 
-def test_paper_suites_schedules() -> None:
-    jobs = {j.method: j for j in expand(SUITES.get("cyclegan_horse2zebra"), methods=["dcd", "crd"])
-            if j.phase == "student"}
-    assert jobs["dcd"].teacher_id is None                                   # online teacher
-    assert jobs["dcd"].schedule["steps"] == 4 * jobs["crd"].schedule["steps"]  # 800 student epochs vs 200
+def planned_epochs(suite: str, method: str, paired: bool, n_train: tuple[int, ...]) -> tuple[float, float]:
+    """(teacher epochs, student epochs) the expanded paper suite gives ``method``'s first student job, counted
+    over a training split of ``n_train`` images per domain, as its online-teacher plan trains them."""
+    job = next(j for j in expand(SUITES.get(suite), methods=[method]) if j.phase == "student")
+    assert job.teacher_id is None                                           # online teacher
+    data = SimpleNamespace(paired=paired, train_a=range(n_train[0]), train_b=range(n_train[-1]))
+    plan = plan_schedule(METHODS.get(method).resolve_hparams(job.hparams), data, Schedule(**job.schedule), method)
+    per_epoch = epoch_steps(data, job.schedule["batch_size"])
+    teacher_iterations = plan.teacher_steps * plan.n_dis if paired else plan.teacher_steps  # pix2pix: every n_dis-th
+    return teacher_iterations / per_epoch, plan.student.steps / per_epoch
+
+
+@pytest.mark.parametrize("method", ["dcd", "crd", "omgd"])
+def test_horse2zebra_plans_200_teacher_and_800_student_epochs(method: str) -> None:
+    """The public scripts' --nepochs 100 --nepochs_decay 100 --n_dis 4 (DCD, CRD and OMGD alike): n_dis counted once."""
+    h2z = OFFICIAL["horse2zebra"]
+    assert planned_epochs("cyclegan_horse2zebra", method, False, (h2z["trainA"], h2z["trainB"])) == (200, 800)
+
+
+@pytest.mark.parametrize("suite, epochs", [("pix2pix_edges2shoes", 200), ("pix2pix_cityscapes", 750)])
+def test_omgd_pix2pix_suites_run_its_scripts_epochs(suite: str, epochs: int) -> None:
+    """OMGD's distill.sh: edges2shoes 100 + 100 epochs at batch 4, cityscapes 300 + 450 at batch 1 (ResNet)."""
+    n_train = PIX2PIX["edges2shoes"]["train"] if suite == "pix2pix_edges2shoes" else CITYSCAPES["train"]
+    assert planned_epochs(suite, "omgd", True, (n_train,)) == (epochs, epochs)
+    job = next(j for j in expand(SUITES.get(suite), methods=["omgd"]) if j.phase == "student")
+    assert (job.schedule["batch_size"], job.schedule["decay_from"]) == \
+        ((4, 0.5) if suite == "pix2pix_edges2shoes" else (1, 300 / 750))
 
 
 def fall(values: list[float], window: int = 5) -> float:
@@ -103,7 +128,7 @@ def test_dcd_term_alone_trains_the_student() -> None:
     # steps count the student's; one window of one epoch (32 pairs at batch 4): all 8 teacher steps at step 0
     hp = method.resolve_hparams({"steps_count": "student", "window_epochs": 1.0, "teacher_select": "latest",
                                  "lambda_style": 0,
-                                 "lambda_feature": 0, "lambda_gan": 0})
+                                 "lambda_feature": 0, "lambda_gan": 0, "init": "pytorch"})  # as calibrated
     out = method.train(TrainSetup(data, STUDENT, TEACHER, hp, Schedule(steps=30, batch_size=4, lr=1e-3, log_every=1),
                                   CPU, 0, {"ndf": 8}, log=lambda _: None))
     extras = out.extras
@@ -126,6 +151,11 @@ def test_pix2pix_defaults(empty_hub: object) -> None:
                                   log=lambda _: None))
     assert {"dcd", "style", "feature", "T_G_l1"} <= set(out.history) and "G_gan" not in out.history
     assert out.extras["teacher_steps"] == 2 and "NOT ImageNet" in out.extras["vgg_weights"]
+    # the online teacher's D, DCD's feature extractor, is the code's: n_layers, ndf 128, instance norm (hinge)
+    net_d = out.extras["teacher_discriminator"]
+    assert net_d.model[0].out_channels == 128 and net_d.model[0].in_channels == 6
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in net_d.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in net_d.modules())
     conn = out.extras["connectors"]
     assert conn.trained_teacher and conn.teacher.training
     assert all(c[0].out_channels == 6 for c in chain(conn.teacher.values(), conn.student.values()))
@@ -145,3 +175,34 @@ def test_dcd_loss_is_the_sum_of_per_layer_l1(paired: bool) -> None:
     teacher = {k: torch.rand(2, channels, n, n, generator=gen) for k, n in shapes.items()}
     expected = sum(torch.nn.functional.l1_loss(trunk(student[k]), trunk(teacher[k])) for k in shapes)
     assert dcd_loss(trunk, student, teacher).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_teacher_recipe_is_the_codes() -> None:
+    """pix2pix: hinge, ndf 128, instance-norm D (options/distill_options.py, --norm instance); CycleGAN: the
+    suite's recipe (the code's LSGAN, ndf 64); ``gan_mode``/``ndf``/``d_norm`` replace either; ``init`` travels."""
+    hp = METHODS.get("dcd").resolve_hparams({})
+    paired = dcd_recipe(hp, resolve_recipe({"ndf": 8}, True), True)
+    assert (paired["gan_mode"], paired["ndf"], paired["d_norm"], paired["init"]) == ("hinge", 128, "instance", "normal")
+    unpaired = dcd_recipe(hp, resolve_recipe({"ndf": 8}, False), False)
+    assert (unpaired["gan_mode"], unpaired["ndf"], unpaired["d_norm"]) == ("lsgan", 8, "instance")
+    chosen = dcd_recipe({**hp, "gan_mode": "vanilla", "ndf": 16, "d_norm": "batch"}, resolve_recipe({}, True), True)
+    assert (chosen["gan_mode"], chosen["ndf"], chosen["d_norm"]) == ("vanilla", 16, "batch")
+
+
+@pytest.mark.parametrize("gan_on, moves", [("teacher_output", False), ("student", True)])
+def test_cyclegan_gan_term_on_the_teachers_output_gives_the_student_nothing(gan_on: str, moves: bool) -> None:
+    """The code judges the teacher's output (cycleganbest_distiller.py): the term is logged but the student,
+    with every other term off, does not move; ``gan_on="student"`` (the intent) moves it."""
+    data = load_task("synthetic_plain2striped", size=32, n_train=8, n_test=2)
+    method = METHODS.get("dcd")()
+    hp = method.resolve_hparams({"steps_count": "student", "window_epochs": 1.0, "teacher_select": "latest",
+                                 "lambda_style": 0, "lambda_feature": 0, "lambda_dcd": 0, "gan_on": gan_on})
+    def run(lr: float) -> TrainOutcome:
+        return method.train(TrainSetup(data, STUDENT, TEACHER, hp, Schedule(steps=3, batch_size=2, lr=lr, log_every=1),
+                                       CPU, 0, {"ndf": 8}, log=lambda _: None))
+
+    start = run(0.0).generator.state_dict()                                 # lr 0: the student as built
+    out = run(1e-3)
+    assert len(out.history["G_gan"]) == 3 and all(v > 0 for v in out.history["G_gan"])    # LSGAN, logged
+    moved = [not torch.equal(start[k], v) for k, v in out.generator.state_dict().items()]
+    assert any(moved) == moves

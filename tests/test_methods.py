@@ -47,7 +47,7 @@ WINDOW = 5  # logged steps averaged at each end of a history
 TASK = {"size": 32, "n_train": 48, "n_test": 16}
 TEACHER = {"arch": "resnet_generator", "ngf": 8, "n_blocks": 2}
 STUDENT = {"arch": "resnet_generator", "ngf": 4, "n_blocks": 2}
-RECIPE = {"ndf": 8}
+RECIPE = {"ndf": 8, "init": "pytorch"}  # the init the bounds below were calibrated with
 PATCH = 8  # CRD's patch side at 32x32: 16 patches per image (32 would leave one, and no pairs to relate)
 
 
@@ -72,10 +72,12 @@ def teacher(paired: ImageTranslationData) -> TrainOutcome:
 
 
 def distil(name: str, data: ImageTranslationData, overrides: Mapping[str, Any], **setup: Any) -> TrainOutcome:
+    """A ``STEPS``-step run from PyTorch's default init (``init="pytorch"``: the bounds of these tests were set
+    from it, and :func:`untrained_student` rebuilds it; the code's N(0, 0.02) is tested on its own below)."""
     method = METHODS.get(name)()
     schedule = Schedule(steps=STEPS, batch_size=4, log_every=1)
-    return method.train(TrainSetup(data, STUDENT, TEACHER, method.resolve_hparams(overrides), schedule, CPU, SEED,
-                                   RECIPE, log=quiet, **setup))
+    hp = method.resolve_hparams({"init": "pytorch", **overrides})
+    return method.train(TrainSetup(data, STUDENT, TEACHER, hp, schedule, CPU, SEED, RECIPE, log=quiet, **setup))
 
 
 def fall(history: dict, term: str) -> float:
@@ -148,7 +150,7 @@ def crd_held_out(student: nn.Module, teacher: nn.Module, data: ImageTranslationD
 
 
 def test_crd_pix2pix_online_teacher(paired: ImageTranslationData, empty_hub: object) -> None:
-    hp = METHODS.get("crd").resolve_hparams({"patch_size": PATCH})
+    hp = METHODS.get("crd").resolve_hparams({"patch_size": PATCH, "init": "pytorch"})
     out = distil("crd", paired, {"patch_size": PATCH})
 
     extras = out.extras
@@ -174,7 +176,7 @@ def test_crd_cyclegan_online_teacher_windows() -> None:
     # the job's 40 steps counted as the student's; a window of 5 teacher steps (an epoch is 48 / 4 = 12 steps)
     overrides = {"patch_size": PATCH, "steps_count": "student", "window_epochs": 5 / 12, "teacher_select": "latest",
                  "lambda_style": 0, "lambda_feature": 0}
-    hp = METHODS.get("crd").resolve_hparams(overrides)
+    hp = METHODS.get("crd").resolve_hparams({**overrides, "init": "pytorch"})
     out = distil("crd", unpaired, overrides)
 
     extras = out.extras
@@ -223,11 +225,99 @@ def test_crd_teacher_network_and_paper_suite_schedule() -> None:
     crd = METHODS.get("crd")
     published = {"arch": "resnet_generator", "ngf": 64, "checkpoint": "cyclegan/horse2zebra"}
     spec = online_teacher_spec(crd.resolve_hparams({"teacher_arch": "mobile_resnet_generator"}), published)
-    assert spec == {"arch": "mobile_resnet_generator", "ngf": 64}
-    assert online_teacher_spec(crd.resolve_hparams({}), published) == {"arch": "resnet_generator", "ngf": 64}
+    assert spec == {"arch": "mobile_resnet_generator", "ngf": 64, "dropout": 0.0}  # teacher_dropout_rate 0
+    assert online_teacher_spec(crd.resolve_hparams({}), published) == {"arch": "resnet_generator", "ngf": 64,
+                                                                        "dropout": 0.0}
     with pytest.raises(ValueError, match="teacher_arch='mobile_resnet'"):
         crd.check_plan(StudentPlan(STUDENT, TEACHER, 32, {"teacher_arch": "mobile_resnet"}))
     jobs = [j for j in expand(SUITES.get("pix2pix_edges2shoes"), methods=["crd"]) if j.method == "crd"]
     assert jobs and all((j.hparams["epochs"], j.hparams["epochs_decay"]) == (100, 100) for j in jobs)
     jobs = [j for j in expand(SUITES.get("cyclegan_horse2zebra"), methods=["crd"]) if j.method == "crd"]
     assert jobs and all(j.hparams["teacher_arch"] is None and j.hparams["steps_count"] == "teacher" for j in jobs)
+
+
+# -- issue 18: the GAN term's side, dropout rates and init_net -------------------------------------------------
+
+def test_generator_hinge_is_minus_mean_d_and_the_side_must_be_named() -> None:
+    """Under hinge the generator's term is -mean D with gradient -1/N per logit, never the discriminator's
+    relu(1 - D) (0, without gradient, at D = [2, 3]); a call that does not say which side it is fails."""
+    from methods.training import gan_loss
+    d = torch.tensor([2.0, 3.0], requires_grad=True)
+    loss = gan_loss(d, True, "hinge", for_discriminator=False)
+    loss.backward()
+    assert loss.item() == -2.5 and d.grad.tolist() == [-0.5, -0.5]
+    assert gan_loss(d, True, "hinge", for_discriminator=True).item() == 0.0   # what the slip computed
+    with pytest.raises(TypeError):
+        gan_loss(d, True, "hinge")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("paired_task", [True, False])
+def test_recipe_generator_gan_term_is_the_generators(paired_task: bool) -> None:
+    """The recipes' generator step (teachers, scratch, online teachers) under hinge: G_gan = -mean D(fake) of
+    the discriminator it judged with (pix2pix: after the step's D update; CycleGAN: before it)."""
+    import copy
+    from methods.recipes import build_recipe, resolve_recipe
+    recipe = resolve_recipe({"gan_mode": "hinge", "ndf": 4, "d_norm": "instance", "pool_size": 0}, paired_task)
+    model = build_recipe(STUDENT, recipe, paired_task, Schedule(steps=2, batch_size=2), CPU,
+                         torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    a, b = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    before = copy.deepcopy(model.discriminator)
+    terms, fake = model.step(a, b)
+    with torch.no_grad():
+        judged = model.discriminator(torch.cat([a, fake], 1)) if paired_task else before(fake)
+    name = "G_gan" if paired_task else "G_gan_AB"
+    assert terms[name].item() == pytest.approx(-judged.mean().item(), rel=1e-5, abs=1e-6)
+
+
+def test_init_normal_is_init_net() -> None:
+    """``init="normal"``: conv and transposed-conv weights N(0, 0.02), biases 0, BatchNorm weights N(1, 0.02)."""
+    torch.manual_seed(0)
+    net = build_network({"arch": "unet_generator", "ngf": 16, "num_downs": 5}, "normal")
+    convs = torch.cat([m.weight.flatten() for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd)])
+    norms = torch.cat([m.weight for m in net.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert abs(convs.std().item() - 0.02) < 0.001 and abs(convs.mean().item()) < 0.001
+    assert abs(norms.mean().item() - 1) < 0.01 and 0.01 < norms.std().item() < 0.03
+    assert all(not m.bias.any() for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd) and m.bias is not None)
+    default = build_network({"arch": "unet_generator", "ngf": 16, "num_downs": 5})
+    assert next(default.parameters()).std().item() > 0.05                  # PyTorch's kaiming-uniform: wider
+    with pytest.raises(ValueError, match="init must be one of"):
+        build_network(STUDENT, "xavier")
+
+
+@pytest.mark.parametrize("name", ["output_kd", "crd"])
+def test_methods_build_their_networks_with_init_net(name: str, paired: ImageTranslationData,
+                                                    teacher: TrainOutcome) -> None:
+    """At learning rate 0 the student leaves a one-step run as it was built: N(0, 0.02) under the default
+    ``init``, PyTorch's default under ``init="pytorch"`` (CRD's online teacher too)."""
+    method = METHODS.get(name)()
+    for init, low, high in (("normal", 0.015, 0.025), ("pytorch", 0.03, 1.0)):
+        hp = method.resolve_hparams({"init": init, **({"lambda_style": 0, "lambda_feature": 0} if name == "crd"
+                                                     else {})})
+        out = method.train(TrainSetup(paired, STUDENT, TEACHER, hp, Schedule(steps=1, batch_size=2, lr=0.0), CPU,
+                                      SEED, RECIPE, log=quiet,
+                                      teacher=teacher.generator, teacher_discriminator=teacher.discriminator))
+        nets = [out.generator] + ([out.extras["teacher"]] if name == "crd" else [])
+        for net in nets:
+            std = torch.cat([m.weight.flatten() for m in net.modules() if isinstance(m, nn.Conv2d)]).std().item()
+            assert low < std < high, (name, init, std)
+
+
+def test_online_methods_build_students_and_teachers_without_dropout() -> None:
+    """The code's student_dropout_rate and teacher_dropout_rate are 0 (CRD, DCD, OMGD): their U-Net students and
+    online teachers get rate 0 (pix2pix's own U-Net default stays 0.5), and the rates are numbers."""
+    from methods.plan_checks import online_student_spec, online_teacher_spec
+    unet = {"arch": "unet_generator", "ngf": 4, "num_downs": 5}
+    for name in ("crd", "dcd", "omgd"):
+        hp = METHODS.get(name).resolve_hparams({})
+        assert online_student_spec(hp, unet)["dropout"] == 0.0
+        if name != "omgd":
+            assert online_teacher_spec(hp, {**unet, "checkpoint": "x"}) == {**unet, "dropout": 0.0}
+        rates = [m.p for m in build_network(online_student_spec(hp, unet)).modules() if isinstance(m, nn.Dropout)]
+        assert not any(rates)
+    assert [m.p for m in build_network({**unet, "num_downs": 6}).modules() if isinstance(m, nn.Dropout)] == [0.5]
+    hp = METHODS.get("crd").resolve_hparams({"student_dropout": 0.3})
+    assert [m.p for m in build_network(online_student_spec(hp, {**unet, "num_downs": 6})).modules()
+            if isinstance(m, nn.Dropout)] == [0.3]                         # the ngf*8 levels only
+    with pytest.raises(ValueError, match="dropout must be a rate"):
+        build_network({**unet, "num_downs": 6, "dropout": True})

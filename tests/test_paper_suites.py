@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import ClassVar
 
@@ -28,7 +29,7 @@ def test_paper_suites_are_the_papers_setups() -> None:
     i2i = sorted(n for n, cls in METHODS.items() if cls.family == "i2i")
     assert sorted({j.method for j in students}) == i2i and len(students) == 3 * 3 * len(i2i)  # 3 networks, 3 seeds
     assert {j.seed for j in students} == {0, 1, 2} and {j.teacher_id for j in students} <= {teacher.job_id, None}
-    plain = next(j for j in students if j.method == "output_kd")  # dcd and cat_ka have their papers' (method_schedules)
+    plain = next(j for j in students if j.method == "output_kd")  # cat_ka has its paper's (method_schedules)
     assert plain.schedule["steps"] == 200 * 1334 and plain.schedule["decay_from"] == 0.5
     e2s = expand(SUITES.get("pix2pix_edges2shoes"))
     assert e2s[0].teacher["checkpoint"] == "pix2pix/edges2shoes" and e2s[0].schedule["batch_size"] == 4
@@ -101,7 +102,8 @@ def test_dry_run_shows_phases_and_a_cpu_estimate(tmp_path: Path, capsys: pytest.
     assert f"{1 + n_students} jobs (1 teachers, {n_students} students)" in out
     assert "teacher: 1 job(s) = 1 configuration(s) x 1 seed(s) (0), 1 loaded from a published checkpoint" in out
     steps = sum(j.schedule["steps"] for j in expand(SUITES.get("cyclegan_horse2zebra")) if j.phase == "student")
-    assert steps > n_students * 266800  # 266,800 each, but dcd's 800 epochs and cat_ka's 1000 at batch 80
+    n_cat = 3 * 3  # 3 networks x 3 seeds: cat_ka's 1000 epochs at batch 80; the others 266,800 steps (200 epochs)
+    assert steps == (n_students - n_cat) * 266800 + n_cat * 1000 * math.ceil(1334 / 80)
     assert (f"student: {n_students} job(s) = {n_configs} configuration(s) x 3 seed(s) (0, 1, 2), {n_students} "
             f"training {steps:,} steps") in out
     assert "device-hours on cpu: built-in table" in out and "no GPU step times are known" in out

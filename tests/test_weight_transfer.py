@@ -91,6 +91,6 @@ def test_feature_kd_starts_from_the_teacher_and_uses_the_codes_pix2pix_discrimin
 def test_hinge_loss_is_gan_compressions() -> None:
     from methods.training import gan_loss
     d = torch.tensor([[-2.0, 0.5], [1.5, 0.0]])
-    assert torch.isclose(gan_loss(d, True, "hinge"), torch.relu(1 - d).mean())        # D on real
-    assert torch.isclose(gan_loss(d, False, "hinge"), torch.relu(1 + d).mean())       # D on fake
+    assert torch.isclose(gan_loss(d, True, "hinge", for_discriminator=True), torch.relu(1 - d).mean())        # D on real
+    assert torch.isclose(gan_loss(d, False, "hinge", for_discriminator=True), torch.relu(1 + d).mean())       # D on fake
     assert torch.isclose(gan_loss(d, True, "hinge", for_discriminator=False), -d.mean())  # G

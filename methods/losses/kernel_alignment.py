@@ -45,7 +45,11 @@ def kernel_alignment(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (_unit_gram(x) * _unit_gram(y)).sum()
 
 
-def kernel_alignment_loss(student: Mapping[str, torch.Tensor], teacher: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    """CAT's distillation term: minus the sum over the named layers of KA(student, teacher); the
-    teacher side carries no gradient."""
-    return -sum(kernel_alignment(student[k], teacher[k].detach()) for k in student)
+def kernel_alignment_loss(student: Mapping[str, torch.Tensor], teacher: Mapping[str, torch.Tensor],
+                          groups: int = 1) -> torch.Tensor:
+    """CAT's distillation term: minus the sum over the named layers of KA(student, teacher), each KA computed
+    per group of the batch and summed over the ``groups`` (CAT's scripts: one KA per GPU over its share of the
+    batch, the GPUs' values summed, ``inception_distiller.py``); the batch is split into ``groups`` parts as
+    equal as possible (``torch.tensor_split``). The teacher side carries no gradient."""
+    return -sum(kernel_alignment(s, t) for k in student
+                for s, t in zip(student[k].tensor_split(groups), teacher[k].detach().tensor_split(groups)))

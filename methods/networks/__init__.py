@@ -8,11 +8,14 @@ from torch import nn
 from methods.networks import discriminators, generators  # noqa: F401  (registration)
 from methods.networks import omgd_networks  # noqa: F401  (registration: OMGD's deeper teachers and shared D)
 from methods.network_spec import describe_network  # noqa: F401  (its home is torch-free)
+from methods.networks.init import init_weights
 from methods.registry import NETWORKS
 
 
-def build_network(spec: Mapping[str, Any]) -> nn.Module:
-    """Build a registered network from a plain spec: ``{"arch": name, **constructor kwargs}``.
+def build_network(spec: Mapping[str, Any], init: str = "pytorch") -> nn.Module:
+    """Build a registered network from a plain spec: ``{"arch": name, **constructor kwargs}``, initialised as
+    ``init`` says (:func:`methods.networks.init.init_weights`: ``normal``, the public code's ``init_net``, or
+    ``pytorch``, PyTorch's default).
 
     A spec may also name the weights it starts from (``checkpoint``, a published teacher): that is
     the harness's to load, so it is ignored here and the architecture is built with fresh weights."""
@@ -21,9 +24,10 @@ def build_network(spec: Mapping[str, Any]) -> nn.Module:
     arch = spec.pop("arch")
     cls = NETWORKS.get(arch)
     try:
-        return cls(**spec)
+        net = cls(**spec)
     except TypeError as exc:
         raise ValueError(f"bad arguments for network {arch!r}: {exc}") from None
+    return init_weights(net, init)
 
 
 def state_dict_mismatch(expected: Mapping[str, Any], state: Mapping[str, Any], *, shapes: str, limit: int,

@@ -21,6 +21,14 @@ from methods.network_geometry import (resnet_distill_points, spatial_encoder, un
 from methods.registry import NETWORKS
 
 
+def dropout_rate(value: float) -> float:
+    """A dropout probability in [0, 1): a number, never a flag (``True`` would read as 1.0 and drop everything;
+    pix2pix's ``use_dropout`` is 0.5)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"dropout must be a rate in [0, 1) (pix2pix's use_dropout is 0.5, none is 0.0), got {value!r}")
+    return float(value)
+
+
 def norm_layer(kind: str):
     """CycleGAN's ``get_norm_layer``: instance norm without affine/stats, or affine batch norm."""
     if kind == "instance":
@@ -87,7 +95,7 @@ class _ResnetFamily(nn.Module):
         super().__init__()
         if n_blocks < 1:
             raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
-        norm_fn = norm_layer(norm)
+        norm_fn, dropout = norm_layer(norm), dropout_rate(dropout)
         use_bias = norm == "instance"
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=use_bias), norm_fn(ngf), nn.ReLU(True)]
         for i in range(2):
@@ -138,7 +146,7 @@ class UnetSkipConnectionBlock(nn.Module):
 
     def __init__(self, outer_nc: int, inner_nc: int, input_nc: int | None = None, submodule: nn.Module | None = None,
                  outermost: bool = False, innermost: bool = False, norm=None, use_bias: bool = False,
-                 dropout: bool = False) -> None:
+                 dropout: float = 0.0) -> None:
         super().__init__()
         self.outermost = outermost
         input_nc = outer_nc if input_nc is None else input_nc
@@ -152,7 +160,7 @@ class UnetSkipConnectionBlock(nn.Module):
             layers = [downrelu, downconv, norm(inner_nc), submodule, uprelu,
                       nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, 2, 1, bias=use_bias), norm(outer_nc)]
             if dropout:
-                layers.append(nn.Dropout(0.5))
+                layers.append(nn.Dropout(dropout))
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -163,9 +171,12 @@ class UnetSkipConnectionBlock(nn.Module):
 class UnetGenerator(nn.Module):
     """pix2pix U-Net (``unet_256`` at num_downs=8): 54.41M params at ngf 64.
 
-    ``num_downs`` must satisfy 2**num_downs <= image size (6 for 64x64, 8 for 256x256)."""
+    ``num_downs`` must satisfy 2**num_downs <= image size (6 for 64x64, 8 for 256x256). ``dropout`` is the
+    rate of the dropout after the up path of each intermediate ngf*8 level (pix2pix's ``use_dropout``: 0.5,
+    its default; OMGD/DCD/CRD's ``dropout_rate`` at the same levels, 0 in their students and online
+    teachers); 0 adds no dropout layer."""
 
-    def __init__(self, ngf: int = 64, num_downs: int = 8, norm: str = "batch", dropout: bool = True,
+    def __init__(self, ngf: int = 64, num_downs: int = 8, norm: str = "batch", dropout: float = 0.5,
                  input_nc: int = 3, output_nc: int = 3) -> None:
         super().__init__()
         if num_downs < 5:
@@ -175,7 +186,7 @@ class UnetGenerator(nn.Module):
         kw = dict(norm=norm_fn, use_bias=use_bias)
         block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, **kw)
         for _ in range(num_downs - 5):
-            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, dropout=dropout, **kw)
+            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, dropout=dropout_rate(dropout), **kw)
         block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, **kw)
         block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, **kw)
         block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, **kw)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methods.networks.generators import MobileResnetBlock, norm_layer
+from methods.networks.generators import MobileResnetBlock, dropout_rate, norm_layer
 from methods.registry import NETWORKS
 
 
@@ -57,7 +57,7 @@ class MobileResnetDeepestGenerator(nn.Module):
         super().__init__()
         if n_blocks < 1:
             raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
-        norm_fn, use_bias = norm_layer(norm), norm == "instance"
+        norm_fn, use_bias, dropout = norm_layer(norm), norm == "instance", dropout_rate(dropout)
 
         def conv_norm_relu(conv: nn.Module, channels: int) -> list[nn.Module]:
             return [conv, norm_fn(channels), nn.ReLU(True)]
@@ -117,17 +117,21 @@ class UnetDeepestBlock(nn.Module):
 
 @NETWORKS.register("unet_deepest_generator")
 class UnetDeepestGenerator(nn.Module):
-    """OMGD's deeper teacher for U-Net students (``unet_deepest_256`` at num_downs=8)."""
+    """OMGD's deeper teacher for U-Net students (``unet_deepest_256`` at num_downs=8).
+
+    As in OMGD's ``unet_deepest_generator.py``, ``dropout`` acts only at the intermediate ngf*8 levels (their
+    expansion blocks and the dropout after their up path); every other level is built with rate 0. OMGD's
+    default ``teacher_dropout_rate`` is 0, so its deep teacher has no active dropout at all."""
 
     def __init__(self, ngf: int = 16, num_downs: int = 8, norm: str = "batch", dropout: float = 0.0,
                  input_nc: int = 3, output_nc: int = 3) -> None:
         super().__init__()
         if num_downs < 5:
             raise ValueError(f"num_downs must be >= 5 (pix2pix layout), got {num_downs}")
-        kw = dict(norm=norm_layer(norm), use_bias=norm == "instance", dropout=float(dropout))
+        kw = dict(norm=norm_layer(norm), use_bias=norm == "instance")
         block = UnetDeepestBlock(ngf * 8, ngf * 8, innermost=True, **kw)
         for _ in range(num_downs - 5):
-            block = UnetDeepestBlock(ngf * 8, ngf * 8, submodule=block, **kw)
+            block = UnetDeepestBlock(ngf * 8, ngf * 8, submodule=block, dropout=dropout_rate(dropout), **kw)
         for outer, inner in ((4, 8), (2, 4), (1, 2)):
             block = UnetDeepestBlock(ngf * outer, ngf * inner, submodule=block, **kw)
         self.model = UnetDeepestBlock(output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, **kw)
