@@ -52,8 +52,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import TrainOutcome, TrainSetup, by_pairing
+from methods.base import TrainOutcome, TrainSetup
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
+from methods.loss_weights import cat_ka_weights
 from methods.losses.kernel_alignment import kernel_alignment_loss
 from methods.registry import METHODS
 
@@ -95,10 +96,9 @@ class CatKA(DistillationMethod):
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
         paired = t.paired
         target = t.real_b if _recon_target(hp, paired) == "ground_truth" else t.teacher_out
-        recon = by_pairing(hp["lambda_recon"], paired, pix2pix=100.0, cyclegan=5.0)
-        ka = by_pairing(hp["lambda_ka"], paired, pix2pix=0.5, cyclegan=1.0)
-        return {"recon": F.l1_loss(t.student_out, target) * recon,
-                "ka": kernel_alignment_loss(t.student_feats, t.teacher_feats) * ka}
+        weights = cat_ka_weights(hp, paired)
+        return {"recon": F.l1_loss(t.student_out, target) * weights["recon"],
+                "ka": kernel_alignment_loss(t.student_feats, t.teacher_feats) * weights["ka"]}
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         _recon_target(setup.hparams, setup.data.paired)

@@ -43,9 +43,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import TrainSetup, by_pairing
+from methods.base import TrainSetup
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes
-from methods.output_kd import recon_weight
+from methods.loss_weights import feature_kd_distill_weight, feature_kd_recipe, recon_weight
 from methods.registry import METHODS
 from methods.plan_checks import transfer_problem
 from methods.weight_transfer import transfer_weights
@@ -69,9 +69,7 @@ class FeatureKD(DistillationMethod):
         return "teacher (GAN Compression weight transfer)"
 
     def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
-        if not paired:
-            return {**recipe, **{k: hp[k] for k in ("gan_mode", "ndf") if hp[k] is not None}}
-        return {**recipe, "gan_mode": hp["gan_mode"] or "hinge", "ndf": hp["ndf"] or 128}
+        return feature_kd_recipe(hp, recipe, paired)
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return list(student.distill_points())
@@ -85,7 +83,7 @@ class FeatureKD(DistillationMethod):
         return nn.ModuleDict({k: nn.Conv2d(s_shapes[k][1], t_shapes[k][1], 1) for k in names})
 
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        weight = by_pairing(hp["lambda_distill"], t.paired, pix2pix=1.0, cyclegan=0.01)
+        weight = feature_kd_distill_weight(hp, t.paired)
         distill = sum(F.mse_loss(modules[k](t.student_feats[k]), t.teacher_feats[k]) for k in modules)
         return {"recon": F.l1_loss(t.student_out, t.teacher_out) * recon_weight(hp, t.paired),
                 "distill": distill * weight}

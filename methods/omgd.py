@@ -63,18 +63,16 @@ from torch import nn
 from methods.base import Method, TrainOutcome, TrainSetup
 from methods.crd_teacher import SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.distill import feature_shapes
+from methods.loss_weights import omgd_weights
 from methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
                                              tv_sum)
 from methods.networks import build_network
 from methods.omgd_teachers import MultiTeacher
-from methods.plan_checks import network_family, uses_vgg16
+from methods.plan_checks import network_family, omgd_teacher_specs, uses_vgg16
 from methods.perceptual import VGG16Features, style_loss
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
 from methods.training import TrainingState, adam, linear_decay, run_steps, tap_features
-
-DEEP_TEACHERS = {"resnet": "mobile_resnet_deepest_generator", "unet": "unet_deepest_generator"}
-
 
 def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
     """OMGD's channel-distillation layers of a generator: {name: module path}."""
@@ -83,32 +81,9 @@ def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
     return dict(net.distill_points())
 
 
-def omgd_weights(hp: Mapping[str, Any], paired: bool, family: str) -> dict[str, float]:
-    """The loss weights, ``lambda_cd``'s ``None`` filled with the code's value for this kind of task."""
-    cd = hp["lambda_cd"]
-    if cd is None:
-        cd = (1e1 if family == "unet" else 1e2) if paired else 5e2
-    return {"ssim": float(hp["lambda_ssim"]), "style": float(hp["lambda_style"]),
-            "feature": float(hp["lambda_feature"]), "tv": float(hp["lambda_tv"]), "cd": float(cd)}
-
-
 def teacher_specs(setup: TrainSetup, hp: Mapping[str, Any], family: str) -> list[dict[str, Any]]:
-    """The wide teacher (the suite's, ``teacher_arch`` replacing its arch) and, for paired tasks, the deep one."""
-    wide = {k: v for k, v in setup.teacher_spec.items() if k != "checkpoint"}
-    if hp["teacher_arch"] is not None:
-        wide["arch"] = hp["teacher_arch"]
-    if network_family(wide, "teacher") != family:
-        raise ValueError(f"omgd's wide teacher {wide['arch']!r} and student {setup.student_spec['arch']!r} are of "
-                         f"different families: channel distillation pairs layers of one family; set teacher.arch or "
-                         f"omgd.teacher_arch to the student's family")
-    rate = float(hp["teacher_dropout"])
-    wide["dropout"] = rate > 0 if family == "unet" else rate
-    specs = [wide]
-    if setup.data.paired and hp["deep_teacher"] == "auto":
-        depth = {k: setup.student_spec[k] for k in ("n_blocks", "num_downs", "norm") if k in setup.student_spec}
-        ngf = hp["deep_teacher_ngf"] or setup.student_spec.get("ngf", 64)
-        specs.append({"arch": DEEP_TEACHERS[family], "ngf": int(ngf), "dropout": rate, **depth})
-    return specs
+    """The wide teacher and, for paired tasks, the deep one (:func:`methods.plan_checks.omgd_teacher_specs`)."""
+    return omgd_teacher_specs(hp, setup.teacher_spec, setup.student_spec, setup.data.paired, family)
 
 
 def image_losses(vgg: VGG16Features, student_out: torch.Tensor, teacher_outs: list[torch.Tensor],
