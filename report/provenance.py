@@ -1,7 +1,7 @@
 """What the leaderboard says about where its numbers come from (issue 13, items 5 and 6).
 
 * Per row (a configuration aggregated over seeds): the command that reruns all its seeds, each seed's job id,
-  the config hashes and git commits of its records. The seeds' commands (``benchmarks.provenance``) differ only
+  the config hashes and git commits of its records, and its training plan (networks by role, what trains them). The seeds' commands (``benchmarks.provenance``) differ only
   in ``--seeds`` and ``--jobs``; they are merged into one ``grid`` command naming every seed and job id.
 * Per column, once per table: how MACs and latency were measured, read from the records (the counter and its
   torch version, the input shape; device, runtime, threads, batch, warm-up and repeats, median and IQR). Where
@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any, Sequence
 
@@ -63,7 +64,21 @@ def row_provenance(jobs: pd.DataFrame) -> dict[str, Any]:
              for s, j in zip(jobs["seed"], jobs["job_id"])]
     return {"command": row_command(column("rerun_command")), "seeds": seeds,
             "hashes": [h for h in dict.fromkeys(column("config_hash")) if h],
-            "commits": [c for c in dict.fromkeys(column("git_commit")) if c]}
+            "commits": [c for c in dict.fromkeys(column("git_commit")) if c],
+            "plan": plan_text(next((p for p in column("plan") if p), ""))}
+
+
+def plan_text(plan_json: str) -> str:
+    """A row's training plan (the record's ``plan``, JSON text; :mod:`benchmarks.training_plan`) as indented JSON
+    of what the seeds share: its networks and what trains them, its losses and interleaving ("" without one)."""
+    try:
+        plan = json.loads(plan_json) if plan_json else None
+    except ValueError:
+        return ""
+    if not isinstance(plan, dict):
+        return ""
+    shared = {k: plan[k] for k in ("method", "task", "trains", "networks", "losses", "interleave") if k in plan}
+    return json.dumps(shared, indent=1, sort_keys=False)
 
 
 def _by_method(done: pd.DataFrame, describe) -> list[str]:
