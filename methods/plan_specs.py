@@ -50,6 +50,20 @@ class JobFacts:
     recipe: Mapping[str, Any]
 
 
+def init_of(settings: Mapping[str, Any]) -> str:
+    """The init a method's ``init`` hyperparameter (or the recipe's) names: ``normal`` is the GAN Compression
+    family's ``init_net`` N(0, 0.02); ``pytorch`` or none, PyTorch's layer defaults."""
+    return NORMAL_INIT if settings.get("init") == "normal" else DEFAULT_INIT
+
+
+def student_spec(facts: JobFacts) -> dict[str, Any]:
+    """The student as the job builds it: its spec, with the method's ``student_dropout`` where it has one."""
+    spec = dict(facts.student or {})
+    if facts.hparams.get("student_dropout") is not None:
+        spec["dropout"] = float(facts.hparams["student_dropout"])
+    return spec
+
+
 def dropout_rate(spec: Mapping[str, Any]) -> float:
     """A network's dropout as a number: its spec's or its architecture's default (a U-Net's ``True`` is pix2pix's
     0.5 at its innermost ngf x 8 levels)."""
@@ -119,9 +133,10 @@ def recipe_plan(facts: JobFacts, spec: Mapping[str, Any], generator_role: str, d
     CycleGAN's two of each, every network one step per iteration."""
     recipe = resolve_recipe(facts.recipe, facts.paired)
     train = adam_training(facts.schedule["steps"], facts.schedule, _per_epoch(facts))
-    roles = [(generator_role, network(spec)), (d_role, discriminator(recipe, facts.paired))]
+    init = init_of(recipe)
+    roles = [(generator_role, network(spec, init)), (d_role, discriminator(recipe, facts.paired, init))]
     if not facts.paired:
-        roles += [(f"{generator_role}_BA", network(spec)), (f"{d_role}_A", discriminator(recipe, facts.paired))]
+        roles += [(f"{generator_role}_BA", network(spec, init)), (f"{d_role}_A", discriminator(recipe, facts.paired, init))]
     return {"trains": {role: train for role, _ in roles}, "networks": dict(roles),
             "losses": _recipe_losses(recipe, facts.paired),
             "interleave": "per_iteration: " + ("D step, then G step" if facts.paired else "G step, then D step")}
@@ -215,9 +230,13 @@ def _online_teacher_roles(facts: JobFacts, spec: Mapping[str, Any], plan: Any, p
     """The teacher a CRD/DCD/OMGD-on-CycleGAN job trains with the task's recipe: trains and networks by role. Its
     learning rate follows the student's schedule shape, stepping with the student (constant, then decaying)."""
     train = adam_training(plan.teacher_steps, facts.schedule, per_epoch, plan.decay_from)
-    roles = {"online_teacher": network(spec), "teacher_discriminator": discriminator(recipe, facts.paired)}
+    init = init_of(facts.hparams) if "init" in facts.hparams else init_of(recipe)
+    if facts.hparams.get("teacher_dropout") is not None:
+        spec = {**spec, "dropout": float(facts.hparams["teacher_dropout"])}
+    roles = {"online_teacher": network(spec, init), "teacher_discriminator": discriminator(recipe, facts.paired, init)}
     if not facts.paired:
-        roles.update(online_teacher_BA=network(spec), teacher_discriminator_A=discriminator(recipe, facts.paired))
+        roles.update(online_teacher_BA=network(spec, init),
+                     teacher_discriminator_A=discriminator(recipe, facts.paired, init))
     return {role: train for role in roles}, roles
 
 
@@ -229,7 +248,7 @@ def crd_plan(facts: JobFacts) -> dict[str, Any]:
     weights = crd_weights(hp, paired)
     return {"trains": {"student": adam_training(plan.student_steps, facts.schedule, per_epoch, plan.decay_from),
                        **trains},
-            "networks": {"student": network(facts.student or {}), **networks},
+            "networks": {"student": network(student_spec(facts), init_of(hp)), **networks},
             "losses": {"gan_mode": recipe["gan_mode"], **{f"lambda_{k}": v for k, v in weights.items()},
                        "rkd_distance": hp["rkd_distance"], "rkd_angle": hp["rkd_angle"],
                        "vgg_input": VGG_UNIT if hp["vgg_input"] == "unit" else "imagenet mean/std"},
@@ -245,7 +264,7 @@ def dcd_plan(facts: JobFacts) -> dict[str, Any]:
     connector_mode = hp["teacher_connector"] or ("trained" if paired else "frozen")
     connector = {"arch": "conv1x1 + batchnorm + relu per layer", "dropout": 0.0, "init": NORMAL_INIT}
     return {"trains": {"student": student_train, "connector": student_train, **trains},
-            "networks": {"student": network(facts.student or {}), "connector": connector,
+            "networks": {"student": network(student_spec(facts), init_of(hp)), "connector": connector,
                          "teacher_connector": {**connector, "trained": connector_mode == "trained"}, **networks},
             "losses": {"gan_mode": recipe["gan_mode"], **{f"lambda_{k}": v for k, v in dcd_weights(hp, paired).items()},
                        "teacher_connector": connector_mode, "vgg_input": VGG_UNIT},
@@ -277,7 +296,7 @@ def omgd_plan(facts: JobFacts) -> dict[str, Any]:
     if weights["cd"]:
         aux = {"adaptor": {"arch": "conv1x1 per distilled layer", "dropout": 0.0, "init": NORMAL_INIT}}
     return {"trains": {"student": student_train, **{k: student_train for k in aux}, **trains},
-            "networks": {"student": network(student), **aux, **networks},
+            "networks": {"student": network(student_spec(facts), init_of(hp)), **aux, **networks},
             "losses": {**gan, **{f"lambda_{k}": v for k, v in weights.items()}, "ssim_padding": hp["ssim_padding"],
                        "vgg_input": VGG_UNIT},
             "interleave": _interleave(facts, plan)}
