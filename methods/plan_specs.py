@@ -155,7 +155,7 @@ def scratch_plan(facts: JobFacts) -> dict[str, Any]:
     return recipe_plan(facts, facts.student or {}, "student", "discriminator")
 
 
-def _loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str = DEFAULT_INIT,
+def _loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str | None = None,
                recipe: Mapping[str, Any] | None = None, aux: Mapping[str, dict[str, Any]] | None = None
                ) -> dict[str, Any]:
     """The pretrained-teacher loop (:mod:`methods.distill`): student and discriminator (and the method's ``aux``
@@ -166,8 +166,9 @@ def _loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str = D
     d_from_teacher = (hp.get("d_init", "teacher") == "teacher" and not facts.teacher.get("checkpoint")
                       and all(recipe[k] == base[k] for k in ("ndf", "d_layers", "d_norm")))
     train = adam_training(facts.schedule["steps"], facts.schedule, _per_epoch(facts))
-    networks = {"student": network(facts.student or {}, student_init),
-                "discriminator": discriminator(recipe, facts.paired, "teacher's D" if d_from_teacher else DEFAULT_INIT),
+    fresh = init_of(hp)
+    networks = {"student": network(facts.student or {}, student_init or fresh),
+                "discriminator": discriminator(recipe, facts.paired, "teacher's D" if d_from_teacher else fresh),
                 "teacher": {**network(facts.teacher), "frozen": True}, **(aux or {})}
     trains = {role: train for role in ("student", "discriminator", *(aux or {}))}
     return {"trains": trains, "networks": networks,
@@ -183,10 +184,10 @@ def feature_kd_plan(facts: JobFacts) -> dict[str, Any]:
     hp = facts.hparams
     recipe = feature_kd_recipe(hp, resolve_recipe(facts.recipe, facts.paired), facts.paired)
     transfer = hp["student_init"] != "scratch" and not transfer_problem(facts.teacher, facts.student or {})
-    adaptor = {"adaptor": {"arch": "conv1x1 per distilled layer", "dropout": 0.0, "init": DEFAULT_INIT}}
+    adaptor = {"adaptor": {"arch": "conv1x1 per distilled layer", "dropout": 0.0, "init": init_of(hp)}}
     return _loop_plan(facts, {"lambda_recon": recon_weight(hp, facts.paired),
                               "lambda_distill": feature_kd_distill_weight(hp, facts.paired)},
-                      "teacher (GAN Compression weight transfer)" if transfer else DEFAULT_INIT, recipe, adaptor)
+                      "teacher (GAN Compression weight transfer)" if transfer else None, recipe, adaptor)
 
 
 def srpkd_plan(facts: JobFacts) -> dict[str, Any]:
