@@ -14,7 +14,6 @@ or its labelled images, from the official split sizes for the real datasets (:mo
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable, Mapping
 
 from benchmarks.config import JobConfig
@@ -56,11 +55,8 @@ def job_facts(job: JobConfig) -> JobFacts:
 
 def job_plan(job: JobConfig) -> dict[str, Any]:
     """The plan of one job: ``method``, ``task``, ``seed``, ``job_id``, ``phase``, then ``trains``, ``networks``,
-    ``losses`` and ``interleave`` (artifact jobs: their settings, as they train no network of the leaderboard)."""
+    ``losses`` and ``interleave``."""
     head = {"job_id": job.job_id, "phase": job.phase, "method": job.method, "task": job.task, "seed": job.seed}
-    if job.phase == "artifact":
-        return {**head, "trains": {}, "networks": {}, "losses": {}, "interleave": "none",
-                "settings": dict(job.hparams)}
     return {**head, **method_plan(job_facts(job))}
 
 
@@ -78,11 +74,13 @@ def _value(value: Any) -> str:
 
 def _schedule(train: Mapping[str, Any]) -> str:
     lr = train["lr_schedule"]
-    if lr["policy"] == "linear_decay":
+    if lr["policy"] == "constant":
+        shape = "constant lr"
+    elif lr["policy"] == "linear_decay":
         shape = f"{_value(lr['constant_epochs'])} const + {_value(lr['decay_epochs'])} decay ep"
     else:
         shape = f"{lr['policy']} x{_value(lr['gamma'])} at ep {_value(lr.get('milestone_epochs', []))}"
-    opt = f"adam b={_value(train['betas'])}" if train["optimizer"] == "adam" else \
+    opt = (f"adam b={_value(train['betas'])}" if "betas" in train else "adam") if train["optimizer"] == "adam" else \
         f"sgd m={_value(train['momentum'])} wd={_value(train['weight_decay'])}"
     return (f"{train['steps']} steps = {_value(train['epochs'])} ep, batch {train['batch']}, {opt}, "
             f"lr {_value(train['lr'])}, {shape}")
@@ -101,8 +99,6 @@ def format_plans(job_plans: Iterable[Mapping[str, Any]]) -> str:
             train = plan["trains"].get(role)
             out.append(f"  {role:<24} {_network(net)}")
             out.append(f"  {'':<24} trains: {_schedule(train) if train else 'no (frozen or loaded)'}")
-        if plan.get("settings"):
-            out.append(f"  settings: {json.dumps(plan['settings'], sort_keys=True, default=str)}")
         if plan["losses"]:
             out.append("  losses: " + ", ".join(f"{k} {_value(v)}" for k, v in plan["losses"].items()))
         out.append(f"  interleave: {plan['interleave']}")

@@ -23,11 +23,13 @@ from methods.loss_weights import (cat_ka_weights, crd_weights, dcd_weights, feat
 from methods.network_spec import network_args
 from methods.plan_checks import network_family, omgd_teacher_specs, online_teacher_spec, transfer_problem
 from methods.recipe_settings import resolve_recipe
-from methods.schedule_math import epoch_steps, fine_tuning_values, online_schedule
+from methods.schedule_math import dre_steps, epoch_steps, fine_tuning_values, online_schedule
 
 #: How the harness initialises a network it builds (PyTorch's layer defaults), and OMGD's/DCD's adaptors.
 DEFAULT_INIT = "pytorch_default"
 NORMAL_INIT = "normal(0, 0.02)"
+#: How a classifier initialises itself (:class:`methods.classifiers.LabelledNet`, RepDistiller's).
+CLASSIFIER_INIT = "kaiming_normal fan_out convs, BN 1/0, fc N(0, 0.01)"
 #: VGG16's input: (x + 1) / 2 without ImageNet mean/std (the GAN Compression family's ``utils/vgg_feature.py``).
 VGG_UNIT = "unit: (x + 1) / 2, no ImageNet mean/std"
 
@@ -309,7 +311,8 @@ def labelled_plan(facts: JobFacts) -> dict[str, Any]:
     spec = facts.teacher if role == "teacher" else facts.student or {}
     hp = facts.hparams
     losses = {k: hp[k] for k in ("reg_loss", "kd_T", "kd_weight", "label_weight") if k in hp}
-    return {"trains": {role: sgd_training(facts.schedule, _per_epoch(facts))}, "networks": {role: network(spec)},
+    return {"trains": {role: sgd_training(facts.schedule, _per_epoch(facts))},
+            "networks": {role: network(spec, CLASSIFIER_INIT)},
             "losses": losses, "interleave": "none"}
 
 
@@ -323,10 +326,37 @@ def cgan_kd_plan(facts: JobFacts) -> dict[str, Any]:
     seen = n_real + n_fake if hp["epochs_over"] == "real+fake" else n_real
     per_epoch = epoch_steps(seen, schedule["batch_size"]) if facts.n_train else None
     losses = {k: hp[k] for k in ("reg_loss", "kd_T", "kd_weight", "label_weight") if k in hp}
-    init = "nokd student" if hp["init"] == "nokd" else DEFAULT_INIT
+    init = "nokd student" if hp["init"] == "nokd" else CLASSIFIER_INIT
     return {"trains": {"student": {**sgd_training(schedule, per_epoch), "epochs_over": hp["epochs_over"]}},
             "networks": {"student": network(facts.student or {}, init)},
             "losses": {**losses, "n_fake": hp["n_fake"]}, "interleave": "none"}
+
+
+def fake_set_plan(facts: JobFacts) -> dict[str, Any]:
+    """cGAN-KD's fake-set job (the ``cgan_kd_fake_set`` artifact): its conditional GAN (``gan_d_steps`` D steps per
+    G step) and its density-ratio model (cDR-RS), then sampling and filtering (no training)."""
+    hp = facts.hparams
+    gan_epoch = epoch_steps(facts.n_train, hp["gan_batch_size"]) if facts.n_train else None
+    gan = {"steps": hp["gan_steps"], "epochs": _epochs(hp["gan_steps"], gan_epoch), "batch": hp["gan_batch_size"],
+           "optimizer": "adam", "betas": [hp["gan_beta1"], hp["gan_beta2"]], "lr_schedule": {"policy": "constant"}}
+    steps = dre_steps(hp, facts.n_train or 1)
+    dre_epoch = epoch_steps(facts.n_train, hp["dre_batch_size"]) if facts.n_train else None
+    dre = {"steps": steps, "epochs": _epochs(steps, dre_epoch), "batch": hp["dre_batch_size"], "optimizer": "adam",
+           "weight_decay": hp["dre_weight_decay"], "lr": hp["dre_lr"],
+           "lr_schedule": {"policy": "step", "gamma": hp["dre_gamma"],
+                           "milestone_epochs": [_epochs(round(steps * m), dre_epoch) for m in hp["dre_milestones"]]}}
+    return {"trains": {"cgan_generator": {**gan, "lr": hp["gan_lr_g"]},
+                       "cgan_discriminator": {**gan, "lr": hp["gan_lr_d"], "steps_per_generator_step": hp["gan_d_steps"]},
+                       "density_ratio": dre},
+            "networks": {"cgan_generator": {"arch": "sngan / ccgan generator", "ch": hp["gan_ch"], "dropout": 0.0,
+                                            "init": DEFAULT_INIT},
+                         "cgan_discriminator": {"arch": "sngan / ccgan discriminator", "ch": hp["gan_ch"],
+                                                "dropout": 0.0, "init": DEFAULT_INIT},
+                         "density_ratio": {"arch": "mlp", "hidden": list(hp["dre_hidden"]),
+                                           "dropout": float(hp["dre_dropout"]), "init": DEFAULT_INIT}},
+            "losses": {"dre_lambda": hp["dre_lambda"], "filter": hp["filter"], "filter_rho": hp["filter_rho"],
+                       "replace_labels": hp["replace_labels"], "n_per_label": hp["n_per_label"]},
+            "interleave": "sequential: cGAN, then the density-ratio model, then sampling and filtering"}
 
 
 PLANS: dict[str, Callable[[JobFacts], dict[str, Any]]] = {
@@ -336,8 +366,14 @@ PLANS: dict[str, Callable[[JobFacts], dict[str, Any]]] = {
 }
 
 
+#: The plans of the artifact jobs, by artifact name.
+ARTIFACT_PLANS: dict[str, Callable[[JobFacts], dict[str, Any]]] = {"cgan_kd_fake_set": fake_set_plan}
+
+
 def method_plan(facts: JobFacts) -> dict[str, Any]:
     """The plan of one job (``trains``, ``networks``, ``losses``, ``interleave``)."""
+    if facts.phase == "artifact":
+        return ARTIFACT_PLANS[facts.method](facts)
     if facts.phase == "teacher":
         return teacher_plan(facts) if facts.family == "i2i" else labelled_plan(facts)
     if facts.method not in PLANS:

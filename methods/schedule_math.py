@@ -84,3 +84,18 @@ def fine_tuning_values(hp: Mapping[str, Any], schedule: Mapping[str, Any], n_rea
         steps = round(float(hp["epochs"]) * math.ceil(seen / batch))
     return {"steps": max(1, steps), "batch_size": batch, "lr": schedule["lr"] if hp["lr"] is None else float(hp["lr"]),
             "milestones": schedule["milestones"] if hp["milestones"] is None else tuple(hp["milestones"])}
+
+
+def dre_steps(hp: Mapping[str, Any], n_train: int) -> int:
+    """cGAN-KD's density-ratio model's training steps: ``dre_steps``, or ``dre_epochs`` passes over ``n_train``
+    real images at ``dre_batch_size``."""
+    if hp["dre_steps"] is not None:
+        steps = int(hp["dre_steps"])
+    else:
+        steps = int(hp["dre_epochs"]) * math.ceil(n_train / int(hp["dre_batch_size"]))
+    if steps < 1:
+        raise ValueError(f"the density-ratio model needs >= 1 step, got dre_steps={hp['dre_steps']}, "
+                         f"dre_epochs={hp['dre_epochs']} (set one of them to a positive number)")
+    if any(not 0 < float(m) < 1 for m in hp["dre_milestones"]):
+        raise ValueError(f"dre_milestones are fractions of the run in (0, 1), got {hp['dre_milestones']}")
+    return steps
