@@ -138,7 +138,8 @@ def recipe_plan(facts: JobFacts, spec: Mapping[str, Any], generator_role: str, d
     init = init_of(recipe)
     roles = [(generator_role, network(spec, init)), (d_role, discriminator(recipe, facts.paired, init))]
     if not facts.paired:
-        roles += [(f"{generator_role}_BA", network(spec, init)), (f"{d_role}_A", discriminator(recipe, facts.paired, init))]
+        roles += [(f"{generator_role}_BA", network(spec, init)),
+                  (f"{d_role}_A", discriminator(recipe, facts.paired, init))]
     return {"trains": {role: train for role, _ in roles}, "networks": dict(roles),
             "losses": _recipe_losses(recipe, facts.paired),
             "interleave": "per_iteration: " + ("D step, then G step" if facts.paired else "G step, then D step")}
@@ -267,7 +268,8 @@ def dcd_plan(facts: JobFacts) -> dict[str, Any]:
     connector_mode = hp["teacher_connector"] or ("trained" if paired else "frozen")
     connector = {"arch": "conv1x1 + batchnorm + relu per layer", "dropout": 0.0, "init": NORMAL_INIT}
     return {"trains": {"student": student_train, "connector": student_train, **trains},
-            "networks": {"student": network(student_spec(facts), init_of(hp)), "connector": connector,
+            "networks": {"student": network(student_spec(facts), init_of(hp)),
+                         "connector": connector,
                          "teacher_connector": {**connector, "trained": connector_mode == "trained"}, **networks},
             "losses": {"gan_mode": recipe["gan_mode"], **{f"lambda_{k}": v for k, v in dcd_weights(hp, paired).items()},
                        "teacher_connector": connector_mode, "vgg_input": VGG_UNIT},
@@ -346,7 +348,8 @@ def fake_set_plan(facts: JobFacts) -> dict[str, Any]:
            "lr_schedule": {"policy": "step", "gamma": hp["dre_gamma"],
                            "milestone_epochs": [_epochs(round(steps * m), dre_epoch) for m in hp["dre_milestones"]]}}
     return {"trains": {"cgan_generator": {**gan, "lr": hp["gan_lr_g"]},
-                       "cgan_discriminator": {**gan, "lr": hp["gan_lr_d"], "steps_per_generator_step": hp["gan_d_steps"]},
+                       "cgan_discriminator": {**gan, "lr": hp["gan_lr_d"],
+                                              "steps_per_generator_step": hp["gan_d_steps"]},
                        "density_ratio": dre},
             "networks": {"cgan_generator": {"arch": "sngan / ccgan generator", "ch": hp["gan_ch"], "dropout": 0.0,
                                             "init": DEFAULT_INIT},

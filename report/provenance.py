@@ -1,8 +1,9 @@
 """What the leaderboard says about where its numbers come from (issue 13, items 5 and 6).
 
 * Per row (a configuration aggregated over seeds): the command that reruns all its seeds, each seed's job id,
-  the config hashes and git commits of its records, and its training plan (networks by role, what trains them). The seeds' commands (``benchmarks.provenance``) differ only
-  in ``--seeds`` and ``--jobs``; they are merged into one ``grid`` command naming every seed and job id.
+  the config hashes and git commits of its records, and its training plan (networks by role, what trains them:
+  :mod:`benchmarks.training_plan`). The seeds' commands (``benchmarks.provenance``) differ only in ``--seeds`` and
+  ``--jobs``; they are merged into one ``grid`` command naming every seed and job id.
 * Per column, once per table: how MACs and latency were measured, read from the records (the counter and its
   torch version, the input shape; device, runtime, threads, batch, warm-up and repeats, median and IQR). Where
   the methods of one table were measured differently, the note says which method used which protocol.
