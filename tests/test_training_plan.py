@@ -91,3 +91,6 @@ def test_records_store_the_plan_and_the_leaderboard_shows_it(tmp_path: Path) -> 
     row = pd.DataFrame([{"seed": 0, "job_id": student.job_id, "plan": json.dumps(record["plan"])}])
     shown = json.loads(row_provenance(row)["plan"])
     assert shown["trains"]["student"]["steps"] == 4 and "teacher_wide" in shown["networks"]
+    cli("report", "--results", str(tmp_path))
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert '<details class="provenance training-plan"><summary>plan</summary>' in page and "teacher_wide" in page
