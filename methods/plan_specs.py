@@ -267,7 +267,9 @@ def dcd_plan(facts: JobFacts) -> dict[str, Any]:
     student_train = adam_training(plan.student_steps, facts.schedule, per_epoch, plan.decay_from)
     connector_mode = hp["teacher_connector"] or ("trained" if paired else "frozen")
     connector = {"arch": "conv1x1 + batchnorm + relu per layer", "dropout": 0.0, "init": NORMAL_INIT}
-    trained = {"connector": student_train, **({"teacher_connector": student_train} if connector_mode == "trained" else {})}
+    trained = {"connector": student_train}
+    if connector_mode == "trained":
+        trained["teacher_connector"] = student_train
     return {"trains": {"student": student_train, **trained, **trains},
             "networks": {"student": network(student_spec(facts), init_of(hp)),
                          "connector": connector,
