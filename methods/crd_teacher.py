@@ -40,7 +40,7 @@ from torch import nn
 from methods.base import TrainSetup
 from methods.inference import batched_forward
 from methods.perceptual import VGG16Features, frechet_distance, vgg_embedding
-from methods.schedule_math import online_schedule
+from methods.schedule_math import epoch_steps as schedule_epoch_steps, online_schedule
 from methods.recipes import RecipeModel, build_recipe
 from methods.training import LoopStats, Schedule, to_float
 
@@ -68,6 +68,11 @@ class TeacherPlan:
 def train_examples(data: ImageTranslationData) -> int:
     """Examples of one epoch: training pairs (paired) or max(|A|, |B|) (unpaired, CycleGAN's ``UnalignedDataset``)."""
     return len(data.train_a) if data.paired else max(len(data.train_a), len(data.train_b))
+
+
+def epoch_steps(data: ImageTranslationData, batch_size: int) -> int:
+    """Steps of one epoch of ``data`` at ``batch_size`` (:func:`methods.schedule_math.epoch_steps`)."""
+    return schedule_epoch_steps(train_examples(data), batch_size)
 
 
 def plan_schedule(hp: Mapping[str, Any], data: ImageTranslationData, schedule: Schedule,
