@@ -35,10 +35,11 @@ def artifact_columns() -> list[str]:
 
 BASE_COLUMNS = ("job_id", "phase", "status", "suite", "family", "task", "method", "teacher", "student", "hparams",
                 "seed")
-#: How to rerun a job (:mod:`benchmarks.provenance`) and its loss history (JSON text), for the report.
-PROVENANCE_COLUMNS = ("rerun_command", "rerun_error", "config_hash", "git_commit", "history")
+#: How to rerun a job (:mod:`benchmarks.provenance`), its training plan and its loss history (JSON text), for the
+#: report.
+PROVENANCE_COLUMNS = ("rerun_command", "rerun_error", "config_hash", "git_commit", "plan", "history")
 #: The provenance columns read from the record as they are (the command is rebuilt, the hash recomputed).
-RECORD_PROVENANCE = ("git_commit", "history")
+RECORD_PROVENANCE = ("git_commit", "plan", "history")
 TAIL_COLUMNS = ("error", "samples_png", "inputs_png", "log_path", "train_s", "total_s", *PROVENANCE_COLUMNS)
 
 

@@ -12,6 +12,8 @@ stamps every record (done, failed, blocked, timed out, lost) with :func:`record_
   this job (plus the jobs it depends on that are not done), so ``--force`` reruns it and nothing else. The
   command is checked by expanding it: when the filters would lose the job (an artifact has no method
   filter; a task routed to another part of a composite suite) a wider one is used.
+* ``plan``: the job's training plan (networks by role, steps, epochs, optimisers, loss weights:
+  :mod:`benchmarks.training_plan`), which the leaderboard shows per row.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from benchmarks.environment import git_state
 from benchmarks.grid import expand
 from benchmarks.overrides import OverrideError, parse_override
 from benchmarks.suites import SUITES
+from benchmarks.training_plan import job_plan
 from methods.registry import UnknownNameError
 
 PROGRAM = ("python", "-m", "benchmarks.run")
@@ -109,14 +112,23 @@ def rerun_command(config: JobConfig, results: str | Path, exact: bool = False) -
 
 
 def record_provenance(config: Mapping[str, Any], results: str | Path) -> dict[str, Any]:
-    """``rerun_command``, ``config_hash`` and ``git_commit`` for a record of ``config`` (a job's ``to_dict``)
-    in the store at ``results``; a config this code cannot read gets None for the first two."""
+    """``rerun_command``, ``config_hash``, ``git_commit`` and ``plan`` (the job's training plan,
+    :mod:`benchmarks.training_plan`) for a record of ``config`` (a job's ``to_dict``) in the store at ``results``;
+    a config this code cannot read gets None for all but the commit."""
     try:
         job = JobConfig.from_dict(config)
     except (TypeError, ValueError):
-        return {"rerun_command": None, "config_hash": None, "git_commit": code_version()}
+        return {"rerun_command": None, "config_hash": None, "git_commit": code_version(), "plan": None}
     return {"rerun_command": rerun_command(job, results), "config_hash": config_hash(job),
-            "git_commit": code_version()}
+            "git_commit": code_version(), "plan": _plan(job)}
+
+
+def _plan(job: JobConfig) -> dict[str, Any] | None:
+    """The job's training plan, or None when its settings cannot be planned (the record says what failed)."""
+    try:
+        return job_plan(job)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def rebuilt_rerun_command(config: Mapping[str, Any], results: str | Path) -> tuple[str | None, str | None]:

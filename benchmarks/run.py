@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks.run grid|rerun|list|status|collect|report|datasets|teachers|weights|calibrate``.
+"""Command line: ``python -m benchmarks.run grid|rerun|plan|list|status|collect|report|datasets|teachers|weights|calibrate``.
 
 ``grid`` with no arguments runs the built-in ``default`` suite on this machine and writes the
 leaderboard. Results go to ``--results`` (default ``$KDGAN_RESULTS`` or ``./results``).
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import re
 import signal
@@ -18,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
-from benchmarks import cluster_config, slurm
+from benchmarks import cluster_config, slurm, training_plan
 from benchmarks import datasets_cli, results_cli, teachers_cli, weights_cli
 from benchmarks.config import PHASES, canonical_json
 from benchmarks.environment import choose_device
@@ -150,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cli.add_parser(sub)
     teachers_cli.add_parser(sub)
     weights_cli.add_parser(sub)
+    plan = sub.add_parser("plan", help="the training plan of every job of a suite (networks by role, steps, epochs, "
+                                       "optimisers, schedules, loss weights), without running or importing torch")
+    plan.add_argument("--suite", default="default", help="suite name (see `list`)")
+    plan.add_argument("--tasks", nargs="+", help="only these tasks")
+    plan.add_argument("--methods", nargs="+", help="only these methods")
+    plan.add_argument("--seeds", nargs="+", type=int, help="these seeds instead of the suite's")
+    plan.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    plan.add_argument("--json", action="store_true", help="a JSON list of jobs instead of the readable tree")
     lst = sub.add_parser("list", help="methods, tasks, suites, networks, metrics")
     lst.add_argument("what", nargs="?", choices=("methods", "tasks", "suites", "networks", "metrics"))
     results_cli.add_parsers(sub, _add_common)
@@ -317,6 +326,15 @@ def _execute(args: argparse.Namespace, jobs: list, store: ResultStore, label: st
     return EXIT_JOBS_FAILED if any(status in UNSUCCESSFUL for status in outcome.values()) else EXIT_OK
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    jobs = expand(SUITES.get(args.suite), tasks=args.tasks, methods=args.methods, seeds=args.seeds,
+                  overrides=args.overrides)
+    check_plans(jobs)
+    job_plans = training_plan.plans(jobs)
+    print(json.dumps(job_plans, indent=1) if args.json else training_plan.format_plans(job_plans))
+    return EXIT_OK
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     jobs = expand(SUITES.get(args.suite), tasks=args.tasks, methods=args.methods, overrides=args.overrides)
     store = ResultStore(args.results)
@@ -325,7 +343,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"grid": cmd_grid, "rerun": cmd_rerun, "list": cmd_list, **results_cli.COMMANDS, "calibrate": cmd_calibrate,
+COMMANDS = {"grid": cmd_grid, "rerun": cmd_rerun, "plan": cmd_plan, "list": cmd_list, **results_cli.COMMANDS, "calibrate": cmd_calibrate,
             "datasets": datasets_cli.run, "teachers": teachers_cli.run, "weights": weights_cli.run}
 
 

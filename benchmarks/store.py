@@ -123,7 +123,8 @@ def outcome_record(config: dict[str, Any], status: str, error: str | None, run: 
 #: Fields of a record and the JSON types they may hold (None: the field may be absent or null).
 RECORD_FIELDS: dict[str, tuple[type, ...]] = {
     "error": (str,), "traceback": (str,), "run": (str,), "metrics": (dict,), "artifacts": (dict,),
-    "timings": (dict,), "history": (dict,), "rerun_command": (str,), "config_hash": (str,), "git_commit": (str,),
+    "timings": (dict,), "history": (dict,), "plan": (dict,), "rerun_command": (str,), "config_hash": (str,),
+    "git_commit": (str,),
 }
 
 

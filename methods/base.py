@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 import torch
 from torch import nn
 
+from methods.schedule_math import by_pairing  # noqa: F401  (its old home; torch-free there)
 from methods.plan_checks import StudentPlan, run_plan_check
 from methods.registry import METHODS, Need, Param, params_of, resolve_settings
 from methods.training import Checkpointer, Schedule
@@ -71,12 +72,6 @@ class TrainOutcome:
     def generator(self) -> nn.Module:
         """``model``, under the image-to-image name (an A->B generator)."""
         return self.model
-
-
-def by_pairing(value: Any, paired: bool, *, pix2pix: float, cyclegan: float) -> float:
-    """A hyperparameter whose ``None`` means "the paper's value for this kind of task": ``pix2pix``
-    for paired tasks, ``cyclegan`` for unpaired ones."""
-    return float(value) if value is not None else (pix2pix if paired else cyclegan)
 
 
 def method_params(cls: type) -> dict:

@@ -61,9 +61,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import TrainOutcome, TrainSetup, by_pairing
+from methods.base import TrainOutcome, TrainSetup
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
 from methods.gan_compression import STUDENT_DEFAULTS, GanCompressionStudent
+from methods.loss_weights import cat_ka_weights
 from methods.losses.kernel_alignment import kernel_alignment_loss
 from methods.plan_checks import ka_groups
 from methods.registry import METHODS
@@ -107,11 +108,10 @@ class CatKA(GanCompressionStudent, DistillationMethod):
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
         paired = t.paired
         target = t.real_b if _recon_target(hp, paired) == "ground_truth" else t.teacher_out
-        recon = by_pairing(hp["lambda_recon"], paired, pix2pix=100.0, cyclegan=5.0)
-        ka = by_pairing(hp["lambda_ka"], paired, pix2pix=0.5, cyclegan=1.0)
-        return {"recon": F.l1_loss(t.student_out, target) * recon,
+        weights = cat_ka_weights(hp, paired)
+        return {"recon": F.l1_loss(t.student_out, target) * weights["recon"],
                 "ka": kernel_alignment_loss(t.student_feats, t.teacher_feats,
-                                            ka_groups(hp["ka_groups"], t.real_a.shape[0])) * ka}
+                                            ka_groups(hp["ka_groups"], t.real_a.shape[0])) * weights["ka"]}
 
     def train(self, setup: TrainSetup) -> TrainOutcome:
         _recon_target(setup.hparams, setup.data.paired)

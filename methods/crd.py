@@ -72,8 +72,9 @@ from typing import Any, ClassVar, Mapping
 import torch
 import torch.nn.functional as F
 
-from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
+from methods.base import Method, TrainOutcome, TrainSetup
 from methods.crd_teacher import ONLINE_NETWORK_DEFAULTS, SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
+from methods.loss_weights import crd_weights
 from methods.losses.relational import column_slices, patch_slices, rkd_loss, row_slices
 from methods.networks import build_network
 from methods.perceptual import VGG16Features, style_loss
@@ -81,18 +82,6 @@ from methods.plan_checks import online_student_spec, online_teacher_spec, resolv
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
 from methods.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad
-
-
-def crd_weights(hp: Mapping[str, Any], paired: bool) -> dict[str, float]:
-    """The loss weights for the task's kind, ``None`` entries filled with the paper's values."""
-    return {
-        "row": by_pairing(hp["lambda_row"], paired, pix2pix=2.5, cyclegan=25.0),
-        "column": by_pairing(hp["lambda_column"], paired, pix2pix=2.5, cyclegan=25.0),
-        "patch": by_pairing(hp["lambda_patch"], paired, pix2pix=2.5, cyclegan=25.0),
-        "style": by_pairing(hp["lambda_style"], paired, pix2pix=2e4, cyclegan=1e4),
-        "feature": by_pairing(hp["lambda_feature"], paired, pix2pix=20.0, cyclegan=10.0),
-        "gan": by_pairing(hp["lambda_gan"], paired, pix2pix=0.0, cyclegan=1.0),
-    }
 
 
 def content_relation_losses(student_out: torch.Tensor, teacher_out: torch.Tensor, weights: Mapping[str, float],

@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 import torch
 from torch import nn
 
-from methods.base import TrainSetup, by_pairing
+from methods.base import TrainSetup
 from methods.inference import batched_forward
 from methods.perceptual import VGG16Features, frechet_distance, vgg_embedding
-from methods.plan_checks import check_schedule_hparams
+from methods.schedule_math import epoch_steps as schedule_epoch_steps, online_schedule
 from methods.recipes import RecipeModel, build_recipe
 from methods.training import LoopStats, Schedule, to_float
 
@@ -69,27 +69,24 @@ class TeacherPlan:
     n_dis: int
 
 
+def train_examples(data: ImageTranslationData) -> int:
+    """Examples of one epoch: training pairs (paired) or max(|A|, |B|) (unpaired, CycleGAN's ``UnalignedDataset``)."""
+    return len(data.train_a) if data.paired else max(len(data.train_a), len(data.train_b))
+
+
 def epoch_steps(data: ImageTranslationData, batch_size: int) -> int:
-    """Steps of one epoch: training pairs (paired) or max(|A|, |B|) (unpaired) over the batch size."""
-    n = len(data.train_a) if data.paired else max(len(data.train_a), len(data.train_b))
-    return max(1, math.ceil(n / batch_size))
+    """Steps of one epoch of ``data`` at ``batch_size`` (:func:`methods.schedule_math.epoch_steps`)."""
+    return schedule_epoch_steps(train_examples(data), batch_size)
 
 
 def plan_schedule(hp: Mapping[str, Any], data: ImageTranslationData, schedule: Schedule,
                   method: str = "crd") -> TeacherPlan:
-    """CRD's student schedule and teacher steps from the job's schedule (see the module docstring)."""
-    check_schedule_hparams(hp, method)
-    per_epoch = epoch_steps(data, schedule.batch_size)
-    if hp["epochs"] is not None:
-        total = hp["epochs"] + hp["epochs_decay"]
-        schedule = replace(schedule, steps=total * per_epoch, decay_from=hp["epochs"] / total)
-    n_dis = max(1, int(by_pairing(hp["n_dis"], data.paired, pix2pix=1, cyclegan=4)))
-    if data.paired:
-        return TeacherPlan(schedule, math.ceil(schedule.steps / n_dis), 1, n_dis)
-    teacher = schedule.steps if hp["steps_count"] == "teacher" else math.ceil(schedule.steps / n_dis)
-    window = min(teacher, max(1, round(hp["window_epochs"] * per_epoch)))
-    return TeacherPlan(replace(schedule, steps=teacher * n_dis if hp["steps_count"] == "teacher" else schedule.steps),
-                       teacher, window, n_dis)
+    """CRD's student schedule and teacher steps from the job's schedule (see the module docstring; the
+    arithmetic is :func:`methods.schedule_math.online_schedule`, which the training plan calls too)."""
+    plan = online_schedule(hp, data.paired, train_examples(data), schedule.steps, schedule.batch_size,
+                           schedule.decay_from, method)
+    return TeacherPlan(replace(schedule, steps=plan.student_steps, decay_from=plan.decay_from), plan.teacher_steps,
+                       plan.window, plan.n_dis)
 
 
 class OnlineTeacher:

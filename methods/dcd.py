@@ -81,9 +81,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import Method, TrainOutcome, TrainSetup, by_pairing
+from methods.base import Method, TrainOutcome, TrainSetup
 from methods.crd import perceptual_losses
 from methods.distill import feature_shapes
+from methods.loss_weights import dcd_recipe, dcd_weights
 from methods.losses.multi_granularity import UNET_CD_LAYERS, cd_adaptor
 from methods.crd_teacher import ONLINE_NETWORK_DEFAULTS, SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.networks import build_network
@@ -104,23 +105,6 @@ UNET_POINTS = dict(zip(("down2", "down4", "up4", "up2"), UNET_CD_LAYERS))
 def dcd_points(generator: nn.Module) -> dict[str, str]:
     """The four layers DCD distils: OMGD's U-Net paths, else the generator's ``distill_points()``."""
     return dict(UNET_POINTS) if isinstance(generator, UnetGenerator) else dict(generator.distill_points())
-
-
-def dcd_weights(hp: Mapping[str, Any], paired: bool) -> dict[str, float]:
-    """The loss weights for the task's kind, ``None`` entries filled with the public code's values."""
-    return {"dcd": by_pairing(hp["lambda_dcd"], paired, pix2pix=1.0, cyclegan=0.1),
-            "style": by_pairing(hp["lambda_style"], paired, pix2pix=1e4, cyclegan=1e4),
-            "feature": by_pairing(hp["lambda_feature"], paired, pix2pix=10.0, cyclegan=10.0),
-            "gan": by_pairing(hp["lambda_gan"], paired, pix2pix=0.0, cyclegan=1.0)}
-
-
-def dcd_recipe(hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
-    """The online teacher's recipe: on pix2pix the code's discriminator (``n_layers``, ndf 128, instance norm,
-    hinge: ``options/distill_options.py``, ``--norm instance``), on CycleGAN the suite's recipe (the code's
-    LSGAN, ndf 64); ``gan_mode``/``ndf``/``d_norm`` replace either; every network initialised as ``init``."""
-    code = {"gan_mode": "hinge", "ndf": 128, "d_norm": "instance"} if paired else {}
-    chosen = {k: hp[k] if hp[k] is not None else code.get(k, recipe[k]) for k in ("gan_mode", "ndf", "d_norm")}
-    return {**recipe, **chosen, "init": hp["init"]}
 
 
 def discriminator_trunk(net_d: nn.Module) -> nn.Sequential:

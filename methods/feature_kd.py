@@ -38,11 +38,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import TrainSetup, by_pairing
+from methods.base import TrainSetup
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes
 from methods.gan_compression import STUDENT_DEFAULTS, GanCompressionStudent
+from methods.loss_weights import feature_kd_distill_weight, recon_weight
 from methods.networks import init_weights
-from methods.output_kd import recon_weight
 from methods.registry import METHODS
 
 
@@ -56,6 +56,15 @@ class FeatureKD(GanCompressionStudent, DistillationMethod):
 
     plan_check = "methods.plan_checks:feature_kd"
 
+    def init_student(self, hp: Mapping[str, Any], setup: TrainSetup, student: nn.Module, teacher: nn.Module) -> str:
+        if hp["student_init"] == "scratch" or transfer_problem(setup.teacher_spec, setup.student_spec):
+            return "scratch"
+        transfer_weights(teacher, student)
+        return "teacher (GAN Compression weight transfer)"
+
+    def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
+        return feature_kd_recipe(hp, recipe, paired)
+
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return list(student.distill_points())
 
@@ -68,7 +77,7 @@ class FeatureKD(GanCompressionStudent, DistillationMethod):
         return init_weights(nn.ModuleDict({k: nn.Conv2d(s_shapes[k][1], t_shapes[k][1], 1) for k in names}), hp["init"])
 
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        weight = by_pairing(hp["lambda_distill"], t.paired, pix2pix=1.0, cyclegan=0.01)
+        weight = feature_kd_distill_weight(hp, t.paired)
         distill = sum(F.mse_loss(modules[k](t.student_feats[k]), t.teacher_feats[k]) for k in modules)
         return {"recon": F.l1_loss(t.student_out, t.teacher_out) * recon_weight(hp, t.paired),
                 "distill": distill * weight}

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from torch import nn
 
 from methods.base import TrainSetup
+from methods.loss_weights import gan_compression_recipe
 from methods.plan_checks import transfer_problem
 from methods.weight_transfer import transfer_weights
 
@@ -35,6 +36,4 @@ class GanCompressionStudent:
         return "teacher (GAN Compression weight transfer)"
 
     def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
-        if not paired:
-            return {**recipe, **{k: hp[k] for k in ("gan_mode", "ndf") if hp[k] is not None}}
-        return {**recipe, "gan_mode": hp["gan_mode"] or "hinge", "ndf": hp["ndf"] or 128}
+        return gan_compression_recipe(hp, recipe, paired)

@@ -63,33 +63,22 @@ from torch import nn
 from methods.base import Method, TrainOutcome, TrainSetup
 from methods.crd_teacher import ONLINE_NETWORK_DEFAULTS, SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
 from methods.distill import feature_shapes
+from methods.loss_weights import omgd_weights
 from methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
                                              tv_sum)
 from methods.networks import build_network
 from methods.omgd_teachers import MultiTeacher
-from methods.plan_checks import network_family, online_student_spec, uses_vgg16
+from methods.plan_checks import network_family, omgd_teacher_specs, online_student_spec, uses_vgg16
 from methods.perceptual import VGG16Features, style_loss
 from methods.recipes import recipe_sampler, resolve_recipe
 from methods.registry import METHODS
 from methods.training import TrainingState, adam, linear_decay, run_steps, tap_features
-
-DEEP_TEACHERS = {"resnet": "mobile_resnet_deepest_generator", "unet": "unet_deepest_generator"}
-
 
 def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
     """OMGD's channel-distillation layers of a generator: {name: module path}."""
     if family == "unet":
         return {f"cd{i}": path for i, path in enumerate(UNET_CD_LAYERS)}
     return dict(net.distill_points())
-
-
-def omgd_weights(hp: Mapping[str, Any], paired: bool, family: str) -> dict[str, float]:
-    """The loss weights, ``lambda_cd``'s ``None`` filled with the code's value for this kind of task."""
-    cd = hp["lambda_cd"]
-    if cd is None:
-        cd = (1e1 if family == "unet" else 1e2) if paired else 5e2
-    return {"ssim": float(hp["lambda_ssim"]), "style": float(hp["lambda_style"]),
-            "feature": float(hp["lambda_feature"]), "tv": float(hp["lambda_tv"]), "cd": float(cd)}
 
 
 def teacher_specs(setup: TrainSetup, hp: Mapping[str, Any], family: str) -> list[dict[str, Any]]:

@@ -20,14 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import by_pairing
 from methods.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
+from methods.loss_weights import recon_weight
 from methods.registry import METHODS
-
-
-def recon_weight(hp: Mapping[str, Any], paired: bool) -> float:
-    """``lambda_recon``; ``None`` means GAN Compression's values: 100 for pix2pix, 10 for CycleGAN."""
-    return by_pairing(hp["lambda_recon"], paired, pix2pix=100.0, cyclegan=10.0)
 
 
 @METHODS.register("output_kd")

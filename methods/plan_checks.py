@@ -250,6 +250,29 @@ def network_family(spec: Mapping[str, Any], role: str) -> str:
     return family
 
 
+DEEP_TEACHERS = {"resnet": "mobile_resnet_deepest_generator", "unet": "unet_deepest_generator"}
+
+
+def omgd_teacher_specs(hp: Mapping[str, Any], teacher_spec: Mapping[str, Any], student_spec: Mapping[str, Any],
+                       paired: bool, family: str) -> list[dict[str, Any]]:
+    """OMGD's wide teacher (the suite's, ``teacher_arch`` replacing its arch) and, for paired tasks, the deep one."""
+    wide = {k: v for k, v in teacher_spec.items() if k != "checkpoint"}
+    if hp["teacher_arch"] is not None:
+        wide["arch"] = hp["teacher_arch"]
+    if network_family(wide, "teacher") != family:
+        raise ValueError(f"omgd's wide teacher {wide['arch']!r} and student {student_spec['arch']!r} are of "
+                         f"different families: channel distillation pairs layers of one family; set teacher.arch or "
+                         f"omgd.teacher_arch to the student's family")
+    rate = float(hp["teacher_dropout"])
+    wide["dropout"] = rate
+    specs = [wide]
+    if paired and hp["deep_teacher"] == "auto":
+        depth = {k: student_spec[k] for k in ("n_blocks", "num_downs", "norm") if k in student_spec}
+        ngf = hp["deep_teacher_ngf"] or student_spec.get("ngf", 64)
+        specs.append({"arch": DEEP_TEACHERS[family], "ngf": int(ngf), "dropout": rate, **depth})
+    return specs
+
+
 def omgd(plan: StudentPlan) -> None:
     """OMGD: teacher and student of one generator family, and valid settings."""
     family = network_family(plan.student, "student")

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.base import TrainOutcome, TrainSetup
+from methods.recipe_settings import RECIPE_DEFAULTS, resolve_recipe  # noqa: F401  (torch-free there)
 from methods.networks import build_network
 from methods.training import (BatchSampler, ImagePool, Schedule, TrainingState, adam, gan_loss, linear_decay,
                               run_steps, set_requires_grad)

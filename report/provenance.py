@@ -1,16 +1,18 @@
 """What the leaderboard says about where its numbers come from (issue 13, items 5 and 6).
 
 * Per row (a configuration aggregated over seeds): the command that reruns all its seeds, each seed's job id,
-  the config hashes and git commits of its records. The seeds' commands (``benchmarks.provenance``) differ only
-  in ``--seeds`` and ``--jobs``; they are merged into one ``grid`` command naming every seed and job id. The
-  commands are the ones ``collect`` rebuilt from the stored configs; where a seed's could not be rebuilt
-  (``rerun_error``), or the commands cannot be read, the row says so and shows no command: a problem stays in its row.
+  the config hashes and git commits of its records, and its training plan (networks by role, what trains them:
+  :mod:`benchmarks.training_plan`). The seeds' commands (``benchmarks.provenance``) differ only in ``--seeds`` and
+  ``--jobs``; they are merged into one ``grid`` command naming every seed and job id. The commands are the ones
+  ``collect`` rebuilt from the stored configs; where a seed's could not be rebuilt (``rerun_error``), or the commands
+  cannot be read, the row says so and shows no command: a problem stays in its row.
 * Per column, once per table: how MACs and latency were measured, read from the records (the counter and its
   torch version, the input shape; device, runtime, threads, batch, warm-up and repeats, median and IQR). Where
   the methods of one table were measured differently, the note says which method used which protocol.
 """
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any, Sequence
 
@@ -72,7 +74,21 @@ def row_provenance(jobs: pd.DataFrame) -> dict[str, Any]:
             problems = [f"the rerun command could not be rebuilt ({exc})"]
     return {"command": command, "problems": problems, "seeds": seeds,
             "hashes": [h for h in dict.fromkeys(column("config_hash")) if h],
-            "commits": [c for c in dict.fromkeys(column("git_commit")) if c]}
+            "commits": [c for c in dict.fromkeys(column("git_commit")) if c],
+            "plan": plan_text(next((p for p in column("plan") if p), ""))}
+
+
+def plan_text(plan_json: str) -> str:
+    """A row's training plan (the record's ``plan``, JSON text; :mod:`benchmarks.training_plan`) as indented JSON
+    of what the seeds share: its networks and what trains them, its losses and interleaving ("" without one)."""
+    try:
+        plan = json.loads(plan_json) if plan_json else None
+    except ValueError:
+        return ""
+    if not isinstance(plan, dict):
+        return ""
+    shared = {k: plan[k] for k in ("method", "task", "trains", "networks", "losses", "interleave") if k in plan}
+    return json.dumps(shared, indent=1, sort_keys=False)
 
 
 def _by_method(done: pd.DataFrame, describe) -> list[str]:

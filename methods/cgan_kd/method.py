@@ -51,13 +51,13 @@ every network here reads images mapped to [-1, 1].
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from typing import Any, Mapping
 
 from methods.labelled_method import LABELLED_DEFAULTS, LabelledMethod
 from methods.labelled_training import SGDSchedule
 from methods.registry import METHODS, Need
+from methods.schedule_math import fine_tuning_values
 from methods.vanilla_kd import KD_DEFAULTS, VanillaKD
 
 CGAN_KD_DEFAULTS: Mapping[str, Any] = {
@@ -70,26 +70,12 @@ CGAN_KD_DEFAULTS: Mapping[str, Any] = {
     "milestones": None,          # lr x gamma at these fractions of the run; None: the suite schedule's
 }
 INITS = ("nokd", "scratch")
-EPOCHS_OVER = ("real+fake", "real")
 
 
 def fine_tuning_schedule(hp: Mapping[str, Any], schedule: SGDSchedule, n_real: int, n_fake: int) -> SGDSchedule:
-    """The suite's ``schedule`` with cGAN-KD's learning rate, batch size and milestones, and ``epochs`` passes
-    over the real (+ fake) images: ``epochs`` x ceil(N / batch) steps (the code's loaders); with ``epochs``
-    None, the suite schedule's epochs (its images seen / the real images) over N, in images."""
-    if hp["epochs_over"] not in EPOCHS_OVER:
-        raise ValueError(f"epochs_over must be one of {EPOCHS_OVER}, got {hp['epochs_over']!r}")
-    batch = schedule.batch_size if hp["batch_size"] is None else int(hp["batch_size"])
-    if batch < 1 or (hp["epochs"] is not None and hp["epochs"] <= 0):
-        raise ValueError(f"cGAN-KD needs epochs > 0 and batch_size >= 1, got {hp['epochs']}, {hp['batch_size']}")
-    seen = n_real + n_fake if hp["epochs_over"] == "real+fake" else n_real
-    if hp["epochs"] is None:
-        steps = round(schedule.steps * schedule.batch_size * seen / (n_real * batch))
-    else:
-        steps = round(float(hp["epochs"]) * math.ceil(seen / batch))
-    values = {"steps": max(1, steps), "batch_size": batch, "lr": schedule.lr if hp["lr"] is None else float(hp["lr"]),
-              "milestones": schedule.milestones if hp["milestones"] is None else tuple(hp["milestones"])}
-    return SGDSchedule.from_mapping({**asdict(schedule), **values})
+    """The suite's ``schedule`` with cGAN-KD's learning rate, batch size, milestones and length
+    (:func:`methods.schedule_math.fine_tuning_values`, which the training plan calls too)."""
+    return SGDSchedule.from_mapping({**asdict(schedule), **fine_tuning_values(hp, asdict(schedule), n_real, n_fake)})
 
 
 @METHODS.register("cgan_kd")

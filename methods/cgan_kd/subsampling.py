@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.schedule_math import dre_steps
 from methods.training import Checkpointer, Schedule, TrainingState, run_steps
 
 DRE_DEFAULTS: Mapping[str, Any] = {
@@ -90,20 +91,6 @@ def penalized_softplus_loss(r_real: torch.Tensor, r_fake: torch.Tensor, lam: flo
     """cDR-RS's cSP objective (module docstring): real samples push r up, fakes down, mean fake r near 1."""
     divergence = (torch.sigmoid(r_fake) * r_fake).mean() - F.softplus(r_fake).mean() - torch.sigmoid(r_real).mean()
     return divergence + lam * (r_fake.mean() - 1) ** 2
-
-
-def dre_steps(hp: Mapping[str, Any], n_train: int) -> int:
-    """The ratio model's training steps: ``dre_steps``, or ``dre_epochs`` passes over ``n_train`` real images."""
-    if hp["dre_steps"] is not None:
-        steps = int(hp["dre_steps"])
-    else:
-        steps = int(hp["dre_epochs"]) * math.ceil(n_train / int(hp["dre_batch_size"]))
-    if steps < 1:
-        raise ValueError(f"the density-ratio model needs >= 1 step, got dre_steps={hp['dre_steps']}, "
-                         f"dre_epochs={hp['dre_epochs']} (set one of them to a positive number)")
-    if any(not 0 < float(m) < 1 for m in hp["dre_milestones"]):
-        raise ValueError(f"dre_milestones are fractions of the run in (0, 1), got {hp['dre_milestones']}")
-    return steps
 
 
 def train_density_ratio(model: DensityRatioModel, real_features: torch.Tensor, real_labels: torch.Tensor,
