@@ -68,7 +68,6 @@ def render(store: ResultStore, output: str | None, suite: str = "") -> Path:
 def status(args: argparse.Namespace) -> int:
     """``status``: counts per status, then one line per job that is not done (every job with ``--all``)."""
     from benchmarks.collect import collect
-    from report.csv_guard import formula_safe_frame
 
     store = existing_store(args.results)
     submissions = slurm.latest_submissions(store)
@@ -108,6 +107,7 @@ def status(args: argparse.Namespace) -> int:
 def collect_csv(args: argparse.Namespace) -> int:
     """``collect``: the store as one CSV row per expected job."""
     from benchmarks.collect import collect
+    from report.csv_guard import formula_safe_frame
 
     store = existing_store(args.results)
     frame, problems = collect(store)

@@ -67,7 +67,7 @@ constant, then linear decay, advancing together). The teacher's training time is
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, ClassVar, Mapping
+from typing import ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F

@@ -56,15 +56,6 @@ class FeatureKD(GanCompressionStudent, DistillationMethod):
 
     plan_check = "methods.plan_checks:feature_kd"
 
-    def init_student(self, hp: Mapping[str, Any], setup: TrainSetup, student: nn.Module, teacher: nn.Module) -> str:
-        if hp["student_init"] == "scratch" or transfer_problem(setup.teacher_spec, setup.student_spec):
-            return "scratch"
-        transfer_weights(teacher, student)
-        return "teacher (GAN Compression weight transfer)"
-
-    def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
-        return feature_kd_recipe(hp, recipe, paired)
-
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return list(student.distill_points())
 

@@ -82,22 +82,9 @@ def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
 
 
 def teacher_specs(setup: TrainSetup, hp: Mapping[str, Any], family: str) -> list[dict[str, Any]]:
-    """The wide teacher (the suite's, ``teacher_arch`` replacing its arch) and, for paired tasks, the deep one."""
-    wide = {k: v for k, v in setup.teacher_spec.items() if k != "checkpoint"}
-    if hp["teacher_arch"] is not None:
-        wide["arch"] = hp["teacher_arch"]
-    if network_family(wide, "teacher") != family:
-        raise ValueError(f"omgd's wide teacher {wide['arch']!r} and student {setup.student_spec['arch']!r} are of "
-                         f"different families: channel distillation pairs layers of one family; set teacher.arch or "
-                         f"omgd.teacher_arch to the student's family")
-    rate = float(hp["teacher_dropout"])
-    wide["dropout"] = rate
-    specs = [wide]
-    if setup.data.paired and hp["deep_teacher"] == "auto":
-        depth = {k: setup.student_spec[k] for k in ("n_blocks", "num_downs", "norm") if k in setup.student_spec}
-        ngf = hp["deep_teacher_ngf"] or setup.student_spec.get("ngf", 64)
-        specs.append({"arch": DEEP_TEACHERS[family], "ngf": int(ngf), "dropout": rate, **depth})
-    return specs
+    """The wide teacher (the suite's, ``teacher_arch`` replacing its arch) and, for paired tasks, the deep one
+    (:func:`methods.plan_checks.omgd_teacher_specs`, which the training plan reads too)."""
+    return omgd_teacher_specs(hp, setup.teacher_spec, setup.student_spec, setup.data.paired, family)
 
 
 def image_losses(vgg: VGG16Features, student_out: torch.Tensor, teacher_outs: list[torch.Tensor],
