@@ -26,6 +26,9 @@ student D init         restore_D_path: the teacher's D             the teacher's
                                                                    same shape, else fresh           teacher D
 pix2pix output term    resnet_distiller.py: L1 to the ground       L1 to the teacher's output       one output term for
                        truth                                                                        every loop method
+D / student order      resnet_distiller.py:59-68                   ``d_step`` ``after_g``: the      the code's
+                       optimize_parameters: backward_D,            same (``before_g``: CAT's
+                       backward_G, then D step and G step          order, D steps first)
 init                   models/networks.py init_net N(0, 0.02)      ``init`` ``normal`` (student,    the code's
                                                                    fresh D, adapters); ``pytorch``
 =====================  ==========================================  ===============================  ======================
@@ -55,15 +58,6 @@ class FeatureKD(GanCompressionStudent, DistillationMethod):
     defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_distill": None, **STUDENT_DEFAULTS}
 
     plan_check = "methods.plan_checks:feature_kd"
-
-    def init_student(self, hp: Mapping[str, Any], setup: TrainSetup, student: nn.Module, teacher: nn.Module) -> str:
-        if hp["student_init"] == "scratch" or transfer_problem(setup.teacher_spec, setup.student_spec):
-            return "scratch"
-        transfer_weights(teacher, student)
-        return "teacher (GAN Compression weight transfer)"
-
-    def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
-        return feature_kd_recipe(hp, recipe, paired)
 
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return list(student.distill_points())

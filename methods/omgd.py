@@ -81,25 +81,6 @@ def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
     return dict(net.distill_points())
 
 
-def teacher_specs(setup: TrainSetup, hp: Mapping[str, Any], family: str) -> list[dict[str, Any]]:
-    """The wide teacher (the suite's, ``teacher_arch`` replacing its arch) and, for paired tasks, the deep one."""
-    wide = {k: v for k, v in setup.teacher_spec.items() if k != "checkpoint"}
-    if hp["teacher_arch"] is not None:
-        wide["arch"] = hp["teacher_arch"]
-    if network_family(wide, "teacher") != family:
-        raise ValueError(f"omgd's wide teacher {wide['arch']!r} and student {setup.student_spec['arch']!r} are of "
-                         f"different families: channel distillation pairs layers of one family; set teacher.arch or "
-                         f"omgd.teacher_arch to the student's family")
-    rate = float(hp["teacher_dropout"])
-    wide["dropout"] = rate
-    specs = [wide]
-    if setup.data.paired and hp["deep_teacher"] == "auto":
-        depth = {k: setup.student_spec[k] for k in ("n_blocks", "num_downs", "norm") if k in setup.student_spec}
-        ngf = hp["deep_teacher_ngf"] or setup.student_spec.get("ngf", 64)
-        specs.append({"arch": DEEP_TEACHERS[family], "ngf": int(ngf), "dropout": rate, **depth})
-    return specs
-
-
 def image_losses(vgg: VGG16Features, student_out: torch.Tensor, teacher_outs: list[torch.Tensor],
                  weights: Mapping[str, float], padding: str) -> dict[str, torch.Tensor]:
     """SSIM, Gram style, relu2_2 L1 and TV terms, each summed over the teachers (OMGD's per-teacher loop:
@@ -147,7 +128,7 @@ class OMGD(Method):
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
         self.check_setup(setup)
         family = network_family(setup.student_spec, "student")
-        specs = teacher_specs(setup, hp, family)
+        specs = omgd_teacher_specs(hp, setup.teacher_spec, setup.student_spec, paired, family)
         weights = omgd_weights(hp, paired, family)
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)

@@ -27,32 +27,6 @@ from methods.networks import build_network
 from methods.training import (BatchSampler, ImagePool, Schedule, TrainingState, adam, gan_loss, linear_decay,
                               run_steps, set_requires_grad)
 
-RECIPE_DEFAULTS: Mapping[str, Any] = {
-    "gan_mode": "auto",         # auto: vanilla for pix2pix, lsgan for CycleGAN
-    "lambda_l1": 100.0,         # pix2pix
-    "lambda_cycle": 10.0,       # CycleGAN
-    "lambda_identity": 0.5,     # CycleGAN, relative to lambda_cycle
-    "pool_size": 50,            # CycleGAN
-    "ndf": 64,
-    "d_layers": 3,
-    "d_norm": "auto",           # auto: batch for pix2pix, instance for CycleGAN
-    "init": "normal",           # init_net N(0, 0.02) of every network (methods.networks.init), or "pytorch"
-}
-
-
-def resolve_recipe(overrides: Mapping[str, Any], paired: bool) -> dict[str, Any]:
-    """Recipe settings with the ``auto`` entries filled in for the task's pairing."""
-    unknown = set(overrides) - set(RECIPE_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown recipe key(s) {sorted(unknown)}; valid: {sorted(RECIPE_DEFAULTS)}")
-    hp = {**RECIPE_DEFAULTS, **overrides}
-    if hp["gan_mode"] == "auto":
-        hp["gan_mode"] = "vanilla" if paired else "lsgan"
-    if hp["d_norm"] == "auto":
-        hp["d_norm"] = "batch" if paired else "instance"
-    return hp
-
-
 def build_discriminator(hp: Mapping[str, Any], paired: bool) -> nn.Module:
     """PatchGAN; conditional (6 input channels: input and output image) for paired tasks."""
     return build_network({"arch": "patchgan_discriminator", "input_nc": 6 if paired else 3,
