@@ -7,8 +7,8 @@ batch 4, Adam lr 2e-4): GAN Compression's (mit-han-lab/gan-compression ``ResnetD
 with ``BaseResnetDistiller.backward_D/backward_G`` and ``calc_distill_loss``, its multi-GPU calls run on the one CPU
 module; it steps the discriminator after the student's backward pass, the ``d_step`` ``after_g`` of these
 methods) for ``feature_kd`` and ``output_kd`` (``lambda_distill`` 0), CAT's (snap-research/CAT
-``InceptionDistiller.optimize_parameters``, kernel alignment, one GPU; the discriminator steps first, ``d_step``
-``before_g``) for ``cat_ka``, both on GAN Compression's
+``InceptionDistiller.optimize_parameters``, kernel alignment, one GPU, so our ``ka_groups`` 1; the discriminator steps
+first, ``d_step`` ``before_g``) for ``cat_ka``, both on GAN Compression's
 ``ResnetGenerator`` (the ResNet our tiny student is). Our step, run by ``Method.train`` for one step, must move every student parameter by the
 same amount: max |ours - public| <= 1e-5 x lr per entry (the first Adam update of an entry is at most lr; a
 relative bound per tensor is meaningless for the conv biases before instance norm, whose gradients are rounding
