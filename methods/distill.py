@@ -9,7 +9,7 @@ The student's discriminator starts from the teacher's (GAN Compression's choice)
 ``d_init="scratch"``. Every network the loop builds fresh (the student, a fresh discriminator) is initialised
 as ``init`` says: ``normal``, the GAN Compression family's ``init_net`` N(0, 0.02) (the default), or ``pytorch``.
 
-When the discriminator steps is ``d_step``: ``after_g`` (the default, GAN Compression's
+``d_step`` says when the discriminator steps: ``after_g`` (the default, GAN Compression's
 ``ResnetDistiller.optimize_parameters``, distillers/resnet_distiller.py:59-68 at commit 111093fc: backward_D,
 backward_G, then optimizer_D.step and optimizer_G.step) computes the student's GAN term against the
 discriminator before this iteration's update; ``before_g`` (CAT's ``InceptionDistiller.optimize_parameters``,

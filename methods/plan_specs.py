@@ -178,7 +178,7 @@ def _loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str | N
 
 
 def _loop_interleave(d_step: str) -> str:
-    """The loop's order of the discriminator's and the student's steps (``d_step``, :data:`methods.schedule_math.D_STEPS`)."""
+    """The order of the loop's discriminator and student steps (``d_step``, :data:`methods.schedule_math.D_STEPS`)."""
     if d_steps_first(d_step):
         return "per_iteration (d_step=before_g, CAT's order): D step, then student step (teacher frozen)"
     return ("per_iteration (d_step=after_g, GAN Compression's order): D backward, student backward (its GAN term "
