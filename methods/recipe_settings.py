@@ -26,7 +26,7 @@ RECIPE_PARAMS: Mapping[str, Param] = {
     "gan_mode": Param("str", choices=("auto", *GAN_MODES)),
     "d_norm": Param("str", choices=("auto", *NORMS)),
     "init": Param("str", choices=INITS),
-    "ndf": Param("int", low=1), "d_layers": Param("int", low=1), "pool_size": Param("int", low=0),
+    "pool_size": Param("int", low=0),  # ndf, d_layers: checked with the task's size by the network checks
     **{k: Param("float", low=0.0) for k in ("lambda_l1", "lambda_cycle", "lambda_identity")},
 }
 
