@@ -9,7 +9,8 @@ A family declares:
 * ``schedule``: ``"module:Class"``, the schedule dataclass its jobs train with, and
   ``schedule_defaults``, that class's defaults as plain data (a grid checks ``--set schedule.*``
   against them without importing torch; ``tests/test_registries.py`` checks that they agree);
-* ``recipe_defaults``: the GAN recipe shared by a teacher and its students (``{}``: none);
+* ``recipe_defaults``: the GAN recipe shared by a teacher and its students (``{}``: none), and
+  ``recipe_params``, its settings' declared types and choices (``--set recipe.*`` is checked against them);
 * ``metrics``: the quality metrics its tables show while no job has recorded any (a task may have its own
   headline metric: Cityscapes is scored by mIoU);
 * ``by_pairing``: whether its tasks' pairing (paired pix2pix / unpaired CycleGAN) changes what a step runs
@@ -22,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from methods.recipe_settings import RECIPE_DEFAULTS, RECIPE_PARAMS
 from methods.registry import Param, Registry
 
 
@@ -42,6 +44,8 @@ class Family:
     baselines: tuple[str, ...] = ()
     #: declared types/choices of schedule keys, checked by ``--set`` (others: the default's type)
     schedule_params: Mapping[str, Param] = field(default_factory=dict)
+    #: declared types/choices of recipe keys, checked by ``--set recipe.<key>``
+    recipe_params: Mapping[str, Param] = field(default_factory=dict)
 
 
 FAMILIES: Registry[Family] = Registry("family")
@@ -66,9 +70,7 @@ for _family in (
            schedule_defaults={"steps": 200, "batch_size": 4, "lr": 0.0002, "beta1": 0.5, "decay_from": 0.5,
                               "log_every": 50, "checkpoint_every": 0, "select": "last", "val_every": 0,
                               "val_size": 0},
-           recipe_defaults={"gan_mode": "auto", "lambda_l1": 100.0, "lambda_cycle": 10.0, "lambda_identity": 0.5,
-                            "pool_size": 50, "ndf": 64, "d_layers": 3, "d_norm": "auto",
-                            "init": "normal"},
+           recipe_defaults=RECIPE_DEFAULTS, recipe_params=RECIPE_PARAMS,
            metrics=("fid", "kid"), by_pairing=True, calibrated=True, baselines=("scratch", "output_kd"),
            schedule_params=_I2I_SCHEDULE),
     Family("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)",

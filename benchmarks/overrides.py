@@ -175,7 +175,8 @@ def _override_section(suite: Suite, key: str, section: str, name: str, value: An
     if section == "recipe":
         if not family.recipe_defaults:
             raise NotApplicableError(f"--set {key}: suite {suite.name!r} ({family.name}) has no GAN recipe")
-        return suite.with_changes(recipe=_set_in(key, suite.recipe, family.recipe_defaults, name, value))
+        return suite.with_changes(recipe=_set_in(key, suite.recipe, family.recipe_defaults, name, value,
+                                                 family.recipe_params))
     if section in ("schedule", "teacher_schedule", "student_schedule"):
         for part in ("teacher_schedule", "student_schedule"):
             if section in ("schedule", part):

@@ -47,6 +47,9 @@ student                  pruned from a teacher-width supernet, weights   fixed s
                          ``--restore_pretrained_G_path``)                Compression's weight transfer
                                                                          where it applies (ResNet
                                                                          family), else scratch
+D / student order        ``inception_distiller.py:179-188                ``d_step`` ``before_g``: the     code
+                         optimize_parameters``: backward_D, D step,      same (``after_g``: GAN
+                         then backward_G, G step                         Compression's order)
 init                     base_options.py ``--init_type normal            ``init`` ``normal`` (before any  code
                          --init_gain 0.02`` (``init_net``)               transfer); ``pytorch``
 batch / schedule         batch 80; 500 + 500 epochs horse2zebra,         the suite's; the paper suites'   paper
@@ -91,7 +94,7 @@ class CatKA(GanCompressionStudent, DistillationMethod):
     citation = ("Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 "
                 "(kernel-alignment distillation only, no architecture search)")
     defaults = {**LOOP_DEFAULTS, "lambda_ka": None, "lambda_recon": None, "recon_target": None, "layers": None,
-                "ka_groups": 4, **STUDENT_DEFAULTS}
+                "ka_groups": 4, **STUDENT_DEFAULTS, "d_step": "before_g"}
 
     plan_check = "methods.plan_checks:cat_ka"  # batch_size >= 2
 

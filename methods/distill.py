@@ -8,6 +8,12 @@ adapters, projection heads) minimises ``lambda_gan`` x GAN loss + the method's l
 The student's discriminator starts from the teacher's (GAN Compression's choice) unless
 ``d_init="scratch"``. Every network the loop builds fresh (the student, a fresh discriminator) is initialised
 as ``init`` says: ``normal``, the GAN Compression family's ``init_net`` N(0, 0.02) (the default), or ``pytorch``.
+
+``d_step`` says when the discriminator steps: ``after_g`` (the default, GAN Compression's
+``ResnetDistiller.optimize_parameters``, distillers/resnet_distiller.py:59-68 at commit 111093fc: backward_D,
+backward_G, then optimizer_D.step and optimizer_G.step) computes the student's GAN term against the
+discriminator before this iteration's update; ``before_g`` (CAT's ``InceptionDistiller.optimize_parameters``,
+distillers/inception_distiller.py:179-188 at commit 1dbd048c) updates the discriminator first.
 """
 from __future__ import annotations
 
@@ -22,10 +28,11 @@ from methods.base import Method, TrainOutcome, TrainSetup
 from methods.inference import eval_mode
 from methods.networks import build_network
 from methods.recipes import build_discriminator, resolve_recipe
+from methods.schedule_math import d_steps_first
 from methods.training import (BatchSampler, TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad,
                               tap_features)
 
-LOOP_DEFAULTS: Mapping[str, Any] = {"lambda_gan": 1.0, "d_init": "teacher", "init": "normal"}
+LOOP_DEFAULTS: Mapping[str, Any] = {"lambda_gan": 1.0, "d_init": "teacher", "init": "normal", "d_step": "after_g"}
 
 
 @dataclass
@@ -119,6 +126,7 @@ class DistillationMethod(Method):
         s_points = {k: student.feature_points()[k] for k in names}
         t_points = {k: teacher.feature_points()[k] for k in names}
         mode = recipe["gan_mode"]
+        d_first = d_steps_first(hp["d_step"])
 
         def judge(real_a: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
             return net_d(torch.cat([real_a, image], 1) if paired else image)
@@ -135,7 +143,8 @@ class DistillationMethod(Method):
                 loss_d = 0.5 * (gan_loss(judge(real_a, real_b), True, mode, for_discriminator=True)
                                 + gan_loss(judge(real_a, s_out.detach()), False, mode, for_discriminator=True))
                 loss_d.backward()
-                opt_d.step()
+                if d_first:
+                    opt_d.step()
                 set_requires_grad(net_d, False)
                 opt_g.zero_grad(set_to_none=True)
                 terms = {"G_gan": gan_loss(judge(real_a, s_out), True, mode, for_discriminator=False)
@@ -143,6 +152,8 @@ class DistillationMethod(Method):
                 terms.update(self.losses(hp, StepTensors(real_a, real_b, s_out, t_out, dict(s_feats), t_snapshot, paired),
                                          modules))
                 sum(terms.values()).backward()
+                if not d_first:
+                    opt_d.step()
                 opt_g.step()
                 return {**terms, "D": loss_d}
 

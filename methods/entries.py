@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from methods.network_spec import INITS
 from methods.registry import ARTIFACTS, METHODS, Need, Param, params_of
+from methods.schedule_math import D_STEPS
 
 #: The fake set's training steps: the cGAN's plus the density-ratio model's (sampling and filtering not counted).
 FAKE_SET_STEPS = ("gan_steps", "dre_steps")
@@ -48,7 +49,7 @@ _WEIGHT = Param("float", optional=True, low=0.0)
 _INIT = Param("str", choices=INITS)
 _DROPOUT = Param("float", low=0.0, high=0.999)
 _LOOP_PARAMS = {"lambda_gan": Param("float", low=0.0), "d_init": Param("str", choices=("teacher", "scratch")),
-                "lambda_recon": _WEIGHT, "init": _INIT}
+                "lambda_recon": _WEIGHT, "init": _INIT, "d_step": Param("str", choices=D_STEPS)}
 #: GAN Compression's student settings, shared by feature_kd and cat_ka (``methods.gan_compression``)
 _GC_STUDENT_PARAMS = {**_LOOP_PARAMS, "student_init": Param("str", choices=("auto", "teacher", "scratch")),
                       "gan_mode": Param("str", optional=True, choices=("lsgan", "vanilla", "hinge")),
@@ -174,7 +175,7 @@ _method('feature_kd', 'methods.feature_kd', families=('i2i',), teacher_mode='pre
         citation='Li et al., GAN Compression: Efficient Architectures for Interactive Conditional GANs, CVPR '
                  '2020',
         defaults={'lambda_gan': 1.0,
-                   'd_init': 'teacher', 'init': 'normal',
+                   'd_init': 'teacher', 'init': 'normal', 'd_step': 'after_g',
                    'lambda_recon': None,
                    'lambda_distill': None,
                    'student_init': 'auto',
@@ -195,7 +196,7 @@ _method('output_kd', 'methods.output_kd', families=('i2i',), teacher_mode='pretr
         summary='Output distillation: lambda_recon x L1(student(x), teacher(x)) + GAN loss.',
         citation='Output-level KD baseline, as in GAN Compression (Li et al., CVPR 2020) without the feature '
                  'term',
-        defaults={'lambda_gan': 1.0, 'd_init': 'teacher', 'init': 'normal', 'lambda_recon': None},
+        defaults={'lambda_gan': 1.0, 'd_init': 'teacher', 'init': 'normal', 'd_step': 'after_g', 'lambda_recon': None},
         params=_LOOP_PARAMS,
         needs=(), resources={})
 
@@ -205,7 +206,7 @@ _method('reko', 'methods.reko', families=('i2i',), teacher_mode='pretrained',
         citation='Zhang et al., Region-aware Knowledge Distillation for Efficient Image-to-Image Translation,'
                  ' arXiv 2205.12451 (attention and contrastive construction reconstructed from the abstract)',
         defaults={'lambda_gan': 1.0,
-                   'd_init': 'teacher', 'init': 'normal',
+                   'd_init': 'teacher', 'init': 'normal', 'd_step': 'after_g',
                    'lambda_recon': None,
                    'lambda_nce': 1.0,
                    'layer': 'auto',
@@ -229,7 +230,7 @@ _method('srpkd', 'methods.srpkd', families=('i2i',), teacher_mode='pretrained',
                  'Translation, ECCV 2020 workshops, arXiv 2104.15082 (relation matrix reconstructed from the '
                  'abstract)',
         defaults={'lambda_gan': 1.0,
-                   'd_init': 'teacher', 'init': 'normal',
+                   'd_init': 'teacher', 'init': 'normal', 'd_step': 'after_g',
                    'lambda_recon': None,
                    'lambda_relation': 10.0,
                    'layer': 'auto',
@@ -312,7 +313,7 @@ _method('cat_ka', 'methods.cat_ka', families=('i2i',), teacher_mode='pretrained'
         citation='Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 '
                  '(kernel-alignment distillation only, no architecture search)',
         defaults={'lambda_gan': 1.0,
-                   'd_init': 'teacher', 'init': 'normal',
+                   'd_init': 'teacher', 'init': 'normal', 'd_step': 'before_g',
                    'lambda_ka': None,
                    'lambda_recon': None,
                    'recon_target': None,

@@ -26,6 +26,9 @@ student D init         restore_D_path: the teacher's D             the teacher's
                                                                    same shape, else fresh           teacher D
 pix2pix output term    resnet_distiller.py: L1 to the ground       L1 to the teacher's output       one output term for
                        truth                                                                        every loop method
+D / student order      resnet_distiller.py:59-68                   ``d_step`` ``after_g``: the      the code's
+                       optimize_parameters: backward_D,            same (``before_g``: CAT's
+                       backward_G, then D step and G step          order, D steps first)
 init                   models/networks.py init_net N(0, 0.02)      ``init`` ``normal`` (student,    the code's
                                                                    fresh D, adapters); ``pytorch``
 =====================  ==========================================  ===============================  ======================

@@ -81,12 +81,6 @@ def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
     return dict(net.distill_points())
 
 
-def teacher_specs(setup: TrainSetup, hp: Mapping[str, Any], family: str) -> list[dict[str, Any]]:
-    """The wide teacher (the suite's, ``teacher_arch`` replacing its arch) and, for paired tasks, the deep one
-    (:func:`methods.plan_checks.omgd_teacher_specs`, which the training plan reads too)."""
-    return omgd_teacher_specs(hp, setup.teacher_spec, setup.student_spec, setup.data.paired, family)
-
-
 def image_losses(vgg: VGG16Features, student_out: torch.Tensor, teacher_outs: list[torch.Tensor],
                  weights: Mapping[str, float], padding: str) -> dict[str, torch.Tensor]:
     """SSIM, Gram style, relu2_2 L1 and TV terms, each summed over the teachers (OMGD's per-teacher loop:
@@ -134,7 +128,7 @@ class OMGD(Method):
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
         self.check_setup(setup)
         family = network_family(setup.student_spec, "student")
-        specs = teacher_specs(setup, hp, family)
+        specs = omgd_teacher_specs(hp, setup.teacher_spec, setup.student_spec, paired, family)
         weights = omgd_weights(hp, paired, family)
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)

@@ -10,6 +10,9 @@ output term         CycleGAN distill.sh: L1 to the teacher x 10  L1 to the teach
                     (pix2pix: L1 to the ground truth x 100)      (``lambda_recon`` None)           (teacher as target)
 GAN term            the student's D, initialised from the        same (``d_init`` teacher), the    the code's; the
                     teacher's (restore_D_path)                   suite's recipe's loss             suite's GAN loss
+D / student order   resnet_distiller.py:59-68                    ``d_step`` ``after_g``: the same  the code's (GAN
+                    ``optimize_parameters``: backward_D,         (``before_g``: D steps first)     Compression's
+                    backward_G, then D step and G step                                             distiller's)
 ==================  ===========================================  ================================  ====================
 """
 from __future__ import annotations

@@ -24,7 +24,7 @@ from methods.network_spec import network_args
 from methods.plan_checks import (ka_groups, network_family, omgd_teacher_specs, online_student_spec,
                                   online_teacher_spec, transfer_problem)
 from methods.recipe_settings import resolve_recipe
-from methods.schedule_math import dre_steps, epoch_steps, fine_tuning_values, online_schedule
+from methods.schedule_math import d_steps_first, dre_steps, epoch_steps, fine_tuning_values, online_schedule
 
 #: How the harness initialises a network it builds (PyTorch's layer defaults), and OMGD's/DCD's adaptors.
 DEFAULT_INIT = "pytorch_default"
@@ -174,7 +174,15 @@ def _loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str | N
     trains = {role: train for role in ("student", "discriminator", *(aux or {}))}
     return {"trains": trains, "networks": networks,
             "losses": {"gan_mode": recipe["gan_mode"], "lambda_gan": hp.get("lambda_gan", 1.0), **losses},
-            "interleave": "per_iteration: D step, then student step (teacher frozen)"}
+            "interleave": _loop_interleave(hp["d_step"])}
+
+
+def _loop_interleave(d_step: str) -> str:
+    """The order of the loop's discriminator and student steps (``d_step``, :data:`methods.schedule_math.D_STEPS`)."""
+    if d_steps_first(d_step):
+        return "per_iteration (d_step=before_g, CAT's order): D step, then student step (teacher frozen)"
+    return ("per_iteration (d_step=after_g, GAN Compression's order): D backward, student backward (its GAN term "
+            "against the D of before this iteration), then D step and student step (teacher frozen)")
 
 
 def output_kd_plan(facts: JobFacts) -> dict[str, Any]:

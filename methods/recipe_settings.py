@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from methods.network_spec import INITS, NORMS
+from methods.registry import Param
+
 RECIPE_DEFAULTS: Mapping[str, Any] = {
     "gan_mode": "auto",         # auto: vanilla for pix2pix, lsgan for CycleGAN
     "lambda_l1": 100.0,         # pix2pix
@@ -14,6 +17,17 @@ RECIPE_DEFAULTS: Mapping[str, Any] = {
     "d_layers": 3,
     "d_norm": "auto",           # auto: batch for pix2pix, instance for CycleGAN
     "init": "normal",           # init_net N(0, 0.02) of every network (methods.networks.init), or "pytorch"
+}
+
+#: The GAN losses :func:`methods.training.gan_loss` computes.
+GAN_MODES = ("lsgan", "vanilla", "hinge")
+#: Declared types and valid values of the recipe settings, checked by ``--set recipe.<key>=...`` at plan time.
+RECIPE_PARAMS: Mapping[str, Param] = {
+    "gan_mode": Param("str", choices=("auto", *GAN_MODES)),
+    "d_norm": Param("str", choices=("auto", *NORMS)),
+    "init": Param("str", choices=INITS),
+    "pool_size": Param("int", low=0),  # ndf, d_layers: checked with the task's size by the network checks
+    **{k: Param("float", low=0.0) for k in ("lambda_l1", "lambda_cycle", "lambda_identity")},
 }
 
 

@@ -35,6 +35,8 @@ layer                  not readable                          ResNet model.9; U-N
 output distillation    not readable                          L1 to teacher x 10 / x 100          GAN Compression's weights
 GAN term, D init       not readable                          shared loop: student D from the     as feature_kd
                                                              teacher's D
+D / student order      not readable (no public code)         ``d_step`` ``after_g``: D steps     as feature_kd (GAN
+                                                             after the student's backward pass   Compression's order)
 =====================  ====================================  ==================================  =========================
 """
 from __future__ import annotations

@@ -16,6 +16,21 @@ from typing import Any, Mapping
 from methods.plan_checks import check_schedule_hparams
 
 
+#: When the pretrained-teacher loop (:mod:`methods.distill`) steps the student's discriminator, its ``d_step``:
+#: ``after_g``, GAN Compression's ``ResnetDistiller.optimize_parameters`` (backward_D, backward_G, then both
+#: optimisers step: the student's GAN term sees the discriminator before this iteration's update); ``before_g``,
+#: CAT's ``InceptionDistiller.optimize_parameters`` (the discriminator steps before the student's backward pass).
+D_STEPS = ("after_g", "before_g")
+
+
+def d_steps_first(d_step: str) -> bool:
+    """Whether the loop steps the discriminator before computing the student's GAN term (``d_step``)."""
+    if d_step not in D_STEPS:
+        raise ValueError(f"d_step {d_step!r}: must be one of {', '.join(D_STEPS)} (after_g: GAN Compression's "
+                         f"order, before_g: CAT's)")
+    return d_step == "before_g"
+
+
 def by_pairing(value: Any, paired: bool, *, pix2pix: float, cyclegan: float) -> float:
     """A hyperparameter whose ``None`` means "the paper's value for this kind of task": ``pix2pix``
     for paired tasks, ``cyclegan`` for unpaired ones."""

@@ -36,6 +36,10 @@ PROPERTIES = settings(derandomize=True, max_examples=150, deadline=None, databas
     ("output_kd.lambda_recon=[1,true]", "expected a float or null, got True"),
     ("output_kd.lambda_recon=-1", "expected a value >= 0.0"),
     ("output_kd.d_init=random", "expected one of 'teacher', 'scratch'"),
+    ("output_kd.d_step=sideways", "expected one of 'after_g', 'before_g'"),
+    ("recipe.init=bogus", "expected one of 'normal', 'pytorch', got 'bogus'"),
+    ("recipe.d_norm=group", "expected one of 'auto', 'instance', 'batch'"),
+    ("recipe.gan_mode=wgan", "expected one of 'auto', 'lsgan', 'vanilla', 'hinge'"),
     ("crd.n_dis=2.5", "expected a int or null, got 2.5"),
     ("cgan_kd.init=teacher", "expected one of 'nokd', 'scratch'"),
     ("nokd.augment=rotate", "expected one of 'crop_flip', 'flip', 'none'"),
@@ -52,7 +56,8 @@ def test_set_values_are_checked_against_their_declared_types(override, message):
 
 @pytest.mark.parametrize("override", ["output_kd.lambda_recon=null", "output_kd.lambda_recon=[1,10]",
                                       "crd.n_dis=2", "nokd.augment=flip", "fake_set.dre_hidden=[8,4]",
-                                      "fake_set.filter_rho=0.5", "schedule.lr=1"])
+                                      "fake_set.filter_rho=0.5", "schedule.lr=1",
+                                      "recipe.init=pytorch", "recipe.d_norm=batch", "cat_ka.d_step=after_g"])
 def test_valid_set_values_pass(override):
     assert expand(SUITES.get("smoke"), overrides=[override])
 
@@ -64,6 +69,13 @@ def test_bad_set_value_exits_2_before_any_job(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--set output_kd.lambda_recon: expected a float or null, got 'abc'" in err
     assert not results.exists()
+
+
+def test_bad_recipe_init_exits_2_at_plan_time(capsys):
+    """A recipe's ``init`` is checked against its choices when the plan is made, not inside the job."""
+    assert main(["plan", "--suite", "smoke", "--set", "recipe.init=bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "--set recipe.init: expected one of 'normal', 'pytorch', got 'bogus'" in err
 
 
 @pytest.mark.parametrize("seeds", [["-1"], ["0", "-3"]])

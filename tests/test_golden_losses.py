@@ -24,12 +24,14 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
+from torch import nn
 
 from methods.cgan_kd.filtering import keep_below, quantile_cutoff, teacher_losses
 from methods.cgan_kd.subsampling import penalized_softplus_loss
+from methods import METHODS
 from methods.crd import content_relation_losses
 from methods.dcd import Connectors, dcd_term, discriminator_trunk
+from methods.distill import StepTensors
 from methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
 from methods.losses.kernel_alignment import kernel_alignment, kernel_alignment_loss
 from methods.losses.multi_granularity import cd_adaptor, channel_distillation
@@ -154,10 +156,14 @@ def test_cat_ka_loss_sums_minus_ka_over_layers() -> None:
 
 
 def test_cat_ka_per_group_sum_equals_the_public_multi_gpu_loss() -> None:
-    """CAT's scripts run 4 GPUs: DataParallel splits the batch in 4 chunks and the per-replica -KA are summed."""
+    """CAT's scripts run 4 GPUs: DataParallel splits the batch in 4 chunks and the per-replica -KA are summed.
+    ``cat_ka``'s term, computed by the method with its default ``ka_groups`` (4), must equal it."""
     s, t = cat_features()
-    loss = sum(kernel_alignment_loss({k: v.chunk(4)[g] for k, v in s.items()}, {k: v.chunk(4)[g] for k, v in t.items()})
-               for g in range(4))
+    method = METHODS.get("cat_ka")()
+    hp = {**method.defaults, "lambda_ka": 1.0}
+    assert hp["ka_groups"] == 4
+    images = torch.zeros(CAT_S[0][0], 3, 4, 4, dtype=torch.float64)  # the batch size the groups are drawn from
+    loss = method.losses(hp, StepTensors(images, images, images, images, s, t, paired=False), nn.ModuleDict())["ka"]
     loss.backward()
     assert_golden("cat_ka_loss_4_groups", loss, {f"student_{i}": s[f"l{i}"].grad for i in range(3)})
 

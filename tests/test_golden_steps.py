@@ -5,8 +5,10 @@ tests/golden/steps.json holds the parameter update that the public student step 
 float64 (tests/golden_inputs.py ``run_our_step``: unpaired task, ResNet ngf 8 teacher, ngf 4 student, 32 px,
 batch 4, Adam lr 2e-4): GAN Compression's (mit-han-lab/gan-compression ``ResnetDistiller.optimize_parameters``
 with ``BaseResnetDistiller.backward_D/backward_G`` and ``calc_distill_loss``, its multi-GPU calls run on the one CPU
-module) for ``feature_kd`` and ``output_kd`` (``lambda_distill`` 0), CAT's (snap-research/CAT
-``InceptionDistiller.optimize_parameters``, kernel alignment, one GPU) for ``cat_ka``, both on GAN Compression's
+module; it steps the discriminator after the student's backward pass, the ``d_step`` ``after_g`` of these
+methods) for ``feature_kd`` and ``output_kd`` (``lambda_distill`` 0), CAT's (snap-research/CAT
+``InceptionDistiller.optimize_parameters``, kernel alignment, one GPU, so our ``ka_groups`` 1; the discriminator steps
+first, ``d_step`` ``before_g``) for ``cat_ka``, both on GAN Compression's
 ``ResnetGenerator`` (the ResNet our tiny student is). Our step, run by ``Method.train`` for one step, must move every student parameter by the
 same amount: max |ours - public| <= 1e-5 x lr per entry (the first Adam update of an entry is at most lr; a
 relative bound per tensor is meaningless for the conv biases before instance norm, whose gradients are rounding
@@ -38,12 +40,6 @@ GOLDEN = json.loads((Path(__file__).parent / "golden" / "steps.json").read_text(
 LR = 2e-4
 TOL = 1e-5 * LR
 
-#: GAN Compression steps its discriminator after the student's backward pass (``optimize_parameters``:
-#: backward_D, backward_G, optimizer_D.step, optimizer_G.step), so the student's GAN term sees the discriminator
-#: before its update; our shared loop (methods/distill.py) steps D first (CAT's order). With a GAN term the
-#: student updates differ; without one they must match.
-D_ORDER = pytest.mark.xfail(strict=True, reason="methods/distill.py steps the student's D before the student's GAN "
-                                                "term; GAN Compression (resnet_distiller.py) after its backward")
 #: CRD's pix2pix code relates the 3 colour channels of the first B patches of the batch (its reshape), where
 #: methods/crd.py relates each image's patches (a deviation its docstring table keeps on purpose). The golden
 #: ``crd_patch_per_image`` is the public step with that one line patched to per-image patch sets.
@@ -59,8 +55,8 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("case", [pytest.param("feature_kd", marks=D_ORDER), "feature_kd_no_gan",
-                                  pytest.param("output_kd", marks=D_ORDER), "cat_ka", "cat_ka_no_gan",
+@pytest.mark.parametrize("case", ["feature_kd", "feature_kd_no_gan",
+                                  "output_kd", "cat_ka", "cat_ka_no_gan",
                                   pytest.param("crd", marks=CRD_PATCHES), "crd_patch_per_image", "omgd", "dcd"])
 def test_one_student_step_equals_the_public_code(case: str, empty_hub) -> None:
     golden = GOLDEN[case]

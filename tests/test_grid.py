@@ -150,7 +150,7 @@ def test_overrides_apply_and_list_axes_expand():
     ("teacher.ngff=3", "valid: arch, dropout"),
     ("teacher.ngf=abc", "expected a int"),
     ("output_kd.lambda_recon=[1,", "cannot parse value"),
-    ("output_kd.nope=1", "valid: d_init, lambda_gan, lambda_recon"),
+    ("output_kd.nope=1", "valid: d_init, d_step, init, lambda_gan, lambda_recon"),
     ("outputkd.lambda=1", "Did you mean 'output_kd'"),
     ("schedule.stepz=3", "valid: batch_size"),
     ("task.colour=3", "valid: colours, n_test, n_train, seed, size"),
