@@ -15,8 +15,9 @@ Backends:
 * ``debug``: submitit's ``DebugExecutor``, in this process, one job at a time (pdb-friendly);
 * ``local``: at most ``max_parallel`` long-lived worker processes (default: one per CPU core), each running many
   jobs in turn, importing torch and building the FID network once (:mod:`benchmarks.workers`); the cores' torch
-  threads are split between them and each job's stdout/stderr go to ``<run folder>/logs/<job id>.log``. A job starts when the jobs it
-  depends on are done; when one of them failed it is recorded ``blocked`` and not run. Ctrl-C cancels
+  threads are split between them and each job's stdout/stderr go to ``<run folder>/logs/<job id>.log``. A job
+  starts when the jobs it depends on are done; when one of them failed it is recorded ``blocked`` and not run; a
+  worker that dies fails its job only (``job process died``) and is replaced. Ctrl-C stops the workers, cancelling
   the jobs in flight; finished records stay and the next run resumes with what is missing. It never
   asks SLURM: jobs an earlier SLURM submission left without a record are read from its ledger and
   left alone (``status`` settles them);

@@ -16,8 +16,8 @@ Our choices and where they differ from a plain ``torch_fidelity.calculate_metric
   (:mod:`benchmarks.metrics.offline_extractor`), whose numbers are NOT Inception FID. Every value
   carries the extractor, the weights' origin and the weights file's sha256.
 * Speed (same numbers, see benchmarks/perf/fid_throughput.py): the network is built once per process
-  and weights file (a local worker process serves many jobs, :mod:`benchmarks.workers`), runs in channels-last memory format under ``inference_mode``, in batches, in
-  full float32 (TF32 off on CUDA, where torch-fidelity as called used cuDNN's TF32 default); the
+  and weights file (a local worker process serves many jobs, :mod:`benchmarks.workers`), runs in channels-last
+  memory format under ``inference_mode``, in batches, in full float32 (TF32 off on CUDA, where torch-fidelity as called used cuDNN's TF32 default); the
   real side's features are computed once per cache name (under a file lock: concurrent jobs wait
   and reuse them) and its statistics kept in memory, so K students cost K fake passes.
 * FID's trace term tr((S_f S_r)^(1/2)) is computed exactly in float64 on the device from the n x n
