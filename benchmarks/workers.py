@@ -73,9 +73,7 @@ class _GlobalState:
         torch.set_float32_matmul_precision(self.matmul_precision)
         torch.set_default_dtype(self.dtype)
         torch.set_grad_enabled(self.grad)
-        torch.random.set_rng_state(self.rng[0])
-        if torch.cuda.is_initialized():
-            torch.cuda.manual_seed_all(torch.initial_seed())
+        torch.random.set_rng_state(self.rng[0])  # CUDA's generators: jobs seed every device (torch.manual_seed)
         np.random.set_state(self.rng[1])
         random.setstate(self.rng[2])
         os.environ.clear()

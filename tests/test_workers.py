@@ -66,3 +66,35 @@ def test_killed_worker_fails_its_job_only_and_a_used_worker_scores_like_a_fresh_
     (fresh,) = records(alone).values()
     assert fresh["job_id"] == used[0]["job_id"] and fresh["timings"]["process_jobs_before"] == 0
     assert _outcome(fresh) == _outcome(used[0])
+
+
+def test_pool_puts_back_global_state_logs_output_and_replaces_a_dead_worker(tmp_path):
+    import functools
+
+    import torch
+
+    from benchmarks.workers import WorkerDiedError, WorkerPool
+
+    def run(pool, fn, name):
+        job = pool.submit(fn, name)
+        while not job.done():
+            time.sleep(0.02)
+        return job
+
+    pool = WorkerPool(1, tmp_path)
+    try:
+        fresh_threads = run(pool, torch.get_num_threads, "a").result()
+        first_pid = run(pool, os.getpid, "b").result()
+        run(pool, functools.partial(torch.set_num_threads, fresh_threads + 1), "c").result()
+        assert run(pool, torch.get_num_threads, "d").result() == fresh_threads, "a job's thread count does not leak"
+        assert run(pool, functools.partial(torch.rand, 3), "e").result().tolist() == \
+            run(pool, functools.partial(torch.rand, 3), "f").result().tolist(), "each job starts from the same RNG"
+        run(pool, functools.partial(print, "hello from a job"), "g").result()
+        assert (tmp_path / "g.log").read_text() == "hello from a job\n"
+        assert run(pool, os.getpid, "h").result() == first_pid, "one worker ran every job so far"
+        died = run(pool, functools.partial(os._exit, 3), "i").exception()
+        assert isinstance(died, WorkerDiedError) and "exit code 3" in str(died) and "i.log" in str(died)
+        assert run(pool, os.getpid, "j").result() != first_pid, "a fresh worker replaced the dead one"
+    finally:
+        pool.shutdown()
+    assert not pool.workers
