@@ -32,3 +32,15 @@ def test_fid_throughput_runs(capsys: pytest.CaptureFixture, tmp_path, monkeypatc
     out = capsys.readouterr().out
     assert re.search(r"extract_features .* images/s .*% of conv peak", out)
     assert re.search(r"FID\+KID of 2 students .* = \d+\.\d\dx 2 plain fake passes", out)
+
+
+def test_job_fixed_cost_runs(capsys: pytest.CaptureFixture, tmp_path) -> None:
+    from benchmarks.perf import job_fixed_cost
+
+    assert job_fixed_cost.main(["--results", str(tmp_path), "--", "--suite", "smoke", "--tasks",
+                                "synthetic_edges2shapes", "--methods", "scratch", "--seeds", "0"]) == 0
+    out = capsys.readouterr().out
+    assert len(re.findall(r"^[st]-[0-9a-f]{12} +(teacher|scratch)( +\d+\.\d){5}", out, re.M)) == 2
+    assert out.count("fresh worker") == 1, "one worker ran both jobs"
+    assert re.search(r"workers \(measured\): +total +\d+\.\d CPU s, training +\d+\.\d, fixed +\d+\.\d = \d+%", out)
+    assert re.search(r"one process per job \(est\.\): +total +\d+\.\d CPU s", out)
