@@ -3,7 +3,6 @@ weights), or a student with its method; then FID/KID or mIoU, params, MACs, late
 strips the report shows. ``benchmarks.runner.run_job`` runs it and writes the record."""
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import torch
 
 from benchmarks.config import JobConfig
 from benchmarks.job_context import (VAL_SPLIT_SEED, CheckpointSelection, JobContext, JobResult, check_finite,
-                                    compression_metrics, plain_data)
+                                    compression_metrics, plain_data, timed)
 from benchmarks.metrics import MetricInputs, compute_metrics
 from benchmarks.protocols import check_ready, fid_against, quality_metric, task_quality_metrics
 from benchmarks.store import ResultStore, atomic_torch_save, torch_load
@@ -124,11 +123,9 @@ def run_i2i_job(ctx: JobContext) -> JobResult:
                        seed=config.seed, recipe=config.recipe, checkpointer=selection.checkpointer, log=ctx.log)
     extras: dict[str, Any] = {}
     if config.teacher_id:
-        t = time.perf_counter()
-        setup.teacher, setup.teacher_discriminator = load_teacher(ctx.store, config)
-        timings["teacher_load_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    with ctx.checkpointer.training():
+        with timed(timings, "teacher_load"):
+            setup.teacher, setup.teacher_discriminator = load_teacher(ctx.store, config)
+    with timed(timings, "train"), ctx.checkpointer.training():
         if config.phase == "teacher" and config.teacher.get("checkpoint"):
             outcome = load_teacher_checkpoint(config.teacher, ctx.log)
             extras["teacher_checkpoint"] = outcome.extras["checkpoint"]
@@ -137,17 +134,15 @@ def run_i2i_job(ctx: JobContext) -> JobResult:
         else:
             outcome = METHODS.get(config.method)().train(setup)
             extras["method_extras"] = plain_data(outcome.extras)
-    timings["train_s"] = time.perf_counter() - t
     checkpoint, checkpoint_extras = selection.keep(outcome.generator)
     extras.update(checkpoint_extras)
     atomic_torch_save(outcome.generator.state_dict(), ctx.folder / "generator.pt")
     artifacts = {"generator": "generator.pt"}
     if config.phase == "teacher" and outcome.discriminator is not None:
         atomic_torch_save(outcome.discriminator.state_dict(), ctx.folder / "discriminator.pt")
-    t = time.perf_counter()
-    metrics = evaluate(outcome.generator, ctx, setup.teacher if config.phase == "student" else None)
+    with timed(timings, "eval"):
+        metrics = evaluate(outcome.generator, ctx, setup.teacher if config.phase == "student" else None)
     metrics.update(checkpoint)
-    timings["eval_s"] = time.perf_counter() - t
     artifacts["samples_png"] = "samples.png"
     if config.phase == "teacher":
         artifacts["inputs_png"] = "inputs.png"

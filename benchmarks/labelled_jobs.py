@@ -20,7 +20,6 @@ MACs at the task's resolution, the teacher's params/MACs, the ratios, and batch-
 """
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -30,7 +29,7 @@ from torch import nn
 from benchmarks import resampling
 from benchmarks.i2i_jobs import save_strip
 from benchmarks.job_context import (VAL_SPLIT_SEED, CheckpointSelection, JobContext, JobResult, check_finite,
-                                    compression_metrics)
+                                    compression_metrics, timed)
 from benchmarks.protocols import fid_against
 from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from datasets.labelled import LabelledImageData
@@ -142,10 +141,8 @@ def _artifact(ctx: JobContext) -> JobResult:
     job = ArtifactJob(data, teacher, config.hparams, ctx.device, config.seed, ctx.folder,
                       config.evaluation["n_samples"], fid=fid_fn, save_images=save_strip,
                       checkpointer=ctx.checkpointer, log=ctx.log)
-    t = time.perf_counter()
-    with ctx.checkpointer.training():
+    with timed(ctx.timings, "train"), ctx.checkpointer.training():
         result = artifact.make(job)
-    ctx.timings["train_s"] = time.perf_counter() - t
     check_finite(result.metrics)
     return JobResult(result.metrics, result.files, result.history, result.extras)
 
@@ -157,18 +154,15 @@ def run_labelled_job(ctx: JobContext) -> JobResult:
         return _artifact(ctx)
     schedule = SGDSchedule.from_mapping(config.schedule)
     selection = _selection(ctx, schedule)
-    t = time.perf_counter()
     extras: dict[str, Any] = {}
-    with ctx.checkpointer.training():
+    with timed(ctx.timings, "train"), ctx.checkpointer.training():
         if config.phase == "teacher":
             model, history = _train_teacher(ctx, schedule, selection)
         else:
             model, history, extras = _train_student(ctx, schedule, selection)
-    ctx.timings["train_s"] = time.perf_counter() - t
     checkpoint, checkpoint_extras = selection.keep(model)
     atomic_torch_save(model.state_dict(), ctx.folder / MODEL_FILE)
-    t = time.perf_counter()
-    metrics = {**evaluate_model(model, ctx), **checkpoint}
-    ctx.timings["eval_s"] = time.perf_counter() - t
+    with timed(ctx.timings, "eval"):
+        metrics = {**evaluate_model(model, ctx), **checkpoint}
     extras = {"method_extras": extras} if extras else {}
     return JobResult(metrics, {"model": MODEL_FILE}, history, {**extras, **checkpoint_extras})

@@ -13,10 +13,11 @@
 Backends:
 
 * ``debug``: submitit's ``DebugExecutor``, in this process, one job at a time (pdb-friendly);
-* ``local``: submitit's ``LocalExecutor``, one subprocess per job. It has no queue of its own and
-  starts every submitted job at once, so the backend keeps at most ``max_parallel`` running (default:
-  one per CPU core) and splits the cores' torch threads between them. A job starts when the jobs it
-  depends on are done; when one of them failed it is recorded ``blocked`` and not run. Ctrl-C cancels
+* ``local``: at most ``max_parallel`` long-lived worker processes (default: one per CPU core), each running many
+  jobs in turn, importing torch and building the FID network once (:mod:`benchmarks.workers`); the cores' torch
+  threads are split between them and each job's stdout/stderr go to ``<run folder>/logs/<job id>.log``. A job
+  starts when the jobs it depends on are done; when one of them failed it is recorded ``blocked`` and not run; a
+  worker that dies fails its job only (``job process died``) and is replaced. Ctrl-C stops the workers, cancelling
   the jobs in flight; finished records stay and the next run resumes with what is missing. It never
   asks SLURM: jobs an earlier SLURM submission left without a record are read from its ledger and
   left alone (``status`` settles them);
@@ -43,6 +44,7 @@ from benchmarks.outcome import GridRun
 from benchmarks.plan import plan_jobs
 from benchmarks.runner import JobRunner, RunOptions, adopted
 from benchmarks.store import ResultStore, atomic_write_bytes
+from benchmarks.workers import WorkerPool
 
 EXECUTORS = ("debug", "local", "slurm", "auto")
 POLL_S = 0.25
@@ -94,7 +96,7 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """Jobs as submitit local subprocesses (or in this process for ``debug``), dependency-driven."""
+    """Jobs in long-lived local worker processes (or in this process for ``debug``), dependency-driven."""
 
     def __init__(self, kind: str, options: RunOptions, run_dir: Path, max_parallel: int | None) -> None:
         import submitit
@@ -107,10 +109,8 @@ class LocalBackend:
             os.environ.setdefault(var, str(options.threads))
         self.options = options
         self.owner = claims.Owner.me(options.run_id)
-        folder = run_dir / "submitit"
-        self.executor = submitit.DebugExecutor(folder=folder) if self.debug else submitit.LocalExecutor(folder=folder)
-        if not self.debug:
-            self.executor.update_parameters(timeout_min=24 * 60)
+        self.executor = submitit.DebugExecutor(folder=run_dir / "submitit") if self.debug else None
+        self.pool = None if self.debug else WorkerPool(self.max_parallel, run_dir / "logs")
 
     def in_flight(self, store: ResultStore) -> dict[str, str]:
         """Jobs of earlier SLURM submissions without a record from that submission, from the ledgers (no SLURM
@@ -141,10 +141,9 @@ class LocalBackend:
                         grid.finish(job_id, status, running=len(running))
                 if running or elsewhere:
                     time.sleep(POLL_S)
-        except KeyboardInterrupt:
-            for _config, job in running.values():
-                job.cancel(check=False)
-            raise
+        finally:  # normal end, Ctrl-C or an error: no worker outlives the grid (finished records stay)
+            if self.pool is not None:
+                self.pool.shutdown()
 
     def _start_ready(self, pending: list[JobConfig], pending_ids: set[str], running: dict, grid: GridRun) -> None:
         """Start the pending jobs whose dependencies are over, up to ``max_parallel`` running."""
@@ -156,10 +155,13 @@ class LocalBackend:
             pending.remove(config)
             if grid.block_if_waiting(config):
                 continue
-            job = self.executor.submit(JobRunner(config.to_dict(), self.options))
-            running[config.job_id] = (config, job)
+            runner = JobRunner(config.to_dict(), self.options)
             if self.debug:
+                job = self.executor.submit(runner)
                 job.result()
+            else:
+                job = self.pool.submit(runner, config.job_id)
+            running[config.job_id] = (config, job)
 
     def _status(self, config: JobConfig, job: Any, grid: GridRun) -> str | None:
         """The job's outcome: its record's status (its own, or the one of another grid's runner it waited for);
@@ -173,7 +175,7 @@ class LocalBackend:
             if exc is None:  # the runner took another grid's record as the outcome (benchmarks.runner.adopted)
                 return job.result()["status"]
             detail = f"{type(exc).__name__}: {exc}"
-        except Exception as err:  # submitit could not even read the job's result files
+        except Exception as err:  # the job's result could not be had
             detail = f"{type(err).__name__}: {err}"
         return self._settled_elsewhere(config, grid, f"job process died ({detail})")
 

@@ -13,6 +13,7 @@ not ``done``, because SLURM's ``afterok`` dependencies read the exit code.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -36,6 +37,8 @@ from benchmarks.plan import blocked_record, dependencies_ready
 from benchmarks.store import DONE, ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record, torch_load
 
 
+#: Counts the jobs this process has run (a local worker runs many, :mod:`benchmarks.workers`).
+_PROCESS_JOBS = itertools.count()
 #: Metrics the job log's "done" line shows.
 SUMMARY_METRICS = ("fid", "kid", "miou", "accuracy", "mae", "n_final", "params", "macs", "latency_ms")
 
@@ -132,8 +135,11 @@ def _run_body(config: JobConfig, options: RunOptions, store: ResultStore, folder
               log: logging.Logger, timings: dict[str, float], record: dict[str, Any]) -> None:
     """Set up the job's device and data, run its family's body, and fill ``record`` with its outcome;
     ``timings["cpu_s"]`` is the CPU time (all threads, user + system) the body took, which projects a grid's
-    wall time on another machine better than wall time on a shared one does."""
+    wall time on another machine better than wall time on a shared one does. ``process_cpu_before_s`` is the CPU
+    time this process spent before the body (its start and imports; in a local worker, also the jobs it ran before,
+    ``process_jobs_before``): what ``benchmarks/perf/job_fixed_cost.py`` reads as the process's fixed cost."""
     cpu = time.process_time()
+    timings["process_cpu_before_s"], timings["process_jobs_before"] = cpu, next(_PROCESS_JOBS)
     import torch
 
     from benchmarks.job_context import JobContext

@@ -175,17 +175,25 @@ def test_failed_teacher_blocks_its_students_only(tmp_path):
     assert "blocked" in proc.stdout
 
 
-def _job_processes(results: Path) -> list[str]:
-    """Command lines of processes still running jobs of this store (submitit's job subprocesses)."""
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (the local executor's workers of a grid process)."""
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            text = stat.read_text()
         except OSError:
             continue
-        if "submitit" in text and str(results) in text:
-            found.append(text)
+        if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+            found.append(int(stat.parent.name))
     return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return text[text.rindex(")") + 2:].split()[0] != "Z"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
@@ -199,12 +207,14 @@ def test_local_executor_interrupt_keeps_finished_jobs_and_resumes(tmp_path, sig)
     deadline = time.time() + 240
     while time.time() < deadline and len(records(results)) < 2:
         time.sleep(0.5)
+    workers = _children(proc.pid)
+    assert workers, "the jobs run in worker processes"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "finished jobs are kept" in err
     time.sleep(2)
-    assert not _job_processes(results), "jobs in flight are cancelled, not left running"
+    assert not [pid for pid in workers if _alive(pid)], "jobs in flight are cancelled, not left running"
     finished = records(results)
     assert 2 <= len(finished) < 4 and all(r["status"] == "done" for r in finished.values())
     stamps = {k: (results / "jobs" / k / "record.json").stat().st_mtime_ns for k in finished}
@@ -213,4 +223,4 @@ def test_local_executor_interrupt_keeps_finished_jobs_and_resumes(tmp_path, sig)
     assert f"{len(finished)} skipped (done)" in rerun.stdout
     assert {k: (results / "jobs" / k / "record.json").stat().st_mtime_ns for k in finished} == stamps
     assert len(records(results)) == 4 and all(r["status"] == "done" for r in records(results).values())
-    assert list((results / "runs").glob("*/submitit/*_log.out")), "submitit keeps per-job stdout logs"
+    assert list((results / "runs").glob("*/logs/*.log")), "every job's stdout/stderr is kept in its own log"

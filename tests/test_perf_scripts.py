@@ -62,3 +62,15 @@ def test_board_power_reports_what_the_board_separates_and_its_mdd() -> None:
     assert "-> not separated" in out.split("N vs smaller")[1].splitlines()[0]
     welch_mdd = float(re.search(r"Welch ([\d.]+), paired", out).group(1))
     assert 0.5 < welch_mdd < 5  # about 3 x the seed std of 0.5
+
+
+def test_job_fixed_cost_runs(capsys: pytest.CaptureFixture, tmp_path) -> None:
+    from benchmarks.perf import job_fixed_cost
+
+    assert job_fixed_cost.main(["--results", str(tmp_path), "--", "--suite", "smoke", "--tasks",
+                                "synthetic_edges2shapes", "--methods", "scratch", "--seeds", "0"]) == 0
+    out = capsys.readouterr().out
+    assert len(re.findall(r"^[st]-[0-9a-f]{12} +(teacher|scratch)( +\d+\.\d){5}", out, re.M)) == 2
+    assert out.count("fresh worker") == 1, "one worker ran both jobs"
+    assert re.search(r"workers \(measured\): +total +\d+\.\d CPU s, training +\d+\.\d, fixed +\d+\.\d = \d+%", out)
+    assert re.search(r"one process per job \(est\.\): +total +\d+\.\d CPU s", out)

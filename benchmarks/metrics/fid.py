@@ -17,8 +17,8 @@ Our choices and where they differ from a plain ``torch_fidelity.calculate_metric
   ``offline-randconv-v1`` (:mod:`benchmarks.metrics.offline_extractor`), whose numbers are NOT Inception FID. Every value
   carries the extractor, the weights' origin and the weights file's sha256.
 * Speed (same numbers, see benchmarks/perf/fid_throughput.py): the network is built once per process
-  and weights file, runs in channels-last memory format under ``inference_mode``, in batches, in
-  full float32 (TF32 off on CUDA, where torch-fidelity as called used cuDNN's TF32 default); the
+  and weights file (a local worker process serves many jobs, :mod:`benchmarks.workers`), runs in channels-last
+  memory format under ``inference_mode``, in batches, in full float32 (TF32 off on CUDA, where torch-fidelity as called used cuDNN's TF32 default); the
   real side's features are computed once per cache name (under a file lock: concurrent jobs wait
   and reuse them) and its statistics kept in memory, so K students cost K fake passes.
 * FID's trace term tr((S_f S_r)^(1/2)) is computed exactly in float64 on the device from the n x n
@@ -48,6 +48,7 @@ from benchmarks.metrics.extractor import (INCEPTION, INCEPTION_WEIGHTS_FILENAME,
                                           inception_cache_path, resolve_extractor)
 from benchmarks.metrics.offline_extractor import register_offline_extractor
 from datasets.tensor_cache import file_lock
+from methods import weights as weights_files
 
 KID_SUBSETS = 100
 KID_SEED = 2020  # torch-fidelity's rng_seed
@@ -81,8 +82,10 @@ def _check_images(name: str, x: torch.Tensor) -> int:
 
 
 @functools.lru_cache(maxsize=2)
-def _network(name: str, weights_path: str | None, device: str) -> tuple[torch.nn.Module, str]:
-    """The torch-fidelity feature extractor ``name`` on ``device`` (built once per process) and its FID layer."""
+def _network(name: str, weights_path: str | None, weights_sha256: str, device: str) -> tuple[torch.nn.Module, str]:
+    """The torch-fidelity feature extractor ``name`` on ``device`` and its FID layer, built once per process (a local
+    worker runs many jobs, :mod:`benchmarks.workers`) and weights file, keyed by the file's content hash too, so a
+    file replaced at the same path is loaded again."""
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
     if name == OFFLINE:
@@ -111,7 +114,8 @@ def extract_features(images: torch.Tensor, extractor: Extractor, device: torch.d
                      batch_size: int = 64) -> torch.Tensor:
     """FID features (N x D, float32, on ``device``) of uint8 N x 3 x H x W ``images``, in batches."""
     device = torch.device(device)
-    net, _ = _network(extractor.name, extractor.weights_path, str(device))
+    path = extractor.weights_path
+    net, _ = _network(extractor.name, path, weights_files.sha256_file(Path(path)) if path else "", str(device))
     out = []
     with torch.inference_mode(), _no_tf32():
         for start in range(0, len(images), batch_size):
