@@ -23,10 +23,12 @@ N_IMAGES = 100
 METHODS = {"scratch": (50.0, 0.3), "output_kd": (49.5, 0.3), "feature_kd": (49.5, 0.3), "crd": (40.0, 0.3)}
 
 
-def _record(phase: str, method: str, seed: int, fid: float, resamples: list[float], n_images: int = N_IMAGES) -> dict:
-    """A done record whose config is a real job config (a record must belong to its job: its id is the config's)."""
+def _record(phase: str, method: str, seed: int, fid: float, resamples: list[float], n_images: int = N_IMAGES,
+            student: dict | None = None) -> dict:
+    """A done record whose config is a real job config (a record must belong to its job: its id is the config's);
+    ``student``: the student network (default ``STUDENT``)."""
     config = JobConfig(phase=phase, family="i2i", task=TASK, task_args={}, teacher=TEACHER,
-                       student=STUDENT if phase == "student" else None, method=method, hparams={}, recipe={},
+                       student=(student or STUDENT) if phase == "student" else None, method=method, hparams={}, recipe={},
                        schedule={}, evaluation={}, seed=seed, suite="synthetic")
     return {"job_id": config.job_id, "status": "done", "config": config.to_dict(),
             "metrics": {"fid": fid, "test_resamples": resampling.record({"fid": resamples}, n_images),
@@ -170,8 +172,7 @@ def test_rows_group_by_student_size_and_the_declared_headline_leads(tmp_path: Pa
     for ratio, student in sizes.items():
         for method, miou in (("scratch", 20.0 + ratio), ("crd", 30.0 + ratio)):
             for seed in range(2):
-                record = _record(f"{method}-{ratio}-{seed}", "student", method, seed, 50.0, [50.0] * 4, 8)
-                record["config"]["student"] = student
+                record = _record("student", method, seed, 50.0, [50.0] * 4, 8, student=student)
                 record["metrics"].update(macs_ratio=ratio, colour_miou=miou + seed, quality_metric="colour_miou")
                 store.write_record(record)
     task = build_board(collect(store)[0]).tasks[0]
