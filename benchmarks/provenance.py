@@ -6,9 +6,11 @@ stamps every record (done, failed, blocked, timed out, lost) with :func:`record_
   the job id is its phase letter and the first 12 hex digits, so job ids are unchanged.
 * ``git_commit``: ``git rev-parse HEAD`` of the checkout, with ``-dirty`` when the tree had changes;
   None without git.
-* ``rerun_command``: ``python -m benchmarks.run grid --suite S --tasks T --methods M --seeds N [--set K=V ...]
-  --jobs JOB_ID --results DIR``. The filters narrow the expansion, the grid's ``--set`` items (a method's
-  list-valued grid axis narrowed to this job's value) rebuild the same config, and ``--jobs`` keeps exactly
+* ``rerun_command``: ``python -m benchmarks.run grid [--plugin P ...] --suite S --tasks T --methods M --seeds N
+  [--set K=V ...] --jobs JOB_ID --results DIR``; ``--plugin`` names the plugin modules that added the job's
+  method, task, family, networks or suite (:mod:`benchmarks.plugins`). The filters narrow the expansion, the
+  grid's ``--set`` items (a method's list-valued grid axis narrowed to this job's value) rebuild the same
+  config, and ``--jobs`` keeps exactly
   this job (plus the jobs it depends on that are not done), so ``--force`` reruns it and nothing else. The
   command is checked by expanding it: when the filters would lose the job (an artifact has no method
   filter; a task routed to another part of a composite suite) a wider one is used.
@@ -23,6 +25,7 @@ import shlex
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from benchmarks import plugins
 from benchmarks.config import JobConfig, canonical_json, check_job_id
 from benchmarks.environment import git_state
 from benchmarks.grid import expand
@@ -93,6 +96,14 @@ def _expanded_ids(suite: str, filters: tuple[str, ...], overrides: tuple[str, ..
     return frozenset(job.job_id for job in jobs)
 
 
+def _entries(config: JobConfig) -> list[tuple[str, str]]:
+    """The registry entries a job names ((kind, name) pairs): a plugin's must be loaded to expand it again."""
+    networks = [("network", net["arch"]) for net in (config.teacher, config.student) if net and "arch" in net]
+    method = "artifact" if config.phase == "artifact" else "method"
+    return [("suite", config.suite), ("task", config.task), ("family", config.family), (method, config.method),
+            *networks]
+
+
 def rerun_command(config: JobConfig, results: str | Path, exact: bool = False) -> str | None:
     """The ``grid`` command that reruns exactly this job into ``results`` (None without a suite name); ``exact``:
     a ``ValueError`` when no filter set expands to the job (instead of the widest filters)."""
@@ -104,7 +115,8 @@ def rerun_command(config: JobConfig, results: str | Path, exact: bool = False) -
     if filters is None and exact:
         raise ValueError(f"`grid --suite {config.suite}` with the job's --set items does not expand to job "
                          f"{config.job_id} with this code")
-    args = [*PROGRAM, "grid", "--suite", config.suite, *(filters or candidates[-1])]
+    args = [*PROGRAM, "grid", *plugins.plugin_arguments(_entries(config)), "--suite", config.suite,
+            *(filters or candidates[-1])]
     for item in overrides:
         args += ["--set", item]
     args += ["--jobs", config.job_id, "--results", str(Path(results).absolute())]

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
-from benchmarks import cluster_config, slurm, training_plan
+from benchmarks import cluster_config, plugins, slurm, training_plan
 from benchmarks import datasets_cli, results_cli, teachers_cli, weights_cli
 from benchmarks.config import PHASES, canonical_json
 from benchmarks.environment import choose_device
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="methods, tasks, suites, networks, metrics")
     lst.add_argument("what", nargs="?", choices=("methods", "tasks", "suites", "networks", "metrics"))
     results_cli.add_parsers(sub, _add_common)
+    for command in sub.choices.values():
+        plugins.add_argument(command)
     return parser
 
 
@@ -176,6 +178,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                 if info.citation:
                     print(f"  {'':<14} paper: {info.citation}")
                 print(f"  {'':<14} defaults: {canonical_json(dict(info.defaults))}")
+                if plugins.provider("method", name):
+                    print(f"  {'':<14} plugin: {plugins.provider('method', name)}")
         elif section == "tasks":
             for name in TASKS:
                 info = TASKS.info(name)
@@ -183,7 +187,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 quality = {"fid": f"FID: {info.fid_protocol}", "miou": "mIoU: DRN-D-105"}.get(info.quality_metric,
                                                                                             info.quality_metric)
                 print(f"  {name:<26} [{info.family}, {kind}{quality}] {info.description}")
-                print(f"  {'':<26} args: {canonical_json(dict(info.defaults))}")
+                print(f"  {'':<26} args: {canonical_json(dict(info.defaults))}{_plugin_note('task', name)}")
         elif section == "suites":
             for name, suite in SUITES.items():
                 n_jobs = len(expand(suite))
@@ -195,12 +199,18 @@ def cmd_list(args: argparse.Namespace) -> int:
                       f"{', '.join(describe_network(s) for s in suite.students)}; methods {', '.join(suite.methods)}")
         elif section == "networks":
             for name in NETWORKS:
-                print(f"  {name:<26} {NETWORKS.info(name).summary}")
+                print(f"  {name:<26} {NETWORKS.info(name).summary}{_plugin_note('network', name)}")
         elif section == "metrics":
             for name, metric in METRICS.items():
                 print(f"  {name:<14} {metric.arrow} {'higher' if metric.higher_is_better else 'lower'} is better: "
-                      f"{metric.description}")
+                      f"{metric.description}{_plugin_note('metric', name)}")
     return 0
+
+
+def _plugin_note(kind: str, name: str) -> str:
+    """`` (plugin MODULE)`` after an entry a plugin added, else nothing."""
+    module = plugins.provider(kind, name)
+    return f" (plugin {module})" if module else ""
 
 
 def _job_table(jobs) -> str:
@@ -255,7 +265,7 @@ def _run_options(args: argparse.Namespace, jobs: list, store: ResultStore, execu
         raise FileNotFoundError(f"--seg-weights {args.seg_weights}: no such file (DRN-D-105 Cityscapes weights)")
     return RunOptions(results_root=str(store.root), device=args.device, fid_extractor=extractor.name,
                       fid_weights=extractor.weights_path, fid_is_inception=extractor.is_inception,
-                      run_id="", seg_weights=str(seg_weights) if seg_weights else None)
+                      run_id="", seg_weights=str(seg_weights) if seg_weights else None, plugins=plugins.loaded())
 
 
 def _print_outcome(jobs: list, outcome: dict[str, str], store: ResultStore, verb: str) -> None:
@@ -358,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:  # `python -m benchmarks.run` alone: the default grid
         args = build_parser().parse_args(["grid", *(argv or [])])
     try:
+        plugins.load(args.plugins)  # before any registry is read: a bad plugin stops every command here
         return COMMANDS[args.command](args)
     except (UnknownNameError, OverrideError, StoreError, FileNotFoundError, ValueError, WeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)

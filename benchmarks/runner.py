@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import submitit
 
-from benchmarks import claims
+from benchmarks import claims, plugins
 from benchmarks.config import JobConfig
 from benchmarks.environment import choose_device, environment
 from benchmarks.families import FAMILIES, load_object
@@ -57,6 +57,7 @@ class RunOptions:
     planned_at_ns: int = 0            # when the grid planned, by the results folder's clock (0: unknown)
     max_requeues: int = 3             # SLURM: requeues after a time limit/preemption before ``timed_out``
     seg_weights: str | None = None    # DRN-D-105 weights for mIoU tasks (None: torch.hub's cache)
+    plugins: tuple[str, ...] = ()     # plugin modules the job's process imports first (benchmarks.plugins)
 
 
 class FileCheckpointer:
@@ -272,7 +273,9 @@ def stop_on_signal(checkpointer: FileCheckpointer) -> Iterator[None]:
 
 
 class JobRunner(submitit.helpers.Checkpointable):
-    """The picklable callable submitted to submitit: ``JobRunner(config_dict, options)()``.
+    """The picklable callable submitted to submitit: ``JobRunner(config_dict, options)()``. It first imports the
+    launch's plugin modules (``options.plugins``, :mod:`benchmarks.plugins`), so a plugin's method, task or metric
+    is there in every job process: a local worker, a SLURM task.
 
     Under SLURM, when the time limit nears (or the job is preempted), SLURM sends ``SIGUSR2``;
     the job saves its training state (networks, optimisers, schedulers, step, RNG states) at the
@@ -293,6 +296,7 @@ class JobRunner(submitit.helpers.Checkpointable):
     def __call__(self) -> dict[str, Any]:
         from methods.training import PreemptedError
 
+        plugins.load(self.options.plugins, installed=False)  # the launch's plugins, before any registry is read
         config = JobConfig.from_dict(self.config)
         if not under_slurm():
             return run_job(config, self.options)

@@ -31,6 +31,10 @@ class UnknownNameError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class DuplicateNameError(ValueError):
+    """A name registered or declared a second time with another object or module (a plugin's clash, say)."""
+
+
 @dataclass(frozen=True)
 class Param:
     """The type of a setting (``float``, ``int``, ``bool``, ``str``, ``list``, ``dict``) and its valid values.
@@ -185,13 +189,13 @@ class Registry(Generic[T]):
 
     def add(self, name: str, obj: T) -> None:
         if name in self._entries and self._entries[name] is not obj:
-            raise ValueError(f"{self.kind} {name!r} is registered twice")
+            raise DuplicateNameError(f"{self.kind} {name!r} is registered twice")
         self._entries[name] = obj
 
     def declare(self, name: str, module: str, **meta: Any) -> None:
         """A lazy entry: ``module`` registers ``name`` when imported; ``meta`` answers ``info`` until then."""
         if name in self._lazy and self._lazy[name].module != module:
-            raise ValueError(f"{self.kind} {name!r} is declared twice")
+            raise DuplicateNameError(f"{self.kind} {name!r} is declared twice")
         self._lazy[name] = LazyEntry(name, module, dict(meta))
 
     def get(self, name: str) -> T:
@@ -215,6 +219,11 @@ class Registry(Generic[T]):
     def info(self, name: str) -> SimpleNamespace:
         """``meta(name)`` with attribute access (``METHODS.info("crd").teacher_mode``)."""
         return SimpleNamespace(name=name, **self.meta(name))
+
+    def snapshot(self) -> dict[str, tuple[LazyEntry | None, Any]]:
+        """Every name with its lazy entry and its registered object (None where it has none): comparing two
+        snapshots tells what an import added or replaced (:mod:`benchmarks.plugins`)."""
+        return {name: (self._lazy.get(name), self._entries.get(name)) for name in {*self._entries, *self._lazy}}
 
     def is_lazy(self, name: str) -> bool:
         return name in self._lazy

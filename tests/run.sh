@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+# the example plugin the plugin tests load through its kd_gan_bench.plugins entry point; --no-deps and no build
+# isolation: it brings nothing else in (it needs only kd-gan-bench, and setuptools to build: both installed above)
+python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation tests/fixtures/kdgb_example_plugin
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)

@@ -101,6 +101,10 @@ class MetricRegistry(Registry):
         self._load()
         return super().__contains__(name)
 
+    def snapshot(self) -> dict[str, tuple[Any, Any]]:
+        self._load()
+        return super().snapshot()
+
     def in_order(self) -> list[Metric]:
         """Every spec in registration order (the order the report shows columns of one kind in)."""
         self._load()
