@@ -17,12 +17,16 @@ from pathlib import Path
 import pytest
 
 from benchmarks import slurm
+from benchmarks.grid import expand
 from benchmarks.run import main
 from benchmarks.store import ResultStore
+from benchmarks.suites import SUITES
 
 try:
+    from tests import cli_helpers
     from tests.cli_helpers import TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE
 except ImportError:  # pytest's rootdir-relative import mode
+    import cli_helpers
     from cli_helpers import TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE
 
 pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
@@ -336,3 +340,20 @@ def test_labelled_grid_goes_out_in_dependency_waves(tmp_path: Path) -> None:
     assert {r["status"] for r in done.values()} == {"done"}
     assert done[by_name["cgan_kd"]]["method_extras"]["n_train_fake"] == done[by_name["cgan_kd_fake_set"]][
         "metrics"]["n_final"]
+
+
+def test_a_plugin_module_travels_with_the_launch_into_the_slurm_job(tmp_path: Path) -> None:
+    """A ``--plugin`` module that no entry point names (tests/fixtures/plugin_path, on PYTHONPATH) is imported by the
+    SLURM job's process: its metric is in the record. One job (the scratch student, no dependency); the CLI runs in
+    a subprocess so that the plugin stays out of this session's registries."""
+    results = tmp_path / "results"
+    job, = [j for j in expand(SUITES.get("smoke"), tasks=["synthetic_edges2shapes"], methods=["scratch"])
+            if j.phase == "student"]
+    plugin_path = cli_helpers.REPO / "tests" / "fixtures" / "plugin_path"
+    proc = cli_helpers.cli("grid", *SMOKE, "--methods", "scratch", "--jobs", job.job_id,
+                           "--plugin", "kdgb_path_plugin", "--results", str(results), timeout=300,
+                           PYTHONPATH=f"{cli_helpers.REPO}:{plugin_path}")
+    assert "grid finished: 1 done" in proc.stdout, proc.stdout
+    record = records(results)[job.job_id]
+    assert record["environment"]["slurm_job_id"], "the job ran under SLURM"
+    assert 0.0 <= record["metrics"]["example_l1_target"] <= 1.0
