@@ -19,6 +19,12 @@ def cli(*args: str, check: bool = True, timeout: float = 600, **env_vars: str) -
     return proc
 
 
+def pythonpath(*folders: Path) -> str:
+    """A PYTHONPATH of this checkout and ``folders``: what a CLI subprocess needs to import a plugin module that no
+    distribution installs (``cli(..., "--plugin", "my_module", PYTHONPATH=pythonpath(folder))``)."""
+    return os.pathsep.join(str(f) for f in (REPO, *folders))
+
+
 def records(results: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in (results / "jobs").glob("*/record.json")}
 

@@ -19,18 +19,14 @@ import pytest
 from benchmarks.plugins import GROUP
 
 try:
-    from tests.cli_helpers import REPO, cli, records
+    from tests.cli_helpers import REPO, cli, pythonpath, records
 except ImportError:  # pytest's rootdir-relative import mode
-    from cli_helpers import REPO, cli, records
+    from cli_helpers import REPO, cli, pythonpath, records
 
 PATH_PLUGIN = REPO / "tests" / "fixtures" / "plugin_path"
 INSTALL = ("python -m pip install --no-deps --no-build-isolation tests/fixtures/kdgb_example_plugin (tests/run.sh "
            "does)")
 GRID = ("grid", "--suite", "smoke_i2i", "--tasks", "synthetic_edges2shapes")
-
-
-def pythonpath(*folders: Path) -> str:
-    return os.pathsep.join(str(f) for f in (REPO, *folders))
 
 
 @pytest.fixture(scope="module")

@@ -352,7 +352,7 @@ def test_a_plugin_module_travels_with_the_launch_into_the_slurm_job(tmp_path: Pa
     plugin_path = cli_helpers.REPO / "tests" / "fixtures" / "plugin_path"
     proc = cli_helpers.cli("grid", *SMOKE, "--methods", "scratch", "--jobs", job.job_id,
                            "--plugin", "kdgb_path_plugin", "--results", str(results), timeout=300,
-                           PYTHONPATH=f"{cli_helpers.REPO}:{plugin_path}")
+                           PYTHONPATH=cli_helpers.pythonpath(plugin_path))
     assert "grid finished: 1 done" in proc.stdout, proc.stdout
     record = records(results)[job.job_id]
     assert record["environment"]["slurm_job_id"], "the job ran under SLURM"
