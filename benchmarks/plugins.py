@@ -23,19 +23,23 @@ import importlib
 import sys
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from benchmarks.families import FAMILIES
 from benchmarks.metrics import METRICS
 from benchmarks.suites import SUITES
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS, NETWORKS
+from methods.plan_specs import ARTIFACT_PLANS, PLANS
 from methods.registry import DuplicateNameError, Registry
 
 #: The entry-point group an installed distribution names its plugin modules in.
 GROUP = "kd_gan_bench.plugins"
-#: Every registry a plugin may add to, by the kind of entry it holds.
-REGISTRIES: dict[str, Registry] = {r.kind: r for r in (METHODS, TASKS, NETWORKS, ARTIFACTS, METRICS, FAMILIES, SUITES)}
+#: Every registry a plugin may add to, by the kind of entry it holds, and the name -> function tables of the methods'
+#: and artifacts' training plans (``methods.plan_specs``: what ``plan`` prints and every record stores).
+REGISTRIES: dict[str, Registry | dict] = {
+    **{r.kind: r for r in (METHODS, TASKS, NETWORKS, ARTIFACTS, METRICS, FAMILIES, SUITES)},
+    "method training plan": PLANS, "artifact training plan": ARTIFACT_PLANS}
 HOW = "see the README's Plugins section"
 
 
@@ -95,7 +99,7 @@ def load(modules: Sequence[str] = (), *, installed: bool = True) -> tuple[str, .
 def _import(plugin: Plugin) -> None:
     """Import one plugin module, refusing an import that fails, replaces an entry or (first imported here) adds none."""
     fresh = plugin.module not in sys.modules
-    before = {kind: registry.snapshot() for kind, registry in REGISTRIES.items()}
+    before = {kind: _entries(table) for kind, table in REGISTRIES.items()}
     try:
         importlib.import_module(plugin.module)
     except DuplicateNameError as exc:
@@ -112,8 +116,8 @@ def _import(plugin: Plugin) -> None:
         raise PluginError(f"{plugin}: importing it failed: {type(exc).__name__}: {exc}; fix the plugin, or "
                           f"{plugin.drop}") from exc
     added = []
-    for kind, registry in REGISTRIES.items():
-        after = registry.snapshot()
+    for kind, table in REGISTRIES.items():
+        after = _entries(table)
         for name in sorted(after):
             if name not in before[kind]:
                 added.append((kind, name))
@@ -125,6 +129,11 @@ def _import(plugin: Plugin) -> None:
         raise PluginError(f"{plugin} declared nothing: importing it added no {', '.join(REGISTRIES)}; name the module "
                           f"that declares the plugin's entries ({HOW}), or {plugin.drop}")
     _PROVIDER.update((key, plugin.module) for key in added)
+
+
+def _entries(table: Registry | Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """A registry's snapshot, or a table's entries as (no lazy entry, value) pairs."""
+    return table.snapshot() if isinstance(table, Registry) else {name: (None, value) for name, value in table.items()}
 
 
 def _replaced(before: tuple[Any, Any], after: tuple[Any, Any]) -> bool:

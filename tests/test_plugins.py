@@ -35,14 +35,16 @@ def installed() -> None:
         pytest.fail(f"the example plugin is not installed: {INSTALL}", pytrace=False)
 
 
-def test_an_installed_plugin_is_listed_and_declared_without_torch(installed):
+def test_an_installed_plugin_is_listed_and_planned_without_torch(installed):
     script = ("import sys\nfrom benchmarks.run import main\nassert main(['list', 'methods']) == 0\n"
-              "assert 'torch' not in sys.modules, 'listing a plugin method imported torch'")
+              f"assert main(['plan', *{GRID[1:]!r}, '--methods', 'example_output_l2']) == 0\n"
+              "assert 'torch' not in sys.modules, 'listing or planning a plugin method imported torch'")
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**os.environ, "PYTHONPATH": pythonpath()},
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "example_output_l2 [i2i, teacher: pretrained] Output distillation with L2" in proc.stdout
     assert "plugin: kdgb_example_plugin.entries" in proc.stdout
+    assert "student example_output_l2 on synthetic_edges2shapes" in proc.stdout  # its training plan
 
 
 def test_a_module_named_with_plugin_is_listed_and_only_then(installed):
@@ -77,6 +79,8 @@ BAD_MODULES = {
                        "its method 'output_kd' clashes"),
     "clash-registered": ("from methods.registry import METHODS\nMETHODS.add('output_kd', object())\n",
                          "its method 'output_kd' clashes"),
+    "clash-plan": ("from methods.plan_specs import PLANS\nPLANS['output_kd'] = None\n",
+                   "its method training plan 'output_kd' clashes"),
     "clash-metric": ("from benchmarks.metrics import describe_metric\n"
                      "describe_metric('fid', label='FID', higher_is_better=False)\n", "metric 'fid' is registered twice"),
 }
@@ -136,6 +140,7 @@ def test_plugin_entries_run_in_the_local_workers(plugin_grid):
         assert (next(plugin_grid.glob("runs/*/logs")) / f"{record['job_id']}.log").is_file()
     student = by_method["example_output_l2"]
     assert student["history"], "the plugin method trained"
+    assert student["plan"]["losses"]["lambda_recon"] == 100.0, "the plugin's training plan is in its record"
     assert "--plugin kdgb_example_plugin.entries --suite smoke_i2i" in student["rerun_command"]
     assert "--plugin" not in by_method["teacher"]["rerun_command"]  # nothing of the teacher job is a plugin's
 
