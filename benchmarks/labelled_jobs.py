@@ -88,18 +88,17 @@ def split_validation(data: LabelledImageData, val_size: int) -> tuple[LabelledIm
 
 def _selection(ctx: JobContext, schedule: SGDSchedule) -> CheckpointSelection:
     """The job's checkpoint selection: with ``best_val``, the task less a validation split of its real training
-    images, scored by the task's headline metric spec (lower is better: a higher-is-better metric is negated for the
-    selection and recorded as it is)."""
+    images, scored by the task's headline metric spec as an error (lower is better: top-1 error in %, or MAE;
+    ``Metric.error``) and recorded as the metric."""
     metric = METRICS.get(quality_metric(ctx.config))
-    sign = -1.0 if metric.higher_is_better else 1.0
     selection = CheckpointSelection(ctx, metric.name)
     if schedule.select == "best_val":
         rest, val = split_validation(ctx.data, schedule.val_size)
 
         def score(model: nn.Module) -> float:
-            return sign * metric.compute(_scored(model, ctx, val))[metric.name]
+            return metric.error(metric.compute(_scored(model, ctx, val))[metric.name])
 
-        selection.select_best(rest, len(val.test_x), score, schedule.validation_every(), lambda error: sign * error)
+        selection.select_best(rest, len(val.test_x), score, schedule.validation_every(), metric.from_error)
     return selection
 
 

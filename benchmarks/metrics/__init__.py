@@ -51,6 +51,7 @@ class Metric:
     also: tuple[str, ...] = ()
     protocol: tuple[str, ...] = ()     # columns saying how it was measured (N, extractor, weights)
     reported_as: tuple[str, ...] = ()  # its names in the published results' ``metric`` column
+    best: float | None = None          # the best value it can take (top-1 accuracy: 100), if it has one
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -62,6 +63,17 @@ class Metric:
     @property
     def arrow(self) -> str:
         return "\u2191" if self.higher_is_better else "\u2193"
+
+    def error(self, value: float) -> float:
+        """``value`` as a lower-is-better score (what a checkpoint selection minimises): the value itself, else its
+        distance to ``best`` (top-1 accuracy -> top-1 error), else its negative."""
+        if not self.higher_is_better:
+            return value
+        return self.best - value if self.best is not None else -value
+
+    def from_error(self, error: float) -> float:
+        """The value whose :meth:`error` is ``error``."""
+        return self.error(error) if self.higher_is_better else error
 
 
 @dataclass

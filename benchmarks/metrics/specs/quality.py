@@ -63,7 +63,7 @@ def _test_mean(name: str, terms: Any, what: str, dataset: str) -> dict[str, Any]
 
 
 @metric("accuracy", label="Top-1", higher_is_better=True, unit="%", families=("classification",),
-        task_metric="accuracy", inputs=("data", "fake", "real"), reported_as=("top1",),
+        task_metric="accuracy", inputs=("data", "fake", "real"), reported_as=("top1",), best=100.0,
         description="top-1 classification accuracy")
 def accuracy(inputs: MetricInputs) -> dict[str, Any]:
     terms = 100.0 * (inputs.fake.argmax(1) == inputs.real).double()
