@@ -128,8 +128,8 @@ def test_local_workers_import_the_family_through_plugin(tmp_path):
     grid = _plugin_grid()
     if grid is None:
         pytest.skip("needs the CLI's --plugin option (issue 21, plugins)")
-    toy_cli(*grid, "--suite", "toy_denoising", "--executor", "local", "--results", str(tmp_path), "--no-progress",
-            "--no-report", launcher=("-m", "benchmarks.run"))
+    toy_cli(*grid, "--suite", "toy_denoising", "--executor", "local", "--max-parallel", "1", "--results", str(tmp_path),
+            "--no-progress", "--no-report", launcher=("-m", "benchmarks.run"))
     recs = records(tmp_path)
     assert len(recs) == 3 and all(r["status"] == "done" for r in recs.values()), recs
     assert all(math.isfinite(r["metrics"]["psnr_clean"]) for r in recs.values())
