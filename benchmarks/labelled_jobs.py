@@ -12,8 +12,9 @@
 Checkpoint policy (``schedule.select``, as for image-to-image jobs): ``last`` scores the network as training left
 it; ``best_val`` holds ``val_size`` images out of the real training split (a fixed permutation, seed
 ``VAL_SPLIT_SEED``: the same images for every job of a task), scores the network on them every ``val_every``
-steps (the task's headline metric spec: top-1 accuracy, or MAE) and keeps the best weights. The held-out images are never trained on by the job, but
-cGAN-KD's fake set (an artifact phase, no selection) is made from the whole training split.
+steps (the task's headline metric spec as an error: top-1 error, or MAE) and keeps the best weights. The held-out
+images are never trained on by the job, but cGAN-KD's fake set (an artifact phase, no selection) is made from the
+whole training split.
 
 Every model job records the metric specs of its family on the whole test split (top-1 accuracy in %, or MAE in
 label units: ``benchmarks.metrics.specs.quality``), params, MACs at the task's resolution, the teacher's

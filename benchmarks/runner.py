@@ -33,8 +33,10 @@ from benchmarks import claims
 from benchmarks.config import JobConfig
 from benchmarks.environment import choose_device, environment
 from benchmarks.families import FAMILIES, load_object
+from benchmarks.metrics import METRICS
 from benchmarks.plan import blocked_record, dependencies_ready
 from benchmarks.store import DONE, ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record, torch_load
+from methods import ARTIFACTS
 
 
 #: Counts the jobs this process has run (a local worker runs many, :mod:`benchmarks.workers`).
@@ -46,9 +48,6 @@ SUMMARY_KINDS = ("quality", "cost")
 def summary_metrics(config: JobConfig, metrics: dict[str, Any]) -> dict[str, Any]:
     """The values of ``metrics`` the job log's "done" line shows: those of its quality and cost metric specs, and
     for an artifact job the columns its artifact's report table shows (``Artifact.table``)."""
-    from benchmarks.metrics import METRICS
-    from methods import ARTIFACTS
-
     table = (ARTIFACTS.info(config.method).table or {}) if config.phase == "artifact" else {}
     shown = {column[0] for column in table.get("columns", ())}
     return {k: v for k, v in metrics.items()

@@ -181,7 +181,8 @@ def run_denoising_job(ctx: Any) -> Any:
         fake = net(data.test_x).clamp(0, 1)
     inputs = MetricInputs(config=config, data=data, fake=fake, real=data.test_y, network=net, options=ctx.options,
                           device=ctx.device)
-    metrics = {**compute_metrics(config, task_quality_metrics(config), inputs), "quality_metric": quality_metric(config),
+    metrics = {**compute_metrics(config, task_quality_metrics(config), inputs),
+               "quality_metric": quality_metric(config),
                **compression_metrics(net, teacher, (1, 3, data.size, data.size), ctx.device,
                                      config.evaluation["latency_warmup"], 1)}
     return JobResult(metrics, {"model": MODEL_FILE}, {"loss": losses}, {})
