@@ -55,7 +55,7 @@ class ToySchedule:
 def toy_plan(facts: JobFacts) -> dict[str, Any]:
     """The training plan of a toy job (teacher or student): one network under constant-lr Adam."""
     role = "teacher" if facts.phase == "teacher" else "student"
-    schedule = {**FAMILIES.get(FAMILY).schedule_defaults, **facts.schedule}
+    schedule = facts.schedule  # completed by the family's defaults (benchmarks.training_plan.job_facts)
     epochs = None if facts.n_train is None else schedule["steps"] * schedule["batch_size"] / facts.n_train
     train = {"steps": schedule["steps"], "epochs": epochs, "batch": schedule["batch_size"], "optimizer": "adam",
              "lr": schedule["lr"], "lr_schedule": {"policy": "constant"}}
