@@ -23,9 +23,14 @@ from benchmarks.store import CorruptRecord, ResultStore
 from methods import ARTIFACTS, METHODS
 from methods.network_spec import describe_network
 
-#: How a metric was measured: columns every frame has, so the report can always read them.
-PROTOCOL_COLUMNS = ("fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "fid_weights_origin",
-                    "fid_weights_sha256", "kid_subset_size", "kid_subsets", "miou_n", "quality_metric", "eval_protocol")
+#: Which metric is the job's headline and how it was measured, recorded by every model job.
+JOB_PROTOCOL_COLUMNS = ("quality_metric", "eval_protocol")
+
+
+def protocol_columns() -> list[str]:
+    """How a metric was measured: the ``protocol`` columns of every metric spec, then :data:`JOB_PROTOCOL_COLUMNS`;
+    every frame has them, so the report can always read them."""
+    return list(dict.fromkeys([c for spec in METRICS.in_order() for c in spec.protocol] + list(JOB_PROTOCOL_COLUMNS)))
 
 
 def artifact_columns() -> list[str]:
@@ -47,7 +52,7 @@ def metric_columns(found: Iterable[str] = ()) -> list[str]:
     """The metric columns of a frame: every spec's (and the columns it writes with it), the protocol columns,
     then the other metrics ``found`` in records, sorted."""
     columns = list(dict.fromkeys([c for spec in METRICS.in_order() for c in (spec.name, *spec.also)]
-                                 + list(PROTOCOL_COLUMNS) + artifact_columns()))
+                                 + protocol_columns() + artifact_columns()))
     return columns + sorted(set(found) - set(columns) - set(BASE_COLUMNS) - set(TAIL_COLUMNS))
 
 

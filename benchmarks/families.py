@@ -5,14 +5,19 @@ estimate and the report (no code branches on a family's name).
 A family declares:
 
 * ``job``: ``"module:function"``, the body that sets up, trains and evaluates one job of the family
-  (``function(ctx) -> JobResult``); imported only inside a job;
+  (``function(ctx) -> JobResult``); imported only inside a job. A body scores its network through the metric
+  specs (``benchmarks.metrics.compute_metrics``), so a metric declared for the family is run by every job of it;
+* ``teacher_plan``: ``"module:function"``, the torch-free training plan of its teacher jobs
+  (``function(facts: methods.plan_specs.JobFacts) -> dict``, :mod:`benchmarks.training_plan`);
+* ``data``: ``"module:Class"``, the kind of data its tasks' loaders return (a job checks it before training);
 * ``schedule``: ``"module:Class"``, the schedule dataclass its jobs train with, and
   ``schedule_defaults``, that class's defaults as plain data (a grid checks ``--set schedule.*``
   against them without importing torch; ``tests/test_registries.py`` checks that they agree);
 * ``recipe_defaults``: the GAN recipe shared by a teacher and its students (``{}``: none), and
   ``recipe_params``, its settings' declared types and choices (``--set recipe.*`` is checked against them);
-* ``metrics``: the quality metrics its tables show while no job has recorded any (a task may have its own
-  headline metric: Cityscapes is scored by mIoU);
+* ``metrics``: the quality metrics its tables show while no job has recorded any, its usual headline first (a task
+  declares its own headline, ``TaskInfo.quality_metric``, the one the records carry: Cityscapes is scored by mIoU);
+* ``reported_as``: the family's name in the published results (``results/published_results.csv``);
 * ``by_pairing``: whether its tasks' pairing (paired pix2pix / unpaired CycleGAN) changes what a step runs
   (the recipe), so listings and step-time estimates tell paired from unpaired tasks;
 * ``calibrated``: whether ``calibrate`` can time its training steps on synthetic data (else its step times
@@ -34,6 +39,8 @@ class Family:
     name: str
     description: str
     job: str
+    data: str
+    teacher_plan: str
     schedule: str
     schedule_defaults: Mapping[str, Any]
     metrics: tuple[str, ...]
@@ -46,6 +53,8 @@ class Family:
     schedule_params: Mapping[str, Param] = field(default_factory=dict)
     #: declared types/choices of recipe keys, checked by ``--set recipe.<key>``
     recipe_params: Mapping[str, Param] = field(default_factory=dict)
+    #: its name in the published results' ``family`` column ("": the same as ours)
+    reported_as: str = ""
 
 
 FAMILIES: Registry[Family] = Registry("family")
@@ -66,23 +75,27 @@ _SGD_SCHEDULE = {**_SHARED, "lr": Param("float", low=1e-12), "momentum": Param("
 
 for _family in (
     Family("i2i", "image-to-image translation (paired pix2pix or unpaired CycleGAN tasks)",
-           job="benchmarks.i2i_jobs:run_i2i_job", schedule="methods.training:Schedule",
+           job="benchmarks.i2i_jobs:run_i2i_job", data="datasets.base:ImageTranslationData",
+           teacher_plan="methods.plan_specs:teacher_plan", schedule="methods.training:Schedule",
            schedule_defaults={"steps": 200, "batch_size": 4, "lr": 0.0002, "beta1": 0.5, "decay_from": 0.5,
                               "log_every": 50, "checkpoint_every": 0, "select": "last", "val_every": 0,
                               "val_size": 0},
            recipe_defaults=RECIPE_DEFAULTS, recipe_params=RECIPE_PARAMS,
            metrics=("fid", "kid"), by_pairing=True, calibrated=True, baselines=("scratch", "output_kd"),
            schedule_params=_I2I_SCHEDULE),
-    Family("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)",
-           job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
-           schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",), baselines=("nokd", "vanilla_kd"),
-           schedule_params=_SGD_SCHEDULE),
-    Family("regression", "image regression (cGAN-KD's RC-49 / UTKFace setting)",
-           job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
-           schedule_defaults=_SGD_DEFAULTS, metrics=("mae",), baselines=("nokd", "vanilla_kd"),
-           schedule_params=_SGD_SCHEDULE),
+    *(Family(name, description, job="benchmarks.labelled_jobs:run_labelled_job",
+             data="datasets.labelled:LabelledImageData", teacher_plan="methods.plan_specs:labelled_plan",
+             schedule="methods.labelled_training:SGDSchedule", schedule_defaults=_SGD_DEFAULTS, metrics=(metric,),
+             baselines=("nokd", "vanilla_kd"), schedule_params=_SGD_SCHEDULE, reported_as=reported_as)
+      for name, description, metric, reported_as in (
+          ("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)", "accuracy", "cls"),
+          ("regression", "image regression (cGAN-KD's RC-49 / UTKFace setting)", "mae", "reg"))),
 ):
     FAMILIES.add(_family.name, _family)
+
+#: The family of records written before jobs named theirs (and of tasks that name none:
+#: ``datasets.registry.register_task``'s default), read as this one.
+UNNAMED_FAMILY = "i2i"
 
 
 def load_object(path: str) -> Any:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import torch
 
 from benchmarks.config import JobConfig
+from benchmarks.metrics import METRICS
 from benchmarks.metrics.complexity import count_macs, count_params, macs_protocol
 from benchmarks.metrics.latency import measure_latency
 from benchmarks.store import ResultStore
@@ -117,7 +118,7 @@ class CheckpointSelection:
             return {"checkpoint": "last"}, {}
         selector, metric = self.selector, self.metric
         selector.restore(model)
-        label = metric.upper() if metric in ("fid", "mae") else metric
+        label = METRICS.get(metric).label
         return ({"checkpoint": "best_val", "checkpoint_step": selector.best_step,
                  f"checkpoint_val_{metric}": self.reported(selector.best_score),
                  "checkpoint_selected_on": f"{label} of {self.n_val} validation images held out of the training set "

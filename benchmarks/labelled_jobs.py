@@ -12,11 +12,13 @@
 Checkpoint policy (``schedule.select``, as for image-to-image jobs): ``last`` scores the network as training left
 it; ``best_val`` holds ``val_size`` images out of the real training split (a fixed permutation, seed
 ``VAL_SPLIT_SEED``: the same images for every job of a task), scores the network on them every ``val_every``
-steps (top-1 error, or MAE) and keeps the best weights. The held-out images are never trained on by the job, but
-cGAN-KD's fake set (an artifact phase, no selection) is made from the whole training split.
+steps (the task's headline metric spec as an error: top-1 error, or MAE) and keeps the best weights. The held-out
+images are never trained on by the job, but cGAN-KD's fake set (an artifact phase, no selection) is made from the
+whole training split.
 
-Every model job records top-1 accuracy (%) or MAE (label units) on the whole test split, params,
-MACs at the task's resolution, the teacher's params/MACs, the ratios, and batch-1 latency.
+Every model job records the metric specs of its family on the whole test split (top-1 accuracy in %, or MAE in
+label units: ``benchmarks.metrics.specs.quality``), params, MACs at the task's resolution, the teacher's
+params/MACs, the ratios, and batch-1 latency.
 """
 from __future__ import annotations
 
@@ -26,17 +28,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchmarks import resampling
 from benchmarks.i2i_jobs import save_strip
 from benchmarks.job_context import (VAL_SPLIT_SEED, CheckpointSelection, JobContext, JobResult, check_finite,
                                     compression_metrics, timed)
-from benchmarks.protocols import fid_against
+from benchmarks.metrics import METRICS, MetricInputs, compute_metrics
+from benchmarks.protocols import fid_against, quality_metric, task_quality_metrics
 from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from datasets.labelled import LabelledImageData
 from methods import ARTIFACTS, METHODS
 from methods.artifacts import ArtifactJob
 from methods.base import TrainSetup
-from methods.labelled_training import SGDSchedule, build_labelled_network, per_item_quality, train_classifier
+from methods.labelled_training import SGDSchedule, build_labelled_network, predict, train_classifier
 from methods.training import validation_size
 
 MODEL_FILE = "model.pt"
@@ -54,18 +56,20 @@ def _state(store: ResultStore, job_id: str) -> dict[str, torch.Tensor]:
     return torch_load(store.job_dir(job_id) / MODEL_FILE)
 
 
+def _scored(model: nn.Module, ctx: JobContext, data: LabelledImageData) -> MetricInputs:
+    """What the metric specs read of ``model`` on ``data``'s test split: its raw outputs and the labels."""
+    return MetricInputs(config=ctx.config, data=data, fake=predict(model, data.test_x, ctx.device), real=data.test_y,
+                        network=model, options=ctx.options, device=ctx.device)
+
+
 def evaluate_model(model: nn.Module, ctx: JobContext) -> dict[str, Any]:
-    """Test-split quality (accuracy or MAE; and its value on the fixed half-size test subsets of
-    :mod:`benchmarks.resampling`), its protocol, and the cost columns against the teacher."""
+    """Every metric spec that applies to the job on the whole test split (the task's quality metrics, accuracy or
+    MAE, with their values on the fixed half-size test subsets of :mod:`benchmarks.resampling` and their protocol),
+    and the cost columns against the teacher."""
     config, data = ctx.config, ctx.data
-    metric, terms = per_item_quality(model, data, ctx.device)
-    quality = {metric: terms.mean().item(),
-               "test_resamples": resampling.record({metric: resampling.subset_means(terms.cpu().numpy())}, len(terms))}
-    what = ("top-1 accuracy" if metric == "accuracy"
-            else f"mean absolute error in label units ({data.label_unit or 'label units'})")
     metrics: dict[str, Any] = {
-        **quality, "quality_metric": metric,
-        "eval_protocol": f"{what} on the {len(data.test_x)} test images of {data.name}",
+        **compute_metrics(config, task_quality_metrics(config), _scored(model, ctx, data)),
+        "quality_metric": quality_metric(config),
         **compression_metrics(model, build_labelled_network(config.teacher, data), (1, 3, data.size, data.size),
                               ctx.device, config.evaluation["latency_warmup"], config.evaluation["latency_repeats"]),
     }
@@ -85,18 +89,17 @@ def split_validation(data: LabelledImageData, val_size: int) -> tuple[LabelledIm
 
 def _selection(ctx: JobContext, schedule: SGDSchedule) -> CheckpointSelection:
     """The job's checkpoint selection: with ``best_val``, the task less a validation split of its real training
-    images, scored by top-1 error (recorded as accuracy) or MAE."""
-    metric = "accuracy" if ctx.data.family == "classification" else "mae"
-    selection = CheckpointSelection(ctx, metric)
+    images, scored by the task's headline metric spec as an error (lower is better: top-1 error in %, or MAE;
+    ``Metric.error``) and recorded as the metric."""
+    metric = METRICS.get(quality_metric(ctx.config))
+    selection = CheckpointSelection(ctx, metric.name)
     if schedule.select == "best_val":
         rest, val = split_validation(ctx.data, schedule.val_size)
 
-        def score(model: nn.Module) -> float:  # lower is better: top-1 error in %, or MAE
-            mean = per_item_quality(model, val, ctx.device)[1].mean().item()
-            return 100.0 - mean if metric == "accuracy" else mean
+        def score(model: nn.Module) -> float:
+            return metric.error(metric.compute(_scored(model, ctx, val))[metric.name])
 
-        selection.select_best(rest, len(val.test_x), score, schedule.validation_every(),
-                              (lambda error: 100.0 - error) if metric == "accuracy" else float)
+        selection.select_best(rest, len(val.test_x), score, schedule.validation_every(), metric.from_error)
     return selection
 
 

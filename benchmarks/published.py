@@ -5,8 +5,10 @@ Each row keeps its source and gains the columns the leaderboard needs:
 * ``task``: the harness task it belongs to (the task whose ``TaskInfo.reported_as`` is the CSV's
   task; e.g. our ``summer2winter_yosemite`` is the papers' ``summer2winter``); tasks the harness
   does not have keep the CSV's name and ``csv_task`` always holds it;
-* ``metric_key``: our metric column for the CSV's metric (FID -> ``fid``, mIoU -> ``miou``, top1 ->
-  ``accuracy``, MAE -> ``mae``); other metrics (``FID delta vs teacher``) are shown, never compared;
+* ``metric_key``: our metric column for the CSV's metric, the metric spec that names it in its ``reported_as`` (FID ->
+  ``fid``, mIoU -> ``miou``, top1 -> ``accuracy``, MAE -> ``mae``); other metrics (``FID delta vs teacher``) are
+  shown, never compared;
+* ``family``: our family, the one that names the CSV's in its ``reported_as`` (``cls`` -> ``classification``);
 * ``match_method``, ``match_network``: the configuration of ours the row reports on, or "";
 * ``checkpoint`` (a column of the CSV, ours: the reference copy has none): which weights the source's number is
   from, where the source says it. ``best_test``: the best checkpoint chosen on the test set (the public GAN
@@ -33,24 +35,24 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.environment import REPO_ROOT
+from benchmarks.families import FAMILIES
+from benchmarks.metrics import METRICS
 from datasets import TASKS
+from methods import METHODS
 
 PUBLISHED_CSV = REPO_ROOT / "results" / "published_results.csv"
-METRIC_KEYS = {"FID": "fid", "mIoU": "miou", "top1": "accuracy", "MAE": "mae"}
-#: the CSV's families -> ours
-FAMILIES = {"i2i": "i2i", "cls": "classification", "reg": "regression"}
-#: per family: our method -> the method names under which papers report it
-REPORTED_METHODS: dict[str, dict[str, tuple[str, ...]]] = {
-    "i2i": {
-        "teacher": ("original CycleGAN", "original pix2pix"),
-        "scratch": ("NOKD",),
-        "crd": ("CRD",),
-        "reko": ("ReKo",),
-        "srpkd": ("SRPKD",),
-        "omgd": ("OMGD",),
-        "dcd": ("DCD",),
-    },
-    "labelled": {"nokd": ("NOKD",), "cgan_kd": ("cGAN-KD",)},
+#: our method -> the method names under which papers report it, in the families our method serves (its registry
+#: entry's ``families``; our teacher, in every family)
+REPORTED_METHODS: dict[str, tuple[str, ...]] = {
+    "teacher": ("original CycleGAN", "original pix2pix"),
+    "scratch": ("NOKD",),
+    "crd": ("CRD",),
+    "reko": ("ReKo",),
+    "srpkd": ("SRPKD",),
+    "omgd": ("OMGD",),
+    "dcd": ("DCD",),
+    "nokd": ("NOKD",),
+    "cgan_kd": ("cGAN-KD",),
 }
 #: the CSV's exact network names -> our network labels (``describe_network``)
 GENERATORS = {"resnet_9blocks ngf64": "resnet ngf64 b9", "mobile resnet ngf16": "mobile_resnet ngf16 b9",
@@ -60,10 +62,21 @@ GENERATORS = {"resnet_9blocks ngf64": "resnet ngf64 b9", "mobile resnet ngf16": 
               "WRN16x2": "wrn_16_2", "MobileNetV2": "mobilenetv2"}
 
 
+def metric_keys() -> dict[str, str]:
+    """The CSV's metric names -> our metric columns, from the metric specs' ``reported_as``."""
+    return {reported: spec.name for spec in METRICS.in_order() for reported in spec.reported_as}
+
+
+def family_names() -> dict[str, str]:
+    """The CSV's family names -> ours, from the families' ``reported_as``."""
+    return {family.reported_as or name: name for name, family in FAMILIES.items()}
+
+
 def _match_method(family: str, role: str, method: str) -> str:
-    group = REPORTED_METHODS["i2i" if FAMILIES.get(family, family) == "i2i" else "labelled"]
-    for ours, names in group.items():
-        if method in names and (ours == "teacher") == (role == "teacher"):
+    """Our method a reported row's ``method`` of our ``family`` is (see :data:`REPORTED_METHODS`), or ""."""
+    for ours, names in REPORTED_METHODS.items():
+        serves = ours == "teacher" or (ours in METHODS and family in METHODS.info(ours).families)
+        if method in names and serves and (ours == "teacher") == (role == "teacher"):
             return ours
     return ""
 
@@ -77,9 +90,10 @@ def load_published(path: str | Path = PUBLISHED_CSV) -> pd.DataFrame:
     ours = {info.reported_as: name for name, info in TASKS.items() if info.reported_as}
     df["csv_task"] = df["task"]
     df["task"] = df["task"].map(lambda t: ours.get(t, t))
-    df["metric_key"] = df["metric"].map(METRIC_KEYS).fillna("")
+    df["metric_key"] = df["metric"].map(metric_keys()).fillna("")
+    families = family_names()
+    df["family"] = df["family"].map(lambda f: families.get(f, f))
     df["match_method"] = [_match_method(f, r, m) for f, r, m in zip(df["family"], df["role"], df["method"], strict=True)]
-    df["family"] = df["family"].map(lambda f: FAMILIES.get(f, f))
     df["match_network"] = df["generator"].map(GENERATORS).fillna("")
     df.loc[df["match_network"] == "", "match_method"] = ""
     df["fid_convention"] = [TASKS.get(t).fid_protocol if k == "fid" and t in TASKS else ""

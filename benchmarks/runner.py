@@ -33,14 +33,25 @@ from benchmarks import claims, plugins
 from benchmarks.config import JobConfig
 from benchmarks.environment import choose_device, environment
 from benchmarks.families import FAMILIES, load_object
+from benchmarks.metrics import METRICS
 from benchmarks.plan import blocked_record, dependencies_ready
 from benchmarks.store import DONE, ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record, torch_load
+from methods import ARTIFACTS
 
 
 #: Counts the jobs this process has run (a local worker runs many, :mod:`benchmarks.workers`).
 _PROCESS_JOBS = itertools.count()
-#: Metrics the job log's "done" line shows.
-SUMMARY_METRICS = ("fid", "kid", "miou", "accuracy", "mae", "n_final", "params", "macs", "latency_ms")
+#: The kinds of metric spec (``benchmarks.metrics.METRICS``) the job log's "done" line shows.
+SUMMARY_KINDS = ("quality", "cost")
+
+
+def summary_metrics(config: JobConfig, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The values of ``metrics`` the job log's "done" line shows: those of its quality and cost metric specs, and
+    for an artifact job the columns its artifact's report table shows (``Artifact.table``)."""
+    table = (ARTIFACTS.info(config.method).table or {}) if config.phase == "artifact" else {}
+    shown = {column[0] for column in table.get("columns", ())}
+    return {k: v for k, v in metrics.items()
+            if k in shown or (k in METRICS and METRICS.get(k).kind in SUMMARY_KINDS)}
 
 
 @dataclass(frozen=True)
@@ -155,7 +166,11 @@ def _run_body(config: JobConfig, options: RunOptions, store: ResultStore, folder
     t = time.perf_counter()
     data = load_task(config.task, **config.task_args)
     timings["data_s"] = time.perf_counter() - t
-    body = load_object(FAMILIES.get(config.family).job)
+    family = FAMILIES.get(config.family)
+    if not isinstance(data, load_object(family.data)):
+        raise TypeError(f"task {config.task!r} loaded {type(data).__name__}, but its family {family.name!r} runs on "
+                        f"{family.data}: register the task under the family whose data its loader returns")
+    body = load_object(family.job)
     result = body(JobContext(config, options, store, folder, device, checkpointer, log.info, data, timings))
     record["metrics"] = {"checkpoint": "last", **result.metrics}  # which weights were scored (a body may select others)
     record["artifacts"].update(result.artifacts)
@@ -163,7 +178,7 @@ def _run_body(config: JobConfig, options: RunOptions, store: ResultStore, folder
     record.update(result.extras)
     timings["cpu_s"] = time.process_time() - cpu
     record.update(status=DONE, error=None, traceback=None)
-    log.info("done: %s", {k: v for k, v in result.metrics.items() if k in SUMMARY_METRICS})
+    log.info("done: %s", summary_metrics(config, result.metrics))
 
 
 def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpointer | None = None) -> dict[str, Any]:

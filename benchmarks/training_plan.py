@@ -1,7 +1,8 @@
 """The training plan of a grid's jobs, torch-free: ``python -m benchmarks.run plan --suite NAME [--json]``.
 
 For every job the grid would run: its method, task, seed and id, and (from the method's declaration in
-:mod:`methods.plan_specs`, which reads the same schedule and weight functions as the job) per network it trains,
+:mod:`methods.plan_specs`, which reads the same schedule and weight functions as the job; a teacher's, from its
+family's ``teacher_plan``) per network it trains,
 keyed by role, the steps, the epochs over the task's training split, the batch, optimiser, betas, learning rate
 and its schedule; every network's arch, width, norm, dropout and init; the GAN mode and loss weights; and how
 student and teacher steps interleave. Every job record stores its plan (``plan``) and the leaderboard shows it per
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from benchmarks.config import JobConfig
-from benchmarks.families import FAMILIES
+from benchmarks.families import FAMILIES, load_object
 from datasets import TASKS
 from datasets.official_counts import CITYSCAPES, CYCLEGAN, PIX2PIX
 from methods.plan_specs import JobFacts, method_plan
@@ -57,7 +58,8 @@ def job_plan(job: JobConfig) -> dict[str, Any]:
     """The plan of one job: ``method``, ``task``, ``seed``, ``job_id``, ``phase``, then ``trains``, ``networks``,
     ``losses`` and ``interleave``."""
     head = {"job_id": job.job_id, "phase": job.phase, "method": job.method, "task": job.task, "seed": job.seed}
-    return {**head, **method_plan(job_facts(job))}
+    plan = load_object(FAMILIES.get(job.family).teacher_plan) if job.phase == "teacher" else method_plan
+    return {**head, **plan(job_facts(job))}
 
 
 def plans(jobs: Iterable[JobConfig]) -> list[dict[str, Any]]:

@@ -391,11 +391,10 @@ ARTIFACT_PLANS: dict[str, Callable[[JobFacts], dict[str, Any]]] = {"cgan_kd_fake
 
 
 def method_plan(facts: JobFacts) -> dict[str, Any]:
-    """The plan of one job (``trains``, ``networks``, ``losses``, ``interleave``)."""
+    """The plan of one artifact or student job (``trains``, ``networks``, ``losses``, ``interleave``); a teacher's is
+    its family's (``benchmarks.families.Family.teacher_plan``: :func:`teacher_plan`, :func:`labelled_plan`)."""
     if facts.phase == "artifact":
         return ARTIFACT_PLANS[facts.method](facts)
-    if facts.phase == "teacher":
-        return teacher_plan(facts) if facts.family == "i2i" else labelled_plan(facts)
     if facts.method not in PLANS:
         raise ValueError(f"method {facts.method!r} declares no training plan in methods/plan_specs.py PLANS "
                          f"(declared: {', '.join(PLANS)})")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.families import UNNAMED_FAMILY
 from benchmarks.metrics import METRICS
 
 from . import statistics
@@ -41,7 +42,7 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
         out[RESAMPLES_COL] = None
     for col in KEY_COLS + ["status"]:
         out[col] = out[col].map(as_str)
-    out.loc[out["family"] == "", "family"] = "i2i"
+    out.loc[out["family"] == "", "family"] = UNNAMED_FAMILY
     out.loc[out["status"] == "", "status"] = "missing"
     teacher_rows = out["phase"] == "teacher"
     out["method"] = out["method"].mask(teacher_rows & (out["method"] == ""), "teacher")

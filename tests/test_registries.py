@@ -17,6 +17,7 @@ import pytest
 
 from benchmarks import slurm
 from benchmarks.families import FAMILIES, load_object
+from benchmarks.metrics import METRICS
 from benchmarks.suites import SUITES
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS, NETWORKS
@@ -75,7 +76,9 @@ def test_every_class_registered_is_declared():
 @pytest.mark.parametrize("name", FAMILIES.names())
 def test_family_declarations_equal_their_code(name):
     family = FAMILIES.get(name)
-    assert callable(load_object(family.job))
+    assert callable(load_object(family.job)) and callable(load_object(family.teacher_plan))
+    assert isinstance(load_object(family.data), type)
+    assert family.metrics and all(METRICS.get(m).kind == "quality" for m in family.metrics)
     schedule = load_object(family.schedule)
     assert family.schedule_defaults == {f.name: f.default for f in dataclasses.fields(schedule)}
     if family.recipe_defaults:

@@ -44,12 +44,14 @@ def test_task_declares_what_its_loader_takes(name):
 @pytest.mark.parametrize("name", TASKS.names())
 def test_task_declares_a_headline_quality_metric_of_its_family(name):
     """The task's headline and the quality metrics it records beside it are quality metric specs its family's jobs
-    record; one the harness computes for a task (``task_metric``) is tied to exactly that name."""
+    compute (every family's job body scores through the specs); one the harness computes for a task
+    (``task_metric``) is tied to exactly that name."""
     info = TASKS.info(name)
     assert len(set(quality_metrics(info))) == len(quality_metrics(info))
     for m in quality_metrics(info):
         spec = METRICS.get(m)
         assert spec.kind == "quality" and (not spec.families or info.family in spec.families), (name, m)
+        assert spec.compute is not None, (name, m)
         assert spec.task_metric in (None, m), (name, m)
 
 

@@ -14,8 +14,11 @@ imports what it needs when it runs), so listing metrics stays light::
 
 Every module of :mod:`benchmarks.metrics.specs` is imported on the first use of :data:`METRICS`, so a
 new metric is its module there (and its test). Metrics a family's job body records itself (params,
-MACs, latency, accuracy...) are specs without ``compute``; ``also`` names extra columns a compute writes
-(FID writes KID too).
+MACs, latency...) are specs without ``compute``; ``also`` names extra columns a compute writes (FID writes KID
+too), ``protocol`` the columns that say how it was measured (FID's N and extractor: every results frame has them,
+:mod:`benchmarks.collect`), and ``reported_as`` the names the published results give it
+(:mod:`benchmarks.published`). Every family's job body scores its network through :func:`compute_metrics`, so a
+spec of a family is run by every job of it.
 """
 from __future__ import annotations
 
@@ -46,6 +49,9 @@ class Metric:
     task_metric: str | None = None     # computed only for tasks whose headline metric is this (fid, miou)
     compute: Callable[["MetricInputs"], Mapping[str, Any]] | None = None
     also: tuple[str, ...] = ()
+    protocol: tuple[str, ...] = ()     # columns saying how it was measured (N, extractor, weights)
+    reported_as: tuple[str, ...] = ()  # its names in the published results' ``metric`` column
+    best: float | None = None          # the best value it can take (top-1 accuracy: 100), if it has one
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -58,12 +64,24 @@ class Metric:
     def arrow(self) -> str:
         return "\u2191" if self.higher_is_better else "\u2193"
 
+    def error(self, value: float) -> float:
+        """``value`` as a lower-is-better score (what a checkpoint selection minimises): the value itself, else its
+        distance to ``best`` (top-1 accuracy -> top-1 error), else its negative."""
+        if not self.higher_is_better:
+            return value
+        return self.best - value if self.best is not None else -value
+
+    def from_error(self, error: float) -> float:
+        """The value whose :meth:`error` is ``error``."""
+        return self.error(error) if self.higher_is_better else error
+
 
 @dataclass
 class MetricInputs:
-    """What a job's evaluation hands a metric's ``compute``: uint8 images N x 3 x H x W (``fake``: the job's
-    network on the test inputs; ``real``: the test targets; ``teacher_fake``: the pretrained teacher on the
-    same inputs, None without one), the network, the job's config and data, the grid's options, the device."""
+    """What a job's evaluation hands a metric's ``compute``: ``fake``, the job's network's outputs on the test inputs,
+    ``real``, the test targets (image-to-image: uint8 images N x 3 x H x W; classification/regression: the raw outputs,
+    ``methods.labelled_training.predict``, and the labels); ``teacher_fake``: the pretrained teacher on the same
+    inputs, None without one; the network, the job's config and data, the grid's options, the device."""
 
     config: Any
     data: Any

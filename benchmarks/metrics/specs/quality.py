@@ -1,5 +1,6 @@
 """The tasks' quality metrics: FID/KID, mIoU or colour-class mIoU for image-to-image tasks, as the papers compute them
-(:mod:`benchmarks.protocols`), and the classification/regression ones their job body records."""
+(:mod:`benchmarks.protocols`), and top-1 accuracy or MAE for classification/regression (cGAN-KD's, Ding et al.,
+arXiv 2104.03164: the mean over the whole test split)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +9,9 @@ from benchmarks.metrics import MetricInputs, describe_metric, metric
 
 
 @metric("fid", label="FID", higher_is_better=False, families=("i2i",), task_metric="fid", also=("kid", "kid_std"),
-        inputs=("config", "data", "fake", "options", "device"),
+        inputs=("config", "data", "fake", "options", "device"), reported_as=("FID",),
+        protocol=("fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "fid_weights_origin",
+                  "fid_weights_sha256", "kid_subset_size", "kid_subsets"),
         description="Frechet distance of translated test images to real target-domain images, with the record's "
                     "extractor (benchmarks.metrics.fid)")
 def fid(inputs: MetricInputs) -> dict[str, Any]:
@@ -22,7 +25,7 @@ describe_metric("kid", label="KID x1e3", higher_is_better=False, families=("i2i"
 
 
 @metric("miou", label="mIoU", higher_is_better=True, unit="%", families=("i2i",), task_metric="miou",
-        inputs=("data", "fake", "options", "device"),
+        inputs=("data", "fake", "options", "device"), reported_as=("mIoU",), protocol=("miou_n",),
         description="mean IoU of a segmenter on generated photos (Cityscapes protocol)")
 def miou(inputs: MetricInputs) -> dict[str, Any]:
     from benchmarks.protocols import miou_metrics
@@ -47,7 +50,29 @@ def colour_miou(inputs: MetricInputs) -> dict[str, Any]:
 describe_metric("colour_accuracy", label="Colour pixel acc.", higher_is_better=True, unit="%", families=("i2i",),
                 description="fraction of generated pixels whose colour class is the ground truth's (written with "
                             "colour mIoU)")
-describe_metric("accuracy", label="Top-1", higher_is_better=True, unit="%", families=("classification",),
-                description="top-1 classification accuracy")
-describe_metric("mae", label="MAE", higher_is_better=False, families=("regression",),
-                description="mean absolute error in label units")
+
+
+def _test_mean(name: str, terms: Any, what: str, dataset: str) -> dict[str, Any]:
+    """A per-test-image metric's record: its mean over the test split, its means on the fixed half-size test subsets
+    (:mod:`benchmarks.resampling`) and its protocol."""
+    from benchmarks import resampling
+
+    return {name: terms.mean().item(),
+            "test_resamples": resampling.record({name: resampling.subset_means(terms.cpu().numpy())}, len(terms)),
+            "eval_protocol": f"{what} on the {len(terms)} test images of {dataset}"}
+
+
+@metric("accuracy", label="Top-1", higher_is_better=True, unit="%", families=("classification",),
+        task_metric="accuracy", inputs=("data", "fake", "real"), reported_as=("top1",), best=100.0,
+        description="top-1 classification accuracy")
+def accuracy(inputs: MetricInputs) -> dict[str, Any]:
+    terms = 100.0 * (inputs.fake.argmax(1) == inputs.real).double()
+    return _test_mean("accuracy", terms, "top-1 accuracy", inputs.data.name)
+
+
+@metric("mae", label="MAE", higher_is_better=False, families=("regression",), task_metric="mae",
+        inputs=("data", "fake", "real"), reported_as=("MAE",), description="mean absolute error in label units")
+def mae(inputs: MetricInputs) -> dict[str, Any]:
+    terms = (inputs.data.denormalise(inputs.fake[:, 0]) - inputs.real).abs().double()
+    what = f"mean absolute error in label units ({inputs.data.label_unit or 'label units'})"
+    return _test_mean("mae", terms, what, inputs.data.name)
