@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from methods.recipe_settings import RECIPE_DEFAULTS, RECIPE_PARAMS
+from methods.core.recipe_settings import RECIPE_DEFAULTS, RECIPE_PARAMS
 from methods.registry import Param, Registry
 
 
@@ -53,7 +53,7 @@ FAMILIES: Registry[Family] = Registry("family")
 _SGD_DEFAULTS = {"steps": 2000, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005,
                  "lr_policy": "step", "milestones": (0.625, 0.75, 0.875), "gamma": 0.1, "log_every": 50,
                  "checkpoint_every": 0, "select": "last", "val_every": 0, "val_size": 0}
-#: the checkpoint policy (methods.training.SELECT; tests/test_checkpoint_policy checks they agree) and the ranges
+#: the checkpoint policy (methods.core.training.SELECT; tests/test_checkpoint_policy checks they agree) and the ranges
 #: the schedules' ``from_mapping`` would refuse inside a job (steps 0, a log interval of 0...), checked by ``--set``
 _SHARED = {"select": Param("str", choices=("last", "best_val")), "steps": Param("int", low=1),
            "batch_size": Param("int", low=1), "log_every": Param("int", low=1),
@@ -66,7 +66,7 @@ _SGD_SCHEDULE = {**_SHARED, "lr": Param("float", low=1e-12), "momentum": Param("
 
 for _family in (
     Family("i2i", "image-to-image translation (paired pix2pix or unpaired CycleGAN tasks)",
-           job="benchmarks.i2i_jobs:run_i2i_job", schedule="methods.training:Schedule",
+           job="benchmarks.i2i_jobs:run_i2i_job", schedule="methods.core.training:Schedule",
            schedule_defaults={"steps": 200, "batch_size": 4, "lr": 0.0002, "beta1": 0.5, "decay_from": 0.5,
                               "log_every": 50, "checkpoint_every": 0, "select": "last", "val_every": 0,
                               "val_size": 0},
@@ -74,11 +74,11 @@ for _family in (
            metrics=("fid", "kid"), by_pairing=True, calibrated=True, baselines=("scratch", "output_kd"),
            schedule_params=_I2I_SCHEDULE),
     Family("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)",
-           job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
+           job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.core.labelled_training:SGDSchedule",
            schedule_defaults=_SGD_DEFAULTS, metrics=("accuracy",), baselines=("nokd", "vanilla_kd"),
            schedule_params=_SGD_SCHEDULE),
     Family("regression", "image regression (cGAN-KD's RC-49 / UTKFace setting)",
-           job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.labelled_training:SGDSchedule",
+           job="benchmarks.labelled_jobs:run_labelled_job", schedule="methods.core.labelled_training:SGDSchedule",
            schedule_defaults=_SGD_DEFAULTS, metrics=("mae",), baselines=("nokd", "vanilla_kd"),
            schedule_params=_SGD_SCHEDULE),
 ):

@@ -18,7 +18,6 @@ __all__ = ["ARTIFACTS", "METHODS", "NETWORKS", "Method", "TrainOutcome", "TrainS
 
 def __getattr__(name: str) -> Any:
     if name in ("Method", "TrainOutcome", "TrainSetup"):
-        from methods import base
-
+        from methods.core import base
         return getattr(base, name)
     raise AttributeError(f"module 'methods' has no attribute {name!r}")

@@ -12,9 +12,9 @@ before anything runs.
 """
 from __future__ import annotations
 
-from methods.network_spec import INITS
+from methods.networks.spec import INITS
 from methods.registry import ARTIFACTS, METHODS, Need, Param, params_of
-from methods.schedule_math import D_STEPS
+from methods.core.schedule_math import D_STEPS
 
 #: The fake set's training steps: the cGAN's plus the density-ratio model's (sampling and filtering not counted).
 FAKE_SET_STEPS = ("gan_steps", "dre_steps")
@@ -50,7 +50,7 @@ _INIT = Param("str", choices=INITS)
 _DROPOUT = Param("float", low=0.0, high=0.999)
 _LOOP_PARAMS = {"lambda_gan": Param("float", low=0.0), "d_init": Param("str", choices=("teacher", "scratch")),
                 "lambda_recon": _WEIGHT, "init": _INIT, "d_step": Param("str", choices=D_STEPS)}
-#: GAN Compression's student settings, shared by feature_kd and cat_ka (``methods.gan_compression``)
+#: GAN Compression's student settings, shared by feature_kd and cat_ka (``methods.core.gan_compression``)
 _GC_STUDENT_PARAMS = {**_LOOP_PARAMS, "student_init": Param("str", choices=("auto", "teacher", "scratch")),
                       "gan_mode": Param("str", optional=True, choices=("lsgan", "vanilla", "hinge")),
                       "ndf": Param("int", optional=True, low=1)}
@@ -69,7 +69,7 @@ _CGAN_KD_NEEDS = (Need("fake_set", artifact="cgan_kd_fake_set"), Need("student_i
 _CGAN_KD_KD_NEEDS = (Need("fake_set", artifact="cgan_kd_fake_set",
                           settings=(("fake_filter_rho", "filter_rho"), ("fake_replace_labels", "replace_labels"))),
                      _CGAN_KD_NEEDS[1])
-#: The online-teacher schedule shared by crd, omgd and dcd (``methods.crd_teacher.SCHEDULE_DEFAULTS``).
+#: The online-teacher schedule shared by crd, omgd and dcd (``methods.core.online_teacher.SCHEDULE_DEFAULTS``).
 _ONLINE_PARAMS = {"n_dis": Param("int", optional=True, low=1),
                   "steps_count": Param("str", choices=("teacher", "student")),
                   "epochs": Param("int", optional=True, low=0), "epochs_decay": Param("int", optional=True, low=0),
@@ -94,8 +94,8 @@ _OMGD_PARAMS = {**_ONLINE_PARAMS, "lambda_cd": _WEIGHT, "ssim_padding": Param("s
 def _method(name: str, module: str, *, defaults: dict, params: dict | None = None, check: str = "",
             weights: str = "", **meta: object) -> None:
     """Declare a method; ``params``: the declared types (the others follow their defaults' types); ``check``:
-    its torch-free planning check, ``"module:function"`` (see :mod:`methods.plan_checks`); ``weights``: the
-    torch-free function naming the weights files its runs read (:func:`methods.plan_checks.weights_needed`)."""
+    its torch-free planning check, ``"module:function"`` (see :mod:`methods.core.plan_checks`); ``weights``: the
+    torch-free function naming the weights files its runs read (:func:`methods.core.plan_checks.weights_needed`)."""
     METHODS.declare(name, module, defaults=defaults, params=params_of(defaults, params), check=check,
                     weights=weights, **meta)
 
@@ -139,7 +139,7 @@ _method('cgan_kd+vanilla_kd', 'methods.cgan_kd.method', families=('classificatio
         params=_CGAN_KD_PARAMS,
         needs=_CGAN_KD_KD_NEEDS, resources={})
 
-_method('crd', 'methods.crd', families=('i2i',), teacher_mode='online',
+_method('crd', 'methods.crd.method', families=('i2i',), teacher_mode='online',
         summary='Content relationship distillation: RKD on row/column/patch slices of outputs, VGG '
                 'style/feature, online teacher D.',
         citation='You et al., Exploring Content Relationships for Distilling Efficient GANs, arXiv 2212.11091',
@@ -166,10 +166,10 @@ _method('crd', 'methods.crd', families=('i2i',), teacher_mode='online',
                    'teacher_dropout': 0.0,
                    'init': 'normal'},
         params=_CRD_PARAMS,
-        needs=(), resources={}, check='methods.plan_checks:crd',
-        weights='methods.plan_checks:online_teacher_weights')
+        needs=(), resources={}, check='methods.core.plan_checks:crd',
+        weights='methods.core.plan_checks:online_teacher_weights')
 
-_method('feature_kd', 'methods.feature_kd', families=('i2i',), teacher_mode='pretrained',
+_method('feature_kd', 'methods.feature_kd.method', families=('i2i',), teacher_mode='pretrained',
         summary="GAN Compression feature distillation: 1x1-adapted student features, MSE to teacher's, plus "
                 'output L1.',
         citation='Li et al., GAN Compression: Efficient Architectures for Interactive Conditional GANs, CVPR '
@@ -182,9 +182,9 @@ _method('feature_kd', 'methods.feature_kd', families=('i2i',), teacher_mode='pre
                    'gan_mode': None,
                    'ndf': None},
         params={**_GC_STUDENT_PARAMS, "lambda_distill": _WEIGHT},
-        needs=(), resources={}, check='methods.plan_checks:feature_kd')
+        needs=(), resources={}, check='methods.core.plan_checks:feature_kd')
 
-_method('nokd', 'methods.nokd', families=('classification', 'regression'), teacher_mode='none',
+_method('nokd', 'methods.nokd.method', families=('classification', 'regression'), teacher_mode='none',
         summary='Student trained on real data only: cross-entropy, or MSE/L1 on normalised labels for '
                 'regression.',
         citation="NOKD baseline of Ding et al., cGAN-KD, arXiv 2104.03164 (RepDistiller's CIFAR recipe)",
@@ -192,7 +192,7 @@ _method('nokd', 'methods.nokd', families=('classification', 'regression'), teach
         params=_LABELLED_PARAMS,
         needs=(), resources={})
 
-_method('output_kd', 'methods.output_kd', families=('i2i',), teacher_mode='pretrained',
+_method('output_kd', 'methods.output_kd.method', families=('i2i',), teacher_mode='pretrained',
         summary='Output distillation: lambda_recon x L1(student(x), teacher(x)) + GAN loss.',
         citation='Output-level KD baseline, as in GAN Compression (Li et al., CVPR 2020) without the feature '
                  'term',
@@ -200,7 +200,7 @@ _method('output_kd', 'methods.output_kd', families=('i2i',), teacher_mode='pretr
         params=_LOOP_PARAMS,
         needs=(), resources={})
 
-_method('reko', 'methods.reko', families=('i2i',), teacher_mode='pretrained',
+_method('reko', 'methods.reko.method', families=('i2i',), teacher_mode='pretrained',
         summary='Region-aware KD: teacher-attention top-K regions, patch-wise InfoNCE through a projection '
                 'head, plus output L1.',
         citation='Zhang et al., Region-aware Knowledge Distillation for Efficient Image-to-Image Translation,'
@@ -214,16 +214,16 @@ _method('reko', 'methods.reko', families=('i2i',), teacher_mode='pretrained',
                    'num_patches': 64,
                    'tau': 0.07},
         params={**_LOOP_PARAMS, "attention": Param("str", choices=("l2", "l1"))},
-        needs=(), resources={}, check='methods.plan_checks:reko')
+        needs=(), resources={}, check='methods.core.plan_checks:reko')
 
-_method('scratch', 'methods.scratch', families=('i2i',), teacher_mode='none',
+_method('scratch', 'methods.scratch.method', families=('i2i',), teacher_mode='none',
         summary="Student trained from scratch with the teacher's recipe (pix2pix or CycleGAN), no distillation.",
         citation='NOKD baseline of every paper here; recipes: Isola et al. CVPR 2017 (pix2pix), Zhu et al. '
                  'ICCV 2017 (CycleGAN)',
         defaults={},
         needs=(), resources={})
 
-_method('srpkd', 'methods.srpkd', families=('i2i',), teacher_mode='pretrained',
+_method('srpkd', 'methods.srpkd.method', families=('i2i',), teacher_mode='pretrained',
         summary='Semantic relation preserving KD: output L1 + MSE between student and teacher position-'
                 'relation matrices.',
         citation='Li, Jiang, Aarabi, Semantic Relation Preserving Knowledge Distillation for Image-to-Image '
@@ -236,9 +236,9 @@ _method('srpkd', 'methods.srpkd', families=('i2i',), teacher_mode='pretrained',
                    'layer': 'auto',
                    'max_side': 32},
         params=_LOOP_PARAMS,
-        needs=(), resources={}, check='methods.plan_checks:srpkd')
+        needs=(), resources={}, check='methods.core.plan_checks:srpkd')
 
-_method('vanilla_kd', 'methods.vanilla_kd', families=('classification', 'regression'),
+_method('vanilla_kd', 'methods.vanilla_kd.method', families=('classification', 'regression'),
         teacher_mode='pretrained',
         summary="Hinton KD: weighted CE + T^2 x KL to the teacher's softened outputs (MSE to its prediction "
                 'for regression).',
@@ -247,7 +247,7 @@ _method('vanilla_kd', 'methods.vanilla_kd', families=('classification', 'regress
         params=_LABELLED_PARAMS,
         needs=(), resources={})
 
-_method('omgd', 'methods.omgd', families=('i2i',), teacher_mode='online',
+_method('omgd', 'methods.omgd.method', families=('i2i',), teacher_mode='online',
         summary='Online multi-granularity distillation: wide + deep online teachers, SSIM/style/feature/TV + '
                 'channel KD.',
         citation='Ren et al., Online Multi-Granularity Distillation for GAN Compression, ICCV 2021',
@@ -277,10 +277,10 @@ _method('omgd', 'methods.omgd', families=('i2i',), teacher_mode='online',
                    'teacher_dropout': 0.0,
                    'init': 'normal'},
         params=_OMGD_PARAMS,
-        needs=(), resources={}, check='methods.plan_checks:omgd',
-        weights='methods.plan_checks:online_teacher_weights')
+        needs=(), resources={}, check='methods.core.plan_checks:omgd',
+        weights='methods.core.plan_checks:online_teacher_weights')
 
-_method('dcd', 'methods.dcd', families=('i2i',), teacher_mode='online',
+_method('dcd', 'methods.dcd.method', families=('i2i',), teacher_mode='online',
         summary='Discriminator-cooperated distillation: connector maps judged by the online teacher D, VGG '
                 'style/feature.',
         citation='Hu et al., Discriminator-Cooperated Feature Map Distillation for GAN Compression, CVPR 2023',
@@ -305,9 +305,9 @@ _method('dcd', 'methods.dcd', families=('i2i',), teacher_mode='online',
                    'teacher_dropout': 0.0,
                    'init': 'normal'},
         params=_DCD_PARAMS,
-        needs=(), resources={}, weights='methods.plan_checks:online_teacher_weights')
+        needs=(), resources={}, weights='methods.core.plan_checks:online_teacher_weights')
 
-_method('cat_ka', 'methods.cat_ka', families=('i2i',), teacher_mode='pretrained',
+_method('cat_ka', 'methods.cat_ka.method', families=('i2i',), teacher_mode='pretrained',
         summary="CAT's distillation: GAN + output L1 - lambda_ka x sum of kernel alignments at CAT's layers "
                 "(batch > 1).",
         citation='Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 '
@@ -323,7 +323,7 @@ _method('cat_ka', 'methods.cat_ka', families=('i2i',), teacher_mode='pretrained'
                    'gan_mode': None,
                    'ndf': None},
         params={**_GC_STUDENT_PARAMS, "ka_groups": Param("int", low=1)},
-        needs=(), resources={}, check='methods.plan_checks:cat_ka')
+        needs=(), resources={}, check='methods.core.plan_checks:cat_ka')
 
 _FAKE_SET_DEFAULTS = {
     'gan_steps': 2000,

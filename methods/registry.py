@@ -149,7 +149,7 @@ class Artifact:
     #: ``"teacher"``: the pair's teacher, so one artifact per teacher; a network spec); "" : always the teacher
     network_setting: str = ""
     default_networks: Mapping[str, Mapping[str, Any]] = None  # type: ignore[assignment]
-    #: how it is made, ``ArtifactJob -> ArtifactResult`` (:mod:`methods.artifacts`), and read back by a student,
+    #: how it is made, ``ArtifactJob -> ArtifactResult`` (:mod:`methods.core.artifacts`), and read back by a student,
     #: ``folder -> object`` (set by the registering module; a lazy entry's metadata does not carry them)
     make: Callable[[Any], Any] | None = None
     load: Callable[[Any], Any] | None = None

@@ -16,7 +16,7 @@ from benchmarks.run import main
 from benchmarks.store import ResultStore
 from benchmarks.suites import SUITES, Suite
 from methods import METHODS
-from methods.output_kd import OutputKD
+from methods.output_kd.method import OutputKD
 
 
 def test_paper_suites_are_the_papers_setups() -> None:
@@ -61,7 +61,7 @@ def test_cgan_kd_suites_are_the_papers_pairs_and_match_the_reported_rows() -> No
     assert {j.task for j in utk} == {"utkface"} and {j.family for j in utk} == {"regression"}
     # the published CIFAR-100 / UTKFace rows name networks these suites train
     from benchmarks.published import load_published
-    from methods.networks import describe_network
+    from methods.networks.spec import describe_network
     ours = {describe_network(j.student) for j in students + [j for j in utk if j.phase == "student"]}
     published = load_published()
     matched = published[published["task"].isin(["cifar100", "utkface"]) & (published["match_method"] != "")]

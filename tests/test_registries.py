@@ -79,7 +79,7 @@ def test_family_declarations_equal_their_code(name):
     schedule = load_object(family.schedule)
     assert family.schedule_defaults == {f.name: f.default for f in dataclasses.fields(schedule)}
     if family.recipe_defaults:
-        from methods.recipe_settings import RECIPE_DEFAULTS
+        from methods.core.recipe_settings import RECIPE_DEFAULTS
         assert dict(family.recipe_defaults) == dict(RECIPE_DEFAULTS)
     assert all(t in TASKS for t in TASKS.names() if TASKS.info(t).family == name)
 

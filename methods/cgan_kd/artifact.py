@@ -1,7 +1,7 @@
 """cGAN-KD's fake set as a registered artifact: made once per task and teacher, read by every student
 whose method declares ``Need("fake_set", artifact="cgan_kd_fake_set")``.
 
-Its settings are :data:`methods.cgan_kd.FAKESET_DEFAULTS` (a suite's ``fake_set`` section overrides
+Its settings are :data:`methods.cgan_kd.pipeline.FAKESET_DEFAULTS` (a suite's ``fake_set`` section overrides
 them); the declared types are :data:`methods.entries.FAKE_SET_PARAMS`, its report table
 :data:`methods.entries.FAKE_SET_TABLE` (the counts and FIDs :func:`make_fake_set` records).
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from methods.artifacts import ArtifactJob, ArtifactResult
+from methods.core.artifacts import ArtifactJob, ArtifactResult
 from methods.cgan_kd.fake_set import FakeSet
 from methods.cgan_kd.filtering import FILTER_NETS
 from methods.cgan_kd.pipeline import FAKESET_DEFAULTS, build_fake_set

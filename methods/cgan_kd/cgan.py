@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from methods.training import Checkpointer, Schedule, TrainingState, run_steps, to_float, to_uint8
+from methods.core.training import Checkpointer, Schedule, TrainingState, run_steps, to_float, to_uint8
 
 CGAN_DEFAULTS: Mapping[str, Any] = {
     "gan_steps": 2000,

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 import torch
 import torch.nn.functional as F
 
-from methods.labelled_training import SGDSchedule
+from methods.core.labelled_training import SGDSchedule
 
 DEFAULT_RHO: Mapping[str, float] = {"classification": 0.9, "regression": 0.7}
 

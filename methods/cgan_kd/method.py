@@ -2,7 +2,7 @@
 
 Ding et al., "Distilling and Transferring Knowledge via cGAN-generated Samples for Image
 Classification and Regression" (arXiv 2104.03164), public code UBCDingXin/cGAN-KD. The fake set
-(``methods.cgan_kd.build_fake_set``: filtering network, cGAN, cDR-RS subsampling, filtering, label
+(``methods.cgan_kd.pipeline.build_fake_set``: filtering network, cGAN, cDR-RS subsampling, filtering, label
 replacement) is made once per task in its own phase; these methods train the student on the real
 training split plus a subset of that set. ``cgan_kd`` learns from the (replaced) labels alone;
 ``cgan_kd+vanilla_kd`` adds Hinton KD from the teacher on every batch, real or fake (the paper
@@ -54,11 +54,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Mapping
 
-from methods.labelled_method import LABELLED_DEFAULTS, LabelledMethod
-from methods.labelled_training import SGDSchedule
+from methods.core.labelled_method import LABELLED_DEFAULTS, LabelledMethod
+from methods.core.labelled_training import SGDSchedule
 from methods.registry import METHODS, Need
-from methods.schedule_math import fine_tuning_values
-from methods.vanilla_kd import KD_DEFAULTS, VanillaKD
+from methods.core.schedule_math import fine_tuning_values
+from methods.vanilla_kd.method import KD_DEFAULTS, VanillaKD
 
 CGAN_KD_DEFAULTS: Mapping[str, Any] = {
     "init": "nokd",              # "nokd": fine-tune the NOKD student (the public code); "scratch"
@@ -74,7 +74,7 @@ INITS = ("nokd", "scratch")
 
 def fine_tuning_schedule(hp: Mapping[str, Any], schedule: SGDSchedule, n_real: int, n_fake: int) -> SGDSchedule:
     """The suite's ``schedule`` with cGAN-KD's learning rate, batch size, milestones and length
-    (:func:`methods.schedule_math.fine_tuning_values`, which the training plan calls too)."""
+    (:func:`methods.core.schedule_math.fine_tuning_values`, which the training plan calls too)."""
     return SGDSchedule.from_mapping({**asdict(schedule), **fine_tuning_values(hp, asdict(schedule), n_real, n_fake)})
 
 

@@ -44,8 +44,8 @@ from methods.cgan_kd.fake_set import FakeSet
 from methods.cgan_kd.filtering import (FILTER_DEFAULTS, filter_net_schedule, filter_net_spec, keep_below,
                                        quantile_cutoff, replace_labels, resolve_rho, teacher_labels, teacher_losses)
 from methods.cgan_kd.subsampling import DRE_DEFAULTS, DensityRatioModel, RejectionSampler, train_density_ratio
-from methods.labelled_training import evaluate_labelled, frozen, predict, to_targets, train_classifier
-from methods.training import Checkpointer
+from methods.core.labelled_training import evaluate_labelled, frozen, predict, to_targets, train_classifier
+from methods.core.training import Checkpointer
 
 if TYPE_CHECKING:
     from datasets.labelled import LabelledImageData
@@ -175,7 +175,7 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module | None, hparams: 
                    device: torch.device, seed: int, *, fid_fn: FidFn | None = None,
                    checkpointer: Checkpointer | None = None, log: Callable[[str], None] = print) -> FakeSet:
     """Make the processed fake set of one task (module docstring); ``teacher``, a network of
-    ``methods.classifiers`` trained on ``data``'s training split, is needed only when it filters."""
+    ``methods.networks.classifiers`` trained on ``data``'s training split, is needed only when it filters."""
     hp = resolve_fake_hparams(hparams)
     family, device = data.family, torch.device(device)
     targets = to_targets(data.train_y, data)

@@ -44,8 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.schedule_math import dre_steps
-from methods.training import Checkpointer, Schedule, TrainingState, run_steps
+from methods.core.schedule_math import dre_steps
+from methods.core.training import Checkpointer, Schedule, TrainingState, run_steps
 
 DRE_DEFAULTS: Mapping[str, Any] = {
     "dre_epochs": 200,                # passes over the real training split (the public code: 200)
