@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch_fidelity.feature_extractor_inceptionv3 import BasicConv2d
 
-from methods.weights.resolver import inception_wheel as iw
-from methods.weights.resolver import resolver as W
+from methods.weights import inception_wheel as iw
+from methods.weights import resolver as W
 try:
     from tests.fid_weights import make_inception_test_weights
 except ImportError:  # tests/ itself on sys.path

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from methods.weights.resolver import resolver as weights_files
+from methods.weights import resolver as weights_files
 from methods.core.loud_warning import warn_once
 from methods.weights.resolver import INCEPTION_FILENAME
 

@@ -48,7 +48,7 @@ from benchmarks.metrics.extractor import (INCEPTION, INCEPTION_WEIGHTS_FILENAME,
                                           inception_cache_path, resolve_extractor)
 from benchmarks.metrics.offline_extractor import register_offline_extractor
 from datasets.tensor_cache import file_lock
-from methods.weights.resolver import resolver as weights_files
+from methods.weights import resolver as weights_files
 KID_SUBSETS = 100
 KID_SEED = 2020  # torch-fidelity's rng_seed
 KID_MAX_SUBSET = 1000

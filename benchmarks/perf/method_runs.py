@@ -14,8 +14,8 @@ from benchmarks.perf.capture import last_call, leaf
 from benchmarks.perf.step_memory import StepMemory
 from benchmarks.perf.step_timing import StepClock, time_fwd_bwd
 from datasets.base import ImageTranslationData
-from methods.crd.method import method as crd_module
-from methods.omgd.method import method as omgd_module
+from methods.crd import method as crd_module
+from methods.omgd import method as omgd_module
 from methods.core.base import TrainSetup
 from methods.core.distill import DistillationMethod
 from methods.networks.build import build_network
