@@ -18,7 +18,8 @@ from methods.cgan_kd.fake_set import FakeSet
 from methods.cgan_kd.pipeline import build_fake_set, generator_from
 from methods.cgan_kd.cgan import VicinalLabels, generate
 from methods.cgan_kd.filtering import keep_below, quantile_cutoff, replace_labels, teacher_labels, teacher_losses
-from methods.cgan_kd.subsampling import (DRE_DEFAULTS, DensityRatioModel, RejectionSampler, penalized_softplus_loss,
+from methods.cgan_kd.settings import DRE_DEFAULTS
+from methods.cgan_kd.subsampling import (DensityRatioModel, RejectionSampler, penalized_softplus_loss,
                                          rejection_step, train_density_ratio)
 from methods.core.labelled_training import (SGDSchedule, augment, evaluate_labelled, predict,
                                        train_classifier)

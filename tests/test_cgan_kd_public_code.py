@@ -14,7 +14,8 @@ from methods import METHODS
 from methods.cgan_kd.fake_set import FakeSet
 from methods.cgan_kd.pipeline import build_fake_set, resolve_fake_hparams
 from methods.cgan_kd.filtering import filter_net_schedule, filter_net_spec
-from methods.cgan_kd.subsampling import DRE_DEFAULTS, DensityRatioModel, dre_steps, train_density_ratio
+from methods.cgan_kd.settings import DRE_DEFAULTS
+from methods.cgan_kd.subsampling import DensityRatioModel, dre_steps, train_density_ratio
 from methods.core.base import TrainSetup
 from methods.core.labelled_training import SGDSchedule, fake_subset, predict, train_classifier
 from methods.networks.build import build_network

@@ -64,13 +64,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.cat_ka.spec import SPEC
 from methods.core.base import TrainOutcome, TrainSetup
-from methods.core.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
-from methods.core.gan_compression import STUDENT_DEFAULTS, GanCompressionStudent
+from methods.core.distill import DistillationMethod, StepTensors
+from methods.core.gan_compression import GanCompressionStudent
 from methods.core.loss_weights import cat_ka_weights
 from methods.losses.kernel_alignment import kernel_alignment_loss
 from methods.core.plan_checks import ka_groups
-from methods.registry import METHODS
 
 RECON_TARGETS = ("teacher", "ground_truth")
 
@@ -86,18 +86,7 @@ def _recon_target(hp: Mapping[str, Any], paired: bool) -> str:
     return target
 
 
-@METHODS.register("cat_ka")
-class CatKA(GanCompressionStudent, DistillationMethod):
-    """CAT's distillation: GAN + output L1 - lambda_ka x sum of kernel alignments at CAT's layers (batch > 1)."""
-
-    name = "cat_ka"
-    citation = ("Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 "
-                "(kernel-alignment distillation only, no architecture search)")
-    defaults = {**LOOP_DEFAULTS, "lambda_ka": None, "lambda_recon": None, "recon_target": None, "layers": None,
-                "ka_groups": 4, **STUDENT_DEFAULTS, "d_step": "before_g"}
-
-    plan_check = "methods.core.plan_checks:cat_ka"  # batch_size >= 2
-
+class CatKA(GanCompressionStudent, DistillationMethod, spec=SPEC):
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         points, layers = list(student.distill_points()), hp["layers"]
         if layers is None:

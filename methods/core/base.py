@@ -25,7 +25,8 @@ from torch import nn
 
 from methods.core.schedule_math import by_pairing  # noqa: F401  (its old home; torch-free there)
 from methods.core.plan_checks import StudentPlan, run_plan_check
-from methods.registry import METHODS, Need, Param, params_of, resolve_settings
+from methods.core.declaration import MethodSpec
+from methods.registry import METHODS, Need, Param, resolve_settings
 from methods.core.training import Checkpointer, Schedule
 
 if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
@@ -74,56 +75,56 @@ class TrainOutcome:
         return self.model
 
 
-def method_params(cls: type) -> dict:
-    """The declared types of a method's hyperparameters (its registry entry's), else its defaults' types."""
-    name = getattr(cls, "name", "")
-    if METHODS.is_lazy(name):
-        return METHODS.meta(name)["params"]
-    return params_of(cls.defaults, getattr(cls, "params", None))
-
-
 class Method(ABC):
-    """A registered method. Subclasses set the class attributes and implement ``train``."""
+    """A registered method. A concrete subclass names its declaration, ``class CRD(Method, spec=SPEC)`` (a
+    :class:`methods.core.declaration.MethodSpec` from its folder's torch-free ``spec.py``), which registers it and
+    gives it its name, families, teacher mode, citation, defaults, declared ``params``, ``needs`` and ``resources``
+    (read from the declaration, never restated), and implements ``train``."""
 
+    spec: ClassVar[MethodSpec]
     name: ClassVar[str]
-    family: ClassVar[str] = "i2i"
-    teacher_mode: ClassVar[str] = "pretrained"
-    citation: ClassVar[str] = ""
-    defaults: ClassVar[Mapping[str, Any]] = {}
-    #: Cluster resources this method needs beyond its phase's defaults (keys of the harness's
-    #: SLURM settings, e.g. ``{"time_min": 240, "mem_gb": 32}`` for a method that trains its own
-    #: teacher); a user's config file and command line still override them.
-    resources: ClassVar[Mapping[str, Any]] = {}
+    family: ClassVar[str]
+    families: ClassVar[tuple[str, ...]]
+    teacher_mode: ClassVar[str]
+    citation: ClassVar[str]
+    defaults: ClassVar[Mapping[str, Any]]
+    #: Cluster resources this method needs beyond its phase's defaults (keys of the harness's SLURM settings, e.g.
+    #: ``{"time_min": 240, "mem_gb": 32}``); a user's config file and command line still override them.
+    resources: ClassVar[Mapping[str, Any]]
     #: Other jobs' outputs the student reads (``methods.registry.Need``): an artifact such as cGAN-KD's
     #: fake set, or another method's student; the grid adds those jobs and passes their ids as inputs.
-    needs: ClassVar[tuple[Need, ...]] = ()
-    #: Declared types, choices and ranges of hyperparameters whose default does not tell them (a default
-    #: of ``None``); a method declared in ``methods.entries`` declares them there instead.
-    params: ClassVar[Mapping[str, Param]] = {}
-    #: ``"module:function"`` of the method's planning check (``methods.core.plan_checks``): a torch-free function
-    #: of a ``StudentPlan`` that raises ``ValueError`` when the method cannot work on it; "" : every plan works.
-    plan_check: ClassVar[str] = ""
-    #: ``"module:function"`` of a torch-free function of (hyperparameters, paired) giving the weights files
-    #: (``methods.weights.resolver`` names) a run reads, which ``grid`` fetches before its jobs start; "": none.
-    weights_check: ClassVar[str] = ""
+    needs: ClassVar[tuple[Need, ...]]
+    #: Every hyperparameter's declared type, choices and range (the declaration's, completed by the defaults' types).
+    params: ClassVar[Mapping[str, Param]]
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, spec: MethodSpec | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if getattr(cls, "teacher_mode", "pretrained") not in TEACHER_MODES:
-            raise ValueError(f"{cls.__name__}.teacher_mode must be one of {TEACHER_MODES}")
+        if spec is None:
+            return
+        if spec.teacher_mode not in TEACHER_MODES:
+            raise ValueError(f"method {spec.name!r}: teacher_mode must be one of {TEACHER_MODES}, "
+                             f"got {spec.teacher_mode!r}")
+        meta = spec.meta()
+        cls.spec, cls.name, cls.family = spec, spec.name, spec.families[0]
+        for key in ("families", "teacher_mode", "citation", "defaults", "resources", "needs", "params"):
+            setattr(cls, key, meta[key])
+        if cls.__doc__ is None:
+            cls.__doc__ = spec.summary
+        METHODS.add(spec.name, cls)
 
     @classmethod
     def resolve_hparams(cls, overrides: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overridden by ``overrides``; an unknown key or a value of the wrong type (against
-        the declared ``params`` of the method's registry entry) says what is valid."""
-        return resolve_settings(f"method {cls.name!r}", cls.defaults, method_params(cls), overrides)
+        the declared ``params``) says what is valid."""
+        return resolve_settings(f"method {cls.name!r}", cls.defaults, cls.params, overrides)
 
     @classmethod
     def check_plan(cls, plan: StudentPlan) -> None:
         """Raise ``ValueError`` (what is wrong, what would work) when this method cannot work on the plan's
         networks, image size, hyperparameters (missing ones: its defaults) and schedule, so the harness fails
-        at planning instead of training another method silently (its ``plan_check``; none: every plan works)."""
-        run_plan_check(cls.plan_check, cls.defaults, plan)
+        at planning instead of training another method silently (its declaration's ``check``; none: every plan
+        works)."""
+        run_plan_check(cls.spec.check, cls.defaults, plan)
 
     @classmethod
     def check_setup(cls, setup: TrainSetup) -> None:

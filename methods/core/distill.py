@@ -32,9 +32,6 @@ from methods.core.schedule_math import d_steps_first
 from methods.core.training import (BatchSampler, TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad,
                               tap_features)
 
-LOOP_DEFAULTS: Mapping[str, Any] = {"lambda_gan": 1.0, "d_init": "teacher", "init": "normal", "d_step": "after_g"}
-
-
 @dataclass
 class StepTensors:
     """What a method's loss sees at one step. Teacher tensors carry no gradient."""

@@ -22,10 +22,6 @@ from methods.core.loss_weights import gan_compression_recipe
 from methods.core.plan_checks import transfer_problem
 from methods.networks.weight_transfer import transfer_weights
 
-#: The hyperparameters of :class:`GanCompressionStudent`, with the code's defaults.
-STUDENT_DEFAULTS: Mapping[str, Any] = {"student_init": "auto", "gan_mode": None, "ndf": None}
-
-
 class GanCompressionStudent:
     """Mixin for a :class:`methods.core.distill.DistillationMethod`: the student's init and discriminator as the code's."""
 

@@ -28,20 +28,13 @@ from methods.core.base import Method, TrainOutcome, TrainSetup
 from methods.core.labelled_training import (LabelledPool, SGDSchedule, build_labelled_network, fake_subset, frozen,
                                        supervised_loss, train_labelled)
 
-LABELLED_DEFAULTS: Mapping[str, Any] = {
-    "reg_loss": "mse",   # regression: "mse" (CcGAN-KD) or "l1", on labels normalised to [0, 1]
-    "augment": None,     # None: the task's augmentation; else "crop_flip", "flip" or "none"
-}
 
 
 class LabelledMethod(Method):
     """A method for classification and regression tasks; subclasses define ``losses`` and the flags."""
 
-    family: ClassVar[str] = "classification"
-    families: ClassVar[tuple[str, ...]] = ("classification", "regression")
     distils: ClassVar[bool] = False
     uses_fake_set: ClassVar[bool] = False
-    defaults: ClassVar[Mapping[str, Any]] = LABELLED_DEFAULTS
 
     def needs_student_init(self, hp: Mapping[str, Any]) -> bool:
         """Whether the harness must hand over the NOKD student's weights (``setup.inputs["student_init"]``)."""

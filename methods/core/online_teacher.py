@@ -47,14 +47,6 @@ from methods.core.training import LoopStats, Schedule, to_float
 if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
     from datasets.base import ImageTranslationData
 
-#: The online-teacher schedule hyperparameters, with the public code's defaults; CRD, OMGD and DCD share them
-#: (CRD's and DCD's code took OMGD's ``cycleganbest`` alternation; see the module docstring).
-SCHEDULE_DEFAULTS = {"n_dis": None, "steps_count": "teacher", "epochs": None, "epochs_decay": None,
-                     "window_epochs": 10.0, "teacher_select": "best", "select_images": 32}
-#: The networks' settings CRD, OMGD and DCD share, with the public code's defaults: the dropout rates of the
-#: student and the online teacher(s) (``student_dropout_rate``/``teacher_dropout_rate`` 0) and the initialisation
-#: of every network they build (``init_net`` N(0, 0.02): ``normal``; ``pytorch`` keeps PyTorch's default).
-ONLINE_NETWORK_DEFAULTS = {"student_dropout": 0.0, "teacher_dropout": 0.0, "init": "normal"}
 
 
 @dataclass(frozen=True)

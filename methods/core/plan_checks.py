@@ -1,9 +1,9 @@
 """Planning checks: whether a method can work on a student job's networks, image size, hyperparameters and
 schedule, answered before anything runs and without torch.
 
-A method names its check in its registry entry (``check="methods.core.plan_checks:srpkd"``, the class's
-``plan_check``): a function of a :class:`StudentPlan` that raises ``ValueError`` saying what is wrong
-and what would work. The grid runs it on every student job it expands (``grid --dry-run`` and a
+A method's declaration names its check (``check=`` in ``methods/<method>/spec.py``, the function
+``check`` of the folder's torch-free ``checks.py``): a function of a :class:`StudentPlan` that raises
+``ValueError`` saying what is wrong and what would work; this module holds what the checks share. The grid runs it on every student job it expands (``grid --dry-run`` and a
 ``--no-wait`` submission included: neither imports torch), and the method runs it again when it trains,
 so a method that cannot work on a network (SRPKD or ReKo on a 1 x 1 layer, CAT's kernel alignment at
 batch 1) fails at planning with its own message and never trains as something else.
@@ -13,9 +13,8 @@ method's check may live in any torch-free module.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from methods.networks.geometry import RESNETS, UNETS, feature_grids, spatial_encoder
 from methods.networks.spec import network_args
@@ -34,6 +33,10 @@ class StudentPlan:
     schedule: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: A planning check (raises ``ValueError``) and a weights check (the weights files a run reads).
+PlanCheck = Callable[[StudentPlan], None]
+WeightsCheck = Callable[[Mapping[str, Any], bool], "tuple[str, ...]"]
+
 #: The perceptual-loss weights of CRD, DCD and OMGD (None: the paper's value for the kind of task, never 0).
 PERCEPTUAL_WEIGHTS = ("lambda_style", "lambda_feature")
 
@@ -50,30 +53,25 @@ def online_teacher_weights(hp: Mapping[str, Any], paired: bool) -> tuple[str, ..
     return ("vgg16",) if uses_vgg16(hp, paired) and not hp.get("vgg_weights") else ()
 
 
-def weights_needed(path: str, defaults: Mapping[str, Any], hparams: Mapping[str, Any], paired: bool) -> tuple[str, ...]:
-    """The weights files a method's run reads, from the torch-free function ``path`` its registry entry names
-    (``weights="module:function"``, the class's ``weights_check``; "": none) on its hyperparameters completed
-    by ``defaults``, so ``grid`` can fetch them before the jobs start."""
-    if not path:
-        return ()
-    module, _, name = path.partition(":")
-    return tuple(getattr(importlib.import_module(module), name)({**defaults, **hparams}, paired))
+def weights_needed(weights: WeightsCheck | None, defaults: Mapping[str, Any], hparams: Mapping[str, Any],
+                   paired: bool) -> tuple[str, ...]:
+    """The weights files a method's run reads, from the torch-free function its declaration names (``weights``;
+    None: none) on its hyperparameters completed by ``defaults``, so ``grid`` can fetch them before the jobs
+    start."""
+    return tuple(weights({**defaults, **hparams}, paired)) if weights else ()
 
 
-def run_plan_check(path: str, defaults: Mapping[str, Any], plan: StudentPlan) -> None:
-    """Run the planning check ``path`` names (``"module:function"``; "" : none, every plan works) on
-    ``plan``, its hyperparameters completed by ``defaults``."""
-    if not path:
-        return
-    module, _, name = path.partition(":")
-    check = getattr(importlib.import_module(module), name)
-    check(replace(plan, hparams={**defaults, **plan.hparams}))
+def run_plan_check(check: PlanCheck | None, defaults: Mapping[str, Any], plan: StudentPlan) -> None:
+    """Run a method's planning check (None: every plan works) on ``plan``, its hyperparameters completed by
+    ``defaults``."""
+    if check:
+        check(replace(plan, hparams={**defaults, **plan.hparams}))
 
 
 def check_student_plan(method: str, plan: StudentPlan) -> None:
-    """Run the planning check of registered ``method`` (its entry's ``check``) without importing it."""
+    """Run the planning check of registered ``method`` (its declaration's ``check``) without importing it."""
     meta = METHODS.meta(method)
-    run_plan_check(meta.get("check") or "", meta["defaults"], plan)
+    run_plan_check(meta["check"], meta["defaults"], plan)
 
 
 # -- SRPKD and ReKo: a layer with a grid of positions --------------------------------------------------
@@ -110,20 +108,6 @@ def check_spatial_layer(method: str, plan: StudentPlan, min_positions: int) -> d
     return shapes
 
 
-def srpkd(plan: StudentPlan) -> None:
-    """SRPKD: a relation between positions needs two of them (one gives the constant [[1]])."""
-    check_spatial_layer("srpkd", plan, 2)
-
-
-def reko(plan: StudentPlan) -> None:
-    """ReKo: InfoNCE needs a positive and a negative position, at the same grid in student and teacher."""
-    shapes = check_spatial_layer("reko", plan, 2)
-    if shapes["student"][-2:] != shapes["teacher"][-2:]:
-        raise ValueError(f"method 'reko' pairs student and teacher features position by position, but its layer "
-                         f"is {tuple(shapes['student'][-2:])} in the student and {tuple(shapes['teacher'][-2:])} "
-                         f"in the teacher at {plan.size}x{plan.size}: use networks of one family and depth")
-
-
 # -- feature_kd and cat_ka: GAN Compression's student (weight transfer, pix2pix D) -------------------------
 
 TRANSFERABLE = RESNETS
@@ -155,11 +139,6 @@ def gan_compression_student(plan: StudentPlan, method: str) -> None:
     if hp["student_init"] == "teacher" and problem:
         raise ValueError(f"{method} student_init='teacher': {problem}; use student_init=auto (the transfer "
                          f"where it applies) or scratch")
-
-
-def feature_kd(plan: StudentPlan) -> None:
-    """feature_kd: its student settings (:func:`gan_compression_student`)."""
-    gan_compression_student(plan, "feature_kd")
 
 
 # -- the online-teacher methods (CRD, OMGD, DCD) ---------------------------------------------------------
@@ -222,19 +201,6 @@ def check_buildable(spec: Mapping[str, Any]) -> None:
                          f"{', '.join(sorted(valid))}")
 
 
-def crd(plan: StudentPlan) -> None:
-    """CRD: the patch grid fits the images, the schedule settings are valid, and ``teacher_arch`` builds."""
-    hp = plan.hparams
-    resolve_patch_size(hp["patch_size"], plan.size)
-    check_schedule_hparams(hp)
-    if hp["vgg_input"] not in VGG_INPUTS:
-        raise ValueError(f"crd vgg_input must be one of {VGG_INPUTS}, got {hp['vgg_input']!r}")
-    try:
-        check_buildable(online_teacher_spec(hp, plan.teacher))
-    except (KeyError, ValueError) as exc:
-        raise ValueError(f"crd teacher_arch={hp['teacher_arch']!r}: {exc}") from None
-
-
 #: OMGD's generator families (its channel distillation and deeper teacher are defined per family).
 OMGD_FAMILIES = {**{arch: "resnet" for arch in RESNETS}, **{arch: "unet" for arch in UNETS}}
 SSIM_PADDINGS = ("zeros", "reflect")
@@ -273,23 +239,6 @@ def omgd_teacher_specs(hp: Mapping[str, Any], teacher_spec: Mapping[str, Any], s
     return specs
 
 
-def omgd(plan: StudentPlan) -> None:
-    """OMGD: teacher and student of one generator family, and valid settings."""
-    family = network_family(plan.student, "student")
-    if network_family(plan.teacher, "teacher") != family:
-        raise ValueError(f"omgd needs teacher and student of one family (ResNet or U-Net) for its channel "
-                         f"distillation; got teacher {plan.teacher['arch']!r}, student {plan.student['arch']!r}")
-    hp = plan.hparams
-    if hp["ssim_padding"] not in SSIM_PADDINGS:
-        raise ValueError(f"omgd ssim_padding must be one of {SSIM_PADDINGS}, got {hp['ssim_padding']!r}")
-    if hp["deep_teacher"] not in DEEP_TEACHER_CHOICES:
-        raise ValueError(f"omgd deep_teacher must be one of {DEEP_TEACHER_CHOICES}, got {hp['deep_teacher']!r}")
-    check_schedule_hparams(hp, "omgd")
-    if hp["n_share"] is not None and not 0 <= int(hp["n_share"]) <= 5:
-        raise ValueError(f"omgd n_share must be 0..5 (shared blocks of the 5-block PatchGAN) or null for the "
-                         f"code's value (3 ResNet, 5 U-Net), got {hp['n_share']!r}")
-
-
 # -- CAT's kernel alignment ------------------------------------------------------------------------------
 
 def ka_groups(groups: int, batch: int) -> int:
@@ -300,13 +249,3 @@ def ka_groups(groups: int, batch: int) -> int:
     return max(1, min(groups, batch // 2))
 
 
-def cat_ka(plan: StudentPlan) -> None:
-    """CAT: its student settings, valid ``ka_groups``, and a batch of >= 2 (kernel alignment is identically 1 at 1)."""
-    gan_compression_student(plan, "cat_ka")
-    ka_groups(plan.hparams["ka_groups"], 2)
-    batch = plan.schedule.get("batch_size")
-    if batch is not None and int(batch) < 2:
-        raise ValueError(f"method 'cat_ka' needs batch_size >= 2: kernel alignment compares the samples of a "
-                         f"batch with each other and is identically 1 (no gradient) at batch_size {batch}. Set "
-                         f"e.g. `--set student_schedule.batch_size=4` (CAT trains at 80), or run a suite whose "
-                         f"student batch is larger")

@@ -5,8 +5,8 @@ and every job record stores it.
 
 Nothing is restated here: the numbers come from the functions the jobs call (:mod:`methods.core.schedule_math`,
 :mod:`methods.core.loss_weights`, :mod:`methods.core.recipe_settings`, :mod:`methods.core.plan_checks`), so a plan cannot
-drift from what runs. One function per method in :data:`PLANS` (``tests/test_training_plan.py`` checks that every
-registered method has one).
+drift from what runs. A method's declaration names its function (``plan=`` in ``methods/<method>/spec.py``), an
+artifact's its ``plan``.
 
 Roles: ``student``, ``discriminator`` (the student's own), ``teacher`` (pretrained, frozen, or the teacher job's),
 ``online_teacher`` and ``teacher_discriminator`` (trained inside the job: CRD, DCD, OMGD on CycleGAN),
@@ -16,7 +16,7 @@ discriminator), and auxiliary nets (``adaptor``, ``connector``, ``projection``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from methods.core.loss_weights import (cat_ka_weights, crd_weights, dcd_recipe, dcd_weights, feature_kd_distill_weight,
                                   gan_compression_recipe, omgd_weights, recon_weight)
@@ -24,6 +24,7 @@ from methods.networks.spec import network_args
 from methods.core.plan_checks import (ka_groups, network_family, omgd_teacher_specs, online_student_spec,
                                   online_teacher_spec, transfer_problem)
 from methods.core.recipe_settings import resolve_recipe
+from methods.registry import ARTIFACTS, METHODS
 from methods.core.schedule_math import d_steps_first, dre_steps, epoch_steps, fine_tuning_values, online_schedule
 
 #: How the harness initialises a network it builds (PyTorch's layer defaults), and OMGD's/DCD's adaptors.
@@ -379,24 +380,10 @@ def fake_set_plan(facts: JobFacts) -> dict[str, Any]:
             "interleave": "sequential: cGAN, then the density-ratio model, then sampling and filtering"}
 
 
-PLANS: dict[str, Callable[[JobFacts], dict[str, Any]]] = {
-    "scratch": scratch_plan, "output_kd": output_kd_plan, "feature_kd": feature_kd_plan, "srpkd": srpkd_plan,
-    "reko": reko_plan, "cat_ka": cat_ka_plan, "crd": crd_plan, "dcd": dcd_plan, "omgd": omgd_plan,
-    "nokd": labelled_plan, "vanilla_kd": labelled_plan, "cgan_kd": cgan_kd_plan, "cgan_kd+vanilla_kd": cgan_kd_plan,
-}
-
-
-#: The plans of the artifact jobs, by artifact name.
-ARTIFACT_PLANS: dict[str, Callable[[JobFacts], dict[str, Any]]] = {"cgan_kd_fake_set": fake_set_plan}
-
-
 def method_plan(facts: JobFacts) -> dict[str, Any]:
     """The plan of one job (``trains``, ``networks``, ``losses``, ``interleave``)."""
     if facts.phase == "artifact":
-        return ARTIFACT_PLANS[facts.method](facts)
+        return ARTIFACTS.meta(facts.method)["plan"](facts)
     if facts.phase == "teacher":
         return teacher_plan(facts) if facts.family == "i2i" else labelled_plan(facts)
-    if facts.method not in PLANS:
-        raise ValueError(f"method {facts.method!r} declares no training plan in methods/core/plan_specs.py PLANS "
-                         f"(declared: {', '.join(PLANS)})")
-    return PLANS[facts.method](facts)
+    return METHODS.meta(facts.method)["plan"](facts)

@@ -59,7 +59,7 @@ def epoch_steps(n_train: int, batch_size: int) -> int:
 def online_schedule(hp: Mapping[str, Any], paired: bool, n_train: int, steps: int, batch_size: int,
                     decay_from: float, method: str = "crd") -> OnlineSchedule:
     """The student's and the online teacher's schedules from the job's (``steps``, ``batch_size``,
-    ``decay_from``) and the method's schedule hyperparameters (:data:`methods.core.online_teacher.SCHEDULE_DEFAULTS`):
+    ``decay_from``) and the method's schedule hyperparameters (:data:`methods.core.settings.SCHEDULE_DEFAULTS`):
 
     * ``epochs`` / ``epochs_decay`` (teacher epochs; ``None``: the job's schedule) replace its length;
     * pix2pix: one student step per iteration, a teacher step every ``n_dis`` iterations (the code's 1);

@@ -67,20 +67,20 @@ constant, then linear decay, advancing together). The teacher's training time is
 from __future__ import annotations
 
 from functools import partial
-from typing import ClassVar, Mapping
+from typing import Mapping
 
 import torch
 import torch.nn.functional as F
 
+from methods.crd.spec import SPEC
 from methods.core.base import Method, TrainOutcome, TrainSetup
-from methods.core.online_teacher import ONLINE_NETWORK_DEFAULTS, SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
+from methods.core.online_teacher import OnlineTeacher, plan_schedule
 from methods.core.loss_weights import crd_weights
 from methods.losses.relational import column_slices, patch_slices, rkd_loss, row_slices
 from methods.networks.build import build_network
 from methods.core.perceptual import VGG16Features, style_loss
 from methods.core.plan_checks import online_student_spec, online_teacher_spec, resolve_patch_size, uses_vgg16
 from methods.core.recipes import recipe_sampler, resolve_recipe
-from methods.registry import METHODS
 from methods.core.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad
 
 
@@ -105,24 +105,7 @@ def perceptual_losses(vgg: VGG16Features, student_out: torch.Tensor, teacher_out
             "feature": weights["feature"] * F.l1_loss(s_feats["relu2_2"], t_feats["relu2_2"])}
 
 
-@METHODS.register("crd")
-class CRD(Method):
-    """Content relationship distillation: RKD on row/column/patch slices of outputs, VGG style/feature, online teacher D."""
-
-    name = "crd"
-    teacher_mode: ClassVar[str] = "online"
-    citation = "You et al., Exploring Content Relationships for Distilling Efficient GANs, arXiv 2212.11091"
-    defaults = {
-        "lambda_row": None, "lambda_column": None, "lambda_patch": None,
-        "rkd_distance": 1.0, "rkd_angle": 2.0, "patch_size": None,
-        "lambda_style": None, "lambda_feature": None, "lambda_gan": None,
-        **SCHEDULE_DEFAULTS, "teacher_arch": None,
-        "vgg_input": "unit", "vgg_weights": None, **ONLINE_NETWORK_DEFAULTS,
-    }
-
-    plan_check = "methods.core.plan_checks:crd"
-    weights_check = "methods.core.plan_checks:online_teacher_weights"
-
+class CRD(Method, spec=SPEC):
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
         self.check_setup(setup)

@@ -75,24 +75,24 @@ schedule / best teacher   OMGD's (:mod:`methods.core.online_teacher`)           
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.dcd.spec import SPEC
 from methods.core.base import Method, TrainOutcome, TrainSetup
 from methods.crd.method import perceptual_losses
 from methods.core.distill import feature_shapes
 from methods.core.loss_weights import dcd_recipe, dcd_weights
 from methods.losses.multi_granularity import UNET_CD_LAYERS, cd_adaptor
-from methods.core.online_teacher import ONLINE_NETWORK_DEFAULTS, SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
+from methods.core.online_teacher import OnlineTeacher, plan_schedule
 from methods.networks.build import build_network
 from methods.networks.generators import UnetGenerator
 from methods.core.perceptual import VGG16Features
 from methods.core.plan_checks import online_student_spec, online_teacher_spec, uses_vgg16
 from methods.core.recipes import recipe_sampler, resolve_recipe
-from methods.registry import METHODS
 from methods.core.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad, tap_features
 
 CONNECTOR_MODES = ("frozen", "trained")
@@ -196,21 +196,7 @@ def _channels(generator: nn.Module, points: Mapping[str, str], size: int, device
     return {k: tuple(shape[1:]) for k, shape in feature_shapes(generator, points, size, device).items()}
 
 
-@METHODS.register("dcd")
-class DCD(Method):
-    """Discriminator-cooperated distillation: connector maps judged by the online teacher D, VGG style/feature."""
-
-    name = "dcd"
-    teacher_mode: ClassVar[str] = "online"
-    citation = "Hu et al., Discriminator-Cooperated Feature Map Distillation for GAN Compression, CVPR 2023"
-    defaults = {
-        "lambda_dcd": None, "lambda_style": None, "lambda_feature": None, "lambda_gan": None,
-        "teacher_connector": None, "gan_on": "teacher_output", "gan_mode": None, "ndf": None, "d_norm": None,
-        **SCHEDULE_DEFAULTS, "vgg_weights": None, **ONLINE_NETWORK_DEFAULTS,
-    }
-
-    weights_check = "methods.core.plan_checks:online_teacher_weights"
-
+class DCD(Method, spec=SPEC):
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
         plan = plan_schedule(hp, setup.data, setup.schedule, "dcd")

@@ -41,24 +41,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.feature_kd.spec import SPEC
 from methods.core.base import TrainSetup
-from methods.core.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes
-from methods.core.gan_compression import STUDENT_DEFAULTS, GanCompressionStudent
+from methods.core.distill import DistillationMethod, StepTensors, feature_shapes
+from methods.core.gan_compression import GanCompressionStudent
 from methods.core.loss_weights import feature_kd_distill_weight, recon_weight
 from methods.networks.init import init_weights
-from methods.registry import METHODS
 
 
-@METHODS.register("feature_kd")
-class FeatureKD(GanCompressionStudent, DistillationMethod):
-    """GAN Compression feature distillation: 1x1-adapted student features, MSE to teacher's, plus output L1."""
-
-    name = "feature_kd"
-    citation = "Li et al., GAN Compression: Efficient Architectures for Interactive Conditional GANs, CVPR 2020"
-    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_distill": None, **STUDENT_DEFAULTS}
-
-    plan_check = "methods.core.plan_checks:feature_kd"
-
+class FeatureKD(GanCompressionStudent, DistillationMethod, spec=SPEC):
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return list(student.distill_points())
 

@@ -54,14 +54,15 @@ teacher turns white (the same happens without the VGG or CD terms). Faithful to 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Mapping
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.omgd.spec import SPEC
 from methods.core.base import Method, TrainOutcome, TrainSetup
-from methods.core.online_teacher import ONLINE_NETWORK_DEFAULTS, SCHEDULE_DEFAULTS, OnlineTeacher, plan_schedule
+from methods.core.online_teacher import OnlineTeacher, plan_schedule
 from methods.core.distill import feature_shapes
 from methods.core.loss_weights import omgd_weights
 from methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
@@ -71,7 +72,6 @@ from methods.omgd.teachers import MultiTeacher
 from methods.core.plan_checks import network_family, omgd_teacher_specs, online_student_spec, uses_vgg16
 from methods.core.perceptual import VGG16Features, style_loss
 from methods.core.recipes import recipe_sampler, resolve_recipe
-from methods.registry import METHODS
 from methods.core.training import TrainingState, adam, linear_decay, run_steps, tap_features
 
 def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
@@ -107,23 +107,7 @@ def omgd_vgg(weights: str | None) -> VGG16Features:
     return VGG16Features(weights, imagenet_norm=False)
 
 
-@METHODS.register("omgd")
-class OMGD(Method):
-    """Online multi-granularity distillation: wide + deep online teachers, SSIM/style/feature/TV + channel KD."""
-
-    name = "omgd"
-    teacher_mode: ClassVar[str] = "online"
-    citation = "Ren et al., Online Multi-Granularity Distillation for GAN Compression, ICCV 2021"
-    defaults = {
-        "lambda_ssim": 10.0, "lambda_style": 1e4, "lambda_feature": 10.0, "lambda_tv": 1e-5, "lambda_cd": None,
-        "ssim_padding": "zeros", "deep_teacher": "auto", "deep_teacher_ngf": None, "teacher_arch": None,
-        "lambda_gan": 1.0, "lambda_recon": 100.0, "ndf": 128, "n_share": None,
-        "d_norm": None, **SCHEDULE_DEFAULTS, "vgg_weights": None, **ONLINE_NETWORK_DEFAULTS,
-    }
-
-    plan_check = "methods.core.plan_checks:omgd"
-    weights_check = "methods.core.plan_checks:online_teacher_weights"
-
+class OMGD(Method, spec=SPEC):
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
         self.check_setup(setup)

@@ -23,18 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.core.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors
+from methods.output_kd.spec import SPEC
+from methods.core.distill import DistillationMethod, StepTensors
 from methods.core.loss_weights import recon_weight
-from methods.registry import METHODS
 
 
-@METHODS.register("output_kd")
-class OutputKD(DistillationMethod):
-    """Output distillation: lambda_recon x L1(student(x), teacher(x)) + GAN loss."""
-
-    name = "output_kd"
-    citation = "Output-level KD baseline, as in GAN Compression (Li et al., CVPR 2020) without the feature term"
-    defaults = {**LOOP_DEFAULTS, "lambda_recon": None}
-
+class OutputKD(DistillationMethod, spec=SPEC):
     def losses(self, hp: Mapping[str, Any], t: StepTensors, modules: nn.ModuleDict) -> dict[str, torch.Tensor]:
         return {"recon": F.l1_loss(t.student_out, t.teacher_out) * recon_weight(hp, t.paired)}

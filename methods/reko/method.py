@@ -47,25 +47,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.reko.spec import SPEC
 from methods.core.base import TrainSetup
-from methods.core.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, feature_shapes, spatial_layer
+from methods.core.distill import DistillationMethod, StepTensors, feature_shapes, spatial_layer
 from methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
 from methods.output_kd.method import recon_weight
-from methods.registry import METHODS
 
 
-@METHODS.register("reko")
-class ReKo(DistillationMethod):
-    """Region-aware KD: teacher-attention top-K regions, patch-wise InfoNCE through a projection head, plus output L1."""
-
-    name = "reko"
-    citation = ("Zhang et al., Region-aware Knowledge Distillation for Efficient Image-to-Image Translation, "
-                "arXiv 2205.12451 (attention and contrastive construction reconstructed from the abstract)")
-    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_nce": 1.0, "layer": "auto", "attention": "l2",
-                "num_patches": 64, "tau": 0.07}
-
-    plan_check = "methods.core.plan_checks:reko"
-
+class ReKo(DistillationMethod, spec=SPEC):
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return [spatial_layer(hp, student)]
 

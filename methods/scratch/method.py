@@ -12,21 +12,12 @@ network             the student's architecture                   the suite's stu
 """
 from __future__ import annotations
 
-from typing import ClassVar
 
+from methods.scratch.spec import SPEC
 from methods.core.base import Method, TrainOutcome, TrainSetup
 from methods.core.recipes import train_recipe
-from methods.registry import METHODS
 
 
-@METHODS.register("scratch")
-class Scratch(Method):
-    """Student trained from scratch with the teacher's recipe (pix2pix or CycleGAN), no distillation."""
-
-    name = "scratch"
-    teacher_mode: ClassVar[str] = "none"
-    citation = "NOKD baseline of every paper here; recipes: Isola et al. CVPR 2017 (pix2pix), Zhu et al. ICCV 2017 (CycleGAN)"
-    defaults = {}
-
+class Scratch(Method, spec=SPEC):
     def train(self, setup: TrainSetup) -> TrainOutcome:
         return train_recipe(setup, setup.student_spec)

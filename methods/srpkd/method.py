@@ -43,23 +43,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.core.distill import LOOP_DEFAULTS, DistillationMethod, StepTensors, spatial_layer
+from methods.srpkd.spec import SPEC
+from methods.core.distill import DistillationMethod, StepTensors, spatial_layer
 from methods.losses.relation_matrix import relation_loss
 from methods.output_kd.method import recon_weight
-from methods.registry import METHODS
 
 
-@METHODS.register("srpkd")
-class SRPKD(DistillationMethod):
-    """Semantic relation preserving KD: output L1 + MSE between student and teacher position-relation matrices."""
-
-    name = "srpkd"
-    citation = ("Li, Jiang, Aarabi, Semantic Relation Preserving Knowledge Distillation for Image-to-Image "
-                "Translation, ECCV 2020 workshops, arXiv 2104.15082 (relation matrix reconstructed from the abstract)")
-    defaults = {**LOOP_DEFAULTS, "lambda_recon": None, "lambda_relation": 10.0, "layer": "auto", "max_side": 32}
-
-    plan_check = "methods.core.plan_checks:srpkd"
-
+class SRPKD(DistillationMethod, spec=SPEC):
     def feature_names(self, hp: Mapping[str, Any], student: nn.Module) -> list[str]:
         return [spatial_layer(hp, student)]
 

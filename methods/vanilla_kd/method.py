@@ -15,11 +15,10 @@ from typing import Any, Mapping
 import torch
 import torch.nn.functional as F
 
-from methods.core.labelled_method import LABELLED_DEFAULTS, LabelledMethod
+from methods.vanilla_kd.spec import SPEC
+from methods.core.labelled_method import LabelledMethod
 from methods.core.labelled_training import supervised_loss
-from methods.registry import METHODS
 
-KD_DEFAULTS: Mapping[str, Any] = {"kd_T": 4.0, "kd_weight": 0.9, "label_weight": 0.1}
 
 
 def hinton_kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -40,14 +39,8 @@ def kd_terms(hp: Mapping[str, Any], family: str, outputs: torch.Tensor, targets:
     return {"sup": sup, "kd": kd * hp["kd_weight"]}
 
 
-@METHODS.register("vanilla_kd")
-class VanillaKD(LabelledMethod):
-    """Hinton KD: weighted CE + T^2 x KL to the teacher's softened outputs (MSE to its prediction for regression)."""
-
-    name = "vanilla_kd"
+class VanillaKD(LabelledMethod, spec=SPEC):
     distils = True
-    citation = "Hinton, Vinyals & Dean, Distilling the Knowledge in a Neural Network, NIPS DL Workshop 2015"
-    defaults = {**LABELLED_DEFAULTS, **KD_DEFAULTS}
 
     def losses(self, hp: Mapping[str, Any], family: str, outputs: torch.Tensor, targets: torch.Tensor,
                teacher_outputs: torch.Tensor | None) -> dict[str, torch.Tensor]:
