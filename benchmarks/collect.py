@@ -21,7 +21,7 @@ from benchmarks.config import JobConfig
 from benchmarks.provenance import code_version, config_hash, rebuilt_rerun_command
 from benchmarks.store import CorruptRecord, ResultStore
 from methods import ARTIFACTS, METHODS
-from methods.networks.spec import describe_network
+from methods.networks.network_spec import describe_network
 
 #: How a metric was measured: columns every frame has, so the report can always read them.
 PROTOCOL_COLUMNS = ("fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "fid_weights_origin",

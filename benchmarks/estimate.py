@@ -40,7 +40,7 @@ from benchmarks.macs_table import gmacs as _gmacs, write_macs_table
 from benchmarks.store import DONE, ResultStore
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS
-from methods.networks.spec import describe_network
+from methods.networks.network_spec import describe_network
 
 if TYPE_CHECKING:
     import torch

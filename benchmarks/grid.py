@@ -21,7 +21,7 @@ from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS
 from methods.networks.geometry import size_problem
-from methods.networks.spec import spec_problem
+from methods.networks.network_spec import spec_problem
 from methods.core.plan_checks import StudentPlan, check_student_plan
 from methods.registry import Need, resolve_settings
 

@@ -38,7 +38,7 @@ from benchmarks.teacher_catalog import CHECKPOINTS
 from datasets import TASKS
 from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
 from methods import METHODS, NETWORKS
-from methods.networks.spec import describe_network
+from methods.networks.network_spec import describe_network
 from methods.registry import UnknownNameError
 from methods.weights.resolver import WeightsError
 

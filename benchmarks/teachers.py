@@ -39,7 +39,7 @@ from benchmarks.teacher_catalog import (ARCH_KEYS, CHECKPOINTS, CheckpointError,
 from datasets.archives import ArchiveSource, download, sha256_file
 from methods.core.base import TrainOutcome
 from methods.networks.build import build_network, state_dict_mismatch
-from methods.networks.spec import describe_network
+from methods.networks.network_spec import describe_network
 
 # ------------------------------------------------------------------------------------------ key layouts
 

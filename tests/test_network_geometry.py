@@ -11,7 +11,7 @@ import torch
 from methods.core.distill import feature_shapes
 from methods import NETWORKS
 from methods.networks.geometry import feature_grids, size_problem, spatial_encoder
-from methods.networks.spec import network_args, spec_problem
+from methods.networks.network_spec import network_args, spec_problem
 from methods.networks.build import build_network
 
 SPECS = [

@@ -19,7 +19,7 @@ from methods.omgd import method as omgd_module
 from methods.core.base import TrainSetup
 from methods.core.distill import DistillationMethod
 from methods.networks.build import build_network
-from methods.networks.spec import describe_network
+from methods.networks.network_spec import describe_network
 from methods.registry import METHODS
 from methods.core.training import Schedule
 

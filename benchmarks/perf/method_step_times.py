@@ -71,7 +71,7 @@ from benchmarks.perf.step_memory import StepMemory
 from benchmarks.perf.step_table import format_student
 from benchmarks.perf.step_timing import CLOCKS, use_clock
 from datasets import load_task
-from methods.networks.spec import describe_network
+from methods.networks.network_spec import describe_network
 
 TASK = "synthetic_plain2striped"
 METHOD_NAMES = ("output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd", "dcd", "cat_ka")

@@ -1,4 +1,5 @@
-"""``cat_ka``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.cat_ka.method`)."""
+"""``cat_ka``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.cat_ka.method`)."""
 from __future__ import annotations
 
 from methods.cat_ka.checks import check

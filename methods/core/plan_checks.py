@@ -3,10 +3,11 @@ schedule, answered before anything runs and without torch.
 
 A method's declaration names its check (``check=`` in ``methods/<method>/spec.py``, the function
 ``check`` of the folder's torch-free ``checks.py``): a function of a :class:`StudentPlan` that raises
-``ValueError`` saying what is wrong and what would work; this module holds what the checks share. The grid runs it on every student job it expands (``grid --dry-run`` and a
-``--no-wait`` submission included: neither imports torch), and the method runs it again when it trains,
-so a method that cannot work on a network (SRPKD or ReKo on a 1 x 1 layer, CAT's kernel alignment at
-batch 1) fails at planning with its own message and never trains as something else.
+``ValueError`` saying what is wrong and what would work; this module holds what the checks share. The grid
+runs it on every student job it expands (``grid --dry-run`` and a ``--no-wait`` submission included: neither
+imports torch), and the method runs it again when it trains, so a method that cannot work on a network (SRPKD or
+ReKo on a 1 x 1 layer, CAT's kernel alignment at batch 1) fails at planning with its own message and never trains
+as something else.
 
 What a check needs of the networks is computed from their specs (``methods.networks.geometry``); a
 method's check may live in any torch-free module.
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from methods.networks.geometry import RESNETS, UNETS, feature_grids, spatial_encoder
-from methods.networks.spec import network_args
+from methods.networks.network_spec import network_args
 from methods.registry import METHODS
 
 

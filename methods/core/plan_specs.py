@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from methods.core.loss_weights import (cat_ka_weights, crd_weights, dcd_recipe, dcd_weights, feature_kd_distill_weight,
                                   gan_compression_recipe, omgd_weights, recon_weight)
-from methods.networks.spec import network_args
+from methods.networks.network_spec import network_args
 from methods.core.plan_checks import (ka_groups, network_family, omgd_teacher_specs, online_student_spec,
                                   online_teacher_spec, transfer_problem)
 from methods.core.recipe_settings import resolve_recipe

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.networks.spec import INITS, NORMS
+from methods.networks.network_spec import INITS, NORMS
 from methods.registry import Param
 
 RECIPE_DEFAULTS: Mapping[str, Any] = {

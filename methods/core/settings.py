@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from methods.core.schedule_math import D_STEPS
-from methods.networks.spec import INITS
+from methods.networks.network_spec import INITS
 from methods.registry import Param
 
 #: A loss weight whose ``None`` means the paper's value for the kind of task.

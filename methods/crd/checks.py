@@ -2,7 +2,8 @@
 method trains (:mod:`methods.core.plan_checks`)."""
 from __future__ import annotations
 
-from methods.core.plan_checks import StudentPlan, VGG_INPUTS, check_buildable, check_schedule_hparams, online_teacher_spec, resolve_patch_size
+from methods.core.plan_checks import (VGG_INPUTS, StudentPlan, check_buildable, check_schedule_hparams,
+                                      online_teacher_spec, resolve_patch_size)
 
 
 def check(plan: StudentPlan) -> None:

@@ -1,4 +1,5 @@
-"""``crd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.crd.method`)."""
+"""``crd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.crd.method`)."""
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec

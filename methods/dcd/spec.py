@@ -1,4 +1,5 @@
-"""``dcd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.dcd.method`)."""
+"""``dcd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.dcd.method`)."""
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec

@@ -1,4 +1,5 @@
-"""``feature_kd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.feature_kd.method`)."""
+"""``feature_kd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.feature_kd.method`)."""
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.networks.spec import network_args
+from methods.networks.network_spec import network_args
 
 RESNETS = ("resnet_generator", "mobile_resnet_generator")
 UNETS = ("unet_generator",)

@@ -1,4 +1,5 @@
-"""``nokd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.nokd.method`)."""
+"""``nokd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.nokd.method`)."""
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec

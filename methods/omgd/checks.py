@@ -2,7 +2,8 @@
 method trains (:mod:`methods.core.plan_checks`)."""
 from __future__ import annotations
 
-from methods.core.plan_checks import DEEP_TEACHER_CHOICES, SSIM_PADDINGS, StudentPlan, check_schedule_hparams, network_family
+from methods.core.plan_checks import (DEEP_TEACHER_CHOICES, SSIM_PADDINGS, StudentPlan, check_schedule_hparams,
+                                      network_family)
 
 
 def check(plan: StudentPlan) -> None:

@@ -1,4 +1,5 @@
-"""``omgd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.omgd.method`)."""
+"""``omgd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.omgd.method`)."""
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec

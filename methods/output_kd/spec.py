@@ -1,4 +1,5 @@
-"""``output_kd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.output_kd.method`)."""
+"""``output_kd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.output_kd.method`)."""
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec

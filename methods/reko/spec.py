@@ -1,4 +1,5 @@
-"""``reko``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.reko.method`)."""
+"""``reko``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.reko.method`)."""
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec

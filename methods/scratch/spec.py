@@ -1,4 +1,5 @@
-"""``scratch``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.scratch.method`)."""
+"""``scratch``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.scratch.method`)."""
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec

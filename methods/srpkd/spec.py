@@ -1,4 +1,5 @@
-"""``srpkd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.srpkd.method`)."""
+"""``srpkd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.srpkd.method`)."""
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec

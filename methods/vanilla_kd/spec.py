@@ -1,4 +1,5 @@
-"""``vanilla_kd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class: :mod:`methods.vanilla_kd.method`)."""
+"""``vanilla_kd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.vanilla_kd.method`)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
