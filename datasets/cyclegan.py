@@ -79,8 +79,7 @@ def load_unpaired(dataset: str, task: str, direction: str, size: int, data_root:
 
 
 def _register(task: str, direction: str) -> None:
-    """Register the loader of ``task`` (declared in :mod:`datasets.entries`, with its dataset), reading A->B as
-    ``direction`` says."""
+    """Register the loader of unpaired ``task`` (its dataset: the declaration's), domain A first for ``AtoB``."""
     dataset = TASKS.meta(task)["dataset"]
 
     def loader(size: int, data_root: str | None, max_train: int | None, max_test: int | None) -> ImageTranslationData:

@@ -46,8 +46,7 @@ class StepTensors:
 
 
 def spatial_layer(hp: Mapping[str, Any], net: nn.Module) -> str:
-    """The feature a position-relation method taps: ``hp["layer"]``, or for ``auto`` the network's
-    ``spatial_encoder()`` (ResNet: the downsampling output; U-Net: down level 4)."""
+    """The layer :func:`methods.core.plan_checks.spatial_layer_name` names, read off the built network."""
     return net.spatial_encoder() if hp["layer"] == "auto" else hp["layer"]
 
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from methods.core.base import TrainSetup
 from methods.core.loss_weights import gan_compression_recipe
-from methods.core.plan_checks import transfer_problem
+from methods.core.plan_checks import TRANSFER_INIT, transfer_problem
 from methods.networks.weight_transfer import transfer_weights
 
 class GanCompressionStudent:
@@ -29,7 +29,7 @@ class GanCompressionStudent:
         if hp["student_init"] == "scratch" or transfer_problem(setup.teacher_spec, setup.student_spec):
             return "scratch"
         transfer_weights(teacher, student)
-        return "teacher (GAN Compression weight transfer)"
+        return TRANSFER_INIT
 
     def student_recipe(self, hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -> dict[str, Any]:
         return gan_compression_recipe(hp, recipe, paired)

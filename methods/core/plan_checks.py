@@ -112,6 +112,8 @@ def check_spatial_layer(method: str, plan: StudentPlan, min_positions: int) -> d
 # -- feature_kd and cat_ka: GAN Compression's student (weight transfer, pix2pix D) -------------------------
 
 TRANSFERABLE = RESNETS
+#: How a student that starts from its teacher's weights says so (the job's log and the training plan).
+TRANSFER_INIT = "teacher (GAN Compression weight transfer)"
 STUDENT_INITS = ("auto", "teacher", "scratch")
 GAN_MODES = (None, "lsgan", "vanilla", "hinge")
 

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from methods.core.loss_weights import (cat_ka_weights, crd_weights, dcd_recipe, dcd_weights, feature_kd_distill_weight,
                                   gan_compression_recipe, omgd_weights, recon_weight)
 from methods.networks.network_spec import network_args
-from methods.core.plan_checks import (ka_groups, network_family, omgd_teacher_specs, online_student_spec,
+from methods.core.plan_checks import (TRANSFER_INIT, ka_groups, network_family, omgd_teacher_specs, online_student_spec,
                                   online_teacher_spec, transfer_problem)
 from methods.core.recipe_settings import resolve_recipe
 from methods.registry import ARTIFACTS, METHODS
@@ -197,7 +197,7 @@ def _gan_compression_student(facts: JobFacts, losses: Mapping[str, Any],
     hp = facts.hparams
     recipe = gan_compression_recipe(hp, resolve_recipe(facts.recipe, facts.paired), facts.paired)
     transfer = hp["student_init"] != "scratch" and not transfer_problem(facts.teacher, facts.student or {})
-    return _loop_plan(facts, losses, "teacher (GAN Compression weight transfer)" if transfer else None, recipe, aux)
+    return _loop_plan(facts, losses, TRANSFER_INIT if transfer else None, recipe, aux)
 
 
 def feature_kd_plan(facts: JobFacts) -> dict[str, Any]:

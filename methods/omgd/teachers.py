@@ -45,7 +45,8 @@ class MultiTeacher:
         self.stats = LoopStats(teacher_steps=0)
 
     def state_parts(self) -> tuple[dict, dict, dict, dict]:
-        """Modules, optimisers, schedulers and extras for the job's ``TrainingState`` (prefixed ``teacher_``)."""
+        """The two teachers' and their discriminator's share of the job's ``TrainingState`` (as
+        :meth:`methods.core.online_teacher.OnlineTeacher.state_parts`)."""
         modules = {f"teacher_G_{n}": g for n, g in zip(self.names, self.generators)}
         modules["teacher_D"] = self.discriminator
         return (modules, {f"teacher_{k}": o for k, o in self.optimizers.items()},
