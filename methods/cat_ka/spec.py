@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from methods.cat_ka.checks import check
+from methods.cat_ka.plan import cat_ka_plan
 from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import cat_ka_plan
 from methods.core.settings import GC_STUDENT_PARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS
 from methods.registry import Param
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from methods.cgan_kd.plan import cgan_kd_plan, fake_set_plan
 from methods.cgan_kd.settings import FAKESET_DEFAULTS, FILTER_NETS
 from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import cgan_kd_plan, fake_set_plan
 from methods.core.settings import LABELLED_DEFAULTS, LABELLED_PARAMS
 from methods.registry import Artifact, Need, Param
 from methods.vanilla_kd.spec import KD_DEFAULTS

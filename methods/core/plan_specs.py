@@ -1,12 +1,13 @@
-"""Each method's training plan, torch-free: per network it trains (keyed by role) the steps, epochs, batch,
-optimiser and learning-rate schedule; every network it builds; its GAN mode and loss weights; and how its
-student and teacher steps interleave. ``python -m benchmarks.run plan`` prints it (:mod:`benchmarks.training_plan`)
+"""Training plans, torch-free: the pieces every method's plan (``methods/<method>/plan.py``) is made of, the
+teachers' and the labelled methods' plans, and :func:`method_plan`. A plan says, per network it trains (keyed by
+role), the steps, epochs, batch, optimiser and learning-rate schedule; every network it builds; its GAN mode and
+loss weights; and how its student and teacher steps interleave. ``python -m benchmarks.run plan`` prints it (:mod:`benchmarks.training_plan`)
 and every job record stores it.
 
 Nothing is restated here: the numbers come from the functions the jobs call (:mod:`methods.core.schedule_math`,
 :mod:`methods.core.loss_weights`, :mod:`methods.core.recipe_settings`, :mod:`methods.core.plan_checks`), so a plan cannot
-drift from what runs. A method's declaration names its function (``plan=`` in ``methods/<method>/spec.py``), an
-artifact's its ``plan``.
+drift from what runs. A method's declaration names its plan function (``plan=`` in ``methods/<method>/spec.py``),
+an artifact's its ``plan``.
 
 Roles: ``student``, ``discriminator`` (the student's own), ``teacher`` (pretrained, frozen, or the teacher job's),
 ``online_teacher`` and ``teacher_discriminator`` (trained inside the job: CRD, DCD, OMGD on CycleGAN),
@@ -18,14 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from methods.core.loss_weights import (cat_ka_weights, crd_weights, dcd_recipe, dcd_weights, feature_kd_distill_weight,
-                                  gan_compression_recipe, omgd_weights, recon_weight)
+from methods.core.loss_weights import gan_compression_recipe
 from methods.networks.network_spec import network_args
-from methods.core.plan_checks import (TRANSFER_INIT, ka_groups, network_family, omgd_teacher_specs, online_student_spec,
-                                  online_teacher_spec, transfer_problem)
+from methods.core.plan_checks import TRANSFER_INIT, online_student_spec, transfer_problem
 from methods.core.recipe_settings import resolve_recipe
 from methods.registry import ARTIFACTS, METHODS
-from methods.core.schedule_math import d_steps_first, dre_steps, epoch_steps, fine_tuning_values, online_schedule
+from methods.core.schedule_math import d_steps_first, epoch_steps, online_schedule
 
 #: How the harness initialises a network it builds (PyTorch's layer defaults), and OMGD's/DCD's adaptors.
 DEFAULT_INIT = "pytorch_default"
@@ -92,7 +91,7 @@ def discriminator(recipe: Mapping[str, Any], paired: bool, init: str = DEFAULT_I
                     "n_layers": recipe["d_layers"], "norm": recipe["d_norm"]}, init)
 
 
-def _epochs(steps: int, per_epoch: int | None) -> float | None:
+def epochs_of(steps: int, per_epoch: int | None) -> float | None:
     return None if per_epoch is None else round(steps / per_epoch, 4)
 
 
@@ -101,10 +100,10 @@ def adam_training(steps: int, schedule: Mapping[str, Any], per_epoch: int | None
     """One network's training under Adam with a constant-then-linear-decay learning rate (pix2pix/CycleGAN)."""
     decay_from = schedule["decay_from"] if decay_from is None else decay_from
     constant = int(steps * decay_from)
-    return {"steps": steps, "epochs": _epochs(steps, per_epoch), "batch": schedule["batch_size"],
+    return {"steps": steps, "epochs": epochs_of(steps, per_epoch), "batch": schedule["batch_size"],
             "optimizer": "adam", "betas": [schedule["beta1"], 0.999], "lr": schedule["lr"],
-            "lr_schedule": {"policy": "linear_decay", "constant_epochs": _epochs(constant, per_epoch),
-                            "decay_epochs": _epochs(steps - constant, per_epoch), "constant_steps": constant,
+            "lr_schedule": {"policy": "linear_decay", "constant_epochs": epochs_of(constant, per_epoch),
+                            "decay_epochs": epochs_of(steps - constant, per_epoch), "constant_steps": constant,
                             "decay_steps": steps - constant}}
 
 
@@ -112,13 +111,13 @@ def sgd_training(schedule: Mapping[str, Any], per_epoch: int | None) -> dict[str
     """One classifier's training under SGD with step (or cosine) decay (RepDistiller's, cGAN-KD's)."""
     steps = schedule["steps"]
     milestones = [round(steps * m) for m in schedule["milestones"]]
-    return {"steps": steps, "epochs": _epochs(steps, per_epoch), "batch": schedule["batch_size"], "optimizer": "sgd",
+    return {"steps": steps, "epochs": epochs_of(steps, per_epoch), "batch": schedule["batch_size"], "optimizer": "sgd",
             "momentum": schedule["momentum"], "weight_decay": schedule["weight_decay"], "lr": schedule["lr"],
             "lr_schedule": {"policy": schedule["lr_policy"], "gamma": schedule["gamma"],
-                            "milestone_epochs": [_epochs(m, per_epoch) for m in milestones]}}
+                            "milestone_epochs": [epochs_of(m, per_epoch) for m in milestones]}}
 
 
-def _per_epoch(facts: JobFacts, batch: int | None = None) -> int | None:
+def epoch_steps_of(facts: JobFacts, batch: int | None = None) -> int | None:
     return None if facts.n_train is None else epoch_steps(facts.n_train, batch or facts.schedule["batch_size"])
 
 
@@ -133,7 +132,7 @@ def recipe_plan(facts: JobFacts, spec: Mapping[str, Any], generator_role: str, d
     """A generator trained with the task's recipe (the teacher job, ``scratch``): pix2pix's G and D, or
     CycleGAN's two of each, every network one step per iteration."""
     recipe = resolve_recipe(facts.recipe, facts.paired)
-    train = adam_training(facts.schedule["steps"], facts.schedule, _per_epoch(facts))
+    train = adam_training(facts.schedule["steps"], facts.schedule, epoch_steps_of(facts))
     init = init_of(recipe)
     roles = [(generator_role, network(spec, init)), (d_role, discriminator(recipe, facts.paired, init))]
     if not facts.paired:
@@ -152,12 +151,7 @@ def teacher_plan(facts: JobFacts) -> dict[str, Any]:
     return recipe_plan(facts, facts.teacher, "teacher", "teacher_discriminator")
 
 
-def scratch_plan(facts: JobFacts) -> dict[str, Any]:
-    """``scratch``: the student trained alone with the teacher's recipe."""
-    return recipe_plan(facts, facts.student or {}, "student", "discriminator")
-
-
-def _loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str | None = None,
+def loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str | None = None,
                recipe: Mapping[str, Any] | None = None, aux: Mapping[str, dict[str, Any]] | None = None
                ) -> dict[str, Any]:
     """The pretrained-teacher loop (:mod:`methods.core.distill`): student and discriminator (and the method's ``aux``
@@ -167,7 +161,7 @@ def _loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str | N
     base = resolve_recipe(facts.recipe, facts.paired)
     d_from_teacher = (hp.get("d_init", "teacher") == "teacher" and not facts.teacher.get("checkpoint")
                       and all(recipe[k] == base[k] for k in ("ndf", "d_layers", "d_norm")))
-    train = adam_training(facts.schedule["steps"], facts.schedule, _per_epoch(facts))
+    train = adam_training(facts.schedule["steps"], facts.schedule, epoch_steps_of(facts))
     fresh = init_of(hp)
     networks = {"student": network(facts.student or {}, student_init or fresh),
                 "discriminator": discriminator(recipe, facts.paired, "teacher's D" if d_from_teacher else fresh),
@@ -175,10 +169,10 @@ def _loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str | N
     trains = {role: train for role in ("student", "discriminator", *(aux or {}))}
     return {"trains": trains, "networks": networks,
             "losses": {"gan_mode": recipe["gan_mode"], "lambda_gan": hp.get("lambda_gan", 1.0), **losses},
-            "interleave": _loop_interleave(hp["d_step"])}
+            "interleave": loop_interleave(hp["d_step"])}
 
 
-def _loop_interleave(d_step: str) -> str:
+def loop_interleave(d_step: str) -> str:
     """The order of the loop's discriminator and student steps (``d_step``, :data:`methods.core.schedule_math.D_STEPS`)."""
     if d_steps_first(d_step):
         return "per_iteration (d_step=before_g, CAT's order): D step, then student step (teacher frozen)"
@@ -186,58 +180,25 @@ def _loop_interleave(d_step: str) -> str:
             "against the D of before this iteration), then D step and student step (teacher frozen)")
 
 
-def output_kd_plan(facts: JobFacts) -> dict[str, Any]:
-    return _loop_plan(facts, {"lambda_recon": recon_weight(facts.hparams, facts.paired), "recon_target": "teacher"})
-
-
-def _gan_compression_student(facts: JobFacts, losses: Mapping[str, Any],
+def gan_compression_student_plan(facts: JobFacts, losses: Mapping[str, Any],
                              aux: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """feature_kd and cat_ka (:class:`methods.core.gan_compression.GanCompressionStudent`): the student from the teacher's
     weights where they transfer, the code's pix2pix discriminator."""
     hp = facts.hparams
     recipe = gan_compression_recipe(hp, resolve_recipe(facts.recipe, facts.paired), facts.paired)
     transfer = hp["student_init"] != "scratch" and not transfer_problem(facts.teacher, facts.student or {})
-    return _loop_plan(facts, losses, TRANSFER_INIT if transfer else None, recipe, aux)
+    return loop_plan(facts, losses, TRANSFER_INIT if transfer else None, recipe, aux)
 
 
-def feature_kd_plan(facts: JobFacts) -> dict[str, Any]:
-    hp = facts.hparams
-    adaptor = {"adaptor": {"arch": "conv1x1 per distilled layer", "dropout": 0.0, "init": init_of(hp)}}
-    return _gan_compression_student(facts, {"lambda_recon": recon_weight(hp, facts.paired),
-                                            "lambda_distill": feature_kd_distill_weight(hp, facts.paired)}, adaptor)
-
-
-def srpkd_plan(facts: JobFacts) -> dict[str, Any]:
-    hp = facts.hparams
-    return _loop_plan(facts, {"lambda_recon": recon_weight(hp, facts.paired), "lambda_relation": hp["lambda_relation"],
-                              "layer": hp["layer"]})
-
-
-def reko_plan(facts: JobFacts) -> dict[str, Any]:
-    hp = facts.hparams
-    head = {"projection": {"arch": "mlp projection head", "dropout": 0.0, "init": DEFAULT_INIT}}
-    return _loop_plan(facts, {"lambda_recon": recon_weight(hp, facts.paired), "lambda_nce": hp["lambda_nce"],
-                              "tau": hp["tau"], "num_patches": hp["num_patches"]}, aux=head)
-
-
-def cat_ka_plan(facts: JobFacts) -> dict[str, Any]:
-    hp = facts.hparams
-    weights = cat_ka_weights(hp, facts.paired)
-    target = hp["recon_target"] or ("ground_truth" if facts.paired else "teacher")
-    groups = ka_groups(hp["ka_groups"], facts.schedule["batch_size"])
-    return _gan_compression_student(facts, {"lambda_recon": weights["recon"], "recon_target": target,
-                                            "lambda_ka": weights["ka"], "ka_groups": groups})
-
-
-def _online(facts: JobFacts, method: str) -> tuple[Any, int | None]:
+def online_plan_schedule(facts: JobFacts, method: str) -> tuple[Any, int | None]:
     """The online-teacher schedule (:func:`methods.core.schedule_math.online_schedule`) and the steps of one epoch."""
-    sched, per_epoch = facts.schedule, _per_epoch(facts)
+    sched, per_epoch = facts.schedule, epoch_steps_of(facts)
     plan = online_schedule(facts.hparams, facts.paired, facts.n_train or 1, sched["steps"], sched["batch_size"],
                            sched["decay_from"], method)
     return plan, per_epoch if facts.n_train else None
 
 
-def _interleave(facts: JobFacts, plan: Any) -> str:
+def online_interleave(facts: JobFacts, plan: Any) -> str:
     if facts.paired:
         return f"per_iteration n_dis={plan.n_dis}: a teacher step every {plan.n_dis} iteration(s), then a student step"
     window = facts.hparams["window_epochs"]
@@ -245,7 +206,7 @@ def _interleave(facts: JobFacts, plan: Any) -> str:
             f"steps_count={facts.hparams['steps_count']}, teacher_select={facts.hparams['teacher_select']})")
 
 
-def _online_teacher_roles(facts: JobFacts, spec: Mapping[str, Any], plan: Any, per_epoch: int | None,
+def online_teacher_roles(facts: JobFacts, spec: Mapping[str, Any], plan: Any, per_epoch: int | None,
                           recipe: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The teacher a CRD/DCD/OMGD-on-CycleGAN job trains with the task's recipe: trains and networks by role. Its
     learning rate follows the student's schedule shape, stepping with the student (constant, then decaying)."""
@@ -258,126 +219,15 @@ def _online_teacher_roles(facts: JobFacts, spec: Mapping[str, Any], plan: Any, p
     return {role: train for role in roles}, roles
 
 
-def crd_plan(facts: JobFacts) -> dict[str, Any]:
-    hp, paired = facts.hparams, facts.paired
-    plan, per_epoch = _online(facts, "crd")
-    recipe = resolve_recipe(facts.recipe, paired)
-    trains, networks = _online_teacher_roles(facts, online_teacher_spec(hp, facts.teacher), plan, per_epoch, recipe)
-    weights = crd_weights(hp, paired)
-    return {"trains": {"student": adam_training(plan.student_steps, facts.schedule, per_epoch, plan.decay_from),
-                       **trains},
-            "networks": {"student": network(student_spec(facts), init_of(hp)), **networks},
-            "losses": {"gan_mode": recipe["gan_mode"], **{f"lambda_{k}": v for k, v in weights.items()},
-                       "rkd_distance": hp["rkd_distance"], "rkd_angle": hp["rkd_angle"],
-                       "vgg_input": VGG_UNIT if hp["vgg_input"] == "unit" else "imagenet mean/std"},
-            "interleave": _interleave(facts, plan)}
-
-
-def dcd_plan(facts: JobFacts) -> dict[str, Any]:
-    hp, paired = facts.hparams, facts.paired
-    plan, per_epoch = _online(facts, "dcd")
-    recipe = dcd_recipe(hp, resolve_recipe(facts.recipe, paired), paired)
-    trains, networks = _online_teacher_roles(facts, online_teacher_spec(hp, facts.teacher), plan, per_epoch, recipe)
-    student_train = adam_training(plan.student_steps, facts.schedule, per_epoch, plan.decay_from)
-    connector_mode = hp["teacher_connector"] or ("trained" if paired else "frozen")
-    connector = {"arch": "conv1x1 + batchnorm + relu per layer", "dropout": 0.0, "init": NORMAL_INIT}
-    trained = {"connector": student_train}
-    if connector_mode == "trained":
-        trained["teacher_connector"] = student_train
-    return {"trains": {"student": student_train, **trained, **trains},
-            "networks": {"student": network(student_spec(facts), init_of(hp)),
-                         "connector": connector,
-                         "teacher_connector": {**connector, "trained": connector_mode == "trained"}, **networks},
-            "losses": {"gan_mode": recipe["gan_mode"], **{f"lambda_{k}": v for k, v in dcd_weights(hp, paired).items()},
-                       "teacher_connector": connector_mode, "gan_on": hp["gan_on"], "vgg_input": VGG_UNIT},
-            "interleave": _interleave(facts, plan)}
-
-
-def omgd_plan(facts: JobFacts) -> dict[str, Any]:
-    hp, paired = facts.hparams, facts.paired
-    student = facts.student or {}
-    family = network_family(student, "student")
-    plan, per_epoch = _online(facts, "omgd")
-    weights = omgd_weights(hp, paired, family)
-    student_train = adam_training(plan.student_steps, facts.schedule, per_epoch, plan.decay_from)
-    specs = omgd_teacher_specs(hp, facts.teacher, student, paired, family)
-    if paired:
-        teacher_train = adam_training(plan.teacher_steps, facts.schedule, per_epoch, plan.decay_from)
-        networks = {role: network(spec, init_of(hp)) for role, spec in zip(("teacher_wide", "teacher_deep"), specs)}
-        n_share = int(hp["n_share"] if hp["n_share"] is not None else (5 if family == "unet" else 3))
-        d_norm = hp["d_norm"] or specs[0].get("norm", "batch" if family == "unet" else "instance")
-        networks["teacher_discriminator"] = network({"arch": "shared_patchgan_discriminator", "ndf": hp["ndf"],
-                                                     "n_share": n_share, "n_heads": len(networks), "norm": d_norm},
-                                                    init_of(hp))
-        trains = {role: teacher_train for role in networks}
-        gan = {"gan_mode": "hinge", "teacher_lambda_gan": hp["lambda_gan"], "teacher_lambda_recon": hp["lambda_recon"]}
-    else:
-        recipe = resolve_recipe(facts.recipe, paired)
-        trains, networks = _online_teacher_roles(facts, specs[0], plan, per_epoch, recipe)
-        gan = {"gan_mode": recipe["gan_mode"]}
-    aux = {}
-    if weights["cd"]:
-        aux = {"adaptor": {"arch": "conv1x1 per distilled layer", "dropout": 0.0, "init": NORMAL_INIT}}
-    return {"trains": {"student": student_train, **{k: student_train for k in aux}, **trains},
-            "networks": {"student": network(student_spec(facts), init_of(hp)), **aux, **networks},
-            "losses": {**gan, **{f"lambda_{k}": v for k, v in weights.items()}, "ssim_padding": hp["ssim_padding"],
-                       "vgg_input": VGG_UNIT},
-            "interleave": _interleave(facts, plan)}
-
-
 def labelled_plan(facts: JobFacts) -> dict[str, Any]:
     """A classifier or regressor (teacher, NOKD, Hinton KD) trained with SGD on the real training set."""
     role = "teacher" if facts.phase == "teacher" else "student"
     spec = facts.teacher if role == "teacher" else facts.student or {}
     hp = facts.hparams
     losses = {k: hp[k] for k in ("reg_loss", "kd_T", "kd_weight", "label_weight") if k in hp}
-    return {"trains": {role: sgd_training(facts.schedule, _per_epoch(facts))},
+    return {"trains": {role: sgd_training(facts.schedule, epoch_steps_of(facts))},
             "networks": {role: network(spec, CLASSIFIER_INIT)},
             "losses": losses, "interleave": "none"}
-
-
-def cgan_kd_plan(facts: JobFacts) -> dict[str, Any]:
-    """cGAN-KD's student: fine-tuned (from NOKD) on real + fake images with its own SGD schedule. The fake set's
-    size is ``n_fake`` (all of it when None: known only once the fake set exists)."""
-    hp = facts.hparams
-    n_real = facts.n_train or 1
-    n_fake = int(hp["n_fake"]) if hp["n_fake"] is not None else 0
-    schedule = {**facts.schedule, **fine_tuning_values(hp, facts.schedule, n_real, n_fake)}
-    seen = n_real + n_fake if hp["epochs_over"] == "real+fake" else n_real
-    per_epoch = epoch_steps(seen, schedule["batch_size"]) if facts.n_train else None
-    losses = {k: hp[k] for k in ("reg_loss", "kd_T", "kd_weight", "label_weight") if k in hp}
-    init = "nokd student" if hp["init"] == "nokd" else CLASSIFIER_INIT
-    return {"trains": {"student": {**sgd_training(schedule, per_epoch), "epochs_over": hp["epochs_over"]}},
-            "networks": {"student": network(facts.student or {}, init)},
-            "losses": {**losses, "n_fake": hp["n_fake"]}, "interleave": "none"}
-
-
-def fake_set_plan(facts: JobFacts) -> dict[str, Any]:
-    """cGAN-KD's fake-set job (the ``cgan_kd_fake_set`` artifact): its conditional GAN (``gan_d_steps`` D steps per
-    G step) and its density-ratio model (cDR-RS), then sampling and filtering (no training)."""
-    hp = facts.hparams
-    gan_epoch = epoch_steps(facts.n_train, hp["gan_batch_size"]) if facts.n_train else None
-    gan = {"steps": hp["gan_steps"], "epochs": _epochs(hp["gan_steps"], gan_epoch), "batch": hp["gan_batch_size"],
-           "optimizer": "adam", "betas": [hp["gan_beta1"], hp["gan_beta2"]], "lr_schedule": {"policy": "constant"}}
-    steps = dre_steps(hp, facts.n_train or 1)
-    dre_epoch = epoch_steps(facts.n_train, hp["dre_batch_size"]) if facts.n_train else None
-    dre = {"steps": steps, "epochs": _epochs(steps, dre_epoch), "batch": hp["dre_batch_size"], "optimizer": "adam",
-           "weight_decay": hp["dre_weight_decay"], "lr": hp["dre_lr"],
-           "lr_schedule": {"policy": "step", "gamma": hp["dre_gamma"],
-                           "milestone_epochs": [_epochs(round(steps * m), dre_epoch) for m in hp["dre_milestones"]]}}
-    return {"trains": {"cgan_generator": {**gan, "lr": hp["gan_lr_g"]},
-                       "cgan_discriminator": {**gan, "lr": hp["gan_lr_d"],
-                                              "steps_per_generator_step": hp["gan_d_steps"]},
-                       "density_ratio": dre},
-            "networks": {"cgan_generator": {"arch": "sngan / ccgan generator", "ch": hp["gan_ch"], "dropout": 0.0,
-                                            "init": DEFAULT_INIT},
-                         "cgan_discriminator": {"arch": "sngan / ccgan discriminator", "ch": hp["gan_ch"],
-                                                "dropout": 0.0, "init": DEFAULT_INIT},
-                         "density_ratio": {"arch": "mlp", "hidden": list(hp["dre_hidden"]),
-                                           "dropout": float(hp["dre_dropout"]), "init": DEFAULT_INIT}},
-            "losses": {"dre_lambda": hp["dre_lambda"], "filter": hp["filter"], "filter_rho": hp["filter_rho"],
-                       "replace_labels": hp["replace_labels"], "n_per_label": hp["n_per_label"]},
-            "interleave": "sequential: cGAN, then the density-ratio model, then sampling and filtering"}
 
 
 def method_plan(facts: JobFacts) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from methods.core.declaration import MethodSpec
 from methods.core.plan_checks import online_teacher_weights
-from methods.core.plan_specs import crd_plan
 from methods.core.settings import ONLINE_NETWORK_DEFAULTS, ONLINE_PARAMS, SCHEDULE_DEFAULTS, WEIGHT
 from methods.crd.checks import check
+from methods.crd.plan import crd_plan
 from methods.registry import Param
 
 SPEC = MethodSpec(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from methods.core.declaration import MethodSpec
 from methods.core.plan_checks import online_teacher_weights
-from methods.core.plan_specs import dcd_plan
 from methods.core.settings import GAN_MODE, NDF, ONLINE_NETWORK_DEFAULTS, ONLINE_PARAMS, SCHEDULE_DEFAULTS
+from methods.dcd.plan import dcd_plan
 from methods.registry import Param
 
 SPEC = MethodSpec(

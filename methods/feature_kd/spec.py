@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import feature_kd_plan
 from methods.core.settings import GC_STUDENT_PARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS, WEIGHT
 from methods.feature_kd.checks import check
+from methods.feature_kd.plan import feature_kd_plan
 
 SPEC = MethodSpec(
     name="feature_kd", families=("i2i",), teacher_mode="pretrained",

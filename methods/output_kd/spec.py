@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import output_kd_plan
 from methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
+from methods.output_kd.plan import output_kd_plan
 
 SPEC = MethodSpec(
     name="output_kd", families=("i2i",), teacher_mode="pretrained",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import reko_plan
 from methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
 from methods.registry import Param
 from methods.reko.checks import check
+from methods.reko.plan import reko_plan
 
 SPEC = MethodSpec(
     name="reko", families=("i2i",), teacher_mode="pretrained",

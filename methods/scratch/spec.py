@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import scratch_plan
+from methods.scratch.plan import scratch_plan
 
 SPEC = MethodSpec(
     name="scratch", families=("i2i",), teacher_mode="none",

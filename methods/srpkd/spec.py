@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import srpkd_plan
 from methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
 from methods.srpkd.checks import check
+from methods.srpkd.plan import srpkd_plan
 
 SPEC = MethodSpec(
     name="srpkd", families=("i2i",), teacher_mode="pretrained",
