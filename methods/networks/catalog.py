@@ -54,7 +54,10 @@ def _keyword_defaults(args: ast.arguments) -> dict[str, Any]:
 def factory_entries(path: Path) -> dict[str, dict[str, Any]]:
     """Every network the module at ``path`` registers: name -> ``{"summary", "args"}`` (see
     :func:`methods.registry.network_meta`, which reads the same off the loaded factory)."""
-    body = ast.parse(path.read_text(), str(path)).body
+    text = path.read_text()
+    if f"@{_REGISTER}(" not in text:
+        return {}
+    body = ast.parse(text, str(path)).body
     classes = {node.name: node for node in body if isinstance(node, ast.ClassDef)}
     entries = {}
     for node in body:
