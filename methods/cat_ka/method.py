@@ -12,7 +12,7 @@ with KA the kernel alignment of :mod:`methods.losses.kernel_alignment` on each p
 features, flattened per sample (no adaptor: the channel counts may differ). KA compares samples of
 the batch with each other, so it needs batch > 1: at batch 1 it is identically 1 and the method
 would train as plain output distillation. A schedule with batch size 1 is refused before anything
-runs (its planning check, ``methods.core.plan_checks.cat_ka``, run when the grid is expanded and again by ``train``).
+runs (its planning check, ``methods.cat_ka.checks``, run when the grid is expanded and again by ``train``).
 
 Layers: the ResNet generators' ``distill_points()``, which for 9 blocks are CAT's pairing (the end
 of the downsampling and the outputs of residual blocks 3, 6 and 9; ``model.9/12/15/18``); on the

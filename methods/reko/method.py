@@ -21,7 +21,7 @@ the weights are our construction, as ``METHODS.md`` records; each is a hyperpara
 * ``lambda_nce`` (contrastive weight), ``lambda_recon`` (output L1; ``None``: 10 CycleGAN / 100 pix2pix).
 
 The layer must have at least 2 positions (a positive and a negative) at the task's size, on the
-same grid for student and teacher; otherwise its planning check (``methods.core.plan_checks.reko``) refuses the job when the grid
+same grid for student and teacher; otherwise its planning check (``methods.reko.checks``) refuses the job when the grid
 is planned.
 
 =====================  ====================================  ==================================  =========================

@@ -19,7 +19,7 @@ normalisation, layer, loss form and weights are our choices, exposed as hyperpar
 * ``lambda_recon``: output L1 weight, ``None`` = GAN Compression's 10 (CycleGAN) / 100 (pix2pix).
 
 A layer with fewer than 2 positions at the task's size is refused when the grid is planned
-(its planning check, ``methods.core.plan_checks.srpkd``), never trained as plain output distillation.
+(its planning check, ``methods.srpkd.checks``), never trained as plain output distillation.
 
 =====================  ====================================  ==================================  =========================
 component              paper or public code (file)           ours                                why
