@@ -21,7 +21,7 @@ from benchmarks.config import JobConfig
 from benchmarks.provenance import code_version, config_hash, rebuilt_rerun_command
 from benchmarks.store import CorruptRecord, ResultStore
 from methods import ARTIFACTS, METHODS
-from methods.network_spec import describe_network
+from methods.networks.network_spec import describe_network
 
 #: Which metric is the job's headline and how it was measured, recorded by every model job.
 JOB_PROTOCOL_COLUMNS = ("quality_metric", "eval_protocol")

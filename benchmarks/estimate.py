@@ -40,7 +40,7 @@ from benchmarks.macs_table import gmacs as _gmacs, write_macs_table
 from benchmarks.store import DONE, ResultStore
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS
-from methods.network_spec import describe_network
+from methods.networks.network_spec import describe_network
 
 if TYPE_CHECKING:
     import torch
@@ -327,10 +327,10 @@ def _synthetic(paired: bool, size: int, n: int) -> ImageTranslationData:
 def _time_steps(job: JobConfig, steps: int, device: torch.device) -> float:
     import torch
 
-    from methods.base import TrainSetup
-    from methods.networks import build_network
-    from methods.recipes import train_recipe
-    from methods.training import Schedule
+    from methods.core.base import TrainSetup
+    from methods.networks.build import build_network
+    from methods.core.recipes import train_recipe
+    from methods.core.training import Schedule
 
     data = _synthetic(TASKS.info(job.task).paired, _size(job), max(2, int(job.schedule.get("batch_size", 1))))
     schedule = Schedule.from_mapping({**job.schedule, "steps": steps, "log_every": steps, "checkpoint_every": 0})

@@ -8,7 +8,7 @@ A family declares:
   (``function(ctx) -> JobResult``); imported only inside a job. A body scores its network through the metric
   specs (``benchmarks.metrics.compute_metrics``), so a metric declared for the family is run by every job of it;
 * ``teacher_plan``: ``"module:function"``, the torch-free training plan of its teacher jobs
-  (``function(facts: methods.plan_specs.JobFacts) -> dict``, :mod:`benchmarks.training_plan`);
+  (``function(facts: methods.core.plan_specs.JobFacts) -> dict``, :mod:`benchmarks.training_plan`);
 * ``data``: ``"module:Class"``, the kind of data its tasks' loaders return (a job checks it before training);
 * ``schedule``: ``"module:Class"``, the schedule dataclass its jobs train with, and
   ``schedule_defaults``, that class's defaults as plain data (a grid checks ``--set schedule.*``
@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from methods.recipe_settings import RECIPE_DEFAULTS, RECIPE_PARAMS
+from methods.core.recipe_settings import RECIPE_DEFAULTS, RECIPE_PARAMS
 from methods.registry import Param, Registry
 
 
@@ -62,7 +62,7 @@ FAMILIES: Registry[Family] = Registry("family")
 _SGD_DEFAULTS = {"steps": 2000, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005,
                  "lr_policy": "step", "milestones": (0.625, 0.75, 0.875), "gamma": 0.1, "log_every": 50,
                  "checkpoint_every": 0, "select": "last", "val_every": 0, "val_size": 0}
-#: the checkpoint policy (methods.training.SELECT; tests/test_checkpoint_policy checks they agree) and the ranges
+#: the checkpoint policy (methods.core.training.SELECT; tests/test_checkpoint_policy checks they agree) and the ranges
 #: the schedules' ``from_mapping`` would refuse inside a job (steps 0, a log interval of 0...), checked by ``--set``
 _SHARED = {"select": Param("str", choices=("last", "best_val")), "steps": Param("int", low=1),
            "batch_size": Param("int", low=1), "log_every": Param("int", low=1),
@@ -76,7 +76,7 @@ _SGD_SCHEDULE = {**_SHARED, "lr": Param("float", low=1e-12), "momentum": Param("
 for _family in (
     Family("i2i", "image-to-image translation (paired pix2pix or unpaired CycleGAN tasks)",
            job="benchmarks.i2i_jobs:run_i2i_job", data="datasets.base:ImageTranslationData",
-           teacher_plan="methods.plan_specs:teacher_plan", schedule="methods.training:Schedule",
+           teacher_plan="methods.core.plan_specs:teacher_plan", schedule="methods.core.training:Schedule",
            schedule_defaults={"steps": 200, "batch_size": 4, "lr": 0.0002, "beta1": 0.5, "decay_from": 0.5,
                               "log_every": 50, "checkpoint_every": 0, "select": "last", "val_every": 0,
                               "val_size": 0},
@@ -84,8 +84,8 @@ for _family in (
            metrics=("fid", "kid"), by_pairing=True, calibrated=True, baselines=("scratch", "output_kd"),
            schedule_params=_I2I_SCHEDULE),
     *(Family(name, description, job="benchmarks.labelled_jobs:run_labelled_job",
-             data="datasets.labelled:LabelledImageData", teacher_plan="methods.plan_specs:labelled_plan",
-             schedule="methods.labelled_training:SGDSchedule", schedule_defaults=_SGD_DEFAULTS, metrics=(metric,),
+             data="datasets.labelled:LabelledImageData", teacher_plan="methods.core.plan_specs:labelled_plan",
+             schedule="methods.core.labelled_training:SGDSchedule", schedule_defaults=_SGD_DEFAULTS, metrics=(metric,),
              baselines=("nokd", "vanilla_kd"), schedule_params=_SGD_SCHEDULE, reported_as=reported_as)
       for name, description, metric, reported_as in (
           ("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)", "accuracy", "cls"),

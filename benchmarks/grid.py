@@ -3,7 +3,7 @@
 
 A suite's ``methods`` may hold shell-style patterns (``"*"``): they expand, per task, to every
 registered method of the task's family, so a suite picks up methods registered after it was written.
-Nothing here imports torch: the methods' planning checks are torch-free (:mod:`methods.plan_checks`).
+Nothing here imports torch: the methods' planning checks are torch-free (:mod:`methods.core.plan_checks`).
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from benchmarks.suites import EVALUATION_DEFAULTS, Suite
 from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS
-from methods.network_geometry import size_problem
-from methods.network_spec import spec_problem
-from methods.plan_checks import StudentPlan, check_student_plan
+from methods.networks.geometry import size_problem
+from methods.networks.network_spec import spec_problem
+from methods.core.plan_checks import StudentPlan, check_student_plan
 from methods.registry import Need, resolve_settings
 
 #: Seeds are integers in [0, SEED_LIMIT): torch's generators take seeds below 2**64 and the jobs derive a few
@@ -221,7 +221,7 @@ def expand(suite: Suite, *, tasks: Sequence[str] | None = None, methods: Sequenc
 
 def check_plans(jobs: Iterable[JobConfig]) -> None:
     """Each student's method checks, before anything runs, that it can work with its networks, the task's
-    image size, its hyperparameters and its schedule (its planning check, ``methods.plan_checks``): SRPKD/ReKo
+    image size, its hyperparameters and its schedule (its planning check, ``methods.core.plan_checks``): SRPKD/ReKo
     on a layer without spatial extent, CAT's kernel alignment at batch 1 or a bad CRD schedule setting fail
     the grid here, with the method's message after the suite and task, never train as something else.
 
@@ -253,7 +253,7 @@ RECIPE_KEYS = {"ndf": "recipe.ndf", "n_layers": "recipe.d_layers"}
 
 def _job_networks(job: JobConfig) -> dict[str, Mapping[str, Any]]:
     """The networks a job builds, by the ``--set`` section that sets them: its teacher, its student and, for a
-    family with a GAN recipe, the PatchGAN discriminator (``methods.recipes.build_discriminator``)."""
+    family with a GAN recipe, the PatchGAN discriminator (``methods.core.recipes.build_discriminator``)."""
     networks: dict[str, Mapping[str, Any]] = {"teacher": job.teacher}
     if job.student:
         networks["student"] = job.student

@@ -18,10 +18,10 @@ from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from benchmarks.teachers import load_teacher_checkpoint
 from datasets import TASKS, ImageTranslationData
 from methods import METHODS, TrainSetup
-from methods.networks import build_network
-from methods.recipes import resolve_recipe, train_recipe
-from methods.inference import batched_forward
-from methods.training import Schedule, to_uint8, validation_size
+from methods.networks.build import build_network
+from methods.core.recipes import resolve_recipe, train_recipe
+from methods.core.inference import batched_forward
+from methods.core.training import Schedule, to_uint8, validation_size
 
 
 def translate(generator: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:

@@ -22,7 +22,7 @@ from benchmarks.metrics import METRICS
 from benchmarks.metrics.complexity import count_macs, count_params, macs_protocol
 from benchmarks.metrics.latency import measure_latency
 from benchmarks.store import ResultStore
-from methods.training import BestCheckpoint, SelectingCheckpointer
+from methods.core.training import BestCheckpoint, SelectingCheckpointer
 
 if TYPE_CHECKING:
     from benchmarks.runner import FileCheckpointer, RunOptions

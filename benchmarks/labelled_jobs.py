@@ -5,7 +5,7 @@
 * ``artifact``: what a method's students share (cGAN-KD's fake set), made by the code its registry entry
   names (``Artifact.make``, in the method's package) from the data, the teacher when it depends on one, and
   the grid's FID extractor;
-* ``student``: the method's run (``methods.base.TrainSetup``, as for every family): the frozen teacher for methods that distil, and
+* ``student``: the method's run (``methods.core.base.TrainSetup``, as for every family): the frozen teacher for methods that distil, and
   the other jobs' outputs its method ``needs`` (an artifact as its entry loads it, another student's
   weights), under the roles the job's ``inputs`` name.
 
@@ -36,10 +36,10 @@ from benchmarks.protocols import fid_against, quality_metric, task_quality_metri
 from benchmarks.store import ResultStore, atomic_torch_save, torch_load
 from datasets.labelled import LabelledImageData
 from methods import ARTIFACTS, METHODS
-from methods.artifacts import ArtifactJob
-from methods.base import TrainSetup
-from methods.labelled_training import SGDSchedule, build_labelled_network, predict, train_classifier
-from methods.training import validation_size
+from methods.core.artifacts import ArtifactJob
+from methods.core.base import TrainSetup
+from methods.core.labelled_training import SGDSchedule, build_labelled_network, predict, train_classifier
+from methods.core.training import validation_size
 
 MODEL_FILE = "model.pt"
 

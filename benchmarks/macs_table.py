@@ -32,7 +32,7 @@ def count_gmacs(spec_json: str, size: int) -> float:
     import torch
 
     from benchmarks.metrics.complexity import count_macs
-    from methods.networks import build_network
+    from methods.networks.build import build_network
 
     with torch.device("meta"):
         net = build_network(json.loads(spec_json))

@@ -29,7 +29,7 @@ from benchmarks.suites import EVALUATION_DEFAULTS, SUITES, Suite
 from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS, NETWORKS
-from methods.network_spec import network_args
+from methods.networks.network_spec import network_args
 from methods.registry import Param, param_of
 
 

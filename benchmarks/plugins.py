@@ -14,7 +14,7 @@ plugin (the CLI's exit status 2, before anything runs), a module that cannot be 
 a name already there (built in, or from an earlier plugin), and a plugin that adds nothing. The loaded module
 names travel with a launch (``RunOptions.plugins``), never in a job's config, so job ids do not depend on which
 plugins are installed: :class:`benchmarks.runner.JobRunner` imports them in the job's process (a local worker, a
-SLURM task) before it reads a registry. A plugin that declares its entries lazily, as :mod:`methods.entries` does,
+SLURM task) before it reads a registry. A plugin that declares its entries lazily, as a method folder's ``spec.py`` does,
 keeps listing and planning free of torch.
 """
 from __future__ import annotations
@@ -23,23 +23,20 @@ import importlib
 import sys
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 from benchmarks.families import FAMILIES
 from benchmarks.metrics import METRICS
 from benchmarks.suites import SUITES
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS, NETWORKS
-from methods.plan_specs import ARTIFACT_PLANS, PLANS
 from methods.registry import DuplicateNameError, Registry
 
 #: The entry-point group an installed distribution names its plugin modules in.
 GROUP = "kd_gan_bench.plugins"
-#: Every registry a plugin may add to, by the kind of entry it holds, and the name -> function tables of the methods'
-#: and artifacts' training plans (``methods.plan_specs``: what ``plan`` prints and every record stores).
-REGISTRIES: dict[str, Registry | dict] = {
-    **{r.kind: r for r in (METHODS, TASKS, NETWORKS, ARTIFACTS, METRICS, FAMILIES, SUITES)},
-    "method training plan": PLANS, "artifact training plan": ARTIFACT_PLANS}
+#: Every registry a plugin may add to, by the kind of entry it holds (a method's or artifact's training plan is part
+#: of its declaration: :class:`methods.core.declaration.MethodSpec`).
+REGISTRIES: dict[str, Registry] = {r.kind: r for r in (METHODS, TASKS, NETWORKS, ARTIFACTS, METRICS, FAMILIES, SUITES)}
 HOW = "see the README's Plugins section"
 
 
@@ -131,9 +128,9 @@ def _import(plugin: Plugin) -> None:
     _PROVIDER.update((key, plugin.module) for key in added)
 
 
-def _entries(table: Registry | Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """A registry's snapshot, or a table's entries as (no lazy entry, value) pairs."""
-    return table.snapshot() if isinstance(table, Registry) else {name: (None, value) for name, value in table.items()}
+def _entries(table: Registry) -> dict[str, tuple[Any, Any]]:
+    """A registry's snapshot: per name, its lazy declaration and its object."""
+    return table.snapshot()
 
 
 def _replaced(before: tuple[Any, Any], after: tuple[Any, Any]) -> bool:

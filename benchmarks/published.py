@@ -14,7 +14,7 @@ Each row keeps its source and gains the columns the leaderboard needs:
   from, where the source says it. ``best_test``: the best checkpoint chosen on the test set (the public GAN
   Compression and OMGD scripts point their validation loader at the test images and keep ``best_net_G``);
   ``unknown`` otherwise (a paper or README that does not say). Our rows are the last checkpoint unless their
-  record says ``best_val`` (``methods.training``);
+  record says ``best_val`` (``methods.core.training``);
 * ``fid_convention``: for FID rows of a task we have, the real-statistics convention the papers use,
   taken to be the task's own (``TaskInfo.fid_protocol``: CycleGAN tasks ``target_train_test``, the
   real statistics GAN Compression publishes and the later papers reuse; pix2pix tasks
@@ -57,7 +57,7 @@ REPORTED_METHODS: dict[str, tuple[str, ...]] = {
 #: the CSV's exact network names -> our network labels (``describe_network``)
 GENERATORS = {"resnet_9blocks ngf64": "resnet ngf64 b9", "mobile resnet ngf16": "mobile_resnet ngf16 b9",
               "unet_256 ngf64": "unet ngf64 d8",
-              # cGAN-KD's CIFAR students (RepDistiller's networks, methods.classifiers presets)
+              # cGAN-KD's CIFAR students (RepDistiller's networks, methods.networks.classifiers presets)
               "ResNet20": "resnet20", "ResNet8x4": "resnet8x4", "VGG8": "vgg8", "WRN40x1": "wrn_40_1",
               "WRN16x2": "wrn_16_2", "MobileNetV2": "mobilenetv2"}
 

@@ -38,9 +38,9 @@ from benchmarks.teacher_catalog import CHECKPOINTS
 from datasets import TASKS
 from datasets.catalog import DATA_ROOT_ENV, resolve_data_root
 from methods import METHODS, NETWORKS
-from methods.network_spec import describe_network
+from methods.networks.network_spec import describe_network
 from methods.registry import UnknownNameError
-from methods.weights import WeightsError
+from methods.weights.resolver import WeightsError
 
 # Listing, expanding, dry-running and submitting a grid import neither torch nor pandas: the commands that
 # need them (collect, status, report, a grid's FID extractor) import them where they run.

@@ -99,7 +99,7 @@ class FileCheckpointer:
             return
         self.stop_requested = True
         if self._stage != "training":
-            from methods.training import PreemptedError
+            from methods.core.training import PreemptedError
 
             raise PreemptedError(f"stop requested during {self._stage}")
 
@@ -112,7 +112,7 @@ class FileCheckpointer:
         finally:
             self._stage = "evaluation"
         if self.stop_requested:  # arrived after the loop's last check
-            from methods.training import PreemptedError
+            from methods.core.training import PreemptedError
 
             raise PreemptedError("stop requested at the end of training")
 
@@ -187,7 +187,7 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
     The job is claimed first (:mod:`benchmarks.claims`): while another live runner holds it, this one waits, and
     when that runner's record (or one written by another grid since this grid planned, :func:`adopted`) is there,
     that record is the outcome, returned without running the job again."""
-    from methods.training import PreemptedError
+    from methods.core.training import PreemptedError
 
     store = ResultStore(options.results_root)
     folder = store.job_dir(config.job_id)
@@ -309,7 +309,7 @@ class JobRunner(submitit.helpers.Checkpointable):
         self.config, self.options = config, options
 
     def __call__(self) -> dict[str, Any]:
-        from methods.training import PreemptedError
+        from methods.core.training import PreemptedError
 
         plugins.load(self.options.plugins, installed=False)  # the launch's plugins, before any registry is read
         config = JobConfig.from_dict(self.config)

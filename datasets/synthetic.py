@@ -149,10 +149,8 @@ def _check(size: int, n_train: int, n_test: int) -> None:
         raise ValueError(f"n_train and n_test must be >= 1, got {n_train}, {n_test}")
 
 
-@register_task("synthetic_edges2shapes", paired=True, fid_protocol="target_test", quality_metric="colour_miou",
-               also_quality=("fid",), size=64, n_train=400, n_test=64, seed=0, colours="random")
+@register_task("synthetic_edges2shapes")
 def edges2shapes(size: int, n_train: int, n_test: int, seed: int, colours: str) -> ImageTranslationData:
-    """Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like)."""
     _check(size, n_train, n_test)
     if colours not in COLOURS:
         raise ValueError(f"colours must be one of {COLOURS}, got {colours!r}")
@@ -163,9 +161,8 @@ def edges2shapes(size: int, n_train: int, n_test: int, seed: int, colours: str) 
                                 CLASS_COLOURS)
 
 
-@register_task("synthetic_plain2striped", paired=False, fid_protocol="target_train_test", size=64, n_train=400, n_test=64, seed=0)
+@register_task("synthetic_plain2striped")
 def plain2striped(size: int, n_train: int, n_test: int, seed: int) -> ImageTranslationData:
-    """Unpaired: plain blobs <-> striped blobs on grass, unaligned sets (built-in, horse2zebra-like)."""
     _check(size, n_train, n_test)
     gen = torch.Generator().manual_seed(seed)
     train_a = _plain2striped(gen, n_train, size, striped=False)

@@ -98,11 +98,8 @@ def _check(size: int, n_train: int, n_test: int) -> None:
         raise ValueError(f"n_train and n_test must be >= 1, got {n_train}, {n_test}")
 
 
-@register_task("synthetic_shapes10", family="classification", paired=False, fid_protocol="none",
-               quality_metric="accuracy",
-               size=32, n_train=2000, n_test=500, seed=0)
+@register_task("synthetic_shapes10")
 def shapes10(size: int, n_train: int, n_test: int, seed: int) -> LabelledImageData:
-    """Classification: ten shape classes at random pose, colour and light (built-in, CIFAR-10-like)."""
     _check(size, n_train, n_test)
     gen = torch.Generator().manual_seed(seed)
     train_x, train_y = _shapes10(gen, n_train, size)
@@ -111,11 +108,8 @@ def shapes10(size: int, n_train: int, n_test: int, seed: int) -> LabelledImageDa
                              num_classes=len(SHAPE_CLASSES), augment="crop_flip")
 
 
-@register_task("synthetic_rotation", family="regression", paired=False, fid_protocol="none",
-               quality_metric="mae",
-               size=32, n_train=2000, n_test=500, seed=0)
+@register_task("synthetic_rotation")
 def rotation(size: int, n_train: int, n_test: int, seed: int) -> LabelledImageData:
-    """Regression: an arrow rotated by 0-90 degrees, the angle is the label (built-in, RC-49-like)."""
     _check(size, n_train, n_test)
     gen = torch.Generator().manual_seed(seed)
     train_x, train_y = _rotation(gen, n_train, size)

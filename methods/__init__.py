@@ -1,8 +1,9 @@
 """Distillation methods, the baselines, the networks they train and the losses they share.
 
-Importing this package declares every method, artifact (``methods.entries``) and network
-(``methods.network_entries``) in the registries of ``methods.registry`` without importing torch; a
-method's module is imported the first time the method itself is needed (``METHODS.get(name)``). ``Method``, ``TrainOutcome`` and
+Importing this package declares every method and artifact (each folder's ``spec.py``, found by
+:func:`methods.core.declaration.declare_folders`) and every network (read off its factory's source by
+:func:`methods.networks.catalog.declare_networks`) in the registries of ``methods.registry`` without importing
+torch; a method's module is imported the first time the method itself is needed (``METHODS.get(name)``). ``Method``, ``TrainOutcome`` and
 ``TrainSetup`` (torch) are imported on first access. A method never imports the harness
 (``benchmarks``) or the report.
 """
@@ -10,15 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from methods import entries, network_entries  # noqa: F401  (declare the lazy registry entries)
+from methods.core.declaration import declare_folders
+from methods.networks.catalog import declare_networks
 from methods.registry import ARTIFACTS, METHODS, NETWORKS
+
+declare_folders()
+declare_networks()
 
 __all__ = ["ARTIFACTS", "METHODS", "NETWORKS", "Method", "TrainOutcome", "TrainSetup"]
 
 
 def __getattr__(name: str) -> Any:
     if name in ("Method", "TrainOutcome", "TrainSetup"):
-        from methods import base
-
+        from methods.core import base
         return getattr(base, name)
     raise AttributeError(f"module 'methods' has no attribute {name!r}")

@@ -153,10 +153,12 @@ class Artifact:
     #: ``"teacher"``: the pair's teacher, so one artifact per teacher; a network spec); "" : always the teacher
     network_setting: str = ""
     default_networks: Mapping[str, Mapping[str, Any]] = None  # type: ignore[assignment]
-    #: how it is made, ``ArtifactJob -> ArtifactResult`` (:mod:`methods.artifacts`), and read back by a student,
+    #: how it is made, ``ArtifactJob -> ArtifactResult`` (:mod:`methods.core.artifacts`), and read back by a student,
     #: ``folder -> object`` (set by the registering module; a lazy entry's metadata does not carry them)
     make: Callable[[Any], Any] | None = None
     load: Callable[[Any], Any] | None = None
+    #: its training plan, torch-free (``methods.core.plan_specs.JobFacts -> dict``)
+    plan: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -259,12 +261,9 @@ def describe(obj: Any) -> str:
 
 
 def method_meta(cls: Any) -> dict[str, Any]:
-    """What a listing and a grid expansion read off a method class (see :mod:`methods.entries`)."""
-    return {"families": tuple(getattr(cls, "families", (cls.family,))), "teacher_mode": cls.teacher_mode,
-            "summary": describe(cls), "citation": cls.citation, "defaults": dict(cls.defaults),
-            "resources": dict(cls.resources), "needs": tuple(getattr(cls, "needs", ())),
-            "params": params_of(cls.defaults, getattr(cls, "params", None)), "check": getattr(cls, "plan_check", ""),
-            "weights": getattr(cls, "weights_check", "")}
+    """What a listing and a grid expansion read off a method class: its declaration's
+    (:class:`methods.core.declaration.MethodSpec`, which the class reads)."""
+    return cls.spec.meta()
 
 
 def network_meta(factory: Callable[..., Any]) -> dict[str, Any]:
@@ -280,7 +279,8 @@ def artifact_meta(artifact: Artifact) -> dict[str, Any]:
             "defaults": dict(artifact.defaults), "params": params_of(artifact.defaults, artifact.params),
             "step_keys": tuple(artifact.step_keys), "batch_key": artifact.batch_key, "table": artifact.table,
             "network_setting": artifact.network_setting,
-            "default_networks": {k: dict(v) for k, v in (artifact.default_networks or {}).items()}}
+            "default_networks": {k: dict(v) for k, v in (artifact.default_networks or {}).items()},
+            "plan": artifact.plan}
 
 
 METHODS: Registry = Registry("method", method_meta)

@@ -97,8 +97,8 @@ def step_data(paired: bool = False, size: int = STEP_SIZE):
 
 def step_teacher() -> tuple[nn.Module, nn.Module]:
     """The frozen teacher generator and its discriminator (the recipe's unpaired PatchGAN), seeded, float64."""
-    from methods.networks import build_network
-    from methods.recipes import build_discriminator, resolve_recipe
+    from methods.networks.build import build_network
+    from methods.core.recipes import build_discriminator, resolve_recipe
 
     teacher = build_network(STEP_TEACHER).double()
     teacher.load_state_dict(seeded_state(teacher, 211, 0.1))
@@ -108,12 +108,12 @@ def step_teacher() -> tuple[nn.Module, nn.Module]:
 
 
 def float64_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``methods.training.to_float`` in float64: uint8 [0, 255] -> [-1, 1]."""
+    """``methods.core.training.to_float`` in float64: uint8 [0, 255] -> [-1, 1]."""
     return images.to(device).double().div_(127.5).sub_(1.0)
 
 
 def _swap_to_float(old, new) -> None:
-    """Point every loaded ``methods`` module's ``to_float`` (``methods.training``'s, and the modules that
+    """Point every loaded ``methods`` module's ``to_float`` (``methods.core.training``'s, and the modules that
     imported it by name, including those imported lazily while it was swapped) from ``old`` to ``new``."""
     import sys
 
@@ -128,9 +128,9 @@ def run_our_step(method: str, overrides: dict, paired: bool = False,
     float64: the student's parameters as its optimiser held them before its first step (however the method
     initialised them), and the outcome. Networks are float64 by the default dtype, images by ``float64_images``."""
     from methods import METHODS
-    from methods import training
-    from methods.base import TrainSetup
-    from methods.training import Schedule
+    from methods.core import training
+    from methods.core.base import TrainSetup
+    from methods.core.training import Schedule
 
     dtype, to_float, adam_step = torch.get_default_dtype(), training.to_float, torch.optim.Adam.step
     before: dict[int, torch.Tensor] = {}

@@ -168,8 +168,8 @@ def test_plan_time_refusals_exit_2_and_create_nothing(extra, message, tmp_path, 
 def test_every_schedule_range_is_what_the_schedules_accept():
     """The ``--set schedule.*`` ranges are the ones the families' schedule classes refuse inside a job."""
     from benchmarks.families import FAMILIES
-    from methods.labelled_training import LR_POLICIES, SGDSchedule
-    from methods.training import Schedule
+    from methods.core.labelled_training import LR_POLICIES, SGDSchedule
+    from methods.core.training import Schedule
 
     for name, cls in (("i2i", Schedule), ("classification", SGDSchedule), ("regression", SGDSchedule)):
         params = FAMILIES.get(name).schedule_params

@@ -13,16 +13,18 @@ from torch import nn
 from benchmarks.metrics.complexity import count_macs, count_params
 from datasets import load_task
 from methods import METHODS
-from methods.base import TrainSetup
-from methods.cgan_kd import FakeSet, build_fake_set, generator_from
+from methods.core.base import TrainSetup
+from methods.cgan_kd.fake_set import FakeSet
+from methods.cgan_kd.pipeline import build_fake_set, generator_from
 from methods.cgan_kd.cgan import VicinalLabels, generate
 from methods.cgan_kd.filtering import keep_below, quantile_cutoff, replace_labels, teacher_labels, teacher_losses
-from methods.cgan_kd.subsampling import (DRE_DEFAULTS, DensityRatioModel, RejectionSampler, penalized_softplus_loss,
+from methods.cgan_kd.settings import DRE_DEFAULTS
+from methods.cgan_kd.subsampling import (DensityRatioModel, RejectionSampler, penalized_softplus_loss,
                                          rejection_step, train_density_ratio)
-from methods.labelled_training import (SGDSchedule, augment, evaluate_labelled, predict,
+from methods.core.labelled_training import (SGDSchedule, augment, evaluate_labelled, predict,
                                        train_classifier)
-from methods.networks import build_network
-from methods.vanilla_kd import hinton_kd_loss
+from methods.networks.build import build_network
+from methods.vanilla_kd.method import hinton_kd_loss
 
 CPU = torch.device("cpu")
 SILENT = lambda _msg: None  # noqa: E731

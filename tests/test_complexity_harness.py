@@ -11,7 +11,7 @@ import torch
 
 from benchmarks.config import JobConfig
 from benchmarks.runner import RunOptions, run_job
-from methods.networks import build_network
+from methods.networks.build import build_network
 
 RESNET = {"arch": "resnet_generator", "ngf": 64, "n_blocks": 9}
 UNET = {"arch": "unet_generator", "ngf": 64, "num_downs": 8}

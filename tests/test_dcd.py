@@ -16,13 +16,13 @@ from benchmarks.grid import expand
 from benchmarks.suites import SUITES
 from datasets import load_task
 from datasets.official_counts import CITYSCAPES, CYCLEGAN as OFFICIAL, PIX2PIX
-from methods.base import TrainOutcome, TrainSetup
-from methods.crd_teacher import epoch_steps, plan_schedule
-from methods.dcd import Connectors, dcd_loss, dcd_points, dcd_recipe, discriminator_trunk, min_input_side
-from methods.networks import build_network
-from methods.recipes import build_discriminator, resolve_recipe
+from methods.core.base import TrainOutcome, TrainSetup
+from methods.core.online_teacher import epoch_steps, plan_schedule
+from methods.dcd.method import Connectors, dcd_loss, dcd_points, dcd_recipe, discriminator_trunk, min_input_side
+from methods.networks.build import build_network
+from methods.core.recipes import build_discriminator, resolve_recipe
 from methods.registry import METHODS
-from methods.training import Schedule, set_requires_grad, tap_features
+from methods.core.training import Schedule, set_requires_grad, tap_features
 
 CPU = torch.device("cpu")
 STUDENT = {"arch": "resnet_generator", "ngf": 4, "n_blocks": 2}

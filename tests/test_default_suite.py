@@ -31,7 +31,7 @@ from benchmarks.metrics.fid import compute_fid_kid, resolve_extractor
 from benchmarks.suites import SUITES
 from datasets import TASKS, ImageTranslationData
 from datasets.base import load_task
-from methods.networks import build_network
+from methods.networks.build import build_network
 
 try:
     from tests.cli_helpers import cli, records

@@ -20,8 +20,8 @@ from benchmarks.metrics.fid import (
     inception_cache_path, resolve_extractor,
 )
 from benchmarks.metrics.offline_extractor import OfflineRandConvExtractor, register_offline_extractor
-from methods import loud_warning
-from methods.weights import INCEPTION_SHA256, WeightsError
+from methods.core import loud_warning
+from methods.weights.resolver import INCEPTION_SHA256, WeightsError
 
 try:
     from tests.fid_weights import make_inception_test_weights

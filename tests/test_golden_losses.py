@@ -29,16 +29,16 @@ from torch import nn
 from methods.cgan_kd.filtering import keep_below, quantile_cutoff, teacher_losses
 from methods.cgan_kd.subsampling import penalized_softplus_loss
 from methods import METHODS
-from methods.crd import content_relation_losses
-from methods.dcd import Connectors, dcd_term, discriminator_trunk
-from methods.distill import StepTensors
+from methods.crd.method import content_relation_losses
+from methods.dcd.method import Connectors, dcd_term, discriminator_trunk
+from methods.core.distill import StepTensors
 from methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
 from methods.losses.kernel_alignment import kernel_alignment, kernel_alignment_loss
 from methods.losses.multi_granularity import cd_adaptor, channel_distillation
 from methods.losses.relation_matrix import relation_loss
 from methods.networks.discriminators import PatchGANDiscriminator
-from methods.omgd import image_losses, omgd_vgg
-from methods.training import gan_loss
+from methods.omgd.method import image_losses, omgd_vgg
+from methods.core.training import gan_loss
 
 try:
     from tests.golden_inputs import flat_halves, images, randn, seeded_state, unpack

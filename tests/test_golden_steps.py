@@ -41,9 +41,9 @@ LR = 2e-4
 TOL = 1e-5 * LR
 
 #: CRD's pix2pix code relates the 3 colour channels of the first B patches of the batch (its reshape), where
-#: methods/crd.py relates each image's patches (a deviation its docstring table keeps on purpose). The golden
+#: methods/crd/method.py relates each image's patches (a deviation its docstring table keeps on purpose). The golden
 #: ``crd_patch_per_image`` is the public step with that one line patched to per-image patch sets.
-CRD_PATCHES = pytest.mark.xfail(strict=True, reason="documented deviation: methods/crd.py relates each image's "
+CRD_PATCHES = pytest.mark.xfail(strict=True, reason="documented deviation: methods/crd/method.py relates each image's "
                                                     "patches, the public pix2pixbest_distiller.py 3 channels of B patches")
 
 

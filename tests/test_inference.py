@@ -1,10 +1,10 @@
-"""The one evaluation forward (methods/inference.py): eval mode, no gradients, batch size does not matter."""
+"""The one evaluation forward (methods/core/inference.py): eval mode, no gradients, batch size does not matter."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from methods.inference import batched_forward, eval_mode
+from methods.core.inference import batched_forward, eval_mode
 
 
 def test_batched_forward_is_eval_mode_gradient_free_and_batch_invariant():

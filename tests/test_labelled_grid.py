@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.published import load_published
-from methods.cgan_kd import FakeSet
+from methods.cgan_kd.fake_set import FakeSet
 from report import render_report
 
 try:
@@ -140,7 +140,7 @@ def test_fake_sets_follow_the_filtering_network_and_the_methods_settings() -> No
     own settings give it its own job; a configuration without them keeps its artifact job as it was."""
     from benchmarks.grid import expand
     from benchmarks.suites import SUITES
-    from methods.cgan_kd import resolve_fake_hparams
+    from methods.cgan_kd.pipeline import resolve_fake_hparams
 
     def fake_sets(suite: str, *overrides: str) -> dict[str, object]:
         jobs = expand(SUITES.get(suite), overrides=list(overrides))

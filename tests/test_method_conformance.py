@@ -29,12 +29,12 @@ import methods  # noqa: F401  (registration)
 from benchmarks.grid import check_plans, expand
 from benchmarks.suites import SUITES, Suite
 from datasets import ImageTranslationData, load_task
-from methods.base import Method, TrainSetup
-from methods.networks import build_network
-from methods.plan_checks import StudentPlan
-from methods.recipes import build_discriminator, resolve_recipe
+from methods.core.base import Method, TrainSetup
+from methods.networks.build import build_network
+from methods.core.plan_checks import StudentPlan
+from methods.core.recipes import build_discriminator, resolve_recipe
 from methods.registry import METHODS
-from methods.training import Schedule
+from methods.core.training import Schedule
 
 SEED = 0
 SIZE = 32

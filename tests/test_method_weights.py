@@ -7,11 +7,11 @@ import torch
 
 from datasets import TASKS, load_task
 from methods import METHODS
-from methods.base import TrainSetup
-from methods.networks import build_network
-from methods.plan_checks import weights_needed
-from methods.training import Schedule
-from methods.weights import WEIGHTS
+from methods.core.base import TrainSetup
+from methods.networks.build import build_network
+from methods.core.plan_checks import weights_needed
+from methods.core.training import Schedule
+from methods.weights.resolver import WEIGHTS
 
 I2I_METHODS = [m for m in METHODS.names() if "i2i" in METHODS.info(m).families]
 TEACHER = {"arch": "resnet_generator", "ngf": 8, "n_blocks": 2}

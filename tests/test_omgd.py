@@ -1,4 +1,4 @@
-"""OMGD (methods/omgd.py): its losses against the public code's formulas, its networks' structure, and a
+"""OMGD (methods/omgd/method.py): its losses against the public code's formulas, its networks' structure, and a
 short seeded training run on the built-in paired task at 32x32 in which the student distils from the two
 online teachers it trains with. Seeded, CPU, random-init VGG16 (``empty_hub``)."""
 from __future__ import annotations
@@ -13,16 +13,16 @@ from torch import nn
 
 import methods  # noqa: F401  (registration)
 from datasets import ImageTranslationData, load_task
-from methods.base import TrainOutcome, TrainSetup
-from methods.distill import feature_shapes
+from methods.core.base import TrainOutcome, TrainSetup
+from methods.core.distill import feature_shapes
 from methods.losses.multi_granularity import cd_adaptor, channel_distillation, ssim_loss, tv_sum
-from methods.networks import build_network
+from methods.networks.build import build_network
 from methods.networks.omgd_networks import ExpansionResnetBlock
-from methods.omgd import OMGD, cd_layers, omgd_vgg
-from methods.perceptual import gram_matrix
-from methods.plan_checks import StudentPlan
+from methods.omgd.method import OMGD, cd_layers, omgd_vgg
+from methods.core.perceptual import gram_matrix
+from methods.core.plan_checks import StudentPlan
 from methods.registry import METHODS
-from methods.training import Schedule, to_float
+from methods.core.training import Schedule, to_float
 
 CPU = torch.device("cpu")
 SEED = 0

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -16,7 +16,8 @@ from benchmarks.run import main
 from benchmarks.store import ResultStore
 from benchmarks.suites import SUITES, Suite
 from methods import METHODS
-from methods.output_kd import OutputKD
+from methods.output_kd.method import OutputKD
+from methods.output_kd.spec import SPEC as OUTPUT_KD
 
 
 def test_paper_suites_are_the_papers_setups() -> None:
@@ -61,7 +62,7 @@ def test_cgan_kd_suites_are_the_papers_pairs_and_match_the_reported_rows() -> No
     assert {j.task for j in utk} == {"utkface"} and {j.family for j in utk} == {"regression"}
     # the published CIFAR-100 / UTKFace rows name networks these suites train
     from benchmarks.published import load_published
-    from methods.networks import describe_network
+    from methods.networks.network_spec import describe_network
     ours = {describe_network(j.student) for j in students + [j for j in utk if j.phase == "student"]}
     published = load_published()
     matched = published[published["task"].isin(["cifar100", "utkface"]) & (published["match_method"] != "")]
@@ -69,18 +70,12 @@ def test_cgan_kd_suites_are_the_papers_pairs_and_match_the_reported_rows() -> No
 
 
 def test_method_wildcard_picks_up_methods_registered_later() -> None:
-    class LateKD(OutputKD):
+    class LateKD(OutputKD, spec=replace(OUTPUT_KD, name="late_kd")):
         """A method registered after the suites were written."""
 
-        name = "late_kd"
-        family: ClassVar[str] = "i2i"
+    class OtherFamily(OutputKD, spec=replace(OUTPUT_KD, name="cls_only", families=("cls",))):
+        """A method of another task family."""
 
-    class OtherFamily(OutputKD):
-        name = "cls_only"
-        family: ClassVar[str] = "cls"
-
-    METHODS.add("late_kd", LateKD)
-    METHODS.add("cls_only", OtherFamily)
     try:
         methods = {j.method for j in expand(SUITES.get("cyclegan_horse2zebra")) if j.phase == "student"}
         assert "late_kd" in methods and "cls_only" not in methods

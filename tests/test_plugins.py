@@ -75,12 +75,10 @@ BAD_MODULES = {
     "declares-nothing": ("VALUE = 1\n", "declared nothing"),
     "clash-declared": ("from methods.registry import METHODS\nMETHODS.declare('output_kd', 'kdgb_bad')\n",
                        "method 'output_kd' is declared twice"),
-    "clash-replaced": ("from methods.registry import METHODS\nMETHODS.declare('output_kd', 'methods.output_kd')\n",
+    "clash-replaced": ("from methods.registry import METHODS\nMETHODS.declare('output_kd', 'methods.output_kd.method')\n",
                        "its method 'output_kd' clashes"),
     "clash-registered": ("from methods.registry import METHODS\nMETHODS.add('output_kd', object())\n",
                          "its method 'output_kd' clashes"),
-    "clash-plan": ("from methods.plan_specs import PLANS\nPLANS['output_kd'] = None\n",
-                   "its method training plan 'output_kd' clashes"),
     "clash-metric": ("from benchmarks.metrics import describe_metric\n"
                      "describe_metric('fid', label='FID', higher_is_better=False)\n", "metric 'fid' is registered twice"),
 }

@@ -1,11 +1,14 @@
-"""Every lazy registry entry loads, and says what its loaded object says; listing and planning never import torch.
+"""Every entry is declared once, where discovery finds it; listing and planning never import torch.
 
-A registry entry (``methods/entries.py``, ``datasets/entries.py``) carries the metadata a listing and a
-grid expansion read without importing the entry's module. These tests load every entry and compare,
-so an entry that drifts from its class (a changed default, a new method without its entry) fails here.
+A method is declared by its folder's torch-free ``methods/<method>/spec.py`` (found by folder, like the metric
+specs) and its class reads that declaration; a network by its factory's own source (docstring and signature,
+parsed without importing it); a task in ``datasets/entries.py``, which its loader reads. These tests check that
+discovery finds every folder and nothing is declared anywhere else, that a copied folder is all a new method
+needs, that the declarations are well formed, and that the parsed network metadata equals the loaded factory's.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import shutil
@@ -15,12 +18,15 @@ from pathlib import Path
 
 import pytest
 
+import methods
 from benchmarks import slurm
 from benchmarks.families import FAMILIES, load_object
 from benchmarks.metrics import METRICS
+from benchmarks.run import main
 from benchmarks.suites import SUITES
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS, NETWORKS
+from methods.core.declaration import MethodSpec, declare_folders, folder_entries, spec_folders
 from methods.registry import param_of
 
 try:
@@ -29,28 +35,106 @@ except ImportError:  # pytest's rootdir-relative import mode
     from cli_helpers import REPO
 
 HEAVY = ("torch", "torchvision", "torch_fidelity", "pandas", "matplotlib")
+PACKAGES = ("benchmarks", "datasets", "methods", "report")
+#: What only a method's declaration may say (a class that sets one restates its declaration).
+DECLARED = {"name", "family", "families", "teacher_mode", "citation", "defaults", "resources", "needs", "params",
+            "plan_check", "weights_check"}
+
+
+def _package_sources() -> list[Path]:
+    return sorted(path for package in PACKAGES for path in (REPO / package).rglob("*.py"))
 
 
 @pytest.mark.parametrize("registry, name", [(r, n) for r in (TASKS, NETWORKS, ARTIFACTS) for n in r.names()],
                          ids=lambda v: v if isinstance(v, str) else v.kind)
 def test_entry_metadata_equals_the_loaded_object(registry, name):
+    """A network's metadata parsed from its source equals its factory's signature and docstring; a task's and an
+    artifact's registered object says what its declaration says."""
     declared = registry.meta(name)
     loaded = registry.meta_of(registry.get(name))
     assert declared == loaded, f"{registry.kind} {name!r}: its entry says {declared}, its module {loaded}"
 
 
+def test_discovery_finds_every_method_folder():
+    """Every folder of methods/ with a spec.py declares at least one method or artifact; every method and artifact
+    comes from one, and its class is registered by the folder's module."""
+    folders = sorted(p.parent.name for p in (REPO / "methods").glob("*/spec.py"))
+    assert spec_folders() == folders and len(folders) >= 12
+    declared = {entry.name: folder for folder in folders for entry in folder_entries(folder)}
+    assert all(any(isinstance(e, MethodSpec) for e in folder_entries(f)) for f in folders)
+    assert sorted(declared) == sorted([*METHODS.names(), *ARTIFACTS.names()])
+    for name in METHODS.names():
+        assert METHODS._lazy[name].module == f"methods.{declared[name]}.method"
+    for name in ARTIFACTS.names():
+        assert ARTIFACTS._lazy[name].module == f"methods.{declared[name]}.artifact"
+
+
 @pytest.mark.parametrize("name", METHODS.names())
-def test_method_entry_equals_its_class(name):
-    declared, cls = METHODS.meta(name), METHODS.get(name)
-    loaded = METHODS.meta_of(cls)
-    params = declared.pop("params")
-    loaded.pop("params")
-    assert declared == loaded, f"method {name!r}: its entry says {declared}, its class {loaded}"
-    assert set(params) == set(cls.defaults), f"method {name!r}: params must cover exactly its defaults"
-    for key, default in cls.defaults.items():
-        assert params[key].problem(default) is None, f"{name}.{key}: the default {default!r} breaks its declared type"
+def test_method_class_reads_its_declaration(name):
+    """The class carries the declaration itself (nothing restated) and its meta is that declaration's."""
+    cls = METHODS.get(name)
+    folder = METHODS._lazy[name].module.split(".")[1]
+    assert cls.spec in folder_entries(folder) and cls.spec.name == name
+    assert METHODS.meta_of(cls) == METHODS.meta(name)
+    assert cls.resolve_hparams({}) == METHODS.info(name).defaults
+
+
+def test_no_method_is_declared_anywhere_else():
+    """MethodSpec and Artifact declarations live only in methods/<folder>/spec.py; no module registers a method or
+    declares a registry entry by hand; no method class restates what its declaration says."""
+    makers = {"MethodSpec", "Artifact"}
+    by_hand = {"METHODS.register", "METHODS.declare", "ARTIFACTS.declare", "NETWORKS.declare", "TASKS.declare"}
+    allowed_by_hand = {REPO / "methods/core/declaration.py", REPO / "methods/networks/catalog.py",
+                       REPO / "datasets/entries.py"}
+    for path in _package_sources():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                called = ast.unparse(node.func)
+                if called in makers:
+                    assert path.name == "spec.py" and path.parent.parent == REPO / "methods", \
+                        f"{path}: declares a {called} outside a method folder's spec.py"
+                if called in by_hand:
+                    assert path in allowed_by_hand, f"{path}: {called} by hand; declare it in its folder's spec.py"
+            if isinstance(node, ast.ClassDef) and any(k.arg == "spec" for k in node.keywords):
+                restated = {t.id for stmt in node.body if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+                            for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+                            if isinstance(t, ast.Name)} & DECLARED
+                assert not restated, f"{path}: class {node.name} restates {sorted(restated)} of its declaration"
+
+
+def test_a_copied_method_folder_is_a_new_method(tmp_path, monkeypatch):
+    """Adding a method means adding its folder: a copy of output_kd's under a new name (its name and its modules'
+    written into it) is listed, planned and dry-run without a line changed anywhere else."""
+    root = tmp_path / "extra"
+    shutil.copytree(REPO / "methods" / "output_kd", root / "copied_kd", ignore=shutil.ignore_patterns("__pycache__"))
+    for path in (root / "copied_kd").glob("*.py"):
+        text = path.read_text().replace("methods.output_kd.", "methods.copied_kd.")
+        path.write_text(text.replace('name="output_kd"', 'name="copied_kd"'))
+    monkeypatch.setattr(methods, "__path__", [*methods.__path__, str(root)])
+    try:
+        declare_folders()
+        assert METHODS.info("copied_kd").summary == METHODS.info("output_kd").summary
+        assert METHODS.get("copied_kd").spec.name == "copied_kd"
+        assert main(["grid", "--suite", "smoke_i2i", "--methods", "copied_kd", "--dry-run", "--no-progress",
+                     "--results", str(tmp_path / "results")]) == 0
+        assert main(["plan", "--suite", "smoke_i2i", "--methods", "copied_kd", "--json"]) == 0
+    finally:
+        METHODS._lazy.pop("copied_kd", None)
+        METHODS._entries.pop("copied_kd", None)
+        for module in [m for m in sys.modules if m.startswith("methods.copied_kd")]:
+            del sys.modules[module]
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_declared_params_cover_the_defaults(name):
+    info = METHODS.info(name)
+    assert set(info.params) == set(info.defaults), f"method {name!r}: params must cover exactly its defaults"
+    for key, default in info.defaults.items():
+        assert info.params[key].problem(default) is None, f"{name}.{key}: the default {default!r} breaks its type"
         if default is not None:
-            assert params[key].kind == param_of(default).kind, f"{name}.{key}: declared {params[key].kind}"
+            assert info.params[key].kind == param_of(default).kind, f"{name}.{key}: declared {info.params[key].kind}"
+    assert callable(info.plan) and (info.check is None or callable(info.check))
 
 
 @pytest.mark.parametrize("name", [n for n in METHODS.names() if METHODS.info(n).needs])
@@ -65,8 +149,8 @@ def test_declared_needs_match_the_method(name):
             assert method.needs_student_init(other) is False
 
 
-def test_every_class_registered_is_declared():
-    """Loading everything registers nothing that has no lazy entry (a method added without its entry)."""
+def test_every_object_registered_is_declared():
+    """Loading everything registers nothing that has no lazy entry (a network or task without its declaration)."""
     for registry in (METHODS, NETWORKS, TASKS, ARTIFACTS):
         registry.items()
         undeclared = sorted(set(registry._entries) - set(registry._lazy))
@@ -82,7 +166,7 @@ def test_family_declarations_equal_their_code(name):
     schedule = load_object(family.schedule)
     assert family.schedule_defaults == {f.name: f.default for f in dataclasses.fields(schedule)}
     if family.recipe_defaults:
-        from methods.recipe_settings import RECIPE_DEFAULTS
+        from methods.core.recipe_settings import RECIPE_DEFAULTS
         assert dict(family.recipe_defaults) == dict(RECIPE_DEFAULTS)
     assert all(t in TASKS for t in TASKS.names() if TASKS.info(t).family == name)
 

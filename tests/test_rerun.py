@@ -14,7 +14,7 @@ from benchmarks.run import main
 from benchmarks.runner import FileCheckpointer
 from benchmarks.store import CorruptRecord, ResultStore, outcome_record
 from benchmarks.suites import SUITES
-from methods.training import PreemptedError, Schedule, TrainingState, run_steps
+from methods.core.training import PreemptedError, Schedule, TrainingState, run_steps
 
 try:
     from tests.cli_helpers import TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE

@@ -13,7 +13,7 @@ from benchmarks.metrics.segmentation import (DRNSeg, SegmenterWeightsError, conf
                                              miou_from_confusion, resolve_weights, segmentation_miou)
 from benchmarks.run import main
 from benchmarks.runner import RunOptions, run_job
-from methods.networks import build_network
+from methods.networks.build import build_network
 
 try:
     from tests.dataset_archives import cityscapes_zips

@@ -13,7 +13,7 @@ from benchmarks.overrides import OverrideError
 from benchmarks.run import main
 from benchmarks.suites import SUITES
 from benchmarks.teachers import CHECKPOINTS, CheckpointError, LAYOUTS, load_teacher_checkpoint
-from methods.networks import build_network
+from methods.networks.build import build_network
 
 SMALL = {"arch": "resnet_generator", "ngf": 8, "n_blocks": 2}
 

@@ -28,8 +28,8 @@ from benchmarks.store import ResultStore
 from benchmarks.teacher_catalog import CHECKPOINTS
 from datasets import DATASETS, load_task
 from datasets.labelled import DatasetError
-from methods import weights as W
-from methods.inception_net import TensorOnlyInceptionV3, inception_skeleton
+from methods.weights import resolver as W
+from methods.networks.inception_net import TensorOnlyInceptionV3, inception_skeleton
 from report.csv_guard import formula_safe_frame
 
 

@@ -8,12 +8,12 @@ from torch import nn
 
 import methods  # noqa: F401  (registration)
 from datasets import load_task
-from methods.base import TrainSetup
-from methods.networks import build_network
+from methods.core.base import TrainSetup
+from methods.networks.build import build_network
 from methods.registry import METHODS
-from methods.training import Schedule
-from methods.plan_checks import StudentPlan, transfer_problem
-from methods.weight_transfer import transfer_weights
+from methods.core.training import Schedule
+from methods.core.plan_checks import StudentPlan, transfer_problem
+from methods.networks.weight_transfer import transfer_weights
 
 ARCHS = ("resnet_generator", "mobile_resnet_generator")
 
@@ -89,7 +89,7 @@ def test_feature_kd_starts_from_the_teacher_and_uses_the_codes_pix2pix_discrimin
 
 
 def test_hinge_loss_is_gan_compressions() -> None:
-    from methods.training import gan_loss
+    from methods.core.training import gan_loss
     d = torch.tensor([[-2.0, 0.5], [1.5, 0.0]])
     assert torch.isclose(gan_loss(d, True, "hinge", for_discriminator=True), torch.relu(1 - d).mean())        # D on real
     assert torch.isclose(gan_loss(d, False, "hinge", for_discriminator=True), torch.relu(1 + d).mean())       # D on fake

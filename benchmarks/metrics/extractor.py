@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from methods import weights as weights_files
-from methods.loud_warning import warn_once
-from methods.weights import INCEPTION_FILENAME
+from methods.weights import resolver as weights_files
+from methods.core.loud_warning import warn_once
+from methods.weights.resolver import INCEPTION_FILENAME
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _warn_offline_once(why: str) -> None:
 
 def resolve_extractor(fid_weights: str | os.PathLike | None = None, prefer: str = "auto", *,
                       download: bool = False, log_fn: Any = print) -> Extractor:
-    """Pick and verify the FID feature extractor (:func:`methods.weights.resolve` for Inception).
+    """Pick and verify the FID feature extractor (:func:`methods.weights.resolver.resolve` for Inception).
 
     ``prefer``: ``"auto"`` (default) uses Inception when its weights can be had and otherwise falls
     back to the offline extractor with a loud warning (once per process); ``"inception"`` raises

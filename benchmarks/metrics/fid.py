@@ -9,9 +9,9 @@
 
 Our choices and where they differ from a plain ``torch_fidelity.calculate_metrics`` call:
 
-* Weights come from :mod:`methods.weights` (explicit path, torch.hub cache, official URL, or the
+* Weights come from :mod:`methods.weights.resolver` (explicit path, torch.hub cache, official URL, or the
   package index converted and verified) and are read as tensors only (``weights_only=True``, through
-  :class:`methods.inception_net.TensorOnlyInceptionV3`): torch-fidelity's own class unpickles the file.
+  :class:`methods.networks.inception_net.TensorOnlyInceptionV3`): torch-fidelity's own class unpickles the file.
   :func:`resolve_extractor` never downloads unless asked (the grid asks before it launches jobs); failing
   everything, ``auto`` falls back, with a loud warning, to the deterministic random-conv extractor
   ``offline-randconv-v1`` (:mod:`benchmarks.metrics.offline_extractor`), whose numbers are NOT Inception FID. Every value
@@ -48,8 +48,7 @@ from benchmarks.metrics.extractor import (INCEPTION, INCEPTION_WEIGHTS_FILENAME,
                                           inception_cache_path, resolve_extractor)
 from benchmarks.metrics.offline_extractor import register_offline_extractor
 from datasets.tensor_cache import file_lock
-from methods import weights as weights_files
-
+from methods.weights import resolver as weights_files
 KID_SUBSETS = 100
 KID_SEED = 2020  # torch-fidelity's rng_seed
 KID_MAX_SUBSET = 1000
@@ -93,7 +92,7 @@ def _network(name: str, weights_path: str | None, weights_sha256: str, device: s
     cls = FEATURE_EXTRACTORS_REGISTRY[name]
     layer = cls.get_default_feature_layer_for_metric("fid")
     if name == INCEPTION:  # torch-fidelity's class would unpickle the file with weights_only=False
-        from methods.inception_net import TensorOnlyInceptionV3 as cls
+        from methods.networks.inception_net import TensorOnlyInceptionV3 as cls
     net = cls(name, [layer], feature_extractor_weights_path=weights_path).to(device)
     return net.to(memory_format=torch.channels_last).eval(), layer
 
@@ -242,7 +241,8 @@ def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: 
     :func:`fid_cache_name`). The fake side is never cached. The weights file is verified before use.
     ``test_subsets`` (B x m indices into ``fake``) adds ``fid_subsets``, the FID of each subset of the fakes
     (:func:`benchmarks.metrics.fid_subsets.subset_frechet_distances`; the real statistics held fixed)."""
-    n_fake, n_real = _check_images("fake", fake), _check_images("real", real)
+    n_fake = _check_images("fake", fake)
+    _check_images("real", real)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", real_cache_name or ""):
         raise ValueError(f"real_cache_name must match [A-Za-z0-9_.-]+ (use fid_cache_name), got {real_cache_name!r}")
     provenance = extractor.provenance()

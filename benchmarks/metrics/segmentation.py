@@ -15,7 +15,7 @@ prediction, and a 19 x 19 confusion matrix accumulates over the test set, ignori
 IoU per class = TP / (TP + FP + FN); mIoU = mean over classes (NaN classes, absent from both
 labels and predictions, are skipped), in percent.
 
-Weights are never downloaded (no public direct URL; :mod:`methods.weights` resolves them):
+Weights are never downloaded (no public direct URL; :mod:`methods.weights.resolver` resolves them):
 ``--seg-weights PATH``, else ``$KDGAN_SEG_WEIGHTS``, else ``torch.hub``'s cache
 (``$TORCH_HOME/hub/checkpoints/drn-d-105_ms_cityscapes.pth``). Without them mIoU cannot be
 computed and the job says so; no number is invented.
@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.networks import state_dict_mismatch
-from methods.weights import WEIGHTS, find_local, sha256_file
+from methods.networks.build import state_dict_mismatch
+from methods.weights.resolver import WEIGHTS, find_local, sha256_file
 
 N_CLASSES = 19
 IGNORE = 255
@@ -143,7 +143,7 @@ def weights_cache_path() -> Path:
 
 
 def resolve_weights(explicit: str | None) -> Path:
-    """The weights file (:func:`methods.weights.find_local`: ``explicit``, ``$KDGAN_SEG_WEIGHTS``, torch.hub's
+    """The weights file (:func:`methods.weights.resolver.find_local`: ``explicit``, ``$KDGAN_SEG_WEIGHTS``, torch.hub's
     cache); ``SegmenterWeightsError`` saying how to get it."""
     try:
         found = find_local("drn", explicit or None)

@@ -17,9 +17,9 @@ Prints, on the same seeded uint8 images (``--size`` px, resized to 299 inside th
 * K students: ``compute_fid_kid`` of ``--students`` fake sets against one cached real set, against K
   plain fake passes (target <= 1.1x on CUDA).
 
-Weights: ``--weights``, else whatever :func:`methods.weights.find_local` finds; else a seeded random
+Weights: ``--weights``, else whatever :func:`methods.weights.resolver.find_local` finds; else a seeded random
 InceptionV3 (speed does not depend on the values). torch-fidelity is given
-:class:`methods.inception_net.TensorOnlyInceptionV3` (its own class unpickles the weights file as code).
+:class:`methods.networks.inception_net.TensorOnlyInceptionV3` (its own class unpickles the weights file as code).
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ from torch import nn
 
 from benchmarks.environment import choose_device
 from benchmarks.metrics.fid import INCEPTION, Extractor, compute_fid_kid, extract_features
-from methods.inception_net import inception_skeleton, load_inception, register as register_tensor_only
-from methods.weights import find_local
+from methods.networks.inception_net import inception_skeleton, load_inception, register as register_tensor_only
+from methods.weights.resolver import find_local
 
 
 def _sync(device: torch.device) -> None:

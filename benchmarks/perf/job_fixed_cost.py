@@ -39,8 +39,7 @@ def extractor_build_cpu() -> tuple[str, float]:
 
     from benchmarks.metrics import fid
     from benchmarks.metrics.extractor import resolve_extractor
-    from methods import weights as weights_files
-
+    from methods.weights import resolver as weights_files
     extractor = resolve_extractor(None, "auto", log_fn=lambda *_: None)
     sha = weights_files.sha256_file(Path(extractor.weights_path)) if extractor.weights_path else ""
     start = time.process_time()

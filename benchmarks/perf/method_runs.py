@@ -14,13 +14,14 @@ from benchmarks.perf.capture import last_call, leaf
 from benchmarks.perf.step_memory import StepMemory
 from benchmarks.perf.step_timing import StepClock, time_fwd_bwd
 from datasets.base import ImageTranslationData
-from methods import crd as crd_module
-from methods import omgd as omgd_module
-from methods.base import TrainSetup
-from methods.distill import DistillationMethod
-from methods.networks import build_network, describe_network
+from methods.crd import method as crd_module
+from methods.omgd import method as omgd_module
+from methods.core.base import TrainSetup
+from methods.core.distill import DistillationMethod
+from methods.networks.build import build_network
+from methods.networks.network_spec import describe_network
 from methods.registry import METHODS
-from methods.training import Schedule
+from methods.core.training import Schedule
 
 #: methods that train their teacher in their job: (the function of their module computing their own terms,
 #: the position of the student's side among its arguments)

@@ -15,7 +15,7 @@ CRD's online teacher training are reported separately.
 
 Everything runs through the methods' own code:
 
-* step ms: the method's real ``train`` (the pretrained-teacher loop of :mod:`methods.distill`, CRD's
+* step ms: the method's real ``train`` (the pretrained-teacher loop of :mod:`methods.core.distill`, CRD's
   own loop) runs ``warmup + steps`` steps with ``log_every = 1``; a step lasts from one ``run_steps``
   log call to the next, the device synchronised at each, so it holds batch sampling, the teacher's
   forward, the discriminator's update, the student's update and the loop's bookkeeping. Median over
@@ -34,7 +34,7 @@ Everything runs through the methods' own code:
   the terms output_kd does not have. Shown as % of output_kd's median step.
 * separately: CRD's, OMGD's and DCD's VGG16 style + relu2_2 L1 terms (timed like the losses), their
   steps without them, one step of their online teacher (the CycleGAN recipe of
-  :func:`methods.recipes.build_recipe` at the teacher's width: both generators and both
+  :func:`methods.core.recipes.build_recipe` at the teacher's width: both generators and both
   discriminators), and the RKD angle term on the rows of one image (N = size samples of 3 x size
   values) in the blocked Gram form the methods use against the direct form of the public RKD/CRD
   code (:func:`rkd_angle_loss_reference`).
@@ -71,7 +71,7 @@ from benchmarks.perf.step_memory import StepMemory
 from benchmarks.perf.step_table import format_student
 from benchmarks.perf.step_timing import CLOCKS, use_clock
 from datasets import load_task
-from methods.networks import describe_network
+from methods.networks.network_spec import describe_network
 
 TASK = "synthetic_plain2striped"
 METHOD_NAMES = ("output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd", "dcd", "cat_ka")

@@ -13,8 +13,8 @@ from benchmarks.perf.capture import leaf
 from benchmarks.perf.method_runs import SEED, Bench
 from benchmarks.perf.step_timing import now, sync, time_fwd_bwd
 from methods.losses.relational import rkd_angle_loss, rkd_angle_loss_reference, row_slices
-from methods.recipes import build_recipe, resolve_recipe
-from methods.training import BatchSampler, Schedule
+from methods.core.recipes import build_recipe, resolve_recipe
+from methods.core.training import BatchSampler, Schedule
 
 
 def teacher_step_ms(bench: Bench) -> float:

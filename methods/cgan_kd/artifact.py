@@ -1,9 +1,9 @@
 """cGAN-KD's fake set as a registered artifact: made once per task and teacher, read by every student
 whose method declares ``Need("fake_set", artifact="cgan_kd_fake_set")``.
 
-Its settings are :data:`methods.cgan_kd.FAKESET_DEFAULTS` (a suite's ``fake_set`` section overrides
-them); the declared types are :data:`methods.entries.FAKE_SET_PARAMS`, its report table
-:data:`methods.entries.FAKE_SET_TABLE` (the counts and FIDs :func:`make_fake_set` records).
+Its declaration is :data:`methods.cgan_kd.spec.FAKE_SET` (its settings, whose defaults a suite's ``fake_set``
+section overrides, their declared types, and its report table of the counts and FIDs :func:`make_fake_set`
+records); this module adds how it is made and read back.
 
 The phase (:func:`make_fake_set`): the fake set (``build_fake_set``: filtering network trained on the real
 data, cGAN, cDR-RS subsampling on the filtering network's penultimate features, filtering, label replacement)
@@ -13,17 +13,17 @@ strip of fakes next to real images of the same labels.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from methods.artifacts import ArtifactJob, ArtifactResult
+from methods.core.artifacts import ArtifactJob, ArtifactResult
 from methods.cgan_kd.fake_set import FakeSet
-from methods.cgan_kd.filtering import FILTER_NETS
-from methods.cgan_kd.pipeline import FAKESET_DEFAULTS, build_fake_set
-from methods.entries import FAKE_SET_PARAMS, FAKE_SET_STEPS, FAKE_SET_TABLE
-from methods.registry import ARTIFACTS, Artifact
+from methods.cgan_kd.pipeline import build_fake_set
+from methods.cgan_kd.spec import FAKE_SET
+from methods.registry import ARTIFACTS
 
 FAKE_SET_FILE = "fake_set.pt"
 COUNTS = ("n_generated", "n_after_subsampling", "n_after_filtering", "n_final", "n_labels_replaced", "n_short_labels")
@@ -65,8 +65,4 @@ def load_fake_set(folder: Path) -> FakeSet:
     return FakeSet.load(folder / FAKE_SET_FILE)
 
 
-FAKE_SET = ARTIFACTS.register("cgan_kd_fake_set")(Artifact(
-    name="cgan_kd_fake_set", summary="cGAN-KD's processed fake set of one task and teacher",
-    families=("classification", "regression"), section="fake_set", defaults=FAKESET_DEFAULTS, params=FAKE_SET_PARAMS,
-    step_keys=FAKE_SET_STEPS, batch_key="gan_batch_size", table=FAKE_SET_TABLE, network_setting="filter_net",
-    default_networks=FILTER_NETS, make=make_fake_set, load=load_fake_set))
+ARTIFACTS.register(FAKE_SET.name)(replace(FAKE_SET, make=make_fake_set, load=load_fake_set))

@@ -35,24 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from methods.training import Checkpointer, Schedule, TrainingState, run_steps, to_float, to_uint8
+from methods.core.training import Checkpointer, Schedule, TrainingState, run_steps, to_float, to_uint8
 
-CGAN_DEFAULTS: Mapping[str, Any] = {
-    "gan_steps": 2000,
-    "gan_batch_size": 64,
-    "gan_d_steps": 2,
-    "gan_lr_g": 2e-4,
-    "gan_lr_d": 2e-4,
-    "gan_beta1": 0.0,
-    "gan_beta2": 0.999,
-    "gan_ch": 64,
-    "gan_dim_z": 128,
-    "gan_dim_embed": 128,
-    "ccgan_vicinity": "hard",     # "hard" (HVDL) or "soft" (SVDL)
-    "ccgan_kappa_mult": 1.0,      # kappa = mult x largest gap between sorted distinct training labels
-    "ccgan_sigma": None,          # None: Silverman's rule of thumb on the normalised labels
-    "ccgan_soft_threshold": 1e-3,  # SVDL ignores real images with weight below this
-}
 
 
 # ---------------------------------------------------------------------------------------- networks

@@ -30,22 +30,13 @@ from typing import Any, Mapping
 import torch
 import torch.nn.functional as F
 
-from methods.labelled_training import SGDSchedule
+from methods.cgan_kd.settings import FILTER_NETS
+from methods.core.labelled_training import SGDSchedule
 
 DEFAULT_RHO: Mapping[str, float] = {"classification": 0.9, "regression": 0.7}
 
-FILTER_DEFAULTS: Mapping[str, Any] = {
-    "filter": True,
-    "filter_rho": None,          # None: 0.9 for classification, 0.7 for regression
-    "filter_burn_in": 1000,      # subsampled fakes per label that fix the cut-off (the public code: 1000 per class)
-    "replace_labels": True,
-    "filter_net": None,            # None: the public code's (DenseNet-121 / VGG-11); "teacher"; or a network spec
-    "filter_net_schedule": None,   # SGDSchedule keys, "epochs" allowed; None: the public code's for the family
-}
 
-#: The public code's filtering networks and the schedules they were trained with on the real data (docstring).
-FILTER_NETS: Mapping[str, Mapping[str, Any]] = {"classification": {"arch": "densenet121"},
-                                                "regression": {"arch": "vgg11"}}
+#: The schedules the public code's filtering networks (``FILTER_NETS``) were trained with on the real data (docstring).
 FILTER_NET_SCHEDULES: Mapping[str, Mapping[str, Any]] = {
     "classification": {"epochs": 240, "batch_size": 64, "lr": 0.05, "milestones": (0.625, 0.75, 0.875)},
     "regression": {"epochs": 350, "batch_size": 128, "lr": 0.01, "milestones": (150 / 350, 250 / 350)},

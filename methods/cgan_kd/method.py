@@ -2,7 +2,7 @@
 
 Ding et al., "Distilling and Transferring Knowledge via cGAN-generated Samples for Image
 Classification and Regression" (arXiv 2104.03164), public code UBCDingXin/cGAN-KD. The fake set
-(``methods.cgan_kd.build_fake_set``: filtering network, cGAN, cDR-RS subsampling, filtering, label
+(``methods.cgan_kd.pipeline.build_fake_set``: filtering network, cGAN, cDR-RS subsampling, filtering, label
 replacement) is made once per task in its own phase; these methods train the student on the real
 training split plus a subset of that set. ``cgan_kd`` learns from the (replaced) labels alone;
 ``cgan_kd+vanilla_kd`` adds Hinton KD from the teacher on every batch, real or fake (the paper
@@ -54,41 +54,21 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Mapping
 
-from methods.labelled_method import LABELLED_DEFAULTS, LabelledMethod
-from methods.labelled_training import SGDSchedule
-from methods.registry import METHODS, Need
-from methods.schedule_math import fine_tuning_values
-from methods.vanilla_kd import KD_DEFAULTS, VanillaKD
-
-CGAN_KD_DEFAULTS: Mapping[str, Any] = {
-    "init": "nokd",              # "nokd": fine-tune the NOKD student (the public code); "scratch"
-    "n_fake": 100000,            # fakes used (NFAKE); None: all of the fake set
-    "lr": 0.01,                  # fine-tuning learning rate; None: the suite schedule's
-    "batch_size": 128,           # None: the suite schedule's
-    "epochs": None,              # None: the suite schedule's epochs (its steps x batch size / real images)
-    "epochs_over": "real+fake",  # what one epoch passes over: "real+fake" (the public code) or "real"
-    "milestones": None,          # lr x gamma at these fractions of the run; None: the suite schedule's
-}
-INITS = ("nokd", "scratch")
+from methods.cgan_kd.spec import CGAN_KD, CGAN_KD_VANILLA_KD, INITS
+from methods.core.labelled_method import LabelledMethod
+from methods.core.labelled_training import SGDSchedule
+from methods.core.schedule_math import fine_tuning_values
+from methods.vanilla_kd.method import VanillaKD
 
 
 def fine_tuning_schedule(hp: Mapping[str, Any], schedule: SGDSchedule, n_real: int, n_fake: int) -> SGDSchedule:
     """The suite's ``schedule`` with cGAN-KD's learning rate, batch size, milestones and length
-    (:func:`methods.schedule_math.fine_tuning_values`, which the training plan calls too)."""
+    (:func:`methods.core.schedule_math.fine_tuning_values`, which the training plan calls too)."""
     return SGDSchedule.from_mapping({**asdict(schedule), **fine_tuning_values(hp, asdict(schedule), n_real, n_fake)})
 
 
-@METHODS.register("cgan_kd")
-class CganKD(LabelledMethod):
-    """cGAN-KD: the student (fine-tuned from NOKD) learns from real + filtered cGAN samples."""
-
-    name = "cgan_kd"
+class CganKD(LabelledMethod, spec=CGAN_KD):
     uses_fake_set = True
-    needs = (Need("fake_set", artifact="cgan_kd_fake_set"),
-             Need("student_init", method="nokd", when=(("init", "nokd"),)))
-    citation = ("Ding et al., Distilling and Transferring Knowledge via cGAN-generated Samples for Image "
-                "Classification and Regression, arXiv 2104.03164")
-    defaults = {**LABELLED_DEFAULTS, **CGAN_KD_DEFAULTS}
 
     def needs_student_init(self, hp: Mapping[str, Any]) -> bool:
         if hp["init"] not in INITS:
@@ -104,19 +84,8 @@ class CganKD(LabelledMethod):
         return fine_tuning_schedule(hp, schedule, n_real, n_fake)
 
 
-#: cGAN-KD + KD's fake set in the public code (run_distill_fake.sh): filtered at rho 0.8, labels not adjusted.
-KD_FAKE_SET: Mapping[str, Any] = {"fake_filter_rho": 0.8, "fake_replace_labels": False}
+class CganKDVanillaKD(CganKD, VanillaKD, spec=CGAN_KD_VANILLA_KD):
+    """cGAN-KD + KD: its fake set is filtered at ``fake_filter_rho`` without label replacement
+    (``fake_replace_labels``), as the public code's; None for either takes the suite's fake-set setting (one fake
+    set shared with ``cgan_kd``)."""
 
-
-@METHODS.register("cgan_kd+vanilla_kd")
-class CganKDVanillaKD(CganKD, VanillaKD):
-    """cGAN-KD combined with Hinton KD: real + cGAN samples, CE to labels + T^2 KL to the teacher.
-    Its fake set is filtered at ``fake_filter_rho`` without label replacement (``fake_replace_labels``), as
-    the public code's; None for either takes the suite's fake-set setting (one fake set shared with ``cgan_kd``)."""
-
-    name = "cgan_kd+vanilla_kd"
-    citation = CganKD.citation + "; Hinton et al. 2015"
-    defaults = {**LABELLED_DEFAULTS, **KD_DEFAULTS, **CGAN_KD_DEFAULTS, **KD_FAKE_SET}
-    needs = (Need("fake_set", artifact="cgan_kd_fake_set",
-                  settings=(("fake_filter_rho", "filter_rho"), ("fake_replace_labels", "replace_labels"))),
-             CganKD.needs[1])

@@ -39,27 +39,18 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 import torch
 from torch import nn
 
-from methods.cgan_kd.cgan import CGAN_DEFAULTS, ConditionalGenerator, build_cgan, generate, label_embedding, train_cgan
+from methods.cgan_kd.cgan import ConditionalGenerator, build_cgan, generate, label_embedding, train_cgan
 from methods.cgan_kd.fake_set import FakeSet
-from methods.cgan_kd.filtering import (FILTER_DEFAULTS, filter_net_schedule, filter_net_spec, keep_below,
+from methods.cgan_kd.filtering import (filter_net_schedule, filter_net_spec, keep_below,
                                        quantile_cutoff, replace_labels, resolve_rho, teacher_labels, teacher_losses)
-from methods.cgan_kd.subsampling import DRE_DEFAULTS, DensityRatioModel, RejectionSampler, train_density_ratio
-from methods.labelled_training import evaluate_labelled, frozen, predict, to_targets, train_classifier
-from methods.training import Checkpointer
+from methods.cgan_kd.settings import FAKESET_DEFAULTS
+from methods.cgan_kd.subsampling import DensityRatioModel, RejectionSampler, train_density_ratio
+from methods.core.labelled_training import evaluate_labelled, frozen, predict, to_targets, train_classifier
+from methods.core.training import Checkpointer
 
 if TYPE_CHECKING:
     from datasets.labelled import LabelledImageData
 
-PIPELINE_DEFAULTS: Mapping[str, Any] = {
-    "subsample": True,
-    "n_per_label": 1000,           # fakes kept per class / label point (cGAN-KD CIFAR-100: 5000 per class)
-    "max_label_points": 100,       # regression: at most this many label values to generate at
-    "max_proposals_factor": 20,    # per label: at most factor x n_per_label proposals
-    "fid_samples": 10000,          # raw cGAN samples scored by fid_fn (0: none)
-    "log_every": 50,
-    "checkpoint_every": 0,         # cGAN / ratio-model steps between checkpoints (0: on preemption and at stage ends)
-}
-FAKESET_DEFAULTS: Mapping[str, Any] = {**CGAN_DEFAULTS, **DRE_DEFAULTS, **FILTER_DEFAULTS, **PIPELINE_DEFAULTS}
 
 FidFn = Callable[[torch.Tensor, torch.Tensor], dict]
 
@@ -175,7 +166,7 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module | None, hparams: 
                    device: torch.device, seed: int, *, fid_fn: FidFn | None = None,
                    checkpointer: Checkpointer | None = None, log: Callable[[str], None] = print) -> FakeSet:
     """Make the processed fake set of one task (module docstring); ``teacher``, a network of
-    ``methods.classifiers`` trained on ``data``'s training split, is needed only when it filters."""
+    ``methods.networks.classifiers`` trained on ``data``'s training split, is needed only when it filters."""
     hp = resolve_fake_hparams(hparams)
     family, device = data.family, torch.device(device)
     targets = to_targets(data.train_y, data)

@@ -44,24 +44,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.schedule_math import dre_steps
-from methods.training import Checkpointer, Schedule, TrainingState, run_steps
+from methods.core.schedule_math import dre_steps
+from methods.core.training import Checkpointer, Schedule, TrainingState, run_steps
 
-DRE_DEFAULTS: Mapping[str, Any] = {
-    "dre_epochs": 200,                # passes over the real training split (the public code: 200)
-    "dre_steps": None,                # None: dre_epochs x ceil(n_train / dre_batch_size); a number overrides
-    "dre_batch_size": 256,            # the public code's CIFAR-100 and UTKFace scripts
-    "dre_lr": 1e-4,
-    "dre_milestones": (0.4, 0.75),    # x dre_gamma at these fractions of the run: epochs 80 and 150 of 200
-    "dre_gamma": 0.1,
-    "dre_weight_decay": 1e-4,
-    "dre_lambda": 0.01,
-    "dre_hidden": (2048, 1024, 512, 256, 128),
-    "dre_dropout": 0.5,
-    "dre_dim_embed": 128,
-    "rs_burn_in": 5000,    # proposals per label that set M (the public code: 5000 per class)
-    "rs_batch_size": 500,  # proposals drawn at once
-}
 
 
 class DensityRatioModel(nn.Module):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methods.network_geometry import (resnet_distill_points, spatial_encoder, unet_distill_points,
+from methods.networks.geometry import (resnet_distill_points, spatial_encoder, unet_distill_points,
                                       unet_feature_points)
 from methods.registry import NETWORKS
 

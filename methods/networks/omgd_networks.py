@@ -127,7 +127,7 @@ class UnetDeepestGenerator(nn.Module):
                  input_nc: int = 3, output_nc: int = 3) -> None:
         super().__init__()
         if num_downs < 5:
-            raise ValueError(f"num_downs must be >= 5 (pix2pix layout), got {num_downs}")
+            raise ValueError(f"num_downs must be >= 5 (the deepest U-Net has pix2pix's layout), got {num_downs}")
         kw = dict(norm=norm_layer(norm), use_bias=norm == "instance")
         block = UnetDeepestBlock(ngf * 8, ngf * 8, innermost=True, **kw)
         for _ in range(num_downs - 5):

@@ -1,0 +1,18 @@
+"""``cat_ka``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.cat_ka.method`)."""
+from __future__ import annotations
+
+from methods.cat_ka.checks import check
+from methods.cat_ka.plan import cat_ka_plan
+from methods.core.declaration import MethodSpec
+from methods.core.settings import GC_STUDENT_PARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS
+from methods.registry import Param
+
+SPEC = MethodSpec(
+    name="cat_ka", families=("i2i",), teacher_mode="pretrained",
+    summary="CAT's distillation: GAN + output L1 - lambda_ka x sum of kernel alignments at CAT's layers (batch > 1).",
+    citation="Jin et al., Teachers Do More Than Teach: Compressing Image-to-Image Models, CVPR 2021 "
+             "(kernel-alignment distillation only, no architecture search)",
+    defaults={**LOOP_DEFAULTS, "lambda_ka": None, "lambda_recon": None, "recon_target": None, "layers": None,
+              "ka_groups": 4, **STUDENT_DEFAULTS, "d_step": "before_g"},  # batch_size >= 2: its check
+    params={**GC_STUDENT_PARAMS, "ka_groups": Param("int", low=1)}, check=check, plan=cat_ka_plan)

@@ -1,0 +1,1 @@
+"""The ``crd`` method: its declaration (``spec``, torch-free) and its class (``method``)."""

@@ -1,0 +1,1 @@
+"""The ``dcd`` method: its declaration (``spec``, torch-free) and its class (``method``)."""

@@ -1,0 +1,1 @@
+"""The ``nokd`` method: its declaration (``spec``, torch-free) and its class (``method``)."""

@@ -1,0 +1,13 @@
+"""``nokd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.nokd.method`)."""
+from __future__ import annotations
+
+from methods.core.declaration import MethodSpec
+from methods.core.plan_specs import labelled_plan
+from methods.core.settings import LABELLED_DEFAULTS, LABELLED_PARAMS
+
+SPEC = MethodSpec(
+    name="nokd", families=("classification", "regression"), teacher_mode="none",
+    summary="Student trained on real data only: cross-entropy, or MSE/L1 on normalised labels for regression.",
+    citation="NOKD baseline of Ding et al., cGAN-KD, arXiv 2104.03164 (RepDistiller's CIFAR recipe)",
+    defaults=LABELLED_DEFAULTS, params=LABELLED_PARAMS, plan=labelled_plan)

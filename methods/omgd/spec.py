@@ -1,0 +1,23 @@
+"""``omgd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.omgd.method`)."""
+from __future__ import annotations
+
+from methods.core.declaration import MethodSpec
+from methods.core.plan_checks import online_teacher_weights
+from methods.core.settings import NDF, ONLINE_NETWORK_DEFAULTS, ONLINE_PARAMS, SCHEDULE_DEFAULTS, WEIGHT
+from methods.omgd.checks import check
+from methods.omgd.plan import omgd_plan
+from methods.registry import Param
+
+SPEC = MethodSpec(
+    name="omgd", families=("i2i",), teacher_mode="online",
+    summary="Online multi-granularity distillation: wide + deep online teachers, SSIM/style/feature/TV + channel KD.",
+    citation="Ren et al., Online Multi-Granularity Distillation for GAN Compression, ICCV 2021",
+    defaults={"lambda_ssim": 10.0, "lambda_style": 1e4, "lambda_feature": 10.0, "lambda_tv": 1e-5, "lambda_cd": None,
+              "ssim_padding": "zeros", "deep_teacher": "auto", "deep_teacher_ngf": None, "teacher_arch": None,
+              "lambda_gan": 1.0, "lambda_recon": 100.0, "ndf": 128, "n_share": None,
+              "d_norm": None, **SCHEDULE_DEFAULTS, "vgg_weights": None, **ONLINE_NETWORK_DEFAULTS},
+    params={**ONLINE_PARAMS, "lambda_cd": WEIGHT, "ssim_padding": Param("str", choices=("zeros", "reflect")),
+            "n_share": Param("int", optional=True, low=0, high=5), "deep_teacher_ngf": NDF,
+            "d_norm": Param("str", optional=True)},
+    check=check, weights=online_teacher_weights, plan=omgd_plan)

@@ -1,0 +1,12 @@
+"""``output_kd``'s training plan, torch-free (what ``python -m benchmarks.run plan`` prints
+and every job record stores; the pieces it shares: :mod:`methods.core.plan_specs`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from methods.core.loss_weights import recon_weight
+from methods.core.plan_specs import JobFacts, loop_plan
+
+
+def output_kd_plan(facts: JobFacts) -> dict[str, Any]:
+    return loop_plan(facts, {"lambda_recon": recon_weight(facts.hparams, facts.paired), "recon_target": "teacher"})

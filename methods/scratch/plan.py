@@ -1,0 +1,12 @@
+"""``scratch``'s training plan, torch-free (what ``python -m benchmarks.run plan`` prints
+and every job record stores; the pieces it shares: :mod:`methods.core.plan_specs`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from methods.core.plan_specs import JobFacts, recipe_plan
+
+
+def scratch_plan(facts: JobFacts) -> dict[str, Any]:
+    """``scratch``: the student trained alone with the teacher's recipe."""
+    return recipe_plan(facts, facts.student or {}, "student", "discriminator")

@@ -1,0 +1,13 @@
+"""``scratch``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.scratch.method`)."""
+from __future__ import annotations
+
+from methods.core.declaration import MethodSpec
+from methods.scratch.plan import scratch_plan
+
+SPEC = MethodSpec(
+    name="scratch", families=("i2i",), teacher_mode="none",
+    summary="Student trained from scratch with the teacher's recipe (pix2pix or CycleGAN), no distillation.",
+    citation="NOKD baseline of every paper here; recipes: Isola et al. CVPR 2017 (pix2pix), Zhu et al. ICCV 2017 "
+             "(CycleGAN)",
+    defaults={}, plan=scratch_plan)

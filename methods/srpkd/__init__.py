@@ -1,0 +1,1 @@
+"""The ``srpkd`` method: its declaration (``spec``, torch-free) and its class (``method``)."""

@@ -1,0 +1,10 @@
+"""``srpkd``'s planning check, torch-free: run by the grid on every student job it expands and again when the
+method trains (:mod:`methods.core.plan_checks`)."""
+from __future__ import annotations
+
+from methods.core.plan_checks import StudentPlan, check_spatial_layer
+
+
+def check(plan: StudentPlan) -> None:
+    """SRPKD: a relation between positions needs two of them (one gives the constant [[1]])."""
+    check_spatial_layer("srpkd", plan, 2)

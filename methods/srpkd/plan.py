@@ -1,0 +1,14 @@
+"""``srpkd``'s training plan, torch-free (what ``python -m benchmarks.run plan`` prints
+and every job record stores; the pieces it shares: :mod:`methods.core.plan_specs`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from methods.core.loss_weights import recon_weight
+from methods.core.plan_specs import JobFacts, loop_plan
+
+
+def srpkd_plan(facts: JobFacts) -> dict[str, Any]:
+    hp = facts.hparams
+    return loop_plan(facts, {"lambda_recon": recon_weight(hp, facts.paired), "lambda_relation": hp["lambda_relation"],
+                              "layer": hp["layer"]})

@@ -1,0 +1,17 @@
+"""``srpkd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
+:mod:`methods.srpkd.method`)."""
+from __future__ import annotations
+
+from methods.core.declaration import MethodSpec
+from methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
+from methods.srpkd.checks import check
+from methods.srpkd.plan import srpkd_plan
+
+SPEC = MethodSpec(
+    name="srpkd", families=("i2i",), teacher_mode="pretrained",
+    summary="Semantic relation preserving KD: output L1 + MSE between student and teacher position-relation "
+            "matrices.",
+    citation="Li, Jiang, Aarabi, Semantic Relation Preserving Knowledge Distillation for Image-to-Image Translation, "
+             "ECCV 2020 workshops, arXiv 2104.15082 (relation matrix reconstructed from the abstract)",
+    defaults={**LOOP_DEFAULTS, "lambda_recon": None, "lambda_relation": 10.0, "layer": "auto", "max_side": 32},
+    params=LOOP_PARAMS, check=check, plan=srpkd_plan)

@@ -1,0 +1,1 @@
+"""The ``vanilla_kd`` method: its declaration (``spec``, torch-free) and its class (``method``)."""
