@@ -74,8 +74,8 @@ FAMILIES.add(FAMILY, Family(
     schedule_params={"steps": Param("int", low=1), "batch_size": Param("int", low=1), "lr": Param("float", low=0.0)}))
 
 
-@register_task(TASK, family=FAMILY, paired=True, fid_protocol="none", quality_metric=METRIC, size=8, n_train=16,
-               n_test=8, noise=0.2, seed=0)
+@register_task(TASK, family=FAMILY, paired=True, fid_protocol="none", quality_metric=METRIC,
+               defaults={"size": 8, "n_train": 16, "n_test": 8, "noise": 0.2, "seed": 0})
 def load_toy_denoise(size: int, n_train: int, n_test: int, noise: float, seed: int) -> DenoisingData:
     """Noisy squares to clean squares (a toy denoising task)."""
     import torch
