@@ -66,7 +66,7 @@ _task('summer2winter_yosemite', 'datasets.cyclegan', 'i2i', False,
 _task('synthetic_edges2shapes', 'datasets.synthetic', 'i2i', True,
       {'size': 64, 'n_train': 400, 'n_test': 64, 'seed': 0, 'colours': 'random'}, 'target_test',
       'Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like).',
-      'colour_miou', also_quality=('fid',))
+      'shape_miou', also_quality=('colour_miou', 'fid'))
 _task('synthetic_plain2striped', 'datasets.synthetic', 'i2i', False,
       {'size': 64, 'n_train': 400, 'n_test': 64, 'seed': 0}, 'target_train_test',
       'Unpaired: plain blobs <-> striped blobs on grass, unaligned sets (built-in, horse2zebra-like).',

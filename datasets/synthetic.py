@@ -149,8 +149,8 @@ def _check(size: int, n_train: int, n_test: int) -> None:
         raise ValueError(f"n_train and n_test must be >= 1, got {n_train}, {n_test}")
 
 
-@register_task("synthetic_edges2shapes", paired=True, fid_protocol="target_test", quality_metric="colour_miou",
-               also_quality=("fid",), size=64, n_train=400, n_test=64, seed=0, colours="random")
+@register_task("synthetic_edges2shapes", paired=True, fid_protocol="target_test", quality_metric="shape_miou",
+               also_quality=("colour_miou", "fid"), size=64, n_train=400, n_test=64, seed=0, colours="random")
 def edges2shapes(size: int, n_train: int, n_test: int, seed: int, colours: str) -> ImageTranslationData:
     """Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like)."""
     _check(size, n_train, n_test)
