@@ -38,7 +38,7 @@ register_suite(Suite(
     name="default_i2i",
     description="Built-in paired task (synthetic_edges2shapes, colours tied to the shape's kind) at 32x32: one ResNet "
                 "teacher (ngf 16, 400 steps) vs every method's students at ngf 8, 4 and 2 (3.5x, 10.9x, 30.5x "
-                "fewer MACs; 100 steps), 3 seeds; headline colour-class mIoU against the exact ground truth, FID on "
+                "fewer MACs; 100 steps), 3 seeds; headline shape mIoU (colour-class mIoU beside it) against the exact ground truth, FID on "
                 "the 32 test images beside it; VGG terms off (no ImageNet VGG16 offline). The unpaired built-in task is not in it: its "
                 "CycleGAN teacher does not learn stripes within the ten-minute budget (after 300 steps its FID is no "
                 "better than returning the input), and its students cost two to three times the paired ones.",

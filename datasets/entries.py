@@ -73,8 +73,8 @@ _real_i2i("winter2summer_yosemite", "datasets.cyclegan", False, "Yosemite winter
           "CycleGAN's summer2winter_yosemite, BtoA", "summer2winter_yosemite", reported_as="winter2summer")
 _task("synthetic_edges2shapes", "datasets.synthetic", "i2i", True,
       {"size": 64, **SYNTHETIC_DEFAULTS, "colours": "random"}, "target_test",
-      "Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like).", "colour_miou",
-      also_quality=("fid",))
+      "Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like).", "shape_miou",
+      also_quality=("colour_miou", "fid"))
 _task("synthetic_plain2striped", "datasets.synthetic", "i2i", False, {"size": 64, **SYNTHETIC_DEFAULTS},
       "target_train_test", "Unpaired: plain blobs <-> striped blobs on grass, unaligned sets (built-in, "
       "horse2zebra-like).", "fid")

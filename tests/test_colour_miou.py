@@ -1,12 +1,12 @@
-"""Colour-class mIoU (benchmarks.metrics.colour_miou): synthetic_edges2shapes' headline, scored exactly against
-the ground truth its generator knows."""
+"""Colour-class and shape mIoU (benchmarks.metrics.colour_miou): synthetic_edges2shapes' headline (shape mIoU) and
+the colour classes beside it, scored exactly against the ground truth its generator knows."""
 from __future__ import annotations
 
 import pytest
 import torch
 
 from benchmarks.metrics import METRICS, MetricInputs, compute_metrics
-from benchmarks.metrics.colour_miou import colour_class_metrics
+from benchmarks.metrics.colour_miou import colour_class_metrics, shape_metrics
 from datasets import TASKS
 from datasets.base import load_task
 from datasets.colour_classes import nearest_colour_class
@@ -44,10 +44,34 @@ def test_a_wrong_kind_costs_its_pixels():
     assert scored["colour_accuracy"] == pytest.approx(100 * (1 - first.sum().item() / data.test_labels.numel()))
 
 
-def test_the_task_declares_it_as_headline_and_records_fid_beside_it():
+def test_the_task_declares_shape_miou_its_headline_and_records_colour_miou_and_fid_beside_it():
     info = TASKS.info("synthetic_edges2shapes")
-    assert (info.quality_metric, info.also_quality) == ("colour_miou", ("fid",))
-    assert METRICS.get("colour_miou").higher_is_better and METRICS.get("colour_miou").kind == "quality"
+    assert (info.quality_metric, info.also_quality) == ("shape_miou", ("colour_miou", "fid"))
+    for name in ("shape_miou", "colour_miou"):
+        assert METRICS.get(name).higher_is_better and METRICS.get(name).kind == "quality"
+
+
+def test_shape_miou_scores_the_filled_extent_whatever_its_colour_class():
+    data = load_task("synthetic_edges2shapes", size=32, n_train=2, n_test=8, colours="by_shape")
+    inside = data.test_labels > 0
+    # every shape painted in the next kind's colour: every colour class wrong, every shape's extent right
+    recoloured = data.test_b.clone()
+    for i in range(len(recoloured)):
+        kind = int(data.test_labels[i][inside[i]][0])
+        recoloured[i][:, inside[i]] = (data.class_colours[1 + kind % 4] * 255).round().to(torch.uint8)[:, None]
+    assert shape_metrics(recoloured, data.test_labels, data.class_colours)["shape_miou"] == 100.0
+    assert colour_class_metrics(recoloured, data.test_labels, data.class_colours)["colour_miou"] < 25
+    # half of each shape left white: background IoU and shape IoU from the pixel counts
+    eroded = data.test_b.clone()
+    lost = inside & (torch.arange(32).view(1, 1, 32) % 2 == 0)
+    eroded.permute(0, 2, 3, 1)[lost] = 255
+    scored = shape_metrics(eroded, data.test_labels, data.class_colours)
+    fg, lost_n, bg = inside.sum().item(), lost.sum().item(), (~inside).sum().item()
+    expected = ((fg - lost_n) / fg + bg / (bg + lost_n)) / 2 * 100
+    assert scored["shape_miou"] == pytest.approx(expected)
+    assert scored["test_resamples"]["n"] == 8 and len(scored["test_resamples"]["shape_miou"]) > 1
+    blank = shape_metrics(torch.full_like(data.test_b, 255), data.test_labels, data.class_colours)
+    assert blank["shape_miou"] < 50
 
 
 def test_compute_metrics_merges_each_metrics_resamples_and_puts_the_headline_protocol_first():

@@ -1,5 +1,5 @@
-"""The tasks' quality metrics: FID/KID, mIoU or colour-class mIoU for image-to-image tasks, as the papers compute them
-(:mod:`benchmarks.protocols`), and top-1 accuracy or MAE for classification/regression (cGAN-KD's, Ding et al.,
+"""The tasks' quality metrics: FID/KID, mIoU, colour-class or shape mIoU for image-to-image tasks, as the papers
+compute them (:mod:`benchmarks.protocols`), and top-1 accuracy or MAE for classification/regression (cGAN-KD's, Ding et al.,
 arXiv 2104.03164: the mean over the whole test split)."""
 from __future__ import annotations
 
@@ -40,11 +40,25 @@ def miou(inputs: MetricInputs) -> dict[str, Any]:
 def colour_miou(inputs: MetricInputs) -> dict[str, Any]:
     from benchmarks.metrics.colour_miou import colour_class_metrics
 
-    data = inputs.data
+    return colour_class_metrics(inputs.fake, *_colour_labels(inputs.data, "colour_miou"))
+
+
+def _colour_labels(data: Any, metric_name: str) -> tuple[Any, Any]:
+    """The test labels and class colours of a task scored by ``metric_name``; a clear error where it has none."""
     if data.test_labels is None or data.class_colours is None:
-        raise ValueError(f"task {data.name!r} is scored by colour_miou but its data has no test labels and class "
+        raise ValueError(f"task {data.name!r} is scored by {metric_name} but its data has no test labels and class "
                          f"colours")
-    return colour_class_metrics(inputs.fake, data.test_labels, data.class_colours)
+    return data.test_labels, data.class_colours
+
+
+@metric("shape_miou", label="Shape mIoU", higher_is_better=True, unit="%", families=("i2i",),
+        task_metric="shape_miou", inputs=("data", "fake"),
+        description="2-class mIoU of the filled shapes (background vs shape, any colour class) against the ground "
+                    "truth, from the same pixel classes as colour mIoU (benchmarks.metrics.colour_miou)")
+def shape_miou(inputs: MetricInputs) -> dict[str, Any]:
+    from benchmarks.metrics.colour_miou import shape_metrics
+
+    return shape_metrics(inputs.fake, *_colour_labels(inputs.data, "shape_miou"))
 
 
 describe_metric("colour_accuracy", label="Colour pixel acc.", higher_is_better=True, unit="%", families=("i2i",),
