@@ -32,6 +32,11 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def config_hash(config: "JobConfig") -> str:
+    """sha256 (hex) of the job's identity as canonical JSON; ``job_id`` is ``<phase letter>-<its first 12>``."""
+    return hashlib.sha256(canonical_json(config.identity()).encode()).hexdigest()
+
+
 def short_hash(value: Any, length: int = 12) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:length]
 

@@ -13,19 +13,17 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 
 from benchmarks.config import JobConfig
 from benchmarks.metrics import METRICS
+from benchmarks.job_options import FileCheckpointer, RunOptions
 from benchmarks.metrics.complexity import count_macs, count_params, macs_protocol
 from benchmarks.metrics.latency import measure_latency
 from benchmarks.store import ResultStore
 from methods.core.training import BestCheckpoint, SelectingCheckpointer
-
-if TYPE_CHECKING:
-    from benchmarks.runner import FileCheckpointer, RunOptions
 
 
 @dataclass

@@ -42,6 +42,7 @@ from benchmarks.config import JobConfig
 from benchmarks.environment import REPO_ROOT
 from benchmarks.outcome import GridRun
 from benchmarks.plan import plan_jobs
+from benchmarks.provenance import write_provenance
 from benchmarks.runner import JobRunner, RunOptions, adopted
 from benchmarks.store import ResultStore, atomic_write_bytes
 from benchmarks.workers import WorkerPool
@@ -155,7 +156,7 @@ class LocalBackend:
             pending.remove(config)
             if grid.block_if_waiting(config):
                 continue
-            runner = JobRunner(config.to_dict(), self.options)
+            runner = JobRunner(config.to_dict(), self.options, grid.provenance.get(config.job_id))
             if self.debug:
                 job = self.executor.submit(runner)
                 job.result()
@@ -212,7 +213,9 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
     backend = make_backend(executor, options, run_dir, max_parallel=max_parallel, cluster=cluster, wait=wait)
     store = ResultStore(options.results_root)
     plan = plan_jobs(jobs, store, force=force, retry_failed=retry_failed, in_flight=backend.in_flight(store))
-    grid = GridRun(jobs, plan, store, options.run_id, progress=progress and not (executor == "slurm" and not wait))
+    provenance = write_provenance(run_dir, plan.run, store.root)
+    grid = GridRun(jobs, plan, store, options.run_id, progress=progress and not (executor == "slurm" and not wait),
+                   provenance=provenance)
     try:
         backend.run(plan.run, grid)
     finally:

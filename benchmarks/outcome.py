@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Container, Sequence
+from typing import Any, Container, Mapping, Sequence
 
 from tqdm import tqdm
 
@@ -22,6 +22,8 @@ class GridRun:
     run_id: str
     progress: bool = True
     outcome: dict[str, str] = field(default_factory=dict)
+    #: job id -> the provenance its records carry (:func:`benchmarks.provenance.record_provenance`, by the launcher)
+    provenance: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.outcome.update({job_id: f"skipped ({why})" for job_id, why in self.plan.skipped.items()})
@@ -45,14 +47,15 @@ class GridRun:
             held = claims.try_claim(self.store.job_dir(config.job_id), claims.Owner.me(self.run_id))
             if isinstance(held, claims.Claim):
                 with held:
-                    self.store.write_record(blocked_record(config, *blocker, self.run_id))
+                    self.store.write_record(blocked_record(config, *blocker, self.run_id),
+                                            self.provenance.get(config.job_id))
             self.finish(config.job_id, "blocked")
         return not ready
 
     def settle(self, config: JobConfig, what: str, status: str = "failed", **extra: Any) -> str:
         """Record a job that ended without writing its record (:func:`benchmarks.plan.lost_record`)."""
         record = lost_record(config, self.store, self.run_id, what, status, **extra)
-        self.store.write_record(record)
+        self.store.write_record(record, self.provenance.get(config.job_id))
         return record["status"]
 
     def close(self) -> None:

@@ -1,8 +1,9 @@
 """Where a record came from and how to make it again: the command that reruns the job, its config hash and
-the commit of the code that ran it (issue 13, item 5). :meth:`benchmarks.store.ResultStore.write_record`
-stamps every record (done, failed, blocked, timed out, lost) with :func:`record_provenance`.
+the commit of the code that ran it (issue 13, item 5). The launcher computes :func:`record_provenance` once per
+job it runs (:func:`benchmarks.launcher.run_grid`) and every record of the job (done, failed, blocked, timed out,
+lost) is written with it; the store itself never expands a suite.
 
-* ``config_hash``: the sha256 of the canonical JSON of the job's identity (:meth:`JobConfig.identity`);
+* ``config_hash``: the sha256 of the canonical JSON of the job's identity (:func:`benchmarks.config.config_hash`);
   the job id is its phase letter and the first 12 hex digits, so job ids are unchanged.
 * ``git_commit``: ``git rev-parse HEAD`` of the checkout, with ``-dirty`` when the tree had changes;
   None without git.
@@ -20,26 +21,24 @@ stamps every record (done, failed, blocked, timed out, lost) with :func:`record_
 from __future__ import annotations
 
 import functools
-import hashlib
+import json
 import shlex
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from benchmarks import plugins
-from benchmarks.config import JobConfig, canonical_json, check_job_id
+from benchmarks.config import JobConfig, canonical_json, config_hash
 from benchmarks.environment import git_state
 from benchmarks.grid import expand
 from benchmarks.overrides import OverrideError, parse_override
+from benchmarks.store import atomic_write_bytes
 from benchmarks.suites import SUITES
 from benchmarks.training_plan import job_plan
 from methods.registry import UnknownNameError
 
 PROGRAM = ("python", "-m", "benchmarks.run")
-
-
-def config_hash(config: JobConfig) -> str:
-    """sha256 (hex) of the job's identity as canonical JSON; ``job_id`` is ``<phase letter>-<its first 12>``."""
-    return hashlib.sha256(canonical_json(config.identity()).encode()).hexdigest()
+#: Where a grid run keeps its jobs' provenance (beside its manifest).
+PROVENANCE_FILE = "provenance.json"
 
 
 def code_version() -> str | None:
@@ -135,6 +134,23 @@ def record_provenance(config: Mapping[str, Any], results: str | Path) -> dict[st
             "git_commit": code_version(), "plan": _plan(job)}
 
 
+def write_provenance(run_dir: Path, jobs: Iterable[JobConfig], results: str | Path) -> dict[str, dict[str, Any]]:
+    """How to make each job's record again (:func:`benchmarks.provenance.record_provenance`), computed by the launcher
+    (:func:`benchmarks.launcher.run_grid`) once per job, and kept in ``<run folder>/provenance.json``: every writer of a job's record (its runner, the outcome
+    bookkeeping, ``status`` settling a lost SLURM job) stamps it with this, and no record write expands a suite."""
+    provenance = {job.job_id: record_provenance(job.to_dict(), results) for job in jobs}
+    atomic_write_bytes(run_dir / PROVENANCE_FILE, json.dumps(provenance, sort_keys=True, default=str).encode())
+    return provenance
+
+
+def read_provenance(results: str | Path, run: str) -> dict[str, dict[str, Any]]:
+    """What :func:`write_provenance` kept for grid run ``run`` (``{}`` for a run from before it existed)."""
+    try:
+        return json.loads((Path(results) / "runs" / run / PROVENANCE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _plan(job: JobConfig) -> dict[str, Any] | None:
     """The job's training plan, or None when its settings cannot be planned (the record says what failed)."""
     try:
@@ -153,59 +169,3 @@ def rebuilt_rerun_command(config: Mapping[str, Any], results: str | Path) -> tup
     except Exception as exc:  # a stored config is data: whatever it holds, the other rows go on
         return None, f"the rerun command could not be rebuilt from the stored config ({type(exc).__name__}: " \
                      f"{str(exc)[:200]})"
-
-
-def only_jobs(jobs: Sequence[JobConfig], wanted: Iterable[str], is_done: Callable[[str], bool]) -> list[JobConfig]:
-    """The ``wanted`` jobs of an expansion and, transitively, the jobs they depend on that are not done
-    (``is_done(job_id)``), in the expansion's order; an id the expansion lacks is a ``ValueError``."""
-    by_id = {job.job_id: job for job in jobs}
-    wanted = list(dict.fromkeys(wanted))
-    unknown = [job_id for job_id in wanted if job_id not in by_id]
-    if unknown:
-        raise ValueError(f"--jobs {' '.join(unknown)}: not among the {len(jobs)} jobs this suite, its filters and "
-                         f"--set items expand to (`grid ... --dry-run` lists them; `status --all` lists a store's)")
-    keep, stack = set(wanted), list(wanted)
-    while stack:
-        for dep in by_id[stack.pop()].dependencies:
-            if dep in by_id and dep not in keep and not is_done(dep):
-                keep.add(dep)
-                stack.append(dep)
-    return [job for job in jobs if job.job_id in keep]
-
-
-class UnknownJobError(ValueError):
-    """A job id with neither a record nor a manifest entry in the store."""
-
-
-def stored_jobs(store: Any, job_id: str) -> list[JobConfig]:
-    """The job ``job_id`` as its record (else the newest grid manifest naming it) stored it, preceded by the
-    jobs it depends on, transitively, that are not done; an unknown id, or a stored config whose id this code
-    computes differently, is a ``ValueError`` saying what to do."""
-    from benchmarks.collect import expected_jobs  # pandas: only `rerun` reads manifests this way
-
-    manifest = expected_jobs(store)
-
-    def config_of(wanted: str, needed_by: str | None) -> JobConfig:
-        check_job_id(wanted, f"job {needed_by}'s dependency" if needed_by else "job id")  # never a path
-        record = store.read_record(wanted)
-        data = record["config"] if isinstance(record, dict) else manifest.get(wanted)
-        if data is None:
-            where = f"job {needed_by} depends on {wanted}, which" if needed_by else f"job id {wanted!r}"
-            raise UnknownJobError(f"{where} has no record or grid manifest in {store.root}: `python -m "
-                                  f"benchmarks.run status --all --results {store.root}` lists the job ids")
-        config = JobConfig.from_dict(data)
-        if config.job_id != wanted:
-            raise ValueError(f"the stored config of job {wanted} now has id {config.job_id} (what defines a job "
-                             f"changed since it ran): rerun it with its grid command instead")
-        return config
-
-    ordered: dict[str, JobConfig] = {}
-
-    def visit(config: JobConfig) -> None:  # dependencies first
-        for dep in config.dependencies:
-            if dep not in ordered and not store.is_done(dep):
-                visit(config_of(dep, config.job_id))
-        ordered[config.job_id] = config
-
-    visit(config_of(job_id, None))
-    return list(ordered.values())

@@ -30,7 +30,7 @@ from benchmarks.launcher import EXECUTORS, new_run_dir, resolve_executor, run_gr
 from benchmarks.metrics import METRICS
 from benchmarks.overrides import OverrideError
 from benchmarks.plan import plan_jobs
-from benchmarks.provenance import only_jobs, stored_jobs
+from benchmarks.reruns import only_jobs, stored_jobs
 from benchmarks.runner import RunOptions
 from benchmarks.store import ResultStore, StoreError
 from benchmarks.suites import SUITES, suite_resources

@@ -22,10 +22,9 @@ import subprocess
 import time
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import submitit
 
@@ -33,9 +32,10 @@ from benchmarks import claims, plugins
 from benchmarks.config import JobConfig
 from benchmarks.environment import choose_device, environment
 from benchmarks.families import FAMILIES, load_object
+from benchmarks.job_options import FileCheckpointer, RunOptions
 from benchmarks.metrics import METRICS
 from benchmarks.plan import blocked_record, dependencies_ready
-from benchmarks.store import DONE, ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record, torch_load
+from benchmarks.store import DONE, ResultStore, atomic_write_bytes, outcome_record
 from methods import ARTIFACTS
 
 
@@ -52,72 +52,6 @@ def summary_metrics(config: JobConfig, metrics: dict[str, Any]) -> dict[str, Any
     shown = {column[0] for column in table.get("columns", ())}
     return {k: v for k, v in metrics.items()
             if k in shown or (k in METRICS and METRICS.get(k).kind in SUMMARY_KINDS)}
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Per-grid settings that are not part of a job's identity."""
-
-    results_root: str
-    device: str = "auto"
-    threads: int = 0                  # torch threads per job; 0 leaves torch's default
-    fid_extractor: str = "offline-randconv-v1"
-    fid_weights: str | None = None
-    fid_is_inception: bool = False
-    run_id: str = ""                  # the grid run (its folder name under <results>/runs), stamped on records
-    planned_at_ns: int = 0            # when the grid planned, by the results folder's clock (0: unknown)
-    max_requeues: int = 3             # SLURM: requeues after a time limit/preemption before ``timed_out``
-    seg_weights: str | None = None    # DRN-D-105 weights for mIoU tasks (None: torch.hub's cache)
-    plugins: tuple[str, ...] = ()     # plugin modules the job's process imports first (benchmarks.plugins)
-
-
-class FileCheckpointer:
-    """Resumable training state in the job folder (``state.pt``), saved atomically.
-
-    ``request_stop`` (called from the SLURM signal handler) is honoured where the saved state is
-    consistent: during training it only sets the flag the loop polls, and the loop saves at the next
-    step boundary and raises ``PreemptedError``; before training or during evaluation it raises
-    ``PreemptedError`` at once (the file holds the last save, or the finished training state);
-    once the record is written it is ignored."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.stop_requested = False
-        self._stage = "setup"  # setup -> training -> evaluation -> finished
-
-    def load(self) -> dict | None:
-        return torch_load(self.path) if self.path.exists() else None
-
-    def save(self, state: dict) -> None:
-        atomic_torch_save(state, self.path)
-
-    def requested(self) -> bool:
-        return self.stop_requested
-
-    def request_stop(self) -> None:
-        if self._stage == "finished":
-            return
-        self.stop_requested = True
-        if self._stage != "training":
-            from methods.core.training import PreemptedError
-
-            raise PreemptedError(f"stop requested during {self._stage}")
-
-    @contextmanager
-    def training(self) -> Iterator[None]:
-        """Mark the training span, where stop requests wait for the loop's next step boundary."""
-        self._stage = "training"
-        try:
-            yield
-        finally:
-            self._stage = "evaluation"
-        if self.stop_requested:  # arrived after the loop's last check
-            from methods.core.training import PreemptedError
-
-            raise PreemptedError("stop requested at the end of training")
-
-    def finish(self) -> None:
-        self._stage = "finished"
 
 
 @contextmanager
@@ -181,8 +115,10 @@ def _run_body(config: JobConfig, options: RunOptions, store: ResultStore, folder
     log.info("done: %s", summary_metrics(config, result.metrics))
 
 
-def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpointer | None = None) -> dict[str, Any]:
-    """Train and evaluate one job, write its record, and return it (``status`` says how it went).
+def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpointer | None = None,
+            provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Train and evaluate one job, write its record (stamped with ``provenance``, what the launcher computed for the
+    job: :func:`benchmarks.provenance.record_provenance`), and return it (``status`` says how it went).
 
     The job is claimed first (:mod:`benchmarks.claims`): while another live runner holds it, this one waits, and
     when that runner's record (or one written by another grid since this grid planned, :func:`adopted`) is there,
@@ -209,7 +145,7 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
                 record = blocked_record(config, blocker, blocker_status, blocker_error, options.run_id)
                 log.error("blocked: %s", record["error"])
                 checkpointer.finish()
-                store.write_record(record)
+                store.write_record(record, provenance)
                 return record
             log.info("start: job %s in grid run %s", config.job_id, options.run_id)
             t_start = time.perf_counter()
@@ -225,7 +161,7 @@ def run_job(config: JobConfig, options: RunOptions, checkpointer: FileCheckpoint
             record["timings"] = timings
             record["finished_at"] = _now()
             checkpointer.finish()
-            store.write_record(record)
+            store.write_record(record, provenance)
             if record["status"] == DONE:
                 checkpointer.path.unlink(missing_ok=True)
     return record
@@ -288,9 +224,7 @@ def stop_on_signal(checkpointer: FileCheckpointer) -> Iterator[None]:
 
 
 class JobRunner(submitit.helpers.Checkpointable):
-    """The picklable callable submitted to submitit: ``JobRunner(config_dict, options)()``. It first imports the
-    launch's plugin modules (``options.plugins``, :mod:`benchmarks.plugins`), so a plugin's method, task or metric
-    is there in every job process: a local worker, a SLURM task.
+    """The picklable callable submitted to submitit: ``JobRunner(config_dict, options, provenance)()``.
 
     Under SLURM, when the time limit nears (or the job is preempted), SLURM sends ``SIGUSR2``;
     the job saves its training state (networks, optimisers, schedulers, step, RNG states) at the
@@ -305,8 +239,11 @@ class JobRunner(submitit.helpers.Checkpointable):
     process; ``signal_delay_s`` must leave the job time to start, see ``benchmarks.slurm``.)
     """
 
-    def __init__(self, config: dict[str, Any], options: RunOptions) -> None:
-        self.config, self.options = config, options
+    #: what the job's records are stamped with (None in a runner pickled before it was passed)
+    provenance: Mapping[str, Any] | None = None
+
+    def __init__(self, config: dict[str, Any], options: RunOptions, provenance: Mapping[str, Any] | None = None) -> None:
+        self.config, self.options, self.provenance = config, options, provenance
 
     def __call__(self) -> dict[str, Any]:
         from methods.core.training import PreemptedError
@@ -314,11 +251,11 @@ class JobRunner(submitit.helpers.Checkpointable):
         plugins.load(self.options.plugins, installed=False)  # the launch's plugins, before any registry is read
         config = JobConfig.from_dict(self.config)
         if not under_slurm():
-            return run_job(config, self.options)
+            return run_job(config, self.options, provenance=self.provenance)
         checkpointer = FileCheckpointer(ResultStore(self.options.results_root).job_dir(config.job_id) / "state.pt")
         try:
             with stop_on_signal(checkpointer):
-                record = run_job(config, self.options, checkpointer)
+                record = run_job(config, self.options, checkpointer, self.provenance)
         except PreemptedError as exc:
             record = self._requeue_or_time_out(config, str(exc))
         if record["status"] != DONE:
@@ -356,5 +293,5 @@ class JobRunner(submitit.helpers.Checkpointable):
             log.error("timed out: %s", error)
         record = outcome_record(config.to_dict(), "timed_out", error, self.options.run_id, requeues=count,
                                 finished_at=_now())
-        store.write_record(record)
+        store.write_record(record, self.provenance)
         return record

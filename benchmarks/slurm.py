@@ -88,7 +88,7 @@ def _job_name(config: JobConfig) -> str:
 
 
 def _submit_array(folder: Path, configs: Sequence[JobConfig], resources: SlurmResources, dependency: str | None,
-                  options: RunOptions) -> list[submitit.Job]:
+                  options: RunOptions, provenance: Mapping[str, Mapping[str, Any]]) -> list[submitit.Job]:
     """One ``sbatch`` call: ``configs`` as one array (a plain job when there is one) with ``resources``."""
     executor = submitit.SlurmExecutor(folder=folder, max_num_timeout=resources.max_requeues)
     params = resources.submitit_parameters()
@@ -99,7 +99,7 @@ def _submit_array(folder: Path, configs: Sequence[JobConfig], resources: SlurmRe
     executor.update_parameters(**params)
     job_options = replace(options, threads=resources.cpus, max_requeues=resources.max_requeues)
     try:
-        return executor.submit_array([JobRunner(c.to_dict(), job_options) for c in configs])
+        return executor.submit_array([JobRunner(c.to_dict(), job_options, provenance.get(c.job_id)) for c in configs])
     except FailedJobError as exc:
         raise SlurmError(f"sbatch refused a {configs[0].phase} array of {len(configs)} job(s) "
                          f"({_describe(resources)}): {str(exc).strip()}{_partition_hint(str(exc))}") from None
@@ -171,7 +171,7 @@ def submit(run: Sequence[JobConfig], grid: GridRun, options: RunOptions, cluster
 
     def send(chunk: Sequence[JobConfig], resources: SlurmResources, dep: str | None) -> list[submitit.Job]:
         try:
-            jobs = _submit_array(folder, chunk, resources, dep, options)
+            jobs = _submit_array(folder, chunk, resources, dep, options, grid.provenance)
         except SlurmError as exc:
             if ledger.jobs:
                 raise SlurmError(f"{exc}. The {len(ledger.jobs)} job(s) submitted before stay queued (see "

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from benchmarks.config import JobConfig
 from benchmarks.plan import lost_record
+from benchmarks.provenance import read_provenance
 from benchmarks.slurm_ledger import SlurmError, Submission, chunked, fresh, inside_run, latest_submissions
 from benchmarks.store import ResultStore
 
@@ -154,7 +155,7 @@ def reconcile(store: ResultStore, submissions: Mapping[str, Submission]) -> dict
                 if sub.run not in manifests:
                     manifests[sub.run] = _manifest_jobs(store, sub.run)
                 record = _lost_record(store, manifests[sub.run][job_id], sub, state, reason)
-                store.write_record(record)
+                store.write_record(record, read_provenance(store.root, sub.run).get(job_id))
         live[job_id] = LiveState(record["status"], sub, state if job_id in unsettled else None)
     return live
 

@@ -9,11 +9,12 @@ also holds its log, checkpoints and sample images. Only a record with ``status =
 counts as done; failed, blocked and timed-out jobs are recorded as such (which of them the next
 grid reruns: :func:`benchmarks.plan.plan_jobs`). A record that cannot be parsed, or that is not the record of
 the job whose folder holds it (its folder name, ``job_id`` and the recomputed id of its stored config must agree,
-:func:`benchmarks.provenance.config_hash`), or whose status is not one of :data:`RECORD_STATUSES`, is reported
+:func:`benchmarks.config.config_hash`), or whose status is not one of :data:`RECORD_STATUSES`, is reported
 (path and reason) and treated as missing: a record copied into another job's folder is not counted twice.
 Every record names the grid run that produced it (``run``),
 so a scheduler-side check can tell a job's fresh record from one left by an earlier run, and how to make it
-again (``rerun_command``, ``config_hash``, ``git_commit``: :mod:`benchmarks.provenance`, stamped when written).
+again (``rerun_command``, ``config_hash``, ``git_commit``, ``plan``: :mod:`benchmarks.provenance`), which the
+launcher computes once per job and hands to whoever writes its record: the store knows nothing of suites or plans.
 """
 from __future__ import annotations
 
@@ -22,10 +23,9 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
-from benchmarks.config import JobConfig
-from benchmarks.provenance import config_hash, record_provenance
+from benchmarks.config import JobConfig, config_hash
 
 DONE = "done"
 STATUSES = ("done", "failed", "blocked", "timed_out", "missing", "queued", "running")
@@ -132,7 +132,7 @@ def record_problem(record: Any, folder: str) -> str | None:
     """Why ``record`` (parsed JSON from ``jobs/<folder>/record.json``) is not a record of that job, or None.
 
     A record belongs to the job whose folder holds it: the folder name, its ``job_id`` and the id recomputed from
-    its stored config (:func:`benchmarks.provenance.config_hash`) must agree, so a record copied into another job's
+    its stored config (:func:`benchmarks.config.config_hash`) must agree, so a record copied into another job's
     folder, or one whose config was edited, is corrupt; its status must be one of :data:`RECORD_STATUSES`; the fields
     the report reads must have their types (:data:`RECORD_FIELDS`), and the artifacts be names of files in the
     job's folder."""
@@ -188,9 +188,10 @@ class ResultStore:
             raise StoreError(f"results directory {self.root} is not writable ({exc.strerror or exc}). "
                              f"Choose another with --results PATH (or KDGAN_RESULTS), or fix its permissions.") from None
 
-    def write_record(self, record: dict[str, Any]) -> Path:
-        """Write ``record`` atomically, stamped with its provenance (how to rerun it into this store)."""
-        record = {**record, **record_provenance(record["config"], self.root)}
+    def write_record(self, record: dict[str, Any], provenance: Mapping[str, Any] | None = None) -> Path:
+        """Write ``record`` atomically, stamped with ``provenance`` (how to make it again: what
+        :func:`benchmarks.provenance.record_provenance` computed for the job when the launcher planned it)."""
+        record = {**record, **(provenance or {})}
         path = self.record_path(record["job_id"])
         atomic_write_bytes(path, (json.dumps(record, indent=2, sort_keys=True, default=str) + "\n").encode())
         return path

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.grid import expand
-from benchmarks.provenance import PROGRAM, config_hash, only_jobs, rerun_command
+from benchmarks.config import config_hash
+from benchmarks.provenance import PROGRAM, read_provenance, rerun_command, write_provenance
+from benchmarks.reruns import only_jobs
 from benchmarks.run import build_parser, main
 from benchmarks.store import ResultStore
 from benchmarks.suites import SUITES
@@ -144,7 +146,9 @@ def test_records_without_results_and_expected_jobs_carry_provenance(tmp_path: Pa
     jobs = expand(SUITES.get("smoke"), tasks=["synthetic_edges2shapes"], methods=["output_kd"], seeds=[0])
     teacher, student = jobs
     store = ResultStore(tmp_path)
-    store.write_record(blocked_record(student, teacher.job_id, "failed", "boom", "run-1"))
+    provenance = write_provenance(tmp_path / "runs" / "1-smoke", jobs, tmp_path)  # what the launcher does
+    assert read_provenance(tmp_path, "1-smoke") == provenance
+    store.write_record(blocked_record(student, teacher.job_id, "failed", "boom", "run-1"), provenance[student.job_id])
     blocked = store.read_record(student.job_id)
     assert blocked["rerun_command"] == rerun_command(student, tmp_path)
     assert blocked["config_hash"] == config_hash(student)

@@ -9,7 +9,7 @@ import scipy.linalg
 import torch
 
 from benchmarks import resampling
-from benchmarks.metrics.fid import _RealStats, frechet_distance
+from benchmarks.metrics.frechet import RealStats, frechet_distance
 from benchmarks.metrics.fid_subsets import subset_frechet_distances
 
 
@@ -63,7 +63,7 @@ def test_subset_fid_equals_full_formula() -> None:
 def test_200_subset_fids_take_seconds() -> None:
     """Inception's 2048-d features, 250 test images: 200 subset FIDs in seconds."""
     gen = torch.Generator().manual_seed(0)
-    real = _RealStats(torch.randn(500, 2048, generator=gen))
+    real = RealStats(torch.randn(500, 2048, generator=gen))
     fake = torch.randn(250, 2048, generator=gen)
     start = time.perf_counter()
     values = subset_frechet_distances(fake, real, resampling.subset_indices(250))

