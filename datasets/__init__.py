@@ -1,6 +1,6 @@
 """Tasks: dataset loaders and the built-in procedurally generated tasks that need no download.
 
-Importing this package declares every task (``datasets.entries``: the built-in tasks, the real
+Importing this package declares every task (``kd_gan_bench.datasets.entries``: the built-in tasks, the real
 datasets of CycleGAN, pix2pix, GAN Compression's edges2shoes-r and Cityscapes, and cGAN-KD's
 labelled tasks) and the dataset catalogue without importing torch; a task's loader module is
 imported the first time the task itself is needed (``TASKS.get``, ``load_task``). Real data is only
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from datasets import entries  # noqa: F401  (declares the lazy task entries)
-from datasets.registry import TASKS, TaskInfo
+from kd_gan_bench.datasets import entries  # noqa: F401  (declares the lazy task entries)
+from kd_gan_bench.datasets.registry import TASKS, TaskInfo
 
 __all__ = ["DATASETS", "DatasetError", "ImageTranslationData", "LabelledImageData", "TaskInfo", "TASKS", "load_task"]
 
-_LAZY = {"ImageTranslationData": "datasets.base", "load_task": "datasets.base", "DATASETS": "datasets.catalog",
-         "LabelledImageData": "datasets.labelled", "DatasetError": "datasets.labelled"}
+_LAZY = {"ImageTranslationData": "kd_gan_bench.datasets.base", "load_task": "kd_gan_bench.datasets.base", "DATASETS": "kd_gan_bench.datasets.catalog",
+         "LabelledImageData": "kd_gan_bench.datasets.labelled", "DatasetError": "kd_gan_bench.datasets.labelled"}
 
 
 def __getattr__(name: str) -> Any:

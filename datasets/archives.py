@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-from datasets.errors import ArchiveError, ChecksumError, DownloadError
+from kd_gan_bench.datasets.errors import ArchiveError, ChecksumError, DownloadError
 
 CHUNK = 1 << 20
 DOWNLOAD_TIMEOUT_S = 60
@@ -178,7 +178,7 @@ def _check_limits(path: Path, members: int, unpacked: int, packed: int) -> None:
     if problem:
         raise ArchiveError(f"archive {path} would unpack to {problem}: refusing to extract it (limits: "
                            f"{MAX_MEMBERS:,} members, {_gib(MAX_UNPACKED_BYTES)}, {MAX_RATIO}x its size; "
-                           f"datasets.archives). It is not a genuine dataset archive: delete it and download the "
+                           f"kd_gan_bench.datasets.archives). It is not a genuine dataset archive: delete it and download the "
                            f"published one.")
 
 

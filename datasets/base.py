@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from datasets.registry import TASKS, TaskInfo, register_task  # noqa: F401  (their old home)
+from kd_gan_bench.datasets.registry import TASKS, TaskInfo, register_task  # noqa: F401  (their old home)
 
 
 @dataclass(frozen=True)

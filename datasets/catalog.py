@@ -6,7 +6,7 @@ Layout under a data root (``--data-root``, else ``$KDGAN_DATA_ROOT``, else ``./d
     <root>/archives/<archive file>     downloaded or hand-placed archives
     <root>/<dataset>/...               the prepared dataset (``DatasetSpec.folder``)
     <root>/<dataset>/.kdgan-prepared.json   what it was prepared from (archives and their sha256)
-    <root>/.cache/                     decoded, memory-mapped tensors (datasets.tensor_cache)
+    <root>/.cache/                     decoded, memory-mapped tensors (kd_gan_bench.datasets.tensor_cache)
 
 ``prepare`` extracts into a staging folder next to the target, builds the prepared layout
 there, validates it, and only then swaps it into place: an interrupted or failed preparation
@@ -23,10 +23,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from datasets.archives import (ArchiveSource, check_free_space, download, extract, inspect_archive,
+from kd_gan_bench.datasets.archives import (ArchiveSource, check_free_space, download, extract, inspect_archive,
                                verify_checksum)
-from datasets.errors import ArchiveError, ImageFileError, LayoutError
-from methods.registry import Registry
+from kd_gan_bench.datasets.errors import ArchiveError, ImageFileError, LayoutError
+from kd_gan_bench.benchmarks.core.registry import Registry
 
 DATA_ROOT_ENV = "KDGAN_DATA_ROOT"
 MARKER = ".kdgan-prepared.json"
@@ -87,8 +87,8 @@ class DatasetSpec:
     def not_prepared(self, root: Path, missing: Path) -> LayoutError:
         return LayoutError(
             f"dataset {self.name!r} is not prepared under {root} ({missing} is missing). Prepare it with "
-            f"`python -m benchmarks.run datasets download {self.name} --data-root {root}` then "
-            f"`python -m benchmarks.run datasets prepare {self.name} --data-root {root}`, or point "
+            f"`python -m kd_gan_bench.benchmarks.run datasets download {self.name} --data-root {root}` then "
+            f"`python -m kd_gan_bench.benchmarks.run datasets prepare {self.name} --data-root {root}`, or point "
             f"{DATA_ROOT_ENV} at the data root that holds it.")
 
 
@@ -220,7 +220,7 @@ def check_image_folder(folder: Path, what: str, result: Validation, official: in
                        side_by_side: bool = False) -> list[Path]:
     """Validate one split folder: present, non-empty, every image readable RGB of one size
     (twice as wide as high for pix2pix A|B images); compare the count with the official one."""
-    from datasets.image_folder import list_images, rgb_image  # numpy, PIL and torch: only when validating
+    from kd_gan_bench.datasets.image_folder import list_images, rgb_image  # numpy, PIL and torch: only when validating
 
     try:
         files = list_images(folder, what)
@@ -249,7 +249,7 @@ def check_image_folder(folder: Path, what: str, result: Validation, official: in
 
 def check_label_folder(folder: Path, what: str, result: Validation, expected: int, valid_ids: set[int]) -> None:
     """Validate single-channel label maps: one per image, values within ``valid_ids``."""
-    from datasets.image_folder import label_array, list_images  # numpy, PIL and torch: only when validating
+    from kd_gan_bench.datasets.image_folder import label_array, list_images  # numpy, PIL and torch: only when validating
 
     try:
         files = list_images(folder, what)

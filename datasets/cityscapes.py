@@ -15,7 +15,7 @@ native resolution (the protocol scores at the label resolution) as ``val_trainId
 ``table.txt`` records which original files each index came from.
 
 Task ``cityscapes``: labels -> photo (B -> A), scored by mIoU of DRN-D-105 on the generated photos
-(``benchmarks.metrics.segmentation``), not by FID.
+(``kd_gan_bench.benchmarks.metrics.segmentation``), not by FID.
 """
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from datasets.archives import ArchiveSource, zip_reader
-from datasets.base import ImageTranslationData, register_task
-from datasets.catalog import DatasetSpec, PrepareInputs, Validation, check_label_folder, register_dataset
-from datasets.errors import ArchiveError, LayoutError
-from datasets.image_folder import load_label_maps, no_bombs
-from datasets.pix2pix import load_aligned, validate_aligned
-from datasets import official_counts
+from kd_gan_bench.datasets.archives import ArchiveSource, zip_reader
+from kd_gan_bench.datasets.base import ImageTranslationData, register_task
+from kd_gan_bench.datasets.catalog import DatasetSpec, PrepareInputs, Validation, check_label_folder, register_dataset
+from kd_gan_bench.datasets.errors import ArchiveError, LayoutError
+from kd_gan_bench.datasets.image_folder import load_label_maps, no_bombs
+from kd_gan_bench.datasets.pix2pix import load_aligned, validate_aligned
+from kd_gan_bench.datasets import official_counts
 
 NAME = "cityscapes"
 SIZE = 256
@@ -129,7 +129,7 @@ def cityscapes(size: int, data_root: str | None, max_train: int | None, max_test
     missing = [p for p in labels if not p.is_file()]
     if missing:
         raise LayoutError(f"cityscapes: {len(missing)} evaluation label maps are missing, e.g. {missing[0]}; prepare "
-                          f"the dataset again (python -m benchmarks.run datasets prepare cityscapes)")
+                          f"the dataset again (python -m kd_gan_bench.benchmarks.run datasets prepare cityscapes)")
     test_labels = load_label_maps(labels, "cityscapes/val_trainIds", root / ".cache", root)
     return ImageTranslationData(data.name, True, size, data.train_a, data.train_b, data.test_a, data.test_b,
                                 test_labels=test_labels)

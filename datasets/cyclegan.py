@@ -18,13 +18,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from datasets.archives import ArchiveSource
-from datasets.base import ImageTranslationData, register_task
-from datasets.registry import TASKS
-from datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, check_image_folder, find_dir_with,
+from kd_gan_bench.datasets.archives import ArchiveSource
+from kd_gan_bench.datasets.base import ImageTranslationData, register_task
+from kd_gan_bench.datasets.registry import TASKS
+from kd_gan_bench.datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, check_image_folder, find_dir_with,
                               register_dataset, resolve_data_root)
-from datasets.image_folder import list_images, load_images, take
-from datasets import official_counts
+from kd_gan_bench.datasets.image_folder import list_images, load_images, take
+from kd_gan_bench.datasets import official_counts
 
 URL = "https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/{name}.zip"
 #: sha256 of each archive at ``URL`` (TensorFlow Datasets' url_checksums/cycle_gan.txt)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from datasets.registry import TASKS, check_quality
+from kd_gan_bench.datasets.registry import TASKS, check_quality
 
 #: The settings of every real image-to-image task: 256 px as the papers, the data root (None: the default one)
 #: and the number of training and test images to use (None: all of them).
@@ -42,44 +42,44 @@ def _real_i2i(name: str, module: str, paired: bool, what: str, source: str, data
           reported_as=reported_as or name, dataset=dataset)
 
 
-_task("cifar10", "datasets.real_labelled", "classification", False, {**TORCHVISION_DEFAULTS, "size": 32}, "none",
+_task("cifar10", "kd_gan_bench.datasets.real_labelled", "classification", False, {**TORCHVISION_DEFAULTS, "size": 32}, "none",
       "Classification: CIFAR-10 (torchvision layout under a local data root).", "accuracy")
-_task("cifar100", "datasets.real_labelled", "classification", False, {**TORCHVISION_DEFAULTS, "size": 32}, "none",
+_task("cifar100", "kd_gan_bench.datasets.real_labelled", "classification", False, {**TORCHVISION_DEFAULTS, "size": 32}, "none",
       "Classification: CIFAR-100 (torchvision layout under a local data root).", "accuracy")
-_task("tiny_imagenet", "datasets.real_labelled", "classification", False, {**TORCHVISION_DEFAULTS, "size": 64},
+_task("tiny_imagenet", "kd_gan_bench.datasets.real_labelled", "classification", False, {**TORCHVISION_DEFAULTS, "size": 64},
       "none", "Classification: Tiny-ImageNet, 200 classes at 64x64 (the labelled val split is the test split).",
       "accuracy")
-_task("rc49", "datasets.real_labelled", "regression", False, {"root": None, "size": 64, **SPLIT_DEFAULTS}, "none",
+_task("rc49", "kd_gan_bench.datasets.real_labelled", "regression", False, {"root": None, "size": 64, **SPLIT_DEFAULTS}, "none",
       "Regression: RC-49 chair yaw angles in [0, 90) degrees, from CcGAN's h5, an npz export or a CSV folder.", "mae")
-_task("utkface", "datasets.real_labelled", "regression", False,
+_task("utkface", "kd_gan_bench.datasets.real_labelled", "regression", False,
       {"root": None, "size": 64, "min_age": 1, "max_age": 60, **SPLIT_DEFAULTS}, "none",
       "Regression: UTKFace ages (years) from the aligned-and-cropped faces, seeded train/test split.", "mae")
-_task("cityscapes", "datasets.cityscapes", "i2i", True, REAL_I2I_DEFAULTS, "target_test",
+_task("cityscapes", "kd_gan_bench.datasets.cityscapes", "i2i", True, REAL_I2I_DEFAULTS, "target_test",
       f"Paired: Cityscapes label maps -> street photos, scored by DRN-D-105 mIoU ({PREPARE}).", "miou",
       reported_as="cityscapes", dataset="cityscapes")
-_real_i2i("edges2shoes", "datasets.pix2pix", True, "shoe edge maps -> photos", "pix2pix's edges2shoes, AtoB",
+_real_i2i("edges2shoes", "kd_gan_bench.datasets.pix2pix", True, "shoe edge maps -> photos", "pix2pix's edges2shoes, AtoB",
           "edges2shoes")
-_real_i2i("edges2shoes-r", "datasets.pix2pix", True, "shoe edge maps -> photos, GAN Compression's split",
+_real_i2i("edges2shoes-r", "kd_gan_bench.datasets.pix2pix", True, "shoe edge maps -> photos, GAN Compression's split",
           "pix2pix's edges2shoes-r, AtoB", "edges2shoes-r")
-_real_i2i("map2sat", "datasets.pix2pix", True, "Google maps -> aerial photos", "pix2pix's maps, BtoA", "maps")
-_real_i2i("sat2map", "datasets.pix2pix", True, "aerial photos -> Google maps", "pix2pix's maps, AtoB", "maps")
-_real_i2i("horse2zebra", "datasets.cyclegan", False, "horses -> zebras", "CycleGAN's horse2zebra, AtoB",
+_real_i2i("map2sat", "kd_gan_bench.datasets.pix2pix", True, "Google maps -> aerial photos", "pix2pix's maps, BtoA", "maps")
+_real_i2i("sat2map", "kd_gan_bench.datasets.pix2pix", True, "aerial photos -> Google maps", "pix2pix's maps, AtoB", "maps")
+_real_i2i("horse2zebra", "kd_gan_bench.datasets.cyclegan", False, "horses -> zebras", "CycleGAN's horse2zebra, AtoB",
           "horse2zebra")
-_real_i2i("zebra2horse", "datasets.cyclegan", False, "zebras -> horses", "CycleGAN's horse2zebra, BtoA",
+_real_i2i("zebra2horse", "kd_gan_bench.datasets.cyclegan", False, "zebras -> horses", "CycleGAN's horse2zebra, BtoA",
           "horse2zebra")
-_real_i2i("summer2winter_yosemite", "datasets.cyclegan", False, "Yosemite summer -> winter",
+_real_i2i("summer2winter_yosemite", "kd_gan_bench.datasets.cyclegan", False, "Yosemite summer -> winter",
           "CycleGAN's summer2winter_yosemite, AtoB", "summer2winter_yosemite", reported_as="summer2winter")
-_real_i2i("winter2summer_yosemite", "datasets.cyclegan", False, "Yosemite winter -> summer",
+_real_i2i("winter2summer_yosemite", "kd_gan_bench.datasets.cyclegan", False, "Yosemite winter -> summer",
           "CycleGAN's summer2winter_yosemite, BtoA", "summer2winter_yosemite", reported_as="winter2summer")
-_task("synthetic_edges2shapes", "datasets.synthetic", "i2i", True,
+_task("synthetic_edges2shapes", "kd_gan_bench.datasets.synthetic", "i2i", True,
       {"size": 64, **SYNTHETIC_DEFAULTS, "colours": "random"}, "target_test",
       "Paired: outline maps -> filled, shaded shapes (built-in, edges2shoes-like).", "shape_miou",
       also_quality=("colour_miou", "fid"))
-_task("synthetic_plain2striped", "datasets.synthetic", "i2i", False, {"size": 64, **SYNTHETIC_DEFAULTS},
+_task("synthetic_plain2striped", "kd_gan_bench.datasets.synthetic", "i2i", False, {"size": 64, **SYNTHETIC_DEFAULTS},
       "target_train_test", "Unpaired: plain blobs <-> striped blobs on grass, unaligned sets (built-in, "
       "horse2zebra-like).", "fid")
-_task("synthetic_rotation", "datasets.synthetic_labelled", "regression", False, SYNTHETIC_LABELLED_DEFAULTS, "none",
+_task("synthetic_rotation", "kd_gan_bench.datasets.synthetic_labelled", "regression", False, SYNTHETIC_LABELLED_DEFAULTS, "none",
       "Regression: an arrow rotated by 0-90 degrees, the angle is the label (built-in, RC-49-like).", "mae")
-_task("synthetic_shapes10", "datasets.synthetic_labelled", "classification", False, SYNTHETIC_LABELLED_DEFAULTS,
+_task("synthetic_shapes10", "kd_gan_bench.datasets.synthetic_labelled", "classification", False, SYNTHETIC_LABELLED_DEFAULTS,
       "none", "Classification: ten shape classes at random pose, colour and light (built-in, CIFAR-10-like).",
       "accuracy")

@@ -15,7 +15,7 @@ channel layouts that are not RGB/grayscale (an alpha channel, CMYK, 16-bit), a f
 images do not all share one size, an A|B image that is not twice as wide as high, and label maps
 that are not single-channel. Label maps (Cityscapes trainIds) keep their native resolution.
 
-Decoded arrays go through ``datasets.tensor_cache`` so a large dataset is decoded once per data
+Decoded arrays go through ``kd_gan_bench.datasets.tensor_cache`` so a large dataset is decoded once per data
 root and memory-mapped by every job.
 """
 from __future__ import annotations
@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from datasets.errors import ImageFileError, LayoutError
-from datasets.tensor_cache import cached_arrays, file_fingerprint
+from kd_gan_bench.datasets.errors import ImageFileError, LayoutError
+from kd_gan_bench.datasets.tensor_cache import cached_arrays, file_fingerprint
 
 #: CycleGAN/pix2pix ``data/image_folder.py`` IMG_EXTENSIONS, compared case-insensitively.
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".tiff", ".webp")
@@ -72,7 +72,7 @@ def open_image(path: Path) -> Image.Image:
             return img.copy() if img.mode != "P" or "transparency" not in img.info else img.convert("RGBA")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageFileError(f"cannot read image {path}: {exc}. The file is truncated or not an image: prepare the "
-                             f"dataset again (python -m benchmarks.run datasets prepare NAME) or replace the file.") from None
+                             f"dataset again (python -m kd_gan_bench.benchmarks.run datasets prepare NAME) or replace the file.") from None
 
 
 def rgb_image(path: Path) -> Image.Image:

@@ -2,7 +2,7 @@
 
 A labelled task yields train/test images as uint8 tensors (N x 3 x H x W) with their labels:
 int64 class ids in ``[0, num_classes)`` for ``classification``, float32 values in label units
-(degrees, years) inside ``label_range`` for ``regression``. It is declared (:mod:`datasets.entries`) and
+(degrees, years) inside ``label_range`` for ``regression``. It is declared (:mod:`kd_gan_bench.datasets.entries`) and
 registered (``register_task``) as the image-to-image tasks are, with ``family="classification"`` or
 ``"regression"``, ``paired=False`` and ``fid_protocol="none"`` (neither applies to these tasks;
 the FID of a cGAN's samples is taken against ``train_x``).

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import torch
 
-from datasets.archives import ArchiveSource
-from datasets.base import ImageTranslationData, register_task
-from datasets.registry import TASKS
-from datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, check_image_folder, find_dir_with,
+from kd_gan_bench.datasets.archives import ArchiveSource
+from kd_gan_bench.datasets.base import ImageTranslationData, register_task
+from kd_gan_bench.datasets.registry import TASKS
+from kd_gan_bench.datasets.catalog import (DATASETS, DatasetSpec, PrepareInputs, Validation, check_image_folder, find_dir_with,
                               register_dataset, resolve_data_root)
-from datasets.errors import LayoutError
-from datasets.image_folder import list_images, load_side_by_side, take
-from datasets import official_counts
+from kd_gan_bench.datasets.errors import LayoutError
+from kd_gan_bench.datasets.image_folder import list_images, load_side_by_side, take
+from kd_gan_bench.datasets import official_counts
 
 PIX2PIX_URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
 GAN_COMPRESSION_URL = "https://huggingface.co/mit-han-lab/gan-compression/resolve/main/datasets/{name}.tar.gz"
@@ -87,7 +87,7 @@ def load_aligned(dataset: str, task: str, direction: str, size: int, data_root: 
 
 
 def _register(task: str, direction: str) -> None:
-    """Register the loader of ``task`` (declared in :mod:`datasets.entries`, with its dataset), reading A->B as
+    """Register the loader of ``task`` (declared in :mod:`kd_gan_bench.datasets.entries`, with its dataset), reading A->B as
     ``direction`` says."""
     dataset = TASKS.meta(task)["dataset"]
 

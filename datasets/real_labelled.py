@@ -9,7 +9,7 @@ silently. Downloads happen only with ``download=True`` and only where the source
   test_batch``; ``root/cifar-100-python/train, test``: pickled dicts with ``data`` N x 3072 uint8 and
   ``labels`` / ``fine_labels``). The pickles are read here (not through torchvision's class, whose
   md5 check rejects anything but the exact release files), so shapes and keys are checked instead,
-  and with a restricted unpickler (:mod:`datasets.restricted_pickle`: numpy arrays and plain data only, a
+  and with a restricted unpickler (:mod:`kd_gan_bench.datasets.restricted_pickle`: numpy arrays and plain data only, a
   file naming any other callable is refused before anything runs); ``download=True`` uses torchvision's
   downloader, which does verify the md5 of the archive.
 * ``tiny_imagenet``: ``root/tiny-imagenet-200`` as released (``wnids.txt``, ``train/<wnid>/images/*.JPEG``,
@@ -40,10 +40,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from datasets.base import register_task
-from datasets.catalog import resolve_data_root
-from datasets.labelled import DatasetError, LabelledImageData, split_indices
-from datasets.restricted_pickle import UntrustedPickleError, load_numpy_pickle
+from kd_gan_bench.datasets.base import register_task
+from kd_gan_bench.datasets.catalog import resolve_data_root
+from kd_gan_bench.datasets.labelled import DatasetError, LabelledImageData, split_indices
+from kd_gan_bench.datasets.restricted_pickle import UntrustedPickleError, load_numpy_pickle
 
 TINY_IMAGENET_URL = "https://cs231n.stanford.edu/tiny-imagenet-200.zip"
 #: md5 of the cs231n archive, as the public Tiny-ImageNet loaders pin it (e.g. avalanche's tiny_imagenet.py)
@@ -68,7 +68,7 @@ def _read_image(path: Path) -> torch.Tensor:
     """One RGB image file as uint8 3 x H x W; an unreadable file is named in the error."""
     from PIL import Image, UnidentifiedImageError
 
-    from datasets.image_folder import no_bombs
+    from kd_gan_bench.datasets.image_folder import no_bombs
 
     try:
         with no_bombs(path), Image.open(path) as img:

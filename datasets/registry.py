@@ -1,7 +1,7 @@
 """The task registry (task name -> ``TaskInfo``), torch-free: tasks are declared lazily, once, in
-:mod:`datasets.entries` and their loader modules are imported on first ``TASKS.get(name)``.
+:mod:`kd_gan_bench.datasets.entries` and their loader modules are imported on first ``TASKS.get(name)``.
 
-This module imports one module of ``methods`` (``methods.registry``, the dependency-free
+This module imports one module of ``methods`` (``kd_gan_bench.benchmarks.core.registry``, the dependency-free
 registries) and nothing of the harness.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping
 
-from methods.registry import Registry
+from kd_gan_bench.benchmarks.core.registry import Registry
 
 
 
@@ -24,9 +24,9 @@ class TaskInfo:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     fid_protocol: str = "target_test"
     description: str = ""
-    quality_metric: str = "fid"      # the headline: a quality metric spec's name (benchmarks.metrics.specs)
+    quality_metric: str = "fid"      # the headline: a quality metric spec's name (kd_gan_bench.benchmarks.metrics.specs)
     reported_as: str | None = None   # the task's name in the published results, if it has any
-    dataset: str | None = None       # the real dataset it loads (datasets.catalog.DATASETS), None: built in
+    dataset: str | None = None       # the real dataset it loads (kd_gan_bench.datasets.catalog.DATASETS), None: built in
     also_quality: tuple[str, ...] = ()  # quality metrics its jobs record as columns beside the headline
 
 
@@ -56,9 +56,9 @@ def check_quality(name: str, quality_metric: str, also_quality: tuple[str, ...])
 
 def register_task(name: str, **meta: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register a loader ``fn(**args) -> ImageTranslationData`` as task ``name``, with the metadata of
-    its declaration (:mod:`datasets.entries`: family, pairing, defaults, FID protocol, description, headline
+    its declaration (:mod:`kd_gan_bench.datasets.entries`: family, pairing, defaults, FID protocol, description, headline
     metric...), which is written there once; a task that has none (a plugin's) passes the same keywords as
-    :meth:`TASKS.declare <methods.registry.Registry.declare>`, its defaults under ``defaults``. ``quality_metric``
+    :meth:`TASKS.declare <kd_gan_bench.benchmarks.core.registry.Registry.declare>`, its defaults under ``defaults``. ``quality_metric``
     is the task's headline (the board ranks and tests by it), ``also_quality`` the other quality metrics its jobs
     record; each names a quality metric spec of the task's family (``tests/test_registry_conformance.py``)."""
 

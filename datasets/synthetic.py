@@ -20,8 +20,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from datasets.base import ImageTranslationData, register_task
-from datasets.colour_classes import nearest_colour_class
+from kd_gan_bench.datasets.base import ImageTranslationData, register_task
+from kd_gan_bench.datasets.colour_classes import nearest_colour_class
 
 N_SHAPE_KINDS = 4  # ellipse, rectangle, triangle, hexagon
 

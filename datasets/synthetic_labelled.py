@@ -19,9 +19,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from datasets.base import register_task
-from datasets.labelled import LabelledImageData
-from datasets.synthetic import _grid, _shading, _to_uint8, _uniform
+from kd_gan_bench.datasets.base import register_task
+from kd_gan_bench.datasets.labelled import LabelledImageData
+from kd_gan_bench.datasets.synthetic import _grid, _shading, _to_uint8, _uniform
 
 SHAPE_CLASSES = ("circle", "triangle", "square", "pentagon", "hexagon", "flower4", "star5", "ring", "cross",
                  "half_disc")

@@ -2,7 +2,7 @@
 mean, std, n, 95% intervals over seeds and over the test set, a "best" mark only where the best row is beyond the
 noise, each student's comparisons with its family's baselines (``scratch`` and ``output_kd``; ``nokd`` and
 ``vanilla_kd``) and its teacher, its provenance (rerun command, job ids, config hashes, commits:
-:mod:`report.provenance`), and the published numbers with their gaps. The HTML
+:mod:`kd_gan_bench.report.provenance`), and the published numbers with their gaps. The HTML
 page, ``leaderboard.json`` and ``leaderboard.csv`` all come from :func:`build_board`."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.families import FAMILIES
-from benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.families.families import FAMILIES
+from kd_gan_bench.benchmarks.metrics import METRICS
 
 from . import provenance, statistics
 from .published_rows import gap_cells, prepare_reported, reported_rows
@@ -45,7 +45,7 @@ class TaskBoard:
 
 def declared_headline(task_df: pd.DataFrame) -> str | None:
     """The headline quality metric the task's records declare (``quality_metric``: the task's declaration,
-    ``datasets.registry.TaskInfo``), None when none does."""
+    ``kd_gan_bench.datasets.registry.TaskInfo``), None when none does."""
     declared = task_df["quality_metric"].dropna() if "quality_metric" in task_df.columns else pd.Series(dtype=object)
     return str(declared.mode().iloc[0]) if not declared.empty else None
 
@@ -228,8 +228,8 @@ class Board:
 
 
 def build_board(df: pd.DataFrame, reported: pd.DataFrame | None = None) -> Board:
-    """The board of the per-job DataFrame ``df`` (see :func:`report.render.render_report`) and the published
-    numbers ``reported`` (``benchmarks.published.load_published``)."""
+    """The board of the per-job DataFrame ``df`` (see :func:`kd_gan_bench.report.render.render_report`) and the published
+    numbers ``reported`` (``kd_gan_bench.benchmarks.records.published.load_published``)."""
     jobs = prepare(df)
     published = prepare_reported(reported)
     tasks = []

@@ -2,7 +2,7 @@
 loss term its jobs' ``history`` holds (generator, discriminator and method terms), median over seeds with a
 min-max band, so a reader sees whether a run converged or a teacher never learned.
 
-A history is what ``methods.core.training.run_steps`` records: ``{"steps": [...], term: [mean over each
+A history is what ``kd_gan_bench.methods.core.training.run_steps`` records: ``{"steps": [...], term: [mean over each
 log_every window, ...]}``. The median and band are seaborn's ``lineplot`` estimator and percentile interval
 (0-100: min to max); one seed draws a line without a band. A panel's y axis is logarithmic when every value
 is positive (loss terms of one run span orders of magnitude: an L1 of 80 beside a GAN term of 0.7), else

@@ -1,13 +1,13 @@
 """The board as machine-readable files (``leaderboard.json``, ``leaderboard.csv``) and the comparison of two
-result folders' boards (``python -m benchmarks.run report --compare A B``).
+result folders' boards (``python -m kd_gan_bench.benchmarks.run report --compare A B``).
 
-The JSON holds everything the HTML shows: per task its metrics, summary (:mod:`report.findings`), rows (n, mean,
+The JSON holds everything the HTML shows: per task its metrics, summary (:mod:`kd_gan_bench.report.findings`), rows (n, mean,
 std, seed values, 95% intervals over seeds and over the test set, best marks, verdicts against each reference, gap
 to the published numbers),
 the comparisons (differences, raw and Holm-adjusted p-values, verdicts) and the published rows; missing
 numbers are ``null``. The CSV has one line per row, the same numbers flattened (``{metric}_mean``...,
 ``vs_{reference}_seeds``/``_test``; text that a spreadsheet would run as a formula is quoted,
-:mod:`report.csv_guard`). Both are written from the same :class:`report.board.Board` as the HTML.
+:mod:`kd_gan_bench.report.csv_guard`). Both are written from the same :class:`kd_gan_bench.report.board.Board` as the HTML.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.metrics import METRICS
-from benchmarks.resampling import SCHEME
-from benchmarks.store import atomic_write_bytes
+from kd_gan_bench.benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.metrics.resampling import SCHEME
+from kd_gan_bench.benchmarks.core.store import atomic_write_bytes
 
 from . import statistics
 from .board import Board, all_references, build_board

@@ -1,5 +1,5 @@
 """Figures for the leaderboard: the Pareto front, the quality-vs-compression plot, the sample grid (training
-curves: :mod:`report.curves`).
+curves: :mod:`kd_gan_bench.report.curves`).
 
 Everything here is a pure function of plain data (DataFrames, paths) returning PNG bytes, so
 the renderer can embed the result as a base64 data URI. Plots use the object-oriented

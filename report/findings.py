@@ -1,10 +1,10 @@
 """What one task found, in four sentences that open its section (issue 19): the Pareto front of its headline
 metric against MACs compression, the students beyond a family baseline (``scratch``/``output_kd``,
-``nokd``/``vanilla_kd``: ``benchmarks.families``) by both tests, those worse than one by both, and those neither.
+``nokd``/``vanilla_kd``: ``kd_gan_bench.benchmarks.families.families``) by both tests, those worse than one by both, and those neither.
 
-"By both tests" is the board's own rule (:func:`report.statistics.distinguishable`): Welch's test over seeds and
+"By both tests" is the board's own rule (:func:`kd_gan_bench.report.statistics.distinguishable`): Welch's test over seeds and
 the paired test over the shared test subsets, each Holm-corrected over the task's comparisons
-(:func:`report.board.comparisons`), give the same verdict. A student separated by one test alone is listed with
+(:func:`kd_gan_bench.report.board.comparisons`), give the same verdict. A student separated by one test alone is listed with
 the indistinguishable ones, and the sentence names it. Everything comes from the board's data.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.metrics import METRICS
 
 from .board import TEACHER, TaskBoard, references
 from .figures import pareto_front

@@ -6,13 +6,13 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks import resampling
+from kd_gan_bench.benchmarks.metrics import resampling
 
 from . import statistics
 from .published_rows import INCEPTION_EXTRACTOR
 from .text import as_str, seed_str
 
-#: The statistics notes every report carries (the resampling scheme and its limits, see benchmarks.resampling).
+#: The statistics notes every report carries (the resampling scheme and its limits, see kd_gan_bench.benchmarks.metrics.resampling).
 STATISTICS_NOTES = [
     f"Seeds: each row pools its finished seeds: mean \u00b1 std, and a 95% Student-t interval "
     f"(scipy.stats.t) over seeds; rows with fewer than {statistics.MIN_SEEDS} finished seeds are marked. With 3 "

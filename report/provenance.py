@@ -2,7 +2,7 @@
 
 * Per row (a configuration aggregated over seeds): the command that reruns all its seeds, each seed's job id,
   the config hashes and git commits of its records, and its training plan (networks by role, what trains them:
-  :mod:`benchmarks.training_plan`). The seeds' commands (``benchmarks.provenance``) differ only in ``--seeds`` and
+  :mod:`kd_gan_bench.benchmarks.planning.training_plan`). The seeds' commands (``kd_gan_bench.benchmarks.records.provenance``) differ only in ``--seeds`` and
   ``--jobs``; they are merged into one ``grid`` command naming every seed and job id. The commands are the ones
   ``collect`` rebuilt from the stored configs; where a seed's could not be rebuilt (``rerun_error``), or the commands
   cannot be read, the row says so and shows no command: a problem stays in its row.
@@ -79,7 +79,7 @@ def row_provenance(jobs: pd.DataFrame) -> dict[str, Any]:
 
 
 def plan_text(plan_json: str) -> str:
-    """A row's training plan (the record's ``plan``, JSON text; :mod:`benchmarks.training_plan`) as indented JSON
+    """A row's training plan (the record's ``plan``, JSON text; :mod:`kd_gan_bench.benchmarks.planning.training_plan`) as indented JSON
     of what the seeds share: its networks and what trains them, its losses and interleaving ("" without one)."""
     try:
         plan = json.loads(plan_json) if plan_json else None

@@ -1,17 +1,17 @@
 """The papers' published numbers beside ours: each reported row, the configuration of ours it speaks of, the gap,
-and why a reported FID is not comparable when the protocols differ (``benchmarks.published`` documents the rows)."""
+and why a reported FID is not comparable when the protocols differ (``kd_gan_bench.benchmarks.records.published`` documents the rows)."""
 from __future__ import annotations
 
 from typing import Any
 
 import pandas as pd
 
-from benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.metrics import METRICS
 
 from .text import as_str, isna
 
 INCEPTION_EXTRACTOR = "inception-v3-compat"
-#: Columns of the published-results frame (``benchmarks.published.load_published``).
+#: Columns of the published-results frame (``kd_gan_bench.benchmarks.records.published.load_published``).
 REPORTED_COLS = ["family", "task", "csv_task", "method", "role", "generator", "params_M", "macs_G", "metric",
                  "metric_key", "value", "higher_is_better", "source", "note", "match_method", "match_network",
                  "checkpoint"]
@@ -39,7 +39,7 @@ def _reported_value(key: str, raw_metric: str, value: float) -> tuple[str, str]:
 
 
 def _matching_config(rep: pd.Series, summary: pd.DataFrame) -> pd.Series | None:
-    """Our configuration a reported row speaks of (``benchmarks.published`` documents the rule):
+    """Our configuration a reported row speaks of (``kd_gan_bench.benchmarks.records.published`` documents the rule):
     the default-hyperparameter one when it ran, else the best; None when none finished."""
     col = f"{rep['metric_key']}_mean"
     if not rep["match_method"] or not rep["metric_key"] or col not in summary.columns:
@@ -117,7 +117,7 @@ def reported_points(task_reported: pd.DataFrame, teachers: pd.DataFrame, primary
 def fid_incomparable(task_df: pd.DataFrame | None, rep: pd.Series) -> str:
     """Why a reported FID cannot be compared with ours ("" when it can): the protocols must match,
     Inception features, the same real-statistics convention (``fid_convention`` of the reported row,
-    see benchmarks.published), N stated."""
+    see kd_gan_bench.benchmarks.records.published), N stated."""
     if rep["metric_key"] != "fid" or task_df is None:
         return ""
     done = task_df[(task_df["status"] == "done") & task_df["fid"].notna()]

@@ -1,11 +1,11 @@
-"""Render the leaderboard: the board (:mod:`report.board`) as one self-contained HTML page, plus the same board as
-``leaderboard.json`` and ``leaderboard.csv`` (:mod:`report.export`), each written atomically (a temporary file in
-the same folder and ``os.replace``, :func:`benchmarks.store.atomic_write_bytes`), so that two reports of one shared
+"""Render the leaderboard: the board (:mod:`kd_gan_bench.report.board`) as one self-contained HTML page, plus the same board as
+``leaderboard.json`` and ``leaderboard.csv`` (:mod:`kd_gan_bench.report.export`), each written atomically (a temporary file in
+the same folder and ``os.replace``, :func:`kd_gan_bench.benchmarks.core.store.atomic_write_bytes`), so that two reports of one shared
 folder, or a reader during a report, never see half a file.
 
 The input is the harness's collected DataFrame, one row per job (see ``render_report``). The
 report never imports methods; it only reads columns and the metric descriptions in
-``benchmarks.metrics.METRICS`` (labels, arrows, formats, ``higher_is_better``). The output is
+``kd_gan_bench.benchmarks.metrics.METRICS`` (labels, arrows, formats, ``higher_is_better``). The output is
 one self-contained ``index.html``: inline CSS and JS, figures and samples as base64 data URIs,
 no external URL, so it opens offline from a ``file://`` path or an e-mail attachment.
 """
@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import jinja2
 import pandas as pd
 
-from benchmarks.store import atomic_write_bytes
+from kd_gan_bench.benchmarks.core.store import atomic_write_bytes
 
 from . import export
 from .board import build_board
@@ -109,7 +109,7 @@ def render_report(df: pd.DataFrame, out_dir: str | Path, *, title: str = "KD-GAN
     over the test set, each student's comparisons with its family's baselines and its teacher, the FID
     protocol, a quality-vs-compression figure with its Pareto front and a sample grid; then a
     table of every job. ``context`` (suite, git commit, device, ``extractor_notes``...) is
-    shown in the header. ``reported`` (``benchmarks.published.load_published``) adds the papers'
+    shown in the header. ``reported`` (``kd_gan_bench.benchmarks.records.published.load_published``) adds the papers'
     numbers: per task beside ours (with the gap where a row matches), in the figure, and for
     tasks not run here in a section of their own. ``artifact_tables`` (artifact name -> the table its
     registry entry declares, e.g. cGAN-KD's fake sets) adds a table of those jobs per task. Returns the

@@ -1,5 +1,5 @@
-"""One task's section of the HTML page, from its :class:`report.board.TaskBoard`: its summary
-(:mod:`report.findings`), the leaderboard rows' cells, the significance table, the published numbers, notes, the
+"""One task's section of the HTML page, from its :class:`kd_gan_bench.report.board.TaskBoard`: its summary
+(:mod:`kd_gan_bench.report.findings`), the leaderboard rows' cells, the significance table, the published numbers, notes, the
 quality-vs-compression figure, the training curves and the sample grid."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.metrics import METRICS
 
 from . import curves, figures, provenance
 from .board import BEST, TIED, TaskBoard, config_jobs, references
@@ -20,7 +20,7 @@ from .text import (as_str, data_uri, file_uri, format_value, isna, seed_str, slu
                    status_counts_text, truncate)
 
 ERROR_CHARS = 200
-#: Between two ``k=v`` items of a row's hyperparameters (``benchmarks.collect.hparams_label``), not inside a value.
+#: Between two ``k=v`` items of a row's hyperparameters (``kd_gan_bench.benchmarks.records.collect.hparams_label``), not inside a value.
 HPARAM_SEPARATOR = re.compile(r", (?=\w+=)")
 #: Cost columns shown at first (the others, and the intervals, fold behind the table's toggle: the table fits a
 #: 1,400-px window).
@@ -188,7 +188,7 @@ def config_label(config: pd.Series, sep: str = " / ") -> str:
 
 
 def _curves(tb: TaskBoard) -> str | None:
-    """The task's loss curves (:mod:`report.curves`), one panel per row, as a data URI."""
+    """The task's loss curves (:mod:`kd_gan_bench.report.curves`), one panel per row, as a data URI."""
     configs = tb.summary[tb.summary["phase"] != "artifact"]
     histories = [(config_label(c), list(jobs["history"])) for _, c in configs.iterrows()
                  for jobs in [config_jobs(c, tb.jobs)] if "history" in jobs.columns]

@@ -5,7 +5,7 @@
   is marked. Two rows are compared by Welch's unequal-variance t-test (``scipy.stats.ttest_ind``,
   ``equal_var=False``; Welch, Biometrika 1947).
 * Test set: every job records its quality metric on the same B half-size subsets of the test split
-  (:mod:`benchmarks.resampling`: the delete-n/2 jackknife, whose variance estimate is the subsets' variance).
+  (:mod:`kd_gan_bench.benchmarks.metrics.resampling`: the delete-n/2 jackknife, whose variance estimate is the subsets' variance).
   A row's subset values are averaged over its seeds, subset by subset; the 95% interval is the full-test value
   (the seeds' mean) +- z_{0.975} x the std of those averages (a normal interval, as for any jackknife
   variance; percentiles of 200 subsets would be noisier). Two rows are compared *paired*: the per-subset

@@ -1,5 +1,5 @@
 """The per-configuration summary: the harness's per-job DataFrame aggregated over seeds, with each metric's
-mean, std, seed values and 95% intervals over seeds and over the test set (:mod:`report.statistics`)."""
+mean, std, seed values and 95% intervals over seeds and over the test set (:mod:`kd_gan_bench.report.statistics`)."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.families import UNNAMED_FAMILY
-from benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.families.families import UNNAMED_FAMILY
+from kd_gan_bench.benchmarks.metrics import METRICS
 
 from . import statistics
 from .text import STATUS_PRIORITY, as_str, seed_str
@@ -17,7 +17,7 @@ from .text import STATUS_PRIORITY, as_str, seed_str
 #: Columns identifying one configuration (aggregated over seeds).
 KEY_COLS = ["family", "task", "phase", "method", "teacher", "student", "hparams"]
 #: Latency closes a table; the other cost columns open it, then the quality and fidelity metrics, in the
-#: order of their specs (``benchmarks.metrics.METRICS``: a new metric's column appears without a change here).
+#: order of their specs (``kd_gan_bench.benchmarks.metrics.METRICS``: a new metric's column appears without a change here).
 TAIL_METRICS = ["latency_ms"]
 COST_METRICS = [m.name for m in METRICS.in_order() if m.kind == "cost" and m.name not in TAIL_METRICS]
 QUALITY_METRICS = [m.name for m in METRICS.in_order() if m.kind == "quality"]
@@ -25,7 +25,7 @@ FIDELITY_METRICS = [m.name for m in METRICS.in_order() if m.kind == "fidelity"]
 STRING_COLS = ["job_id", "phase", "status", "error", "family", "task", "method", "teacher", "student",
                "hparams", "fid_extractor", "fid_protocol", "eval_protocol", "samples_png", "inputs_png", "log_path",
                "fid_weights_origin", "fid_weights_sha256"]
-#: The record field holding each job's quality metric on the fixed test subsets (benchmarks.resampling).
+#: The record field holding each job's quality metric on the fixed test subsets (kd_gan_bench.benchmarks.metrics.resampling).
 RESAMPLES_COL = "test_resamples"
 
 
@@ -51,7 +51,7 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _resamples(cell: Any) -> dict[str, Any]:
-    """A job's ``test_resamples`` (a mapping, or its JSON text as :mod:`benchmarks.collect` writes it)."""
+    """A job's ``test_resamples`` (a mapping, or its JSON text as :mod:`kd_gan_bench.benchmarks.records.collect` writes it)."""
     if isinstance(cell, str) and cell:
         try:
             cell = json.loads(cell)

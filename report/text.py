@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.metrics import Metric
+from kd_gan_bench.benchmarks.metrics import Metric
 
 #: Non-done statuses, most important first: the status a configuration with no done seed shows.
 STATUS_PRIORITY = ["failed", "timed_out", "blocked", "missing", "running", "queued"]

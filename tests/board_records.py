@@ -1,5 +1,5 @@
 """Result folders of generated records for the default suites' jobs (no training): the configurations
-``benchmarks.grid.expand`` plans for ``default_i2i`` and ``default_classification``, each with a quality metric
+``kd_gan_bench.benchmarks.planning.grid.expand`` plans for ``default_i2i`` and ``default_classification``, each with a quality metric
 drawn per test image (an image's difficulty shared by every model, so paired comparisons cancel it), fidelity and
 cost numbers and a 20-point loss history. ``separable``: methods differ by several noise widths (and each more
 compressed student size loses three), else every student draws the same numbers seed by seed (nothing is
@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import resampling
-from benchmarks.grid import expand
-from benchmarks.store import ResultStore
-from benchmarks.suites import SUITES
+from kd_gan_bench.benchmarks.metrics import resampling
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.core.store import ResultStore
+from kd_gan_bench.benchmarks.planning.suites import SUITES
 
 SUITE_NAMES = ("default_i2i", "default_classification")
 N_IMAGES = 64

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def cli(*args: str, check: bool = True, timeout: float = 600, **env_vars: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), **env_vars}
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", *args], cwd=REPO, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "kd_gan_bench.benchmarks.run", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")

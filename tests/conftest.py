@@ -12,7 +12,7 @@ fresh temporary folder), so weights a user or an earlier ``grid`` left in ``~/.c
 InceptionV3, VGG16) cannot change what the tests compute; tests that need weights make their own.
 
 ``empty_hub`` hides any VGG16 weights this machine has, so that code building
-:class:`methods.core.perceptual.VGG16Features` gets its seeded random fallback wherever the tests run.
+:class:`kd_gan_bench.methods.core.perceptual.VGG16Features` gets its seeded random fallback wherever the tests run.
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ import pytest
 import slurm_daemons
 import torch
 
-from benchmarks import slurm
-from methods.core import loud_warning, perceptual
+from kd_gan_bench.benchmarks.execution import slurm
+from kd_gan_bench.methods.core import loud_warning, perceptual
 
 START_CLUSTER = Path(__file__).resolve().parent / "slurm" / "start_cluster.sh"
 os.environ.setdefault("KDGAN_NO_DOWNLOAD", "1")  # no test (nor grid it starts) downloads weights unless it asks

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from datasets import DATASETS  # loads every task module, so the real datasets are registered
+from kd_gan_bench.datasets import DATASETS  # loads every task module, so the real datasets are registered
 
 
 def image_bytes(rng: np.random.Generator, width: int, height: int, fmt: str = "JPEG", mode: str = "RGB") -> bytes:

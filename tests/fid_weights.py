@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from methods.weights.inception_wheel import inception_skeleton
+from kd_gan_bench.methods.weights.inception_wheel import inception_skeleton
 
 
 def released_format_init(model: nn.Module, gen: torch.Generator, fan: str = "in") -> None:

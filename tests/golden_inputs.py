@@ -85,7 +85,7 @@ STEP_RECIPE = {"ndf": 8}
 
 def step_data(paired: bool = False, size: int = STEP_SIZE):
     """A task of 4 + 4 seeded uint8 images (32 px by default), unpaired or paired (a batch of 4 is drawn from them)."""
-    from datasets.base import ImageTranslationData
+    from kd_gan_bench.datasets.base import ImageTranslationData
 
     def pictures(seed: int) -> torch.Tensor:
         return torch.randint(0, 256, (4, 3, size, size), generator=torch.Generator().manual_seed(seed),
@@ -97,8 +97,8 @@ def step_data(paired: bool = False, size: int = STEP_SIZE):
 
 def step_teacher() -> tuple[nn.Module, nn.Module]:
     """The frozen teacher generator and its discriminator (the recipe's unpaired PatchGAN), seeded, float64."""
-    from methods.networks.build import build_network
-    from methods.core.recipes import build_discriminator, resolve_recipe
+    from kd_gan_bench.methods.networks.build import build_network
+    from kd_gan_bench.methods.core.recipes import build_discriminator, resolve_recipe
 
     teacher = build_network(STEP_TEACHER).double()
     teacher.load_state_dict(seeded_state(teacher, 211, 0.1))
@@ -108,12 +108,12 @@ def step_teacher() -> tuple[nn.Module, nn.Module]:
 
 
 def float64_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``methods.core.training.to_float`` in float64: uint8 [0, 255] -> [-1, 1]."""
+    """``kd_gan_bench.methods.core.training.to_float`` in float64: uint8 [0, 255] -> [-1, 1]."""
     return images.to(device).double().div_(127.5).sub_(1.0)
 
 
 def _swap_to_float(old, new) -> None:
-    """Point every loaded ``methods`` module's ``to_float`` (``methods.core.training``'s, and the modules that
+    """Point every loaded ``methods`` module's ``to_float`` (``kd_gan_bench.methods.core.training``'s, and the modules that
     imported it by name, including those imported lazily while it was swapped) from ``old`` to ``new``."""
     import sys
 
@@ -127,10 +127,10 @@ def run_our_step(method: str, overrides: dict, paired: bool = False,
     """One student step of ``method`` through its public API (``Method.train``, schedule of 1 step, batch 4) in
     float64: the student's parameters as its optimiser held them before its first step (however the method
     initialised them), and the outcome. Networks are float64 by the default dtype, images by ``float64_images``."""
-    from methods import METHODS
-    from methods.core import training
-    from methods.core.base import TrainSetup
-    from methods.core.training import Schedule
+    from kd_gan_bench.methods import METHODS
+    from kd_gan_bench.methods.core import training
+    from kd_gan_bench.methods.core.base import TrainSetup
+    from kd_gan_bench.methods.core.training import Schedule
 
     dtype, to_float, adam_step = torch.get_default_dtype(), training.to_float, torch.optim.Adam.step
     before: dict[int, torch.Tensor] = {}

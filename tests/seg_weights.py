@@ -1,7 +1,7 @@
 """Test helper (not product code): a stand-in for the DRN-D-105 Cityscapes weights file.
 
 No weights can be downloaded here, but the real loading and scoring path must run. This writes a
-file of exactly the format ``benchmarks.metrics.segmentation.load_segmenter`` reads (the state_dict
+file of exactly the format ``kd_gan_bench.benchmarks.metrics.segmentation.load_segmenter`` reads (the state_dict
 of fyu/drn's ``DRNSeg('drn_d_105', 19)``, keys ``base.*``, ``seg.*``, ``up.*``): seeded He-normal
 conv weights, BatchNorm running_mean 0 / running_var 1 / weight 1 / bias 0, the fixed bilinear
 ``up`` kernel. The predictions are of course meaningless.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.metrics.segmentation import DRNSeg
+from kd_gan_bench.benchmarks.metrics.segmentation import DRNSeg
 
 try:
     from tests.fid_weights import released_format_init

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.grid import expand
-from benchmarks.overrides import OverrideError
-from benchmarks.run import EXIT_CODES, main
-from benchmarks.suites import SUITES
-from datasets import archives
-from datasets.errors import ArchiveError
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.planning.overrides import OverrideError
+from kd_gan_bench.benchmarks.cli.main import EXIT_CODES, main
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.datasets import archives
+from kd_gan_bench.datasets.errors import ArchiveError
 
 try:
     from tests.cli_helpers import REPO, cli
@@ -86,7 +86,7 @@ def test_negative_seed_is_refused(seeds, tmp_path, capsys):
 
 def test_closed_pipe_ends_list_quietly():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.run", "list"], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "kd_gan_bench.benchmarks.run", "list"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()  # the reader is gone before the first line (`list | head -0`)
     err = proc.stderr.read().decode()
@@ -167,9 +167,9 @@ def test_plan_time_refusals_exit_2_and_create_nothing(extra, message, tmp_path, 
 
 def test_every_schedule_range_is_what_the_schedules_accept():
     """The ``--set schedule.*`` ranges are the ones the families' schedule classes refuse inside a job."""
-    from benchmarks.families import FAMILIES
-    from methods.core.labelled_training import LR_POLICIES, SGDSchedule
-    from methods.core.training import Schedule
+    from kd_gan_bench.benchmarks.families.families import FAMILIES
+    from kd_gan_bench.methods.core.labelled_training import LR_POLICIES, SGDSchedule
+    from kd_gan_bench.methods.core.training import Schedule
 
     for name, cls in (("i2i", Schedule), ("classification", SGDSchedule), ("regression", SGDSchedule)):
         params = FAMILIES.get(name).schedule_params

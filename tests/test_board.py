@@ -1,4 +1,4 @@
-"""The board's statistics end to end: result folders of synthetic records -> ``benchmarks.run report`` ->
+"""The board's statistics end to end: result folders of synthetic records -> ``kd_gan_bench.benchmarks.run report`` ->
 index.html, leaderboard.json and leaderboard.csv (the same numbers), and ``report --compare``."""
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks import resampling
-from benchmarks.config import JobConfig
-from benchmarks.run import main
-from benchmarks.store import ResultStore
+from kd_gan_bench.benchmarks.metrics import resampling
+from kd_gan_bench.benchmarks.core.config import JobConfig
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.core.store import ResultStore
 
 TASK = "synthetic_edges2shapes"
 TEACHER = {"arch": "resnet_generator", "ngf": 32, "n_blocks": 6}
@@ -164,8 +164,8 @@ def test_compare_bad_input_exits_2(board: tuple[Path, dict, pd.DataFrame, str], 
 def test_rows_group_by_student_size_and_the_declared_headline_leads(tmp_path: Path) -> None:
     """Two student sizes, FID and colour mIoU recorded, colour mIoU declared the headline (registered after FID):
     the board ranks by the headline and lists each size's rows together, least compressed first."""
-    from benchmarks.collect import collect
-    from report.board import build_board
+    from kd_gan_bench.benchmarks.records.collect import collect
+    from kd_gan_bench.report.board import build_board
 
     store = ResultStore(tmp_path)
     sizes = {16.0: {**STUDENT, "ngf": 4}, 4.0: STUDENT}  # the more compressed size written first

@@ -10,16 +10,16 @@ from itertools import chain
 import pytest
 import torch
 
-import methods  # noqa: F401  (registration)
-from benchmarks.grid import check_plans, expand
-from benchmarks.suites import SUITES
-from datasets import load_task
-from methods.core.base import TrainSetup
-from methods.losses.kernel_alignment import kernel_alignment, kernel_alignment_loss
-from methods.networks.build import build_network
-from methods.core.recipes import train_recipe
-from methods.registry import METHODS
-from methods.core.training import Schedule, tap_features, to_float
+import kd_gan_bench.methods  # noqa: F401  (registration)
+from kd_gan_bench.benchmarks.planning.grid import check_plans, expand
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.datasets import load_task
+from kd_gan_bench.methods.core.base import TrainSetup
+from kd_gan_bench.methods.losses.kernel_alignment import kernel_alignment, kernel_alignment_loss
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.recipes import train_recipe
+from kd_gan_bench.benchmarks.core.registry import METHODS
+from kd_gan_bench.methods.core.training import Schedule, tap_features, to_float
 
 CPU = torch.device("cpu")
 TEACHER = {"arch": "resnet_generator", "ngf": 8, "n_blocks": 2}
@@ -165,7 +165,7 @@ def test_layers_subset_and_unknown_layer() -> None:
 def test_ka_is_summed_over_cats_per_gpu_groups() -> None:
     """CAT's scripts: 4 GPUs, KA per GPU over its share of the batch, the four summed (inception_distiller.py,
     gather(...).sum()). ``ka_groups`` 4 does that; at most batch // 2 groups, so that no group has one sample."""
-    from methods.core.plan_checks import ka_groups
+    from kd_gan_bench.methods.core.plan_checks import ka_groups
     gen = torch.Generator().manual_seed(0)
     s, t = torch.randn(8, 4, 5, 5, generator=gen), torch.randn(8, 6, 5, 5, generator=gen)
     per_group = sum(kernel_alignment(s[i:i + 2], t[i:i + 2]) for i in range(0, 8, 2))
@@ -180,9 +180,9 @@ def test_ka_is_summed_over_cats_per_gpu_groups() -> None:
 def test_student_starts_from_the_teacher_and_pix2pix_d_is_hinge_128() -> None:
     """``student_init`` auto: GAN Compression's weight transfer where it applies (load_pretrained_weight), so the
     student's first filters are the teacher's; the pix2pix student D: hinge, ndf 128 (distill_options.py)."""
-    from methods.cat_ka.method import CatKA
-    from methods.core.plan_checks import StudentPlan, check_student_plan
-    from methods.core.recipes import resolve_recipe
+    from kd_gan_bench.methods.cat_ka.method import CatKA
+    from kd_gan_bench.methods.core.plan_checks import StudentPlan, check_student_plan
+    from kd_gan_bench.methods.core.recipes import resolve_recipe
     method, data = CatKA(), load_task("synthetic_edges2shapes", size=32, n_train=8, n_test=2)
     hp = method.resolve_hparams({})
     torch.manual_seed(0)

@@ -10,21 +10,21 @@ import pytest
 import torch
 from torch import nn
 
-from benchmarks.metrics.complexity import count_macs, count_params
-from datasets import load_task
-from methods import METHODS
-from methods.core.base import TrainSetup
-from methods.cgan_kd.fake_set import FakeSet
-from methods.cgan_kd.pipeline import build_fake_set, generator_from
-from methods.cgan_kd.cgan import VicinalLabels, generate
-from methods.cgan_kd.filtering import keep_below, quantile_cutoff, replace_labels, teacher_labels, teacher_losses
-from methods.cgan_kd.settings import DRE_DEFAULTS
-from methods.cgan_kd.subsampling import (DensityRatioModel, RejectionSampler, penalized_softplus_loss,
+from kd_gan_bench.benchmarks.metrics.complexity import count_macs, count_params
+from kd_gan_bench.datasets import load_task
+from kd_gan_bench.methods import METHODS
+from kd_gan_bench.methods.core.base import TrainSetup
+from kd_gan_bench.methods.cgan_kd.fake_set import FakeSet
+from kd_gan_bench.methods.cgan_kd.pipeline import build_fake_set, generator_from
+from kd_gan_bench.methods.cgan_kd.cgan import VicinalLabels, generate
+from kd_gan_bench.methods.cgan_kd.filtering import keep_below, quantile_cutoff, replace_labels, teacher_labels, teacher_losses
+from kd_gan_bench.methods.cgan_kd.settings import DRE_DEFAULTS
+from kd_gan_bench.methods.cgan_kd.subsampling import (DensityRatioModel, RejectionSampler, penalized_softplus_loss,
                                          rejection_step, train_density_ratio)
-from methods.core.labelled_training import (SGDSchedule, augment, evaluate_labelled, predict,
+from kd_gan_bench.methods.core.labelled_training import (SGDSchedule, augment, evaluate_labelled, predict,
                                        train_classifier)
-from methods.networks.build import build_network
-from methods.vanilla_kd.method import hinton_kd_loss
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.vanilla_kd.method import hinton_kd_loss
 
 CPU = torch.device("cpu")
 SILENT = lambda _msg: None  # noqa: E731
@@ -247,7 +247,7 @@ def _check_funnel(fake: FakeSet, n_points: int) -> None:
 
 
 def test_end_to_end_classification(tmp_path: Path) -> None:
-    from benchmarks.metrics.fid import compute_fid_kid, resolve_extractor
+    from kd_gan_bench.benchmarks.metrics.fid import compute_fid_kid, resolve_extractor
 
     data = load_task("synthetic_shapes10", size=16, n_train=120, n_test=40)
     teacher = train_classifier(data, TEACHER, SCHEDULE, CPU, 0, log=SILENT).model

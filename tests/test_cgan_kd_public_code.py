@@ -9,16 +9,16 @@ import pytest
 import torch
 from torch import nn
 
-from datasets import load_task
-from methods import METHODS
-from methods.cgan_kd.fake_set import FakeSet
-from methods.cgan_kd.pipeline import build_fake_set, resolve_fake_hparams
-from methods.cgan_kd.filtering import filter_net_schedule, filter_net_spec
-from methods.cgan_kd.settings import DRE_DEFAULTS
-from methods.cgan_kd.subsampling import DensityRatioModel, dre_steps, train_density_ratio
-from methods.core.base import TrainSetup
-from methods.core.labelled_training import SGDSchedule, fake_subset, predict, train_classifier
-from methods.networks.build import build_network
+from kd_gan_bench.datasets import load_task
+from kd_gan_bench.methods import METHODS
+from kd_gan_bench.methods.cgan_kd.fake_set import FakeSet
+from kd_gan_bench.methods.cgan_kd.pipeline import build_fake_set, resolve_fake_hparams
+from kd_gan_bench.methods.cgan_kd.filtering import filter_net_schedule, filter_net_spec
+from kd_gan_bench.methods.cgan_kd.settings import DRE_DEFAULTS
+from kd_gan_bench.methods.cgan_kd.subsampling import DensityRatioModel, dre_steps, train_density_ratio
+from kd_gan_bench.methods.core.base import TrainSetup
+from kd_gan_bench.methods.core.labelled_training import SGDSchedule, fake_subset, predict, train_classifier
+from kd_gan_bench.methods.networks.build import build_network
 
 try:
     from tests.test_cgan_kd import CPU, SCHEDULE, SILENT, STUDENT, TEACHER, TINY_FAKE, MemoryCheckpointer

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from benchmarks.i2i_jobs import VAL_SPLIT_SEED, split_validation
-from benchmarks.labelled_jobs import split_validation as split_labelled
-from datasets.base import load_task
-from methods.core.labelled_training import SGDSchedule
-from methods.core.training import Schedule, validation_size
+from kd_gan_bench.benchmarks.families.i2i_jobs import VAL_SPLIT_SEED, split_validation
+from kd_gan_bench.benchmarks.families.labelled_jobs import split_validation as split_labelled
+from kd_gan_bench.datasets.base import load_task
+from kd_gan_bench.methods.core.labelled_training import SGDSchedule
+from kd_gan_bench.methods.core.training import Schedule, validation_size
 
 try:
     from tests.cli_helpers import cli, records
@@ -88,8 +88,8 @@ def test_the_validation_split_comes_from_the_training_data_and_is_fixed():
 
 
 def test_the_grid_and_the_schedule_know_the_same_policies():
-    from benchmarks.families import FAMILIES
-    from methods.core.training import SELECT
+    from kd_gan_bench.benchmarks.families.families import FAMILIES
+    from kd_gan_bench.methods.core.training import SELECT
 
     for family in FAMILIES.names():
         assert FAMILIES.get(family).schedule_params["select"].choices == SELECT, family

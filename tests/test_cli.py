@@ -200,7 +200,7 @@ def _alive(pid: int) -> bool:
 def test_local_executor_interrupt_keeps_finished_jobs_and_resumes(tmp_path, sig):
     results = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = [sys.executable, "-m", "benchmarks.run", "grid", "--suite", "smoke", "--results", str(results),
+    args = [sys.executable, "-m", "kd_gan_bench.benchmarks.run", "grid", "--suite", "smoke", "--results", str(results),
             "--tasks", "synthetic_edges2shapes", "--methods", "scratch", "output_kd", "feature_kd", "--max-parallel", "1",
             "--no-report", "--no-progress"]
     proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

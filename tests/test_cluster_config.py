@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from submitit.slurm.slurm import _make_sbatch_string  # the sbatch text submitit would submit
 
-from benchmarks.cluster_config import ClusterConfig, ClusterConfigError, SlurmResources, load_file, validate
-from benchmarks.run import main
-from methods import METHODS
+from kd_gan_bench.benchmarks.planning.cluster_config import ClusterConfig, ClusterConfigError, SlurmResources, load_file, validate
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.methods import METHODS
 
 EXAMPLE = """
 [slurm]

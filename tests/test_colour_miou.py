@@ -1,16 +1,16 @@
-"""Colour-class and shape mIoU (benchmarks.metrics.colour_miou): synthetic_edges2shapes' headline (shape mIoU) and
+"""Colour-class and shape mIoU (kd_gan_bench.benchmarks.metrics.colour_miou): synthetic_edges2shapes' headline (shape mIoU) and
 the colour classes beside it, scored exactly against the ground truth its generator knows."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from benchmarks.metrics import METRICS, MetricInputs, compute_metrics
-from benchmarks.metrics.colour_miou import colour_class_metrics, shape_metrics
-from datasets import TASKS
-from datasets.base import load_task
-from datasets.colour_classes import nearest_colour_class
-from datasets.synthetic import COLOURS
+from kd_gan_bench.benchmarks.metrics import METRICS, MetricInputs, compute_metrics
+from kd_gan_bench.benchmarks.metrics.colour_miou import colour_class_metrics, shape_metrics
+from kd_gan_bench.datasets import TASKS
+from kd_gan_bench.datasets.base import load_task
+from kd_gan_bench.datasets.colour_classes import nearest_colour_class
+from kd_gan_bench.datasets.synthetic import COLOURS
 
 
 @pytest.mark.parametrize("colours", COLOURS)

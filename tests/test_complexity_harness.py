@@ -9,9 +9,9 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.config import JobConfig
-from benchmarks.runner import RunOptions, run_job
-from methods.networks.build import build_network
+from kd_gan_bench.benchmarks.core.config import JobConfig
+from kd_gan_bench.benchmarks.execution.runner import RunOptions, run_job
+from kd_gan_bench.methods.networks.build import build_network
 
 RESNET = {"arch": "resnet_generator", "ngf": 64, "n_blocks": 9}
 UNET = {"arch": "unet_generator", "ngf": 64, "num_downs": 8}

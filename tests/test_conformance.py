@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks.grid import expand
-from benchmarks.suites import SUITES
-from benchmarks.training_plan import plans
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.benchmarks.planning.training_plan import plans
 
 TABLES = sorted((Path(__file__).parent / "conformance").glob("*.json"))
 PAPER_SUITES = ("cyclegan_horse2zebra", "pix2pix_edges2shoes", "pix2pix_cityscapes", "cgan_kd_cifar100",

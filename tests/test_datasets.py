@@ -14,14 +14,14 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmarks.config import JobConfig
-from benchmarks.run import main
-from benchmarks.runner import RunOptions, run_job
-from datasets import DATASETS, TASKS, load_task
-from datasets.archives import ArchiveSource, download, extract, sha256_file, verify_checksum
-from datasets.catalog import verify
-from datasets.cityscapes import label_ids_to_train_ids
-from datasets.errors import ArchiveError, ChecksumError, ImageFileError, LayoutError
+from kd_gan_bench.benchmarks.core.config import JobConfig
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.execution.runner import RunOptions, run_job
+from kd_gan_bench.datasets import DATASETS, TASKS, load_task
+from kd_gan_bench.datasets.archives import ArchiveSource, download, extract, sha256_file, verify_checksum
+from kd_gan_bench.datasets.catalog import verify
+from kd_gan_bench.datasets.cityscapes import label_ids_to_train_ids
+from kd_gan_bench.datasets.errors import ArchiveError, ChecksumError, ImageFileError, LayoutError
 
 try:
     from tests.dataset_archives import cityscapes_zips, cyclegan_zip, image_bytes, pix2pix_tar, unpin

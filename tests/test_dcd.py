@@ -11,18 +11,18 @@ import pytest
 import torch
 from torch import nn
 
-import methods  # noqa: F401  (registration)
-from benchmarks.grid import expand
-from benchmarks.suites import SUITES
-from datasets import load_task
-from datasets.official_counts import CITYSCAPES, CYCLEGAN as OFFICIAL, PIX2PIX
-from methods.core.base import TrainOutcome, TrainSetup
-from methods.core.online_teacher import epoch_steps, plan_schedule
-from methods.dcd.method import Connectors, dcd_loss, dcd_points, dcd_recipe, discriminator_trunk, min_input_side
-from methods.networks.build import build_network
-from methods.core.recipes import build_discriminator, resolve_recipe
-from methods.registry import METHODS
-from methods.core.training import Schedule, set_requires_grad, tap_features
+import kd_gan_bench.methods  # noqa: F401  (registration)
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.datasets import load_task
+from kd_gan_bench.datasets.official_counts import CITYSCAPES, CYCLEGAN as OFFICIAL, PIX2PIX
+from kd_gan_bench.methods.core.base import TrainOutcome, TrainSetup
+from kd_gan_bench.methods.core.online_teacher import epoch_steps, plan_schedule
+from kd_gan_bench.methods.dcd.method import Connectors, dcd_loss, dcd_points, dcd_recipe, discriminator_trunk, min_input_side
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.recipes import build_discriminator, resolve_recipe
+from kd_gan_bench.benchmarks.core.registry import METHODS
+from kd_gan_bench.methods.core.training import Schedule, set_requires_grad, tap_features
 
 CPU = torch.device("cpu")
 STUDENT = {"arch": "resnet_generator", "ngf": 4, "n_blocks": 2}

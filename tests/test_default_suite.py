@@ -26,12 +26,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.i2i_jobs import translate
-from benchmarks.metrics.fid import compute_fid_kid, resolve_extractor
-from benchmarks.suites import SUITES
-from datasets import TASKS, ImageTranslationData
-from datasets.base import load_task
-from methods.networks.build import build_network
+from kd_gan_bench.benchmarks.families.i2i_jobs import translate
+from kd_gan_bench.benchmarks.metrics.fid import compute_fid_kid, resolve_extractor
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.datasets import TASKS, ImageTranslationData
+from kd_gan_bench.datasets.base import load_task
+from kd_gan_bench.methods.networks.build import build_network
 
 try:
     from tests.cli_helpers import cli, records

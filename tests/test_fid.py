@@ -14,14 +14,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchmarks.metrics import extractor, fid
-from benchmarks.metrics.fid import (
+from kd_gan_bench.benchmarks.metrics import extractor, fid
+from kd_gan_bench.benchmarks.metrics.fid import (
     INCEPTION, INCEPTION_WEIGHTS_FILENAME, OFFLINE, Extractor, compute_fid_kid, fid_cache_name,
     inception_cache_path, resolve_extractor,
 )
-from benchmarks.metrics.offline_extractor import OfflineRandConvExtractor, register_offline_extractor
-from methods.core import loud_warning
-from methods.weights.resolver import INCEPTION_SHA256, WeightsError
+from kd_gan_bench.benchmarks.metrics.offline_extractor import OfflineRandConvExtractor, register_offline_extractor
+from kd_gan_bench.methods.core import loud_warning
+from kd_gan_bench.methods.weights.resolver import INCEPTION_SHA256, WeightsError
 
 try:
     from tests.fid_weights import make_inception_test_weights

@@ -26,19 +26,19 @@ import pytest
 import torch
 from torch import nn
 
-from methods.cgan_kd.filtering import keep_below, quantile_cutoff, teacher_losses
-from methods.cgan_kd.subsampling import penalized_softplus_loss
-from methods import METHODS
-from methods.crd.method import content_relation_losses
-from methods.dcd.method import Connectors, dcd_term, discriminator_trunk
-from methods.core.distill import StepTensors
-from methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
-from methods.losses.kernel_alignment import kernel_alignment, kernel_alignment_loss
-from methods.losses.multi_granularity import cd_adaptor, channel_distillation
-from methods.losses.relation_matrix import relation_loss
-from methods.networks.discriminators import PatchGANDiscriminator
-from methods.omgd.method import image_losses, omgd_vgg
-from methods.core.training import gan_loss
+from kd_gan_bench.methods.cgan_kd.filtering import keep_below, quantile_cutoff, teacher_losses
+from kd_gan_bench.methods.cgan_kd.subsampling import penalized_softplus_loss
+from kd_gan_bench.methods import METHODS
+from kd_gan_bench.methods.crd.method import content_relation_losses
+from kd_gan_bench.methods.dcd.method import Connectors, dcd_term, discriminator_trunk
+from kd_gan_bench.methods.core.distill import StepTensors
+from kd_gan_bench.methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
+from kd_gan_bench.methods.losses.kernel_alignment import kernel_alignment, kernel_alignment_loss
+from kd_gan_bench.methods.losses.multi_granularity import cd_adaptor, channel_distillation
+from kd_gan_bench.methods.losses.relation_matrix import relation_loss
+from kd_gan_bench.methods.networks.discriminators import PatchGANDiscriminator
+from kd_gan_bench.methods.omgd.method import image_losses, omgd_vgg
+from kd_gan_bench.methods.core.training import gan_loss
 
 try:
     from tests.golden_inputs import flat_halves, images, randn, seeded_state, unpack

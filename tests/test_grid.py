@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.grid import expand, expand_hparams
-from benchmarks.overrides import OverrideError, parse_value
-from benchmarks.suites import SUITES
-from methods import METHODS
-from methods.registry import Registry, UnknownNameError
+from kd_gan_bench.benchmarks.planning.grid import expand, expand_hparams
+from kd_gan_bench.benchmarks.planning.overrides import OverrideError, parse_value
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.methods import METHODS
+from kd_gan_bench.benchmarks.core.registry import Registry, UnknownNameError
 
 
 def test_unknown_name_lists_valid_names_and_nearest_match():

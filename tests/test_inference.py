@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methods.core.inference import batched_forward, eval_mode
+from kd_gan_bench.methods.core.inference import batched_forward, eval_mode
 
 
 def test_batched_forward_is_eval_mode_gradient_free_and_batch_invariant():

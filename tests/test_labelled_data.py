@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from datasets import TASKS, DatasetError, LabelledImageData, load_task
-from methods.registry import UnknownNameError
+from kd_gan_bench.datasets import TASKS, DatasetError, LabelledImageData, load_task
+from kd_gan_bench.benchmarks.core.registry import UnknownNameError
 
 
 def _png(path: Path, size: int = 8, value: int = 100) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.published import load_published
-from methods.cgan_kd.fake_set import FakeSet
-from report import render_report
+from kd_gan_bench.benchmarks.records.published import load_published
+from kd_gan_bench.methods.cgan_kd.fake_set import FakeSet
+from kd_gan_bench.report import render_report
 
 try:
     from tests.cli_helpers import cli, records
@@ -138,9 +138,9 @@ def test_published_cgan_kd_rows_sit_beside_ours(tmp_path: Path) -> None:
 def test_fake_sets_follow_the_filtering_network_and_the_methods_settings() -> None:
     """A fake set filtered by its own network is one job for every teacher of the task; cgan_kd+vanilla_kd's
     own settings give it its own job; a configuration without them keeps its artifact job as it was."""
-    from benchmarks.grid import expand
-    from benchmarks.suites import SUITES
-    from methods.cgan_kd.pipeline import resolve_fake_hparams
+    from kd_gan_bench.benchmarks.planning.grid import expand
+    from kd_gan_bench.benchmarks.planning.suites import SUITES
+    from kd_gan_bench.methods.cgan_kd.pipeline import resolve_fake_hparams
 
     def fake_sets(suite: str, *overrides: str) -> dict[str, object]:
         jobs = expand(SUITES.get(suite), overrides=list(overrides))

@@ -1,7 +1,7 @@
 """The import layers, read from the source (AST), each violation reported with its file and line.
 
 * ``datasets/`` is the bottom layer: nothing from ``benchmarks/`` or ``report/``, and from ``methods/``
-  only ``methods.registry`` (dependency-free);
+  only ``kd_gan_bench.benchmarks.core.registry`` (dependency-free);
 * ``methods/`` never imports ``benchmarks/`` or ``report/``;
 * ``report/`` imports neither ``methods/`` nor torch (it renders a table);
 * no import cycles between modules (module-level imports; an import inside a function runs later; a
@@ -19,7 +19,7 @@ PACKAGES = ("benchmarks", "datasets", "methods", "report")
 
 #: package -> (forbidden top-level names, allowed exceptions)
 RULES = {
-    "datasets": (("benchmarks", "report", "methods"), ("methods.registry",)),
+    "datasets": (("benchmarks", "report", "methods"), ("kd_gan_bench.benchmarks.core.registry",)),
     "methods": (("benchmarks", "report"), ()),
     "report": (("methods", "torch", "torchvision", "torch_fidelity"), ()),
 }
@@ -64,7 +64,7 @@ def layer_violations() -> list[str]:
         forbidden, allowed = RULES[package]
         for line, name in _imports(path, top_level_only=False):
             if any(_matches(name, f) for f in forbidden) and not any(_matches(name, a) for a in allowed):
-                if name.rpartition(".")[0] in allowed:  # ``from methods.registry import X``
+                if name.rpartition(".")[0] in allowed:  # ``from kd_gan_bench.benchmarks.core.registry import X``
                     continue
                 where = str(path.relative_to(REPO))
                 out.setdefault((where, line), f"{where}:{line}: {package}/ imports {name}")  # one per statement
@@ -109,8 +109,8 @@ def test_no_import_cycles():
 
 
 @pytest.mark.parametrize("source, expected", [
-    ("from benchmarks.store import ResultStore\n", "methods/fake.py:1: methods/ imports benchmarks.store"),
-    ("import os\n\ndef f():\n    import report.render\n", "methods/fake.py:4: methods/ imports report.render"),
+    ("from kd_gan_bench.benchmarks.core.store import ResultStore\n", "methods/fake.py:1: methods/ imports kd_gan_bench.benchmarks.core.store"),
+    ("import os\n\ndef f():\n    import kd_gan_bench.report.render\n", "methods/fake.py:4: methods/ imports kd_gan_bench.report.render"),
 ])
 def test_a_violation_names_its_file_and_line(source, expected, monkeypatch, tmp_path):
     fake = REPO / "methods" / "fake.py"

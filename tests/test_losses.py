@@ -16,13 +16,13 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from methods.core import perceptual
-from methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
-from methods.losses.relation_matrix import relation_loss, relation_matrix
-from methods.losses.relational import (angle_cosines, column_slices, pairwise_distances, patch_slices, rkd_angle_loss,
+from kd_gan_bench.methods.core import perceptual
+from kd_gan_bench.methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
+from kd_gan_bench.methods.losses.relation_matrix import relation_loss, relation_matrix
+from kd_gan_bench.methods.losses.relational import (angle_cosines, column_slices, pairwise_distances, patch_slices, rkd_angle_loss,
                                        rkd_angle_loss_reference, rkd_distance_loss, rkd_loss, row_slices)
-from methods.weights.resolver import WeightsError
-from methods.core.perceptual import (VGG16_WEIGHTS_FILENAME, VGG16Features, frechet_distance, gram_matrix, style_loss,
+from kd_gan_bench.methods.weights.resolver import WeightsError
+from kd_gan_bench.methods.core.perceptual import (VGG16_WEIGHTS_FILENAME, VGG16Features, frechet_distance, gram_matrix, style_loss,
                                 vgg_cache_path)
 
 

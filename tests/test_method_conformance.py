@@ -1,7 +1,7 @@
 """Every registered image-to-image method, on every generator family it supports, behaves as a method.
 
 Parametrized over the ``METHODS`` registry (methods registered later are tested without a new test)
-x the generator families of :mod:`methods.networks.generators` (ResNet, mobile ResNet, U-Net). A
+x the generator families of :mod:`kd_gan_bench.methods.networks.generators` (ResNet, mobile ResNet, U-Net). A
 method either trains one step on tiny paired images (32 px, teacher ngf 8, student ngf 4) or refuses
 the networks in its planning check (:meth:`Method.check_plan`); then:
 
@@ -25,16 +25,16 @@ from typing import Any
 import pytest
 import torch
 
-import methods  # noqa: F401  (registration)
-from benchmarks.grid import check_plans, expand
-from benchmarks.suites import SUITES, Suite
-from datasets import ImageTranslationData, load_task
-from methods.core.base import Method, TrainSetup
-from methods.networks.build import build_network
-from methods.core.plan_checks import StudentPlan
-from methods.core.recipes import build_discriminator, resolve_recipe
-from methods.registry import METHODS
-from methods.core.training import Schedule
+import kd_gan_bench.methods  # noqa: F401  (registration)
+from kd_gan_bench.benchmarks.planning.grid import check_plans, expand
+from kd_gan_bench.benchmarks.planning.suites import SUITES, Suite
+from kd_gan_bench.datasets import ImageTranslationData, load_task
+from kd_gan_bench.methods.core.base import Method, TrainSetup
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.plan_checks import StudentPlan
+from kd_gan_bench.methods.core.recipes import build_discriminator, resolve_recipe
+from kd_gan_bench.benchmarks.core.registry import METHODS
+from kd_gan_bench.methods.core.training import Schedule
 
 SEED = 0
 SIZE = 32

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from datasets import TASKS, load_task
-from methods import METHODS
-from methods.core.base import TrainSetup
-from methods.networks.build import build_network
-from methods.core.plan_checks import weights_needed
-from methods.core.training import Schedule
-from methods.weights.resolver import WEIGHTS
+from kd_gan_bench.datasets import TASKS, load_task
+from kd_gan_bench.methods import METHODS
+from kd_gan_bench.methods.core.base import TrainSetup
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.plan_checks import weights_needed
+from kd_gan_bench.methods.core.training import Schedule
+from kd_gan_bench.methods.weights.resolver import WEIGHTS
 
 I2I_METHODS = [m for m in METHODS.names() if "i2i" in METHODS.info(m).families]
 TEACHER = {"arch": "resnet_generator", "ngf": 8, "n_blocks": 2}

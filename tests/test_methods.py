@@ -29,16 +29,16 @@ import pytest
 import torch
 from torch import nn
 
-import methods  # noqa: F401  (registration)
-from datasets import ImageTranslationData, load_task
-from methods.core.base import TrainOutcome, TrainSetup
-from methods.crd.method import content_relation_losses, crd_weights, perceptual_losses
-from methods.networks.build import build_network
-from methods.core.perceptual import VGG16Features
-from methods.core.plan_checks import StudentPlan
-from methods.core.recipes import train_recipe
-from methods.registry import METHODS
-from methods.core.training import Schedule, to_float
+import kd_gan_bench.methods  # noqa: F401  (registration)
+from kd_gan_bench.datasets import ImageTranslationData, load_task
+from kd_gan_bench.methods.core.base import TrainOutcome, TrainSetup
+from kd_gan_bench.methods.crd.method import content_relation_losses, crd_weights, perceptual_losses
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.perceptual import VGG16Features
+from kd_gan_bench.methods.core.plan_checks import StudentPlan
+from kd_gan_bench.methods.core.recipes import train_recipe
+from kd_gan_bench.benchmarks.core.registry import METHODS
+from kd_gan_bench.methods.core.training import Schedule, to_float
 
 CPU = torch.device("cpu")
 SEED = 0
@@ -199,7 +199,7 @@ def test_crd_cyclegan_online_teacher_windows() -> None:
 def test_crd_schedule_is_the_public_codes() -> None:
     # trainer.py: the CycleGAN schedule counts teacher epochs; 4 student epochs per teacher epoch in windows
     # of 10 teacher epochs. distill.sh (pix2pix): 100 + 100 epochs, a teacher step every iteration.
-    from methods.core.online_teacher import plan_schedule
+    from kd_gan_bench.methods.core.online_teacher import plan_schedule
     crd = METHODS.get("crd")
     unpaired = load_task("synthetic_plain2striped", size=16, n_train=6, n_test=1)   # an epoch: 6 steps at batch 1
     plan = plan_schedule(crd.resolve_hparams({"epochs": 100, "epochs_decay": 100}), unpaired, Schedule(7, 1))
@@ -219,9 +219,9 @@ def test_crd_schedule_is_the_public_codes() -> None:
 def test_crd_teacher_network_and_paper_suite_schedule() -> None:
     # The public horse2zebra script's teacher is mobile_resnet_9blocks ngf 64: offered as teacher_arch; the
     # paper suite keeps its resnet_9blocks (one teacher for every method) and runs edges2shoes 100 + 100 epochs.
-    from benchmarks.grid import expand
-    from benchmarks.suites import SUITES
-    from methods.core.plan_checks import online_teacher_spec
+    from kd_gan_bench.benchmarks.planning.grid import expand
+    from kd_gan_bench.benchmarks.planning.suites import SUITES
+    from kd_gan_bench.methods.core.plan_checks import online_teacher_spec
     crd = METHODS.get("crd")
     published = {"arch": "resnet_generator", "ngf": 64, "checkpoint": "cyclegan/horse2zebra"}
     spec = online_teacher_spec(crd.resolve_hparams({"teacher_arch": "mobile_resnet_generator"}), published)
@@ -241,7 +241,7 @@ def test_crd_teacher_network_and_paper_suite_schedule() -> None:
 def test_generator_hinge_is_minus_mean_d_and_the_side_must_be_named() -> None:
     """Under hinge the generator's term is -mean D with gradient -1/N per logit, never the discriminator's
     relu(1 - D) (0, without gradient, at D = [2, 3]); a call that does not say which side it is fails."""
-    from methods.core.training import gan_loss
+    from kd_gan_bench.methods.core.training import gan_loss
     d = torch.tensor([2.0, 3.0], requires_grad=True)
     loss = gan_loss(d, True, "hinge", for_discriminator=False)
     loss.backward()
@@ -256,7 +256,7 @@ def test_recipe_generator_gan_term_is_the_generators(paired_task: bool) -> None:
     """The recipes' generator step (teachers, scratch, online teachers) under hinge: G_gan = -mean D(fake) of
     the discriminator it judged with (pix2pix: after the step's D update; CycleGAN: before it)."""
     import copy
-    from methods.core.recipes import build_recipe, resolve_recipe
+    from kd_gan_bench.methods.core.recipes import build_recipe, resolve_recipe
     recipe = resolve_recipe({"gan_mode": "hinge", "ndf": 4, "d_norm": "instance", "pool_size": 0}, paired_task)
     model = build_recipe(STUDENT, recipe, paired_task, Schedule(steps=2, batch_size=2), CPU,
                          torch.Generator().manual_seed(0))
@@ -306,7 +306,7 @@ def test_methods_build_their_networks_with_init_net(name: str, paired: ImageTran
 def test_online_methods_build_students_and_teachers_without_dropout() -> None:
     """The code's student_dropout_rate and teacher_dropout_rate are 0 (CRD, DCD, OMGD): their U-Net students and
     online teachers get rate 0 (pix2pix's own U-Net default stays 0.5), and the rates are numbers."""
-    from methods.core.plan_checks import online_student_spec, online_teacher_spec
+    from kd_gan_bench.methods.core.plan_checks import online_student_spec, online_teacher_spec
     unet = {"arch": "unet_generator", "ngf": 4, "num_downs": 5}
     for name in ("crd", "dcd", "omgd"):
         hp = METHODS.get(name).resolve_hparams({})

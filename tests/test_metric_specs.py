@@ -5,11 +5,11 @@ import string
 
 import pytest
 
-from benchmarks.collect import metric_columns
-from benchmarks.families import FAMILIES
-from benchmarks.metrics import INPUTS, KINDS, METRICS
-from benchmarks.published import family_names, load_published, metric_keys
-from report.render import COST_METRICS, FIDELITY_METRICS, QUALITY_METRICS, TAIL_METRICS
+from kd_gan_bench.benchmarks.records.collect import metric_columns
+from kd_gan_bench.benchmarks.families.families import FAMILIES
+from kd_gan_bench.benchmarks.metrics import INPUTS, KINDS, METRICS
+from kd_gan_bench.benchmarks.records.published import family_names, load_published, metric_keys
+from kd_gan_bench.report.render import COST_METRICS, FIDELITY_METRICS, QUALITY_METRICS, TAIL_METRICS
 
 
 @pytest.mark.parametrize("name", METRICS.names())

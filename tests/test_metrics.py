@@ -6,9 +6,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.metrics.complexity import count_macs, count_params, macs_protocol
-from benchmarks.metrics.latency import measure_latency
-from methods.networks.generators import MobileResnetGenerator, ResnetGenerator, UnetGenerator
+from kd_gan_bench.benchmarks.metrics.complexity import count_macs, count_params, macs_protocol
+from kd_gan_bench.benchmarks.metrics.latency import measure_latency
+from kd_gan_bench.methods.networks.generators import MobileResnetGenerator, ResnetGenerator, UnetGenerator
 
 SHAPE = (1, 3, 256, 256)
 
@@ -61,7 +61,7 @@ def test_depthwise_and_linear_and_no_batch_dim() -> None:
 def test_macs_protocol_names_the_counter_and_input() -> None:
     out = macs_protocol((3, 32, 48))
     assert out["macs_input"] == "1x3x32x48"
-    assert "benchmarks.metrics.complexity" in out["macs_counter"] and f"torch {torch.__version__}" in out["macs_counter"]
+    assert "kd_gan_bench.benchmarks.metrics.complexity" in out["macs_counter"] and f"torch {torch.__version__}" in out["macs_counter"]
     assert "1 MAC = one multiply-add" in out["macs_counter"]
 
 

@@ -1,4 +1,4 @@
-"""The generators' named-feature shapes computed from their specs (``methods.networks.geometry``, what the
+"""The generators' named-feature shapes computed from their specs (``kd_gan_bench.methods.networks.geometry``, what the
 torch-free planning checks read) equal those of a dry forward of the built network, for every named
 feature, at sizes that do and do not divide evenly; and a network without named features says so."""
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import torch
 
-from methods.core.distill import feature_shapes
-from methods import NETWORKS
-from methods.networks.geometry import feature_grids, size_problem, spatial_encoder
-from methods.networks.network_spec import network_args, spec_problem
-from methods.networks.build import build_network
+from kd_gan_bench.methods.core.distill import feature_shapes
+from kd_gan_bench.methods import NETWORKS
+from kd_gan_bench.methods.networks.geometry import feature_grids, size_problem, spatial_encoder
+from kd_gan_bench.methods.networks.network_spec import network_args, spec_problem
+from kd_gan_bench.methods.networks.build import build_network
 
 SPECS = [
     {"arch": "resnet_generator", "ngf": 4, "n_blocks": 2},

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from methods.networks.build import build_network
+from kd_gan_bench.methods.networks.build import build_network
 
 
 def test_resnet_generator_has_the_public_cyclegan_keys():

@@ -11,18 +11,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import methods  # noqa: F401  (registration)
-from datasets import ImageTranslationData, load_task
-from methods.core.base import TrainOutcome, TrainSetup
-from methods.core.distill import feature_shapes
-from methods.losses.multi_granularity import cd_adaptor, channel_distillation, ssim_loss, tv_sum
-from methods.networks.build import build_network
-from methods.networks.omgd_networks import ExpansionResnetBlock
-from methods.omgd.method import OMGD, cd_layers, omgd_vgg
-from methods.core.perceptual import gram_matrix
-from methods.core.plan_checks import StudentPlan
-from methods.registry import METHODS
-from methods.core.training import Schedule, to_float
+import kd_gan_bench.methods  # noqa: F401  (registration)
+from kd_gan_bench.datasets import ImageTranslationData, load_task
+from kd_gan_bench.methods.core.base import TrainOutcome, TrainSetup
+from kd_gan_bench.methods.core.distill import feature_shapes
+from kd_gan_bench.methods.losses.multi_granularity import cd_adaptor, channel_distillation, ssim_loss, tv_sum
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.networks.omgd_networks import ExpansionResnetBlock
+from kd_gan_bench.methods.omgd.method import OMGD, cd_layers, omgd_vgg
+from kd_gan_bench.methods.core.perceptual import gram_matrix
+from kd_gan_bench.methods.core.plan_checks import StudentPlan
+from kd_gan_bench.benchmarks.core.registry import METHODS
+from kd_gan_bench.methods.core.training import Schedule, to_float
 
 CPU = torch.device("cpu")
 SEED = 0

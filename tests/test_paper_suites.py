@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.config import JobConfig
-from benchmarks.estimate import CALIBRATION_DIR, calibrate, estimate, format_estimate, step_key, step_work
-from benchmarks.grid import expand, resolve_methods
-from benchmarks.paper_suites import epochs_to_steps, paper_schedule
-from benchmarks.run import main
-from benchmarks.store import ResultStore
-from benchmarks.suites import SUITES, Suite
-from methods import METHODS
-from methods.output_kd.method import OutputKD
-from methods.output_kd.spec import SPEC as OUTPUT_KD
+from kd_gan_bench.benchmarks.core.config import JobConfig
+from kd_gan_bench.benchmarks.planning.estimate import CALIBRATION_DIR, calibrate, estimate, format_estimate, step_key, step_work
+from kd_gan_bench.benchmarks.planning.grid import expand, resolve_methods
+from kd_gan_bench.benchmarks.planning.paper_suites import epochs_to_steps, paper_schedule
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.core.store import ResultStore
+from kd_gan_bench.benchmarks.planning.suites import SUITES, Suite
+from kd_gan_bench.methods import METHODS
+from kd_gan_bench.methods.output_kd.method import OutputKD
+from kd_gan_bench.methods.output_kd.spec import SPEC as OUTPUT_KD
 
 
 def test_paper_suites_are_the_papers_setups() -> None:
@@ -61,8 +61,8 @@ def test_cgan_kd_suites_are_the_papers_pairs_and_match_the_reported_rows() -> No
     utk = expand(SUITES.get("cgan_kd_utkface"))
     assert {j.task for j in utk} == {"utkface"} and {j.family for j in utk} == {"regression"}
     # the published CIFAR-100 / UTKFace rows name networks these suites train
-    from benchmarks.published import load_published
-    from methods.networks.network_spec import describe_network
+    from kd_gan_bench.benchmarks.records.published import load_published
+    from kd_gan_bench.methods.networks.network_spec import describe_network
     ours = {describe_network(j.student) for j in students + [j for j in utk if j.phase == "student"]}
     published = load_published()
     matched = published[published["task"].isin(["cifar100", "utkface"]) & (published["match_method"] != "")]

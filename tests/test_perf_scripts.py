@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from benchmarks.perf import method_step_times
+from kd_gan_bench.benchmarks.perf import method_step_times
 
 
 def test_method_step_times_runs_every_method_and_student(empty_hub: object, capsys: pytest.CaptureFixture) -> None:
@@ -23,7 +23,7 @@ def test_method_step_times_runs_every_method_and_student(empty_hub: object, caps
 
 
 def test_fid_throughput_runs(capsys: pytest.CaptureFixture, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchmarks.perf import fid_throughput
+    from kd_gan_bench.benchmarks.perf import fid_throughput
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no real weights: the seeded random InceptionV3
     monkeypatch.setattr("torch.hub._hub_dir", None)
@@ -37,13 +37,13 @@ def test_fid_throughput_runs(capsys: pytest.CaptureFixture, tmp_path, monkeypatc
 def test_board_power_reports_what_the_board_separates_and_its_mdd() -> None:
     """The power script's verdicts come from the board's own tests: clearly separated seeds and subsets read
     SEPARATED, overlapping ones do not; the MDD follows the seed spread. (Its training runs are the harness's
-    ``grid``, run for real by ``python -m benchmarks.perf.board_power``; too slow for a test.)"""
+    ``grid``, run for real by ``python -m kd_gan_bench.benchmarks.perf.board_power``; too slow for a test.)"""
     import numpy as np
     import pandas as pd
 
-    from benchmarks import resampling
-    from benchmarks.perf import board_power
-    from report.summary import summarize
+    from kd_gan_bench.benchmarks.metrics import resampling
+    from kd_gan_bench.benchmarks.perf import board_power
+    from kd_gan_bench.report.summary import summarize
 
     rng = np.random.default_rng(0)
     difficulty = rng.normal(0, 5, 16)
@@ -65,7 +65,7 @@ def test_board_power_reports_what_the_board_separates_and_its_mdd() -> None:
 
 
 def test_job_fixed_cost_runs(capsys: pytest.CaptureFixture, tmp_path) -> None:
-    from benchmarks.perf import job_fixed_cost
+    from kd_gan_bench.benchmarks.perf import job_fixed_cost
 
     assert job_fixed_cost.main(["--results", str(tmp_path), "--", "--suite", "smoke", "--tasks",
                                 "synthetic_edges2shapes", "--methods", "scratch", "--seeds", "0"]) == 0

@@ -1,4 +1,4 @@
-"""Plugins (:mod:`benchmarks.plugins`) through the CLI: an installed plugin (its ``kd_gan_bench.plugins`` entry point)
+"""Plugins (:mod:`kd_gan_bench.benchmarks.planning.plugins`) through the CLI: an installed plugin (its ``kd_gan_bench.plugins`` entry point)
 and a module named with ``--plugin``, listed, refused when bad, and run through the local workers into the report.
 
 The installed one is ``tests/fixtures/kdgb_example_plugin`` (a method, ``example_output_l2``), which ``tests/run.sh``
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.plugins import GROUP
+from kd_gan_bench.benchmarks.planning.plugins import GROUP
 
 try:
     from tests.cli_helpers import REPO, cli, pythonpath, records
@@ -36,7 +36,7 @@ def installed() -> None:
 
 
 def test_an_installed_plugin_is_listed_and_planned_without_torch(installed):
-    script = ("import sys\nfrom benchmarks.run import main\nassert main(['list', 'methods']) == 0\n"
+    script = ("import sys\nfrom kd_gan_bench.benchmarks.cli.main import main\nassert main(['list', 'methods']) == 0\n"
               f"assert main(['plan', *{GRID[1:]!r}, '--methods', 'example_output_l2']) == 0\n"
               "assert 'torch' not in sys.modules, 'listing or planning a plugin method imported torch'")
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**os.environ, "PYTHONPATH": pythonpath()},
@@ -55,9 +55,9 @@ def test_a_module_named_with_plugin_is_listed_and_only_then(installed):
 
 def test_a_plugin_leaves_the_default_suite_as_it_is(installed):
     script = textwrap.dedent("""
-        from benchmarks import plugins
-        from benchmarks.grid import expand
-        from benchmarks.suites import SUITES
+        from kd_gan_bench.benchmarks.planning import plugins
+        from kd_gan_bench.benchmarks.planning.grid import expand
+        from kd_gan_bench.benchmarks.planning.suites import SUITES
         before = [job.to_dict() for job in expand(SUITES.get("default"))]
         assert plugins.load(["kdgb_path_plugin"]) == ("kdgb_example_plugin.entries", "kdgb_path_plugin")
         assert [job.to_dict() for job in expand(SUITES.get("default"))] == before
@@ -73,13 +73,13 @@ BAD_MODULES = {
     "import-error": ("import kdgb_missing_dependency\n", "importing it failed: ModuleNotFoundError"),
     "raises": ("raise RuntimeError('boom')\n", "importing it failed: RuntimeError: boom"),
     "declares-nothing": ("VALUE = 1\n", "declared nothing"),
-    "clash-declared": ("from methods.registry import METHODS\nMETHODS.declare('output_kd', 'kdgb_bad')\n",
+    "clash-declared": ("from kd_gan_bench.benchmarks.core.registry import METHODS\nMETHODS.declare('output_kd', 'kdgb_bad')\n",
                        "method 'output_kd' is declared twice"),
-    "clash-replaced": ("from methods.registry import METHODS\nMETHODS.declare('output_kd', 'methods.output_kd.method')\n",
+    "clash-replaced": ("from kd_gan_bench.benchmarks.core.registry import METHODS\nMETHODS.declare('output_kd', 'kd_gan_bench.methods.output_kd.method')\n",
                        "its method 'output_kd' clashes"),
-    "clash-registered": ("from methods.registry import METHODS\nMETHODS.add('output_kd', object())\n",
+    "clash-registered": ("from kd_gan_bench.benchmarks.core.registry import METHODS\nMETHODS.add('output_kd', object())\n",
                          "its method 'output_kd' clashes"),
-    "clash-metric": ("from benchmarks.metrics import describe_metric\n"
+    "clash-metric": ("from kd_gan_bench.benchmarks.metrics import describe_metric\n"
                      "describe_metric('fid', label='FID', higher_is_better=False)\n", "metric 'fid' is registered twice"),
 }
 

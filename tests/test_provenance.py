@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.grid import expand
-from benchmarks.config import config_hash
-from benchmarks.provenance import PROGRAM, read_provenance, rerun_command, write_provenance
-from benchmarks.reruns import only_jobs
-from benchmarks.run import build_parser, main
-from benchmarks.store import ResultStore
-from benchmarks.suites import SUITES
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.core.config import config_hash
+from kd_gan_bench.benchmarks.records.provenance import PROGRAM, read_provenance, rerun_command, write_provenance
+from kd_gan_bench.benchmarks.records.reruns import only_jobs
+from kd_gan_bench.benchmarks.cli.main import build_parser, main
+from kd_gan_bench.benchmarks.core.store import ResultStore
+from kd_gan_bench.benchmarks.planning.suites import SUITES
 
 OVERRIDES = ["output_kd.lambda_recon=[1,10]", "teacher.ngf=6"]
 
@@ -139,9 +139,9 @@ def test_rerun_runs_a_missing_dependency_first(store: Path, tmp_path: Path) -> N
 def test_records_without_results_and_expected_jobs_carry_provenance(tmp_path: Path) -> None:
     """A blocked record (written by the launcher, not by a job) and a job a manifest expects but that has no record
     yet both say how to run them."""
-    from benchmarks.collect import collect
-    from benchmarks.launcher import write_manifest
-    from benchmarks.plan import blocked_record
+    from kd_gan_bench.benchmarks.records.collect import collect
+    from kd_gan_bench.benchmarks.execution.launcher import write_manifest
+    from kd_gan_bench.benchmarks.planning.plan import blocked_record
 
     jobs = expand(SUITES.get("smoke"), tasks=["synthetic_edges2shapes"], methods=["output_kd"], seeds=[0])
     teacher, student = jobs

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.environment import REPO_ROOT
-from benchmarks.published import PUBLISHED_CSV, load_published
-from report import render_report
-from report.figures import quality_vs_compression_figure
+from kd_gan_bench.benchmarks.core.environment import REPO_ROOT
+from kd_gan_bench.benchmarks.records.published import PUBLISHED_CSV, load_published
+from kd_gan_bench.report import render_report
+from kd_gan_bench.report.figures import quality_vs_compression_figure
 
 
 def test_shipped_csv_is_the_reference_copy() -> None:

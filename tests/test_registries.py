@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-import methods
-from benchmarks import slurm
-from benchmarks.families import FAMILIES, load_object
-from benchmarks.metrics import METRICS
-from benchmarks.run import main
-from benchmarks.suites import SUITES
-from datasets import TASKS
-from methods import ARTIFACTS, METHODS, NETWORKS
-from methods.core.declaration import MethodSpec, declare_folders, folder_entries, spec_folders
-from methods.registry import param_of
+import kd_gan_bench.methods
+from kd_gan_bench.benchmarks.execution import slurm
+from kd_gan_bench.benchmarks.families.families import FAMILIES, load_object
+from kd_gan_bench.benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.datasets import TASKS
+from kd_gan_bench.methods import ARTIFACTS, METHODS, NETWORKS
+from kd_gan_bench.methods.core.declaration import MethodSpec, declare_folders, folder_entries, spec_folders
+from kd_gan_bench.benchmarks.core.registry import param_of
 
 try:
     from tests.cli_helpers import REPO
@@ -109,9 +109,9 @@ def test_a_copied_method_folder_is_a_new_method(tmp_path, monkeypatch):
     root = tmp_path / "extra"
     shutil.copytree(REPO / "methods" / "output_kd", root / "copied_kd", ignore=shutil.ignore_patterns("__pycache__"))
     for path in (root / "copied_kd").glob("*.py"):
-        text = path.read_text().replace("methods.output_kd.", "methods.copied_kd.")
+        text = path.read_text().replace("kd_gan_bench.methods.output_kd.", "kd_gan_bench.methods.copied_kd.")
         path.write_text(text.replace('name="output_kd"', 'name="copied_kd"'))
-    monkeypatch.setattr(methods, "__path__", [*methods.__path__, str(root)])
+    monkeypatch.setattr(methods, "__path__", [*kd_gan_bench.methods.__path__, str(root)])
     try:
         declare_folders()
         assert METHODS.info("copied_kd").summary == METHODS.info("output_kd").summary
@@ -122,7 +122,7 @@ def test_a_copied_method_folder_is_a_new_method(tmp_path, monkeypatch):
     finally:
         METHODS._lazy.pop("copied_kd", None)
         METHODS._entries.pop("copied_kd", None)
-        for module in [m for m in sys.modules if m.startswith("methods.copied_kd")]:
+        for module in [m for m in sys.modules if m.startswith("kd_gan_bench.methods.copied_kd")]:
             del sys.modules[module]
 
 
@@ -166,7 +166,7 @@ def test_family_declarations_equal_their_code(name):
     schedule = load_object(family.schedule)
     assert family.schedule_defaults == {f.name: f.default for f in dataclasses.fields(schedule)}
     if family.recipe_defaults:
-        from methods.core.recipe_settings import RECIPE_DEFAULTS
+        from kd_gan_bench.methods.core.recipe_settings import RECIPE_DEFAULTS
         assert dict(family.recipe_defaults) == dict(RECIPE_DEFAULTS)
     assert all(t in TASKS for t in TASKS.names() if TASKS.info(t).family == name)
 
@@ -182,13 +182,13 @@ def _heavy_after(code: str, *args: str, env: dict[str, str] | None = None) -> li
 
 
 def test_listing_never_imports_torch():
-    assert _heavy_after("import sys; from benchmarks.run import main; assert main(['list']) == 0") == []
+    assert _heavy_after("import sys; from kd_gan_bench.benchmarks.cli.main import main; assert main(['list']) == 0") == []
 
 
 def test_dry_running_every_suite_never_imports_torch(tmp_path):
     """``grid --dry-run`` of every registered suite: expansion, the methods' planning checks (SRPKD's layer
     shapes among them), the plan and the time estimate."""
-    code = ("import sys; from benchmarks.run import main; from benchmarks.suites import SUITES; "
+    code = ("import sys; from kd_gan_bench.benchmarks.cli.main import main; from kd_gan_bench.benchmarks.planning.suites import SUITES; "
             "failed = [n for n in SUITES.names() "
             "          if main(['grid', '--suite', n, '--dry-run', '--no-progress', '--results', sys.argv[1]]) != 0]; "
             "assert not failed, failed")
@@ -201,7 +201,7 @@ def test_a_no_wait_slurm_submission_never_imports_torch(tmp_path):
     """The whole ``grid --executor slurm --no-wait`` command (weights resolved, arrays submitted held, then
     cancelled): the compute nodes import torch, the submitting process never."""
     results = tmp_path / "results"
-    code = ("import sys; from benchmarks.run import main; "
+    code = ("import sys; from kd_gan_bench.benchmarks.cli.main import main; "
             "assert main(['grid', '--suite', 'smoke', '--tasks', 'synthetic_edges2shapes', '--executor', 'slurm', "
             "'--no-wait', '--no-progress', '--sbatch=--hold', '--results', sys.argv[1]]) == 0")
     env = {"KDGAN_NO_DOWNLOAD": "1", "TORCH_HOME": str(tmp_path / "torch_home"),
@@ -217,9 +217,9 @@ def test_a_no_wait_slurm_submission_never_imports_torch(tmp_path):
 
 def test_expanding_estimating_and_planning_arrays_never_import_torch(tmp_path):
     """Every suite's expansion, its time estimate and its SLURM array plan."""
-    code = ("import sys; from benchmarks.grid import expand; from benchmarks.suites import SUITES; "
-            "from benchmarks.estimate import estimate, format_estimate; from benchmarks.store import ResultStore; "
-            "from benchmarks.plan import plan_jobs; from benchmarks import cluster_config, slurm; "
+    code = ("import sys; from kd_gan_bench.benchmarks.planning.grid import expand; from kd_gan_bench.benchmarks.planning.suites import SUITES; "
+            "from kd_gan_bench.benchmarks.planning.estimate import estimate, format_estimate; from kd_gan_bench.benchmarks.core.store import ResultStore; "
+            "from kd_gan_bench.benchmarks.planning.plan import plan_jobs; from kd_gan_bench.benchmarks.planning import cluster_config; from kd_gan_bench.benchmarks.execution import slurm; "
             "store = ResultStore(sys.argv[1]); "
             "jobs = [j for n in SUITES.names() for j in expand(SUITES.get(n))]; format_estimate(estimate(jobs, store)); "
             "cluster = cluster_config.ClusterConfig(); "

@@ -8,18 +8,18 @@ import inspect
 import pytest
 import torch
 
-from benchmarks.cluster_config import SlurmResources
-from benchmarks.config import PHASES
-from benchmarks.families import FAMILIES
-from benchmarks.grid import expand
-from benchmarks.metrics import METRICS
-from benchmarks.overrides import suite_family
-from benchmarks.suites import SUITES
-from datasets import TASKS, ImageTranslationData, LabelledImageData, load_task
-from datasets import DatasetError as LabelledDataError
-from datasets.errors import DatasetError
-from datasets.registry import quality_metrics
-from methods import METHODS
+from kd_gan_bench.benchmarks.planning.cluster_config import SlurmResources
+from kd_gan_bench.benchmarks.core.config import PHASES
+from kd_gan_bench.benchmarks.families.families import FAMILIES
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.planning.overrides import suite_family
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.datasets import TASKS, ImageTranslationData, LabelledImageData, load_task
+from kd_gan_bench.datasets import DatasetError as LabelledDataError
+from kd_gan_bench.datasets.errors import DatasetError
+from kd_gan_bench.datasets.registry import quality_metrics
+from kd_gan_bench.methods import METHODS
 
 TINY = {"size": 16, "n_train": 6, "n_test": 4}
 REAL_DATA_ARGS = ("root", "data_root")  # a task reading a data root is a real dataset's

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.image import imsave
 
-from report import pareto_front, render_report, summarize
+from kd_gan_bench.report import pareto_front, render_report, summarize
 
 try:
     from tests.browser import browser_skip_reason, chromium_page
@@ -47,7 +47,7 @@ MEASURED = dict(macs_counter="test hooks, torch 9.9", macs_input="1x3x16x16", la
 def _provenance(task: str, method: str, seed: int, job_id: str) -> dict:
     """What a record says about how to rerun it, and its loss history (falling, seed-dependent)."""
     history = {"steps": [2, 4, 6], "G_gan": [1.0 + seed, 0.8 + seed, 0.7 + seed], "D": [0.7, 0.6, 0.5 - 0.1 * seed]}
-    return dict(rerun_command=f"python -m benchmarks.run grid --suite tiny --tasks {task} --methods {method} "
+    return dict(rerun_command=f"python -m kd_gan_bench.benchmarks.run grid --suite tiny --tasks {task} --methods {method} "
                               f"--seeds {seed} --jobs {job_id} --results /data/r",
                 config_hash=f"{job_id:0<64}"[:64], git_commit=COMMIT, history=json.dumps(history))
 
@@ -282,7 +282,7 @@ def test_rows_carry_their_rerun_command_hash_and_commit(rendered: tuple[pd.DataF
     df, _, html = rendered
     section = _section(html, TASKS[0])
     ids = [f"s0-feature_kd-4-{seed}" for seed in (0, 1)]
-    command = (f"python -m benchmarks.run grid --suite tiny --tasks {TASKS[0]} --methods feature_kd --seeds 0 1 "
+    command = (f"python -m kd_gan_bench.benchmarks.run grid --suite tiny --tasks {TASKS[0]} --methods feature_kd --seeds 0 1 "
                f"--jobs {ids[0]} {ids[1]} --results /data/r")
     assert f'data-copy="{command}"' in section and f'<code class="rerun-command">{command}</code>' in section
     assert section.count(command) == 2  # the button and the shown text, once per row
@@ -336,7 +336,7 @@ def test_fid_note_names_weights_once_per_task(tmp_path: Path) -> None:
 
 def test_artifact_tables_come_from_their_declaration(tmp_path: Path) -> None:
     """An artifact's report table is the one its registry entry declares (columns, labels, formats)."""
-    from methods import ARTIFACTS
+    from kd_gan_bench.methods import ARTIFACTS
 
     df = make_jobs(tmp_path)
     artifact = dict(df.iloc[0], job_id="a0", phase="artifact", method="cgan_kd_fake_set", status="done",
@@ -352,16 +352,16 @@ def test_artifact_tables_come_from_their_declaration(tmp_path: Path) -> None:
 
 def test_history_frame_and_row_commands() -> None:
     """The curves' long format keeps every term of every readable history; a row's seeds' commands merge into one."""
-    from report.curves import history_frame
-    from report.provenance import row_command
+    from kd_gan_bench.report.curves import history_frame
+    from kd_gan_bench.report.provenance import row_command
 
     frame = history_frame([json.dumps({"steps": [1, 2], "G": [3.0, 2.0], "D": [1.0, 0.5]}), None, "{bad",
                            {"steps": [1, 2], "G": [4.0, 1.0]}])
     assert sorted(map(tuple, frame.to_numpy().tolist())) == [
         (0, 1, "D", 1.0), (0, 1, "G", 3.0), (0, 2, "D", 0.5), (0, 2, "G", 2.0), (3, 1, "G", 4.0), (3, 2, "G", 1.0)]
-    base = "python -m benchmarks.run grid --suite s --tasks t --seeds {s} --set 'a.b=[1, 2]' --jobs {j} --results /r"
+    base = "python -m kd_gan_bench.benchmarks.run grid --suite s --tasks t --seeds {s} --set 'a.b=[1, 2]' --jobs {j} --results /r"
     merged = row_command([base.format(s=0, j="s-a"), base.format(s=1, j="s-b"), ""])
-    assert merged == "python -m benchmarks.run grid --suite s --tasks t --set 'a.b=[1, 2]' --seeds 0 1 --jobs s-a s-b --results /r"
+    assert merged == "python -m kd_gan_bench.benchmarks.run grid --suite s --tasks t --set 'a.b=[1, 2]' --seeds 0 1 --jobs s-a s-b --results /r"
     other = base.format(s=2, j="s-c").replace("--tasks t", "--tasks u")
     assert row_command([base.format(s=0, j="s-a"), other]) == f"{base.format(s=0, j='s-a')} && {other}"
 
@@ -369,7 +369,7 @@ def test_history_frame_and_row_commands() -> None:
 def test_the_figure_draws_one_curve_per_method_through_its_sizes() -> None:
     from matplotlib.figure import Figure
 
-    from report.figures import _draw_curves
+    from kd_gan_bench.report.figures import _draw_curves
 
     pts = pd.DataFrame({"method": ["a", "a", "a", "b", "b", "c"], "hparams": [""] * 6,
                         "macs_ratio_mean": [4.0, 16.0, 30.0, 30.0, 4.0, 4.0], "fid_mean": [1, 2, 3, 5, 4, 6]})

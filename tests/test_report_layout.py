@@ -1,7 +1,7 @@
 """The board reads at a glance (issue 19): a summary per task from the board's own tests, tables that fit a
 1,400-px window, no text over other text (in the page, in Chromium, and in the training-curve figure), no
 ``=None`` hyperparameter, "≈ best" only where something is separable. The boards come from generated records of
-the default suites' jobs (tests/board_records.py), through ``benchmarks.run report``."""
+the default suites' jobs (tests/board_records.py), through ``kd_gan_bench.benchmarks.run report``."""
 from __future__ import annotations
 
 import json
@@ -14,11 +14,11 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
-from benchmarks.metrics import METRICS
-from benchmarks.run import main
-from report.board import BEST, TIED, build_board
-from report.findings import task_findings
-from report.curves import loss_curves
+from kd_gan_bench.benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.report.board import BEST, TIED, build_board
+from kd_gan_bench.report.findings import task_findings
+from kd_gan_bench.report.curves import loss_curves
 
 try:
     from tests.board_records import write_default_store

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.grid import expand
-from benchmarks.plan import plan_jobs
-from benchmarks.run import main
-from benchmarks.runner import FileCheckpointer
-from benchmarks.store import CorruptRecord, ResultStore, outcome_record
-from benchmarks.suites import SUITES
-from methods.core.training import PreemptedError, Schedule, TrainingState, run_steps
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.planning.plan import plan_jobs
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.execution.runner import FileCheckpointer
+from kd_gan_bench.benchmarks.core.store import CorruptRecord, ResultStore, outcome_record
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.methods.core.training import PreemptedError, Schedule, TrainingState, run_steps
 
 try:
     from tests.cli_helpers import TEACHER_FAILS_WHEN_TRAINING, TEACHER_FAILURE

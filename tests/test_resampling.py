@@ -1,4 +1,4 @@
-"""The fixed test-set subsets (benchmarks.resampling) and the FID of each subset (benchmarks.metrics.fid)."""
+"""The fixed test-set subsets (kd_gan_bench.benchmarks.metrics.resampling) and the FID of each subset (kd_gan_bench.benchmarks.metrics.fid)."""
 from __future__ import annotations
 
 import time
@@ -8,9 +8,9 @@ import pytest
 import scipy.linalg
 import torch
 
-from benchmarks import resampling
-from benchmarks.metrics.frechet import RealStats, frechet_distance
-from benchmarks.metrics.fid_subsets import subset_frechet_distances
+from kd_gan_bench.benchmarks.metrics import resampling
+from kd_gan_bench.benchmarks.metrics.frechet import RealStats, frechet_distance
+from kd_gan_bench.benchmarks.metrics.fid_subsets import subset_frechet_distances
 
 
 def _scipy_fid(fake: np.ndarray, real: np.ndarray) -> float:

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.config import JobConfig
-from benchmarks.metrics.segmentation import (DRNSeg, SegmenterWeightsError, confusion_matrix, load_segmenter,
+from kd_gan_bench.benchmarks.core.config import JobConfig
+from kd_gan_bench.benchmarks.metrics.segmentation import (DRNSeg, SegmenterWeightsError, confusion_matrix, load_segmenter,
                                              miou_from_confusion, resolve_weights, segmentation_miou)
-from benchmarks.run import main
-from benchmarks.runner import RunOptions, run_job
-from methods.networks.build import build_network
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.execution.runner import RunOptions, run_job
+from kd_gan_bench.methods.networks.build import build_network
 
 try:
     from tests.dataset_archives import cityscapes_zips

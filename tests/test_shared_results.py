@@ -4,7 +4,7 @@ stored configs, never copied from the records.
 
 The grids are ``smoke_i2i`` on one task (a teacher and two students); the other tests write records made here
 from the suite's real job configs, and read them back through the public commands (``status``, ``collect``,
-``report``) and :func:`benchmarks.collect.collect`.
+``report``) and :func:`kd_gan_bench.benchmarks.records.collect.collect`.
 """
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks import claims
-from benchmarks.collect import collect
-from benchmarks.grid import expand
-from benchmarks.run import main
-from benchmarks.runner import RunOptions, adopted
-from benchmarks.store import ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record
-from benchmarks.suites import SUITES
+from kd_gan_bench.benchmarks.execution import claims
+from kd_gan_bench.benchmarks.records.collect import collect
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.execution.runner import RunOptions, adopted
+from kd_gan_bench.benchmarks.core.store import ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record
+from kd_gan_bench.benchmarks.planning.suites import SUITES
 from cli_helpers import REPO
 
 TASK = "synthetic_edges2shapes"
@@ -41,7 +41,7 @@ JOBS = expand(SUITES.get("smoke_i2i"), tasks=[TASK], methods=["scratch", "output
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:
-    """``python -m benchmarks.run ARGS`` in this process: exit status, stdout, stderr."""
+    """``python -m kd_gan_bench.benchmarks.run ARGS`` in this process: exit status, stdout, stderr."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = main(list(args))
@@ -98,7 +98,7 @@ def test_two_grids_at_once_on_one_folder_run_each_job_once(tmp_path: Path) -> No
     its record); under umask 022 every file the grids wrote is readable by group and others."""
     results = tmp_path / "results"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "benchmarks.run", *GRID, "--results", str(results)]
+    command = [sys.executable, "-m", "kd_gan_bench.benchmarks.run", *GRID, "--results", str(results)]
 
     def start() -> subprocess.Popen:
         return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -120,7 +120,7 @@ def test_two_grids_at_once_on_one_folder_run_each_job_once(tmp_path: Path) -> No
 
 def _hold_claim(folder: Path) -> subprocess.Popen:
     """A process that claims ``folder``'s job and sleeps; returns once the claim is on disk."""
-    code = ("import sys, time; from pathlib import Path; from benchmarks import claims; "
+    code = ("import sys, time; from pathlib import Path; from kd_gan_bench.benchmarks.execution import claims; "
             "claims.try_claim(Path(sys.argv[1]), claims.Owner.me('other-run')); time.sleep(120)")
     proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], env={**os.environ, "PYTHONPATH": str(REPO)})
     deadline = time.monotonic() + 60
@@ -319,7 +319,7 @@ def test_the_report_rebuilds_rerun_commands_and_keeps_a_bad_one_in_its_row(tmp_p
     broken = next(j for j in JOBS if j.phase == "student" and j.seed == 1 and j.method != evil.method)
     record = json.loads(store.record_path(broken.job_id).read_text())
     record["config"]["overrides"] = ["teacher.ngf='8"]  # a label, not part of the identity: the id still holds
-    record["rerun_command"] = "python -m benchmarks.run grid --set 'unbalanced"
+    record["rerun_command"] = "python -m kd_gan_bench.benchmarks.run grid --set 'unbalanced"
     store.record_path(broken.job_id).write_text(json.dumps(record))
 
     rc, out, err = run_cli("report", "--results", str(results))

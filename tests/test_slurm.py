@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import slurm
-from benchmarks.grid import expand
-from benchmarks.run import main
-from benchmarks.store import ResultStore
-from benchmarks.suites import SUITES
+from kd_gan_bench.benchmarks.execution import slurm
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.core.store import ResultStore
+from kd_gan_bench.benchmarks.planning.suites import SUITES
 
 try:
     from tests import cli_helpers
@@ -37,7 +37,7 @@ BOTH_TASKS = ("synthetic_edges2shapes", "synthetic_plain2striped")
 
 
 def cli(*args: str) -> tuple[int, str]:
-    """``python -m benchmarks.run ARGS`` in this process: exit status and stdout."""
+    """``python -m kd_gan_bench.benchmarks.run ARGS`` in this process: exit status and stdout."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         rc = main(list(args))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from benchmarks import resampling
-from report import statistics
+from kd_gan_bench.benchmarks.metrics import resampling
+from kd_gan_bench.report import statistics
 
 
 def test_t_interval_is_scipys() -> None:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from benchmarks.metrics import METRICS, MetricInputs, applicable, compute_metrics
+from kd_gan_bench.benchmarks.metrics import METRICS, MetricInputs, applicable, compute_metrics
 
 
 def _images(seed: int, n: int = 5, size: int = 16) -> torch.Tensor:

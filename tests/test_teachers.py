@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.grid import expand
-from benchmarks.overrides import OverrideError
-from benchmarks.run import main
-from benchmarks.suites import SUITES
-from benchmarks.teachers import CHECKPOINTS, CheckpointError, LAYOUTS, load_teacher_checkpoint
-from methods.networks.build import build_network
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.planning.overrides import OverrideError
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.benchmarks.families.teachers import CHECKPOINTS, CheckpointError, LAYOUTS, load_teacher_checkpoint
+from kd_gan_bench.methods.networks.build import build_network
 
 SMALL = {"arch": "resnet_generator", "ngf": 8, "n_blocks": 2}
 

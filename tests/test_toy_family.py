@@ -3,7 +3,7 @@ its PSNR metric spec, a network, two methods and a suite through the public regi
 trains and evaluates it through the normal grid, collects it and renders it in the leaderboard.
 
 The toy module is imported by the CLI's process only (a subprocess, as a researcher's script would import their
-module before calling ``benchmarks.run.main``), never by pytest's: its entries would otherwise leak into the
+module before calling ``kd_gan_bench.benchmarks.cli.main.main``), never by pytest's: its entries would otherwise leak into the
 registries other tests walk. The debug executor runs the jobs in that process; the local executor's workers import
 the module through ``--plugin`` (see :func:`test_local_workers_import_the_family_through_plugin`).
 """
@@ -28,7 +28,7 @@ except ImportError:  # pytest's rootdir-relative import mode
 TESTS = Path(__file__).resolve().parent
 MODULE = "toy_denoising"
 #: A researcher's launcher: import the module that declares the family, then the harness's own CLI.
-LAUNCH = f"import sys, {MODULE}; from benchmarks.run import main; sys.exit(main(sys.argv[1:]))"
+LAUNCH = f"import sys, {MODULE}; from kd_gan_bench.benchmarks.cli.main import main; sys.exit(main(sys.argv[1:]))"
 #: The names the toy module declares (the family as a string literal; ``toy_denoise`` also covers the network and the
 #: suite); none of them may appear in the harness's code.
 TOY_NAMES = ('"denoising"', "'denoising'", "toy_denoise", "psnr_clean", "psnr_n", "toy_scratch", "toy_kd")
@@ -87,7 +87,7 @@ def test_jobs_score_through_the_family_metric_spec(toy_grid):
         assert (m["macs_ratio"] > 1) == (method != "teacher")
     # the recorded PSNR is the job's network on the task's test split, recomputed here by hand
     teacher = results / "jobs" / recs["teacher"]["job_id"] / "model.pt"
-    check = ("import sys, torch, toy_denoising as t; from datasets import load_task\n"
+    check = ("import sys, torch, toy_denoising as t; from kd_gan_bench.datasets import load_task\n"
              "net = t.toy_denoiser(width=8); net.load_state_dict(torch.load(sys.argv[1], weights_only=True))\n"
              "data = load_task(t.TASK)\n"
              "with torch.no_grad(): mse = ((net(data.test_x).clamp(0, 1) - data.test_y) ** 2).mean()\n"
@@ -118,7 +118,7 @@ def _plugin_grid() -> tuple[str, ...] | None:
     """``grid`` naming the toy module with the CLI's ``--plugin`` option, wherever the CLI takes it (before or after
     the command); None while the CLI has no such option."""
     def helps(*args: str) -> bool:
-        return "--plugin" in subprocess.run([sys.executable, "-m", "benchmarks.run", *args, "--help"], cwd=REPO,
+        return "--plugin" in subprocess.run([sys.executable, "-m", "kd_gan_bench.benchmarks.run", *args, "--help"], cwd=REPO,
                                             env=_env(), capture_output=True, text=True, timeout=120).stdout
     return (("--plugin", MODULE, "grid") if helps() else ("grid", "--plugin", MODULE) if helps("grid") else None)
 
@@ -130,7 +130,7 @@ def test_local_workers_import_the_family_through_plugin(tmp_path):
     if grid is None:
         pytest.skip("needs the CLI's --plugin option (issue 21, plugins)")
     toy_cli(*grid, "--suite", "toy_denoising", "--executor", "local", "--max-parallel", "1", "--results", str(tmp_path),
-            "--no-progress", "--no-report", launcher=("-m", "benchmarks.run"))
+            "--no-progress", "--no-report", launcher=("-m", "kd_gan_bench.benchmarks.run"))
     recs = records(tmp_path)
     assert len(recs) == 3 and all(r["status"] == "done" for r in recs.values()), recs
     assert all(math.isfinite(r["metrics"]["psnr_clean"]) for r in recs.values())

@@ -1,4 +1,4 @@
-"""The training plan (``python -m benchmarks.run plan``): torch-free, one declaration per method, the same schedule
+"""The training plan (``python -m kd_gan_bench.benchmarks.run plan``): torch-free, one declaration per method, the same schedule
 arithmetic as the jobs, stored in every record and shown per leaderboard row."""
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks.grid import expand
-from benchmarks.store import ResultStore
-from benchmarks.suites import SUITES
-from benchmarks.training_plan import job_plan, plans, train_examples
-from methods import METHODS
+from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.core.store import ResultStore
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.benchmarks.planning.training_plan import job_plan, plans, train_examples
+from kd_gan_bench.methods import METHODS
 from cli_helpers import REPO, cli
 
 
 def test_plan_imports_no_torch() -> None:
     """`plan` on a paper suite runs in a process that never imports torch (nor pandas)."""
-    code = ("import sys, contextlib, io; from benchmarks.run import main\n"
+    code = ("import sys, contextlib, io; from kd_gan_bench.benchmarks.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
             "    rc = main(['plan', '--suite', 'pix2pix_edges2shoes', '--json'])\n"
             "assert rc == 0 and out.getvalue().startswith('[')\n"
@@ -61,9 +61,9 @@ def test_plan_bad_input_exits_2() -> None:
 @pytest.mark.parametrize("method", ["crd", "dcd", "omgd"])
 @pytest.mark.parametrize("paired", [True, False])
 def test_online_plan_equals_the_jobs_schedule(method: str, paired: bool) -> None:
-    """The plan's student and teacher steps are what the job's :func:`methods.core.online_teacher.plan_schedule` gives."""
-    from methods.core.online_teacher import plan_schedule
-    from methods.core.training import Schedule
+    """The plan's student and teacher steps are what the job's :func:`kd_gan_bench.methods.core.online_teacher.plan_schedule` gives."""
+    from kd_gan_bench.methods.core.online_teacher import plan_schedule
+    from kd_gan_bench.methods.core.training import Schedule
 
     task = "synthetic_edges2shapes" if paired else "synthetic_plain2striped"
     job = next(j for j in expand(SUITES.get("smoke_i2i"), tasks=[task], methods=[method], seeds=[0])
@@ -78,8 +78,8 @@ def test_online_plan_equals_the_jobs_schedule(method: str, paired: bool) -> None
 
 
 def test_records_store_the_plan_and_the_leaderboard_shows_it(tmp_path: Path) -> None:
-    from benchmarks.plan import blocked_record
-    from report.provenance import row_provenance
+    from kd_gan_bench.benchmarks.planning.plan import blocked_record
+    from kd_gan_bench.report.provenance import row_provenance
     import pandas as pd
 
     teacher, student = expand(SUITES.get("smoke"), tasks=["synthetic_edges2shapes"], methods=["omgd"], seeds=[0])

@@ -20,17 +20,17 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmarks.metrics import fid
-from benchmarks.metrics.extractor import INCEPTION, Extractor, resolve_extractor
-from benchmarks.run import main
-from benchmarks.slurm_ledger import LEDGER, Submission, latest_submissions
-from benchmarks.store import ResultStore
-from benchmarks.teacher_catalog import CHECKPOINTS
-from datasets import DATASETS, load_task
-from datasets.labelled import DatasetError
-from methods.weights import resolver as W
-from methods.networks.inception_net import TensorOnlyInceptionV3, inception_skeleton
-from report.csv_guard import formula_safe_frame
+from kd_gan_bench.benchmarks.metrics import fid
+from kd_gan_bench.benchmarks.metrics.extractor import INCEPTION, Extractor, resolve_extractor
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.execution.slurm_ledger import LEDGER, Submission, latest_submissions
+from kd_gan_bench.benchmarks.core.store import ResultStore
+from kd_gan_bench.benchmarks.families.teacher_catalog import CHECKPOINTS
+from kd_gan_bench.datasets import DATASETS, load_task
+from kd_gan_bench.datasets.labelled import DatasetError
+from kd_gan_bench.methods.weights import resolver as W
+from kd_gan_bench.methods.networks.inception_net import TensorOnlyInceptionV3, inception_skeleton
+from kd_gan_bench.report.csv_guard import formula_safe_frame
 
 
 class Payload:
@@ -141,8 +141,8 @@ def test_payload_as_a_cifar_batch(tmp_path: Path, marker: Path) -> None:
 
 def _run_folder(store: ResultStore, run: str) -> tuple[Path, str]:
     """A run folder with a manifest holding one real job config; returns it and the job id."""
-    from benchmarks.grid import expand
-    from benchmarks.suites import SUITES
+    from kd_gan_bench.benchmarks.planning.grid import expand
+    from kd_gan_bench.benchmarks.planning.suites import SUITES
 
     job = expand(SUITES.get("smoke_i2i"))[0]
     run_dir = store.root / "runs" / run
@@ -154,7 +154,7 @@ def _run_folder(store: ResultStore, run: str) -> tuple[Path, str]:
 def test_ledger_paths_outside_the_run_folder_are_never_read(tmp_path: Path, marker: Path,
                                                             monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture) -> None:
-    from benchmarks import slurm_follow
+    from kd_gan_bench.benchmarks.execution import slurm_follow
 
     store = ResultStore(tmp_path / "results")
     run = "20261207-000000-abcd"
@@ -187,7 +187,7 @@ def test_ledger_paths_outside_the_run_folder_are_never_read(tmp_path: Path, mark
 
 
 def test_lost_job_error_comes_from_its_stderr_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchmarks import slurm_follow
+    from kd_gan_bench.benchmarks.execution import slurm_follow
 
     store = ResultStore(tmp_path / "results")
     run = "20261207-000000-abcd"
@@ -234,8 +234,8 @@ def test_csv_cells_that_would_be_formulas_are_quoted(tmp_path: Path) -> None:
         from tests.test_report import make_jobs
     except ImportError:
         from test_report import make_jobs
-    from report.board import build_board
-    from report.export import write_board
+    from kd_gan_bench.report.board import build_board
+    from kd_gan_bench.report.export import write_board
 
     df = make_jobs(tmp_path)
     df.loc[df["method"] == "feature_kd", "hparams"] = "=HYPERLINK(\"http://x\",\"y\")"

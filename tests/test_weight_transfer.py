@@ -6,14 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-import methods  # noqa: F401  (registration)
-from datasets import load_task
-from methods.core.base import TrainSetup
-from methods.networks.build import build_network
-from methods.registry import METHODS
-from methods.core.training import Schedule
-from methods.core.plan_checks import StudentPlan, transfer_problem
-from methods.networks.weight_transfer import transfer_weights
+import kd_gan_bench.methods  # noqa: F401  (registration)
+from kd_gan_bench.datasets import load_task
+from kd_gan_bench.methods.core.base import TrainSetup
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.benchmarks.core.registry import METHODS
+from kd_gan_bench.methods.core.training import Schedule
+from kd_gan_bench.methods.core.plan_checks import StudentPlan, transfer_problem
+from kd_gan_bench.methods.networks.weight_transfer import transfer_weights
 
 ARCHS = ("resnet_generator", "mobile_resnet_generator")
 
@@ -89,7 +89,7 @@ def test_feature_kd_starts_from_the_teacher_and_uses_the_codes_pix2pix_discrimin
 
 
 def test_hinge_loss_is_gan_compressions() -> None:
-    from methods.core.training import gan_loss
+    from kd_gan_bench.methods.core.training import gan_loss
     d = torch.tensor([[-2.0, 0.5], [1.5, 0.0]])
     assert torch.isclose(gan_loss(d, True, "hinge", for_discriminator=True), torch.relu(1 - d).mean())        # D on real
     assert torch.isclose(gan_loss(d, False, "hinge", for_discriminator=True), torch.relu(1 + d).mean())       # D on fake

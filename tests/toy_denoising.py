@@ -1,7 +1,7 @@
 """A task family declared in the tests alone (issue 21): denoising. Importing this module registers, with the
 harness's public registries and nothing else, everything a family needs:
 
-* the family ``denoising`` (its job body, data kind, schedule and headline metric: ``benchmarks.families.Family``);
+* the family ``denoising`` (its job body, data kind, schedule and headline metric: ``kd_gan_bench.benchmarks.families.families.Family``);
 * its task ``toy_denoise``: noisy synthetic RGB images (a bright square on a dark ground plus Gaussian noise) whose
   targets are the clean images;
 * its metric spec ``psnr_clean`` (torchmetrics' PSNR of the denoised test images against the clean ones), with a
@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from benchmarks.families import FAMILIES, Family
-from benchmarks.metrics import MetricInputs, metric
-from benchmarks.suite_base import Suite, register_suite
-from datasets.registry import register_task
-from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import JobFacts
-from methods.registry import METHODS, NETWORKS, Param
+from kd_gan_bench.benchmarks.families.families import FAMILIES, Family
+from kd_gan_bench.benchmarks.metrics import MetricInputs, metric
+from kd_gan_bench.benchmarks.planning.suite_base import Suite, register_suite
+from kd_gan_bench.datasets.registry import register_task
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.plan_specs import JobFacts
+from kd_gan_bench.benchmarks.core.registry import METHODS, NETWORKS, Param
 
 FAMILY = "denoising"
 TASK = "toy_denoise"
@@ -56,7 +56,7 @@ class ToySchedule:
 def toy_plan(facts: JobFacts) -> dict[str, Any]:
     """The training plan of a toy job (teacher or student): one network under constant-lr Adam."""
     role = "teacher" if facts.phase == "teacher" else "student"
-    schedule = facts.schedule  # completed by the family's defaults (benchmarks.training_plan.job_facts)
+    schedule = facts.schedule  # completed by the family's defaults (kd_gan_bench.benchmarks.planning.training_plan.job_facts)
     epochs = None if facts.n_train is None else schedule["steps"] * schedule["batch_size"] / facts.n_train
     train = {"steps": schedule["steps"], "epochs": epochs, "batch": schedule["batch_size"], "optimizer": "adam",
              "lr": schedule["lr"], "lr_schedule": {"policy": "constant"}}
@@ -114,7 +114,7 @@ def _spec(name: str, summary: str, teacher_mode: str) -> MethodSpec:
 
 
 class _ToyMethod:
-    """What the harness reads off a method class, from its declaration (``methods.registry.method_meta``)."""
+    """What the harness reads off a method class, from its declaration (``kd_gan_bench.benchmarks.core.registry.method_meta``)."""
 
     spec: ClassVar[MethodSpec]
 
@@ -166,10 +166,10 @@ def run_denoising_job(ctx: Any) -> Any:
     then score it through the metric specs and the shared cost columns."""
     import torch
 
-    from benchmarks.job_context import JobResult, compression_metrics
-    from benchmarks.metrics import compute_metrics
-    from benchmarks.protocols import quality_metric, task_quality_metrics
-    from benchmarks.store import atomic_torch_save, torch_load
+    from kd_gan_bench.benchmarks.families.job_context import JobResult, compression_metrics
+    from kd_gan_bench.benchmarks.metrics import compute_metrics
+    from kd_gan_bench.benchmarks.metrics.protocols import quality_metric, task_quality_metrics
+    from kd_gan_bench.benchmarks.core.store import atomic_torch_save, torch_load
 
     config, data = ctx.config, ctx.data
     torch.manual_seed(config.seed)

@@ -12,12 +12,12 @@ imports what it needs when it runs), so listing metrics stays light::
     def teacher_fidelity(inputs: MetricInputs) -> dict[str, float]:
         ...  # returns its column(s)
 
-Every module of :mod:`benchmarks.metrics.specs` is imported on the first use of :data:`METRICS`, so a
+Every module of :mod:`kd_gan_bench.benchmarks.metrics.specs` is imported on the first use of :data:`METRICS`, so a
 new metric is its module there (and its test). Metrics a family's job body records itself (params,
 MACs, latency...) are specs without ``compute``; ``also`` names extra columns a compute writes (FID writes KID
 too), ``protocol`` the columns that say how it was measured (FID's N and extractor: every results frame has them,
-:mod:`benchmarks.collect`), and ``reported_as`` the names the published results give it
-(:mod:`benchmarks.published`). Every family's job body scores its network through :func:`compute_metrics`, so a
+:mod:`kd_gan_bench.benchmarks.records.collect`), and ``reported_as`` the names the published results give it
+(:mod:`kd_gan_bench.benchmarks.records.published`). Every family's job body scores its network through :func:`compute_metrics`, so a
 spec of a family is run by every job of it.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from methods.registry import Registry
+from kd_gan_bench.benchmarks.core.registry import Registry
 
 KINDS = ("quality", "fidelity", "cost")
 INPUTS = ("config", "data", "fake", "real", "labels", "teacher_fake", "network", "options", "device")
@@ -80,7 +80,7 @@ class Metric:
 class MetricInputs:
     """What a job's evaluation hands a metric's ``compute``: ``fake``, the job's network's outputs on the test inputs,
     ``real``, the test targets (image-to-image: uint8 images N x 3 x H x W; classification/regression: the raw outputs,
-    ``methods.core.labelled_training.predict``, and the labels); ``teacher_fake``: the pretrained teacher on the same
+    ``kd_gan_bench.methods.core.labelled_training.predict``, and the labels); ``teacher_fake``: the pretrained teacher on the same
     inputs, None without one; the network, the job's config and data, the grid's options, the device."""
 
     config: Any
@@ -95,14 +95,14 @@ class MetricInputs:
 
 
 class MetricRegistry(Registry):
-    """:class:`Registry` of metric specs that imports :mod:`benchmarks.metrics.specs` on first use."""
+    """:class:`Registry` of metric specs that imports :mod:`kd_gan_bench.benchmarks.metrics.specs` on first use."""
 
     _loaded = False
 
     def _load(self) -> None:
         if not MetricRegistry._loaded:
             MetricRegistry._loaded = True
-            from benchmarks.metrics import specs
+            from kd_gan_bench.benchmarks.metrics import specs
 
             for module in pkgutil.iter_modules(specs.__path__):
                 importlib.import_module(f"{specs.__name__}.{module.name}")
@@ -164,7 +164,7 @@ def applicable(config: Any, quality_metrics: Sequence[str], available: Mapping[s
 
 def compute_metrics(config: Any, quality_metrics: Sequence[str], inputs: MetricInputs) -> dict[str, Any]:
     """Every applicable metric's columns (:func:`applicable`), one spec after the other; the per-subset values
-    each writes in ``test_resamples`` (:mod:`benchmarks.resampling`) are merged into one record, and their
+    each writes in ``test_resamples`` (:mod:`kd_gan_bench.benchmarks.metrics.resampling`) are merged into one record, and their
     ``eval_protocol`` texts joined, the headline's (``quality_metrics[0]``) first."""
     out: dict[str, Any] = {}
     protocols: list[str] = []

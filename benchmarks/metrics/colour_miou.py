@@ -2,15 +2,15 @@
 each class in its own colour (``synthetic_edges2shapes``: white background, one colour per shape kind under
 ``colours="by_shape"``).
 
-Each generated pixel is given the class whose colour ray it is nearest (:func:`datasets.colour_classes.
+Each generated pixel is given the class whose colour ray it is nearest (:func:`kd_gan_bench.datasets.colour_classes.
 nearest_colour_class`: shading moves a colour along its ray, so the targets themselves score 100%); a confusion
 matrix per test image against ``test_labels`` (rows: label, columns: prediction; the confusion and IoU code is
-the Cityscapes protocol's, :mod:`benchmarks.metrics.segmentation`), summed over the split, gives IoU per class =
+the Cityscapes protocol's, :mod:`kd_gan_bench.benchmarks.metrics.segmentation`), summed over the split, gives IoU per class =
 TP / (TP + FP + FN) and mIoU = their mean over the classes present in labels or predictions, in percent, as
 DRN mIoU is for Cityscapes. Pixel accuracy (the fraction of pixels of the right class, in percent) is written
 beside it. Shape mIoU collapses the shape classes into one: the 2-class mIoU of the filled shapes (background vs
 shape), which scores the extent a translation fills whatever colour it paints it. Per-subset mIoUs
-(:mod:`benchmarks.resampling`) give the report its test-set intervals and paired tests.
+(:mod:`kd_gan_bench.benchmarks.metrics.resampling`) give the report its test-set intervals and paired tests.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
-from benchmarks import resampling
-from benchmarks.metrics.segmentation import confusion_matrix, miou_of_images
-from datasets.colour_classes import nearest_colour_class
+from kd_gan_bench.benchmarks.metrics import resampling
+from kd_gan_bench.benchmarks.metrics.segmentation import confusion_matrix, miou_of_images
+from kd_gan_bench.datasets.colour_classes import nearest_colour_class
 
 
 def _confusions(fake: torch.Tensor, labels: torch.Tensor, class_colours: torch.Tensor) -> torch.Tensor:

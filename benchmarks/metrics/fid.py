@@ -9,15 +9,15 @@
 
 Our choices and where they differ from a plain ``torch_fidelity.calculate_metrics`` call:
 
-* Weights come from :mod:`methods.weights.resolver` (explicit path, torch.hub cache, official URL, or the
+* Weights come from :mod:`kd_gan_bench.methods.weights.resolver` (explicit path, torch.hub cache, official URL, or the
   package index converted and verified) and are read as tensors only (``weights_only=True``, through
-  :class:`methods.networks.inception_net.TensorOnlyInceptionV3`): torch-fidelity's own class unpickles the file.
+  :class:`kd_gan_bench.methods.networks.inception_net.TensorOnlyInceptionV3`): torch-fidelity's own class unpickles the file.
   :func:`resolve_extractor` never downloads unless asked (the grid asks before it launches jobs); failing
   everything, ``auto`` falls back, with a loud warning, to the deterministic random-conv extractor
-  ``offline-randconv-v1`` (:mod:`benchmarks.metrics.offline_extractor`), whose numbers are NOT Inception FID. Every value
+  ``offline-randconv-v1`` (:mod:`kd_gan_bench.benchmarks.metrics.offline_extractor`), whose numbers are NOT Inception FID. Every value
   carries the extractor, the weights' origin and the weights file's sha256.
 * Speed (same numbers, see benchmarks/perf/fid_throughput.py): the network is built once per process
-  and weights file (a local worker process serves many jobs, :mod:`benchmarks.workers`), runs in channels-last
+  and weights file (a local worker process serves many jobs, :mod:`kd_gan_bench.benchmarks.execution.workers`), runs in channels-last
   memory format under ``inference_mode``, in batches, in full float32 (TF32 off on CUDA, where torch-fidelity as called used cuDNN's TF32 default); the
   real side's features are computed once per cache name (under a file lock: concurrent jobs wait
   and reuse them) and its statistics kept in memory, so K students cost K fake passes.
@@ -27,7 +27,7 @@ Our choices and where they differ from a plain ``torch_fidelity.calculate_metric
   use ``scipy.linalg.sqrtm`` of the 2048 x 2048 product instead: same quantity (tests compare), far
   slower, and fragile for the singular covariances of small sets.
 * Test-set resampling: a job also records the FID of 200 fixed half-size subsets of its fakes against the same
-  real statistics (:mod:`benchmarks.metrics.fid_subsets`, each from an m x m matrix; :mod:`benchmarks.resampling`).
+  real statistics (:mod:`kd_gan_bench.benchmarks.metrics.fid_subsets`, each from an m x m matrix; :mod:`kd_gan_bench.benchmarks.metrics.resampling`).
 * KID: torch-fidelity's estimator (its subset sampling and seed), in float64 on the device; the subset size is
   :func:`kid_subset_size` (``min(1000, n_min // 2)``, not its fixed 1000, which small translation test
   sets cannot fill: horse2zebra's test domains hold 120 and 140 images), 100 subsets, both recorded.
@@ -44,12 +44,12 @@ from typing import Any, Iterator
 
 import torch
 
-from benchmarks.metrics.extractor import (INCEPTION, INCEPTION_WEIGHTS_FILENAME, OFFLINE, Extractor,
+from kd_gan_bench.benchmarks.metrics.extractor import (INCEPTION, INCEPTION_WEIGHTS_FILENAME, OFFLINE, Extractor,
                                           inception_cache_path, resolve_extractor)
-from benchmarks.metrics.offline_extractor import register_offline_extractor
-from benchmarks.metrics.frechet import RealStats, fid_from_cross, frechet_distance
-from datasets.tensor_cache import file_lock
-from methods.weights import resolver as weights_files
+from kd_gan_bench.benchmarks.metrics.offline_extractor import register_offline_extractor
+from kd_gan_bench.benchmarks.metrics.frechet import RealStats, fid_from_cross, frechet_distance
+from kd_gan_bench.datasets.tensor_cache import file_lock
+from kd_gan_bench.methods.weights import resolver as weights_files
 KID_SUBSETS = 100
 KID_SEED = 2020  # torch-fidelity's rng_seed
 KID_MAX_SUBSET = 1000
@@ -84,7 +84,7 @@ def _check_images(name: str, x: torch.Tensor) -> int:
 @functools.lru_cache(maxsize=2)
 def _network(name: str, weights_path: str | None, weights_sha256: str, device: str) -> tuple[torch.nn.Module, str]:
     """The torch-fidelity feature extractor ``name`` on ``device`` and its FID layer, built once per process (a local
-    worker runs many jobs, :mod:`benchmarks.workers`) and weights file, keyed by the file's content hash too, so a
+    worker runs many jobs, :mod:`kd_gan_bench.benchmarks.execution.workers`) and weights file, keyed by the file's content hash too, so a
     file replaced at the same path is loaded again."""
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
@@ -93,7 +93,7 @@ def _network(name: str, weights_path: str | None, weights_sha256: str, device: s
     cls = FEATURE_EXTRACTORS_REGISTRY[name]
     layer = cls.get_default_feature_layer_for_metric("fid")
     if name == INCEPTION:  # torch-fidelity's class would unpickle the file with weights_only=False
-        from methods.networks.inception_net import TensorOnlyInceptionV3 as cls
+        from kd_gan_bench.methods.networks.inception_net import TensorOnlyInceptionV3 as cls
     net = cls(name, [layer], feature_extractor_weights_path=weights_path).to(device)
     return net.to(memory_format=torch.channels_last).eval(), layer
 
@@ -198,7 +198,7 @@ def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: 
     once the cache exists, ``real`` is NOT looked at (same name = same real set; build names with
     :func:`fid_cache_name`). The fake side is never cached. The weights file is verified before use.
     ``test_subsets`` (B x m indices into ``fake``) adds ``fid_subsets``, the FID of each subset of the fakes
-    (:func:`benchmarks.metrics.fid_subsets.subset_frechet_distances`; the real statistics held fixed)."""
+    (:func:`kd_gan_bench.benchmarks.metrics.fid_subsets.subset_frechet_distances`; the real statistics held fixed)."""
     n_fake = _check_images("fake", fake)
     _check_images("real", real)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", real_cache_name or ""):
@@ -211,7 +211,7 @@ def compute_fid_kid(fake: torch.Tensor, real: torch.Tensor, *, real_cache_name: 
     kid_mean, kid_std = kid(fake_features, stats.features, subset, kid_subsets)
     extra = {}
     if test_subsets is not None:
-        from benchmarks.metrics.fid_subsets import subset_frechet_distances  # only when resampling asks
+        from kd_gan_bench.benchmarks.metrics.fid_subsets import subset_frechet_distances  # only when resampling asks
 
         extra["fid_subsets"] = subset_frechet_distances(fake_features, stats, test_subsets)
     return {

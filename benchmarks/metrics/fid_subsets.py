@@ -1,5 +1,5 @@
 """FID of many subsets of one fake feature set against fixed real statistics, cheaply: the test-set resampling of
-:mod:`benchmarks.resampling` asks for 200 of them per job."""
+:mod:`kd_gan_bench.benchmarks.metrics.resampling` asks for 200 of them per job."""
 from __future__ import annotations
 
 import contextlib
@@ -7,14 +7,14 @@ from typing import Any, Iterator
 
 import torch
 
-from benchmarks.metrics.frechet import RealStats, fid_from_cross
+from kd_gan_bench.benchmarks.metrics.frechet import RealStats, fid_from_cross
 
 
 def subset_frechet_distances(fake: torch.Tensor, real: "RealStats | torch.Tensor", subsets: Any,
                              chunk: int = 50) -> list[float]:
-    """FID of the fake features' rows ``subsets`` (B x m indices, :func:`benchmarks.resampling.subset_indices`)
+    """FID of the fake features' rows ``subsets`` (B x m indices, :func:`kd_gan_bench.benchmarks.metrics.resampling.subset_indices`)
     against the fixed real statistics, one value per subset, equal to
-    :func:`benchmarks.metrics.frechet.frechet_distance` of each subset.
+    :func:`kd_gan_bench.benchmarks.metrics.frechet.frechet_distance` of each subset.
 
     Cheap for B = 200: every term is a quadratic form of the fake rows, so three n x n matrices computed once
     (X X^T, (X - mu_r)(X - mu_r)^T and X S_r X^T) give each subset's terms by indexing and double-centring:

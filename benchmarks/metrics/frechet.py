@@ -1,7 +1,7 @@
 """The Frechet distance between Gaussians fitted to two feature sets (Heusel et al., 2017), computed exactly in
-float64 from a matrix whose eigenvalues are those of S_f S_r (see :mod:`benchmarks.metrics.fid`'s docstring for
+float64 from a matrix whose eigenvalues are those of S_f S_r (see :mod:`kd_gan_bench.benchmarks.metrics.fid`'s docstring for
 how and where it differs from torch-fidelity's ``sqrtm``): the real side's statistics, the distance, and the
-eigenvalue step that :mod:`benchmarks.metrics.fid_subsets` shares for many subsets at once."""
+eigenvalue step that :mod:`kd_gan_bench.benchmarks.metrics.fid_subsets` shares for many subsets at once."""
 from __future__ import annotations
 
 import torch

@@ -32,7 +32,7 @@ from torch import nn
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.helpers import vassert
 
-from benchmarks.metrics.extractor import OFFLINE
+from kd_gan_bench.benchmarks.metrics.extractor import OFFLINE
 
 NAME = OFFLINE  # the name the extractor resolution gives it (torch-free)
 FEATURE = "512"

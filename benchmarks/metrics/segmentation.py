@@ -15,7 +15,7 @@ prediction, and a 19 x 19 confusion matrix accumulates over the test set, ignori
 IoU per class = TP / (TP + FP + FN); mIoU = mean over classes (NaN classes, absent from both
 labels and predictions, are skipped), in percent.
 
-Weights are never downloaded (no public direct URL; :mod:`methods.weights.resolver` resolves them):
+Weights are never downloaded (no public direct URL; :mod:`kd_gan_bench.methods.weights.resolver` resolves them):
 ``--seg-weights PATH``, else ``$KDGAN_SEG_WEIGHTS``, else ``torch.hub``'s cache
 (``$TORCH_HOME/hub/checkpoints/drn-d-105_ms_cityscapes.pth``). Without them mIoU cannot be
 computed and the job says so; no number is invented.
@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.networks.build import state_dict_mismatch
-from methods.weights.resolver import WEIGHTS, find_local, sha256_file
+from kd_gan_bench.methods.networks.build import state_dict_mismatch
+from kd_gan_bench.methods.weights.resolver import WEIGHTS, find_local, sha256_file
 
 N_CLASSES = 19
 IGNORE = 255
@@ -143,7 +143,7 @@ def weights_cache_path() -> Path:
 
 
 def resolve_weights(explicit: str | None) -> Path:
-    """The weights file (:func:`methods.weights.resolver.find_local`: ``explicit``, ``$KDGAN_SEG_WEIGHTS``, torch.hub's
+    """The weights file (:func:`kd_gan_bench.methods.weights.resolver.find_local`: ``explicit``, ``$KDGAN_SEG_WEIGHTS``, torch.hub's
     cache); ``SegmenterWeightsError`` saying how to get it."""
     try:
         found = find_local("drn", explicit or None)
@@ -202,7 +202,7 @@ def miou_from_confusion(hist: torch.Tensor) -> tuple[float, list[float]]:
 
 def miou_of_images(hists: torch.Tensor, test_subsets: Any = None) -> tuple[float, list[float], list[float] | None]:
     """mIoU and per-class IoU of the test split from its images' confusion matrices (N x C x C), and with
-    ``test_subsets`` (B x m image indices, :mod:`benchmarks.resampling`) each subset's mIoU, from the sum of its
+    ``test_subsets`` (B x m image indices, :mod:`kd_gan_bench.benchmarks.metrics.resampling`) each subset's mIoU, from the sum of its
     images' matrices (else None)."""
     miou, per_class = miou_from_confusion(hists.sum(0))
     subsets = None if test_subsets is None else [miou_from_confusion(hists[torch.as_tensor(rows)].sum(0))[0]
@@ -214,7 +214,7 @@ def miou_of_images(hists: torch.Tensor, test_subsets: Any = None) -> tuple[float
 def segmentation_miou(images: torch.Tensor, labels: torch.Tensor, model: DRNSeg, device: torch.device,
                       batch_size: int = 4, test_subsets: Any = None) -> dict[str, Any]:
     """mIoU of ``model`` on uint8 N x 3 x h x w ``images`` against uint8 N x H x W ``labels``. ``test_subsets``
-    (B x m image indices, :mod:`benchmarks.resampling`) adds ``miou_subsets``: the mIoU of each subset, from the
+    (B x m image indices, :mod:`kd_gan_bench.benchmarks.metrics.resampling`) adds ``miou_subsets``: the mIoU of each subset, from the
     sum of its images' confusion matrices."""
     if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"images must be uint8 N x 3 x H x W, got {images.dtype} {tuple(images.shape)}")

@@ -1,15 +1,15 @@
 """Whether the default board's measurements can tell students apart: the power of its headline metrics.
 
-    python -m benchmarks.perf.board_power [--steps 30] [--seeds 0 1 2] [--parts default_i2i ...] [--results DIR]
+    python -m kd_gan_bench.benchmarks.perf.board_power [--steps 30] [--seeds 0 1 2] [--parts default_i2i ...] [--results DIR]
 
 For each part of the ``default`` suite, its family's first baseline (``scratch`` for image-to-image, ``nokd`` for
 classification and regression: no teacher to distil, so the comparison is of the training alone) is trained through
-the real harness (``python -m benchmarks.run grid``, local executor, one fresh results folder per part) in three
+the real harness (``python -m kd_gan_bench.benchmarks.run grid``, local executor, one fresh results folder per part) in three
 configurations, each with every seed: the suite's largest student for N and for 3N steps, and its next smaller
 student for N steps. Then, on every quality metric of the task (its headline first), it prints each configuration's
 mean and seed std and, for "N vs 3N steps" and "larger vs smaller student", the board's two tests
-(:func:`report.summary.metric_tests`: Welch's t-test over seeds and the paired test over the same test-set subsets)
-and whether the board separates them (:func:`report.statistics.distinguishable`: every available test at
+(:func:`kd_gan_bench.report.summary.metric_tests`: Welch's t-test over seeds and the paired test over the same test-set subsets)
+and whether the board separates them (:func:`kd_gan_bench.report.statistics.distinguishable`: every available test at
 alpha = 0.05, as the board's best marks are decided).
 
 The minimal detectable difference (MDD) at the seeds given is the difference each test detects with 80% power at
@@ -34,23 +34,23 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.power import TTestIndPower
 
-from benchmarks.collect import collect
-from benchmarks.families import FAMILIES
-from benchmarks.metrics import METRICS
-from benchmarks.overrides import suite_family
-from benchmarks.store import ResultStore
-from benchmarks.suites import SUITES
-from datasets import TASKS
-from datasets.registry import quality_metrics
-from report import statistics
-from report.summary import metric_tests, summarize
+from kd_gan_bench.benchmarks.records.collect import collect
+from kd_gan_bench.benchmarks.families.families import FAMILIES
+from kd_gan_bench.benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.planning.overrides import suite_family
+from kd_gan_bench.benchmarks.core.store import ResultStore
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.datasets import TASKS
+from kd_gan_bench.datasets.registry import quality_metrics
+from kd_gan_bench.report import statistics
+from kd_gan_bench.report.summary import metric_tests, summarize
 
 POWER = 0.8
 
 
 def _grid(part: str, method: str, student: dict[str, Any], steps: int, seeds: Sequence[int], folder: Path) -> None:
     sets = [f"student.{k}={json.dumps(v, separators=(',', ':'))}" for k, v in student.items() if k != "arch"]
-    cmd = [sys.executable, "-m", "benchmarks.run", "grid", "--suite", part, "--methods", method, "--seeds",
+    cmd = [sys.executable, "-m", "kd_gan_bench.benchmarks.run", "grid", "--suite", part, "--methods", method, "--seeds",
            *map(str, seeds), "--set", f"student_schedule.steps={steps}", *(a for s in sets for a in ("--set", s)),
            "--results", str(folder), "--executor", "local", "--no-report", "--no-progress"]
     print("$", " ".join(cmd[1:]), flush=True)

@@ -1,8 +1,8 @@
 """Wall time of the CLI's light commands, beside ``python -c "import torch"`` measured in the same run.
 
-    python -m benchmarks.perf.cli_startup [--repeats 3]
+    python -m kd_gan_bench.benchmarks.perf.cli_startup [--repeats 3]
 
-Times, in fresh processes, ``python -m benchmarks.run list`` and ``grid --suite cyclegan_horse2zebra
+Times, in fresh processes, ``python -m kd_gan_bench.benchmarks.run list`` and ``grid --suite cyclegan_horse2zebra
 --dry-run`` (job table, plan and training-time estimate of the paper suite, into an empty results
 folder), and ``import torch`` alone for scale. Listing and dry-running import no torch (see
 ``tests/test_registries.py``), so their target is 1.5 s each whatever torch costs on the machine.
@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks.environment import REPO_ROOT
+from kd_gan_bench.benchmarks.core.environment import REPO_ROOT
 
 TARGET_S = 1.5
 
@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kdgan-startup-") as results:
         commands = {
-            "list_s": [sys.executable, "-m", "benchmarks.run", "list"],
-            "dry_run_cyclegan_horse2zebra_s": [sys.executable, "-m", "benchmarks.run", "grid", "--suite",
+            "list_s": [sys.executable, "-m", "kd_gan_bench.benchmarks.run", "list"],
+            "dry_run_cyclegan_horse2zebra_s": [sys.executable, "-m", "kd_gan_bench.benchmarks.run", "grid", "--suite",
                                                "cyclegan_horse2zebra", "--dry-run", "--results", results],
             "import_torch_s": [sys.executable, "-c", "import torch"],
         }

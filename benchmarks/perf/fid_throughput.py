@@ -1,6 +1,6 @@
 """FID feature extraction speed: images/s, and the fraction of a plain 3x3 convolution's throughput.
 
-    python -m benchmarks.perf.fid_throughput [--images 32] [--size 256] [--batch-size 32] [--students 4]
+    python -m kd_gan_bench.benchmarks.perf.fid_throughput [--images 32] [--size 256] [--batch-size 32] [--students 4]
         [--device auto|cpu|cuda] [--threads N] [--weights PATH] [--repeats 3] [--skip-old]
 
 Prints, on the same seeded uint8 images (``--size`` px, resized to 299 inside the network):
@@ -9,7 +9,7 @@ Prints, on the same seeded uint8 images (``--size`` px, resized to 299 inside th
   NCHW and channels-last), the machine's reference throughput;
 * InceptionV3's MACs per image (counted with forward hooks on its convolutions);
 * ``torch-fidelity as called before``: ``torch_fidelity.calculate_metrics`` with FID and KID on
-  ``--images`` fake and as many real images (what :mod:`benchmarks.metrics.fid` did until now: the
+  ``--images`` fake and as many real images (what :mod:`kd_gan_bench.benchmarks.metrics.fid` did until now: the
   network built per call, NCHW, scipy ``sqrtm``), as images/s and as a fraction of the conv peak;
 * ``extract_features``: the harness's path now (network built once, channels-last, batched,
   ``inference_mode``), images/s and fraction of the conv peak (target >= 50%), and the largest
@@ -17,9 +17,9 @@ Prints, on the same seeded uint8 images (``--size`` px, resized to 299 inside th
 * K students: ``compute_fid_kid`` of ``--students`` fake sets against one cached real set, against K
   plain fake passes (target <= 1.1x on CUDA).
 
-Weights: ``--weights``, else whatever :func:`methods.weights.resolver.find_local` finds; else a seeded random
+Weights: ``--weights``, else whatever :func:`kd_gan_bench.methods.weights.resolver.find_local` finds; else a seeded random
 InceptionV3 (speed does not depend on the values). torch-fidelity is given
-:class:`methods.networks.inception_net.TensorOnlyInceptionV3` (its own class unpickles the weights file as code).
+:class:`kd_gan_bench.methods.networks.inception_net.TensorOnlyInceptionV3` (its own class unpickles the weights file as code).
 """
 from __future__ import annotations
 
@@ -33,10 +33,10 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from benchmarks.environment import choose_device
-from benchmarks.metrics.fid import INCEPTION, Extractor, compute_fid_kid, extract_features
-from methods.networks.inception_net import inception_skeleton, load_inception, register as register_tensor_only
-from methods.weights.resolver import find_local
+from kd_gan_bench.benchmarks.core.environment import choose_device
+from kd_gan_bench.benchmarks.metrics.fid import INCEPTION, Extractor, compute_fid_kid, extract_features
+from kd_gan_bench.methods.networks.inception_net import inception_skeleton, load_inception, register as register_tensor_only
+from kd_gan_bench.methods.weights.resolver import find_local
 
 
 def _sync(device: torch.device) -> None:
@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def report_old(images: torch.Tensor, real: torch.Tensor, ext: Extractor,
                device: torch.device, report: Callable[[str, float, int], None]) -> None:
-    """The call benchmarks.metrics.fid made before: torch-fidelity end to end on fake + real images."""
+    """The call kd_gan_bench.benchmarks.metrics.fid made before: torch-fidelity end to end on fake + real images."""
     import torch_fidelity
     from torch.utils.data import TensorDataset
 

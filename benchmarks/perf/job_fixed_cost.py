@@ -3,14 +3,14 @@ against its training time, and the grid's fixed-cost share of its total CPU time
 for the default grid).
 
 Runs a grid (the default suite, narrowed by the arguments after ``--``) in a fresh results folder with the local
-executor's long-lived workers (:mod:`benchmarks.workers`), one job at a time, and reads CPU times (all threads, not
-wall: a shared machine's load does not change them much) from the records (:func:`benchmarks.runner._run_body`,
-:func:`benchmarks.job_context.timed`) and the grid process's whole CPU time (it and its workers) from
+executor's long-lived workers (:mod:`kd_gan_bench.benchmarks.execution.workers`), one job at a time, and reads CPU times (all threads, not
+wall: a shared machine's load does not change them much) from the records (:func:`kd_gan_bench.benchmarks.execution.runner._run_body`,
+:func:`kd_gan_bench.benchmarks.families.job_context.timed`) and the grid process's whole CPU time (it and its workers) from
 ``getrusage``. The per-job-subprocess figure the workers replaced is estimated from the same run: every job paying
 what only a worker's first job pays here, the process start (``process_cpu_before_s``) and the FID extractor's
 construction (measured here in this process).
 
-    python -m benchmarks.perf.job_fixed_cost -- --seeds 0 --methods scratch output_kd nokd vanilla_kd
+    python -m kd_gan_bench.benchmarks.perf.job_fixed_cost -- --seeds 0 --methods scratch output_kd nokd vanilla_kd
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.environment import REPO_ROOT
+from kd_gan_bench.benchmarks.core.environment import REPO_ROOT
 
 
 def _children_cpu() -> float:
@@ -37,9 +37,9 @@ def extractor_build_cpu() -> tuple[str, float]:
     """CPU seconds to build the grid's FID extractor (resolved as a grid resolves it) in a process that has not."""
     import torch
 
-    from benchmarks.metrics import fid
-    from benchmarks.metrics.extractor import resolve_extractor
-    from methods.weights import resolver as weights_files
+    from kd_gan_bench.benchmarks.metrics import fid
+    from kd_gan_bench.benchmarks.metrics.extractor import resolve_extractor
+    from kd_gan_bench.methods.weights import resolver as weights_files
     extractor = resolve_extractor(None, "auto", log_fn=lambda *_: None)
     sha = weights_files.sha256_file(Path(extractor.weights_path)) if extractor.weights_path else ""
     start = time.process_time()
@@ -50,7 +50,7 @@ def extractor_build_cpu() -> tuple[str, float]:
 def run_grid(grid_args: list[str], results: Path, max_parallel: int) -> float:
     """Run the grid; return the CPU seconds it and its workers used."""
     before = _children_cpu()
-    cmd = [sys.executable, "-m", "benchmarks.run", "grid", *grid_args, "--results", str(results), "--executor", "local",
+    cmd = [sys.executable, "-m", "kd_gan_bench.benchmarks.run", "grid", *grid_args, "--results", str(results), "--executor", "local",
            "--max-parallel", str(max_parallel), "--no-report", "--no-progress"]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
     if proc.returncode not in (0, 1):  # 1: some job failed; its record says why, the costs still count
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-parallel", type=int, default=1,
                         help="workers (default 1: one job at a time, so each record's CPU time is its own)")
     parser.add_argument("--results", type=Path, help="results folder (default: a temporary one, removed after)")
-    parser.add_argument("grid_args", nargs="*", help="after --: arguments for `benchmarks.run grid`")
+    parser.add_argument("grid_args", nargs="*", help="after --: arguments for `kd_gan_bench.benchmarks.run grid`")
     args = parser.parse_args(argv)
     label, build = extractor_build_cpu()
     with tempfile.TemporaryDirectory(prefix="job-fixed-cost-") as tmp:

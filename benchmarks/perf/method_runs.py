@@ -1,4 +1,4 @@
-"""One method's row of :mod:`benchmarks.perf.method_step_times`: its training steps timed through its own
+"""One method's row of :mod:`kd_gan_bench.benchmarks.perf.method_step_times`: its training steps timed through its own
 ``train``, and its method-specific loss terms (and VGG16 terms) timed alone on the tensors of its last step."""
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-import methods  # noqa: F401  (registration)
-from benchmarks.perf.capture import last_call, leaf
-from benchmarks.perf.step_memory import StepMemory
-from benchmarks.perf.step_timing import StepClock, time_fwd_bwd
-from datasets.base import ImageTranslationData
-from methods.crd import method as crd_module
-from methods.omgd import method as omgd_module
-from methods.core.base import TrainSetup
-from methods.core.distill import DistillationMethod
-from methods.networks.build import build_network
-from methods.networks.network_spec import describe_network
-from methods.registry import METHODS
-from methods.core.training import Schedule
+import kd_gan_bench.methods  # noqa: F401  (registration)
+from kd_gan_bench.benchmarks.perf.capture import last_call, leaf
+from kd_gan_bench.benchmarks.perf.step_memory import StepMemory
+from kd_gan_bench.benchmarks.perf.step_timing import StepClock, time_fwd_bwd
+from kd_gan_bench.datasets.base import ImageTranslationData
+from kd_gan_bench.methods.crd import method as crd_module
+from kd_gan_bench.methods.omgd import method as omgd_module
+from kd_gan_bench.methods.core.base import TrainSetup
+from kd_gan_bench.methods.core.distill import DistillationMethod
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.networks.network_spec import describe_network
+from kd_gan_bench.benchmarks.core.registry import METHODS
+from kd_gan_bench.methods.core.training import Schedule
 
 #: methods that train their teacher in their job: (the function of their module computing their own terms,
 #: the position of the student's side among its arguments)

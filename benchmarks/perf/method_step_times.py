@@ -1,6 +1,6 @@
 """How much each distillation method adds to a student training step, at the papers' scale.
 
-    python -m benchmarks.perf.method_step_times [--size 256] [--device auto|cpu|cuda] [--steps 10]
+    python -m kd_gan_bench.benchmarks.perf.method_step_times [--size 256] [--device auto|cpu|cuda] [--steps 10]
         [--warmup 3] [--batch-size 1] [--students resnet,mobile] [--methods output_kd,...,crd,omgd,dcd,cat_ka]
         [--teacher-ngf 64] [--student-ngf 16] [--blocks 9] [--patch-size N] [--threads N] [--clock wall|cpu]
         [--skip-online-teacher] [--rounds 3]
@@ -15,7 +15,7 @@ CRD's online teacher training are reported separately.
 
 Everything runs through the methods' own code:
 
-* step ms: the method's real ``train`` (the pretrained-teacher loop of :mod:`methods.core.distill`, CRD's
+* step ms: the method's real ``train`` (the pretrained-teacher loop of :mod:`kd_gan_bench.methods.core.distill`, CRD's
   own loop) runs ``warmup + steps`` steps with ``log_every = 1``; a step lasts from one ``run_steps``
   log call to the next, the device synchronised at each, so it holds batch sampling, the teacher's
   forward, the discriminator's update, the student's update and the loop's bookkeeping. Median over
@@ -34,7 +34,7 @@ Everything runs through the methods' own code:
   the terms output_kd does not have. Shown as % of output_kd's median step.
 * separately: CRD's, OMGD's and DCD's VGG16 style + relu2_2 L1 terms (timed like the losses), their
   steps without them, one step of their online teacher (the CycleGAN recipe of
-  :func:`methods.core.recipes.build_recipe` at the teacher's width: both generators and both
+  :func:`kd_gan_bench.methods.core.recipes.build_recipe` at the teacher's width: both generators and both
   discriminators), and the RKD angle term on the rows of one image (N = size samples of 3 x size
   values) in the blocked Gram form the methods use against the direct form of the public RKD/CRD
   code (:func:`rkd_angle_loss_reference`).
@@ -50,10 +50,10 @@ shared machine (these 2-core VMs' speed drifts by up to 2x over minutes) hits a 
 alike; every ratio and share is taken within its round, and the table gives medians over rounds and the range of
 the step ratios. The targets' verdicts (own terms <= 20% of an output_kd step, CRD's step <= 1.6x) use the medians.
 
-The work is split: :mod:`~benchmarks.perf.method_runs` (a method's row), :mod:`~benchmarks.perf.reference_parts`
-(online teacher step, RKD angle forms), :mod:`~benchmarks.perf.step_timing` and :mod:`~benchmarks.perf.step_memory`
-(the measures), :mod:`~benchmarks.perf.capture` (a loss function's arguments from the last step) and
-:mod:`~benchmarks.perf.step_table` (the output). Progress goes to stderr, the table to stdout. The process's torch thread count is in the header: on a
+The work is split: :mod:`~kd_gan_bench.benchmarks.perf.method_runs` (a method's row), :mod:`~kd_gan_bench.benchmarks.perf.reference_parts`
+(online teacher step, RKD angle forms), :mod:`~kd_gan_bench.benchmarks.perf.step_timing` and :mod:`~kd_gan_bench.benchmarks.perf.step_memory`
+(the measures), :mod:`~kd_gan_bench.benchmarks.perf.capture` (a loss function's arguments from the last step) and
+:mod:`~kd_gan_bench.benchmarks.perf.step_table` (the output). Progress goes to stderr, the table to stdout. The process's torch thread count is in the header: on a
 CPU the numbers scale with it and with whatever else runs on the cores.
 """
 from __future__ import annotations
@@ -64,14 +64,14 @@ import sys
 
 import torch
 
-from benchmarks.environment import choose_device
-from benchmarks.perf.method_runs import ONLINE, REFERENCE, Bench, run_method
-from benchmarks.perf.reference_parts import angle_forms_ms, teacher_step_ms
-from benchmarks.perf.step_memory import StepMemory
-from benchmarks.perf.step_table import format_student
-from benchmarks.perf.step_timing import CLOCKS, use_clock
-from datasets import load_task
-from methods.networks.network_spec import describe_network
+from kd_gan_bench.benchmarks.core.environment import choose_device
+from kd_gan_bench.benchmarks.perf.method_runs import ONLINE, REFERENCE, Bench, run_method
+from kd_gan_bench.benchmarks.perf.reference_parts import angle_forms_ms, teacher_step_ms
+from kd_gan_bench.benchmarks.perf.step_memory import StepMemory
+from kd_gan_bench.benchmarks.perf.step_table import format_student
+from kd_gan_bench.benchmarks.perf.step_timing import CLOCKS, use_clock
+from kd_gan_bench.datasets import load_task
+from kd_gan_bench.methods.networks.network_spec import describe_network
 
 TASK = "synthetic_plain2striped"
 METHOD_NAMES = ("output_kd", "feature_kd", "srpkd", "reko", "crd", "omgd", "dcd", "cat_ka")

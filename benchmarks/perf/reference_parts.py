@@ -1,4 +1,4 @@
-"""The parts :mod:`benchmarks.perf.method_step_times` reports beside the methods' rows: a step of the online
+"""The parts :mod:`kd_gan_bench.benchmarks.perf.method_step_times` reports beside the methods' rows: a step of the online
 teachers' CycleGAN recipe, and the RKD angle term in the methods' blocked Gram form against the public code's
 direct form."""
 from __future__ import annotations
@@ -9,12 +9,12 @@ from typing import Callable
 
 import torch
 
-from benchmarks.perf.capture import leaf
-from benchmarks.perf.method_runs import SEED, Bench
-from benchmarks.perf.step_timing import now, sync, time_fwd_bwd
-from methods.losses.relational import rkd_angle_loss, rkd_angle_loss_reference, row_slices
-from methods.core.recipes import build_recipe, resolve_recipe
-from methods.core.training import BatchSampler, Schedule
+from kd_gan_bench.benchmarks.perf.capture import leaf
+from kd_gan_bench.benchmarks.perf.method_runs import SEED, Bench
+from kd_gan_bench.benchmarks.perf.step_timing import now, sync, time_fwd_bwd
+from kd_gan_bench.methods.losses.relational import rkd_angle_loss, rkd_angle_loss_reference, row_slices
+from kd_gan_bench.methods.core.recipes import build_recipe, resolve_recipe
+from kd_gan_bench.methods.core.training import BatchSampler, Schedule
 
 
 def teacher_step_ms(bench: Bench) -> float:

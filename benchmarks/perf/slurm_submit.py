@@ -1,6 +1,6 @@
 """How long submitting a 1,000-job grid to SLURM takes, and how many ``sbatch`` calls it makes.
 
-    python -m benchmarks.perf.slurm_submit [--keep-jobs]
+    python -m kd_gan_bench.benchmarks.perf.slurm_submit [--keep-jobs]
 
 Needs a SLURM controller (``tests/slurm/start_cluster.sh`` starts a one-node one). The grid is the
 ``default_i2i`` suite with 8 seeds and hyperparameter sweeps (1 teacher, 1,016 students: 1,017 jobs);
@@ -30,9 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import slurm
-from benchmarks.environment import REPO_ROOT
-from benchmarks.run import main as cli
+from kd_gan_bench.benchmarks.execution import slurm
+from kd_gan_bench.benchmarks.core.environment import REPO_ROOT
+from kd_gan_bench.benchmarks.cli.main import main as cli
 
 SEEDS = [str(seed) for seed in range(8)]  # one task, one teacher for every seed
 SWEEPS = ["output_kd.lambda_recon=" + json.dumps(list(range(1, 63))),    # 62 values
@@ -47,8 +47,8 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.C
     return time.perf_counter() - start, result
 
 
-#: ``python -m benchmarks.run ARGS``, saying on its last stderr line whether it imported torch.
-FRESH = ("import sys; from benchmarks.run import main; rc = main(sys.argv[1:]); "
+#: ``python -m kd_gan_bench.benchmarks.run ARGS``, saying on its last stderr line whether it imported torch.
+FRESH = ("import sys; from kd_gan_bench.benchmarks.cli.main import main; rc = main(sys.argv[1:]); "
          "print('imported torch:', 'torch' in sys.modules, file=sys.stderr); sys.exit(rc)")
 
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         path = f"{shim_dir}{os.pathsep}{os.environ['PATH']}"
         env = {**os.environ, "PATH": path}
 
-        import_s, _ = _timed([sys.executable, "-c", "import benchmarks.run"], env)
+        import_s, _ = _timed([sys.executable, "-c", "import kd_gan_bench.benchmarks.cli.main"], env)
         fresh = Path(tmp, "fresh")
         wall_s, result = _timed([sys.executable, "-c", FRESH, *_grid_args(fresh)], env)
         if result.returncode != 0:

@@ -1,5 +1,5 @@
 """The most memory a training step needs above the level when the timed steps began (see
-:mod:`benchmarks.perf.method_step_times`): CUDA through torch's allocator, a Linux CPU through the
+:mod:`kd_gan_bench.benchmarks.perf.method_step_times`): CUDA through torch's allocator, a Linux CPU through the
 process's resident set (``VmHWM`` reset via ``/proc/self/clear_refs``, after glibc's ``malloc_trim``)."""
 from __future__ import annotations
 

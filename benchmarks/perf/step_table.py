@@ -1,4 +1,4 @@
-"""The text table of :mod:`benchmarks.perf.method_step_times`, one per student, with the targets' verdicts.
+"""The text table of :mod:`kd_gan_bench.benchmarks.perf.method_step_times`, one per student, with the targets' verdicts.
 
 Every method runs once per round, in the same order, so a slow spell of a shared machine hits the reference and
 the method of one round alike: each ratio is taken within its round, and the table shows the median over rounds
@@ -9,7 +9,7 @@ import math
 import statistics
 from typing import Callable, Sequence
 
-from benchmarks.perf.method_runs import REFERENCE, Row
+from kd_gan_bench.benchmarks.perf.method_runs import REFERENCE, Row
 
 TARGET = 0.20  # the method-specific losses may add at most this fraction of an output_kd step
 #: whole student steps (VGG16 terms included) may take at most this many output_kd steps (issue 12: CRD 1.6x)

@@ -8,7 +8,7 @@ from typing import Callable
 
 import torch
 
-from benchmarks.perf.step_memory import StepMemory
+from kd_gan_bench.benchmarks.perf.step_memory import StepMemory
 
 #: ``wall``: elapsed time; ``cpu``: the process's CPU time (all its threads), which other processes on shared
 #: cores inflate much less (run with 1 thread: with more, idle threads' spinning counts too; CPU device only)

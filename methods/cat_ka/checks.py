@@ -1,8 +1,8 @@
 """``cat_ka``'s planning check, torch-free: run by the grid on every student job it expands and again when the
-method trains (:mod:`methods.core.plan_checks`)."""
+method trains (:mod:`kd_gan_bench.methods.core.plan_checks`)."""
 from __future__ import annotations
 
-from methods.core.plan_checks import StudentPlan, gan_compression_student, ka_groups
+from kd_gan_bench.methods.core.plan_checks import StudentPlan, gan_compression_student, ka_groups
 
 
 def check(plan: StudentPlan) -> None:

@@ -2,17 +2,17 @@
 (Jin, Ren, Woodford, Wang, Yuan, Wang, Tulyakov, "Teachers Do More Than Teach: Compressing
 Image-to-Image Models", CVPR 2021, arXiv 2103.03467; public code github.com/snap-research/CAT).
 
-Per step, the loop of :mod:`methods.core.distill` (the same order as CAT's ``InceptionDistiller.
+Per step, the loop of :mod:`kd_gan_bench.methods.core.distill` (the same order as CAT's ``InceptionDistiller.
 optimize_parameters``): the pretrained teacher, frozen, and the student translate the batch; the
 student's discriminator (initialised from the teacher's) takes one step; then the student minimises
 
     lambda_gan x GAN + lambda_recon x L1(student output, target) - lambda_ka x sum_layers KA(S_l, T_l)
 
-with KA the kernel alignment of :mod:`methods.losses.kernel_alignment` on each pair of tapped
+with KA the kernel alignment of :mod:`kd_gan_bench.methods.losses.kernel_alignment` on each pair of tapped
 features, flattened per sample (no adaptor: the channel counts may differ). KA compares samples of
 the batch with each other, so it needs batch > 1: at batch 1 it is identically 1 and the method
 would train as plain output distillation. A schedule with batch size 1 is refused before anything
-runs (its planning check, ``methods.cat_ka.checks``, run when the grid is expanded and again by ``train``).
+runs (its planning check, ``kd_gan_bench.methods.cat_ka.checks``, run when the grid is expanded and again by ``train``).
 
 Layers: the ResNet generators' ``distill_points()``, which for 9 blocks are CAT's pairing (the end
 of the downsampling and the outputs of residual blocks 3, 6 and 9; ``model.9/12/15/18``); on the
@@ -64,13 +64,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.cat_ka.spec import SPEC
-from methods.core.base import TrainOutcome, TrainSetup
-from methods.core.distill import DistillationMethod, StepTensors
-from methods.core.gan_compression import GanCompressionStudent
-from methods.core.loss_weights import cat_ka_weights
-from methods.losses.kernel_alignment import kernel_alignment_loss
-from methods.core.plan_checks import ka_groups
+from kd_gan_bench.methods.cat_ka.spec import SPEC
+from kd_gan_bench.methods.core.base import TrainOutcome, TrainSetup
+from kd_gan_bench.methods.core.distill import DistillationMethod, StepTensors
+from kd_gan_bench.methods.core.gan_compression import GanCompressionStudent
+from kd_gan_bench.methods.core.loss_weights import cat_ka_weights
+from kd_gan_bench.methods.losses.kernel_alignment import kernel_alignment_loss
+from kd_gan_bench.methods.core.plan_checks import ka_groups
 
 RECON_TARGETS = ("teacher", "ground_truth")
 

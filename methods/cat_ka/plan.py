@@ -1,12 +1,12 @@
-"""``cat_ka``'s training plan, torch-free (what ``python -m benchmarks.run plan`` prints
-and every job record stores; the pieces it shares: :mod:`methods.core.plan_specs`)."""
+"""``cat_ka``'s training plan, torch-free (what ``python -m kd_gan_bench.benchmarks.run plan`` prints
+and every job record stores; the pieces it shares: :mod:`kd_gan_bench.methods.core.plan_specs`)."""
 from __future__ import annotations
 
 from typing import Any
 
-from methods.core.loss_weights import cat_ka_weights
-from methods.core.plan_checks import ka_groups
-from methods.core.plan_specs import JobFacts, gan_compression_student_plan
+from kd_gan_bench.methods.core.loss_weights import cat_ka_weights
+from kd_gan_bench.methods.core.plan_checks import ka_groups
+from kd_gan_bench.methods.core.plan_specs import JobFacts, gan_compression_student_plan
 
 
 def cat_ka_plan(facts: JobFacts) -> dict[str, Any]:

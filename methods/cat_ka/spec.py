@@ -1,12 +1,12 @@
-"""``cat_ka``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
-:mod:`methods.cat_ka.method`)."""
+"""``cat_ka``'s declaration, torch-free (:class:`kd_gan_bench.methods.core.declaration.MethodSpec`; the class:
+:mod:`kd_gan_bench.methods.cat_ka.method`)."""
 from __future__ import annotations
 
-from methods.cat_ka.checks import check
-from methods.cat_ka.plan import cat_ka_plan
-from methods.core.declaration import MethodSpec
-from methods.core.settings import GC_STUDENT_PARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS
-from methods.registry import Param
+from kd_gan_bench.methods.cat_ka.checks import check
+from kd_gan_bench.methods.cat_ka.plan import cat_ka_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import GC_STUDENT_PARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS
+from kd_gan_bench.benchmarks.core.registry import Param
 
 SPEC = MethodSpec(
     name="cat_ka", families=("i2i",), teacher_mode="pretrained",

@@ -1,7 +1,7 @@
 """cGAN-KD's fake set as a registered artifact: made once per task and teacher, read by every student
 whose method declares ``Need("fake_set", artifact="cgan_kd_fake_set")``.
 
-Its declaration is :data:`methods.cgan_kd.spec.FAKE_SET` (its settings, whose defaults a suite's ``fake_set``
+Its declaration is :data:`kd_gan_bench.methods.cgan_kd.spec.FAKE_SET` (its settings, whose defaults a suite's ``fake_set``
 section overrides, their declared types, and its report table of the counts and FIDs :func:`make_fake_set`
 records); this module adds how it is made and read back.
 
@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 
-from methods.core.artifacts import ArtifactJob, ArtifactResult
-from methods.cgan_kd.fake_set import FakeSet
-from methods.cgan_kd.pipeline import build_fake_set
-from methods.cgan_kd.spec import FAKE_SET
-from methods.registry import ARTIFACTS
+from kd_gan_bench.methods.core.artifacts import ArtifactJob, ArtifactResult
+from kd_gan_bench.methods.cgan_kd.fake_set import FakeSet
+from kd_gan_bench.methods.cgan_kd.pipeline import build_fake_set
+from kd_gan_bench.methods.cgan_kd.spec import FAKE_SET
+from kd_gan_bench.benchmarks.core.registry import ARTIFACTS
 
 FAKE_SET_FILE = "fake_set.pt"
 COUNTS = ("n_generated", "n_after_subsampling", "n_after_filtering", "n_final", "n_labels_replaced", "n_short_labels")

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from methods.core.training import Checkpointer, Schedule, TrainingState, run_steps, to_float, to_uint8
+from kd_gan_bench.methods.core.training import Checkpointer, Schedule, TrainingState, run_steps, to_float, to_uint8
 
 
 

@@ -30,8 +30,8 @@ from typing import Any, Mapping
 import torch
 import torch.nn.functional as F
 
-from methods.cgan_kd.settings import FILTER_NETS
-from methods.core.labelled_training import SGDSchedule
+from kd_gan_bench.methods.cgan_kd.settings import FILTER_NETS
+from kd_gan_bench.methods.core.labelled_training import SGDSchedule
 
 DEFAULT_RHO: Mapping[str, float] = {"classification": 0.9, "regression": 0.7}
 

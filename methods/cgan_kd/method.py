@@ -2,7 +2,7 @@
 
 Ding et al., "Distilling and Transferring Knowledge via cGAN-generated Samples for Image
 Classification and Regression" (arXiv 2104.03164), public code UBCDingXin/cGAN-KD. The fake set
-(``methods.cgan_kd.pipeline.build_fake_set``: filtering network, cGAN, cDR-RS subsampling, filtering, label
+(``kd_gan_bench.methods.cgan_kd.pipeline.build_fake_set``: filtering network, cGAN, cDR-RS subsampling, filtering, label
 replacement) is made once per task in its own phase; these methods train the student on the real
 training split plus a subset of that set. ``cgan_kd`` learns from the (replaced) labels alone;
 ``cgan_kd+vanilla_kd`` adds Hinton KD from the teacher on every batch, real or fake (the paper
@@ -42,8 +42,8 @@ fine-tuning lr    0.01 in every setting (run_*_fake.sh,      ``lr`` 0.01        
                   UTKFace/scripts/run_cnn_fake.sh)
 ================= ========================================== ================================= ===================
 
-Where the code's numbers depend on the dataset, the paper suites (``benchmarks/paper_suites.py``)
-set them; the built-in default suites choose cheaper values explicitly (``benchmarks/suites.py``).
+Where the code's numbers depend on the dataset, the paper suites (``benchmarks/planning/paper_suites.py``)
+set them; the built-in default suites choose cheaper values explicitly (``benchmarks/planning/suites.py``).
 ``lr``, ``batch_size``, ``milestones`` set to None take the suite's student schedule's; with
 ``epochs_over="real"`` the run has the suite schedule's steps (the previous behaviour of this harness).
 Not reproduced: the CIFAR-100 loader normalises the inputs by the channel mean/std of real + fake images;
@@ -54,16 +54,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Mapping
 
-from methods.cgan_kd.spec import CGAN_KD, CGAN_KD_VANILLA_KD, INITS
-from methods.core.labelled_method import LabelledMethod
-from methods.core.labelled_training import SGDSchedule
-from methods.core.schedule_math import fine_tuning_values
-from methods.vanilla_kd.method import VanillaKD
+from kd_gan_bench.methods.cgan_kd.spec import CGAN_KD, CGAN_KD_VANILLA_KD, INITS
+from kd_gan_bench.methods.core.labelled_method import LabelledMethod
+from kd_gan_bench.methods.core.labelled_training import SGDSchedule
+from kd_gan_bench.methods.core.schedule_math import fine_tuning_values
+from kd_gan_bench.methods.vanilla_kd.method import VanillaKD
 
 
 def fine_tuning_schedule(hp: Mapping[str, Any], schedule: SGDSchedule, n_real: int, n_fake: int) -> SGDSchedule:
     """The suite's ``schedule`` with cGAN-KD's learning rate, batch size, milestones and length
-    (:func:`methods.core.schedule_math.fine_tuning_values`, which the training plan calls too)."""
+    (:func:`kd_gan_bench.methods.core.schedule_math.fine_tuning_values`, which the training plan calls too)."""
     return SGDSchedule.from_mapping({**asdict(schedule), **fine_tuning_values(hp, asdict(schedule), n_real, n_fake)})
 
 

@@ -39,17 +39,17 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 import torch
 from torch import nn
 
-from methods.cgan_kd.cgan import ConditionalGenerator, build_cgan, generate, label_embedding, train_cgan
-from methods.cgan_kd.fake_set import FakeSet
-from methods.cgan_kd.filtering import (filter_net_schedule, filter_net_spec, keep_below,
+from kd_gan_bench.methods.cgan_kd.cgan import ConditionalGenerator, build_cgan, generate, label_embedding, train_cgan
+from kd_gan_bench.methods.cgan_kd.fake_set import FakeSet
+from kd_gan_bench.methods.cgan_kd.filtering import (filter_net_schedule, filter_net_spec, keep_below,
                                        quantile_cutoff, replace_labels, resolve_rho, teacher_labels, teacher_losses)
-from methods.cgan_kd.settings import FAKESET_DEFAULTS
-from methods.cgan_kd.subsampling import DensityRatioModel, RejectionSampler, train_density_ratio
-from methods.core.labelled_training import evaluate_labelled, frozen, predict, to_targets, train_classifier
-from methods.core.training import Checkpointer
+from kd_gan_bench.methods.cgan_kd.settings import FAKESET_DEFAULTS
+from kd_gan_bench.methods.cgan_kd.subsampling import DensityRatioModel, RejectionSampler, train_density_ratio
+from kd_gan_bench.methods.core.labelled_training import evaluate_labelled, frozen, predict, to_targets, train_classifier
+from kd_gan_bench.methods.core.training import Checkpointer
 
 if TYPE_CHECKING:
-    from datasets.labelled import LabelledImageData
+    from kd_gan_bench.datasets.labelled import LabelledImageData
 
 
 FidFn = Callable[[torch.Tensor, torch.Tensor], dict]
@@ -166,7 +166,7 @@ def build_fake_set(data: LabelledImageData, teacher: nn.Module | None, hparams: 
                    device: torch.device, seed: int, *, fid_fn: FidFn | None = None,
                    checkpointer: Checkpointer | None = None, log: Callable[[str], None] = print) -> FakeSet:
     """Make the processed fake set of one task (module docstring); ``teacher``, a network of
-    ``methods.networks.classifiers`` trained on ``data``'s training split, is needed only when it filters."""
+    ``kd_gan_bench.methods.networks.classifiers`` trained on ``data``'s training split, is needed only when it filters."""
     hp = resolve_fake_hparams(hparams)
     family, device = data.family, torch.device(device)
     targets = to_targets(data.train_y, data)

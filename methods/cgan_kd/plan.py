@@ -1,11 +1,11 @@
-"""cGAN-KD's training plans, torch-free: its students' and its fake set's (what ``python -m benchmarks.run plan`` prints
-and every job record stores; the pieces it shares: :mod:`methods.core.plan_specs`)."""
+"""cGAN-KD's training plans, torch-free: its students' and its fake set's (what ``python -m kd_gan_bench.benchmarks.run plan`` prints
+and every job record stores; the pieces it shares: :mod:`kd_gan_bench.methods.core.plan_specs`)."""
 from __future__ import annotations
 
 from typing import Any
 
-from methods.core.plan_specs import CLASSIFIER_INIT, DEFAULT_INIT, JobFacts, epochs_of, network, sgd_training
-from methods.core.schedule_math import dre_steps, epoch_steps, fine_tuning_values
+from kd_gan_bench.methods.core.plan_specs import CLASSIFIER_INIT, DEFAULT_INIT, JobFacts, epochs_of, network, sgd_training
+from kd_gan_bench.methods.core.schedule_math import dre_steps, epoch_steps, fine_tuning_values
 
 
 def cgan_kd_plan(facts: JobFacts) -> dict[str, Any]:

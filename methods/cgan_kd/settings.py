@@ -1,6 +1,6 @@
 """cGAN-KD's fake-set settings with the public code's defaults, torch-free: the conditional GAN's (``cgan``), the
 density-ratio model's and cDR-RS subsampling's (``subsampling``), the teacher filtering's (``filtering``) and the
-pipeline's own (``pipeline``). Its declaration (:mod:`methods.cgan_kd.spec`) and the modules that run each stage
+pipeline's own (``pipeline``). Its declaration (:mod:`kd_gan_bench.methods.cgan_kd.spec`) and the modules that run each stage
 read them from here (Ding et al., arXiv 2104.03164)."""
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ table / the cGAN's continuous embedding, trained with the ratio model. For regre
 fakes generated at the real images' own labels (the ``dre_kappa = 0`` setting of the public code).
 The feature network is an argument: the paper trains a separate ResNet-34 (classification) or a
 sparse autoencoder (regression) on the real data; the fake-set phase passes its filtering network
-(also trained on the real data only; ``methods.cgan_kd.filtering``).
+(also trained on the real data only; ``kd_gan_bench.methods.cgan_kd.filtering``).
 """
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.core.schedule_math import dre_steps
-from methods.core.training import Checkpointer, Schedule, TrainingState, run_steps
+from kd_gan_bench.methods.core.schedule_math import dre_steps
+from kd_gan_bench.methods.core.training import Checkpointer, Schedule, TrainingState, run_steps
 
 
 

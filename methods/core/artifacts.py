@@ -1,7 +1,7 @@
 """What the harness hands a method's artifact phase, and what it gets back (the artifact's own code, e.g.
-cGAN-KD's fake set in :mod:`methods.cgan_kd.artifact`, lives with its method).
+cGAN-KD's fake set in :mod:`kd_gan_bench.methods.cgan_kd.artifact`, lives with its method).
 
-A registered :class:`methods.registry.Artifact` names its ``make`` (``ArtifactJob -> ArtifactResult``: build
+A registered :class:`kd_gan_bench.benchmarks.core.registry.Artifact` names its ``make`` (``ArtifactJob -> ArtifactResult``: build
 the artifact into ``job.folder``, report its metrics and files) and its ``load`` (the artifact's folder -> the
 object a student's setup receives under the role its method's ``Need`` names). The family's job body builds
 the ``ArtifactJob`` from the job (data, the loaded teacher, the grid's FID) and records the result; it

@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 import torch
 from torch import nn
 
-from methods.core.schedule_math import by_pairing  # noqa: F401  (its old home; torch-free there)
-from methods.core.plan_checks import StudentPlan, run_plan_check
-from methods.core.declaration import MethodSpec
-from methods.registry import METHODS, Need, Param, resolve_settings
-from methods.core.training import Checkpointer, Schedule
+from kd_gan_bench.methods.core.schedule_math import by_pairing  # noqa: F401  (its old home; torch-free there)
+from kd_gan_bench.methods.core.plan_checks import StudentPlan, run_plan_check
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.benchmarks.core.registry import METHODS, Need, Param, resolve_settings
+from kd_gan_bench.methods.core.training import Checkpointer, Schedule
 
-if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
-    from datasets.base import ImageTranslationData
-    from datasets.labelled import LabelledImageData
+if TYPE_CHECKING:  # datasets registers itself through kd_gan_bench.benchmarks.core.registry: import for types only
+    from kd_gan_bench.datasets.base import ImageTranslationData
+    from kd_gan_bench.datasets.labelled import LabelledImageData
 
 TEACHER_MODES = ("pretrained", "none", "online")
 
@@ -47,7 +47,7 @@ class TrainSetup:
     student_spec: Mapping[str, Any]
     teacher_spec: Mapping[str, Any]
     hparams: Mapping[str, Any]
-    schedule: Schedule | Any  # Schedule; methods.core.labelled_training.SGDSchedule for labelled tasks (it builds on this)
+    schedule: Schedule | Any  # Schedule; kd_gan_bench.methods.core.labelled_training.SGDSchedule for labelled tasks (it builds on this)
     device: torch.device
     seed: int
     recipe: Mapping[str, Any] = field(default_factory=dict)
@@ -76,7 +76,7 @@ class TrainOutcome:
 
 class Method(ABC):
     """A registered method. A concrete subclass names its declaration, ``class CRD(Method, spec=SPEC)`` (a
-    :class:`methods.core.declaration.MethodSpec` from its folder's torch-free ``spec.py``), which registers it and
+    :class:`kd_gan_bench.methods.core.declaration.MethodSpec` from its folder's torch-free ``spec.py``), which registers it and
     gives it its name, families, teacher mode, citation, defaults, declared ``params``, ``needs`` and ``resources``
     (read from the declaration, never restated), and implements ``train``."""
 
@@ -90,7 +90,7 @@ class Method(ABC):
     #: Cluster resources this method needs beyond its phase's defaults (keys of the harness's SLURM settings, e.g.
     #: ``{"time_min": 240, "mem_gb": 32}``); a user's config file and command line still override them.
     resources: ClassVar[Mapping[str, Any]]
-    #: Other jobs' outputs the student reads (``methods.registry.Need``): an artifact such as cGAN-KD's
+    #: Other jobs' outputs the student reads (``kd_gan_bench.benchmarks.core.registry.Need``): an artifact such as cGAN-KD's
     #: fake set, or another method's student; the grid adds those jobs and passes their ids as inputs.
     needs: ClassVar[tuple[Need, ...]]
     #: Every hyperparameter's declared type, choices and range (the declaration's, completed by the defaults' types).

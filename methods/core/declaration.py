@@ -4,12 +4,12 @@ Each method lives in a folder of :mod:`methods` (``methods/crd/``): ``spec.py`` 
 :class:`MethodSpec` (its summary, citation, task families, teacher mode, defaults, declared ``params``, the other
 jobs' outputs it ``needs``, cluster resources, and its planning, weights and training-plan functions), and
 ``method.py`` holds the class, which reads that declaration (``class CRD(Method, spec=SPEC)``) and restates none
-of it. A folder may also declare an :class:`methods.registry.Artifact` (cGAN-KD's fake set) and more than one
+of it. A folder may also declare an :class:`kd_gan_bench.benchmarks.core.registry.Artifact` (cGAN-KD's fake set) and more than one
 method (``cgan_kd`` and ``cgan_kd+vanilla_kd``).
 
 :func:`declare_folders` imports every ``methods/<folder>/spec.py`` (never a ``method.py``, so never torch) and
 declares what it finds as lazy registry entries, whose module is the folder's ``method`` (``spec.module``
-overrides it; an artifact's is the folder's ``artifact``), the way :mod:`benchmarks.metrics.specs` is discovered:
+overrides it; an artifact's is the folder's ``artifact``), the way :mod:`kd_gan_bench.benchmarks.metrics.specs` is discovered:
 adding a method means adding its folder.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from methods.registry import ARTIFACTS, METHODS, Artifact, Need, Param, artifact_meta, params_of
+from kd_gan_bench.benchmarks.core.registry import ARTIFACTS, METHODS, Artifact, Need, Param, artifact_meta, params_of
 
 #: The module of a folder that declares its entries; the modules that register them by default.
 SPEC_MODULE, METHOD_MODULE, ARTIFACT_MODULE = "spec", "method", "artifact"
@@ -34,10 +34,10 @@ class MethodSpec:
     declared types, choices and ranges where a default (``None``: the paper's value for the kind of task) does not
     tell them (the others follow their defaults' types; ``--set`` values are checked against them before anything
     runs); ``check``: its torch-free planning check, a function of a
-    :class:`methods.core.plan_checks.StudentPlan` that raises ``ValueError`` (``None``: every plan works);
-    ``weights``: a torch-free function of (hyperparameters, paired) naming the :mod:`methods.weights.resolver`
+    :class:`kd_gan_bench.methods.core.plan_checks.StudentPlan` that raises ``ValueError`` (``None``: every plan works);
+    ``weights``: a torch-free function of (hyperparameters, paired) naming the :mod:`kd_gan_bench.methods.weights.resolver`
     files its runs read, which ``grid`` fetches before its jobs start; ``plan``: its training plan, a function of a
-    :class:`methods.core.plan_specs.JobFacts` (:mod:`methods.core.plan_specs`)."""
+    :class:`kd_gan_bench.methods.core.plan_specs.JobFacts` (:mod:`kd_gan_bench.methods.core.plan_specs`)."""
 
     name: str
     summary: str
@@ -63,9 +63,9 @@ class MethodSpec:
 
 def spec_folders() -> list[str]:
     """The folders of :mod:`methods` that hold a ``spec.py``, sorted."""
-    import methods
+    import kd_gan_bench.methods
 
-    return sorted(m.name for m in pkgutil.iter_modules(methods.__path__)
+    return sorted(m.name for m in pkgutil.iter_modules(kd_gan_bench.methods.__path__)
                   if m.ispkg and (Path(m.module_finder.path) / m.name / f"{SPEC_MODULE}.py").is_file())
 
 

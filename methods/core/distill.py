@@ -24,12 +24,12 @@ from typing import Any, ClassVar, Mapping
 import torch
 from torch import nn
 
-from methods.core.base import Method, TrainOutcome, TrainSetup
-from methods.core.inference import eval_mode
-from methods.networks.build import build_network
-from methods.core.recipes import build_discriminator, resolve_recipe
-from methods.core.schedule_math import d_steps_first
-from methods.core.training import (BatchSampler, TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad,
+from kd_gan_bench.methods.core.base import Method, TrainOutcome, TrainSetup
+from kd_gan_bench.methods.core.inference import eval_mode
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.recipes import build_discriminator, resolve_recipe
+from kd_gan_bench.methods.core.schedule_math import d_steps_first
+from kd_gan_bench.methods.core.training import (BatchSampler, TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad,
                               tap_features)
 
 @dataclass
@@ -46,7 +46,7 @@ class StepTensors:
 
 
 def spatial_layer(hp: Mapping[str, Any], net: nn.Module) -> str:
-    """The layer :func:`methods.core.plan_checks.spatial_layer_name` names, read off the built network."""
+    """The layer :func:`kd_gan_bench.methods.core.plan_checks.spatial_layer_name` names, read off the built network."""
     return net.spatial_encoder() if hp["layer"] == "auto" else hp["layer"]
 
 

@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from methods.core.training import to_float
+from kd_gan_bench.methods.core.training import to_float
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """The base of the classification/regression methods (``nokd``, ``vanilla_kd``, ``cgan_kd``...).
 
-One loop serves them all (``methods.core.labelled_training.train_labelled``); a method says what it
+One loop serves them all (``kd_gan_bench.methods.core.labelled_training.train_labelled``); a method says what it
 learns from and how it scores a batch:
 
 * ``distils``: the loss reads the frozen teacher's outputs on the same batch;
@@ -8,7 +8,7 @@ learns from and how it scores a batch:
   (``setup.inputs["fake_set"]``);
 * ``needs_student_init(hp)``: the student starts from the NOKD student's weights (fine-tuning,
   ``setup.inputs["student_init"]``);
-* ``needs``: the jobs its students read (``methods.registry.Need``); a need's ``settings`` name the
+* ``needs``: the jobs its students read (``kd_gan_bench.benchmarks.core.registry.Need``); a need's ``settings`` name the
   hyperparameters in which this method's fake set differs from the suite's (the grid then makes it its own
   fake-set job);
 * ``n_fake(hp)``: how many of the fake set's samples a run uses (``fake_subset``);
@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Mapping
 
 import torch
 
-from methods.core.base import Method, TrainOutcome, TrainSetup
-from methods.core.labelled_training import (LabelledPool, SGDSchedule, build_labelled_network, fake_subset, frozen,
+from kd_gan_bench.methods.core.base import Method, TrainOutcome, TrainSetup
+from kd_gan_bench.methods.core.labelled_training import (LabelledPool, SGDSchedule, build_labelled_network, fake_subset, frozen,
                                        supervised_loss, train_labelled)
 
 
@@ -60,7 +60,7 @@ class LabelledMethod(Method):
             raise ValueError(f"method {self.name!r} distils from a pretrained teacher and none was given")
         if self.uses_fake_set and setup.inputs.get("fake_set") is None:
             raise ValueError(f"method {self.name!r} trains on the cGAN-KD fake set of this task and teacher, and none "
-                             f"was given: run the fake-set phase (methods.cgan_kd.pipeline.build_fake_set) first")
+                             f"was given: run the fake-set phase (kd_gan_bench.methods.cgan_kd.pipeline.build_fake_set) first")
         torch.manual_seed(setup.seed)
         student = build_labelled_network(setup.student_spec, data)
         if self.needs_student_init(hp):

@@ -10,12 +10,12 @@
   cGAN-KD learn them). Batches are drawn uniformly from the union, as when the papers concatenate
   the real and the fake set (so the real share of a batch is n_real / (n_real + n_fake) on average);
   ``fake_subset`` picks the fakes a run uses, as cGAN-KD's loaders do.
-* ``train_labelled``: the resumable step loop (``methods.core.training.run_steps``) for one network and a
+* ``train_labelled``: the resumable step loop (``kd_gan_bench.methods.core.training.run_steps``) for one network and a
   loss callback; ``train_classifier``: the plain supervised run (teacher phase, NOKD).
 * ``predict`` / ``evaluate_labelled``: outputs on a set of images; top-1 accuracy in % or MAE in
   label units on the test split.
 
-A labelled method is handed a ``methods.core.base.TrainSetup`` and returns a ``TrainOutcome``, as every method.
+A labelled method is handed a ``kd_gan_bench.methods.core.base.TrainSetup`` and returns a ``TrainOutcome``, as every method.
 """
 from __future__ import annotations
 
@@ -27,21 +27,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.core.base import TrainOutcome
-from methods.core.inference import batched_forward
-from methods.networks.build import build_network
-from methods.core.training import Checkpointer, CheckpointPolicy, TrainingState, check_schedule_keys, run_steps, to_float
+from kd_gan_bench.methods.core.base import TrainOutcome
+from kd_gan_bench.methods.core.inference import batched_forward
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.training import Checkpointer, CheckpointPolicy, TrainingState, check_schedule_keys, run_steps, to_float
 
-if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
-    from datasets.labelled import LabelledImageData
-    from methods.cgan_kd.fake_set import FakeSet
+if TYPE_CHECKING:  # datasets registers itself through kd_gan_bench.benchmarks.core.registry: import for types only
+    from kd_gan_bench.datasets.labelled import LabelledImageData
+    from kd_gan_bench.methods.cgan_kd.fake_set import FakeSet
 
 LR_POLICIES = ("step", "cosine")
 
 
 @dataclass(frozen=True)
 class SGDSchedule(CheckpointPolicy):
-    """SGD run length and learning rate (and the checkpoint policy, :class:`methods.core.training.CheckpointPolicy`).
+    """SGD run length and learning rate (and the checkpoint policy, :class:`kd_gan_bench.methods.core.training.CheckpointPolicy`).
     ``milestones`` are fractions of ``steps`` where the rate is multiplied by ``gamma`` (``lr_policy="step"``);
     ``"cosine"`` anneals it to zero instead."""
 
@@ -233,7 +233,7 @@ def predict(model: nn.Module, images: torch.Tensor, device: torch.device, batch_
     with ``features=True`` the penultimate features (``model.embed``) instead."""
     if features and not callable(getattr(model, "embed", None)):
         raise TypeError(f"{type(model).__name__} has no embed(x) method giving penultimate features; use a network "
-                        f"from methods.networks.classifiers")
+                        f"from kd_gan_bench.methods.networks.classifiers")
     return batched_forward(model, images, device, batch_size, fn=model.embed if features else None,
                            post=lambda out: out.float().cpu())
 

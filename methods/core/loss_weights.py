@@ -1,11 +1,11 @@
 """The loss weights of the methods whose defaults depend on the kind of task (``None``: the public code's value
 for pix2pix or CycleGAN), torch-free: the method's training step and the training plan
-(``python -m benchmarks.run plan``, :mod:`methods.core.plan_specs`) read the same numbers."""
+(``python -m kd_gan_bench.benchmarks.run plan``, :mod:`kd_gan_bench.methods.core.plan_specs`) read the same numbers."""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.core.schedule_math import by_pairing
+from kd_gan_bench.methods.core.schedule_math import by_pairing
 
 
 def crd_weights(hp: Mapping[str, Any], paired: bool) -> dict[str, float]:

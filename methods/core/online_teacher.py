@@ -37,15 +37,15 @@ from typing import TYPE_CHECKING, Any, Mapping
 import torch
 from torch import nn
 
-from methods.core.base import TrainSetup
-from methods.core.inference import batched_forward
-from methods.core.perceptual import VGG16Features, frechet_distance, vgg_embedding
-from methods.core.schedule_math import epoch_steps as schedule_epoch_steps, online_schedule
-from methods.core.recipes import RecipeModel, build_recipe
-from methods.core.training import LoopStats, Schedule, to_float
+from kd_gan_bench.methods.core.base import TrainSetup
+from kd_gan_bench.methods.core.inference import batched_forward
+from kd_gan_bench.methods.core.perceptual import VGG16Features, frechet_distance, vgg_embedding
+from kd_gan_bench.methods.core.schedule_math import epoch_steps as schedule_epoch_steps, online_schedule
+from kd_gan_bench.methods.core.recipes import RecipeModel, build_recipe
+from kd_gan_bench.methods.core.training import LoopStats, Schedule, to_float
 
-if TYPE_CHECKING:  # datasets registers itself through methods.registry: import for types only
-    from datasets.base import ImageTranslationData
+if TYPE_CHECKING:  # datasets registers itself through kd_gan_bench.benchmarks.core.registry: import for types only
+    from kd_gan_bench.datasets.base import ImageTranslationData
 
 
 
@@ -67,14 +67,14 @@ def train_examples(data: ImageTranslationData) -> int:
 
 
 def epoch_steps(data: ImageTranslationData, batch_size: int) -> int:
-    """Steps of one epoch of ``data`` at ``batch_size`` (:func:`methods.core.schedule_math.epoch_steps`)."""
+    """Steps of one epoch of ``data`` at ``batch_size`` (:func:`kd_gan_bench.methods.core.schedule_math.epoch_steps`)."""
     return schedule_epoch_steps(train_examples(data), batch_size)
 
 
 def plan_schedule(hp: Mapping[str, Any], data: ImageTranslationData, schedule: Schedule,
                   method: str = "crd") -> TeacherPlan:
     """CRD's student schedule and teacher steps from the job's schedule (see the module docstring; the
-    arithmetic is :func:`methods.core.schedule_math.online_schedule`, which the training plan calls too)."""
+    arithmetic is :func:`kd_gan_bench.methods.core.schedule_math.online_schedule`, which the training plan calls too)."""
     plan = online_schedule(hp, data.paired, train_examples(data), schedule.steps, schedule.batch_size,
                            schedule.decay_from, method)
     return TeacherPlan(replace(schedule, steps=plan.student_steps, decay_from=plan.decay_from), plan.teacher_steps,

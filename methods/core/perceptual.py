@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.core.loud_warning import warn_once
-from methods.weights.resolver import find_local
+from kd_gan_bench.methods.core.loud_warning import warn_once
+from kd_gan_bench.methods.weights.resolver import find_local
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ imports torch), and the method runs it again when it trains, so a method that ca
 ReKo on a 1 x 1 layer, CAT's kernel alignment at batch 1) fails at planning with its own message and never trains
 as something else.
 
-What a check needs of the networks is computed from their specs (``methods.networks.geometry``); a
+What a check needs of the networks is computed from their specs (``kd_gan_bench.methods.networks.geometry``); a
 method's check may live in any torch-free module.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-from methods.networks.geometry import RESNETS, UNETS, feature_grids, spatial_encoder
-from methods.networks.network_spec import network_args
-from methods.registry import METHODS
+from kd_gan_bench.methods.networks.geometry import RESNETS, UNETS, feature_grids, spatial_encoder
+from kd_gan_bench.methods.networks.network_spec import network_args
+from kd_gan_bench.benchmarks.core.registry import METHODS
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def uses_vgg16(hp: Mapping[str, Any], paired: bool) -> bool:
 
 
 def online_teacher_weights(hp: Mapping[str, Any], paired: bool) -> tuple[str, ...]:
-    """The weights files (:mod:`methods.weights.resolver` names) a CRD, DCD or OMGD run reads: VGG16's ImageNet weights
+    """The weights files (:mod:`kd_gan_bench.methods.weights.resolver` names) a CRD, DCD or OMGD run reads: VGG16's ImageNet weights
     when it builds VGG16 and was given no file of its own (``vgg_weights``)."""
     return ("vgg16",) if uses_vgg16(hp, paired) and not hp.get("vgg_weights") else ()
 
@@ -131,7 +131,7 @@ def transfer_problem(teacher_spec: Mapping[str, Any], student_spec: Mapping[str,
 
 
 def gan_compression_student(plan: StudentPlan, method: str) -> None:
-    """feature_kd's and cat_ka's student settings (:class:`methods.core.gan_compression.GanCompressionStudent`): their
+    """feature_kd's and cat_ka's student settings (:class:`kd_gan_bench.methods.core.gan_compression.GanCompressionStudent`): their
     choices, and a teacher-initialised student only where the weights transfer."""
     hp = plan.hparams
     if hp["student_init"] not in STUDENT_INITS:

@@ -1,11 +1,11 @@
 """Training plans, torch-free: the pieces every method's plan (``methods/<method>/plan.py``) is made of, the
 teachers' and the labelled methods' plans, and :func:`method_plan`. A plan says, per network it trains (keyed by
 role), the steps, epochs, batch, optimiser and learning-rate schedule; every network it builds; its GAN mode and
-loss weights; and how its student and teacher steps interleave. ``python -m benchmarks.run plan`` prints it (:mod:`benchmarks.training_plan`)
+loss weights; and how its student and teacher steps interleave. ``python -m kd_gan_bench.benchmarks.run plan`` prints it (:mod:`kd_gan_bench.benchmarks.planning.training_plan`)
 and every job record stores it.
 
-Nothing is restated here: the numbers come from the functions the jobs call (:mod:`methods.core.schedule_math`,
-:mod:`methods.core.loss_weights`, :mod:`methods.core.recipe_settings`, :mod:`methods.core.plan_checks`), so a plan cannot
+Nothing is restated here: the numbers come from the functions the jobs call (:mod:`kd_gan_bench.methods.core.schedule_math`,
+:mod:`kd_gan_bench.methods.core.loss_weights`, :mod:`kd_gan_bench.methods.core.recipe_settings`, :mod:`kd_gan_bench.methods.core.plan_checks`), so a plan cannot
 drift from what runs. A method's declaration names its plan function (``plan=`` in ``methods/<method>/spec.py``),
 an artifact's its ``plan``.
 
@@ -19,17 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from methods.core.loss_weights import gan_compression_recipe
-from methods.networks.network_spec import network_args
-from methods.core.plan_checks import TRANSFER_INIT, online_student_spec, transfer_problem
-from methods.core.recipe_settings import resolve_recipe
-from methods.registry import ARTIFACTS, METHODS
-from methods.core.schedule_math import d_steps_first, epoch_steps, online_schedule
+from kd_gan_bench.methods.core.loss_weights import gan_compression_recipe
+from kd_gan_bench.methods.networks.network_spec import network_args
+from kd_gan_bench.methods.core.plan_checks import TRANSFER_INIT, online_student_spec, transfer_problem
+from kd_gan_bench.methods.core.recipe_settings import resolve_recipe
+from kd_gan_bench.benchmarks.core.registry import ARTIFACTS, METHODS
+from kd_gan_bench.methods.core.schedule_math import d_steps_first, epoch_steps, online_schedule
 
 #: How the harness initialises a network it builds (PyTorch's layer defaults), and OMGD's/DCD's adaptors.
 DEFAULT_INIT = "pytorch_default"
 NORMAL_INIT = "normal(0, 0.02)"
-#: How a classifier initialises itself (:class:`methods.networks.classifiers.LabelledNet`, RepDistiller's).
+#: How a classifier initialises itself (:class:`kd_gan_bench.methods.networks.classifiers.LabelledNet`, RepDistiller's).
 CLASSIFIER_INIT = "kaiming_normal fan_out convs, BN 1/0, fc N(0, 0.01)"
 #: VGG16's input: (x + 1) / 2 without ImageNet mean/std (the GAN Compression family's ``utils/vgg_feature.py``).
 VGG_UNIT = "unit: (x + 1) / 2, no ImageNet mean/std"
@@ -60,7 +60,7 @@ def init_of(settings: Mapping[str, Any]) -> str:
 
 
 def student_spec(facts: JobFacts) -> dict[str, Any]:
-    """The student as the job builds it (:func:`methods.core.plan_checks.online_student_spec`)."""
+    """The student as the job builds it (:func:`kd_gan_bench.methods.core.plan_checks.online_student_spec`)."""
     return online_student_spec(facts.hparams, facts.student or {})
 
 
@@ -154,7 +154,7 @@ def teacher_plan(facts: JobFacts) -> dict[str, Any]:
 def loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str | None = None,
                recipe: Mapping[str, Any] | None = None, aux: Mapping[str, dict[str, Any]] | None = None
                ) -> dict[str, Any]:
-    """The pretrained-teacher loop (:mod:`methods.core.distill`): student and discriminator (and the method's ``aux``
+    """The pretrained-teacher loop (:mod:`kd_gan_bench.methods.core.distill`): student and discriminator (and the method's ``aux``
     nets, optimised with the student), one step each per iteration, against the frozen teacher."""
     hp = facts.hparams
     recipe = dict(recipe or resolve_recipe(facts.recipe, facts.paired))
@@ -173,7 +173,7 @@ def loop_plan(facts: JobFacts, losses: Mapping[str, Any], student_init: str | No
 
 
 def loop_interleave(d_step: str) -> str:
-    """The order of the loop's discriminator and student steps (``d_step``, :data:`methods.core.schedule_math.D_STEPS`)."""
+    """The order of the loop's discriminator and student steps (``d_step``, :data:`kd_gan_bench.methods.core.schedule_math.D_STEPS`)."""
     if d_steps_first(d_step):
         return "per_iteration (d_step=before_g, CAT's order): D step, then student step (teacher frozen)"
     return ("per_iteration (d_step=after_g, GAN Compression's order): D backward, student backward (its GAN term "
@@ -182,7 +182,7 @@ def loop_interleave(d_step: str) -> str:
 
 def gan_compression_student_plan(facts: JobFacts, losses: Mapping[str, Any],
                              aux: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """feature_kd and cat_ka (:class:`methods.core.gan_compression.GanCompressionStudent`): the student from the teacher's
+    """feature_kd and cat_ka (:class:`kd_gan_bench.methods.core.gan_compression.GanCompressionStudent`): the student from the teacher's
     weights where they transfer, the code's pix2pix discriminator."""
     hp = facts.hparams
     recipe = gan_compression_recipe(hp, resolve_recipe(facts.recipe, facts.paired), facts.paired)
@@ -191,7 +191,7 @@ def gan_compression_student_plan(facts: JobFacts, losses: Mapping[str, Any],
 
 
 def online_plan_schedule(facts: JobFacts, method: str) -> tuple[Any, int | None]:
-    """The online-teacher schedule (:func:`methods.core.schedule_math.online_schedule`) and the steps of one epoch."""
+    """The online-teacher schedule (:func:`kd_gan_bench.methods.core.schedule_math.online_schedule`) and the steps of one epoch."""
     sched, per_epoch = facts.schedule, epoch_steps_of(facts)
     plan = online_schedule(facts.hparams, facts.paired, facts.n_train or 1, sched["steps"], sched["batch_size"],
                            sched["decay_from"], method)
@@ -232,7 +232,7 @@ def labelled_plan(facts: JobFacts) -> dict[str, Any]:
 
 def method_plan(facts: JobFacts) -> dict[str, Any]:
     """The plan of one artifact or student job (``trains``, ``networks``, ``losses``, ``interleave``); a teacher's is
-    its family's (``benchmarks.families.Family.teacher_plan``: :func:`teacher_plan`, :func:`labelled_plan`)."""
+    its family's (``kd_gan_bench.benchmarks.families.families.Family.teacher_plan``: :func:`teacher_plan`, :func:`labelled_plan`)."""
     if facts.phase == "artifact":
         return ARTIFACTS.meta(facts.method)["plan"](facts)
     return METHODS.meta(facts.method)["plan"](facts)

@@ -1,11 +1,11 @@
-"""The teachers' GAN recipe settings (pix2pix for paired tasks, CycleGAN for unpaired ones; :mod:`methods.core.recipes`
+"""The teachers' GAN recipe settings (pix2pix for paired tasks, CycleGAN for unpaired ones; :mod:`kd_gan_bench.methods.core.recipes`
 trains them) as plain data, torch-free, so the training plan resolves them as the jobs do."""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.networks.network_spec import INITS, NORMS
-from methods.registry import Param
+from kd_gan_bench.methods.networks.network_spec import INITS, NORMS
+from kd_gan_bench.benchmarks.core.registry import Param
 
 RECIPE_DEFAULTS: Mapping[str, Any] = {
     "gan_mode": "auto",         # auto: vanilla for pix2pix, lsgan for CycleGAN
@@ -16,10 +16,10 @@ RECIPE_DEFAULTS: Mapping[str, Any] = {
     "ndf": 64,
     "d_layers": 3,
     "d_norm": "auto",           # auto: batch for pix2pix, instance for CycleGAN
-    "init": "normal",           # init_net N(0, 0.02) of every network (methods.networks.init), or "pytorch"
+    "init": "normal",           # init_net N(0, 0.02) of every network (kd_gan_bench.methods.networks.init), or "pytorch"
 }
 
-#: The GAN losses :func:`methods.core.training.gan_loss` computes.
+#: The GAN losses :func:`kd_gan_bench.methods.core.training.gan_loss` computes.
 GAN_MODES = ("lsgan", "vanilla", "hinge")
 #: Declared types and valid values of the recipe settings, checked by ``--set recipe.<key>=...`` at plan time.
 RECIPE_PARAMS: Mapping[str, Param] = {

@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.core.base import TrainOutcome, TrainSetup
-from methods.core.recipe_settings import resolve_recipe  # torch-free there: the training plan reads it too
-from methods.networks.build import build_network
-from methods.core.training import (BatchSampler, ImagePool, Schedule, TrainingState, adam, gan_loss, linear_decay,
+from kd_gan_bench.methods.core.base import TrainOutcome, TrainSetup
+from kd_gan_bench.methods.core.recipe_settings import resolve_recipe  # torch-free there: the training plan reads it too
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.training import (BatchSampler, ImagePool, Schedule, TrainingState, adam, gan_loss, linear_decay,
                               run_steps, set_requires_grad)
 
 def build_discriminator(hp: Mapping[str, Any], paired: bool) -> nn.Module:

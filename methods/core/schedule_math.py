@@ -1,10 +1,10 @@
 """Schedule arithmetic that the jobs and the training plan share, torch-free: the online-teacher schedule of
 CRD, OMGD and DCD (how many steps the student and its online teacher train and how they interleave: OMGD's
-``cycleganbest``/``pix2pixbest`` loops, which CRD and DCD took; :mod:`methods.core.online_teacher` runs the loop) and
+``cycleganbest``/``pix2pixbest`` loops, which CRD and DCD took; :mod:`kd_gan_bench.methods.core.online_teacher` runs the loop) and
 cGAN-KD's fine-tuning schedule.
 
-The jobs (:func:`methods.core.online_teacher.plan_schedule`, :func:`methods.cgan_kd.method.fine_tuning_schedule`) and the
-training plan (``python -m benchmarks.run plan``, :mod:`benchmarks.training_plan`) call the same functions, so the
+The jobs (:func:`kd_gan_bench.methods.core.online_teacher.plan_schedule`, :func:`kd_gan_bench.methods.cgan_kd.method.fine_tuning_schedule`) and the
+training plan (``python -m kd_gan_bench.benchmarks.run plan``, :mod:`kd_gan_bench.benchmarks.planning.training_plan`) call the same functions, so the
 plan prints what the jobs train.
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from methods.core.plan_checks import check_schedule_hparams
+from kd_gan_bench.methods.core.plan_checks import check_schedule_hparams
 
 
-#: When the pretrained-teacher loop (:mod:`methods.core.distill`) steps the student's discriminator, its ``d_step``:
+#: When the pretrained-teacher loop (:mod:`kd_gan_bench.methods.core.distill`) steps the student's discriminator, its ``d_step``:
 #: ``after_g``, GAN Compression's ``ResnetDistiller.optimize_parameters`` (backward_D, backward_G, then both
 #: optimisers step: the student's GAN term sees the discriminator before this iteration's update); ``before_g``,
 #: CAT's ``InceptionDistiller.optimize_parameters`` (the discriminator steps before the student's backward pass).
@@ -59,7 +59,7 @@ def epoch_steps(n_train: int, batch_size: int) -> int:
 def online_schedule(hp: Mapping[str, Any], paired: bool, n_train: int, steps: int, batch_size: int,
                     decay_from: float, method: str = "crd") -> OnlineSchedule:
     """The student's and the online teacher's schedules from the job's (``steps``, ``batch_size``,
-    ``decay_from``) and the method's schedule hyperparameters (:data:`methods.core.settings.SCHEDULE_DEFAULTS`):
+    ``decay_from``) and the method's schedule hyperparameters (:data:`kd_gan_bench.methods.core.settings.SCHEDULE_DEFAULTS`):
 
     * ``epochs`` / ``epochs_decay`` (teacher epochs; ``None``: the job's schedule) replace its length;
     * pix2pix: one student step per iteration, a teacher step every ``n_dis`` iterations (the code's 1);

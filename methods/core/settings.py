@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.core.schedule_math import D_STEPS
-from methods.networks.network_spec import INITS
-from methods.registry import Param
+from kd_gan_bench.methods.core.schedule_math import D_STEPS
+from kd_gan_bench.methods.networks.network_spec import INITS
+from kd_gan_bench.benchmarks.core.registry import Param
 
 #: A loss weight whose ``None`` means the paper's value for the kind of task.
 WEIGHT = Param("float", optional=True, low=0.0)
@@ -18,21 +18,21 @@ DROPOUT = Param("float", low=0.0, high=0.999)
 GAN_MODE = Param("str", optional=True, choices=("lsgan", "vanilla", "hinge"))
 NDF = Param("int", optional=True, low=1)
 
-#: The student loop of the pretrained-teacher methods (:mod:`methods.core.distill`): GAN weight, where the
+#: The student loop of the pretrained-teacher methods (:mod:`kd_gan_bench.methods.core.distill`): GAN weight, where the
 #: student's discriminator starts, how fresh networks are initialised and when the discriminator steps.
 LOOP_DEFAULTS: Mapping[str, Any] = {"lambda_gan": 1.0, "d_init": "teacher", "init": "normal", "d_step": "after_g"}
 LOOP_PARAMS: Mapping[str, Param] = {"lambda_gan": Param("float", low=0.0),
                                     "d_init": Param("str", choices=("teacher", "scratch")),
                                     "lambda_recon": WEIGHT, "init": INIT, "d_step": Param("str", choices=D_STEPS)}
 
-#: GAN Compression's student set-up (:mod:`methods.core.gan_compression`), shared by feature_kd and cat_ka.
+#: GAN Compression's student set-up (:mod:`kd_gan_bench.methods.core.gan_compression`), shared by feature_kd and cat_ka.
 STUDENT_DEFAULTS: Mapping[str, Any] = {"student_init": "auto", "gan_mode": None, "ndf": None}
 GC_STUDENT_PARAMS: Mapping[str, Param] = {**LOOP_PARAMS,
                                           "student_init": Param("str", choices=("auto", "teacher", "scratch")),
                                           "gan_mode": GAN_MODE, "ndf": NDF}
 
 #: The online-teacher schedule hyperparameters, with the public code's defaults; CRD, OMGD and DCD share them
-#: (CRD's and DCD's code took OMGD's ``cycleganbest`` alternation; :mod:`methods.core.online_teacher`).
+#: (CRD's and DCD's code took OMGD's ``cycleganbest`` alternation; :mod:`kd_gan_bench.methods.core.online_teacher`).
 SCHEDULE_DEFAULTS: Mapping[str, Any] = {"n_dis": None, "steps_count": "teacher", "epochs": None, "epochs_decay": None,
                                         "window_epochs": 10.0, "teacher_select": "best", "select_images": 32}
 #: The networks' settings CRD, OMGD and DCD share, with the public code's defaults: the dropout rates of the
@@ -47,7 +47,7 @@ ONLINE_PARAMS: Mapping[str, Param] = {
     "teacher_arch": Param("str", optional=True), "student_dropout": DROPOUT, "teacher_dropout": DROPOUT, "init": INIT,
     **{k: WEIGHT for k in ("lambda_style", "lambda_feature", "lambda_gan", "lambda_dcd")}}
 
-#: The classification/regression methods' settings (:mod:`methods.core.labelled_method`).
+#: The classification/regression methods' settings (:mod:`kd_gan_bench.methods.core.labelled_method`).
 LABELLED_DEFAULTS: Mapping[str, Any] = {
     "reg_loss": "mse",   # regression: "mse" (CcGAN-KD) or "l1", on labels normalised to [0, 1]
     "augment": None,     # None: the task's augmentation; else "crop_flip", "flip" or "none"

@@ -231,7 +231,7 @@ class Checkpointer(Protocol):
 
 
 #: the module of a loop's state that ``best_val`` scores and keeps: the generator (``G_AB`` for CycleGAN), or a
-#: classifier/regressor (``model``, :mod:`methods.core.labelled_training`)
+#: classifier/regressor (``model``, :mod:`kd_gan_bench.methods.core.labelled_training`)
 SELECTED_MODULES = ("G", "G_AB", "model")
 
 

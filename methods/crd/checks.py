@@ -1,8 +1,8 @@
 """``crd``'s planning check, torch-free: run by the grid on every student job it expands and again when the
-method trains (:mod:`methods.core.plan_checks`)."""
+method trains (:mod:`kd_gan_bench.methods.core.plan_checks`)."""
 from __future__ import annotations
 
-from methods.core.plan_checks import (VGG_INPUTS, StudentPlan, check_buildable, check_schedule_hparams,
+from kd_gan_bench.methods.core.plan_checks import (VGG_INPUTS, StudentPlan, check_buildable, check_schedule_hparams,
                                       online_teacher_spec, resolve_patch_size)
 
 

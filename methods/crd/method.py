@@ -4,12 +4,12 @@ arXiv 2212.11091; public code github.com/TheKernelZ/CRD).
 
 Student loss, on the teacher's and the student's output images (values in [-1, 1]):
 
-* RKD (1 x distance + 2 x angle, :mod:`methods.losses.relational`) on three slicings of each
+* RKD (1 x distance + 2 x angle, :mod:`kd_gan_bench.methods.losses.relational`) on three slicings of each
   image: its rows (H samples of 3*W values), its columns (W samples of 3*H values) and its
   non-overlapping ``patch_size`` patches (the paper's 32 at 256x256: an 8 x 8 grid of 64 patches;
   ``None``, the default, keeps that 8 x 8 grid at any resolution: side / 8). Each image is one
   relation set; as in the public code, the per-image losses are summed over the batch.
-* VGG16 perceptual terms (:mod:`methods.core.perceptual`): Gram style loss at relu1_2/2_2/3_3/4_3
+* VGG16 perceptual terms (:mod:`kd_gan_bench.methods.core.perceptual`): Gram style loss at relu1_2/2_2/3_3/4_3
   and L1 on relu2_2, on images mapped to [0, 1] (``vgg_input="unit"``, as the code's
   ``utils/vgg_feature.py``; ``"imagenet"`` adds ImageNet's mean/std normalisation).
 * CycleGAN only: the LSGAN loss of the *teacher's* discriminator, frozen for the student step.
@@ -18,8 +18,8 @@ Weights (``None`` = the paper's value for the task's kind): CycleGAN 25 per RKD 
 1e4, feature 10, GAN 1; pix2pix 2.5 per slicing, style 2e4 and feature 20 (the code's 2 x 1e4 and
 2 x 10), no GAN term.
 
-Online teacher (:mod:`methods.core.online_teacher`): the teacher generator and discriminator are trained from
-scratch inside this job with the task's recipe (:func:`methods.core.recipes.build_recipe`), interleaved with
+Online teacher (:mod:`kd_gan_bench.methods.core.online_teacher`): the teacher generator and discriminator are trained from
+scratch inside this job with the task's recipe (:func:`kd_gan_bench.methods.core.recipes.build_recipe`), interleaved with
 the student. pix2pix: every iteration a teacher step (every ``n_dis``-th; the code's 1), then a student
 step distilled from that iteration's teacher output (computed before the teacher's update, as in the
 code). CycleGAN: windows of ``window_epochs`` (10) teacher epochs, each followed by the selection of the
@@ -72,16 +72,16 @@ from typing import Mapping
 import torch
 import torch.nn.functional as F
 
-from methods.crd.spec import SPEC
-from methods.core.base import Method, TrainOutcome, TrainSetup
-from methods.core.online_teacher import OnlineTeacher, plan_schedule
-from methods.core.loss_weights import crd_weights
-from methods.losses.relational import column_slices, patch_slices, rkd_loss, row_slices
-from methods.networks.build import build_network
-from methods.core.perceptual import VGG16Features, style_loss
-from methods.core.plan_checks import online_student_spec, online_teacher_spec, resolve_patch_size, uses_vgg16
-from methods.core.recipes import recipe_sampler, resolve_recipe
-from methods.core.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad
+from kd_gan_bench.methods.crd.spec import SPEC
+from kd_gan_bench.methods.core.base import Method, TrainOutcome, TrainSetup
+from kd_gan_bench.methods.core.online_teacher import OnlineTeacher, plan_schedule
+from kd_gan_bench.methods.core.loss_weights import crd_weights
+from kd_gan_bench.methods.losses.relational import column_slices, patch_slices, rkd_loss, row_slices
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.perceptual import VGG16Features, style_loss
+from kd_gan_bench.methods.core.plan_checks import online_student_spec, online_teacher_spec, resolve_patch_size, uses_vgg16
+from kd_gan_bench.methods.core.recipes import recipe_sampler, resolve_recipe
+from kd_gan_bench.methods.core.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad
 
 
 def content_relation_losses(student_out: torch.Tensor, teacher_out: torch.Tensor, weights: Mapping[str, float],

@@ -1,14 +1,14 @@
-"""``crd``'s training plan, torch-free (what ``python -m benchmarks.run plan`` prints
-and every job record stores; the pieces it shares: :mod:`methods.core.plan_specs`)."""
+"""``crd``'s training plan, torch-free (what ``python -m kd_gan_bench.benchmarks.run plan`` prints
+and every job record stores; the pieces it shares: :mod:`kd_gan_bench.methods.core.plan_specs`)."""
 from __future__ import annotations
 
 from typing import Any
 
-from methods.core.loss_weights import crd_weights
-from methods.core.plan_checks import online_teacher_spec
-from methods.core.plan_specs import (VGG_UNIT, JobFacts, adam_training, init_of, network, online_interleave,
+from kd_gan_bench.methods.core.loss_weights import crd_weights
+from kd_gan_bench.methods.core.plan_checks import online_teacher_spec
+from kd_gan_bench.methods.core.plan_specs import (VGG_UNIT, JobFacts, adam_training, init_of, network, online_interleave,
                                      online_plan_schedule, online_teacher_roles, student_spec)
-from methods.core.recipe_settings import resolve_recipe
+from kd_gan_bench.methods.core.recipe_settings import resolve_recipe
 
 
 def crd_plan(facts: JobFacts) -> dict[str, Any]:

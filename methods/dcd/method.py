@@ -17,7 +17,7 @@ The GAN term is judged on ``gan_on``: ``teacher_output`` (the default, CycleGAN'
 so the term is logged but gives the student no gradient) or ``student`` (its evident intent).
 
 Collaborative adversarial training: the teacher generator and discriminator are trained from
-scratch inside this job, interleaved with the student (CRD's :class:`methods.core.online_teacher.OnlineTeacher`: the
+scratch inside this job, interleaved with the student (CRD's :class:`kd_gan_bench.methods.core.online_teacher.OnlineTeacher`: the
 same OMGD-family loop), and the discriminator that judges and describes the student is the live,
 still-learning one; it is never updated by the student's loss. pix2pix: each iteration one teacher
 step (D, then G) and one student step; CycleGAN: windows of teacher training, the best teacher so
@@ -67,9 +67,9 @@ D input size              64 x 64 maps at 256 px                          maps s
                                                                           layers) are upsampled bilinearly
                                                                           to it; never at 256 px
 VGG16 input               (x + 1) / 2, no ImageNet mean/std               the same (``imagenet_norm=False``  code
-                          (``utils/vgg_feature.py``)                      of :mod:`methods.core.perceptual`)
+                          (``utils/vgg_feature.py``)                      of :mod:`kd_gan_bench.methods.core.perceptual`)
 teacher network           ``mobile_resnet_9blocks`` ngf 64 (scripts)      the suite's teacher network        suite
-schedule / best teacher   OMGD's (:mod:`methods.core.online_teacher`)              CRD's ``OnlineTeacher`` and its    shared
+schedule / best teacher   OMGD's (:mod:`kd_gan_bench.methods.core.online_teacher`)              CRD's ``OnlineTeacher`` and its    shared
                                                                           documented differences             loop
 ========================  ==============================================  =================================  ========
 """
@@ -81,19 +81,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.dcd.spec import SPEC
-from methods.core.base import Method, TrainOutcome, TrainSetup
-from methods.crd.method import perceptual_losses
-from methods.core.distill import feature_shapes
-from methods.core.loss_weights import dcd_recipe, dcd_weights
-from methods.losses.multi_granularity import UNET_CD_LAYERS, cd_adaptor
-from methods.core.online_teacher import OnlineTeacher, plan_schedule
-from methods.networks.build import build_network
-from methods.networks.generators import UnetGenerator
-from methods.core.perceptual import VGG16Features
-from methods.core.plan_checks import online_student_spec, online_teacher_spec, uses_vgg16
-from methods.core.recipes import recipe_sampler, resolve_recipe
-from methods.core.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad, tap_features
+from kd_gan_bench.methods.dcd.spec import SPEC
+from kd_gan_bench.methods.core.base import Method, TrainOutcome, TrainSetup
+from kd_gan_bench.methods.crd.method import perceptual_losses
+from kd_gan_bench.methods.core.distill import feature_shapes
+from kd_gan_bench.methods.core.loss_weights import dcd_recipe, dcd_weights
+from kd_gan_bench.methods.losses.multi_granularity import UNET_CD_LAYERS, cd_adaptor
+from kd_gan_bench.methods.core.online_teacher import OnlineTeacher, plan_schedule
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.networks.generators import UnetGenerator
+from kd_gan_bench.methods.core.perceptual import VGG16Features
+from kd_gan_bench.methods.core.plan_checks import online_student_spec, online_teacher_spec, uses_vgg16
+from kd_gan_bench.methods.core.recipes import recipe_sampler, resolve_recipe
+from kd_gan_bench.methods.core.training import TrainingState, adam, gan_loss, linear_decay, run_steps, set_requires_grad, tap_features
 
 CONNECTOR_MODES = ("frozen", "trained")
 #: Which image the student's GAN term judges: the teacher's output (CycleGAN code), or the student's (intent).

@@ -7,7 +7,7 @@ features with MSE, plus L1 between outputs. Weights follow GAN Compression: ``la
 ``lambda_recon`` 10 for CycleGAN, 1 and 100 for pix2pix (``None`` picks them by the task's pairing).
 
 Hyperparameters whose defaults are the public code's: ``student_init``, ``gan_mode`` and ``ndf``
-(:mod:`methods.core.gan_compression`, shared with ``cat_ka``). The student's discriminator starts from the teacher's
+(:mod:`kd_gan_bench.methods.core.gan_compression`, shared with ``cat_ka``). The student's discriminator starts from the teacher's
 where their architectures match (``d_init``), else fresh (the code's teacher discriminator has ndf 128 itself;
 ours is the suite's recipe's). Every network built fresh is initialised N(0, 0.02) (``init``, the code's
 ``init_net``).
@@ -41,12 +41,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.feature_kd.spec import SPEC
-from methods.core.base import TrainSetup
-from methods.core.distill import DistillationMethod, StepTensors, feature_shapes
-from methods.core.gan_compression import GanCompressionStudent
-from methods.core.loss_weights import feature_kd_distill_weight, recon_weight
-from methods.networks.init import init_weights
+from kd_gan_bench.methods.feature_kd.spec import SPEC
+from kd_gan_bench.methods.core.base import TrainSetup
+from kd_gan_bench.methods.core.distill import DistillationMethod, StepTensors, feature_shapes
+from kd_gan_bench.methods.core.gan_compression import GanCompressionStudent
+from kd_gan_bench.methods.core.loss_weights import feature_kd_distill_weight, recon_weight
+from kd_gan_bench.methods.networks.init import init_weights
 
 
 class FeatureKD(GanCompressionStudent, DistillationMethod, spec=SPEC):

@@ -1,11 +1,11 @@
-"""``feature_kd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
-:mod:`methods.feature_kd.method`)."""
+"""``feature_kd``'s declaration, torch-free (:class:`kd_gan_bench.methods.core.declaration.MethodSpec`; the class:
+:mod:`kd_gan_bench.methods.feature_kd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.settings import GC_STUDENT_PARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS, WEIGHT
-from methods.feature_kd.checks import check
-from methods.feature_kd.plan import feature_kd_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import GC_STUDENT_PARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS, WEIGHT
+from kd_gan_bench.methods.feature_kd.checks import check
+from kd_gan_bench.methods.feature_kd.plan import feature_kd_plan
 
 SPEC = MethodSpec(
     name="feature_kd", families=("i2i",), teacher_mode="pretrained",

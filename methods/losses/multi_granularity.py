@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.functional.image import structural_similarity_index_measure
 
-from methods.core.plan_checks import SSIM_PADDINGS
+from kd_gan_bench.methods.core.plan_checks import SSIM_PADDINGS
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5

@@ -5,13 +5,13 @@ from typing import Any, Callable, Mapping
 
 from torch import nn
 
-from methods.networks.init import init_weights
-from methods.registry import NETWORKS
+from kd_gan_bench.methods.networks.init import init_weights
+from kd_gan_bench.benchmarks.core.registry import NETWORKS
 
 
 def build_network(spec: Mapping[str, Any], init: str = "pytorch") -> nn.Module:
     """Build a registered network from a plain spec: ``{"arch": name, **constructor kwargs}``, initialised as
-    ``init`` says (:func:`methods.networks.init.init_weights`: ``normal``, the public code's ``init_net``, or
+    ``init`` says (:func:`kd_gan_bench.methods.networks.init.init_weights`: ``normal``, the public code's ``init_net``, or
     ``pytorch``, PyTorch's default).
 
     A spec may also name the weights it starts from (``checkpoint``, a published teacher): that is

@@ -1,6 +1,6 @@
 """The networks' lazy registry entries, read off their factories' own source: no second declaration, no torch.
 
-Every module of :mod:`methods.networks` that registers a network does it with ``@NETWORKS.register("name")`` on
+Every module of :mod:`kd_gan_bench.methods.networks` that registers a network does it with ``@NETWORKS.register("name")`` on
 a factory (a function, or a class whose ``__init__`` is its own or a base's of the same module), whose docstring's
 first line is the network's one-line summary and whose keyword arguments' defaults are what ``list`` shows and
 ``--set teacher.<arg>`` is checked against. :func:`declare_networks` finds
@@ -13,7 +13,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from methods.registry import NETWORKS
+from kd_gan_bench.benchmarks.core.registry import NETWORKS
 
 _REGISTER = "NETWORKS.register"
 
@@ -53,7 +53,7 @@ def _keyword_defaults(args: ast.arguments) -> dict[str, Any]:
 
 def factory_entries(path: Path) -> dict[str, dict[str, Any]]:
     """Every network the module at ``path`` registers: name -> ``{"summary", "args"}`` (see
-    :func:`methods.registry.network_meta`, which reads the same off the loaded factory)."""
+    :func:`kd_gan_bench.benchmarks.core.registry.network_meta`, which reads the same off the loaded factory)."""
     text = path.read_text()
     if f"@{_REGISTER}(" not in text:
         return {}
@@ -70,7 +70,7 @@ def factory_entries(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def declare_networks() -> None:
-    """Declare every network registered by a module of :mod:`methods.networks` (its source parsed, not imported)."""
+    """Declare every network registered by a module of :mod:`kd_gan_bench.methods.networks` (its source parsed, not imported)."""
     folder = Path(__file__).parent
     for path in sorted(folder.glob("*.py")):
         for name, meta in factory_entries(path).items():

@@ -35,7 +35,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from methods.registry import NETWORKS
+from kd_gan_bench.benchmarks.core.registry import NETWORKS
 
 
 class LabelledNet(nn.Module):

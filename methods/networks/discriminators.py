@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methods.networks.generators import norm_layer
-from methods.registry import NETWORKS
+from kd_gan_bench.methods.networks.generators import norm_layer
+from kd_gan_bench.benchmarks.core.registry import NETWORKS
 
 
 @NETWORKS.register("patchgan_discriminator")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methods.networks.geometry import (resnet_distill_points, spatial_encoder, unet_distill_points,
+from kd_gan_bench.methods.networks.geometry import (resnet_distill_points, spatial_encoder, unet_distill_points,
                                       unet_feature_points)
-from methods.registry import NETWORKS
+from kd_gan_bench.benchmarks.core.registry import NETWORKS
 
 
 def dropout_rate(value: float) -> float:

@@ -2,7 +2,7 @@
 from the network spec and the image size alone: no torch, no weights, no forward pass.
 
 The generators' ``distill_points`` / ``feature_points`` / ``spatial_encoder`` read their names and paths
-from here, and a planning check (``methods.core.plan_checks``: SRPKD's and ReKo's "the layer has a grid of
+from here, and a planning check (``kd_gan_bench.methods.core.plan_checks``: SRPKD's and ReKo's "the layer has a grid of
 positions") reads their shapes from here, so a grid is checked without importing torch.
 ``tests/test_network_geometry.py`` compares every shape with a dry forward of the built network.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.networks.network_spec import network_args
+from kd_gan_bench.methods.networks.network_spec import network_args
 
 RESNETS = ("resnet_generator", "mobile_resnet_generator")
 UNETS = ("unet_generator",)

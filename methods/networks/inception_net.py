@@ -5,7 +5,7 @@ torch-fidelity (toshas/torch-fidelity v0.4, ``feature_extractor_inceptionv3.py``
 :class:`TensorOnlyInceptionV3` is that same module (same layers, same ``forward``), but its file is read here with
 ``torch.load(..., weights_only=True)`` (tensors and plain containers; anything else is refused, never run) and
 loaded strictly; torch-fidelity's own load is handed an empty in-memory archive made here. It never downloads
-(a file is required: :mod:`methods.weights.resolver` resolves and verifies it first). It is registered with
+(a file is required: :mod:`kd_gan_bench.methods.weights.resolver` resolves and verifies it first). It is registered with
 torch-fidelity as ``inception-v3-compat-tensors`` (:func:`register`), so ``calculate_metrics`` can use it too.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-from methods.weights.resolver import WeightsError
+from kd_gan_bench.methods.weights.resolver import WeightsError
 
 #: torch-fidelity registry name of :class:`TensorOnlyInceptionV3`
 REGISTERED_NAME = "inception-v3-compat-tensors"
@@ -34,7 +34,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise WeightsError(f"{path} is not a weights file of tensors only ({type(exc).__name__}: {first}); it was "
                            f"read with weights_only=True and refused, nothing in it ran. Use torch-fidelity's "
-                           f"InceptionV3 file or `python -m benchmarks.run weights fetch inception`.") from None
+                           f"InceptionV3 file or `python -m kd_gan_bench.benchmarks.run weights fetch inception`.") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path} holds a {type(state).__name__}, not a state dict of tensors")
     return state

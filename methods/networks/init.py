@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methods.networks.network_spec import INITS
+from kd_gan_bench.methods.networks.network_spec import INITS
 #: ``init_gain`` of the public code's ``init_net``.
 NORMAL_GAIN = 0.02
 

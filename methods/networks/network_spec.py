@@ -1,12 +1,12 @@
 """Network specs as plain data (``{"arch": name, **constructor kwargs}``): their labels and arguments,
-without importing torch or the networks themselves (``methods.networks.build.build_network`` builds them)."""
+without importing torch or the networks themselves (``kd_gan_bench.methods.networks.build.build_network`` builds them)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.registry import NETWORKS
+from kd_gan_bench.benchmarks.core.registry import NETWORKS
 
-#: How a freshly built network is initialised (``methods.networks.init``): ``normal``, the public code's
+#: How a freshly built network is initialised (``kd_gan_bench.methods.networks.init``): ``normal``, the public code's
 #: ``init_net`` N(0, 0.02), or ``pytorch``, PyTorch's default per-layer initialisation.
 INITS = ("normal", "pytorch")
 
@@ -20,7 +20,7 @@ def describe_network(spec: Mapping[str, Any]) -> str:
     if "num_downs" in spec:
         parts.append(f"d{spec['num_downs']}")
     for key, short in (("depth", "d"), ("widen_factor", "k"), ("widths", "w"), ("convs_per_block", "c"),
-                       ("width_mult", "x")):  # classifiers (methods.networks.classifiers)
+                       ("width_mult", "x")):  # classifiers (kd_gan_bench.methods.networks.classifiers)
         if key in spec:
             value = spec[key]
             parts.append(short + ("-".join(str(v) for v in value) if isinstance(value, (list, tuple)) else f"{value}"))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methods.networks.generators import MobileResnetBlock, ResnetBlock, SeparableConv2d
+from kd_gan_bench.methods.networks.generators import MobileResnetBlock, ResnetBlock, SeparableConv2d
 
 Index = torch.Tensor | None
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 
-from methods.nokd.spec import SPEC
-from methods.core.labelled_method import LabelledMethod
+from kd_gan_bench.methods.nokd.spec import SPEC
+from kd_gan_bench.methods.core.labelled_method import LabelledMethod
 
 
 class NoKD(LabelledMethod, spec=SPEC):

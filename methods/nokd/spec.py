@@ -1,10 +1,10 @@
-"""``nokd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
-:mod:`methods.nokd.method`)."""
+"""``nokd``'s declaration, torch-free (:class:`kd_gan_bench.methods.core.declaration.MethodSpec`; the class:
+:mod:`kd_gan_bench.methods.nokd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import labelled_plan
-from methods.core.settings import LABELLED_DEFAULTS, LABELLED_PARAMS
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.plan_specs import labelled_plan
+from kd_gan_bench.methods.core.settings import LABELLED_DEFAULTS, LABELLED_PARAMS
 
 SPEC = MethodSpec(
     name="nokd", families=("classification", "regression"), teacher_mode="none",

@@ -7,23 +7,23 @@ discriminator, no GAN term and no ground-truth term: it only follows its teacher
 * Paired tasks (pix2pix; distillers/multiteacher_distiller.py): a wide teacher (the suite's teacher
   network, ngf 64 in the papers) and a deep teacher at the student's width (OMGD's
   ``mobile_resnet_deepest_generator`` for ResNet students, ``unet_deepest_generator`` for U-Nets), one
-  shared-trunk conditional PatchGAN with the hinge loss (:mod:`methods.omgd.teachers`). Every iteration
+  shared-trunk conditional PatchGAN with the hinge loss (:mod:`kd_gan_bench.methods.omgd.teachers`). Every iteration
   the teachers translate the batch and train (every ``n_dis``-th iteration), then the student steps on
   their pre-update outputs.
 * Unpaired tasks (CycleGAN; distillers/cycleganbest_distiller.py): one online CycleGAN teacher (the
-  task's recipe, LSGAN), no deep teacher, CRD's windowed schedule (:class:`methods.core.online_teacher.OnlineTeacher`,
+  task's recipe, LSGAN), no deep teacher, CRD's windowed schedule (:class:`kd_gan_bench.methods.core.online_teacher.OnlineTeacher`,
   the same alternation, which CRD took from OMGD, and its schedule hyperparameters ``steps_count``,
-  ``epochs``/``epochs_decay``, ``window_epochs``: :func:`methods.core.online_teacher.plan_schedule`): windows of
+  ``epochs``/``epochs_decay``, ``window_epochs``: :func:`kd_gan_bench.methods.core.online_teacher.plan_schedule`): windows of
   ``window_epochs`` teacher epochs, the best teacher so far selected, then ``n_dis`` student steps per
   teacher step from that frozen copy; by default the job's steps count the teacher's (200 teacher and
   800 student epochs in the code).
 
-Student loss, summed over the teachers (:mod:`methods.losses.multi_granularity`, :mod:`methods.core.perceptual`):
+Student loss, summed over the teachers (:mod:`kd_gan_bench.methods.losses.multi_granularity`, :mod:`kd_gan_bench.methods.core.perceptual`):
 ``lambda_ssim`` (1 - SSIM) + ``lambda_style`` Gram style (VGG16 relu1_2, 2_2, 3_3, 4_3) + ``lambda_feature``
 L1 at relu2_2 + ``lambda_tv`` TV sum (of the student's output, added once per teacher as the code does),
 plus ``lambda_cd`` channel distillation from the wide teacher only, at OMGD's four layers (ResNet:
 ``model.9/12/15/18`` for 9 blocks, the generators' ``distill_points``; U-Net: the four paths of
-:data:`methods.losses.multi_granularity.UNET_CD_LAYERS`). VGG16 sees (x + 1) / 2, without ImageNet mean/std (utils/vgg_feature.py).
+:data:`kd_gan_bench.methods.losses.multi_granularity.UNET_CD_LAYERS`). VGG16 sees (x + 1) / 2, without ImageNet mean/std (utils/vgg_feature.py).
 
 | component | public code (file) | ours | why |
 |---|---|---|---|
@@ -60,19 +60,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.omgd.spec import SPEC
-from methods.core.base import Method, TrainOutcome, TrainSetup
-from methods.core.online_teacher import OnlineTeacher, plan_schedule
-from methods.core.distill import feature_shapes
-from methods.core.loss_weights import omgd_weights
-from methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
+from kd_gan_bench.methods.omgd.spec import SPEC
+from kd_gan_bench.methods.core.base import Method, TrainOutcome, TrainSetup
+from kd_gan_bench.methods.core.online_teacher import OnlineTeacher, plan_schedule
+from kd_gan_bench.methods.core.distill import feature_shapes
+from kd_gan_bench.methods.core.loss_weights import omgd_weights
+from kd_gan_bench.methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
                                              tv_sum)
-from methods.networks.build import build_network
-from methods.omgd.teachers import MultiTeacher
-from methods.core.plan_checks import network_family, omgd_teacher_specs, online_student_spec, uses_vgg16
-from methods.core.perceptual import VGG16Features, style_loss
-from methods.core.recipes import recipe_sampler, resolve_recipe
-from methods.core.training import TrainingState, adam, linear_decay, run_steps, tap_features
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.omgd.teachers import MultiTeacher
+from kd_gan_bench.methods.core.plan_checks import network_family, omgd_teacher_specs, online_student_spec, uses_vgg16
+from kd_gan_bench.methods.core.perceptual import VGG16Features, style_loss
+from kd_gan_bench.methods.core.recipes import recipe_sampler, resolve_recipe
+from kd_gan_bench.methods.core.training import TrainingState, adam, linear_decay, run_steps, tap_features
 
 def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
     """OMGD's channel-distillation layers of a generator: {name: module path}."""

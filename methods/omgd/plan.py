@@ -1,14 +1,14 @@
-"""``omgd``'s training plan, torch-free (what ``python -m benchmarks.run plan`` prints
-and every job record stores; the pieces it shares: :mod:`methods.core.plan_specs`)."""
+"""``omgd``'s training plan, torch-free (what ``python -m kd_gan_bench.benchmarks.run plan`` prints
+and every job record stores; the pieces it shares: :mod:`kd_gan_bench.methods.core.plan_specs`)."""
 from __future__ import annotations
 
 from typing import Any
 
-from methods.core.loss_weights import omgd_weights
-from methods.core.plan_checks import network_family, omgd_teacher_specs
-from methods.core.plan_specs import (NORMAL_INIT, VGG_UNIT, JobFacts, adam_training, init_of, network,
+from kd_gan_bench.methods.core.loss_weights import omgd_weights
+from kd_gan_bench.methods.core.plan_checks import network_family, omgd_teacher_specs
+from kd_gan_bench.methods.core.plan_specs import (NORMAL_INIT, VGG_UNIT, JobFacts, adam_training, init_of, network,
                                      online_interleave, online_plan_schedule, online_teacher_roles, student_spec)
-from methods.core.recipe_settings import resolve_recipe
+from kd_gan_bench.methods.core.recipe_settings import resolve_recipe
 
 
 def omgd_plan(facts: JobFacts) -> dict[str, Any]:

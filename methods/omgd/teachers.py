@@ -4,7 +4,7 @@ distillers/base_multiteacher_distiller.py).
 
 Both teachers start from scratch and share one conditional PatchGAN whose first ``n_share`` blocks are
 common and whose deeper blocks are one head per teacher
-(:class:`methods.networks.omgd_networks.SharedPatchGANDiscriminator`). One iteration, as the code's
+(:class:`kd_gan_bench.methods.networks.omgd_networks.SharedPatchGANDiscriminator`). One iteration, as the code's
 ``optimize_parameters``: every teacher translates the batch; every ``n_dis``-th iteration the
 discriminator's hinge loss (real pairs vs each teacher's detached fakes, 0.5 x (real + fake) per head,
 summed over heads) is back-propagated, then each teacher's hinge GAN loss x ``lambda_gan`` plus L1 to
@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.losses.multi_granularity import hinge_d_loss, hinge_g_loss
-from methods.networks.build import build_network
-from methods.core.training import LoopStats, Schedule, adam, linear_decay, set_requires_grad
+from kd_gan_bench.methods.losses.multi_granularity import hinge_d_loss, hinge_g_loss
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.core.training import LoopStats, Schedule, adam, linear_decay, set_requires_grad
 
 
 class MultiTeacher:
@@ -46,7 +46,7 @@ class MultiTeacher:
 
     def state_parts(self) -> tuple[dict, dict, dict, dict]:
         """The two teachers' and their discriminator's share of the job's ``TrainingState`` (as
-        :meth:`methods.core.online_teacher.OnlineTeacher.state_parts`)."""
+        :meth:`kd_gan_bench.methods.core.online_teacher.OnlineTeacher.state_parts`)."""
         modules = {f"teacher_G_{n}": g for n, g in zip(self.names, self.generators)}
         modules["teacher_D"] = self.discriminator
         return (modules, {f"teacher_{k}": o for k, o in self.optimizers.items()},

@@ -1,7 +1,7 @@
 """``output_kd``: the student's output matched to the teacher's output with L1, plus the GAN loss.
 
 GAN Compression's distiller (mit-han-lab/gan-compression, ``distillers/base_resnet_distiller.py``) without
-its feature term: the shared loop of :mod:`methods.core.distill`.
+its feature term: the shared loop of :mod:`kd_gan_bench.methods.core.distill`.
 
 ==================  ===========================================  ================================  ====================
 component           paper or public code (file)                  ours                              why
@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.output_kd.spec import SPEC
-from methods.core.distill import DistillationMethod, StepTensors
-from methods.core.loss_weights import recon_weight
+from kd_gan_bench.methods.output_kd.spec import SPEC
+from kd_gan_bench.methods.core.distill import DistillationMethod, StepTensors
+from kd_gan_bench.methods.core.loss_weights import recon_weight
 
 
 class OutputKD(DistillationMethod, spec=SPEC):

@@ -1,11 +1,11 @@
-"""``output_kd``'s training plan, torch-free (what ``python -m benchmarks.run plan`` prints
-and every job record stores; the pieces it shares: :mod:`methods.core.plan_specs`)."""
+"""``output_kd``'s training plan, torch-free (what ``python -m kd_gan_bench.benchmarks.run plan`` prints
+and every job record stores; the pieces it shares: :mod:`kd_gan_bench.methods.core.plan_specs`)."""
 from __future__ import annotations
 
 from typing import Any
 
-from methods.core.loss_weights import recon_weight
-from methods.core.plan_specs import JobFacts, loop_plan
+from kd_gan_bench.methods.core.loss_weights import recon_weight
+from kd_gan_bench.methods.core.plan_specs import JobFacts, loop_plan
 
 
 def output_kd_plan(facts: JobFacts) -> dict[str, Any]:

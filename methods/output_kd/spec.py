@@ -1,10 +1,10 @@
-"""``output_kd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
-:mod:`methods.output_kd.method`)."""
+"""``output_kd``'s declaration, torch-free (:class:`kd_gan_bench.methods.core.declaration.MethodSpec`; the class:
+:mod:`kd_gan_bench.methods.output_kd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
-from methods.output_kd.plan import output_kd_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
+from kd_gan_bench.methods.output_kd.plan import output_kd_plan
 
 SPEC = MethodSpec(
     name="output_kd", families=("i2i",), teacher_mode="pretrained",

@@ -4,7 +4,7 @@ Image-to-Image Translation", arXiv 2205.12451).
 An attention map over the teacher's features selects the crucial regions (the top-K positions
 per image); at those positions a patch-wise contrastive (InfoNCE) loss pulls the student's
 projected feature towards the teacher's feature at the same position and away from the
-teacher's features at the other selected positions (see :mod:`methods.losses.contrastive`).
+teacher's features at the other selected positions (see :mod:`kd_gan_bench.methods.losses.contrastive`).
 The projection head is a two-layer MLP (PatchNCE's shape: Linear, ReLU, Linear) from the
 student's width to the teacher's, trained with the student. The student also gets output
 distillation (L1 to the teacher's output) and the shared loop's GAN loss.
@@ -21,7 +21,7 @@ the weights are our construction, as ``METHODS.md`` records; each is a hyperpara
 * ``lambda_nce`` (contrastive weight), ``lambda_recon`` (output L1; ``None``: 10 CycleGAN / 100 pix2pix).
 
 The layer must have at least 2 positions (a positive and a negative) at the task's size, on the
-same grid for student and teacher; otherwise its planning check (``methods.reko.checks``) refuses the job when the grid
+same grid for student and teacher; otherwise its planning check (``kd_gan_bench.methods.reko.checks``) refuses the job when the grid
 is planned.
 
 =====================  ====================================  ==================================  =========================
@@ -47,11 +47,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.reko.spec import SPEC
-from methods.core.base import TrainSetup
-from methods.core.distill import DistillationMethod, StepTensors, feature_shapes, spatial_layer
-from methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
-from methods.output_kd.method import recon_weight
+from kd_gan_bench.methods.reko.spec import SPEC
+from kd_gan_bench.methods.core.base import TrainSetup
+from kd_gan_bench.methods.core.distill import DistillationMethod, StepTensors, feature_shapes, spatial_layer
+from kd_gan_bench.methods.losses.contrastive import attention_map, gather_positions, patch_nce_loss, select_regions
+from kd_gan_bench.methods.output_kd.method import recon_weight
 
 
 class ReKo(DistillationMethod, spec=SPEC):

@@ -1,12 +1,12 @@
-"""``reko``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
-:mod:`methods.reko.method`)."""
+"""``reko``'s declaration, torch-free (:class:`kd_gan_bench.methods.core.declaration.MethodSpec`; the class:
+:mod:`kd_gan_bench.methods.reko.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
-from methods.registry import Param
-from methods.reko.checks import check
-from methods.reko.plan import reko_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
+from kd_gan_bench.benchmarks.core.registry import Param
+from kd_gan_bench.methods.reko.checks import check
+from kd_gan_bench.methods.reko.plan import reko_plan
 
 SPEC = MethodSpec(
     name="reko", families=("i2i",), teacher_mode="pretrained",

@@ -1,10 +1,10 @@
-"""``scratch``'s training plan, torch-free (what ``python -m benchmarks.run plan`` prints
-and every job record stores; the pieces it shares: :mod:`methods.core.plan_specs`)."""
+"""``scratch``'s training plan, torch-free (what ``python -m kd_gan_bench.benchmarks.run plan`` prints
+and every job record stores; the pieces it shares: :mod:`kd_gan_bench.methods.core.plan_specs`)."""
 from __future__ import annotations
 
 from typing import Any
 
-from methods.core.plan_specs import JobFacts, recipe_plan
+from kd_gan_bench.methods.core.plan_specs import JobFacts, recipe_plan
 
 
 def scratch_plan(facts: JobFacts) -> dict[str, Any]:

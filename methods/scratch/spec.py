@@ -1,9 +1,9 @@
-"""``scratch``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
-:mod:`methods.scratch.method`)."""
+"""``scratch``'s declaration, torch-free (:class:`kd_gan_bench.methods.core.declaration.MethodSpec`; the class:
+:mod:`kd_gan_bench.methods.scratch.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.scratch.plan import scratch_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.scratch.plan import scratch_plan
 
 SPEC = MethodSpec(
     name="scratch", families=("i2i",), teacher_mode="none",

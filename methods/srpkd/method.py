@@ -3,7 +3,7 @@
 The student is trained with output distillation (L1 to the teacher's output, plus the GAN loss
 of the shared loop) and must also reproduce the teacher's semantic relation matrix: the cosine
 similarity between every pair of positions of an encoder feature map (see
-:mod:`methods.losses.relation_matrix`).
+:mod:`kd_gan_bench.methods.losses.relation_matrix`).
 
 Reconstructed, not read: the paper body could not be read here (no public code either), so the
 matrix and the loss follow the abstract's description as ``METHODS.md`` records it; its exact
@@ -19,7 +19,7 @@ normalisation, layer, loss form and weights are our choices, exposed as hyperpar
 * ``lambda_recon``: output L1 weight, ``None`` = GAN Compression's 10 (CycleGAN) / 100 (pix2pix).
 
 A layer with fewer than 2 positions at the task's size is refused when the grid is planned
-(its planning check, ``methods.srpkd.checks``), never trained as plain output distillation.
+(its planning check, ``kd_gan_bench.methods.srpkd.checks``), never trained as plain output distillation.
 
 =====================  ====================================  ==================================  =========================
 component              paper or public code (file)           ours                                why
@@ -43,10 +43,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.srpkd.spec import SPEC
-from methods.core.distill import DistillationMethod, StepTensors, spatial_layer
-from methods.losses.relation_matrix import relation_loss
-from methods.output_kd.method import recon_weight
+from kd_gan_bench.methods.srpkd.spec import SPEC
+from kd_gan_bench.methods.core.distill import DistillationMethod, StepTensors, spatial_layer
+from kd_gan_bench.methods.losses.relation_matrix import relation_loss
+from kd_gan_bench.methods.output_kd.method import recon_weight
 
 
 class SRPKD(DistillationMethod, spec=SPEC):

@@ -1,11 +1,11 @@
-"""``srpkd``'s declaration, torch-free (:class:`methods.core.declaration.MethodSpec`; the class:
-:mod:`methods.srpkd.method`)."""
+"""``srpkd``'s declaration, torch-free (:class:`kd_gan_bench.methods.core.declaration.MethodSpec`; the class:
+:mod:`kd_gan_bench.methods.srpkd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
-from methods.srpkd.checks import check
-from methods.srpkd.plan import srpkd_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
+from kd_gan_bench.methods.srpkd.checks import check
+from kd_gan_bench.methods.srpkd.plan import srpkd_plan
 
 SPEC = MethodSpec(
     name="srpkd", families=("i2i",), teacher_mode="pretrained",

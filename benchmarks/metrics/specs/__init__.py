@@ -1,3 +1,3 @@
-"""The metric spec modules: each registers its metric(s) with :func:`benchmarks.metrics.metric` when
+"""The metric spec modules: each registers its metric(s) with :func:`kd_gan_bench.benchmarks.metrics.metric` when
 imported, and imports nothing heavy at module level. Every module here is loaded by
-:data:`benchmarks.metrics.METRICS` on first use."""
+:data:`kd_gan_bench.benchmarks.metrics.METRICS` on first use."""

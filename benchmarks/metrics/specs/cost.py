@@ -1,7 +1,7 @@
-"""What a network costs, recorded by every model job (``benchmarks.job_context.compression_metrics``)."""
+"""What a network costs, recorded by every model job (``kd_gan_bench.benchmarks.families.job_context.compression_metrics``)."""
 from __future__ import annotations
 
-from benchmarks.metrics import describe_metric
+from kd_gan_bench.benchmarks.metrics import describe_metric
 
 for _name, _label, _hib, _unit, _fmt, _text in (
     ("params", "Params (M)", False, "M", "{:.3f}", "trainable + buffer-free parameters of the generator, millions"),

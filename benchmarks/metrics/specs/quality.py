@@ -1,11 +1,11 @@
 """The tasks' quality metrics: FID/KID, mIoU, colour-class or shape mIoU for image-to-image tasks, as the papers
-compute them (:mod:`benchmarks.protocols`), and top-1 accuracy or MAE for classification/regression (cGAN-KD's, Ding et al.,
+compute them (:mod:`kd_gan_bench.benchmarks.metrics.protocols`), and top-1 accuracy or MAE for classification/regression (cGAN-KD's, Ding et al.,
 arXiv 2104.03164: the mean over the whole test split)."""
 from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.metrics import MetricInputs, describe_metric, metric
+from kd_gan_bench.benchmarks.metrics import MetricInputs, describe_metric, metric
 
 
 @metric("fid", label="FID", higher_is_better=False, families=("i2i",), task_metric="fid", also=("kid", "kid_std"),
@@ -13,9 +13,9 @@ from benchmarks.metrics import MetricInputs, describe_metric, metric
         protocol=("fid_n_fake", "fid_n_real", "fid_extractor", "fid_protocol", "fid_weights_origin",
                   "fid_weights_sha256", "kid_subset_size", "kid_subsets"),
         description="Frechet distance of translated test images to real target-domain images, with the record's "
-                    "extractor (benchmarks.metrics.fid)")
+                    "extractor (kd_gan_bench.benchmarks.metrics.fid)")
 def fid(inputs: MetricInputs) -> dict[str, Any]:
-    from benchmarks.protocols import fid_metrics
+    from kd_gan_bench.benchmarks.metrics.protocols import fid_metrics
 
     return fid_metrics(inputs.config, inputs.data, inputs.fake, inputs.options, inputs.device)
 
@@ -28,7 +28,7 @@ describe_metric("kid", label="KID x1e3", higher_is_better=False, families=("i2i"
         inputs=("data", "fake", "options", "device"), reported_as=("mIoU",), protocol=("miou_n",),
         description="mean IoU of a segmenter on generated photos (Cityscapes protocol)")
 def miou(inputs: MetricInputs) -> dict[str, Any]:
-    from benchmarks.protocols import miou_metrics
+    from kd_gan_bench.benchmarks.metrics.protocols import miou_metrics
 
     return miou_metrics(inputs.data, inputs.fake, inputs.options, inputs.device)
 
@@ -36,9 +36,9 @@ def miou(inputs: MetricInputs) -> dict[str, Any]:
 @metric("colour_miou", label="Colour mIoU", higher_is_better=True, unit="%", families=("i2i",),
         task_metric="colour_miou", inputs=("data", "fake"), also=("colour_accuracy",),
         description="mIoU of the generated pixels' colour classes against the ground truth, for tasks whose targets "
-                    "paint each class in its colour (benchmarks.metrics.colour_miou)")
+                    "paint each class in its colour (kd_gan_bench.benchmarks.metrics.colour_miou)")
 def colour_miou(inputs: MetricInputs) -> dict[str, Any]:
-    from benchmarks.metrics.colour_miou import colour_class_metrics
+    from kd_gan_bench.benchmarks.metrics.colour_miou import colour_class_metrics
 
     return colour_class_metrics(inputs.fake, *_colour_labels(inputs.data, "colour_miou"))
 
@@ -54,9 +54,9 @@ def _colour_labels(data: Any, metric_name: str) -> tuple[Any, Any]:
 @metric("shape_miou", label="Shape mIoU", higher_is_better=True, unit="%", families=("i2i",),
         task_metric="shape_miou", inputs=("data", "fake"),
         description="2-class mIoU of the filled shapes (background vs shape, any colour class) against the ground "
-                    "truth, from the same pixel classes as colour mIoU (benchmarks.metrics.colour_miou)")
+                    "truth, from the same pixel classes as colour mIoU (kd_gan_bench.benchmarks.metrics.colour_miou)")
 def shape_miou(inputs: MetricInputs) -> dict[str, Any]:
-    from benchmarks.metrics.colour_miou import shape_metrics
+    from kd_gan_bench.benchmarks.metrics.colour_miou import shape_metrics
 
     return shape_metrics(inputs.fake, *_colour_labels(inputs.data, "shape_miou"))
 
@@ -68,8 +68,8 @@ describe_metric("colour_accuracy", label="Colour pixel acc.", higher_is_better=T
 
 def _test_mean(name: str, terms: Any, what: str, dataset: str) -> dict[str, Any]:
     """A per-test-image metric's record: its mean over the test split, its means on the fixed half-size test subsets
-    (:mod:`benchmarks.resampling`) and its protocol."""
-    from benchmarks import resampling
+    (:mod:`kd_gan_bench.benchmarks.metrics.resampling`) and its protocol."""
+    from kd_gan_bench.benchmarks.metrics import resampling
 
     return {name: terms.mean().item(),
             "test_resamples": resampling.record({name: resampling.subset_means(terms.cpu().numpy())}, len(terms)),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.metrics import MetricInputs, describe_metric, metric
+from kd_gan_bench.benchmarks.metrics import MetricInputs, describe_metric, metric
 
 BATCH = 64
 
