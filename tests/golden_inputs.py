@@ -118,7 +118,7 @@ def _swap_to_float(old, new) -> None:
     import sys
 
     for name, module in list(sys.modules.items()):
-        if name.split(".")[0] == "methods" and getattr(module, "to_float", None) is old:
+        if name.startswith("kd_gan_bench.methods") and getattr(module, "to_float", None) is old:
             module.to_float = new
 
 

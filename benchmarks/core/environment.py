@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout (benchmarks/core/ is two folders down)
 PACKAGES = ("torch", "torchvision", "torch-fidelity", "submitit", "pandas", "numpy")
 
 

@@ -39,7 +39,6 @@ from typing import Any, Iterable, Protocol
 from kd_gan_bench.benchmarks.execution import claims, slurm
 from kd_gan_bench.benchmarks.planning.cluster_config import ClusterConfig
 from kd_gan_bench.benchmarks.core.config import JobConfig
-from kd_gan_bench.benchmarks.core.environment import REPO_ROOT
 from kd_gan_bench.benchmarks.execution.outcome import GridRun
 from kd_gan_bench.benchmarks.planning.plan import plan_jobs
 from kd_gan_bench.benchmarks.records.provenance import write_provenance
@@ -206,9 +205,6 @@ def run_grid(jobs: list[JobConfig], options: RunOptions, *, executor: str = "loc
     """Plan the grid, run what :func:`plan_jobs` selects through the executor's backend, and return
     ``{job_id: status}`` for every job of the grid (``slurm`` without ``wait``: ``queued``/``running``
     for what was submitted)."""
-    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if str(REPO_ROOT) not in paths:  # jobs (subprocesses, SLURM tasks) import the harness from this checkout
-        os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *paths])
     options = replace(options, planned_at_ns=folder_clock(run_dir))  # before any record is read
     backend = make_backend(executor, options, run_dir, max_parallel=max_parallel, cluster=cluster, wait=wait)
     store = ResultStore(options.results_root)
