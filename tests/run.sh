@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run the test suite: the README's test command, and what CI runs (.ci/run).
-# Installs the package with its test extras, the Debian packages the real-part tests use
-# (Chromium for the browser test of the leaderboard, SLURM + munge for the cluster tests)
+# Installs the package with its test extras, a stand-in for another distribution's `datasets`, the Debian
+# packages the real-part tests use (Chromium for the browser test of the leaderboard, SLURM + munge for the cluster tests)
 # when running as root with apt-get, then runs pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,11 @@ python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 # the example plugin the plugin tests load through its kd_gan_bench.plugins entry point; --no-deps and no build
 # isolation: it brings nothing else in (it needs only kd-gan-bench, and setuptools to build: both installed above)
 python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation tests/fixtures/kdgb_example_plugin
+# Another distribution's top-level `datasets` beside ours, as in most ML environments (tests/test_packaging.py);
+# an environment that already has Hugging Face's keeps it (the test then puts the stand-in first on its path).
+if ! python -c "import importlib.metadata as m; m.distribution('datasets')" 2>/dev/null; then
+  python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation ./tests/fixtures/standin_datasets
+fi
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
