@@ -13,7 +13,9 @@ python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-i
 # Another distribution's top-level `datasets` beside ours, as in most ML environments (tests/test_packaging.py);
 # an environment that already has Hugging Face's keeps it (the test then puts the stand-in first on its path).
 if ! python -c "import importlib.metadata as m; m.distribution('datasets')" 2>/dev/null; then
-  python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation ./tests/fixtures/standin_datasets
+  standin=$(mktemp -d) && cp -r tests/fixtures/standin_datasets/. "$standin"  # built outside the checkout
+  python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation "$standin"
+  rm -rf "$standin"
 fi
 
 missing=()

@@ -44,8 +44,9 @@ def elsewhere(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     installed = importlib.util.find_spec("datasets")
     if installed is None or "standin" not in Path(installed.origin or "").read_text():
-        site = tmp_path_factory.mktemp("site")
-        _pip("install", "--no-deps", "--no-build-isolation", "--target", str(site), str(STANDIN))
+        site, source = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("standin") / "src"
+        shutil.copytree(STANDIN, source)  # setuptools builds in the source folder: not in the checkout
+        _pip("install", "--no-deps", "--no-build-isolation", "--target", str(site), str(source))
         env["PYTHONPATH"] = str(site)
     return folder, env
 
