@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from kd_gan_bench.benchmarks.execution import claims
 from kd_gan_bench.benchmarks.records.collect import collect
 from kd_gan_bench.benchmarks.planning.grid import expand
+from kd_gan_bench.benchmarks.records.provenance import record_provenance
 from kd_gan_bench.benchmarks.cli.main import main
 from kd_gan_bench.benchmarks.execution.runner import RunOptions, adopted
 from kd_gan_bench.benchmarks.core.store import ResultStore, atomic_torch_save, atomic_write_bytes, outcome_record
@@ -49,12 +50,13 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 
 
 def write_done_records(results: Path) -> ResultStore:
-    """A done record for every job of ``JOBS`` (two seeds: a teacher, two students per seed)."""
+    """A done record for every job of ``JOBS`` (two seeds: a teacher, two students per seed), stamped with its
+    provenance as the launcher stamps it."""
     store = ResultStore(results)
     for job in JOBS:
         store.write_record(outcome_record(job.to_dict(), "done", None, "20260101-000000-000000-smoke_i2i",
                                           metrics={"fid": 10.0 + job.seed, "kid": 0.01, "params": 0.1, "macs": 0.2,
-                                                   "latency_ms": 1.0}))
+                                                   "latency_ms": 1.0}), record_provenance(job.to_dict(), results))
     return store
 
 

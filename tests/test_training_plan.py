@@ -79,12 +79,14 @@ def test_online_plan_equals_the_jobs_schedule(method: str, paired: bool) -> None
 
 def test_records_store_the_plan_and_the_leaderboard_shows_it(tmp_path: Path) -> None:
     from kd_gan_bench.benchmarks.planning.plan import blocked_record
+    from kd_gan_bench.benchmarks.records.provenance import write_provenance
     from kd_gan_bench.report.provenance import row_provenance
     import pandas as pd
 
     teacher, student = expand(SUITES.get("smoke"), tasks=["synthetic_edges2shapes"], methods=["omgd"], seeds=[0])
     store = ResultStore(tmp_path)
-    store.write_record(blocked_record(student, teacher.job_id, "failed", "boom", "run-1"))
+    provenance = write_provenance(tmp_path / "runs" / "run-1", [student], tmp_path)  # what the launcher does
+    store.write_record(blocked_record(student, teacher.job_id, "failed", "boom", "run-1"), provenance[student.job_id])
     record = store.read_record(student.job_id)
     assert record["plan"] == json.loads(json.dumps(plans([student])[0]))
     row = pd.DataFrame([{"seed": 0, "job_id": student.job_id, "plan": json.dumps(record["plan"])}])
