@@ -64,9 +64,9 @@ def test_discovery_finds_every_method_folder():
     assert all(any(isinstance(e, MethodSpec) for e in folder_entries(f)) for f in folders)
     assert sorted(declared) == sorted([*METHODS.names(), *ARTIFACTS.names()])
     for name in METHODS.names():
-        assert METHODS._lazy[name].module == f"methods.{declared[name]}.method"
+        assert METHODS._lazy[name].module == f"kd_gan_bench.methods.{declared[name]}.method"
     for name in ARTIFACTS.names():
-        assert ARTIFACTS._lazy[name].module == f"methods.{declared[name]}.artifact"
+        assert ARTIFACTS._lazy[name].module == f"kd_gan_bench.methods.{declared[name]}.artifact"
 
 
 @pytest.mark.parametrize("name", METHODS.names())

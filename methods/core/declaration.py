@@ -24,6 +24,8 @@ from kd_gan_bench.benchmarks.core.registry import ARTIFACTS, METHODS, Artifact, 
 
 #: The module of a folder that declares its entries; the modules that register them by default.
 SPEC_MODULE, METHOD_MODULE, ARTIFACT_MODULE = "spec", "method", "artifact"
+#: The package whose folders declare the methods (``kd_gan_bench.methods``).
+METHODS_PACKAGE = __name__.rpartition(".core.")[0]
 
 
 @dataclass(frozen=True)
@@ -63,15 +65,14 @@ class MethodSpec:
 
 def spec_folders() -> list[str]:
     """The folders of :mod:`methods` that hold a ``spec.py``, sorted."""
-    import kd_gan_bench.methods
-
-    return sorted(m.name for m in pkgutil.iter_modules(kd_gan_bench.methods.__path__)
+    package = importlib.import_module(METHODS_PACKAGE)  # while it is being imported too (its __init__ declares)
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
                   if m.ispkg and (Path(m.module_finder.path) / m.name / f"{SPEC_MODULE}.py").is_file())
 
 
 def folder_entries(folder: str) -> list[MethodSpec | Artifact]:
     """The method specs and artifacts ``methods/<folder>/spec.py`` declares (its top-level values)."""
-    module = importlib.import_module(f"methods.{folder}.{SPEC_MODULE}")
+    module = importlib.import_module(f"{METHODS_PACKAGE}.{folder}.{SPEC_MODULE}")
     return [v for v in vars(module).values() if isinstance(v, (MethodSpec, Artifact))]
 
 
@@ -88,7 +89,7 @@ def declare_folders() -> None:
     for folder in spec_folders():
         for entry in folder_entries(folder):
             if isinstance(entry, MethodSpec):
-                declare_method(entry, f"methods.{folder}.{METHOD_MODULE}")
+                declare_method(entry, f"{METHODS_PACKAGE}.{folder}.{METHOD_MODULE}")
             else:
-                ARTIFACTS.declare(entry.name, f"methods.{folder}.{ARTIFACT_MODULE}", **artifact_meta(entry))
+                ARTIFACTS.declare(entry.name, f"{METHODS_PACKAGE}.{folder}.{ARTIFACT_MODULE}", **artifact_meta(entry))
 
