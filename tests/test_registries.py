@@ -73,7 +73,7 @@ def test_discovery_finds_every_method_folder():
 def test_method_class_reads_its_declaration(name):
     """The class carries the declaration itself (nothing restated) and its meta is that declaration's."""
     cls = METHODS.get(name)
-    folder = METHODS._lazy[name].module.split(".")[1]
+    folder = METHODS._lazy[name].module.split(".")[-2]
     assert cls.spec in folder_entries(folder) and cls.spec.name == name
     assert METHODS.meta_of(cls) == METHODS.meta(name)
     assert cls.resolve_hparams({}) == METHODS.info(name).defaults
@@ -111,7 +111,7 @@ def test_a_copied_method_folder_is_a_new_method(tmp_path, monkeypatch):
     for path in (root / "copied_kd").glob("*.py"):
         text = path.read_text().replace("kd_gan_bench.methods.output_kd.", "kd_gan_bench.methods.copied_kd.")
         path.write_text(text.replace('name="output_kd"', 'name="copied_kd"'))
-    monkeypatch.setattr(methods, "__path__", [*kd_gan_bench.methods.__path__, str(root)])
+    monkeypatch.setattr(kd_gan_bench.methods, "__path__", [*kd_gan_bench.methods.__path__, str(root)])
     try:
         declare_folders()
         assert METHODS.info("copied_kd").summary == METHODS.info("output_kd").summary
