@@ -155,9 +155,9 @@ def record_problem(record: Any, folder: str) -> str | None:
     for key, types in RECORD_FIELDS.items():
         if record.get(key) is not None and not isinstance(record[key], types):
             return f"its {key} is a {type(record[key]).__name__}, not a {' or '.join(t.__name__ for t in types)}"
-    artifacts = record.get("artifacts") or {}
-    if not all(isinstance(v, str) and v and Path(v).name == v for v in artifacts.values()):
-        return "its artifacts are not file names in the job's folder"
+    files = record.get("artifacts") or {}  # the record's name for the job's output files
+    if not all(isinstance(v, str) and v and Path(v).name == v for v in files.values()):
+        return "its output files (\"artifacts\") are not file names in the job's folder"
     return None
 
 

@@ -27,7 +27,7 @@ from benchmarks.suites import SUITES
 from datasets import TASKS
 from methods import ARTIFACTS, METHODS, NETWORKS
 from methods.core.declaration import MethodSpec, declare_folders, folder_entries, spec_folders
-from methods.registry import param_of
+from methods.registry import hparam_of
 
 try:
     from tests.cli_helpers import REPO
@@ -37,7 +37,7 @@ except ImportError:  # pytest's rootdir-relative import mode
 HEAVY = ("torch", "torchvision", "torch_fidelity", "pandas", "matplotlib")
 PACKAGES = ("benchmarks", "datasets", "methods", "report")
 #: What only a method's declaration may say (a class that sets one restates its declaration).
-DECLARED = {"name", "family", "families", "teacher_mode", "citation", "defaults", "resources", "needs", "params",
+DECLARED = {"name", "family", "families", "teacher_mode", "citation", "defaults", "resources", "needs", "hparams_declared",
             "plan_check", "weights_check"}
 
 
@@ -127,13 +127,13 @@ def test_a_copied_method_folder_is_a_new_method(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("name", METHODS.names())
-def test_declared_params_cover_the_defaults(name):
+def test_declared_hparams_cover_the_defaults(name):
     info = METHODS.info(name)
-    assert set(info.params) == set(info.defaults), f"method {name!r}: params must cover exactly its defaults"
+    assert set(info.hparams_declared) == set(info.defaults), f"method {name!r}: declared hyperparameters must cover exactly its defaults"
     for key, default in info.defaults.items():
-        assert info.params[key].problem(default) is None, f"{name}.{key}: the default {default!r} breaks its type"
+        assert info.hparams_declared[key].problem(default) is None, f"{name}.{key}: the default {default!r} breaks its type"
         if default is not None:
-            assert info.params[key].kind == param_of(default).kind, f"{name}.{key}: declared {info.params[key].kind}"
+            assert info.hparams_declared[key].kind == hparam_of(default).kind, f"{name}.{key}: declared {info.hparams_declared[key].kind}"
     assert callable(info.plan) and (info.check is None or callable(info.check))
 
 

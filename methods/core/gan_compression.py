@@ -4,7 +4,7 @@ teacher's weights and, on pix2pix, the student's discriminator is a hinge PatchG
 
 * ``student_init``: ``auto`` starts the student from the teacher by GAN Compression's weight transfer
   (:mod:`methods.networks.weight_transfer`, the code's ``load_pretrained_weight`` with ``--restore_pretrained_G_path``)
-  wherever the code can (teacher and student of one ResNet family and depth), from scratch elsewhere (the
+  wherever the code can (teacher and student of one ResNet architecture and depth), from scratch elsewhere (the
   U-Net, a ResNet teacher with a mobile student); ``teacher`` demands the transfer (refused at planning where it
   cannot apply, :func:`methods.core.plan_checks.gan_compression_student`); ``scratch`` never transfers.
 * ``gan_mode`` and ``ndf`` of the student's discriminator: ``None`` = the code's, hinge and ndf 128 for pix2pix

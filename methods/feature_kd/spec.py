@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec
-from methods.core.settings import GC_STUDENT_PARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS, WEIGHT
+from methods.core.settings import GC_STUDENT_HPARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS, WEIGHT
 from methods.feature_kd.checks import check
 from methods.feature_kd.plan import feature_kd_plan
 
@@ -12,4 +12,4 @@ SPEC = MethodSpec(
     summary="GAN Compression feature distillation: 1x1-adapted student features, MSE to teacher's, plus output L1.",
     citation="Li et al., GAN Compression: Efficient Architectures for Interactive Conditional GANs, CVPR 2020",
     defaults={**LOOP_DEFAULTS, "lambda_recon": None, "lambda_distill": None, **STUDENT_DEFAULTS},
-    params={**GC_STUDENT_PARAMS, "lambda_distill": WEIGHT}, check=check, plan=feature_kd_plan)
+    hparams_declared={**GC_STUDENT_HPARAMS, "lambda_distill": WEIGHT}, check=check, plan=feature_kd_plan)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from methods.core.declaration import MethodSpec
-from methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
-from methods.registry import Param
+from methods.core.settings import LOOP_DEFAULTS, LOOP_HPARAMS
+from methods.registry import HParam
 from methods.reko.checks import check
 from methods.reko.plan import reko_plan
 
@@ -16,4 +16,4 @@ SPEC = MethodSpec(
              "2205.12451 (attention and contrastive construction reconstructed from the abstract)",
     defaults={**LOOP_DEFAULTS, "lambda_recon": None, "lambda_nce": 1.0, "layer": "auto", "attention": "l2",
               "num_patches": 64, "tau": 0.07},
-    params={**LOOP_PARAMS, "attention": Param("str", choices=("l2", "l1"))}, check=check, plan=reko_plan)
+    hparams_declared={**LOOP_HPARAMS, "attention": HParam("str", choices=("l2", "l1"))}, check=check, plan=reko_plan)
