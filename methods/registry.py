@@ -278,7 +278,8 @@ def network_meta(factory: Callable[..., Any]) -> dict[str, Any]:
 def artifact_meta(artifact: Artifact) -> dict[str, Any]:
     """An artifact's metadata (what a grid needs to make its job)."""
     return {"summary": artifact.summary, "families": tuple(artifact.families), "section": artifact.section,
-            "defaults": dict(artifact.defaults), "hparams_declared": hparam_declarations(artifact.defaults, artifact.hparams_declared),
+            "defaults": dict(artifact.defaults),
+            "hparams_declared": hparam_declarations(artifact.defaults, artifact.hparams_declared),
             "step_keys": tuple(artifact.step_keys), "batch_key": artifact.batch_key, "table": artifact.table,
             "network_setting": artifact.network_setting,
             "default_networks": {k: dict(v) for k, v in (artifact.default_networks or {}).items()},

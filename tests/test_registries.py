@@ -129,11 +129,12 @@ def test_a_copied_method_folder_is_a_new_method(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", METHODS.names())
 def test_declared_hparams_cover_the_defaults(name):
     info = METHODS.info(name)
-    assert set(info.hparams_declared) == set(info.defaults), f"method {name!r}: declared hyperparameters must cover exactly its defaults"
+    declared = info.hparams_declared
+    assert set(declared) == set(info.defaults), f"method {name!r}: its declarations must cover exactly its defaults"
     for key, default in info.defaults.items():
-        assert info.hparams_declared[key].problem(default) is None, f"{name}.{key}: the default {default!r} breaks its type"
+        assert declared[key].problem(default) is None, f"{name}.{key}: the default {default!r} breaks its type"
         if default is not None:
-            assert info.hparams_declared[key].kind == hparam_of(default).kind, f"{name}.{key}: declared {info.hparams_declared[key].kind}"
+            assert declared[key].kind == hparam_of(default).kind, f"{name}.{key}: declared {declared[key].kind}"
     assert callable(info.plan) and (info.check is None or callable(info.check))
 
 

@@ -79,6 +79,7 @@ FAKE_SET_HPARAMS = {"ccgan_sigma": HParam("float", optional=True, low=0.0),
 #: a fake set made with the public code's filtering network (``FILTER_NETS``) serves every teacher of its task.
 FAKE_SET = Artifact(
     name="cgan_kd_fake_set", summary="cGAN-KD's processed fake set of one task and teacher",
-    families=("classification", "regression"), section="fake_set", defaults=FAKESET_DEFAULTS, hparams_declared=FAKE_SET_HPARAMS,
+    families=("classification", "regression"), section="fake_set", defaults=FAKESET_DEFAULTS,
+    hparams_declared=FAKE_SET_HPARAMS,
     step_keys=("gan_steps", "dre_steps"), batch_key="gan_batch_size", table=FAKE_SET_TABLE,
     network_setting="filter_net", default_networks=FILTER_NETS, plan=fake_set_plan)

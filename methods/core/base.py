@@ -73,7 +73,8 @@ class TrainOutcome:
 class Method(ABC):
     """A registered method. A concrete subclass names its declaration, ``class CRD(Method, spec=SPEC)`` (a
     :class:`methods.core.declaration.MethodSpec` from its folder's torch-free ``spec.py``), which registers it and
-    gives it its name, families, teacher mode, citation, defaults, declared hyperparameters (``hparams_declared``), ``needs`` and ``resources``
+    gives it its name, families, teacher mode, citation, defaults, hyperparameter declarations (``hparams_declared``),
+    ``needs`` and ``resources``
     (read from the declaration, never restated), and implements ``train``."""
 
     spec: ClassVar[MethodSpec]

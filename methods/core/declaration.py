@@ -1,8 +1,8 @@
 """A method's declaration, written once in its own folder, and the discovery of every folder's declaration.
 
 Each method lives in a folder of :mod:`methods` (``methods/crd/``): ``spec.py`` declares it, torch-free, as a
-:class:`MethodSpec` (its summary, citation, task families, teacher mode, defaults, declared hyperparameters (``hparams_declared``), the other
-jobs' outputs it ``needs``, cluster resources, and its planning, weights and training-plan functions), and
+:class:`MethodSpec` (its summary, citation, task families, teacher mode, defaults, hyperparameter declarations
+(``hparams_declared``), the other jobs' outputs it ``needs``, cluster resources, and its planning, weights and training-plan functions), and
 ``method.py`` holds the class, which reads that declaration (``class CRD(Method, spec=SPEC)``) and restates none
 of it. A folder may also declare an :class:`methods.registry.Artifact` (cGAN-KD's fake set) and more than one
 method (``cgan_kd`` and ``cgan_kd+vanilla_kd``).
@@ -31,9 +31,9 @@ class MethodSpec:
     """One method's metadata: what ``list``, the grid, the plan and the class all read.
 
     ``summary`` is the class's docstring's first line when the class has none of its own; ``hparams_declared``:
-    the hyperparameters' declarations (:class:`methods.registry.HParam`), types, choices and ranges where a default (``None``: the paper's value for the kind of task) does not
-    tell them (the others follow their defaults' types; ``--set`` values are checked against them before anything
-    runs); ``check``: its torch-free planning check, a function of a
+    the hyperparameter declarations (:class:`methods.registry.HParam`: types, choices and ranges) where a default
+    (``None``: the paper's value for the kind of task) does not tell them (the others follow their defaults' types;
+    ``--set`` values are checked against them before anything runs); ``check``: its torch-free planning check, a function of a
     :class:`methods.core.plan_checks.StudentPlan` that raises ``ValueError`` (``None``: every plan works);
     ``weights``: a torch-free function of (hyperparameters, paired) naming the :mod:`methods.weights.resolver`
     files its runs read, which ``grid`` fetches before its jobs start; ``plan``: its training plan, a function of a

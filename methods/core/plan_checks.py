@@ -230,8 +230,8 @@ def omgd_teacher_specs(hp: Mapping[str, Any], teacher_spec: Mapping[str, Any], s
         wide["arch"] = hp["teacher_arch"]
     if network_architecture(wide, "teacher") != architecture:
         raise ValueError(f"omgd's wide teacher {wide['arch']!r} and student {student_spec['arch']!r} are of "
-                         f"different architectures: channel distillation pairs layers of one architecture; set teacher.arch or "
-                         f"omgd.teacher_arch to the student's architecture")
+                         f"different architectures: channel distillation pairs layers of one architecture; set "
+                         f"teacher.arch or omgd.teacher_arch to the student's architecture")
     rate = float(hp["teacher_dropout"])
     wide["dropout"] = rate
     specs = [wide]

@@ -1,6 +1,6 @@
 """The hyperparameters several methods share, with the public code's defaults and their declared types, torch-free:
-a method's declaration (``methods/<method>/spec.py``) composes its defaults and hyperparameter declarations (``hparams_declared``) from these, and the
-code that runs them (the student loop, GAN Compression's student, the online teacher, the labelled loop) reads
+a method's declaration (``methods/<method>/spec.py``) composes its defaults and hyperparameter declarations
+(``hparams_declared``) from these, and the code that runs them (the student loop, GAN Compression's student, the online teacher, the labelled loop) reads
 the same names from here.
 """
 from __future__ import annotations
