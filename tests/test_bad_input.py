@@ -172,13 +172,13 @@ def test_every_schedule_range_is_what_the_schedules_accept():
     from kd_gan_bench.methods.core.training import Schedule
 
     for name, cls in (("i2i", Schedule), ("classification", SGDSchedule), ("regression", SGDSchedule)):
-        params = FAMILIES.get(name).schedule_params
+        declared = FAMILIES.get(name).schedule_declared
         for key in ("steps", "batch_size"):
             with pytest.raises(ValueError):
-                cls.from_mapping({key: params[key].low - 1})
-            cls.from_mapping({key: params[key].low})
-        if "lr_policy" in params:
-            assert params["lr_policy"].choices == LR_POLICIES
+                cls.from_mapping({key: declared[key].low - 1})
+            cls.from_mapping({key: declared[key].low})
+        if "lr_policy" in declared:
+            assert declared["lr_policy"].choices == LR_POLICIES
 
 
 @pytest.mark.parametrize("job_id", ["../x", "/etc", "t-../../etc", "s-0123456789abc", "S-0123456789AB"])

@@ -129,28 +129,28 @@ def test_ka_term_alone_aligns_the_student() -> None:
     quiet = lambda _: None  # noqa: E731
     teacher = train_recipe(TrainSetup(data, TEACHER, TEACHER, {}, Schedule(steps=20, batch_size=4, log_every=20),
                                       CPU, 0, {"ndf": 8, "init": "pytorch"}, log=quiet), TEACHER)
-    for net in (teacher.generator, teacher.discriminator):
+    for net in (teacher.model, teacher.discriminator):
         net.zero_grad(set_to_none=True)
-    before = {k: v.clone() for k, v in teacher.generator.state_dict().items()}
+    before = {k: v.clone() for k, v in teacher.model.state_dict().items()}
     method = METHODS.get("cat_ka")()
     # one KA over the batch, from PyTorch's init: the term alone, as calibrated (CAT's defaults are tested below)
     hp = method.resolve_hparams({"lambda_recon": 0, "lambda_gan": 0, "ka_groups": 1, "student_init": "scratch",
                                  "init": "pytorch"})
     out = method.train(TrainSetup(data, STUDENT, TEACHER, hp, Schedule(steps=30, batch_size=4, log_every=1), CPU, 0,
-                                  {"ndf": 8}, teacher=teacher.generator,
+                                  {"ndf": 8}, teacher=teacher.model,
                                   teacher_discriminator=teacher.discriminator, log=quiet))
     assert max(out.history["recon"]) == 0 and max(out.history["G_gan"]) == 0
-    layers, weight = len(teacher.generator.distill_points()), 0.5            # paired: CAT's lambda 0.5
+    layers, weight = len(teacher.model.distill_points()), 0.5            # paired: CAT's lambda 0.5
     gaps = [layers + v / weight for v in out.history["ka"]]
     assert all(0 < g <= layers for g in gaps)
     assert statistics.mean(gaps[-5:]) < 0.75 * statistics.mean(gaps[:5])    # seeds 0-2: 0.43-0.55
     torch.manual_seed(0)
     untrained = build_network(STUDENT)                                      # the loop's student before step 1
     images = to_float(data.test_a, CPU)
-    trained_gap = held_out_misalignment(out.generator, teacher.generator, images)
-    assert trained_gap < 0.85 * held_out_misalignment(untrained, teacher.generator, images)  # seeds 0-2: 0.40-0.78
-    assert all(torch.equal(before[k], v) for k, v in teacher.generator.state_dict().items())
-    assert all(p.grad is None for p in chain(teacher.generator.parameters(), teacher.discriminator.parameters()))
+    trained_gap = held_out_misalignment(out.model, teacher.model, images)
+    assert trained_gap < 0.85 * held_out_misalignment(untrained, teacher.model, images)  # seeds 0-2: 0.40-0.78
+    assert all(torch.equal(before[k], v) for k, v in teacher.model.state_dict().items())
+    assert all(p.grad is None for p in chain(teacher.model.parameters(), teacher.discriminator.parameters()))
 
 
 def test_layers_subset_and_unknown_layer() -> None:

@@ -92,7 +92,7 @@ def test_the_grid_and_the_schedule_know_the_same_policies():
     from kd_gan_bench.methods.core.training import SELECT
 
     for family in FAMILIES.names():
-        assert FAMILIES.get(family).schedule_params["select"].choices == SELECT, family
+        assert FAMILIES.get(family).schedule_declared["select"].choices == SELECT, family
 
 
 @pytest.mark.parametrize("schedule_cls", [Schedule, SGDSchedule])

@@ -57,8 +57,8 @@ def test_layers_in_order_of_precedence(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_resources_become_sbatch_lines(tmp_path: Path) -> None:
     config = ClusterConfig(**load_file(write(tmp_path, EXAMPLE)))
-    params = config.resources("student", "feature_kd").submitit_parameters()
-    script = _make_sbatch_string(command="run", folder=tmp_path, map_count=40, **params)
+    parameters = config.resources("student", "feature_kd").submitit_parameters()
+    script = _make_sbatch_string(command="run", folder=tmp_path, map_count=40, **parameters)
     for line in ("--partition=gpu", "--account=kd", "--time=120", "--gpus-per-node=1", "--cpus-per-task=8",
                  "--mem=49152M", "--array=0-39%16", "--mail-type=FAIL", "--exclusive", "--requeue",
                  "--signal=USR2@90"):

@@ -201,8 +201,8 @@ def test_cyclegan_gan_term_on_the_teachers_output_gives_the_student_nothing(gan_
         return method.train(TrainSetup(data, STUDENT, TEACHER, hp, Schedule(steps=3, batch_size=2, lr=lr, log_every=1),
                                        CPU, 0, {"ndf": 8}, log=lambda _: None))
 
-    start = run(0.0).generator.state_dict()                                 # lr 0: the student as built
+    start = run(0.0).model.state_dict()                                 # lr 0: the student as built
     out = run(1e-3)
     assert len(out.history["G_gan"]) == 3 and all(v > 0 for v in out.history["G_gan"])    # LSGAN, logged
-    moved = [not torch.equal(start[k], v) for k, v in out.generator.state_dict().items()]
+    moved = [not torch.equal(start[k], v) for k, v in out.model.state_dict().items()]
     assert any(moved) == moves

@@ -1,7 +1,7 @@
-"""Every registered image-to-image method, on every generator family it supports, behaves as a method.
+"""Every registered image-to-image method, on every generator architecture it supports, behaves as a method.
 
 Parametrized over the ``METHODS`` registry (methods registered later are tested without a new test)
-x the generator families of :mod:`kd_gan_bench.methods.networks.generators` (ResNet, mobile ResNet, U-Net). A
+x the generator architectures of :mod:`methods.networks.generators` (ResNet, mobile ResNet, U-Net). A
 method either trains one step on tiny paired images (32 px, teacher ngf 8, student ngf 4) or refuses
 the networks in its planning check (:meth:`Method.check_plan`); then:
 
@@ -41,7 +41,7 @@ SIZE = 32
 RECIPE = {"ndf": 8, "d_layers": 2}
 #: A term below this measures rounding, not a difference (a 1 x 1 relation matrix gives ~1e-15).
 ZERO = 1e-8
-FAMILIES = {
+ARCHITECTURES = {
     "resnet": {"arch": "resnet_generator", "n_blocks": 2},
     "mobile_resnet": {"arch": "mobile_resnet_generator", "n_blocks": 2},
     "unet": {"arch": "unet_generator", "num_downs": 5},   # innermost code 1 x 1 at 32 px, as unet_256 at 256 px
@@ -53,9 +53,9 @@ def quiet(_: str) -> None:
     """A training log that prints nothing."""
 
 
-def specs(family: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(student, teacher) of one family: ngf 4 and 8."""
-    return {**FAMILIES[family], "ngf": 4}, {**FAMILIES[family], "ngf": 8}
+def specs(architecture: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(student, teacher) of one architecture: ngf 4 and 8."""
+    return {**ARCHITECTURES[architecture], "ngf": 4}, {**ARCHITECTURES[architecture], "ngf": 8}
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +79,11 @@ def tiny_suite(student: dict, teacher: dict) -> Suite:
                  student_schedule={"steps": 1, "batch_size": 2})
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("architecture", list(ARCHITECTURES))
 @pytest.mark.parametrize("name", I2I_METHODS)
-def test_one_step_terms_gradients_and_teacher(name: str, family: str, data: ImageTranslationData) -> None:
+def test_one_step_terms_gradients_and_teacher(name: str, architecture: str, data: ImageTranslationData) -> None:
     cls = METHODS.get(name)
-    student_spec, teacher_spec = specs(family)
+    student_spec, teacher_spec = specs(architecture)
     message = refusal(cls, student_spec, teacher_spec)
     if message is not None:
         with pytest.raises(ValueError) as planned:
@@ -102,10 +102,10 @@ def test_one_step_terms_gradients_and_teacher(name: str, family: str, data: Imag
     terms = {k: v[0] for k, v in outcome.history.items() if k != "steps"}
     assert terms, f"{name} reported no loss term"
     zero = sorted(k for k, v in terms.items() if not ZERO < abs(v) < float("inf"))
-    assert not zero, f"{name} on {family}: terms {zero} are zero or not finite: {terms}"
-    grads = [p.grad for p in outcome.generator.parameters()]
+    assert not zero, f"{name} on {architecture}: terms {zero} are zero or not finite: {terms}"
+    grads = [p.grad for p in outcome.model.parameters()]
     assert all(g is not None for g in grads) and any(bool(g.abs().sum() > 0) for g in grads), \
-        f"{name} on {family}: gradients did not reach every student parameter"
+        f"{name} on {architecture}: gradients did not reach every student parameter"
     for net, state in zip((n for n in (teacher, teacher_d) if n is not None), before):
         assert all(p.grad is None for p in net.parameters()), f"{name}: a gradient reached the pretrained teacher"
         assert all(torch.equal(v, state[k]) for k, v in net.state_dict().items()), f"{name} changed its teacher"

@@ -66,7 +66,7 @@ def teacher(paired: ImageTranslationData) -> TrainOutcome:
     The gradients of its own training are cleared: a gradient found later came from a student."""
     schedule = Schedule(steps=40, batch_size=4, log_every=40)
     out = train_recipe(TrainSetup(paired, TEACHER, TEACHER, {}, schedule, CPU, SEED, RECIPE, log=quiet), TEACHER)
-    for net in (out.generator, out.discriminator):
+    for net in (out.model, out.discriminator):
         net.zero_grad(set_to_none=True)
     return out
 
@@ -108,18 +108,18 @@ def snapshot(*modules: nn.Module) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("name, method_terms", [("output_kd", []), ("srpkd", ["relation"]), ("reko", ["nce"])])
 def test_pretrained_teacher_methods_distil(name: str, method_terms: list[str], paired: ImageTranslationData,
                                            teacher: TrainOutcome) -> None:
-    before = snapshot(teacher.generator, teacher.discriminator)
-    out = distil(name, paired, {}, teacher=teacher.generator, teacher_discriminator=teacher.discriminator)
+    before = snapshot(teacher.model, teacher.discriminator)
+    out = distil(name, paired, {}, teacher=teacher.model, teacher_discriminator=teacher.discriminator)
 
     assert fall(out.history, "recon") < 0.75                       # 0.47-0.57
     for term in method_terms:  # beside an output L1 weighted 100 they fall less: relation 0.74-0.94, nce 0.82-0.89
         assert fall(out.history, term) < 1, term
-    gap = output_gap(out.generator, teacher.generator, paired)
-    assert gap < 0.75 * output_gap(untrained_student(), teacher.generator, paired)   # 0.45-0.55
+    gap = output_gap(out.model, teacher.model, paired)
+    assert gap < 0.75 * output_gap(untrained_student(), teacher.model, paired)   # 0.45-0.55
 
-    after = snapshot(teacher.generator, teacher.discriminator)
+    after = snapshot(teacher.model, teacher.discriminator)
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
-    assert all(p.grad is None for p in chain(teacher.generator.parameters(), teacher.discriminator.parameters()))
+    assert all(p.grad is None for p in chain(teacher.model.parameters(), teacher.discriminator.parameters()))
     assert out.discriminator is not teacher.discriminator
 
 
@@ -129,7 +129,7 @@ def test_pretrained_teacher_methods_distil(name: str, method_terms: list[str], p
 ])
 def test_method_term_alone_trains_the_student(name: str, term: str, bound: float, paired: ImageTranslationData,
                                               teacher: TrainOutcome) -> None:
-    out = distil(name, paired, {"lambda_recon": 0, "lambda_gan": 0}, teacher=teacher.generator,
+    out = distil(name, paired, {"lambda_recon": 0, "lambda_gan": 0}, teacher=teacher.model,
                  teacher_discriminator=teacher.discriminator)
     assert max(out.history["recon"]) == 0 and max(out.history["G_gan"]) == 0
     assert fall(out.history, term) < bound
@@ -163,9 +163,9 @@ def test_crd_pix2pix_online_teacher(paired: ImageTranslationData, empty_hub: obj
     # further from its random start. Against the teacher it ended with, the student must be closer
     # than an untrained one.
     final = extras["teacher"]
-    assert output_gap(out.generator, final, paired) < 0.8 * output_gap(untrained_student(), final, paired)  # 0.41-0.64
+    assert output_gap(out.model, final, paired) < 0.8 * output_gap(untrained_student(), final, paired)  # 0.41-0.64
     vgg = VGG16Features()
-    trained = crd_held_out(out.generator, final, paired, hp, vgg)
+    trained = crd_held_out(out.model, final, paired, hp, vgg)
     untrained = crd_held_out(untrained_student(), final, paired, hp, vgg)
     assert trained.keys() == {"row", "column", "patch", "style", "feature"}
     assert all(trained[k] < untrained[k] for k in trained), (trained, untrained)     # ratios 0.34-0.93
@@ -191,7 +191,7 @@ def test_crd_cyclegan_online_teacher_windows() -> None:
     # shift or a scaling of the slices, so the output L1 gap need not shrink (it did not for seed 3):
     # CRD's own terms on held-out inputs must.
     final = extras["teacher"]
-    trained = crd_held_out(out.generator, final, unpaired, hp, None)
+    trained = crd_held_out(out.model, final, unpaired, hp, None)
     untrained = crd_held_out(untrained_student(), final, unpaired, hp, None)
     assert all(trained[k] < untrained[k] for k in ("row", "column", "patch")), (trained, untrained)  # 0.44-0.91
 
@@ -296,8 +296,8 @@ def test_methods_build_their_networks_with_init_net(name: str, paired: ImageTran
                                                      else {})})
         out = method.train(TrainSetup(paired, STUDENT, TEACHER, hp, Schedule(steps=1, batch_size=2, lr=0.0), CPU,
                                       SEED, RECIPE, log=quiet,
-                                      teacher=teacher.generator, teacher_discriminator=teacher.discriminator))
-        nets = [out.generator] + ([out.extras["teacher"]] if name == "crd" else [])
+                                      teacher=teacher.model, teacher_discriminator=teacher.discriminator))
+        nets = [out.model] + ([out.extras["teacher"]] if name == "crd" else [])
         for net in nets:
             std = torch.cat([m.weight.flatten() for m in net.modules() if isinstance(m, nn.Conv2d)]).std().item()
             assert low < std < high, (name, init, std)

@@ -89,16 +89,16 @@ def test_channel_distillation_compares_spatial_means_through_adaptors() -> None:
     assert torch.allclose(channel_distillation({"x": s}, {"x": rolled}, {"x": adaptor}), expected)
 
 
-@pytest.mark.parametrize("family, student, teacher, channels", [
+@pytest.mark.parametrize("architecture, student, teacher, channels", [
     ("resnet", {"arch": "mobile_resnet_generator", "ngf": 16, "n_blocks": 9},
      {"arch": "mobile_resnet_generator", "ngf": 64, "n_blocks": 9}, [(64, 256)] * 4),
     ("unet", {"arch": "unet_generator", "ngf": 16, "num_downs": 6}, {"arch": "unet_generator", "ngf": 64, "num_downs": 6},
      [(32, 128), (128, 512), (256, 1024), (64, 256)]),
 ])
-def test_cd_layers_are_omgds(family: str, student: dict, teacher: dict, channels: list) -> None:
+def test_cd_layers_are_omgds(architecture: str, student: dict, teacher: dict, channels: list) -> None:
     s_net, t_net = build_network(student), build_network(teacher)
-    s_points, t_points = cd_layers(s_net, family), cd_layers(t_net, family)
-    if family == "resnet":
+    s_points, t_points = cd_layers(s_net, architecture), cd_layers(t_net, architecture)
+    if architecture == "resnet":
         assert list(s_points.values()) == ["model.9", "model.12", "model.15", "model.18"]
     s_shapes, t_shapes = feature_shapes(s_net, s_points, 64, CPU), feature_shapes(t_net, t_points, 64, CPU)
     assert [(s_shapes[k][1], t_shapes[k][1]) for k in s_points] == channels
@@ -119,7 +119,7 @@ def test_deep_teachers_and_shared_discriminator() -> None:
 
 
 def test_planning_check_rejects_networks_it_cannot_serve() -> None:
-    with pytest.raises(ValueError, match="one family"):
+    with pytest.raises(ValueError, match="one architecture"):
         OMGD.check_plan(StudentPlan({"arch": "unet_generator", "ngf": 4}, {"arch": "resnet_generator", "ngf": 8}, 32))
     with pytest.raises(ValueError, match="cannot use a student"):
         OMGD.check_plan(StudentPlan({"arch": "cifar_resnet"}, {"arch": "resnet_generator"}, 32))
@@ -129,7 +129,7 @@ def test_planning_check_rejects_networks_it_cannot_serve() -> None:
 @pytest.mark.parametrize("override, message", [({"ssim_padding": "same"}, "ssim_padding"),
                                                ({"deep_teacher": "wide"}, "deep_teacher"),
                                                ({"n_share": 6}, "n_share"),
-                                               ({"teacher_arch": "unet_generator"}, "different families")])
+                                               ({"teacher_arch": "unet_generator"}, "different architectures")])
 def test_bad_hyperparameters_fail_before_training(override: dict, message: str) -> None:
     data = load_task("synthetic_edges2shapes", size=32, n_train=4, n_test=2)
     method = METHODS.get("omgd")()
@@ -177,7 +177,7 @@ def test_student_follows_its_two_online_teachers(paired: ImageTranslationData) -
     torch.manual_seed(SEED)
     untrained = build_network(STUDENT)
     for teacher, bound in ((extras["teacher"], 0.8), (extras["teacher_deep"][0], 0.9)):
-        assert held_out_ssim(out.generator, teacher, paired) < bound * held_out_ssim(untrained, teacher, paired)
+        assert held_out_ssim(out.model, teacher, paired) < bound * held_out_ssim(untrained, teacher, paired)
 
 
 def test_cyclegan_one_online_teacher_in_windows(empty_hub: object) -> None:

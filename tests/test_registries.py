@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-import kd_gan_bench.methods
-from kd_gan_bench.benchmarks.execution import slurm
-from kd_gan_bench.benchmarks.families.families import FAMILIES, load_object
-from kd_gan_bench.benchmarks.metrics import METRICS
-from kd_gan_bench.benchmarks.cli.main import main
-from kd_gan_bench.benchmarks.planning.suites import SUITES
-from kd_gan_bench.datasets import TASKS
-from kd_gan_bench.methods import ARTIFACTS, METHODS, NETWORKS
-from kd_gan_bench.methods.core.declaration import MethodSpec, declare_folders, folder_entries, spec_folders
-from kd_gan_bench.benchmarks.core.registry import param_of
+import methods
+from benchmarks import slurm
+from benchmarks.families import FAMILIES, load_object
+from benchmarks.metrics import METRICS
+from benchmarks.run import main
+from benchmarks.suites import SUITES
+from datasets import TASKS
+from methods import ARTIFACTS, METHODS, NETWORKS
+from methods.core.declaration import MethodSpec, declare_folders, folder_entries, spec_folders
+from methods.registry import hparam_of
 
 try:
     from tests.cli_helpers import REPO
@@ -37,7 +37,7 @@ except ImportError:  # pytest's rootdir-relative import mode
 HEAVY = ("torch", "torchvision", "torch_fidelity", "pandas", "matplotlib")
 PACKAGES = ("benchmarks", "datasets", "methods", "report")
 #: What only a method's declaration may say (a class that sets one restates its declaration).
-DECLARED = {"name", "family", "families", "teacher_mode", "citation", "defaults", "resources", "needs", "params",
+DECLARED = {"name", "family", "families", "teacher_mode", "citation", "defaults", "resources", "needs", "hparams_declared",
             "plan_check", "weights_check"}
 
 
@@ -127,13 +127,14 @@ def test_a_copied_method_folder_is_a_new_method(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("name", METHODS.names())
-def test_declared_params_cover_the_defaults(name):
+def test_declared_hparams_cover_the_defaults(name):
     info = METHODS.info(name)
-    assert set(info.params) == set(info.defaults), f"method {name!r}: params must cover exactly its defaults"
+    declared = info.hparams_declared
+    assert set(declared) == set(info.defaults), f"method {name!r}: its declarations must cover exactly its defaults"
     for key, default in info.defaults.items():
-        assert info.params[key].problem(default) is None, f"{name}.{key}: the default {default!r} breaks its type"
+        assert declared[key].problem(default) is None, f"{name}.{key}: the default {default!r} breaks its type"
         if default is not None:
-            assert info.params[key].kind == param_of(default).kind, f"{name}.{key}: declared {info.params[key].kind}"
+            assert declared[key].kind == hparam_of(default).kind, f"{name}.{key}: declared {declared[key].kind}"
     assert callable(info.plan) and (info.check is None or callable(info.check))
 
 

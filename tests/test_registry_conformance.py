@@ -34,9 +34,9 @@ NOT_PREPARED = (DatasetError, LabelledDataError, FileNotFoundError)
 @pytest.mark.parametrize("name", TASKS.names())
 def test_task_declares_what_its_loader_takes(name):
     info = TASKS.get(name)
-    params = inspect.signature(info.loader).parameters
+    arguments = inspect.signature(info.loader).parameters
     assert info.family in FAMILIES and info.description
-    assert set(info.defaults) <= set(params) or any(p.kind == p.VAR_KEYWORD for p in params.values())
+    assert set(info.defaults) <= set(arguments) or any(p.kind == p.VAR_KEYWORD for p in arguments.values())
     if FAMILIES.get(info.family).by_pairing:
         assert info.fid_protocol in ("target_test", "target_train_test")
 

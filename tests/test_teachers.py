@@ -28,7 +28,7 @@ def test_load_by_path_in_the_cyclegan_layout(tmp_path: Path) -> None:
     ckpt = tmp_path / "latest_net_G.pth"
     state = _save(SMALL, ckpt)
     outcome = load_teacher_checkpoint({**SMALL, "checkpoint": str(ckpt)}, log=lambda _: None)
-    assert all(torch.equal(v, state[k]) for k, v in outcome.generator.state_dict().items())
+    assert all(torch.equal(v, state[k]) for k, v in outcome.model.state_dict().items())
     assert outcome.history == {"steps": []} and outcome.extras["checkpoint"]["path"] == str(ckpt)
     assert len(outcome.extras["checkpoint"]["sha256"]) == 64
     # pre-0.4 CycleGAN files carry InstanceNorm running stats that current modules do not track
@@ -56,7 +56,7 @@ def test_gan_compression_layout_from_the_registry_cache(tmp_path: Path, monkeypa
     state = _save(entry.spec, entry.cache_path(), to_gan_compression)
     assert "model.10.conv_block.6.weight" in torch.load(entry.cache_path(), weights_only=True)
     outcome = load_teacher_checkpoint(spec, log=lambda _: None)  # found in the cache: no download
-    assert torch.equal(outcome.generator.state_dict()["model.10.conv_block.5.weight"], state["model.10.conv_block.5.weight"])
+    assert torch.equal(outcome.model.state_dict()["model.10.conv_block.5.weight"], state["model.10.conv_block.5.weight"])
     assert outcome.extras["checkpoint"]["url"] == entry.url
     assert LAYOUTS["gan_compression"]({"model.12.conv_block.7.weight": 1}) == {"model.12.conv_block.6.weight": 1}
 

@@ -57,8 +57,8 @@ def test_narrower_student_takes_the_largest_teacher_filters(arch: str) -> None:
 
 def test_transfer_conditions_are_the_codes() -> None:
     assert transfer_problem({"arch": "resnet_generator", "ngf": 64}, {"arch": "resnet_generator", "ngf": 16}) is None
-    assert "family" in transfer_problem({"arch": "resnet_generator"}, {"arch": "mobile_resnet_generator"})
-    assert "family" in transfer_problem({"arch": "unet_generator"}, {"arch": "unet_generator"})
+    assert "architecture" in transfer_problem({"arch": "resnet_generator"}, {"arch": "mobile_resnet_generator"})
+    assert "architecture" in transfer_problem({"arch": "unet_generator"}, {"arch": "unet_generator"})
     assert "n_blocks" in transfer_problem({"arch": "resnet_generator", "n_blocks": 9},
                                           {"arch": "resnet_generator", "n_blocks": 6})
 
@@ -83,7 +83,7 @@ def test_feature_kd_starts_from_the_teacher_and_uses_the_codes_pix2pix_discrimin
     unet = {"arch": "unet_generator", "num_downs": 5}
     extras = feature_kd({**unet, "ngf": 4}, {**unet, "ngf": 8}, {"ndf": 8})
     assert extras["student_init"] == "scratch" and (extras["ndf"], extras["d_init"]) == (8, "teacher")
-    with pytest.raises(ValueError, match="weight transfer needs teacher and student of one ResNet family"):
+    with pytest.raises(ValueError, match="weight transfer needs teacher and student of one ResNet architecture"):
         METHODS.get("feature_kd").check_plan(StudentPlan({**unet, "ngf": 4}, {**unet, "ngf": 8}, 32,
                                                          {"student_init": "teacher"}))
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from kd_gan_bench.benchmarks.families.families import FAMILIES, Family
-from kd_gan_bench.benchmarks.metrics import MetricInputs, metric
-from kd_gan_bench.benchmarks.planning.suite_base import Suite, register_suite
-from kd_gan_bench.datasets.registry import register_task
-from kd_gan_bench.methods.core.declaration import MethodSpec
-from kd_gan_bench.methods.core.plan_specs import JobFacts
-from kd_gan_bench.benchmarks.core.registry import METHODS, NETWORKS, Param
+from benchmarks.families import FAMILIES, Family
+from benchmarks.metrics import MetricInputs, metric
+from benchmarks.suite_base import Suite, register_suite
+from datasets.registry import register_task
+from methods.core.declaration import MethodSpec
+from methods.core.plan_specs import JobFacts
+from methods.registry import METHODS, NETWORKS, HParam
 
 FAMILY = "denoising"
 TASK = "toy_denoise"
@@ -71,7 +71,7 @@ FAMILIES.add(FAMILY, Family(
     job=f"{__name__}:run_denoising_job", data=f"{__name__}:DenoisingData", teacher_plan=f"{__name__}:toy_plan",
     schedule=f"{__name__}:ToySchedule",
     schedule_defaults={"steps": 2, "batch_size": 4, "lr": 0.01}, metrics=(METRIC,), baselines=("toy_scratch",),
-    schedule_params={"steps": Param("int", low=1), "batch_size": Param("int", low=1), "lr": Param("float", low=0.0)}))
+    schedule_declared={"steps": HParam("int", low=1), "batch_size": HParam("int", low=1), "lr": HParam("float", low=0.0)}))
 
 
 @register_task(TASK, family=FAMILY, paired=True, fid_protocol="none", quality_metric=METRIC,

@@ -36,8 +36,9 @@ class DuplicateNameError(ValueError):
 
 
 @dataclass(frozen=True)
-class Param:
-    """The type of a setting (``float``, ``int``, ``bool``, ``str``, ``list``, ``dict``) and its valid values.
+class HParam:
+    """A hyperparameter's declaration: the type of a setting (``float``, ``int``, ``bool``, ``str``, ``list``,
+    ``dict``) and its valid values (not to be confused with ``params``, the parameter-count metric).
 
     ``optional``: ``None`` is valid too (a method's "the paper's value for this kind of task");
     ``choices``: the only valid values; ``low``/``high``: inclusive bounds of a number."""
@@ -71,36 +72,37 @@ class Param:
         return None
 
 
-def param_of(default: Any) -> Param:
-    """The ``Param`` a default value implies (its type; ``None`` only says "optional")."""
+def hparam_of(default: Any) -> HParam:
+    """The ``HParam`` a default value implies (its type; ``None`` only says "optional")."""
     if default is None:
-        return Param("any", optional=True)
+        return HParam("any", optional=True)
     if isinstance(default, tuple):
-        return Param("list")
-    return Param(type(default).__name__)
+        return HParam("list")
+    return HParam(type(default).__name__)
 
 
-def params_of(defaults: Mapping[str, Any], declared: Mapping[str, Param] | None = None) -> dict[str, Param]:
-    """Every default's ``Param``: the declared one where there is one, else the default's type."""
+def hparam_declarations(defaults: Mapping[str, Any],
+                        declared: Mapping[str, HParam] | None = None) -> dict[str, HParam]:
+    """Every default's ``HParam``: the declared one where there is one, else the default's type."""
     declared = declared or {}
-    return {key: declared.get(key) or param_of(value) for key, value in defaults.items()}
+    return {key: declared.get(key) or hparam_of(value) for key, value in defaults.items()}
 
 
-def check_params(what: str, params: Mapping[str, Param], values: Mapping[str, Any]) -> None:
+def check_hparams(what: str, declared: Mapping[str, HParam], values: Mapping[str, Any]) -> None:
     """``ValueError`` naming the first unknown key or ill-typed value of ``values``."""
-    unknown = sorted(set(values) - set(params))
+    unknown = sorted(set(values) - set(declared))
     if unknown:
-        raise ValueError(f"{what} has no hyperparameter(s) {unknown}; valid: {', '.join(sorted(params)) or '(none)'}")
+        raise ValueError(f"{what} has no hyperparameter(s) {unknown}; valid: {', '.join(sorted(declared)) or '(none)'}")
     for key, value in values.items():
-        problem = params[key].problem(value)
+        problem = declared[key].problem(value)
         if problem:
             raise ValueError(f"{what}: {key}: {problem}")
 
 
-def resolve_settings(what: str, defaults: Mapping[str, Any], params: Mapping[str, Param],
+def resolve_settings(what: str, defaults: Mapping[str, Any], declared: Mapping[str, HParam],
                      overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``defaults`` overridden by ``overrides``, each override checked against ``params``."""
-    check_params(what, params, overrides)
+    """``defaults`` overridden by ``overrides``, each override checked against its declaration in ``declared``."""
+    check_hparams(what, declared, overrides)
     return {**defaults, **overrides}
 
 
@@ -134,7 +136,7 @@ class Artifact:
     """Something made once per task and teacher for the students that need it (cGAN-KD's fake set).
 
     ``defaults``: its settings, which the suite section named ``section`` overrides (``fake_set``);
-    ``params``: their declared types and ranges where the default's type is not enough; ``step_keys``:
+    ``hparams_declared``: their declared types and ranges where the default's type is not enough; ``step_keys``:
     the settings whose sum is its training steps and ``batch_key`` the one that is its batch size (for
     the grid's time estimate); ``table``: the report's table of its jobs, ``{"title", "caption", "columns":
     ((record metric, label, tooltip, format), ...)}``, and optionally the label of its sample strips in the
@@ -145,7 +147,7 @@ class Artifact:
     families: tuple[str, ...]
     section: str
     defaults: Mapping[str, Any]
-    params: Mapping[str, Param] = None  # type: ignore[assignment]
+    hparams_declared: Mapping[str, HParam] = None  # type: ignore[assignment]
     step_keys: tuple[str, ...] = ()
     batch_key: str = ""
     table: Mapping[str, Any] = None  # type: ignore[assignment]
@@ -268,15 +270,16 @@ def method_meta(cls: Any) -> dict[str, Any]:
 
 def network_meta(factory: Callable[..., Any]) -> dict[str, Any]:
     """A network factory's one-line summary and its keyword arguments with their defaults."""
-    params = inspect.signature(factory).parameters
+    arguments = inspect.signature(factory).parameters
     return {"summary": describe(factory),
-            "args": {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}}
+            "args": {k: p.default for k, p in arguments.items() if p.default is not inspect.Parameter.empty}}
 
 
 def artifact_meta(artifact: Artifact) -> dict[str, Any]:
     """An artifact's metadata (what a grid needs to make its job)."""
     return {"summary": artifact.summary, "families": tuple(artifact.families), "section": artifact.section,
-            "defaults": dict(artifact.defaults), "params": params_of(artifact.defaults, artifact.params),
+            "defaults": dict(artifact.defaults),
+            "hparams_declared": hparam_declarations(artifact.defaults, artifact.hparams_declared),
             "step_keys": tuple(artifact.step_keys), "batch_key": artifact.batch_key, "table": artifact.table,
             "network_setting": artifact.network_setting,
             "default_networks": {k: dict(v) for k, v in (artifact.default_networks or {}).items()},

@@ -134,8 +134,8 @@ def record_problem(record: Any, folder: str) -> str | None:
     A record belongs to the job whose folder holds it: the folder name, its ``job_id`` and the id recomputed from
     its stored config (:func:`kd_gan_bench.benchmarks.core.config.config_hash`) must agree, so a record copied into another job's
     folder, or one whose config was edited, is corrupt; its status must be one of :data:`RECORD_STATUSES`; the fields
-    the report reads must have their types (:data:`RECORD_FIELDS`), and the artifacts be names of files in the
-    job's folder."""
+    the report reads must have their types (:data:`RECORD_FIELDS`), and its output files (the field ``artifacts``)
+    be names of files in the job's folder."""
     if not isinstance(record, dict) or not {"job_id", "status", "config"} <= set(record):
         return "not a job record (needs job_id, status, config)"
     status, job_id = record["status"], record["job_id"]
@@ -155,9 +155,9 @@ def record_problem(record: Any, folder: str) -> str | None:
     for key, types in RECORD_FIELDS.items():
         if record.get(key) is not None and not isinstance(record[key], types):
             return f"its {key} is a {type(record[key]).__name__}, not a {' or '.join(t.__name__ for t in types)}"
-    artifacts = record.get("artifacts") or {}
-    if not all(isinstance(v, str) and v and Path(v).name == v for v in artifacts.values()):
-        return "its artifacts are not file names in the job's folder"
+    files = record.get("artifacts") or {}  # the record's name for the job's output files
+    if not all(isinstance(v, str) and v and Path(v).name == v for v in files.values()):
+        return "its output files (its artifacts field) are not file names in the job's folder"
     return None
 
 

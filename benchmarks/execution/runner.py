@@ -108,7 +108,7 @@ def _run_body(config: JobConfig, options: RunOptions, store: ResultStore, folder
     body = load_object(family.job)
     result = body(JobContext(config, options, store, folder, device, checkpointer, log.info, data, timings))
     record["metrics"] = {"checkpoint": "last", **result.metrics}  # which weights were scored (a body may select others)
-    record["artifacts"].update(result.artifacts)
+    record["artifacts"].update(result.files)  # the record keeps its older name for the output files
     record["history"] = result.history
     record.update(result.extras)
     timings["cpu_s"] = time.process_time() - cpu

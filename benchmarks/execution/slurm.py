@@ -91,12 +91,12 @@ def _submit_array(folder: Path, configs: Sequence[JobConfig], resources: SlurmRe
                   options: RunOptions, provenance: Mapping[str, Mapping[str, Any]]) -> list[submitit.Job]:
     """One ``sbatch`` call: ``configs`` as one array (a plain job when there is one) with ``resources``."""
     executor = submitit.SlurmExecutor(folder=folder, max_num_timeout=resources.max_requeues)
-    params = resources.submitit_parameters()
-    params["job_name"] = _job_name(configs[0])
+    parameters = resources.submitit_parameters()
+    parameters["job_name"] = _job_name(configs[0])
     if dependency:
-        params["dependency"] = dependency
-        params["additional_parameters"]["kill-on-invalid-dep"] = "yes"
-    executor.update_parameters(**params)
+        parameters["dependency"] = dependency
+        parameters["additional_parameters"]["kill-on-invalid-dep"] = "yes"
+    executor.update_parameters(**parameters)
     job_options = replace(options, threads=resources.cpus, max_requeues=resources.max_requeues)
     try:
         return executor.submit_array([JobRunner(c.to_dict(), job_options, provenance.get(c.job_id)) for c in configs])

@@ -14,7 +14,7 @@ A family declares:
   ``schedule_defaults``, that class's defaults as plain data (a grid checks ``--set schedule.*``
   against them without importing torch; ``tests/test_registries.py`` checks that they agree);
 * ``recipe_defaults``: the GAN recipe shared by a teacher and its students (``{}``: none), and
-  ``recipe_params``, its settings' declared types and choices (``--set recipe.*`` is checked against them);
+  ``recipe_declared``, its settings' declared types and choices (``--set recipe.*`` is checked against them);
 * ``metrics``: the quality metrics its tables show while no job has recorded any, its usual headline first (a task
   declares its own headline, ``TaskInfo.quality_metric``, the one the records carry: Cityscapes is scored by mIoU);
 * ``reported_as``: the family's name in the published results (``results/published_results.csv``);
@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from kd_gan_bench.methods.core.recipe_settings import RECIPE_DEFAULTS, RECIPE_PARAMS
-from kd_gan_bench.benchmarks.core.registry import Param, Registry
+from methods.core.recipe_settings import RECIPE_DEFAULTS, RECIPE_HPARAMS
+from methods.registry import HParam, Registry
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,9 @@ class Family:
     #: the methods every student of the family is compared with in the report (besides its teacher)
     baselines: tuple[str, ...] = ()
     #: declared types/choices of schedule keys, checked by ``--set`` (others: the default's type)
-    schedule_params: Mapping[str, Param] = field(default_factory=dict)
+    schedule_declared: Mapping[str, HParam] = field(default_factory=dict)
     #: declared types/choices of recipe keys, checked by ``--set recipe.<key>``
-    recipe_params: Mapping[str, Param] = field(default_factory=dict)
+    recipe_declared: Mapping[str, HParam] = field(default_factory=dict)
     #: its name in the published results' ``family`` column ("": the same as ours)
     reported_as: str = ""
 
@@ -64,14 +64,14 @@ _SGD_DEFAULTS = {"steps": 2000, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "
                  "checkpoint_every": 0, "select": "last", "val_every": 0, "val_size": 0}
 #: the checkpoint policy (kd_gan_bench.methods.core.training.SELECT; tests/test_checkpoint_policy checks they agree) and the ranges
 #: the schedules' ``from_mapping`` would refuse inside a job (steps 0, a log interval of 0...), checked by ``--set``
-_SHARED = {"select": Param("str", choices=("last", "best_val")), "steps": Param("int", low=1),
-           "batch_size": Param("int", low=1), "log_every": Param("int", low=1),
-           "checkpoint_every": Param("int", low=0), "val_every": Param("int", low=0), "val_size": Param("int", low=0)}
-_I2I_SCHEDULE = {**_SHARED, "lr": Param("float", low=0.0), "beta1": Param("float", low=0.0, high=1.0),
-                 "decay_from": Param("float", low=0.0, high=1.0)}
-_SGD_SCHEDULE = {**_SHARED, "lr": Param("float", low=1e-12), "momentum": Param("float", low=0.0),
-                 "weight_decay": Param("float", low=0.0), "gamma": Param("float", low=0.0),
-                 "lr_policy": Param("str", choices=("step", "cosine"))}
+_SHARED = {"select": HParam("str", choices=("last", "best_val")), "steps": HParam("int", low=1),
+           "batch_size": HParam("int", low=1), "log_every": HParam("int", low=1),
+           "checkpoint_every": HParam("int", low=0), "val_every": HParam("int", low=0), "val_size": HParam("int", low=0)}
+_I2I_SCHEDULE = {**_SHARED, "lr": HParam("float", low=0.0), "beta1": HParam("float", low=0.0, high=1.0),
+                 "decay_from": HParam("float", low=0.0, high=1.0)}
+_SGD_SCHEDULE = {**_SHARED, "lr": HParam("float", low=1e-12), "momentum": HParam("float", low=0.0),
+                 "weight_decay": HParam("float", low=0.0), "gamma": HParam("float", low=0.0),
+                 "lr_policy": HParam("str", choices=("step", "cosine"))}
 
 for _family in (
     Family("i2i", "image-to-image translation (paired pix2pix or unpaired CycleGAN tasks)",
@@ -80,13 +80,13 @@ for _family in (
            schedule_defaults={"steps": 200, "batch_size": 4, "lr": 0.0002, "beta1": 0.5, "decay_from": 0.5,
                               "log_every": 50, "checkpoint_every": 0, "select": "last", "val_every": 0,
                               "val_size": 0},
-           recipe_defaults=RECIPE_DEFAULTS, recipe_params=RECIPE_PARAMS,
+           recipe_defaults=RECIPE_DEFAULTS, recipe_declared=RECIPE_HPARAMS,
            metrics=("fid", "kid"), by_pairing=True, calibrated=True, baselines=("scratch", "output_kd"),
-           schedule_params=_I2I_SCHEDULE),
-    *(Family(name, description, job="kd_gan_bench.benchmarks.families.labelled_jobs:run_labelled_job",
-             data="kd_gan_bench.datasets.labelled:LabelledImageData", teacher_plan="kd_gan_bench.methods.core.plan_specs:labelled_plan",
-             schedule="kd_gan_bench.methods.core.labelled_training:SGDSchedule", schedule_defaults=_SGD_DEFAULTS, metrics=(metric,),
-             baselines=("nokd", "vanilla_kd"), schedule_params=_SGD_SCHEDULE, reported_as=reported_as)
+           schedule_declared=_I2I_SCHEDULE),
+    *(Family(name, description, job="benchmarks.labelled_jobs:run_labelled_job",
+             data="datasets.labelled:LabelledImageData", teacher_plan="methods.core.plan_specs:labelled_plan",
+             schedule="methods.core.labelled_training:SGDSchedule", schedule_defaults=_SGD_DEFAULTS, metrics=(metric,),
+             baselines=("nokd", "vanilla_kd"), schedule_declared=_SGD_SCHEDULE, reported_as=reported_as)
       for name, description, metric, reported_as in (
           ("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)", "accuracy", "cls"),
           ("regression", "image regression (cGAN-KD's RC-49 / UTKFace setting)", "mae", "reg"))),

@@ -134,16 +134,16 @@ def run_i2i_job(ctx: JobContext) -> JobResult:
         else:
             outcome = METHODS.get(config.method)().train(setup)
             extras["method_extras"] = plain_data(outcome.extras)
-    checkpoint, checkpoint_extras = selection.keep(outcome.generator)
+    checkpoint, checkpoint_extras = selection.keep(outcome.model)
     extras.update(checkpoint_extras)
-    atomic_torch_save(outcome.generator.state_dict(), ctx.folder / "generator.pt")
-    artifacts = {"generator": "generator.pt"}
+    atomic_torch_save(outcome.model.state_dict(), ctx.folder / "generator.pt")
+    files = {"generator": "generator.pt"}
     if config.phase == "teacher" and outcome.discriminator is not None:
         atomic_torch_save(outcome.discriminator.state_dict(), ctx.folder / "discriminator.pt")
     with timed(timings, "eval"):
-        metrics = evaluate(outcome.generator, ctx, setup.teacher if config.phase == "student" else None)
+        metrics = evaluate(outcome.model, ctx, setup.teacher if config.phase == "student" else None)
     metrics.update(checkpoint)
-    artifacts["samples_png"] = "samples.png"
+    files["samples_png"] = "samples.png"
     if config.phase == "teacher":
-        artifacts["inputs_png"] = "inputs.png"
-    return JobResult(metrics, artifacts, outcome.history, extras)
+        files["inputs_png"] = "inputs.png"
+    return JobResult(metrics, files, outcome.history, extras)

@@ -47,7 +47,7 @@ class JobResult:
     other fields for the record."""
 
     metrics: dict[str, Any]
-    artifacts: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
     history: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
 

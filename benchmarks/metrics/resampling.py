@@ -1,7 +1,7 @@
-"""The fixed family of test-set subsets every job evaluates its quality metric on (numpy only, no torch).
+"""The fixed collection of test-set subsets every job evaluates its quality metric on (numpy only, no torch).
 
 Scheme: half-sampling without replacement, B = 200 subsets of m = n // 2 of the n test images, drawn by
-``numpy.random.default_rng(SEED)``; the family depends only on (n, m, B, seed), so every job of a task sees
+``numpy.random.default_rng(SEED)``; the collection depends only on (n, m, B, seed), so every job of a task sees
 exactly the same subsets and two jobs' subset values can be compared pairwise (the report's paired test).
 
 Why (the report's notes repeat it): half-sampling without replacement is the delete-d jackknife with

@@ -75,14 +75,14 @@ class SlurmResources:
         """``SlurmExecutor.update_parameters`` arguments for this request (``--requeue`` always on:
         the job requeues itself with ``scontrol requeue``, which clusters with ``JobRequeue=0`` refuse
         unless the job asked for it)."""
-        params: dict[str, Any] = {"time": self.time_min, "cpus_per_task": self.cpus,
+        parameters: dict[str, Any] = {"time": self.time_min, "cpus_per_task": self.cpus,
                                   "array_parallelism": self.array_parallelism, "signal_delay_s": self.signal_delay_s,
                                   "additional_parameters": {"requeue": True, **parse_sbatch_flags(self.sbatch)}}
         optional = {"partition": self.partition, "account": self.account, "qos": self.qos,
                     "constraint": self.constraint, "gpus_per_node": self.gpus or None,
                     "mem": f"{round(self.mem_gb * 1024)}M" if self.mem_gb else None, "setup": list(self.setup) or None}
-        params.update({k: v for k, v in optional.items() if v is not None})
-        return params
+        parameters.update({k: v for k, v in optional.items() if v is not None})
+        return parameters
 
 
 HARNESS_DEFAULTS = SlurmResources()

@@ -88,7 +88,7 @@ def _artifact_job(suite: Suite, teacher: JobConfig, artifact: str, settings: Map
     network setting names a network of its own (cGAN-KD's filtering network), that network is the job's
     and it depends on no teacher: one artifact for every teacher of the task."""
     info = ARTIFACTS.info(artifact)
-    hparams = resolve_settings(f"suite {suite.name!r}: {info.section}", info.defaults, info.params,
+    hparams = resolve_settings(f"suite {suite.name!r}: {info.section}", info.defaults, info.hparams_declared,
                                {**getattr(suite, info.section), **settings})
     network = artifact_network(info, hparams, teacher.family)
     return replace(teacher, phase="artifact", method=artifact, hparams=hparams, schedule={},
@@ -128,7 +128,7 @@ def _student_jobs(suite: Suite, teacher: JobConfig, student: Mapping[str, Any], 
     job = JobConfig(
         phase="student", family=teacher.family, task=teacher.task, task_args=teacher.task_args,
         teacher=teacher.teacher, student=dict(student), method=method_name,
-        hparams=resolve_settings(f"method {method_name!r}", info.defaults, info.params, hp),
+        hparams=resolve_settings(f"method {method_name!r}", info.defaults, info.hparams_declared, hp),
         recipe=teacher.recipe, schedule={**suite.student_schedule, **suite.method_schedules.get(method_name, {})},
         evaluation=teacher.evaluation, seed=seed,
         teacher_id=teacher.job_id if info.teacher_mode == "pretrained" else None,

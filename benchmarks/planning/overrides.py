@@ -24,13 +24,13 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from kd_gan_bench.benchmarks.families.families import FAMILIES
-from kd_gan_bench.benchmarks.planning.suites import EVALUATION_DEFAULTS, SUITES, Suite
-from kd_gan_bench.benchmarks.families.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
-from kd_gan_bench.datasets import TASKS
-from kd_gan_bench.methods import ARTIFACTS, METHODS, NETWORKS
-from kd_gan_bench.methods.networks.network_spec import network_args
-from kd_gan_bench.benchmarks.core.registry import Param, param_of
+from benchmarks.families import FAMILIES
+from benchmarks.suites import EVALUATION_DEFAULTS, SUITES, Suite
+from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
+from datasets import TASKS
+from methods import ARTIFACTS, METHODS, NETWORKS
+from methods.networks.network_spec import network_args
+from methods.registry import HParam, hparam_of
 
 
 class OverrideError(ValueError):
@@ -76,7 +76,7 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), parse_value(value.strip())
 
 
-def _check_value(key: str, param: Param, value: Any) -> None:
+def _check_value(key: str, param: HParam, value: Any) -> None:
     """``OverrideError`` when ``value`` does not fit the setting it overrides (its type, choices, range)."""
     if param.kind == "any":
         return
@@ -88,7 +88,7 @@ def _check_value(key: str, param: Param, value: Any) -> None:
 def _check_type(key: str, current: Any, value: Any) -> None:
     """Reject a value whose type contradicts the current value (an int where a float is fine)."""
     if current is not None and value is not None:
-        _check_value(key, param_of(current), value)
+        _check_value(key, hparam_of(current), value)
 
 
 def _set_checkpoint(key: str, spec: Mapping[str, Any], value: Any) -> dict[str, Any]:
@@ -121,11 +121,11 @@ def _set_network(key: str, spec: Mapping[str, Any], field_name: str, value: Any)
 
 
 def _set_in(key: str, mapping: Mapping[str, Any], defaults: Mapping[str, Any], field_name: str, value: Any,
-            params: Mapping[str, Param] | None = None) -> dict:
+            declared: Mapping[str, HParam] | None = None) -> dict:
     if field_name not in defaults:
         raise OverrideError(f"--set {key}: unknown key {field_name!r}; valid: {', '.join(sorted(defaults))}")
-    if params and field_name in params:
-        _check_value(key, params[field_name], value)
+    if declared and field_name in declared:
+        _check_value(key, declared[field_name], value)
     else:
         _check_type(key, mapping.get(field_name, defaults[field_name]), value)
     return {**mapping, field_name: value}
@@ -176,12 +176,12 @@ def _override_section(suite: Suite, key: str, section: str, name: str, value: An
         if not family.recipe_defaults:
             raise NotApplicableError(f"--set {key}: suite {suite.name!r} ({family.name}) has no GAN recipe")
         return suite.with_changes(recipe=_set_in(key, suite.recipe, family.recipe_defaults, name, value,
-                                                 family.recipe_params))
+                                                 family.recipe_declared))
     if section in ("schedule", "teacher_schedule", "student_schedule"):
         for part in ("teacher_schedule", "student_schedule"):
             if section in ("schedule", part):
                 suite = suite.with_changes(**{part: _set_in(key, getattr(suite, part), family.schedule_defaults,
-                                                            name, value, family.schedule_params)})
+                                                            name, value, family.schedule_declared)})
         if section != "teacher_schedule":
             suite = suite.with_changes(method_schedules={m: {**s, name: value} if name in s else s
                                                          for m, s in suite.method_schedules.items()})
@@ -196,7 +196,7 @@ def _override_artifact(suite: Suite, key: str, artifact: str, name: str, value: 
     if suite_family(suite) not in info.families:
         raise NotApplicableError(f"--set {key}: suite {suite.name!r} ({suite_family(suite)} tasks) has no {artifact} "
                             f"({info.summary}): it serves {', '.join(info.families)} tasks")
-    settings = _set_in(key, getattr(suite, info.section), info.defaults, name, value, info.params)
+    settings = _set_in(key, getattr(suite, info.section), info.defaults, name, value, info.hparams_declared)
     return suite.with_changes(**{info.section: settings})
 
 
@@ -208,9 +208,9 @@ def _override_method(suite: Suite, key: str, method: str, name: str, value: Any)
     if name not in info.defaults:
         raise OverrideError(f"--set {key}: method {method!r} has no hyperparameter {name!r}; "
                             f"valid: {', '.join(sorted(info.defaults)) or '(none)'}")
-    values = value if isinstance(value, list) and info.params[name].kind != "list" else [value]
+    values = value if isinstance(value, list) and info.hparams_declared[name].kind != "list" else [value]
     for v in values:
-        _check_value(key, info.params[name], v)
+        _check_value(key, info.hparams_declared[name], v)
     grid = {**suite.hparams.get(method, {}), name: values}
     return suite.with_changes(hparams={**suite.hparams, method: grid})
 

@@ -106,10 +106,10 @@ def _row(config: dict[str, Any], status: str, record: dict[str, Any] | None, fol
         row["error"] = record.get("error")
         metrics = record.get("metrics") or {}
         row.update({k: _cell(v) for k, v in metrics.items() if k not in row and k not in TAIL_COLUMNS})
-        artifacts = record.get("artifacts") or {}
+        files = record.get("artifacts") or {}  # the record's name for the job's output files
         for key in ("samples_png", "inputs_png"):
-            if artifacts.get(key) and (folder / artifacts[key]).exists():
-                row[key] = str(folder / artifacts[key])
+            if files.get(key) and (folder / files[key]).exists():
+                row[key] = str(folder / files[key])
         row["train_s"] = (record.get("timings") or {}).get("train_s")
         row["total_s"] = (record.get("timings") or {}).get("total_s")
         row.update({k: _cell(record.get(k)) for k in RECORD_PROVENANCE})

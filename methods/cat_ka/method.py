@@ -46,7 +46,7 @@ student                  pruned from a teacher-width supernet, weights   fixed s
                          from the teacher (``load_pretrained_weight``,   ``student_init`` ``auto``: GAN
                          ``--restore_pretrained_G_path``)                Compression's weight transfer
                                                                          where it applies (ResNet
-                                                                         family), else scratch
+                                                                         architecture), else scratch
 D / student order        ``inception_distiller.py:179-188                ``d_step`` ``before_g``: the     code
                          optimize_parameters``: backward_D, D step,      same (``after_g``: GAN
                          then backward_G, G step                         Compression's order)

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 import torch
 from torch import nn
 
-from kd_gan_bench.methods.core.schedule_math import by_pairing  # noqa: F401  (its old home; torch-free there)
-from kd_gan_bench.methods.core.plan_checks import StudentPlan, run_plan_check
-from kd_gan_bench.methods.core.declaration import MethodSpec
-from kd_gan_bench.benchmarks.core.registry import METHODS, Need, Param, resolve_settings
-from kd_gan_bench.methods.core.training import Checkpointer, Schedule
+from methods.core.schedule_math import by_pairing  # noqa: F401  (its old home; torch-free there)
+from methods.core.plan_checks import StudentPlan, run_plan_check
+from methods.core.declaration import MethodSpec
+from methods.registry import METHODS, Need, HParam, resolve_settings
+from methods.core.training import Checkpointer, Schedule
 
 if TYPE_CHECKING:  # datasets registers itself through kd_gan_bench.benchmarks.core.registry: import for types only
     from kd_gan_bench.datasets.base import ImageTranslationData
@@ -68,16 +68,12 @@ class TrainOutcome:
     discriminator: nn.Module | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def generator(self) -> nn.Module:
-        """``model``, under the image-to-image name (an A->B generator)."""
-        return self.model
-
 
 class Method(ABC):
     """A registered method. A concrete subclass names its declaration, ``class CRD(Method, spec=SPEC)`` (a
-    :class:`kd_gan_bench.methods.core.declaration.MethodSpec` from its folder's torch-free ``spec.py``), which registers it and
-    gives it its name, families, teacher mode, citation, defaults, declared ``params``, ``needs`` and ``resources``
+    :class:`methods.core.declaration.MethodSpec` from its folder's torch-free ``spec.py``), which registers it and
+    gives it its name, families, teacher mode, citation, defaults, hyperparameter declarations (``hparams_declared``),
+    ``needs`` and ``resources``
     (read from the declaration, never restated), and implements ``train``."""
 
     spec: ClassVar[MethodSpec]
@@ -94,7 +90,7 @@ class Method(ABC):
     #: fake set, or another method's student; the grid adds those jobs and passes their ids as inputs.
     needs: ClassVar[tuple[Need, ...]]
     #: Every hyperparameter's declared type, choices and range (the declaration's, completed by the defaults' types).
-    params: ClassVar[Mapping[str, Param]]
+    hparams_declared: ClassVar[Mapping[str, HParam]]
 
     def __init_subclass__(cls, spec: MethodSpec | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -105,7 +101,7 @@ class Method(ABC):
                              f"got {spec.teacher_mode!r}")
         meta = spec.meta()
         cls.spec, cls.name, cls.family = spec, spec.name, spec.families[0]
-        for key in ("families", "teacher_mode", "citation", "defaults", "resources", "needs", "params"):
+        for key in ("families", "teacher_mode", "citation", "defaults", "resources", "needs", "hparams_declared"):
             setattr(cls, key, meta[key])
         if cls.__doc__ is None:
             cls.__doc__ = spec.summary
@@ -114,8 +110,8 @@ class Method(ABC):
     @classmethod
     def resolve_hparams(cls, overrides: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overridden by ``overrides``; an unknown key or a value of the wrong type (against
-        the declared ``params``) says what is valid."""
-        return resolve_settings(f"method {cls.name!r}", cls.defaults, cls.params, overrides)
+        ``hparams_declared``) says what is valid."""
+        return resolve_settings(f"method {cls.name!r}", cls.defaults, cls.hparams_declared, overrides)
 
     @classmethod
     def check_plan(cls, plan: StudentPlan) -> None:

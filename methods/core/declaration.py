@@ -1,8 +1,8 @@
 """A method's declaration, written once in its own folder, and the discovery of every folder's declaration.
 
 Each method lives in a folder of :mod:`methods` (``methods/crd/``): ``spec.py`` declares it, torch-free, as a
-:class:`MethodSpec` (its summary, citation, task families, teacher mode, defaults, declared ``params``, the other
-jobs' outputs it ``needs``, cluster resources, and its planning, weights and training-plan functions), and
+:class:`MethodSpec` (its summary, citation, task families, teacher mode, defaults, hyperparameter declarations
+(``hparams_declared``), the other jobs' outputs it ``needs``, cluster resources, and its planning, weights and training-plan functions), and
 ``method.py`` holds the class, which reads that declaration (``class CRD(Method, spec=SPEC)``) and restates none
 of it. A folder may also declare an :class:`kd_gan_bench.benchmarks.core.registry.Artifact` (cGAN-KD's fake set) and more than one
 method (``cgan_kd`` and ``cgan_kd+vanilla_kd``).
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from kd_gan_bench.benchmarks.core.registry import ARTIFACTS, METHODS, Artifact, Need, Param, artifact_meta, params_of
+from methods.registry import ARTIFACTS, METHODS, Artifact, Need, HParam, artifact_meta, hparam_declarations
 
 #: The module of a folder that declares its entries; the modules that register them by default.
 SPEC_MODULE, METHOD_MODULE, ARTIFACT_MODULE = "spec", "method", "artifact"
@@ -32,12 +32,12 @@ METHODS_PACKAGE = __name__.rpartition(".core.")[0]
 class MethodSpec:
     """One method's metadata: what ``list``, the grid, the plan and the class all read.
 
-    ``summary`` is the class's docstring's first line when the class has none of its own; ``params``: the
-    declared types, choices and ranges where a default (``None``: the paper's value for the kind of task) does not
-    tell them (the others follow their defaults' types; ``--set`` values are checked against them before anything
-    runs); ``check``: its torch-free planning check, a function of a
-    :class:`kd_gan_bench.methods.core.plan_checks.StudentPlan` that raises ``ValueError`` (``None``: every plan works);
-    ``weights``: a torch-free function of (hyperparameters, paired) naming the :mod:`kd_gan_bench.methods.weights.resolver`
+    ``summary`` is the class's docstring's first line when the class has none of its own; ``hparams_declared``:
+    the hyperparameter declarations (:class:`methods.registry.HParam`: types, choices and ranges) where a default
+    (``None``: the paper's value for the kind of task) does not tell them (the others follow their defaults' types;
+    ``--set`` values are checked against them before anything runs); ``check``: its torch-free planning check, a function of a
+    :class:`methods.core.plan_checks.StudentPlan` that raises ``ValueError`` (``None``: every plan works);
+    ``weights``: a torch-free function of (hyperparameters, paired) naming the :mod:`methods.weights.resolver`
     files its runs read, which ``grid`` fetches before its jobs start; ``plan``: its training plan, a function of a
     :class:`kd_gan_bench.methods.core.plan_specs.JobFacts` (:mod:`kd_gan_bench.methods.core.plan_specs`)."""
 
@@ -48,7 +48,7 @@ class MethodSpec:
     teacher_mode: str
     defaults: Mapping[str, Any]
     plan: Callable[[Any], dict[str, Any]]
-    params: Mapping[str, Param] = field(default_factory=dict)
+    hparams_declared: Mapping[str, HParam] = field(default_factory=dict)
     needs: tuple[Need, ...] = ()
     resources: Mapping[str, Any] = field(default_factory=dict)
     check: Callable[[Any], None] | None = None
@@ -59,7 +59,8 @@ class MethodSpec:
         """The lazy registry entry's metadata (``METHODS.info(name)``)."""
         return {"families": tuple(self.families), "teacher_mode": self.teacher_mode, "summary": self.summary,
                 "citation": self.citation, "defaults": dict(self.defaults), "resources": dict(self.resources),
-                "needs": tuple(self.needs), "params": params_of(self.defaults, self.params), "check": self.check,
+                "needs": tuple(self.needs),
+                "hparams_declared": hparam_declarations(self.defaults, self.hparams_declared), "check": self.check,
                 "weights": self.weights, "plan": self.plan}
 
 

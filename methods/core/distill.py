@@ -7,7 +7,7 @@ method asks for; the student's PatchGAN is updated on real domain-B images vs st
 adapters, projection heads) minimises ``lambda_gan`` x GAN loss + the method's loss terms.
 The student's discriminator starts from the teacher's (GAN Compression's choice) unless
 ``d_init="scratch"``. Every network the loop builds fresh (the student, a fresh discriminator) is initialised
-as ``init`` says: ``normal``, the GAN Compression family's ``init_net`` N(0, 0.02) (the default), or ``pytorch``.
+as ``init`` says: ``normal``, the GAN Compression codebases' ``init_net`` N(0, 0.02) (the default), or ``pytorch``.
 
 ``d_step`` says when the discriminator steps: ``after_g`` (the default, GAN Compression's
 ``ResnetDistiller.optimize_parameters``, distillers/resnet_distiller.py:59-68 at commit 111093fc: backward_D,

@@ -3,8 +3,8 @@ mit-han-lab/gan-compression; Jin et al., CVPR 2021, snap-research/CAT): the stud
 teacher's weights and, on pix2pix, the student's discriminator is a hinge PatchGAN of ndf 128.
 
 * ``student_init``: ``auto`` starts the student from the teacher by GAN Compression's weight transfer
-  (:mod:`kd_gan_bench.methods.networks.weight_transfer`, the code's ``load_pretrained_weight`` with ``--restore_pretrained_G_path``)
-  wherever the code can (teacher and student of one ResNet family and depth), from scratch elsewhere (the
+  (:mod:`methods.networks.weight_transfer`, the code's ``load_pretrained_weight`` with ``--restore_pretrained_G_path``)
+  wherever the code can (teacher and student of one ResNet architecture and depth), from scratch elsewhere (the
   U-Net, a ResNet teacher with a mobile student); ``teacher`` demands the transfer (refused at planning where it
   cannot apply, :func:`kd_gan_bench.methods.core.plan_checks.gan_compression_student`); ``scratch`` never transfers.
 * ``gan_mode`` and ``ndf`` of the student's discriminator: ``None`` = the code's, hinge and ndf 128 for pix2pix

@@ -37,11 +37,11 @@ def dcd_recipe(hp: Mapping[str, Any], recipe: Mapping[str, Any], paired: bool) -
     return {**recipe, **chosen, "init": hp["init"]}
 
 
-def omgd_weights(hp: Mapping[str, Any], paired: bool, family: str) -> dict[str, float]:
+def omgd_weights(hp: Mapping[str, Any], paired: bool, architecture: str) -> dict[str, float]:
     """The loss weights, ``lambda_cd``'s ``None`` filled with the code's value for this kind of task."""
     cd = hp["lambda_cd"]
     if cd is None:
-        cd = (1e1 if family == "unet" else 1e2) if paired else 5e2
+        cd = (1e1 if architecture == "unet" else 1e2) if paired else 5e2
     return {"ssim": float(hp["lambda_ssim"]), "style": float(hp["lambda_style"]),
             "feature": float(hp["lambda_feature"]), "tv": float(hp["lambda_tv"]), "cd": float(cd)}
 

@@ -121,7 +121,7 @@ GAN_MODES = (None, "lsgan", "vanilla", "hinge")
 def transfer_problem(teacher_spec: Mapping[str, Any], student_spec: Mapping[str, Any]) -> str | None:
     """Why the teacher's weights cannot initialise the student (GAN Compression's conditions), or None."""
     if teacher_spec["arch"] != student_spec["arch"] or student_spec["arch"] not in TRANSFERABLE:
-        return (f"weight transfer needs teacher and student of one ResNet family ({', '.join(TRANSFERABLE)}), "
+        return (f"weight transfer needs teacher and student of one ResNet architecture ({', '.join(TRANSFERABLE)}), "
                 f"got {teacher_spec['arch']} -> {student_spec['arch']}")
     depth = [spec.get("n_blocks", 9) for spec in (teacher_spec, student_spec)]
     width = [spec.get("ngf", 64) for spec in (teacher_spec, student_spec)]
@@ -204,41 +204,41 @@ def check_buildable(spec: Mapping[str, Any]) -> None:
                          f"{', '.join(sorted(valid))}")
 
 
-#: OMGD's generator families (its channel distillation and deeper teacher are defined per family).
-OMGD_FAMILIES = {**{arch: "resnet" for arch in RESNETS}, **{arch: "unet" for arch in UNETS}}
+#: OMGD's generator architectures (its channel distillation and deeper teacher are defined per architecture).
+OMGD_ARCHITECTURES = {**{arch: "resnet" for arch in RESNETS}, **{arch: "unet" for arch in UNETS}}
 SSIM_PADDINGS = ("zeros", "reflect")
 DEEP_TEACHER_CHOICES = ("auto", "none")
 
 
-def network_family(spec: Mapping[str, Any], role: str) -> str:
+def network_architecture(spec: Mapping[str, Any], role: str) -> str:
     """``resnet`` or ``unet``; any other network is an error naming the ones OMGD serves."""
-    family = OMGD_FAMILIES.get(str(spec.get("arch")))
-    if family is None:
+    architecture = OMGD_ARCHITECTURES.get(str(spec.get("arch")))
+    if architecture is None:
         raise ValueError(f"omgd cannot use a {role} {spec.get('arch')!r}: its channel distillation and deep teacher "
-                         f"are defined for {', '.join(sorted(OMGD_FAMILIES))}")
-    return family
+                         f"are defined for {', '.join(sorted(OMGD_ARCHITECTURES))}")
+    return architecture
 
 
 DEEP_TEACHERS = {"resnet": "mobile_resnet_deepest_generator", "unet": "unet_deepest_generator"}
 
 
 def omgd_teacher_specs(hp: Mapping[str, Any], teacher_spec: Mapping[str, Any], student_spec: Mapping[str, Any],
-                       paired: bool, family: str) -> list[dict[str, Any]]:
+                       paired: bool, architecture: str) -> list[dict[str, Any]]:
     """OMGD's wide teacher (the suite's, ``teacher_arch`` replacing its arch) and, for paired tasks, the deep one."""
     wide = {k: v for k, v in teacher_spec.items() if k != "checkpoint"}
     if hp["teacher_arch"] is not None:
         wide["arch"] = hp["teacher_arch"]
-    if network_family(wide, "teacher") != family:
+    if network_architecture(wide, "teacher") != architecture:
         raise ValueError(f"omgd's wide teacher {wide['arch']!r} and student {student_spec['arch']!r} are of "
-                         f"different families: channel distillation pairs layers of one family; set teacher.arch or "
-                         f"omgd.teacher_arch to the student's family")
+                         f"different architectures: channel distillation pairs layers of one architecture; set "
+                         f"teacher.arch or omgd.teacher_arch to the student's architecture")
     rate = float(hp["teacher_dropout"])
     wide["dropout"] = rate
     specs = [wide]
     if paired and hp["deep_teacher"] == "auto":
         depth = {k: student_spec[k] for k in ("n_blocks", "num_downs", "norm") if k in student_spec}
         ngf = hp["deep_teacher_ngf"] or student_spec.get("ngf", 64)
-        specs.append({"arch": DEEP_TEACHERS[family], "ngf": int(ngf), "dropout": rate, **depth})
+        specs.append({"arch": DEEP_TEACHERS[architecture], "ngf": int(ngf), "dropout": rate, **depth})
     return specs
 
 

@@ -31,7 +31,7 @@ DEFAULT_INIT = "pytorch_default"
 NORMAL_INIT = "normal(0, 0.02)"
 #: How a classifier initialises itself (:class:`kd_gan_bench.methods.networks.classifiers.LabelledNet`, RepDistiller's).
 CLASSIFIER_INIT = "kaiming_normal fan_out convs, BN 1/0, fc N(0, 0.01)"
-#: VGG16's input: (x + 1) / 2 without ImageNet mean/std (the GAN Compression family's ``utils/vgg_feature.py``).
+#: VGG16's input: (x + 1) / 2 without ImageNet mean/std (the GAN Compression codebases' ``utils/vgg_feature.py``).
 VGG_UNIT = "unit: (x + 1) / 2, no ImageNet mean/std"
 
 
@@ -55,7 +55,7 @@ class JobFacts:
 
 def init_of(settings: Mapping[str, Any]) -> str:
     """The init a method's ``init`` hyperparameter (or the recipe's) names: ``normal`` is the GAN Compression
-    family's ``init_net`` N(0, 0.02); ``pytorch`` or none, PyTorch's layer defaults."""
+    codebases' ``init_net`` N(0, 0.02); ``pytorch`` or none, PyTorch's layer defaults."""
     return NORMAL_INIT if settings.get("init") == "normal" else DEFAULT_INIT
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from kd_gan_bench.methods.networks.network_spec import INITS, NORMS
-from kd_gan_bench.benchmarks.core.registry import Param
+from methods.networks.network_spec import INITS, NORMS
+from methods.registry import HParam
 
 RECIPE_DEFAULTS: Mapping[str, Any] = {
     "gan_mode": "auto",         # auto: vanilla for pix2pix, lsgan for CycleGAN
@@ -22,12 +22,12 @@ RECIPE_DEFAULTS: Mapping[str, Any] = {
 #: The GAN losses :func:`kd_gan_bench.methods.core.training.gan_loss` computes.
 GAN_MODES = ("lsgan", "vanilla", "hinge")
 #: Declared types and valid values of the recipe settings, checked by ``--set recipe.<key>=...`` at plan time.
-RECIPE_PARAMS: Mapping[str, Param] = {
-    "gan_mode": Param("str", choices=("auto", *GAN_MODES)),
-    "d_norm": Param("str", choices=("auto", *NORMS)),
-    "init": Param("str", choices=INITS),
-    "pool_size": Param("int", low=0),  # ndf, d_layers: checked with the task's size by the network checks
-    **{k: Param("float", low=0.0) for k in ("lambda_l1", "lambda_cycle", "lambda_identity")},
+RECIPE_HPARAMS: Mapping[str, HParam] = {
+    "gan_mode": HParam("str", choices=("auto", *GAN_MODES)),
+    "d_norm": HParam("str", choices=("auto", *NORMS)),
+    "init": HParam("str", choices=INITS),
+    "pool_size": HParam("int", low=0),  # ndf, d_layers: checked with the task's size by the network checks
+    **{k: HParam("float", low=0.0) for k in ("lambda_l1", "lambda_cycle", "lambda_identity")},
 }
 
 

@@ -2,12 +2,12 @@
 :mod:`kd_gan_bench.methods.crd.method`)."""
 from __future__ import annotations
 
-from kd_gan_bench.methods.core.declaration import MethodSpec
-from kd_gan_bench.methods.core.plan_checks import online_teacher_weights
-from kd_gan_bench.methods.core.settings import ONLINE_NETWORK_DEFAULTS, ONLINE_PARAMS, SCHEDULE_DEFAULTS, WEIGHT
-from kd_gan_bench.methods.crd.checks import check
-from kd_gan_bench.methods.crd.plan import crd_plan
-from kd_gan_bench.benchmarks.core.registry import Param
+from methods.core.declaration import MethodSpec
+from methods.core.plan_checks import online_teacher_weights
+from methods.core.settings import ONLINE_NETWORK_DEFAULTS, ONLINE_HPARAMS, SCHEDULE_DEFAULTS, WEIGHT
+from methods.crd.checks import check
+from methods.crd.plan import crd_plan
+from methods.registry import HParam
 
 SPEC = MethodSpec(
     name="crd", families=("i2i",), teacher_mode="online",
@@ -19,6 +19,6 @@ SPEC = MethodSpec(
               "lambda_style": None, "lambda_feature": None, "lambda_gan": None,
               **SCHEDULE_DEFAULTS, "teacher_arch": None,
               "vgg_input": "unit", "vgg_weights": None, **ONLINE_NETWORK_DEFAULTS},
-    params={**ONLINE_PARAMS, **{k: WEIGHT for k in ("lambda_row", "lambda_column", "lambda_patch")},
-            "patch_size": Param("int", optional=True, low=1), "vgg_input": Param("str", choices=("unit", "imagenet"))},
+    hparams_declared={**ONLINE_HPARAMS, **{k: WEIGHT for k in ("lambda_row", "lambda_column", "lambda_patch")},
+            "patch_size": HParam("int", optional=True, low=1), "vgg_input": HParam("str", choices=("unit", "imagenet"))},
     check=check, weights=online_teacher_weights, plan=crd_plan)

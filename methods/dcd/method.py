@@ -17,8 +17,8 @@ The GAN term is judged on ``gan_on``: ``teacher_output`` (the default, CycleGAN'
 so the term is logged but gives the student no gradient) or ``student`` (its evident intent).
 
 Collaborative adversarial training: the teacher generator and discriminator are trained from
-scratch inside this job, interleaved with the student (CRD's :class:`kd_gan_bench.methods.core.online_teacher.OnlineTeacher`: the
-same OMGD-family loop), and the discriminator that judges and describes the student is the live,
+scratch inside this job, interleaved with the student (CRD's :class:`methods.core.online_teacher.OnlineTeacher`: the
+same loop as OMGD's code), and the discriminator that judges and describes the student is the live,
 still-learning one; it is never updated by the student's loss. pix2pix: each iteration one teacher
 step (D, then G) and one student step; CycleGAN: windows of teacher training, the best teacher so
 far is loaded, then ``n_dis`` student steps per teacher step (OMGD's ``cycleganbest`` loop).
@@ -255,7 +255,7 @@ class DCD(Method, spec=SPEC):
         t_shapes = _channels(teacher, dcd_points(teacher), size, device)
         if set(s_shapes) != set(t_shapes) or any(s_shapes[k][1:] != t_shapes[k][1:] for k in s_shapes):
             raise ValueError(f"dcd needs student and teacher layers of the same names and sizes; student "
-                             f"{s_shapes}, teacher {t_shapes} (use a student of the teacher's family)")
+                             f"{s_shapes}, teacher {t_shapes} (use a student of the teacher's architecture)")
         mode = hp["teacher_connector"] or ("trained" if paired else "frozen")
         in_channels = next(m for m in net_d.modules() if isinstance(m, nn.Conv2d)).in_channels
         return Connectors({k: v[0] for k, v in t_shapes.items()}, {k: v[0] for k, v in s_shapes.items()},

@@ -2,11 +2,11 @@
 :mod:`kd_gan_bench.methods.dcd.method`)."""
 from __future__ import annotations
 
-from kd_gan_bench.methods.core.declaration import MethodSpec
-from kd_gan_bench.methods.core.plan_checks import online_teacher_weights
-from kd_gan_bench.methods.core.settings import GAN_MODE, NDF, ONLINE_NETWORK_DEFAULTS, ONLINE_PARAMS, SCHEDULE_DEFAULTS
-from kd_gan_bench.methods.dcd.plan import dcd_plan
-from kd_gan_bench.benchmarks.core.registry import Param
+from methods.core.declaration import MethodSpec
+from methods.core.plan_checks import online_teacher_weights
+from methods.core.settings import GAN_MODE, NDF, ONLINE_NETWORK_DEFAULTS, ONLINE_HPARAMS, SCHEDULE_DEFAULTS
+from methods.dcd.plan import dcd_plan
+from methods.registry import HParam
 
 SPEC = MethodSpec(
     name="dcd", families=("i2i",), teacher_mode="online",
@@ -16,6 +16,6 @@ SPEC = MethodSpec(
     defaults={"lambda_dcd": None, "lambda_style": None, "lambda_feature": None, "lambda_gan": None,
               "teacher_connector": None, "gan_on": "teacher_output", "gan_mode": None, "ndf": None, "d_norm": None,
               **SCHEDULE_DEFAULTS, "vgg_weights": None, **ONLINE_NETWORK_DEFAULTS},
-    params={**ONLINE_PARAMS, "gan_on": Param("str", choices=("teacher_output", "student")), "gan_mode": GAN_MODE,
-            "ndf": NDF, "d_norm": Param("str", optional=True, choices=("batch", "instance"))},
+    hparams_declared={**ONLINE_HPARAMS, "gan_on": HParam("str", choices=("teacher_output", "student")), "gan_mode": GAN_MODE,
+            "ndf": NDF, "d_norm": HParam("str", optional=True, choices=("batch", "instance"))},
     weights=online_teacher_weights, plan=dcd_plan)

@@ -19,7 +19,7 @@ distilled layers       base_resnet_distiller.py: model.9/12/15/18  ResNet: same;
                                                                    and 3 up levels                  mapping
 adapters, loss         1x1 conv student -> teacher width, MSE      same                             the code's
 weights                distill.sh: 0.01 / 10 (CycleGAN), 1 / 100   same (``None``)                  the code's
-student init           distill.sh: load_pretrained_weight          ``student_init=auto``: the same  U-Net / mixed families:
+student init           distill.sh: load_pretrained_weight          ``student_init=auto``: the same  U-Net / mixed architectures:
                        (restore_pretrained_G_path)                 where it applies, else scratch   no transfer in the code
 pix2pix GAN            distill_options.py: hinge, ndf 128          ``gan_mode``/``ndf`` None: same  the code's
 student D init         restore_D_path: the teacher's D             the teacher's D if it has the    ndf 128 vs the suite's

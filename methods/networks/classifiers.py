@@ -1,4 +1,4 @@
-"""Classifiers and regressors for 32x32 (CIFAR-style) inputs, the families cGAN-KD distils between.
+"""Classifiers and regressors for 32x32 (CIFAR-style) inputs, the architectures cGAN-KD distils between.
 
 The architectures follow RepDistiller (HobbitLong/RepDistiller, the code base of CRD, Tian et al.
 ICLR 2020), which cGAN-KD (Ding et al., arXiv 2104.03164) uses for its CIFAR-100 experiments:
@@ -13,7 +13,7 @@ ICLR 2020), which cGAN-KD (Ding et al., arXiv 2104.03164) uses for its CIFAR-100
   blocks, max-pooling after the first four, global average pooling, one linear layer.
   Presets ``vgg8`` (one conv per block), ``vgg11`` (VGG's configuration A: 1, 1, 2, 2, 2) and ``vgg13`` (two).
   cGAN-KD's UTKFace filtering network is a VGG-11 (its ``UTKFace/models/vgg.py``); that one ends in a
-  three-layer MLP head with a ReLU output, ours in the family's pooled linear head.
+  three-layer MLP head with a ReLU output, ours in the architecture's pooled linear head.
 * ``cifar_densenet`` (Huang et al., CVPR 2017, the CIFAR variant of kuangliu/pytorch-cifar that cGAN-KD's
   ``make_fake_datasets/models/densenet.py`` uses): a 3x3 stem of 2k channels, four dense blocks of
   bottleneck layers (BN-ReLU-1x1 conv to 4k, BN-ReLU-3x3 conv to k, concatenated), transitions

@@ -84,9 +84,10 @@ class MobileResnetBlock(nn.Module):
         return x + self.conv_block(x)
 
 
-class _ResnetFamily(nn.Module):
-    """c7s1-ngf, two stride-2 downsamplings, ``n_blocks`` residual blocks at 4*ngf, two
-    stride-2 transposed convolutions, c7s1-3, tanh (Johnson et al.; CycleGAN's generator)."""
+class _ResnetArchitecture(nn.Module):
+    """The ResNet architecture the plain and mobile generators share: c7s1-ngf, two stride-2 downsamplings,
+    ``n_blocks`` residual blocks at 4*ngf, two stride-2 transposed convolutions, c7s1-3, tanh (Johnson et al.;
+    CycleGAN's generator)."""
 
     block_type: type[nn.Module] = ResnetBlock
 
@@ -130,12 +131,12 @@ class _ResnetFamily(nn.Module):
 
 
 @NETWORKS.register("resnet_generator")
-class ResnetGenerator(_ResnetFamily):
+class ResnetGenerator(_ResnetArchitecture):
     """CycleGAN ResNet generator (``resnet_9blocks`` at n_blocks=9): 11.38M params, 56.8G MACs at ngf 64, 256x256."""
 
 
 @NETWORKS.register("mobile_resnet_generator")
-class MobileResnetGenerator(_ResnetFamily):
+class MobileResnetGenerator(_ResnetArchitecture):
     """ResNet generator with depthwise-separable residual blocks (GAN Compression / OMGD / CRD students)."""
 
     block_type = MobileResnetBlock

@@ -1,6 +1,6 @@
 """Weight initialisation of freshly built networks.
 
-pytorch-CycleGAN-and-pix2pix and the GAN Compression family (gan-compression, OMGD, DCD, CAT, CRD) pass every
+pytorch-CycleGAN-and-pix2pix and the GAN Compression codebases (gan-compression, OMGD, DCD, CAT, CRD) pass every
 generator and discriminator through ``init_net`` (``models/networks.py``: ``init_type`` normal, ``init_gain``
 0.02): the weight of every convolution (transposed too) and linear layer drawn from N(0, 0.02) and its bias set
 to 0, the weight of every BatchNorm drawn from N(1, 0.02) and its bias set to 0. ``"pytorch"`` keeps PyTorch's

@@ -13,7 +13,7 @@ input channels the previous layer kept), so the student's channels are a subset 
 * a depthwise-separable convolution (mobile blocks) keeps the depthwise filters of the kept input
   channels, then transfers its pointwise convolution.
 
-As in the code, it applies to two generators of the same ResNet family (plain or mobile) and depth.
+As in the code, it applies to two generators of the same ResNet architecture (plain or mobile) and depth.
 Where the code has only parameter-free instance norms, a batch norm of ours takes the kept channels'
 affine parameters and running statistics (our extension: the code never meets one).
 """
@@ -85,7 +85,7 @@ def _block(src: nn.Module, dst: nn.Module, in_index: torch.Tensor) -> torch.Tens
 
 @torch.no_grad()
 def transfer_weights(teacher: nn.Module, student: nn.Module) -> None:
-    """Initialise ``student`` from ``teacher`` (two generators of one ResNet family, see the module docstring)."""
+    """Initialise ``student`` from ``teacher`` (two generators of one ResNet architecture, see the module docstring)."""
     index: Index = None
     for src, dst in zip(teacher.model, student.model):
         if isinstance(src, nn.Conv2d):

@@ -2,15 +2,15 @@
 method trains (:mod:`kd_gan_bench.methods.core.plan_checks`)."""
 from __future__ import annotations
 
-from kd_gan_bench.methods.core.plan_checks import (DEEP_TEACHER_CHOICES, SSIM_PADDINGS, StudentPlan, check_schedule_hparams,
-                                      network_family)
+from methods.core.plan_checks import (DEEP_TEACHER_CHOICES, SSIM_PADDINGS, StudentPlan, check_schedule_hparams,
+                                      network_architecture)
 
 
 def check(plan: StudentPlan) -> None:
-    """OMGD: teacher and student of one generator family, and valid settings."""
-    family = network_family(plan.student, "student")
-    if network_family(plan.teacher, "teacher") != family:
-        raise ValueError(f"omgd needs teacher and student of one family (ResNet or U-Net) for its channel "
+    """OMGD: teacher and student of one generator architecture, and valid settings."""
+    architecture = network_architecture(plan.student, "student")
+    if network_architecture(plan.teacher, "teacher") != architecture:
+        raise ValueError(f"omgd needs teacher and student of one architecture (ResNet or U-Net) for its channel "
                          f"distillation; got teacher {plan.teacher['arch']!r}, student {plan.student['arch']!r}")
     hp = plan.hparams
     if hp["ssim_padding"] not in SSIM_PADDINGS:

@@ -67,16 +67,16 @@ from kd_gan_bench.methods.core.distill import feature_shapes
 from kd_gan_bench.methods.core.loss_weights import omgd_weights
 from kd_gan_bench.methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
                                              tv_sum)
-from kd_gan_bench.methods.networks.build import build_network
-from kd_gan_bench.methods.omgd.teachers import MultiTeacher
-from kd_gan_bench.methods.core.plan_checks import network_family, omgd_teacher_specs, online_student_spec, uses_vgg16
-from kd_gan_bench.methods.core.perceptual import VGG16Features, style_loss
-from kd_gan_bench.methods.core.recipes import recipe_sampler, resolve_recipe
-from kd_gan_bench.methods.core.training import TrainingState, adam, linear_decay, run_steps, tap_features
+from methods.networks.build import build_network
+from methods.omgd.teachers import MultiTeacher
+from methods.core.plan_checks import network_architecture, omgd_teacher_specs, online_student_spec, uses_vgg16
+from methods.core.perceptual import VGG16Features, style_loss
+from methods.core.recipes import recipe_sampler, resolve_recipe
+from methods.core.training import TrainingState, adam, linear_decay, run_steps, tap_features
 
-def cd_layers(net: nn.Module, family: str) -> dict[str, str]:
+def cd_layers(net: nn.Module, architecture: str) -> dict[str, str]:
     """OMGD's channel-distillation layers of a generator: {name: module path}."""
-    if family == "unet":
+    if architecture == "unet":
         return {f"cd{i}": path for i, path in enumerate(UNET_CD_LAYERS)}
     return dict(net.distill_points())
 
@@ -111,9 +111,9 @@ class OMGD(Method, spec=SPEC):
     def train(self, setup: TrainSetup) -> TrainOutcome:
         hp, paired, device = setup.hparams, setup.data.paired, setup.device
         self.check_setup(setup)
-        family = network_family(setup.student_spec, "student")
-        specs = omgd_teacher_specs(hp, setup.teacher_spec, setup.student_spec, paired, family)
-        weights = omgd_weights(hp, paired, family)
+        architecture = network_architecture(setup.student_spec, "student")
+        specs = omgd_teacher_specs(hp, setup.teacher_spec, setup.student_spec, paired, architecture)
+        weights = omgd_weights(hp, paired, architecture)
         torch.manual_seed(setup.seed)
         gen = torch.Generator().manual_seed(setup.seed)
         sampler = recipe_sampler(setup, gen)
@@ -121,8 +121,8 @@ class OMGD(Method, spec=SPEC):
         plan = plan_schedule(hp, setup.data, setup.schedule, "omgd")
         n_dis, schedule = plan.n_dis, plan.student
         if paired:
-            n_share = int(hp["n_share"] if hp["n_share"] is not None else (5 if family == "unet" else 3))
-            d_norm = hp["d_norm"] or specs[0].get("norm", "batch" if family == "unet" else "instance")
+            n_share = int(hp["n_share"] if hp["n_share"] is not None else (5 if architecture == "unet" else 3))
+            d_norm = hp["d_norm"] or specs[0].get("norm", "batch" if architecture == "unet" else "instance")
             teachers = MultiTeacher(specs, hp, n_share, d_norm, n_dis, schedule, device)
             wide = teachers.generators[0]
         else:
@@ -131,7 +131,7 @@ class OMGD(Method, spec=SPEC):
                                      vgg)
             wide = teachers.source
         student = build_network(online_student_spec(hp, setup.student_spec), hp["init"]).to(device)
-        s_points, t_points = cd_layers(student, family), cd_layers(wide, family)
+        s_points, t_points = cd_layers(student, architecture), cd_layers(wide, architecture)
         adaptors = self._adaptors(student, wide, s_points, t_points, setup, gen) if weights["cd"] else nn.ModuleDict()
         opt_s = adam(list(student.parameters()) + list(adaptors.parameters()), schedule)
         t_modules, t_optimizers, t_schedulers, t_extras = teachers.state_parts()

@@ -11,4 +11,4 @@ def check(plan: StudentPlan) -> None:
     if shapes["student"][-2:] != shapes["teacher"][-2:]:
         raise ValueError(f"method 'reko' pairs student and teacher features position by position, but its layer "
                          f"is {tuple(shapes['student'][-2:])} in the student and {tuple(shapes['teacher'][-2:])} "
-                         f"in the teacher at {plan.size}x{plan.size}: use networks of one family and depth")
+                         f"in the teacher at {plan.size}x{plan.size}: use networks of one architecture and depth")

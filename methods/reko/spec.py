@@ -2,11 +2,11 @@
 :mod:`kd_gan_bench.methods.reko.method`)."""
 from __future__ import annotations
 
-from kd_gan_bench.methods.core.declaration import MethodSpec
-from kd_gan_bench.methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
-from kd_gan_bench.benchmarks.core.registry import Param
-from kd_gan_bench.methods.reko.checks import check
-from kd_gan_bench.methods.reko.plan import reko_plan
+from methods.core.declaration import MethodSpec
+from methods.core.settings import LOOP_DEFAULTS, LOOP_HPARAMS
+from methods.registry import HParam
+from methods.reko.checks import check
+from methods.reko.plan import reko_plan
 
 SPEC = MethodSpec(
     name="reko", families=("i2i",), teacher_mode="pretrained",
@@ -16,4 +16,4 @@ SPEC = MethodSpec(
              "2205.12451 (attention and contrastive construction reconstructed from the abstract)",
     defaults={**LOOP_DEFAULTS, "lambda_recon": None, "lambda_nce": 1.0, "layer": "auto", "attention": "l2",
               "num_patches": 64, "tau": 0.07},
-    params={**LOOP_PARAMS, "attention": Param("str", choices=("l2", "l1"))}, check=check, plan=reko_plan)
+    hparams_declared={**LOOP_HPARAMS, "attention": HParam("str", choices=("l2", "l1"))}, check=check, plan=reko_plan)

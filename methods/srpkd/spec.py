@@ -2,10 +2,10 @@
 :mod:`kd_gan_bench.methods.srpkd.method`)."""
 from __future__ import annotations
 
-from kd_gan_bench.methods.core.declaration import MethodSpec
-from kd_gan_bench.methods.core.settings import LOOP_DEFAULTS, LOOP_PARAMS
-from kd_gan_bench.methods.srpkd.checks import check
-from kd_gan_bench.methods.srpkd.plan import srpkd_plan
+from methods.core.declaration import MethodSpec
+from methods.core.settings import LOOP_DEFAULTS, LOOP_HPARAMS
+from methods.srpkd.checks import check
+from methods.srpkd.plan import srpkd_plan
 
 SPEC = MethodSpec(
     name="srpkd", families=("i2i",), teacher_mode="pretrained",
@@ -14,4 +14,4 @@ SPEC = MethodSpec(
     citation="Li, Jiang, Aarabi, Semantic Relation Preserving Knowledge Distillation for Image-to-Image Translation, "
              "ECCV 2020 workshops, arXiv 2104.15082 (relation matrix reconstructed from the abstract)",
     defaults={**LOOP_DEFAULTS, "lambda_recon": None, "lambda_relation": 10.0, "layer": "auto", "max_side": 32},
-    params=LOOP_PARAMS, check=check, plan=srpkd_plan)
+    hparams_declared=LOOP_HPARAMS, check=check, plan=srpkd_plan)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from kd_gan_bench.methods.core.declaration import MethodSpec
-from kd_gan_bench.methods.core.plan_specs import labelled_plan
-from kd_gan_bench.methods.core.settings import LABELLED_DEFAULTS, LABELLED_PARAMS
+from methods.core.declaration import MethodSpec
+from methods.core.plan_specs import labelled_plan
+from methods.core.settings import LABELLED_DEFAULTS, LABELLED_HPARAMS
 
 #: Hinton KD's temperature and the weights of its KL and label terms (cGAN-KD + KD reuses them).
 KD_DEFAULTS: Mapping[str, Any] = {"kd_T": 4.0, "kd_weight": 0.9, "label_weight": 0.1}
@@ -16,4 +16,4 @@ SPEC = MethodSpec(
     summary="Hinton KD: weighted CE + T^2 x KL to the teacher's softened outputs (MSE to its prediction for "
             "regression).",
     citation="Hinton, Vinyals & Dean, Distilling the Knowledge in a Neural Network, NIPS DL Workshop 2015",
-    defaults={**LABELLED_DEFAULTS, **KD_DEFAULTS}, params=LABELLED_PARAMS, plan=labelled_plan)
+    defaults={**LABELLED_DEFAULTS, **KD_DEFAULTS}, hparams_declared=LABELLED_HPARAMS, plan=labelled_plan)

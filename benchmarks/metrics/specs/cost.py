@@ -4,7 +4,7 @@ from __future__ import annotations
 from kd_gan_bench.benchmarks.metrics import describe_metric
 
 for _name, _label, _hib, _unit, _fmt, _text in (
-    ("params", "Params (M)", False, "M", "{:.3f}", "trainable + buffer-free parameters of the generator, millions"),
+    ("params", "Params (M)", False, "M", "{:.3f}", "trainable + buffer-free parameters of the model, millions"),
     ("macs", "MACs (G)", False, "G", "{:.3f}",
      "multiply-accumulates of one forward at the task resolution, literature convention (torchprofile)"),
     ("latency_ms", "Latency (ms)", False, "ms", "{:.2f}", "median batch-1 forward time after warm-up"),
