@@ -1,7 +1,7 @@
 """Every registered image-to-image method, on every generator architecture it supports, behaves as a method.
 
 Parametrized over the ``METHODS`` registry (methods registered later are tested without a new test)
-x the generator architectures of :mod:`methods.networks.generators` (ResNet, mobile ResNet, U-Net). A
+x the generator architectures of :mod:`kd_gan_bench.methods.networks.generators` (ResNet, mobile ResNet, U-Net). A
 method either trains one step on tiny paired images (32 px, teacher ngf 8, student ngf 4) or refuses
 the networks in its planning check (:meth:`Method.check_plan`); then:
 

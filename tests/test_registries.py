@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-import methods
-from benchmarks import slurm
-from benchmarks.families import FAMILIES, load_object
-from benchmarks.metrics import METRICS
-from benchmarks.run import main
-from benchmarks.suites import SUITES
-from datasets import TASKS
-from methods import ARTIFACTS, METHODS, NETWORKS
-from methods.core.declaration import MethodSpec, declare_folders, folder_entries, spec_folders
-from methods.registry import hparam_of
+import kd_gan_bench.methods
+from kd_gan_bench.benchmarks.execution import slurm
+from kd_gan_bench.benchmarks.families.families import FAMILIES, load_object
+from kd_gan_bench.benchmarks.metrics import METRICS
+from kd_gan_bench.benchmarks.cli.main import main
+from kd_gan_bench.benchmarks.planning.suites import SUITES
+from kd_gan_bench.datasets import TASKS
+from kd_gan_bench.methods import ARTIFACTS, METHODS, NETWORKS
+from kd_gan_bench.methods.core.declaration import MethodSpec, declare_folders, folder_entries, spec_folders
+from kd_gan_bench.benchmarks.core.registry import hparam_of
 
 try:
     from tests.cli_helpers import REPO

@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from benchmarks.families import FAMILIES, Family
-from benchmarks.metrics import MetricInputs, metric
-from benchmarks.suite_base import Suite, register_suite
-from datasets.registry import register_task
-from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import JobFacts
-from methods.registry import METHODS, NETWORKS, HParam
+from kd_gan_bench.benchmarks.families.families import FAMILIES, Family
+from kd_gan_bench.benchmarks.metrics import MetricInputs, metric
+from kd_gan_bench.benchmarks.planning.suite_base import Suite, register_suite
+from kd_gan_bench.datasets.registry import register_task
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.plan_specs import JobFacts
+from kd_gan_bench.benchmarks.core.registry import METHODS, NETWORKS, HParam
 
 FAMILY = "denoising"
 TASK = "toy_denoise"

@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from methods.core.recipe_settings import RECIPE_DEFAULTS, RECIPE_HPARAMS
-from methods.registry import HParam, Registry
+from kd_gan_bench.methods.core.recipe_settings import RECIPE_DEFAULTS, RECIPE_HPARAMS
+from kd_gan_bench.benchmarks.core.registry import HParam, Registry
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,9 @@ for _family in (
            recipe_defaults=RECIPE_DEFAULTS, recipe_declared=RECIPE_HPARAMS,
            metrics=("fid", "kid"), by_pairing=True, calibrated=True, baselines=("scratch", "output_kd"),
            schedule_declared=_I2I_SCHEDULE),
-    *(Family(name, description, job="benchmarks.labelled_jobs:run_labelled_job",
-             data="datasets.labelled:LabelledImageData", teacher_plan="methods.core.plan_specs:labelled_plan",
-             schedule="methods.core.labelled_training:SGDSchedule", schedule_defaults=_SGD_DEFAULTS, metrics=(metric,),
+    *(Family(name, description, job="kd_gan_bench.benchmarks.families.labelled_jobs:run_labelled_job",
+             data="kd_gan_bench.datasets.labelled:LabelledImageData", teacher_plan="kd_gan_bench.methods.core.plan_specs:labelled_plan",
+             schedule="kd_gan_bench.methods.core.labelled_training:SGDSchedule", schedule_defaults=_SGD_DEFAULTS, metrics=(metric,),
              baselines=("nokd", "vanilla_kd"), schedule_declared=_SGD_SCHEDULE, reported_as=reported_as)
       for name, description, metric, reported_as in (
           ("classification", "image classification (cGAN-KD's CIFAR / Tiny-ImageNet setting)", "accuracy", "cls"),

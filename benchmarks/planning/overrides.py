@@ -24,13 +24,13 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from benchmarks.families import FAMILIES
-from benchmarks.suites import EVALUATION_DEFAULTS, SUITES, Suite
-from benchmarks.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
-from datasets import TASKS
-from methods import ARTIFACTS, METHODS, NETWORKS
-from methods.networks.network_spec import network_args
-from methods.registry import HParam, hparam_of
+from kd_gan_bench.benchmarks.families.families import FAMILIES
+from kd_gan_bench.benchmarks.planning.suites import EVALUATION_DEFAULTS, SUITES, Suite
+from kd_gan_bench.benchmarks.families.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
+from kd_gan_bench.datasets import TASKS
+from kd_gan_bench.methods import ARTIFACTS, METHODS, NETWORKS
+from kd_gan_bench.methods.networks.network_spec import network_args
+from kd_gan_bench.benchmarks.core.registry import HParam, hparam_of
 
 
 class OverrideError(ValueError):

@@ -2,11 +2,11 @@
 :mod:`kd_gan_bench.methods.cat_ka.method`)."""
 from __future__ import annotations
 
-from methods.cat_ka.checks import check
-from methods.cat_ka.plan import cat_ka_plan
-from methods.core.declaration import MethodSpec
-from methods.core.settings import GC_STUDENT_HPARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS
-from methods.registry import HParam
+from kd_gan_bench.methods.cat_ka.checks import check
+from kd_gan_bench.methods.cat_ka.plan import cat_ka_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import GC_STUDENT_HPARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS
+from kd_gan_bench.benchmarks.core.registry import HParam
 
 SPEC = MethodSpec(
     name="cat_ka", families=("i2i",), teacher_mode="pretrained",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.cgan_kd.plan import cgan_kd_plan, fake_set_plan
-from methods.cgan_kd.settings import FAKESET_DEFAULTS, FILTER_NETS
-from methods.core.declaration import MethodSpec
-from methods.core.settings import LABELLED_DEFAULTS, LABELLED_HPARAMS
-from methods.registry import Artifact, Need, HParam
-from methods.vanilla_kd.spec import KD_DEFAULTS
+from kd_gan_bench.methods.cgan_kd.plan import cgan_kd_plan, fake_set_plan
+from kd_gan_bench.methods.cgan_kd.settings import FAKESET_DEFAULTS, FILTER_NETS
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import LABELLED_DEFAULTS, LABELLED_HPARAMS
+from kd_gan_bench.benchmarks.core.registry import Artifact, Need, HParam
+from kd_gan_bench.methods.vanilla_kd.spec import KD_DEFAULTS
 
 CGAN_KD_DEFAULTS: Mapping[str, Any] = {
     "init": "nokd",              # "nokd": fine-tune the NOKD student (the public code); "scratch"

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 import torch
 from torch import nn
 
-from methods.core.schedule_math import by_pairing  # noqa: F401  (its old home; torch-free there)
-from methods.core.plan_checks import StudentPlan, run_plan_check
-from methods.core.declaration import MethodSpec
-from methods.registry import METHODS, Need, HParam, resolve_settings
-from methods.core.training import Checkpointer, Schedule
+from kd_gan_bench.methods.core.schedule_math import by_pairing  # noqa: F401  (its old home; torch-free there)
+from kd_gan_bench.methods.core.plan_checks import StudentPlan, run_plan_check
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.benchmarks.core.registry import METHODS, Need, HParam, resolve_settings
+from kd_gan_bench.methods.core.training import Checkpointer, Schedule
 
 if TYPE_CHECKING:  # datasets registers itself through kd_gan_bench.benchmarks.core.registry: import for types only
     from kd_gan_bench.datasets.base import ImageTranslationData
@@ -71,7 +71,7 @@ class TrainOutcome:
 
 class Method(ABC):
     """A registered method. A concrete subclass names its declaration, ``class CRD(Method, spec=SPEC)`` (a
-    :class:`methods.core.declaration.MethodSpec` from its folder's torch-free ``spec.py``), which registers it and
+    :class:`kd_gan_bench.methods.core.declaration.MethodSpec` from its folder's torch-free ``spec.py``), which registers it and
     gives it its name, families, teacher mode, citation, defaults, hyperparameter declarations (``hparams_declared``),
     ``needs`` and ``resources``
     (read from the declaration, never restated), and implements ``train``."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from methods.registry import ARTIFACTS, METHODS, Artifact, Need, HParam, artifact_meta, hparam_declarations
+from kd_gan_bench.benchmarks.core.registry import ARTIFACTS, METHODS, Artifact, Need, HParam, artifact_meta, hparam_declarations
 
 #: The module of a folder that declares its entries; the modules that register them by default.
 SPEC_MODULE, METHOD_MODULE, ARTIFACT_MODULE = "spec", "method", "artifact"
@@ -33,11 +33,11 @@ class MethodSpec:
     """One method's metadata: what ``list``, the grid, the plan and the class all read.
 
     ``summary`` is the class's docstring's first line when the class has none of its own; ``hparams_declared``:
-    the hyperparameter declarations (:class:`methods.registry.HParam`: types, choices and ranges) where a default
+    the hyperparameter declarations (:class:`kd_gan_bench.benchmarks.core.registry.HParam`: types, choices and ranges) where a default
     (``None``: the paper's value for the kind of task) does not tell them (the others follow their defaults' types;
     ``--set`` values are checked against them before anything runs); ``check``: its torch-free planning check, a function of a
-    :class:`methods.core.plan_checks.StudentPlan` that raises ``ValueError`` (``None``: every plan works);
-    ``weights``: a torch-free function of (hyperparameters, paired) naming the :mod:`methods.weights.resolver`
+    :class:`kd_gan_bench.methods.core.plan_checks.StudentPlan` that raises ``ValueError`` (``None``: every plan works);
+    ``weights``: a torch-free function of (hyperparameters, paired) naming the :mod:`kd_gan_bench.methods.weights.resolver`
     files its runs read, which ``grid`` fetches before its jobs start; ``plan``: its training plan, a function of a
     :class:`kd_gan_bench.methods.core.plan_specs.JobFacts` (:mod:`kd_gan_bench.methods.core.plan_specs`)."""
 

@@ -3,7 +3,7 @@ mit-han-lab/gan-compression; Jin et al., CVPR 2021, snap-research/CAT): the stud
 teacher's weights and, on pix2pix, the student's discriminator is a hinge PatchGAN of ndf 128.
 
 * ``student_init``: ``auto`` starts the student from the teacher by GAN Compression's weight transfer
-  (:mod:`methods.networks.weight_transfer`, the code's ``load_pretrained_weight`` with ``--restore_pretrained_G_path``)
+  (:mod:`kd_gan_bench.methods.networks.weight_transfer`, the code's ``load_pretrained_weight`` with ``--restore_pretrained_G_path``)
   wherever the code can (teacher and student of one ResNet architecture and depth), from scratch elsewhere (the
   U-Net, a ResNet teacher with a mobile student); ``teacher`` demands the transfer (refused at planning where it
   cannot apply, :func:`kd_gan_bench.methods.core.plan_checks.gan_compression_student`); ``scratch`` never transfers.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.networks.network_spec import INITS, NORMS
-from methods.registry import HParam
+from kd_gan_bench.methods.networks.network_spec import INITS, NORMS
+from kd_gan_bench.benchmarks.core.registry import HParam
 
 RECIPE_DEFAULTS: Mapping[str, Any] = {
     "gan_mode": "auto",         # auto: vanilla for pix2pix, lsgan for CycleGAN

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.core.schedule_math import D_STEPS
-from methods.networks.network_spec import INITS
-from methods.registry import HParam
+from kd_gan_bench.methods.core.schedule_math import D_STEPS
+from kd_gan_bench.methods.networks.network_spec import INITS
+from kd_gan_bench.benchmarks.core.registry import HParam
 
 #: A loss weight whose ``None`` means the paper's value for the kind of task.
 WEIGHT = HParam("float", optional=True, low=0.0)

@@ -2,12 +2,12 @@
 :mod:`kd_gan_bench.methods.crd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.plan_checks import online_teacher_weights
-from methods.core.settings import ONLINE_NETWORK_DEFAULTS, ONLINE_HPARAMS, SCHEDULE_DEFAULTS, WEIGHT
-from methods.crd.checks import check
-from methods.crd.plan import crd_plan
-from methods.registry import HParam
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.plan_checks import online_teacher_weights
+from kd_gan_bench.methods.core.settings import ONLINE_NETWORK_DEFAULTS, ONLINE_HPARAMS, SCHEDULE_DEFAULTS, WEIGHT
+from kd_gan_bench.methods.crd.checks import check
+from kd_gan_bench.methods.crd.plan import crd_plan
+from kd_gan_bench.benchmarks.core.registry import HParam
 
 SPEC = MethodSpec(
     name="crd", families=("i2i",), teacher_mode="online",

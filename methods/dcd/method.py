@@ -17,7 +17,7 @@ The GAN term is judged on ``gan_on``: ``teacher_output`` (the default, CycleGAN'
 so the term is logged but gives the student no gradient) or ``student`` (its evident intent).
 
 Collaborative adversarial training: the teacher generator and discriminator are trained from
-scratch inside this job, interleaved with the student (CRD's :class:`methods.core.online_teacher.OnlineTeacher`: the
+scratch inside this job, interleaved with the student (CRD's :class:`kd_gan_bench.methods.core.online_teacher.OnlineTeacher`: the
 same loop as OMGD's code), and the discriminator that judges and describes the student is the live,
 still-learning one; it is never updated by the student's loss. pix2pix: each iteration one teacher
 step (D, then G) and one student step; CycleGAN: windows of teacher training, the best teacher so

@@ -2,11 +2,11 @@
 :mod:`kd_gan_bench.methods.dcd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.plan_checks import online_teacher_weights
-from methods.core.settings import GAN_MODE, NDF, ONLINE_NETWORK_DEFAULTS, ONLINE_HPARAMS, SCHEDULE_DEFAULTS
-from methods.dcd.plan import dcd_plan
-from methods.registry import HParam
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.plan_checks import online_teacher_weights
+from kd_gan_bench.methods.core.settings import GAN_MODE, NDF, ONLINE_NETWORK_DEFAULTS, ONLINE_HPARAMS, SCHEDULE_DEFAULTS
+from kd_gan_bench.methods.dcd.plan import dcd_plan
+from kd_gan_bench.benchmarks.core.registry import HParam
 
 SPEC = MethodSpec(
     name="dcd", families=("i2i",), teacher_mode="online",

@@ -2,10 +2,10 @@
 :mod:`kd_gan_bench.methods.feature_kd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.settings import GC_STUDENT_HPARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS, WEIGHT
-from methods.feature_kd.checks import check
-from methods.feature_kd.plan import feature_kd_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import GC_STUDENT_HPARAMS, LOOP_DEFAULTS, STUDENT_DEFAULTS, WEIGHT
+from kd_gan_bench.methods.feature_kd.checks import check
+from kd_gan_bench.methods.feature_kd.plan import feature_kd_plan
 
 SPEC = MethodSpec(
     name="feature_kd", families=("i2i",), teacher_mode="pretrained",

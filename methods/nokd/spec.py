@@ -2,9 +2,9 @@
 :mod:`kd_gan_bench.methods.nokd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import labelled_plan
-from methods.core.settings import LABELLED_DEFAULTS, LABELLED_HPARAMS
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.plan_specs import labelled_plan
+from kd_gan_bench.methods.core.settings import LABELLED_DEFAULTS, LABELLED_HPARAMS
 
 SPEC = MethodSpec(
     name="nokd", families=("classification", "regression"), teacher_mode="none",

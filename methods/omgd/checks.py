@@ -2,7 +2,7 @@
 method trains (:mod:`kd_gan_bench.methods.core.plan_checks`)."""
 from __future__ import annotations
 
-from methods.core.plan_checks import (DEEP_TEACHER_CHOICES, SSIM_PADDINGS, StudentPlan, check_schedule_hparams,
+from kd_gan_bench.methods.core.plan_checks import (DEEP_TEACHER_CHOICES, SSIM_PADDINGS, StudentPlan, check_schedule_hparams,
                                       network_architecture)
 
 

@@ -67,12 +67,12 @@ from kd_gan_bench.methods.core.distill import feature_shapes
 from kd_gan_bench.methods.core.loss_weights import omgd_weights
 from kd_gan_bench.methods.losses.multi_granularity import (UNET_CD_LAYERS, cd_adaptor, channel_distillation, ssim_loss,
                                              tv_sum)
-from methods.networks.build import build_network
-from methods.omgd.teachers import MultiTeacher
-from methods.core.plan_checks import network_architecture, omgd_teacher_specs, online_student_spec, uses_vgg16
-from methods.core.perceptual import VGG16Features, style_loss
-from methods.core.recipes import recipe_sampler, resolve_recipe
-from methods.core.training import TrainingState, adam, linear_decay, run_steps, tap_features
+from kd_gan_bench.methods.networks.build import build_network
+from kd_gan_bench.methods.omgd.teachers import MultiTeacher
+from kd_gan_bench.methods.core.plan_checks import network_architecture, omgd_teacher_specs, online_student_spec, uses_vgg16
+from kd_gan_bench.methods.core.perceptual import VGG16Features, style_loss
+from kd_gan_bench.methods.core.recipes import recipe_sampler, resolve_recipe
+from kd_gan_bench.methods.core.training import TrainingState, adam, linear_decay, run_steps, tap_features
 
 def cd_layers(net: nn.Module, architecture: str) -> dict[str, str]:
     """OMGD's channel-distillation layers of a generator: {name: module path}."""

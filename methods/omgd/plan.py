@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from methods.core.loss_weights import omgd_weights
-from methods.core.plan_checks import network_architecture, omgd_teacher_specs
-from methods.core.plan_specs import (NORMAL_INIT, VGG_UNIT, JobFacts, adam_training, init_of, network,
+from kd_gan_bench.methods.core.loss_weights import omgd_weights
+from kd_gan_bench.methods.core.plan_checks import network_architecture, omgd_teacher_specs
+from kd_gan_bench.methods.core.plan_specs import (NORMAL_INIT, VGG_UNIT, JobFacts, adam_training, init_of, network,
                                      online_interleave, online_plan_schedule, online_teacher_roles, student_spec)
 from kd_gan_bench.methods.core.recipe_settings import resolve_recipe
 

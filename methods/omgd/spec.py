@@ -2,12 +2,12 @@
 :mod:`kd_gan_bench.methods.omgd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.plan_checks import online_teacher_weights
-from methods.core.settings import NDF, ONLINE_NETWORK_DEFAULTS, ONLINE_HPARAMS, SCHEDULE_DEFAULTS, WEIGHT
-from methods.omgd.checks import check
-from methods.omgd.plan import omgd_plan
-from methods.registry import HParam
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.plan_checks import online_teacher_weights
+from kd_gan_bench.methods.core.settings import NDF, ONLINE_NETWORK_DEFAULTS, ONLINE_HPARAMS, SCHEDULE_DEFAULTS, WEIGHT
+from kd_gan_bench.methods.omgd.checks import check
+from kd_gan_bench.methods.omgd.plan import omgd_plan
+from kd_gan_bench.benchmarks.core.registry import HParam
 
 SPEC = MethodSpec(
     name="omgd", families=("i2i",), teacher_mode="online",

@@ -2,9 +2,9 @@
 :mod:`kd_gan_bench.methods.output_kd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.settings import LOOP_DEFAULTS, LOOP_HPARAMS
-from methods.output_kd.plan import output_kd_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import LOOP_DEFAULTS, LOOP_HPARAMS
+from kd_gan_bench.methods.output_kd.plan import output_kd_plan
 
 SPEC = MethodSpec(
     name="output_kd", families=("i2i",), teacher_mode="pretrained",

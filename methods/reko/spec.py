@@ -2,11 +2,11 @@
 :mod:`kd_gan_bench.methods.reko.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.settings import LOOP_DEFAULTS, LOOP_HPARAMS
-from methods.registry import HParam
-from methods.reko.checks import check
-from methods.reko.plan import reko_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import LOOP_DEFAULTS, LOOP_HPARAMS
+from kd_gan_bench.benchmarks.core.registry import HParam
+from kd_gan_bench.methods.reko.checks import check
+from kd_gan_bench.methods.reko.plan import reko_plan
 
 SPEC = MethodSpec(
     name="reko", families=("i2i",), teacher_mode="pretrained",

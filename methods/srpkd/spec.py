@@ -2,10 +2,10 @@
 :mod:`kd_gan_bench.methods.srpkd.method`)."""
 from __future__ import annotations
 
-from methods.core.declaration import MethodSpec
-from methods.core.settings import LOOP_DEFAULTS, LOOP_HPARAMS
-from methods.srpkd.checks import check
-from methods.srpkd.plan import srpkd_plan
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.settings import LOOP_DEFAULTS, LOOP_HPARAMS
+from kd_gan_bench.methods.srpkd.checks import check
+from kd_gan_bench.methods.srpkd.plan import srpkd_plan
 
 SPEC = MethodSpec(
     name="srpkd", families=("i2i",), teacher_mode="pretrained",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from methods.core.declaration import MethodSpec
-from methods.core.plan_specs import labelled_plan
-from methods.core.settings import LABELLED_DEFAULTS, LABELLED_HPARAMS
+from kd_gan_bench.methods.core.declaration import MethodSpec
+from kd_gan_bench.methods.core.plan_specs import labelled_plan
+from kd_gan_bench.methods.core.settings import LABELLED_DEFAULTS, LABELLED_HPARAMS
 
 #: Hinton KD's temperature and the weights of its KL and label terms (cGAN-KD + KD reuses them).
 KD_DEFAULTS: Mapping[str, Any] = {"kd_T": 4.0, "kd_weight": 0.9, "label_weight": 0.1}
