@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from kd_gan_bench.benchmarks.core.config import JobConfig
 from kd_gan_bench.benchmarks.families.families import FAMILIES
+from kd_gan_bench.benchmarks.planning import plugins
 from kd_gan_bench.benchmarks.planning.overrides import method_families, parts_of, suite_family
 from kd_gan_bench.benchmarks.planning.suites import EVALUATION_DEFAULTS, Suite
 from kd_gan_bench.benchmarks.families.teacher_catalog import CHECKPOINTS, CheckpointError, check_spec
@@ -50,11 +51,14 @@ def expand_hparams(method: str, grid: Mapping[str, Sequence[Any]],
 
 
 def resolve_methods(names: Sequence[str], family: str) -> list[str]:
-    """Method names with patterns (``*``, ``*_kd``) expanded to the registered methods of ``family``."""
+    """Method names with patterns (``*``, ``*_kd``) expanded to the built-in registered methods of ``family``. A
+    plugin's method runs where it is named: a pattern does not match it, so a suite's jobs do not change with the
+    plugins installed."""
     out: list[str] = []
     for name in names:
         if any(c in name for c in "*?["):
-            matched = [m for m in METHODS.names(name) if family in method_families(m)]
+            matched = [m for m in METHODS.names(name)
+                       if family in method_families(m) and plugins.provider("method", m) is None]
             if not matched:
                 raise ValueError(f"method pattern {name!r} matches no registered {family} method; "
                                  f"registered: {', '.join(METHODS)}")
