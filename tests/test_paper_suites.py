@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kd_gan_bench.benchmarks.planning import plugins
 from kd_gan_bench.benchmarks.core.config import JobConfig
 from kd_gan_bench.benchmarks.planning.estimate import CALIBRATION_DIR, calibrate, estimate, format_estimate, step_key, step_work
 from kd_gan_bench.benchmarks.planning.grid import expand, resolve_methods
@@ -92,7 +93,8 @@ def test_dry_run_shows_phases_and_a_cpu_estimate(tmp_path: Path, capsys: pytest.
     assert main(["grid", "--suite", "cyclegan_horse2zebra", "--dry-run", "--results", str(tmp_path / "r"),
                  "--data-root", str(tmp_path / "data")]) == 0
     out = capsys.readouterr().out
-    n_configs = 3 * sum(cls.family == "i2i" for _, cls in METHODS.items())
+    n_configs = 3 * sum(cls.family == "i2i" and plugins.provider("method", name) is None  # built in: a pattern's
+                        for name, cls in METHODS.items())                                 # methods (not a plugin's)
     n_students = 3 * n_configs  # every configuration runs seeds 0, 1, 2
     assert f"{1 + n_students} jobs (1 teachers, {n_students} students)" in out
     assert "teacher: 1 job(s) = 1 configuration(s) x 1 seed(s) (0), 1 loaded from a published checkpoint" in out
