@@ -215,7 +215,8 @@ def test_inception_path_with_generated_weights(tmp_path: Path, empty_hub: Path) 
 
 
 def test_fast_features_equal_torch_fidelity_path(tmp_path: Path) -> None:
-    """channels-last, batched extraction = torch-fidelity's own module called plainly, within 1e-5."""
+    """channels-last, batched extraction with the batch norms folded = torch-fidelity's own module called plainly,
+    within 1e-5."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     weights = make_inception_test_weights(tmp_path / "inception-test.pth", seed=1)
@@ -223,9 +224,14 @@ def test_fast_features_equal_torch_fidelity_path(tmp_path: Path) -> None:
     plain = FeatureExtractorInceptionV3(INCEPTION, ["2048"], feature_extractor_weights_path=str(weights))
     with torch.no_grad():
         want = plain(images)[0]
-    got = fid.extract_features(images, Extractor(INCEPTION, str(weights), True), CPU, batch_size=2)
+    extractor = Extractor(INCEPTION, str(weights), True)
+    got = fid.extract_features(images, extractor, CPU, batch_size=2)
     scale = float(want.abs().max())
     assert float((got - want).abs().max()) <= 1e-5 * max(1.0, scale)
+    net, _ = fid._network(INCEPTION, str(weights), hashlib.sha256(weights.read_bytes()).hexdigest(), str(CPU))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())  # all 94 folded into their convs
+    with pytest.raises(ValueError, match="eval mode"):
+        fid.fold_batch_norms(torch.nn.Sequential(torch.nn.BatchNorm2d(3)))
 
 
 @pytest.mark.parametrize("n_fake", [12, 40])  # n <= d (n x n route) and n > d (covariance square root route)

@@ -11,8 +11,9 @@ Prints, on the same seeded uint8 images (``--size`` px, resized to 299 inside th
 * ``torch-fidelity as called before``: ``torch_fidelity.calculate_metrics`` with FID and KID on
   ``--images`` fake and as many real images (what :mod:`kd_gan_bench.benchmarks.metrics.fid` did until now: the
   network built per call, NCHW, scipy ``sqrtm``), as images/s and as a fraction of the conv peak;
-* ``extract_features``: the harness's path now (network built once, channels-last, batched,
-  ``inference_mode``), images/s and fraction of the conv peak (target >= 50%), and the largest
+* torch-fidelity's module called plainly in the same batches (NCHW, its batch norms apart), images/s;
+* ``extract_features``: the harness's path now (network built once, batch norms folded into the convolutions,
+  channels-last, batched, ``inference_mode``), images/s and fraction of the conv peak (target >= 50%), and the largest
   difference of its features from torch-fidelity's module called plainly (tests require <= 1e-5);
 * K students: ``compute_fid_kid`` of ``--students`` fake sets against one cached real set, against K
   plain fake passes (target <= 1.1x on CUDA).
@@ -130,11 +131,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not args.skip_old:
             report_old(images, real, ext, device, report)
-        new = timed(lambda: extract_features(images, ext, device, args.batch_size), device, args.repeats)
-        report("extract_features (channels-last, batched)", new, args.images)
-        with torch.inference_mode():
-            want = torch.cat([plain(images[i:i + args.batch_size].to(device))[0]
+        @torch.inference_mode()
+        def plain_features() -> torch.Tensor:
+            return torch.cat([plain(images[i:i + args.batch_size].to(device))[0]
                               for i in range(0, args.images, args.batch_size)])
+
+        report("torch-fidelity's module, batched", timed(plain_features, device, args.repeats), args.images)
+        new = timed(lambda: extract_features(images, ext, device, args.batch_size), device, args.repeats)
+        report("extract_features (BN folded, channels-last)", new, args.images)
+        want = plain_features()
         got = extract_features(images, ext, device, args.batch_size)
         print(f"max |features - torch-fidelity plain| = {float((got - want).abs().max()):.2e} "
               f"(max |feature| {float(want.abs().max()):.2f})")
