@@ -70,7 +70,10 @@ def test_job_fixed_cost_runs(capsys: pytest.CaptureFixture, tmp_path) -> None:
     assert job_fixed_cost.main(["--results", str(tmp_path), "--", "--suite", "smoke", "--tasks",
                                 "synthetic_edges2shapes", "--methods", "scratch", "--seeds", "0"]) == 0
     out = capsys.readouterr().out
-    assert len(re.findall(r"^[st]-[0-9a-f]{12} +(teacher|scratch)( +\d+\.\d){5}", out, re.M)) == 2
+    rows = re.findall(r"^[st]-[0-9a-f]{12} +(?:teacher|scratch)((?: +\d+\.\d){6})", out, re.M)
+    assert len(rows) == 2
+    assert all(float(r.split()[3]) <= float(r.split()[2]) for r in rows), "FID is a part of each job's evaluation"
     assert out.count("fresh worker") == 1, "one worker ran both jobs"
     assert re.search(r"workers \(measured\): +total +\d+\.\d CPU s, training +\d+\.\d, fixed +\d+\.\d = \d+%", out)
     assert re.search(r"one process per job \(est\.\): +total +\d+\.\d CPU s", out)
+    assert re.search(r"of the fixed cost, FID .*: \d+\.\d CPU s = \d+% of the total", out)

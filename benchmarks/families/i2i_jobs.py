@@ -67,7 +67,7 @@ def evaluate(generator: torch.nn.Module, ctx: JobContext, teacher: torch.nn.Modu
     inputs = MetricInputs(config=config, data=data, fake=fake, real=data.test_b, teacher_fake=teacher_fake,
                           network=generator, options=ctx.options, device=ctx.device)
     metrics: dict[str, Any] = {
-        **compute_metrics(config, task_quality_metrics(config), inputs), "quality_metric": quality,
+        **compute_metrics(config, task_quality_metrics(config), inputs, ctx.timings), "quality_metric": quality,
         **compression_metrics(generator, build_network(config.teacher), (1, 3, data.size, data.size), ctx.device,
                               config.evaluation["latency_warmup"], config.evaluation["latency_repeats"]),
     }

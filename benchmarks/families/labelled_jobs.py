@@ -68,7 +68,7 @@ def evaluate_model(model: nn.Module, ctx: JobContext) -> dict[str, Any]:
     and the cost columns against the teacher."""
     config, data = ctx.config, ctx.data
     metrics: dict[str, Any] = {
-        **compute_metrics(config, task_quality_metrics(config), _scored(model, ctx, data)),
+        **compute_metrics(config, task_quality_metrics(config), _scored(model, ctx, data), ctx.timings),
         "quality_metric": quality_metric(config),
         **compression_metrics(model, build_labelled_network(config.teacher, data), (1, 3, data.size, data.size),
                               ctx.device, config.evaluation["latency_warmup"], config.evaluation["latency_repeats"]),
