@@ -217,13 +217,15 @@ def test_time_limit_requeues_resumes_and_times_out_past_max_requeues(tmp_path: P
 
 def test_scancelled_job_is_failed_and_only_it_is_retried(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    grid = (*SMOKE, "--methods", "scratch", "--set", "student_schedule.steps=600", "--results", str(results))
+    # long enough to be cancelled mid-training on a fast machine too (600 steps took 3.4 s on one core, so the job
+    # could finish between its first step's log line and the scancel)
+    grid = (*SMOKE, "--methods", "scratch", "--set", "student_schedule.steps=3000", "--results", str(results))
     rc, out = cli("grid", *grid, "--no-wait")
     assert rc == 0, out
     run_dir, = runs(results)
     jobs = ledger(run_dir)["jobs"]
     student_id, = (j for j, s in jobs.items() if s["phase"] == "student")
-    wait_for_text(results / "jobs" / student_id / "job.log", r"step \d+/600", timeout_s=300)
+    wait_for_text(results / "jobs" / student_id / "job.log", r"step \d+/3000", timeout_s=300)
     subprocess.run(["scancel", jobs[student_id]["slurm_id"]], check=True)
     settle(results, timeout_s=300)
 

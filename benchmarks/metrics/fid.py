@@ -103,7 +103,7 @@ def fold_batch_norms(net: torch.nn.Module) -> torch.nn.Module:
     """``net`` (in eval mode) with each convolution's batch norm folded into it (``torch.nn.utils.fusion``): every
     block with a ``conv`` followed by a ``bn`` (torch-fidelity's ``BasicConv2d``, conv -> bn -> relu) computes the same
     affine map in one convolution. The features differ from the unfolded network's by float32 rounding only (about
-    2e-6 of their scale on the real weights; tests hold them within 1e-5); InceptionV3 runs about 11% faster on a CPU
+    1e-6 of their scale on the real weights; tests hold them within 1e-5); InceptionV3 runs about 11% faster on a CPU
     (benchmarks/perf/fid_throughput.py), as its 94 batch norms no longer make a pass over each activation."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
