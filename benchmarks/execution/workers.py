@@ -39,8 +39,9 @@ STOP_GRACE_S = 5.0
 #: PyTorch's switch (torch >= 2.2, pytorch/pytorch#115990) that backs its CPU buffers of 2 MB and more with transparent
 #: huge pages. A worker sets it to 1 unless the environment already sets it: InceptionV3's activations on a batch of
 #: 32 images are buffers of up to 180 MB, allocated and freed layer by layer, and with 4 KB pages the kernel faulted
-#: and zeroed each one afresh, a quarter of a student's FID time (2.4 -> 1.8 CPU s for its 32 translations on one
-#: core, the rest of the job unchanged; the kernel must allow THP, ``madvise`` or ``always``, else it does nothing).
+#: and zeroed each one afresh: a quarter of a student's FID time alone on a core (2.4 -> 1.8 CPU s for its 32
+#: translations), less beside a second busy worker (the default grid's median evaluation 2.44 -> 2.31 CPU s); the
+#: rest of a job is unchanged. The kernel must allow THP (``madvise`` or ``always``), else the switch does nothing.
 HUGE_PAGES_SWITCH = "THP_MEM_ALLOC_ENABLE"
 
 
