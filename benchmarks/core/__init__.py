@@ -1,1 +1,1 @@
-"""The dependency-free bottom every package imports: registries and declarations (``Registry``, ``Param``, ``Need``), the job config and its id, the result store's files, and this machine's environment."""
+"""The dependency-free bottom every package imports: registries and declarations (``Registry``, ``Param``, ``Need``), the job config and its id, the result store's files, a job's timings, and this machine's environment."""

@@ -11,9 +11,10 @@ import torch
 
 from kd_gan_bench.benchmarks.core.config import JobConfig
 from kd_gan_bench.benchmarks.families.job_context import (VAL_SPLIT_SEED, CheckpointSelection, JobContext, JobResult, check_finite,
-                                    compression_metrics, plain_data, timed)
+                                    compression_metrics, plain_data)
 from kd_gan_bench.benchmarks.metrics import MetricInputs, compute_metrics
 from kd_gan_bench.benchmarks.metrics.protocols import check_ready, fid_against, quality_metric, task_quality_metrics
+from kd_gan_bench.benchmarks.core.timing import timed
 from kd_gan_bench.benchmarks.core.store import ResultStore, atomic_torch_save, torch_load
 from kd_gan_bench.benchmarks.families.teachers import load_teacher_checkpoint
 from kd_gan_bench.datasets import TASKS, ImageTranslationData

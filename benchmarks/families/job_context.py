@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 
@@ -50,17 +48,6 @@ class JobResult:
     files: dict[str, str] = field(default_factory=dict)
     history: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
-
-
-@contextmanager
-def timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    """Record the block's wall time as ``<name>_s`` and its CPU time (this process, all threads) as
-    ``<name>_cpu_s``: on a shared machine CPU time is what compares across runs
-    (``benchmarks/perf/job_fixed_cost.py``)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    yield
-    timings[f"{name}_s"] = time.perf_counter() - wall
-    timings[f"{name}_cpu_s"] = time.process_time() - cpu
 
 
 def check_finite(metrics: dict[str, Any]) -> None:

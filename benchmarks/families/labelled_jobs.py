@@ -30,9 +30,10 @@ from torch import nn
 
 from kd_gan_bench.benchmarks.families.i2i_jobs import save_strip
 from kd_gan_bench.benchmarks.families.job_context import (VAL_SPLIT_SEED, CheckpointSelection, JobContext, JobResult, check_finite,
-                                    compression_metrics, timed)
+                                    compression_metrics)
 from kd_gan_bench.benchmarks.metrics import METRICS, MetricInputs, compute_metrics
 from kd_gan_bench.benchmarks.metrics.protocols import fid_against, quality_metric, task_quality_metrics
+from kd_gan_bench.benchmarks.core.timing import timed
 from kd_gan_bench.benchmarks.core.store import ResultStore, atomic_torch_save, torch_load
 from kd_gan_bench.datasets.labelled import LabelledImageData
 from kd_gan_bench.methods import ARTIFACTS, METHODS

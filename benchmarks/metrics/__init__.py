@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from kd_gan_bench.benchmarks.core.registry import Registry
+from kd_gan_bench.benchmarks.core.timing import timed
 
 KINDS = ("quality", "fidelity", "cost")
 INPUTS = ("config", "data", "fake", "real", "labels", "teacher_fake", "network", "options", "device")
@@ -168,15 +168,14 @@ def compute_metrics(config: Any, quality_metrics: Sequence[str], inputs: MetricI
     """Every applicable metric's columns (:func:`applicable`), one spec after the other; the per-subset values
     each writes in ``test_resamples`` (:mod:`kd_gan_bench.benchmarks.metrics.resampling`) are merged into one record, and their
     ``eval_protocol`` texts joined, the headline's (``quality_metrics[0]``) first. With ``timings`` (a job's), each
-    metric's CPU time (this process, all threads) goes in it as ``metric_<name>_cpu_s``
-    (``benchmarks/perf/job_fixed_cost.py`` shows where a job's evaluation goes)."""
+    metric's time goes in it as ``metric_<name>_s`` and ``metric_<name>_cpu_s`` (:func:`timed`;
+    ``benchmarks/perf/job_fixed_cost.py`` shows where a job's evaluation goes)."""
     out: dict[str, Any] = {}
     protocols: list[str] = []
+    timings = {} if timings is None else timings
     for spec in applicable(config, quality_metrics, vars(inputs)):
-        cpu = time.process_time()
-        columns = dict(spec.compute(inputs))
-        if timings is not None:
-            timings[f"metric_{spec.name}_cpu_s"] = time.process_time() - cpu
+        with timed(timings, f"metric_{spec.name}"):
+            columns = dict(spec.compute(inputs))
         if "eval_protocol" in columns:
             position = 0 if spec.task_metric == quality_metrics[0] else len(protocols)
             protocols.insert(position, columns.pop("eval_protocol"))

@@ -5,7 +5,7 @@ for the default grid).
 Runs a grid (the default suite, narrowed by the arguments after ``--``) in a fresh results folder with the local
 executor's long-lived workers (:mod:`kd_gan_bench.benchmarks.execution.workers`), one job at a time, and reads CPU times (all threads, not
 wall: a shared machine's load does not change them much) from the records (:func:`kd_gan_bench.benchmarks.execution.runner._run_body`,
-:func:`kd_gan_bench.benchmarks.families.job_context.timed`) and the grid process's whole CPU time (it and its workers) from
+:func:`kd_gan_bench.benchmarks.core.timing.timed`) and the grid process's whole CPU time (it and its workers) from
 ``getrusage``. The per-job-subprocess figure the workers replaced is estimated from the same run: every job paying
 what only a worker's first job pays here, the process start (``process_cpu_before_s``) and the FID extractor's
 construction (measured here in this process).
