@@ -71,18 +71,20 @@ def test_killed_worker_fails_its_job_only_and_a_used_worker_scores_like_a_fresh_
     assert _outcome(fresh) == _outcome(used[0])
 
 
+def run(pool, fn, name):
+    """Submit ``fn`` to ``pool`` as job ``name`` and wait for it; its handle."""
+    job = pool.submit(fn, name)
+    while not job.done():
+        time.sleep(0.02)
+    return job
+
+
 def test_pool_puts_back_global_state_logs_output_and_replaces_a_dead_worker(tmp_path):
     import functools
 
     import torch
 
     from kd_gan_bench.benchmarks.execution.workers import WorkerDiedError, WorkerPool
-
-    def run(pool, fn, name):
-        job = pool.submit(fn, name)
-        while not job.done():
-            time.sleep(0.02)
-        return job
 
     pool = WorkerPool(1, tmp_path)
     try:
@@ -135,10 +137,7 @@ def test_workers_put_large_buffers_on_huge_pages_unless_the_environment_says_oth
             monkeypatch.setenv(HUGE_PAGES_SWITCH, value)
         pool = WorkerPool(1, tmp_path)
         try:
-            job = pool.submit(fn, "job")
-            while not job.done():
-                time.sleep(0.02)
-            return job.result()
+            return run(pool, fn, "job").result()
         finally:
             pool.shutdown()
 
