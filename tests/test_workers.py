@@ -80,8 +80,6 @@ def run(pool, fn, name):
 
 
 def test_pool_puts_back_global_state_logs_output_and_replaces_a_dead_worker(tmp_path):
-    import functools
-
     import torch
 
     from kd_gan_bench.benchmarks.execution.workers import WorkerDiedError, WorkerPool
